@@ -1,0 +1,1 @@
+"""libcst codemods that carry out deferaudit's fixes (filled by the fix issue)."""
