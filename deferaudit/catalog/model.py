@@ -1,0 +1,193 @@
+"""The operator catalog as data: what Airflow and its providers can do, read from real packages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+CATALOG_SCHEMA = "deferaudit-catalog/1"
+
+# The Airflow release lines the bundled catalog was read from. A target version maps onto
+# the nearest line at or below it (see ``Catalog.line_for``).
+AIRFLOW_LINES: tuple[str, ...] = ("2.10", "2.11", "3.3")
+
+
+class CatalogError(Exception):
+    """The catalog file is missing, unreadable or of another schema."""
+
+
+@dataclass(frozen=True)
+class PackageSource:
+    """One distribution the catalog was read from."""
+
+    name: str
+    version: str
+    airflow_line: str | None = None  # set for core distributions (apache-airflow, task SDK)
+
+
+@dataclass(frozen=True)
+class ClassEntry:
+    """What the catalog knows about one operator or sensor class.
+
+    ``path`` is where the class is defined; ``aliases`` are the other import paths that give
+    the same class (package re-exports, deprecated module shims). ``airflow_lines`` is None for
+    provider classes (valid on any line) and names the Airflow lines for core classes.
+    Default values are kept as source text, never evaluated.
+    """
+
+    path: str
+    package: str
+    version: str
+    is_sensor: bool
+    is_operator: bool
+    accepts_deferrable: bool
+    bases: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    airflow_lines: tuple[str, ...] | None = None
+    deferrable_default: str | None = None
+    deferrable_default_from_config: bool = False
+    wait_params: Mapping[str, str | None] = field(default_factory=dict)
+    params: tuple[str, ...] = ()
+    accepts_var_kwargs: bool = True
+    sensor_defaults: Mapping[str, str] = field(default_factory=dict)
+    deprecated: str | None = None
+    is_async_class: bool = False
+    replacement: str | None = None
+    replacement_note: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit(".", 1)[-1]
+
+    def valid_on(self, line: str) -> bool:
+        return self.airflow_lines is None or line in self.airflow_lines
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ClassEntry:
+        lines = raw.get("airflow_lines")
+        return cls(
+            path=raw["path"],
+            package=raw["package"],
+            version=raw["version"],
+            is_sensor=bool(raw["is_sensor"]),
+            is_operator=bool(raw.get("is_operator", True)),
+            accepts_deferrable=bool(raw["accepts_deferrable"]),
+            bases=tuple(raw.get("bases", ())),
+            aliases=tuple(raw.get("aliases", ())),
+            airflow_lines=tuple(lines) if lines is not None else None,
+            deferrable_default=raw.get("deferrable_default"),
+            deferrable_default_from_config=bool(raw.get("deferrable_default_from_config", False)),
+            wait_params=dict(raw.get("wait_params", {})),
+            params=tuple(raw.get("params", ())),
+            accepts_var_kwargs=bool(raw.get("accepts_var_kwargs", True)),
+            sensor_defaults=dict(raw.get("sensor_defaults", {})),
+            deprecated=raw.get("deprecated"),
+            is_async_class=bool(raw.get("is_async_class", False)),
+            replacement=raw.get("replacement"),
+            replacement_note=raw.get("replacement_note"),
+        )
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    parts: list[int] = []
+    for piece in version.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Lookup over the class entries, by any import path and Airflow line."""
+
+    schema: str
+    packages: tuple[PackageSource, ...]
+    entries: tuple[ClassEntry, ...]
+    source: str = "bundled"
+    _index: Mapping[str, tuple[ClassEntry, ...]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any], *, source: str = "bundled") -> Catalog:
+        if raw.get("schema") != CATALOG_SCHEMA:
+            raise CatalogError(
+                f"catalog schema is {raw.get('schema')!r}, expected {CATALOG_SCHEMA!r}"
+            )
+        packages = tuple(
+            PackageSource(p["name"], p["version"], p.get("airflow_line"))
+            for p in raw.get("packages", ())
+        )
+        entries = tuple(ClassEntry.from_json(e) for e in raw.get("classes", ()))
+        return cls(
+            schema=raw["schema"],
+            packages=packages,
+            entries=entries,
+            source=source,
+            _index=_build_index(entries),
+        )
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Catalog:
+        """Load the bundled catalog, or the one at ``path``."""
+        try:
+            if path is None:
+                text = (
+                    resources.files("deferaudit.catalog")
+                    .joinpath("data/catalog.json")
+                    .read_text("utf-8")
+                )
+                source = "bundled"
+            else:
+                text = path.read_text("utf-8")
+                source = str(path)
+            raw = json.loads(text)
+        except (OSError, ValueError) as exc:
+            raise CatalogError(f"cannot read the catalog: {exc}") from exc
+        return cls.from_json(raw, source=source)
+
+    def lookup(self, path: str, line: str) -> ClassEntry | None:
+        """The entry for an import path on an Airflow line, or None when unknown there."""
+        for entry in self._index.get(path, ()):
+            if entry.valid_on(line):
+                return entry
+        return None
+
+    def knows(self, path: str) -> bool:
+        """True when the path names a catalogued class on any line."""
+        return path in self._index
+
+    def lines_defining(self, path: str) -> tuple[str, ...]:
+        found: set[str] = set()
+        for entry in self._index.get(path, ()):
+            found.update(entry.airflow_lines or AIRFLOW_LINES)
+        return tuple(sorted(found, key=_version_key))
+
+    @property
+    def package_versions(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for pkg in self.packages:
+            key = pkg.name if pkg.airflow_line is None else f"{pkg.name}@{pkg.airflow_line}"
+            out[key] = pkg.version
+        return dict(sorted(out.items()))
+
+    @staticmethod
+    def line_for(version: str) -> str:
+        """The catalog line that answers for an Airflow version (nearest at or below)."""
+        wanted = _version_key(version)[:2]
+        same_major = [ln for ln in AIRFLOW_LINES if _version_key(ln)[:1] == wanted[:1]]
+        candidates = same_major or list(AIRFLOW_LINES)
+        at_or_below = [ln for ln in candidates if _version_key(ln) <= wanted]
+        return at_or_below[-1] if at_or_below else candidates[0]
+
+
+def _build_index(entries: Iterable[ClassEntry]) -> dict[str, tuple[ClassEntry, ...]]:
+    index: dict[str, list[ClassEntry]] = {}
+    for entry in entries:
+        for path in (entry.path, *entry.aliases):
+            index.setdefault(path, []).append(entry)
+    return {k: tuple(v) for k, v in index.items()}
