@@ -1,0 +1,138 @@
+"""Plain facts extracted from one DAG file: imports, DAGs, task sites, dependencies, classes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ArgKind = Literal["literal", "duration", "unknown"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a node stands: 1-based lines and 1-based character columns (end exclusive)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument value as far as it can be known without running the file.
+
+    ``literal`` values are Python literals (str, int, float, bool, None, tuples of these);
+    ``duration`` values are seconds read from ``timedelta(...)`` with literal arguments;
+    everything else is ``unknown`` and keeps only its source text: it is never guessed.
+    """
+
+    source: str
+    kind: ArgKind = "unknown"
+    value: Any = None
+
+    @property
+    def known(self) -> bool:
+        return self.kind != "unknown"
+
+    def seconds(self) -> float | None:
+        """The value as a number of seconds, when it is one."""
+        if self.kind == "duration":
+            return float(self.value)
+        if (
+            self.kind == "literal"
+            and isinstance(self.value, int | float)
+            and not isinstance(self.value, bool)
+        ):
+            return float(self.value)
+        return None
+
+
+ArgOrigin = Literal["call", "partial", "default_args", "decorator"]
+
+
+@dataclass(frozen=True)
+class TaskSite:
+    """One call that creates an operator or sensor.
+
+    ``class_ref`` is the callee as a dotted path: an import path when the name came from an
+    import (``airflow.providers.amazon.aws.sensors.s3.S3KeySensor``), or this file's module
+    plus the class name for a class defined here. ``kwargs`` holds the arguments written at
+    the call (and in ``.partial(...)``); ``default_args`` the DAG's defaults that apply.
+    """
+
+    span: Span
+    callee: str
+    class_ref: str | None
+    class_candidates: tuple[str, ...]
+    task_id: Arg | None
+    dag_key: str | None
+    kwargs: Mapping[str, Arg]
+    default_args: Mapping[str, Arg] = field(default_factory=dict)
+    default_args_known: bool = True
+    star_kwargs: bool = False
+    mapped: bool = False
+    map_count: int | None = None
+    via: Literal["call", "partial", "task_sensor"] = "call"
+    suppressed: frozenset[str] = frozenset()
+    in_loop: bool = False
+    in_function: bool = False
+
+    def arg(self, name: str) -> tuple[Arg, ArgOrigin] | None:
+        """The effective value of a parameter: the call's own, else the DAG's default_args."""
+        if name in self.kwargs:
+            return self.kwargs[name], "partial" if self.via == "partial" else "call"
+        if name in self.default_args:
+            return self.default_args[name], "default_args"
+        return None
+
+
+@dataclass(frozen=True)
+class DagFacts:
+    """One DAG definition (``with DAG``, ``DAG(...)`` or an ``@dag`` function)."""
+
+    key: str
+    span: Span
+    style: Literal["with", "call", "decorator"]
+    dag_id: Arg | None
+    schedule: Arg | None
+    schedule_key: str | None
+    default_args: Mapping[str, Arg]
+    default_args_known: bool
+    max_active_runs: Arg | None
+    doc: str | None = None
+
+
+@dataclass(frozen=True)
+class ClassFacts:
+    """A class defined in the file, with what rules about custom operators need."""
+
+    name: str
+    module: str
+    span: Span
+    bases: tuple[str, ...]
+    methods: tuple[str, ...]
+    init_params: tuple[str, ...] | None
+    init_var_kwargs: bool
+    calls_defer: bool
+
+    @property
+    def path(self) -> str:
+        return f"{self.module}.{self.name}" if self.module else self.name
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """Everything extraction learnt from one file, free of judgement."""
+
+    path: str
+    module: str
+    imports: Mapping[str, tuple[str, ...]]
+    star_imports: tuple[str, ...]
+    dags: tuple[DagFacts, ...]
+    tasks: tuple[TaskSite, ...]
+    edges: tuple[tuple[str, str, str], ...]
+    classes: tuple[ClassFacts, ...]
+    airflow3_imports: bool = False
+    file_suppressed: frozenset[str] = frozenset()

@@ -1,0 +1,273 @@
+"""Tie each task site to what its class can do, and read how the task will wait."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from deferaudit.catalog import Catalog, ClassEntry
+from deferaudit.facts import Arg, ClassFacts, DagFacts, TaskSite
+
+# Airflow's base classes, under every import path DAG code uses for them. The catalog lists
+# their subclasses; these roots let a custom class in the DAG folder be recognised even when
+# it subclasses the base directly.
+SENSOR_ROOTS = frozenset(
+    {
+        "airflow.sensors.base.BaseSensorOperator",
+        "airflow.sensors.base_sensor_operator.BaseSensorOperator",
+        "airflow.sdk.BaseSensorOperator",
+        "airflow.sdk.bases.sensor.BaseSensorOperator",
+    }
+)
+OPERATOR_ROOTS = frozenset(
+    {
+        "airflow.models.BaseOperator",
+        "airflow.models.baseoperator.BaseOperator",
+        "airflow.sdk.BaseOperator",
+        "airflow.sdk.bases.operator.BaseOperator",
+        "airflow.operators.BaseOperator",
+    }
+)
+
+Origin = Literal["catalog", "other-line", "local", "unknown"]
+Tristate = Literal["on", "off", "unknown"]
+
+
+@dataclass(frozen=True)
+class ResolvedClass:
+    """What a task's class is and can do on the target Airflow line."""
+
+    path: str | None
+    origin: Origin
+    entry: ClassEntry | None
+    is_sensor: bool
+    is_operator: bool
+    accepts_deferrable: bool
+    always_defers: bool = False
+    local: ClassFacts | None = None
+    note: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.origin != "unknown"
+
+
+@dataclass(frozen=True)
+class ResolvedTask:
+    """A task site with its class and DAG."""
+
+    site: TaskSite
+    cls: ResolvedClass
+    dag: DagFacts | None
+
+    @property
+    def task_id(self) -> str | None:
+        tid = self.site.task_id
+        if tid is None:
+            return None
+        return tid.value if tid.kind == "literal" and isinstance(tid.value, str) else tid.source
+
+    @property
+    def dag_id(self) -> str | None:
+        if self.dag is None or self.dag.dag_id is None:
+            return None
+        did = self.dag.dag_id
+        return did.value if did.kind == "literal" and isinstance(did.value, str) else did.source
+
+    @property
+    def operator(self) -> str:
+        return self.cls.path or self.site.class_ref or self.site.callee
+
+    @property
+    def class_name(self) -> str:
+        return self.operator.rsplit(".", 1)[-1]
+
+    def arg(self, name: str) -> Arg | None:
+        """A parameter as the task gets it. default_args reach only parameters the class's
+        ``__init__`` accepts (Airflow's ``BaseOperatorMeta._apply_defaults`` filters them)."""
+        found = self.site.arg(name)
+        if found is None:
+            return None
+        value, origin = found
+        if origin == "default_args" and name == "deferrable" and not self.cls.accepts_deferrable:
+            return None
+        return value
+
+    def arg_origin(self, name: str) -> str | None:
+        found = self.site.arg(name)
+        return found[1] if found else None
+
+
+class ClassResolver:
+    """Resolves class paths against the catalog and the classes defined in the scanned files."""
+
+    def __init__(self, catalog: Catalog, line: str, local_classes: Iterable[ClassFacts]) -> None:
+        self.catalog = catalog
+        self.line = line
+        self.local: dict[str, ClassFacts] = {c.path: c for c in local_classes}
+        self._by_suffix: dict[str, list[ClassFacts]] = {}
+        for cls in self.local.values():
+            parts = cls.path.split(".")
+            for i in range(1, len(parts)):
+                self._by_suffix.setdefault(".".join(parts[i:]), []).append(cls)
+        self._memo: dict[tuple[str, ...], ResolvedClass] = {}
+
+    def resolve(self, candidates: Iterable[str]) -> ResolvedClass:
+        key = tuple(candidates)
+        if key not in self._memo:
+            self._memo[key] = self._resolve(key, ())
+        return self._memo[key]
+
+    def _local(self, path: str) -> ClassFacts | None:
+        if path in self.local:
+            return self.local[path]
+        # The folder may be scanned from above its DAG root: ``dags/common/x.py`` is imported as
+        # ``common.x`` by the DAGs. Accept a unique suffix match.
+        found = self._by_suffix.get(path, [])
+        return found[0] if len(found) == 1 else None
+
+    def _resolve(self, candidates: tuple[str, ...], seen: tuple[str, ...]) -> ResolvedClass:
+        for path in candidates:
+            entry = self.catalog.lookup(path, self.line)
+            if entry is not None:
+                return ResolvedClass(
+                    path,
+                    "catalog",
+                    entry,
+                    entry.is_sensor,
+                    entry.is_operator,
+                    entry.accepts_deferrable,
+                )
+        for path in candidates:
+            if path in seen:
+                continue
+            local = self._local(path)
+            if local is not None:
+                return self._resolve_local(local, (*seen, path))
+        for path in candidates:
+            if path in SENSOR_ROOTS:
+                return ResolvedClass(path, "catalog", None, True, True, False)
+            if path in OPERATOR_ROOTS:
+                return ResolvedClass(path, "catalog", None, False, True, False)
+        for path in candidates:
+            lines = self.catalog.lines_defining(path)
+            if lines:
+                entry = next(
+                    e for ln in reversed(lines) if (e := self.catalog.lookup(path, ln)) is not None
+                )
+                note = (
+                    f"`{path}` is not in Airflow {self.line}'s catalog "
+                    f"(known on {', '.join(lines)})"
+                )
+                return ResolvedClass(
+                    path, "other-line", entry, entry.is_sensor, entry.is_operator, False, note=note
+                )
+        return ResolvedClass(
+            candidates[0] if candidates else None, "unknown", None, False, False, False
+        )
+
+    def _resolve_local(self, cls: ClassFacts, seen: tuple[str, ...]) -> ResolvedClass:
+        bases = [self._resolve((b,), seen) for b in cls.bases]
+        known_bases = [b for b in bases if b.known]
+        is_sensor = any(b.is_sensor for b in known_bases)
+        is_operator = any(b.is_operator for b in known_bases)
+        own_param = cls.init_params is not None and "deferrable" in cls.init_params
+        passes_up = cls.init_params is None or cls.init_var_kwargs
+        accepts = own_param or (passes_up and any(b.accepts_deferrable for b in known_bases))
+        nearest = next((b.entry for b in known_bases if b.entry is not None), None)
+        return ResolvedClass(
+            cls.path,
+            "local" if is_operator else "unknown",
+            nearest,
+            is_sensor,
+            is_operator,
+            accepts,
+            always_defers=cls.calls_defer and not own_param,
+            local=cls,
+        )
+
+
+# ------------------------------------------------------------------ how a task waits
+
+
+def literal_of(source: str | None) -> object:
+    """A default value's source text as a Python literal; ``...`` when it is not one."""
+    if source is None:
+        return ...
+    try:
+        return ast.literal_eval(source)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return ...
+
+
+def sensor_mode(task: ResolvedTask) -> tuple[str, str]:
+    """(``poke`` | ``reschedule`` | ``unknown``, where the value came from)."""
+    arg = task.arg("mode")
+    if arg is not None:
+        if arg.kind == "literal" and arg.value in ("poke", "reschedule"):
+            return str(arg.value), task.arg_origin("mode") or "call"
+        return "unknown", task.arg_origin("mode") or "call"
+    entry = task.cls.entry
+    if entry is not None and "mode" in entry.sensor_defaults:
+        value = literal_of(entry.sensor_defaults["mode"])
+        if value in ("poke", "reschedule"):
+            return str(value), "class default"
+        return "unknown", "class default"
+    return "poke", "default"
+
+
+def deferrable_state(task: ResolvedTask, default_deferrable: bool) -> tuple[Tristate, str]:
+    """Whether the task defers: (on | off | unknown, where that came from)."""
+    if task.cls.always_defers:
+        return "on", "the class always defers"
+    if not task.cls.accepts_deferrable:
+        return "off", "the class cannot defer"
+    arg = task.arg("deferrable")
+    if arg is not None:
+        origin = task.arg_origin("deferrable") or "call"
+        if arg.kind == "literal" and isinstance(arg.value, bool):
+            return ("on" if arg.value else "off"), origin
+        return "unknown", origin
+    entry = task.cls.entry
+    if entry is None:
+        return "off", "default"
+    if entry.deferrable_default_from_config:
+        state: Tristate = "on" if default_deferrable else "off"
+        return state, "[operators] default_deferrable"
+    value = literal_of(entry.deferrable_default)
+    if isinstance(value, bool):
+        return ("on" if value else "off"), "class default"
+    return "unknown", "class default"
+
+
+def operator_waits(task: ResolvedTask) -> tuple[Tristate, str]:
+    """Whether a non-sensor operator waits for its external job: (on | off | unknown, why)."""
+    entry = task.cls.entry
+    params: Mapping[str, str | None] = entry.wait_params if entry is not None else {}
+    if not params:
+        return "on", "the operator waits for its job to end"
+    unknown: list[str] = []
+    for name, default in sorted(params.items()):
+        arg = task.arg(name)
+        if arg is not None:
+            value: object = arg.value if arg.kind == "literal" else ...
+            where = f"{name}={arg.source}"
+        else:
+            value = literal_of(default)
+            where = f"{name} defaults to {default}"
+        if value is ...:
+            unknown.append(where)
+        elif not value:
+            return "off", where
+    if unknown:
+        return "unknown", "; ".join(unknown)
+    return "on", ", ".join(
+        f"{n}={task.arg(n).source}" if task.arg(n) is not None else f"{n} defaults to {d}"  # type: ignore[union-attr]
+        for n, d in sorted(params.items())
+    )
+
+
+def dag_index(dags: Iterable[DagFacts]) -> dict[str, DagFacts]:
+    return {dag.key: dag for dag in dags}

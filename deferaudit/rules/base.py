@@ -1,0 +1,170 @@
+"""What a rule is, what it returns, and the per-file context it reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from deferaudit.catalog import Catalog
+from deferaudit.facts import DagFacts, FileFacts, Span
+from deferaudit.resolve import ResolvedTask
+from deferaudit.settings import Settings
+from deferaudit.target import Target
+
+Severity = Literal["error", "warning", "info"]
+Safety = Literal["safe", "unsafe"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A description of an edit (the codemods carry it out), and how safe it is."""
+
+    safety: Safety
+    description: str
+    action: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    unsafe_reasons: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "available": True,
+            "safety": self.safety,
+            "description": self.description,
+            "action": self.action,
+        }
+        if self.unsafe_reasons:
+            out["unsafe_reasons"] = list(self.unsafe_reasons)
+        return out
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem at one place."""
+
+    rule: str
+    kind: str
+    severity: Severity
+    path: str
+    span: Span
+    message: str
+    dag_id: str | None = None
+    task_id: str | None = None
+    operator: str | None = None
+    fix: Fix | None = None
+    suppressed: bool = False
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.span.line, self.span.column, self.rule)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "kind": self.kind,
+            "severity": self.severity,
+            "path": self.path,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "dag_id": self.dag_id,
+            "task_id": self.task_id,
+            "operator": self.operator,
+            "message": self.message,
+            "fix": self.fix.to_json() if self.fix else None,
+        }
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """What rules see of one file: its facts (or why it has none) and its resolved tasks."""
+
+    path: str
+    facts: FileFacts | None
+    error: str | None
+    tasks: tuple[ResolvedTask, ...]
+    target: Target
+    settings: Settings
+    catalog: Catalog
+    dags: Mapping[str, DagFacts] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A DAG file a rule must flag (``count`` times) or leave alone (``count`` 0)."""
+
+    code: str
+    count: int = 1
+    target: str = "3.3"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: its identity, its documentation, its examples and its check."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    what: str
+    why: str
+    example: str
+    use_instead: str
+    fix_safety: str
+    check: Callable[[Rule, FileContext], Iterable[Finding]]
+    valid: tuple[Example, ...] = ()
+    invalid: tuple[Example, ...] = ()
+
+    def finding(
+        self,
+        ctx: FileContext,
+        task: ResolvedTask,
+        message: str,
+        fix: Fix | None = None,
+    ) -> Finding:
+        suppressed = self.code in task.site.suppressed or "*" in task.site.suppressed
+        return Finding(
+            rule=self.code,
+            kind=self.name,
+            severity=self.severity,
+            path=ctx.path,
+            span=task.site.span,
+            message=message,
+            dag_id=task.dag_id,
+            task_id=task.task_id,
+            operator=task.operator,
+            fix=fix,
+            suppressed=suppressed,
+        )
+
+    def documentation(self) -> str:
+        """The rule's page, as ``deferaudit explain`` prints it."""
+        return "\n".join(
+            [
+                f"# {self.code} ({self.name})",
+                "",
+                f"Severity: {self.severity}",
+                "",
+                "## What it does",
+                self.what.strip(),
+                "",
+                "## Why it matters",
+                self.why.strip(),
+                "",
+                "## Example",
+                "```python",
+                self.example.strip("\n"),
+                "```",
+                "",
+                "## Use instead",
+                "```python",
+                self.use_instead.strip("\n"),
+                "```",
+                "",
+                "## Fix safety",
+                self.fix_safety.strip(),
+                "",
+            ]
+        )

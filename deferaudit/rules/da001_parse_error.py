@@ -1,0 +1,81 @@
+"""DA001 parse-error: a file that cannot be read or parsed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deferaudit.facts import Span
+from deferaudit.rules.base import Example, FileContext, Finding, Rule
+
+
+def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    if ctx.error is None:
+        return
+    line = 1
+    column = 1
+    # Syntax errors carry "at L:C"; keep the position so editors jump to it.
+    if ctx.error.startswith("syntax error at "):
+        where = ctx.error[len("syntax error at ") :].split(":", 2)
+        if len(where) >= 2 and where[0].isdigit() and where[1].isdigit():
+            line, column = int(where[0]), max(int(where[1]), 1)
+    yield Finding(
+        rule=rule.code,
+        kind=rule.name,
+        severity=rule.severity,
+        path=ctx.path,
+        span=Span(line, column, line, column),
+        message=f"cannot scan this file: {ctx.error}",
+    )
+
+
+RULE = Rule(
+    code="DA001",
+    name="parse-error",
+    severity="error",
+    summary="A file in the DAG folder cannot be read or parsed",
+    what="""
+Reports a file that deferaudit could not read or parse: a syntax error, a null byte, bytes
+that are not valid in the file's declared encoding, a file over 10 MB, or a file it may not
+read. The rest of the folder is still scanned.
+""",
+    why="""
+Airflow cannot import such a file either: its DAGs are missing from the deployment, and any
+waiting tasks in it are invisible to the audit.
+""",
+    example="""
+from airflow import DAG
+
+with DAG("partner_feed", schedule="@daily") as dag
+    ...
+""",
+    use_instead="""
+from airflow import DAG
+
+with DAG("partner_feed", schedule="@daily") as dag:
+    ...
+""",
+    fix_safety="No fix: the file must be repaired by hand.",
+    check=check,
+    valid=(
+        Example(
+            """
+from airflow import DAG
+
+with DAG("partner_feed", schedule="@daily") as dag:
+    pass
+""",
+            count=0,
+        ),
+    ),
+    invalid=(
+        Example(
+            """
+from airflow import DAG
+
+with DAG("partner_feed", schedule="@daily") as dag
+    pass
+"""
+        ),
+        Example("# airflow dag\nx = 1\x00\n", note="a null byte"),
+    ),
+)

@@ -1,0 +1,114 @@
+"""DA101 poke-sensor: a sensor that holds a worker slot in poke mode though it could defer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deferaudit.rules.base import Example, FileContext, Finding, Rule
+from deferaudit.rules.deferral import deferrable_fix, describe_mode, wait_status
+
+
+def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    for task in ctx.tasks:
+        status = wait_status(task, ctx.settings)
+        if status.status != "poke":
+            continue
+        yield rule.finding(
+            ctx,
+            task,
+            f"`{task.class_name}` waits {describe_mode(status)} and holds a worker slot for "
+            f"the whole wait; it accepts `deferrable=True` on Airflow {ctx.target.line}",
+            deferrable_fix(task, status),
+        )
+
+
+RULE = Rule(
+    code="DA101",
+    name="poke-sensor",
+    severity="warning",
+    summary="A sensor waits in poke mode although its class can defer",
+    what="""
+Finds sensors that wait in poke mode, set explicitly or by default, whose class accepts
+`deferrable` on the target Airflow version.
+""",
+    why="""
+A poke-mode sensor holds a worker slot for its whole wait, though each poke costs almost
+nothing. When slots run out, unrelated tasks queue. With `deferrable=True` the wait moves to
+the triggerer and the task holds no worker slot (and, by default, no pool slot).
+""",
+    example="""
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+wait = S3KeySensor(task_id="wait_for_drop", bucket_key="s3://landing/{{ ds }}/done")
+""",
+    use_instead="""
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+wait = S3KeySensor(
+    task_id="wait_for_drop", bucket_key="s3://landing/{{ ds }}/done", deferrable=True
+)
+""",
+    fix_safety="""
+Safe: add `deferrable=True` (or replace an explicit `mode="poke"` with it). Unsafe when the
+task sets `soft_fail` or a `pool`, or passes `**kwargs` that cannot be read: those behave
+differently once the task defers. Needs a running `airflow triggerer`.
+""",
+    check=check,
+    valid=(
+        Example(
+            """
+from airflow.sdk import DAG
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+with DAG("ingest", schedule="@daily"):
+    S3KeySensor(task_id="wait", bucket_key="s3://b/k", deferrable=True, timeout=3600)
+""",
+            count=0,
+        ),
+        Example(
+            """
+from airflow.sdk import DAG
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+with DAG("ingest", schedule="@daily"):
+    S3KeySensor(task_id="wait", bucket_key="s3://b/k", deferrable=False, timeout=3600)
+""",
+            count=0,
+            note="an explicit opt-out is DA106, not DA101",
+        ),
+        Example(
+            """
+from airflow.sdk import DAG
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+with DAG("ingest", schedule="@daily"):
+    S3KeySensor(task_id="wait", bucket_key="s3://b/k", timeout=3600)  # deferaudit: ignore[DA101] sub-minute latency
+""",
+            count=0,
+            note="suppressed",
+        ),
+    ),
+    invalid=(
+        Example(
+            """
+from airflow.sdk import DAG
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+with DAG("ingest", schedule="@daily"):
+    S3KeySensor(task_id="wait", bucket_key="s3://b/k", timeout=3600)
+"""
+        ),
+        Example(
+            """
+from airflow import DAG
+from airflow.providers.http.sensors.http import HttpSensor as Http
+
+default_args = {"mode": "poke", "timeout": 600}
+with DAG("api", schedule_interval="@hourly", default_args=default_args):
+    for name in ["a", "b"]:
+        Http(task_id=f"wait_{name}", endpoint=name)
+""",
+            target="2.10",
+        ),
+    ),
+)

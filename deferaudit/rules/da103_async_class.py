@@ -1,0 +1,125 @@
+"""DA103 async-class: a deprecated ``-Async`` class, with its replacement where one exists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deferaudit.resolve import ResolvedTask
+from deferaudit.rules.base import Example, FileContext, Finding, Fix, Rule
+from deferaudit.rules.deferral import WaitStatus, unsafe_reasons, wait_status
+
+
+def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[Fix | None, str]:
+    """The class swap for an -Async task, or None and the reason there is none."""
+    entry = task.cls.entry
+    assert entry is not None
+    if entry.replacement is None:
+        note = entry.replacement_note or "no open-source deferrable equivalent is known"
+        return None, f"no replacement: {note}"
+    target = ctx.catalog.lookup(entry.replacement, ctx.target.line)
+    short = entry.replacement.rsplit(".", 1)[-1]
+    if target is None or not target.accepts_deferrable:
+        return None, (
+            f"its replacement `{entry.replacement}` does not accept `deferrable` on "
+            f"Airflow {ctx.target.line}: no fix"
+        )
+    reasons = list(unsafe_reasons(task, WaitStatus("async-class")))
+    gaps = tuple(getattr(entry, "replacement_param_gaps", ()) or ())
+    used_gaps = [g for g in gaps if g in task.site.kwargs]
+    if used_gaps:
+        reasons.append(
+            f"`{short}` does not take {', '.join(f'`{g}`' for g in used_gaps)}: "
+            "the arguments must be remapped by hand"
+        )
+    fix = Fix(
+        safety="unsafe" if reasons else "safe",
+        description=f"use `{entry.replacement}` with `deferrable=True`",
+        action="replace-async-class",
+        details={"replacement": entry.replacement},
+        unsafe_reasons=tuple(reasons),
+    )
+    return fix, f"use `{short}(..., deferrable=True)` instead"
+
+
+def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    for task in ctx.tasks:
+        if wait_status(task, ctx.settings).status != "async-class":
+            continue
+        fix, advice = replacement_fix(ctx, task)
+        entry = task.cls.entry
+        assert entry is not None
+        where = entry.package
+        yield rule.finding(
+            ctx,
+            task,
+            f"`{task.class_name}` is a deprecated -Async class ({where}); {advice}",
+            fix,
+        )
+
+
+RULE = Rule(
+    code="DA103",
+    name="async-class",
+    severity="warning",
+    summary="A deprecated -Async class",
+    what="""
+Finds tasks built from the separate `-Async` classes: astronomer-providers'
+(`S3KeySensorAsync`, `SnowflakeOperatorAsync`, ...) and Airflow's own
+(`DateTimeSensorAsync`, `TimeSensorAsync`, `TimeDeltaSensorAsync`).
+""",
+    why="""
+These classes are deprecated: astronomer-providers is no longer maintained, and Airflow
+folded its own into the regular classes with `deferrable=True`. Some have no open-source
+deferrable equivalent at all; the message says which.
+""",
+    example="""
+from astronomer.providers.amazon.aws.sensors.s3 import S3KeySensorAsync
+
+wait = S3KeySensorAsync(task_id="wait", bucket_key="s3://b/k")
+""",
+    use_instead="""
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+wait = S3KeySensor(task_id="wait", bucket_key="s3://b/k", deferrable=True)
+""",
+    fix_safety="""
+Safe when the replacement accepts every argument the task passes. Unsafe when arguments must
+be remapped, or `soft_fail` or a `pool` is set. No fix when the class has no replacement, or
+the replacement cannot defer on the target version.
+""",
+    check=check,
+    valid=(
+        Example(
+            """
+from airflow.sdk import DAG
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+with DAG("ingest"):
+    S3KeySensor(task_id="wait", bucket_key="s3://b/k", deferrable=True, timeout=60)
+""",
+            count=0,
+        ),
+    ),
+    invalid=(
+        Example(
+            """
+from airflow import DAG
+from astronomer.providers.amazon.aws.sensors.s3 import S3KeySensorAsync
+
+with DAG("ingest"):
+    S3KeySensorAsync(task_id="wait", bucket_key="s3://b/k", timeout=60)
+""",
+            target="2.10",
+        ),
+        Example(
+            """
+from airflow import DAG
+from airflow.sensors.date_time import DateTimeSensorAsync
+
+with DAG("ingest"):
+    DateTimeSensorAsync(task_id="until", target_time="{{ data_interval_end }}", timeout=60)
+""",
+            target="2.10",
+        ),
+    ),
+)

@@ -1,0 +1,69 @@
+"""DA106 deferrable-opt-out: ``deferrable=False`` on a class that could defer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deferaudit.rules.base import Example, FileContext, Finding, Rule
+from deferaudit.rules.deferral import wait_status
+
+
+def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    for task in ctx.tasks:
+        status = wait_status(task, ctx.settings)
+        if status.status != "opted-out":
+            continue
+        where = "in default_args" if status.deferrable_origin == "default_args" else "on the task"
+        yield rule.finding(
+            ctx,
+            task,
+            f"`{task.class_name}` opts out of deferral with `deferrable=False` {where}; "
+            "it holds a worker slot while it waits (a deliberate choice: never rewritten)",
+        )
+
+
+RULE = Rule(
+    code="DA106",
+    name="deferrable-opt-out",
+    severity="info",
+    summary="deferrable=False on a class that can defer",
+    what="""
+Reports tasks that set `deferrable=False` (on the task or through `default_args`) on a class
+that accepts `deferrable`.
+""",
+    why="""
+Opting out is a legitimate choice (no triggerer, a trigger bug, sub-minute latency), but it is
+worth seeing in an audit: the task still holds a worker slot while it waits.
+""",
+    example="""
+S3KeySensor(task_id="wait", bucket_key="s3://b/k", deferrable=False)
+""",
+    use_instead="""
+S3KeySensor(task_id="wait", bucket_key="s3://b/k", deferrable=True)
+""",
+    fix_safety="No fix: an explicit opt-out is respected and never rewritten.",
+    check=check,
+    valid=(
+        Example(
+            """
+from airflow.sdk import DAG
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+with DAG("x"):
+    S3KeySensor(task_id="wait", bucket_key="s3://b/k", timeout=60)
+""",
+            count=0,
+        ),
+    ),
+    invalid=(
+        Example(
+            """
+from airflow.sdk import DAG
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+with DAG("x"):
+    S3KeySensor(task_id="wait", bucket_key="s3://b/k", deferrable=False, timeout=60)
+"""
+        ),
+    ),
+)

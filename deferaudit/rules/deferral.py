@@ -1,0 +1,135 @@
+"""How a task waits today, and the fix that moves it to deferrable, shared by the DA1xx rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from deferaudit.resolve import ResolvedTask, deferrable_state, operator_waits, sensor_mode
+from deferaudit.rules.base import Fix
+from deferaudit.settings import Settings
+
+Status = Literal[
+    "async-class",
+    "deferred",
+    "opted-out",
+    "poke",
+    "reschedule",
+    "poke-cannot-defer",
+    "reschedule-cannot-defer",
+    "blocking",
+    "not-waiting",
+    "unknown",
+]
+
+
+@dataclass(frozen=True)
+class WaitStatus:
+    """One task's way of waiting, with where the deciding values came from."""
+
+    status: Status
+    mode: str | None = None
+    mode_origin: str | None = None
+    deferrable_origin: str | None = None
+    reason: str = ""
+
+
+def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
+    """Classify a task; every DA1xx waiting rule reads this one answer."""
+    cls = task.cls
+    if not cls.known or not cls.is_operator:
+        return WaitStatus("unknown", reason="class not known to the catalog")
+    if cls.entry is not None and cls.entry.is_async_class and cls.origin != "local":
+        return WaitStatus("async-class")
+    state, origin = deferrable_state(task, settings.default_deferrable)
+    if cls.is_sensor:
+        mode, mode_origin = sensor_mode(task)
+        if state == "on":
+            return WaitStatus("deferred", mode, mode_origin, origin)
+        if state == "unknown" or mode == "unknown":
+            return WaitStatus(
+                "unknown", mode, mode_origin, origin, "mode or deferrable not literal"
+            )
+        if cls.accepts_deferrable:
+            if origin in ("call", "partial", "default_args"):
+                return WaitStatus("opted-out", mode, mode_origin, origin)
+            return WaitStatus("poke" if mode == "poke" else "reschedule", mode, mode_origin, origin)
+        return WaitStatus(
+            "poke-cannot-defer" if mode == "poke" else "reschedule-cannot-defer",
+            mode,
+            mode_origin,
+            origin,
+        )
+    if not cls.accepts_deferrable:
+        return WaitStatus("not-waiting", reason="the operator cannot defer")
+    waits, why = operator_waits(task)
+    if waits == "off":
+        return WaitStatus("not-waiting", reason=why)
+    if waits == "unknown":
+        return WaitStatus("unknown", reason=why)
+    if state == "on":
+        return WaitStatus("deferred", deferrable_origin=origin, reason=why)
+    if state == "unknown":
+        return WaitStatus("unknown", deferrable_origin=origin, reason="deferrable not literal")
+    if origin in ("call", "partial", "default_args"):
+        return WaitStatus("opted-out", deferrable_origin=origin, reason=why)
+    return WaitStatus("blocking", deferrable_origin=origin, reason=why)
+
+
+def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
+    """Behaviour a user may rely on that changes once the task defers."""
+    reasons: list[str] = []
+    soft_fail = task.arg("soft_fail")
+    if soft_fail is not None and not (soft_fail.kind == "literal" and soft_fail.value is False):
+        reasons.append(
+            "soft_fail is set: deferrable sensors have handled soft_fail differently "
+            "(apache/airflow#61130, #71255)"
+        )
+    pool = task.arg("pool")
+    if pool is not None and not (pool.kind == "literal" and pool.value in (None, "default_pool")):
+        reasons.append(
+            "pool is set: a deferred task holds no pool slot unless the pool counts deferred "
+            "tasks, so the pool stops throttling it"
+        )
+    if status.mode == "reschedule" and task.arg("execution_timeout") is not None:
+        reasons.append(
+            "execution_timeout on a reschedule-mode sensor bounds each poke; once deferred it "
+            "bounds the whole wait"
+        )
+    if task.site.star_kwargs:
+        reasons.append("the call passes **kwargs that could not be read")
+    return tuple(reasons)
+
+
+def deferrable_fix(task: ResolvedTask, status: WaitStatus) -> Fix | None:
+    """The edit that makes a capable task defer, or None when none is valid on the target."""
+    if task.cls.origin not in ("catalog", "local"):
+        return None
+    mode_arg = task.site.kwargs.get("mode")
+    replace_mode = mode_arg is not None and status.mode_origin in ("call", "partial")
+    if replace_mode:
+        description = f"replace `mode={mode_arg.source}` with `deferrable=True`"  # type: ignore[union-attr]
+        action = "replace-mode-with-deferrable"
+    else:
+        description = "add `deferrable=True`"
+        action = "add-deferrable"
+    if status.mode_origin == "default_args" or status.deferrable_origin == "default_args":
+        description += " to this task only (the DAG's default_args stay as they are)"
+    reasons = unsafe_reasons(task, status)
+    return Fix(
+        safety="unsafe" if reasons else "safe",
+        description=description,
+        action=action,
+        unsafe_reasons=reasons,
+    )
+
+
+def describe_mode(status: WaitStatus) -> str:
+    origin = status.mode_origin
+    if origin in ("call", "partial"):
+        return f'in mode="{status.mode}"'
+    if origin == "default_args":
+        return f'in mode="{status.mode}" (from default_args)'
+    if origin == "class default":
+        return f"in {status.mode} mode (the class's default)"
+    return f"in {status.mode} mode (the default)"
