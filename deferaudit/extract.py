@@ -691,7 +691,9 @@ class _Extractor(ast.NodeVisitor):
                 self._add_task(site, node)
                 return
         if isinstance(func, ast.Attribute) and func.attr in ("set_downstream", "set_upstream"):
+            self.generic_visit(node)
             self._dependency_method(node, func)
+            return
         if isinstance(func, ast.Name | ast.Attribute):
             resolved = self.resolve(func)
             if any(p.endswith((".chain", ".chain_linear")) for p in resolved) or (

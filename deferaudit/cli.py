@@ -1,0 +1,257 @@
+"""The command line: parse options, call the core, print, and pick the exit code.
+
+Exit codes: 0 the command ran; 1 findings remain and ``--exit-non-zero-on-finding`` was given;
+2 a usage or configuration error (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from deferaudit import __version__
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+class UsageFailure(click.ClickException):
+    """One clear line and exit code 2."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"deferaudit: error: {self.format_message()}", err=True)
+
+
+def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        out.extend(v.strip().upper() for v in value.split(",") if v.strip())
+    return tuple(out)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    from deferaudit.catalog import CatalogError
+    from deferaudit.rules import UnknownRuleError
+    from deferaudit.settings import ConfigError
+
+    try:
+        yield
+    except (ConfigError, CatalogError, UnknownRuleError) as exc:
+        raise UsageFailure(str(exc)) from exc
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Print, or write the file atomically (a half-written report is never left behind)."""
+    if output is None or str(output) == "-":
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    if target.is_dir():
+        raise UsageFailure(f"--output {output}: is a directory")
+    if str(target) == os.devnull or (target.exists() and not target.is_file()):
+        with target.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise UsageFailure(f"--output {output}: {exc.strerror or exc}") from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="deferaudit")
+def main() -> None:
+    """Find Airflow tasks that hold worker slots while they wait, and move them to deferrable."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
+@click.option("--extend-select", multiple=True, help="Rule codes to enable on top of the config.")
+@click.option(
+    "--target-airflow",
+    metavar="VERSION",
+    help="Airflow version to judge against (e.g. 2.10, 3.3). Default: installed, else inferred.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to FILE.")
+@click.option("--statistics", is_flag=True, help="Count findings per rule.")
+@click.option("--exit-non-zero-on-finding", is_flag=True, help="Exit 1 when findings remain.")
+@click.option(
+    "--safe-mode/--no-safe-mode",
+    default=None,
+    help="Skip files without both 'airflow' and 'dag' in them (Airflow's rule). Default: on.",
+)
+@click.option(
+    "--default-deferrable/--no-default-deferrable",
+    default=None,
+    help="The deployment's [operators] default_deferrable. Default: false.",
+)
+@click.option(
+    "--airflowignore-syntax",
+    type=click.Choice(["regexp", "glob"]),
+    help="Syntax of .airflowignore files. Default: the target Airflow's default.",
+)
+@click.option("--no-cache", is_flag=True, help="Do not read or write the per-file cache.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Cache folder.")
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes. Default: all cores."
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="pyproject.toml to read [tool.deferaudit] from. Default: the nearest.",
+)
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+def scan(
+    paths: tuple[Path, ...],
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    target_airflow: str | None,
+    fmt: str,
+    output: Path | None,
+    statistics: bool,
+    exit_non_zero_on_finding: bool,
+    safe_mode: bool | None,
+    default_deferrable: bool | None,
+    airflowignore_syntax: str | None,
+    no_cache: bool,
+    cache_dir: Path | None,
+    jobs: int | None,
+    config: Path | None,
+    isolated: bool,
+) -> None:
+    """Scan DAG files and folders (default: the current folder)."""
+    from deferaudit.catalog import Catalog
+    from deferaudit.outputs import render
+    from deferaudit.rules import validate_selectors
+    from deferaudit.scan import scan as run_scan
+    from deferaudit.settings import find_config, load_settings, validate_version
+
+    with _user_errors():
+        targets = list(paths) or [Path(".")]
+        if isolated:
+            config_path = None
+        elif config is not None:
+            if not config.is_file():
+                raise UsageFailure(f"--config {config}: no such file")
+            config_path = config
+        else:
+            config_path = find_config(targets[0] if targets[0].exists() else Path.cwd())
+        settings = load_settings(config_path)
+        if target_airflow:
+            validate_version(target_airflow, "--target-airflow")
+        sel = _split_codes(select) or settings.select
+        sel = sel + _split_codes(extend_select)
+        ign = settings.ignore + _split_codes(ignore)
+        validate_selectors(sel, "--select")
+        validate_selectors(ign, "--ignore")
+        settings = settings.with_overrides(
+            select=sel,
+            ignore=ign,
+            target_airflow=target_airflow,
+            safe_mode=safe_mode,
+            default_deferrable=default_deferrable,
+            ignore_syntax=airflowignore_syntax,
+            jobs=jobs,
+            cache=False if no_cache else None,
+            cache_dir=cache_dir,
+        )
+        catalog = Catalog.load()
+        with _progress() as (progress, on_total):
+            result = run_scan(targets, settings, catalog, progress=progress, on_total=on_total)
+    for problem in result.problems:
+        click.echo(f"deferaudit: {problem.path}: {problem.message}", err=True)
+    if result.paths_missing:
+        raise UsageFailure("no file to scan")
+    write_output(render(result, fmt, statistics=statistics), output)
+    if exit_non_zero_on_finding and result.findings:
+        sys.exit(EXIT_FINDINGS)
+
+
+@contextmanager
+def _progress() -> Iterator[tuple[Callable[[int], None] | None, Callable[[int], None] | None]]:
+    """A progress bar on stderr for long scans, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None, None
+        return
+    state: dict[str, Any] = {}
+
+    def on_total(total: int) -> None:
+        if total >= 500:
+            bar = click.progressbar(length=total, label="scanning", file=sys.stderr)
+            state["bar"] = bar
+            bar.__enter__()
+
+    def progress(n: int) -> None:
+        bar = state.get("bar")
+        if bar is not None:
+            bar.update(n)
+
+    try:
+        yield progress, on_total
+    finally:
+        bar = state.get("bar")
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+@main.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def list_rules(fmt: str) -> None:
+    """List every rule."""
+    from deferaudit.rules import RULES
+
+    if fmt == "json":
+        doc = [
+            {
+                "code": r.code,
+                "name": r.name,
+                "severity": r.severity,
+                "summary": r.summary,
+                "fixable": not r.fix_safety.startswith("No"),
+            }
+            for r in RULES
+        ]
+        click.echo(json.dumps(doc, indent=2))
+        return
+    for rule in RULES:
+        click.echo(f"{rule.code}  {rule.name:<26} {rule.severity:<8} {rule.summary}")
+
+
+@main.command()
+@click.argument("rule")
+def explain(rule: str) -> None:
+    """Print one rule's documentation (by code or name)."""
+    from deferaudit.rules import find_rule
+
+    with _user_errors():
+        click.echo(find_rule(rule).documentation(), nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,32 @@
+"""Shared fixtures: the bundled catalog and a scan helper over real files in tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from deferaudit.catalog import Catalog
+from deferaudit.scan import ScanResult, scan
+from deferaudit.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_DAGS = REPO / "sample_dags"
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return Catalog.load()
+
+
+@pytest.fixture
+def run_scan(catalog: Catalog, tmp_path: Path) -> Callable[..., ScanResult]:
+    """Scan paths with caching off and one process, as a test wants it."""
+
+    def _run(*paths: Path, **settings: object) -> ScanResult:
+        values: dict[str, object] = {"cache": False, "jobs": 1}
+        values.update(settings)
+        return scan(list(paths), Settings(**values), catalog, cwd=tmp_path)  # type: ignore[arg-type]
+
+    return _run
