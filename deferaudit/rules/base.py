@@ -88,6 +88,8 @@ class FileContext:
     settings: Settings
     catalog: Catalog
     dags: Mapping[str, DagFacts] = field(default_factory=dict)
+    # Per-task answers shared by the rules of this file (each rule asks the same question).
+    memo: dict[tuple[str, int], Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import deferrable_fix, describe_mode, wait_status
+from deferaudit.rules.deferral import deferrable_fix, describe_mode, status_of
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for task in ctx.tasks:
-        status = wait_status(task, ctx.settings)
+        status = status_of(ctx, task)
         if status.status != "poke":
             continue
         yield rule.finding(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.base import Example, FileContext, Finding, Fix, Rule
-from deferaudit.rules.deferral import WaitStatus, unsafe_reasons, wait_status
+from deferaudit.rules.deferral import WaitStatus, status_of, unsafe_reasons
 
 
 def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[Fix | None, str]:
@@ -43,7 +43,7 @@ def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[Fix | None, s
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for task in ctx.tasks:
-        if wait_status(task, ctx.settings).status != "async-class":
+        if status_of(ctx, task).status != "async-class":
             continue
         fix, advice = replacement_fix(ctx, task)
         entry = task.cls.entry

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Fix, Rule
-from deferaudit.rules.deferral import describe_mode, wait_status
+from deferaudit.rules.deferral import describe_mode, status_of
 
 # Below this a reschedule-mode sensor would spend more on task starts than it saves.
 MIN_RESCHEDULE_POKE_INTERVAL = 60.0
@@ -14,7 +14,7 @@ BASE_SENSOR_POKE_INTERVAL = 60.0
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for task in ctx.tasks:
-        status = wait_status(task, ctx.settings)
+        status = status_of(ctx, task)
         if status.status != "poke-cannot-defer":
             continue
         interval = task.arg("poke_interval")

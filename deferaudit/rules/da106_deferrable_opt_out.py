@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import wait_status
+from deferaudit.rules.deferral import status_of
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for task in ctx.tasks:
-        status = wait_status(task, ctx.settings)
+        status = status_of(ctx, task)
         if status.status != "opted-out":
             continue
         where = "in default_args" if status.deferrable_origin == "default_args" else "on the task"

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import wait_status
+from deferaudit.rules.deferral import status_of
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for task in ctx.tasks:
         if not task.cls.is_sensor or not task.cls.known:
             continue
-        if wait_status(task, ctx.settings).status == "async-class":
+        if status_of(ctx, task).status == "async-class":
             continue
         if task.arg("timeout") is not None or task.site.star_kwargs:
             continue

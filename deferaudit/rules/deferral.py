@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from deferaudit.resolve import ResolvedTask, deferrable_state, operator_waits, sensor_mode
-from deferaudit.rules.base import Fix
+from deferaudit.rules.base import FileContext, Fix
 from deferaudit.settings import Settings
 
 Status = Literal[
@@ -74,6 +74,14 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
     if origin in ("call", "partial", "default_args"):
         return WaitStatus("opted-out", deferrable_origin=origin, reason=why)
     return WaitStatus("blocking", deferrable_origin=origin, reason=why)
+
+
+def status_of(ctx: FileContext, task: ResolvedTask) -> WaitStatus:
+    """``wait_status`` computed once per task and file, however many rules ask."""
+    key = ("wait_status", id(task))
+    if key not in ctx.memo:
+        ctx.memo[key] = wait_status(task, ctx.settings)
+    return ctx.memo[key]
 
 
 def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
