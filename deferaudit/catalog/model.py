@@ -27,6 +27,10 @@ class PackageSource:
     name: str
     version: str
     airflow_line: str | None = None  # set for core distributions (apache-airflow, task SDK)
+    # Optional, filled by the builder: the distribution's own Requires-Dist on apache-airflow
+    # (e.g. ">=2.11.0": newest providers may not install on older lines) and the wheel's hash.
+    requires_airflow: str | None = None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,18 @@ class ClassEntry:
     is_async_class: bool = False
     replacement: str | None = None
     replacement_note: str | None = None
+    # Optional fields added with the catalog builder. ``alias_lines`` narrows an alias to the
+    # lines whose shim provides it (e.g. Airflow 3.3's ``airflow.sensors.filesystem`` shim onto
+    # the standard provider); an alias missing from it is valid wherever the entry is.
+    alias_lines: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    deprecated_aliases: tuple[str, ...] = ()  # aliases that exist only as deprecation shims
+    # The class passes ``deferrable=True`` to its base itself: it always defers and rejects a
+    # ``deferrable`` argument (``accepts_deferrable`` is then False).
+    forces_deferrable: bool = False
+    # For -Async classes with a replacement: whether every argument of the -Async class is
+    # also taken by the replacement, and the ones that are not. None when not assessed.
+    replacement_params_compatible: bool | None = None
+    replacement_param_gaps: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -65,6 +81,13 @@ class ClassEntry:
 
     def valid_on(self, line: str) -> bool:
         return self.airflow_lines is None or line in self.airflow_lines
+
+    def path_valid_on(self, path: str, line: str) -> bool:
+        """True when ``path`` (the defining path or an alias) gives this class on ``line``."""
+        if not self.valid_on(line):
+            return False
+        lines = self.alias_lines.get(path) if path != self.path else None
+        return lines is None or line in lines
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> ClassEntry:
@@ -89,6 +112,11 @@ class ClassEntry:
             is_async_class=bool(raw.get("is_async_class", False)),
             replacement=raw.get("replacement"),
             replacement_note=raw.get("replacement_note"),
+            alias_lines={k: tuple(v) for k, v in raw.get("alias_lines", {}).items()},
+            deprecated_aliases=tuple(raw.get("deprecated_aliases", ())),
+            forces_deferrable=bool(raw.get("forces_deferrable", False)),
+            replacement_params_compatible=raw.get("replacement_params_compatible"),
+            replacement_param_gaps=tuple(raw.get("replacement_param_gaps", ())),
         )
 
 
@@ -119,7 +147,13 @@ class Catalog:
                 f"catalog schema is {raw.get('schema')!r}, expected {CATALOG_SCHEMA!r}"
             )
         packages = tuple(
-            PackageSource(p["name"], p["version"], p.get("airflow_line"))
+            PackageSource(
+                p["name"],
+                p["version"],
+                p.get("airflow_line"),
+                requires_airflow=p.get("requires_airflow"),
+                sha256=p.get("sha256"),
+            )
             for p in raw.get("packages", ())
         )
         entries = tuple(ClassEntry.from_json(e) for e in raw.get("classes", ()))
@@ -153,7 +187,7 @@ class Catalog:
     def lookup(self, path: str, line: str) -> ClassEntry | None:
         """The entry for an import path on an Airflow line, or None when unknown there."""
         for entry in self._index.get(path, ()):
-            if entry.valid_on(line):
+            if entry.path_valid_on(path, line):
                 return entry
         return None
 
@@ -164,7 +198,7 @@ class Catalog:
     def lines_defining(self, path: str) -> tuple[str, ...]:
         found: set[str] = set()
         for entry in self._index.get(path, ()):
-            found.update(entry.airflow_lines or AIRFLOW_LINES)
+            found.update(ln for ln in AIRFLOW_LINES if entry.path_valid_on(path, ln))
         return tuple(sorted(found, key=_version_key))
 
     @property

@@ -1,0 +1,267 @@
+"""Builds the bundled catalog: download the pinned wheels, read them with ast, write catalog.json.
+
+Run ``python -m deferaudit.catalog.build``. Wheels are fetched with ``pip download --no-deps
+--only-binary :all:`` into a cache folder and opened as zip files; nothing is installed or
+imported, so versions that could never be installed together are read side by side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from deferaudit.catalog.assembly import (
+    AssemblyReport,
+    Distribution,
+    ReadDistribution,
+    assemble,
+)
+from deferaudit.catalog.wheel_tree import ModuleTree, SourceTreeError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_SOURCES = PACKAGE_DIR / "sources.toml"
+DEFAULT_OUTPUT = PACKAGE_DIR / "data" / "catalog.json"
+
+
+class BuildError(Exception):
+    """The catalog cannot be built: a bad sources file, a failed download, an unreadable wheel."""
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "deferaudit-catalog"
+
+
+def load_pins(path: Path) -> list[Distribution]:
+    """The distributions listed in sources.toml, core lines first."""
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise BuildError(f"cannot read {path}: {exc}") from exc
+    pins: list[Distribution] = []
+    for section in ("core", "provider"):
+        for item in raw.get(section, []):
+            try:
+                pin = Distribution(
+                    name=str(item["name"]),
+                    version=str(item["version"]),
+                    airflow_line=str(item["airflow_line"]) if section == "core" else None,
+                    role=str(item.get("role", "catalog")),
+                )
+            except KeyError as exc:
+                raise BuildError(f"{path}: a [[{section}]] item lacks {exc}") from exc
+            pins.append(pin)
+    if not pins:
+        raise BuildError(f"{path} lists no distributions")
+    return pins
+
+
+def wheel_prefix(pin: Distribution) -> str:
+    """The file-name start of the pin's wheels (PEP 427 escapes the name)."""
+    return f"{re.sub(r'[-_.]+', '_', pin.name).lower()}-{pin.version}-"
+
+
+def cached_wheel(cache_dir: Path, pin: Distribution) -> Path | None:
+    prefix = wheel_prefix(pin)
+    matches = sorted(p for p in cache_dir.glob("*.whl") if p.name.lower().startswith(prefix))
+    return matches[0] if matches else None
+
+
+def pip_command() -> list[str]:
+    """A pip to download with: this interpreter's, else the first ``python3`` on PATH with one."""
+    if importlib.util.find_spec("pip") is not None:
+        return [sys.executable, "-m", "pip"]
+    for candidate in ("python3", "python"):
+        found = shutil.which(candidate)
+        if found is None:
+            continue
+        probe = subprocess.run(
+            [found, "-m", "pip", "--version"], capture_output=True, text=True, check=False
+        )
+        if probe.returncode == 0:
+            return [found, "-m", "pip"]
+    raise BuildError("no pip found: install pip, or pass --pip 'python3 -m pip'")
+
+
+def download(pin: Distribution, cache_dir: Path, pip: Sequence[str]) -> Path:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        *pip,
+        "download",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        "--quiet",
+        "--dest",
+        str(cache_dir),
+        f"{pin.name}=={pin.version}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    wheel = cached_wheel(cache_dir, pin)
+    if result.returncode != 0 or wheel is None:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        reason = detail[-1] if detail else f"exit code {result.returncode}"
+        raise BuildError(f"pip could not download {pin.name}=={pin.version}: {reason}")
+    return wheel
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    packages: int
+    downloaded: int
+    cached: int
+    classes: int
+    sensors: int
+    deferrable: int
+    async_classes: int
+    async_with_replacement: int
+    unresolved_bases: dict[str, int]
+    seconds: float
+
+
+def build(
+    sources: Path,
+    cache_dir: Path,
+    output: Path,
+    *,
+    offline: bool = False,
+    pip: Sequence[str] | None = None,
+    echo: Callable[[str], None] = print,
+) -> BuildSummary:
+    """Fetch (or reuse) every pinned wheel, read it, and write the catalog to ``output``."""
+    started = time.monotonic()
+    pins = load_pins(sources)
+    read: list[ReadDistribution] = []
+    downloaded = cached = 0
+    pip_cmd: Sequence[str] | None = pip
+    for pin in pins:
+        wheel = cached_wheel(cache_dir, pin)
+        if wheel is not None:
+            cached += 1
+            how = "cached"
+        elif offline:
+            raise BuildError(f"{pin.name}=={pin.version} is not in {cache_dir} (--offline)")
+        else:
+            pip_cmd = pip_cmd or pip_command()
+            wheel = download(pin, cache_dir, pip_cmd)
+            downloaded += 1
+            how = "downloaded"
+        try:
+            tree = ModuleTree.from_wheel(wheel, pin.name, pin.version)
+        except SourceTreeError as exc:
+            raise BuildError(str(exc)) from exc
+        line = f" (Airflow {pin.airflow_line})" if pin.airflow_line else ""
+        echo(f"{how:>10}  {pin.name}=={pin.version}{line}: {len(tree.sources)} modules")
+        read.append(ReadDistribution(pin, tree, sha256_of(wheel)))
+
+    report = AssemblyReport()
+    document = assemble(read, report)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render(document), "utf-8")
+
+    classes: list[dict[str, Any]] = document["classes"]
+    asyncs = [c for c in classes if c.get("is_async_class")]
+    summary = BuildSummary(
+        packages=len(document["packages"]),
+        downloaded=downloaded,
+        cached=cached,
+        classes=len(classes),
+        sensors=sum(1 for c in classes if c["is_sensor"]),
+        deferrable=sum(1 for c in classes if c["accepts_deferrable"]),
+        async_classes=len(asyncs),
+        async_with_replacement=sum(1 for c in asyncs if c.get("replacement")),
+        unresolved_bases=dict(report.unresolved_bases),
+        seconds=time.monotonic() - started,
+    )
+    for key, count in sorted(report.classes_per_package.items()):
+        echo(f"{count:>10}  classes from {key}")
+    return summary
+
+
+def render(document: dict[str, Any]) -> str:
+    """Sorted, indented JSON: one class per block, stable across runs, readable in a diff."""
+    return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--sources",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_SOURCES,
+    show_default=True,
+    help="The pinned distributions to read.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=default_cache_dir,
+    show_default="~/.cache/deferaudit-catalog",
+    help="Where downloaded wheels are kept between runs.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_OUTPUT,
+    show_default=True,
+    help="The catalog file to write.",
+)
+@click.option("--offline", is_flag=True, help="Use cached wheels only; fail if one is missing.")
+@click.option(
+    "--pip", "pip_cmd", default=None, help="The pip to download with, e.g. 'python3 -m pip'."
+)
+def main(sources: Path, cache_dir: Path, output: Path, offline: bool, pip_cmd: str | None) -> None:
+    """Download the pinned Airflow and provider wheels and write the operator catalog."""
+    try:
+        summary = build(
+            sources,
+            cache_dir,
+            output,
+            offline=offline,
+            pip=pip_cmd.split() if pip_cmd else None,
+            echo=click.echo,
+        )
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"wrote {output}: {summary.packages} packages ({summary.downloaded} downloaded, "
+        f"{summary.cached} cached), {summary.classes} classes, {summary.sensors} sensors, "
+        f"{summary.deferrable} accept deferrable, {summary.async_classes} -Async classes "
+        f"({summary.async_with_replacement} with a replacement, "
+        f"{summary.async_classes - summary.async_with_replacement} without)"
+    )
+    if summary.unresolved_bases:
+        top = sorted(summary.unresolved_bases.items(), key=lambda kv: (-kv[1], kv[0]))[:8]
+        listed = ", ".join(f"{path} ({n})" for path, n in top)
+        click.echo(f"bases outside the read packages (left opaque): {listed}")
+    click.echo(f"took {summary.seconds:.1f}s")
+
+
+if __name__ == "__main__":
+    main()
