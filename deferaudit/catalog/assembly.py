@@ -100,7 +100,9 @@ def assemble(
             hints[replacements.entry_key(entry)] = facts.replacement_hints
 
     _attach_aliases(entries, line_universes, core, report)
-    decided = replacements.decide(list(entries.values()), hints, _base_params(line_universes))
+    decided = replacements.decide(
+        list(entries.values()), hints, _base_params(line_universes), lines
+    )
     decided.sort(key=lambda e: (e.path, tuple(e.airflow_lines or ())))
     packages = [_package_json(d) for d in distributions]
     return {

@@ -83,6 +83,7 @@ def decide(
     entries: Sequence[ClassEntry],
     hints: dict[str, tuple[str, ...]],
     base_params: BaseParams | None = None,
+    lines: Sequence[str] = AIRFLOW_LINES,
 ) -> list[ClassEntry]:
     """Entries with ``replacement`` and ``replacement_note`` filled in for every -Async class.
 
@@ -97,7 +98,9 @@ def decide(
         if not entry.is_async_class:
             decided.append(entry)
             continue
-        decided.append(_decide_one(entry, hints.get(entry_key(entry), ()), index, base_params))
+        decided.append(
+            _decide_one(entry, hints.get(entry_key(entry), ()), index, base_params, tuple(lines))
+        )
     return decided
 
 
@@ -107,9 +110,13 @@ def entry_key(entry: ClassEntry) -> str:
 
 
 def _decide_one(
-    entry: ClassEntry, hints: Sequence[str], index: _Index, base_params: BaseParams
+    entry: ClassEntry,
+    hints: Sequence[str],
+    index: _Index,
+    base_params: BaseParams,
+    all_lines: tuple[str, ...],
 ) -> ClassEntry:
-    lines = entry.airflow_lines or AIRFLOW_LINES
+    lines = entry.airflow_lines or all_lines
     rejected: list[str] = []
     for candidate in candidates_for(entry, hints):
         found = {line: index.on_line(candidate.path, line) for line in lines}
@@ -150,18 +157,22 @@ def _decide_one(
     note = "; ".join(rejected) if rejected else "no regular class of that name is catalogued"
     note = f"no deferrable successor: {note}"
     if entry.airflow_lines is not None:
-        elsewhere = _on_newer_lines(entry, hints, index, lines)
+        elsewhere = _on_other_lines(entry, hints, index, lines, all_lines)
         if elsewhere:
             note += f"; {elsewhere}"
     return dataclasses.replace(entry, replacement=None, replacement_note=note)
 
 
-def _on_newer_lines(
-    entry: ClassEntry, hints: Sequence[str], index: _Index, lines: Sequence[str]
+def _on_other_lines(
+    entry: ClassEntry,
+    hints: Sequence[str],
+    index: _Index,
+    lines: Sequence[str],
+    all_lines: Sequence[str],
 ) -> str | None:
-    """For a core -Async class: where the same import path leads to a deferrable class later."""
+    """For a core -Async class: where the same import path leads to a deferrable class on another line."""
     for candidate in candidates_for(entry, hints):
-        for line in AIRFLOW_LINES:
+        for line in all_lines:
             if line in lines:
                 continue
             target = index.on_line(candidate.path, line)
