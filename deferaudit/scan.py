@@ -8,6 +8,7 @@ import os
 import pickle
 import stat
 import tempfile
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -83,41 +84,59 @@ class ScanError(Exception):
 # ---------------------------------------------------------------------- extraction
 
 
-def _job_key(path: str, module: str, safe_mode: bool, data: bytes, catalog_key: str) -> str:
+def _job_key(path: str, module: str, safe_mode: str | None, data: bytes, catalog_key: str) -> str:
     digest = hashlib.blake2b(digest_size=20)
-    for part in (__version__, catalog_key, path, module, "1" if safe_mode else "0"):
+    for part in (__version__, catalog_key, path, module, safe_mode or "-"):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     digest.update(data)
     return digest.hexdigest()
 
 
-def extract_file(job: tuple[str, str, str, bool]) -> FileResult:
-    """Read and extract one file; never raises for bad input (runs in worker processes)."""
-    real, shown, module, safe_mode = job
+Job = tuple[str, str, str, str | None]
+
+
+def extract_file(job: Job) -> FileResult:
+    """Read and extract one file; never raises for bad input (runs in worker processes).
+
+    ``job`` is (path, display path, module name, Airflow version whose safe-mode test applies
+    or None when safe mode is off).
+    """
+    real, shown, module, safe_mode_version = job
     path = Path(real)
-    if path.suffix == ".zip":
+    if not real.endswith(".py") and _is_zip(path):
         return FileResult(shown, skipped="zip archives are not scanned")
     try:
         source = read_source(path)
     except SourceError as exc:
         return FileResult(shown, error=str(exc))
-    if safe_mode and not might_contain_dag(source.data):
-        return FileResult(shown, skipped="safe-mode")
     try:
-        return FileResult(shown, facts=extract(source.text, shown, module))
+        facts: FileFacts | None = extract(source.text, shown, module)
+        error = None
     except ExtractError as exc:
-        return FileResult(shown, error=str(exc))
+        facts, error = None, str(exc)
     except RecursionError:
-        return FileResult(shown, error="cannot parse: the file nests too deeply")
+        facts, error = None, "cannot parse: the file nests too deeply"
+    if safe_mode_version and not might_contain_dag(source.data, airflow_version=safe_mode_version):
+        # Airflow does not parse it for DAGs, but DAGs may import classes from it (custom
+        # sensors in a plugins-style module): keep its facts for class resolution only.
+        return FileResult(shown, facts=facts, skipped="safe-mode")
+    return FileResult(shown, facts=facts, error=error)
 
 
-def _extract_chunk(jobs: Sequence[tuple[str, str, str, bool]]) -> list[FileResult]:
+def _is_zip(path: Path) -> bool:
+    try:
+        return zipfile.is_zipfile(path)
+    except OSError:
+        return False
+
+
+def _extract_chunk(jobs: Sequence[Job]) -> list[FileResult]:
     return [extract_file(job) for job in jobs]
 
 
 def _run_jobs(
-    jobs: Sequence[tuple[str, str, str, bool]],
+    jobs: Sequence[Job],
     workers: int,
     progress: Callable[[int], None] | None,
 ) -> list[FileResult]:
@@ -209,16 +228,17 @@ def _extract_all(
     cache: FactCache | None,
     ckey: str,
     progress: Callable[[int], None] | None,
+    safe_mode_version: str | None,
 ) -> list[FileResult]:
     results: dict[int, FileResult] = {}
-    jobs: list[tuple[str, str, str, bool]] = []
+    jobs: list[Job] = []
     job_index: list[int] = []
     keys: dict[int, str] = {}
     for index, (path, shown, module) in enumerate(files):
         if cache is not None:
             data = _read_for_key(str(path))
             if data is not None:
-                key = _job_key(shown, module, settings.safe_mode, data, ckey)
+                key = _job_key(shown, module, safe_mode_version, data, ckey)
                 keys[index] = key
                 hit = cache.get(key)
                 if hit is not None:
@@ -226,7 +246,7 @@ def _extract_all(
                     if progress:
                         progress(1)
                     continue
-        jobs.append((str(path), shown, module, settings.safe_mode))
+        jobs.append((str(path), shown, module, safe_mode_version))
         job_index.append(index)
     workers = settings.jobs or os.cpu_count() or 1
     for index, result in zip(job_index, _run_jobs(jobs, workers, progress), strict=True):
@@ -243,7 +263,8 @@ def _plan_files(
     paths: Sequence[Path], found: Iterable[Path], cwd: Path
 ) -> list[tuple[Path, str, str]]:
     """Each file with its display path and the module name Airflow would give it."""
-    roots = [p for p in paths if p.is_dir()]
+    # Discovery gives absolute paths (joined to cwd, normalised, links kept): match roots alike.
+    roots = [Path(os.path.normpath(cwd / p)) for p in paths if (cwd / p).is_dir()]
     out: list[tuple[Path, str, str]] = []
     for file in found:
         module = ""
@@ -328,7 +349,10 @@ def scan(
     planned = _plan_files(paths, found.files, cwd)
     if on_total:
         on_total(len(planned))
-    results = _extract_all(planned, settings, cache, ckey, progress)
+    # Airflow 2 and 3 differ in the safe-mode test; before the target is known (it may be
+    # inferred from these very files) the more permissive Airflow 3 test applies.
+    safe_version = (known_version or "3.3") if settings.safe_mode else None
+    results = _extract_all(planned, settings, cache, ckey, progress, safe_version)
     uses_airflow3 = any(r.facts is not None and r.facts.airflow3_imports for r in results)
     target = resolve_target(
         explicit=settings.target_airflow,
@@ -348,7 +372,7 @@ def scan(
             extra = dict(
                 zip(
                     (p[1] for p in missing),
-                    _extract_all(missing, settings, cache, ckey, progress),
+                    _extract_all(missing, settings, cache, ckey, progress, safe_version),
                     strict=True,
                 )
             )

@@ -80,8 +80,15 @@ def find_config(start: Path) -> Path | None:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text("utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                text = candidate.read_text("utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                # A broken file that means to configure us is an error, not something to skip.
+                if "tool.deferaudit" in text:
+                    raise ConfigError(f"{candidate}: invalid TOML: {exc}") from exc
                 continue
             if "deferaudit" in data.get("tool", {}):
                 return candidate

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from deferaudit.cli import main
 from deferaudit.rules import RULES
 
-from .conftest import SAMPLE_DAGS
+SAMPLE_DAGS = Path(__file__).resolve().parent.parent / "sample_dags"
 
 SCHEMA = json.loads(
     resources.files("deferaudit.outputs").joinpath("schema/deferaudit-1.schema.json").read_text()
@@ -58,7 +58,8 @@ def test_json_output_has_the_documented_keys(dag_folder: Path, tmp_path: Path) -
     assert finding["rule"] == "DA101"
     assert finding["path"] == "dags/ingest.py"
     assert (finding["line"], finding["column"]) == (6, 5)
-    assert (finding["end_line"], finding["end_column"]) == (6, 67)
+    # End columns are exclusive, as in ruff's JSON output.
+    assert (finding["end_line"], finding["end_column"]) == (6, 68)
     assert finding["dag_id"] == "ingest" and finding["task_id"] == "wait"
     assert finding["operator"] == "airflow.providers.amazon.aws.sensors.s3.S3KeySensor"
     assert finding["fix"] == {
