@@ -785,7 +785,14 @@ def _deprecation(info: ClassInfo, chain: list[tuple[ClassInfo, ast.FunctionDef]]
                 message = call.args[0]
             if message is not None:
                 return _trim(_message_text(message))
-        return "deprecated"
+            # the Google provider's own decorator: use_instead=..., planned_removal_date=...
+            words = {kw.arg: _const_str(kw.value) for kw in call.keywords if kw.arg}
+            if words.get("use_instead"):
+                text = f"Use {words['use_instead']} instead"
+                if words.get("planned_removal_date"):
+                    text += f" (removal planned {words['planned_removal_date']})"
+                return _trim(text)
+        return _trim(ast.get_docstring(info.node) or "deprecated")
     for _owner, init in chain:
         for stmt in init.body:  # only unconditional warnings: a warning inside an `if` is
             # usually about one deprecated argument, not the class
