@@ -99,7 +99,7 @@ def assemble(
             entries[replacements.entry_key(entry)] = entry
             hints[replacements.entry_key(entry)] = facts.replacement_hints
 
-    _attach_aliases(entries, line_universes, core, report)
+    _attach_aliases(entries, line_universes, report)
     decided = replacements.decide(
         list(entries.values()), hints, _base_params(line_universes), lines
     )
@@ -203,7 +203,6 @@ def _aliases_in(universe: SourceUniverse, tree: ModuleTree) -> Iterator[_Alias]:
 def _attach_aliases(
     entries: dict[str, ClassEntry],
     line_universes: Mapping[str, SourceUniverse],
-    core: Sequence[ReadDistribution],
     report: AssemblyReport,
 ) -> None:
     by_path: dict[str, list[str]] = {}

@@ -142,6 +142,7 @@ class BuildSummary:
     deferrable: int
     async_classes: int
     async_with_replacement: int
+    aliases: int
     unresolved_bases: dict[str, int]
     seconds: float
 
@@ -197,6 +198,7 @@ def build(
         deferrable=sum(1 for c in classes if c["accepts_deferrable"]),
         async_classes=len(asyncs),
         async_with_replacement=sum(1 for c in asyncs if c.get("replacement")),
+        aliases=report.alias_count,
         unresolved_bases=dict(report.unresolved_bases),
         seconds=time.monotonic() - started,
     )
@@ -254,7 +256,8 @@ def main(sources: Path, cache_dir: Path, output: Path, offline: bool, pip_cmd: s
         f"{summary.cached} cached), {summary.classes} classes, {summary.sensors} sensors, "
         f"{summary.deferrable} accept deferrable, {summary.async_classes} -Async classes "
         f"({summary.async_with_replacement} with a replacement, "
-        f"{summary.async_classes - summary.async_with_replacement} without)"
+        f"{summary.async_classes - summary.async_with_replacement} without), "
+        f"{summary.aliases} aliases"
     )
     if summary.unresolved_bases:
         top = sorted(summary.unresolved_bases.items(), key=lambda kv: (-kv[1], kv[0]))[:8]
