@@ -6,6 +6,7 @@ Exit codes: 0 the command ran; 1 findings remain and ``--exit-non-zero-on-findin
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -78,6 +79,9 @@ def write_output(text: str, output: Path | None) -> None:
 @click.version_option(__version__, prog_name="deferaudit")
 def main() -> None:
     """Find Airflow tasks that hold worker slots while they wait, and move them to deferrable."""
+    # A short-lived process that builds millions of acyclic objects: the cyclic collector
+    # only costs time here (it tripled the time to render 35,000 findings).
+    gc.disable()
 
 
 @main.command()
