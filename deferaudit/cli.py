@@ -187,7 +187,14 @@ def scan(
         )
         catalog = Catalog.load()
         with _progress() as (progress, on_total):
-            result = run_scan(targets, settings, catalog, progress=progress, on_total=on_total)
+            result = run_scan(
+                targets,
+                settings,
+                catalog,
+                need_facts=False,
+                progress=progress,
+                on_total=on_total,
+            )
     for problem in result.problems:
         click.echo(f"deferaudit: {problem.path}: {problem.message}", err=True)
     if result.paths_missing:

@@ -7,9 +7,7 @@ import contextlib
 import gc
 import hashlib
 import os
-import pickle
 import stat
-import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deferaudit import __version__
+from deferaudit.cache import FileMeta, FileResult, ScanCache, file_key, meta_of
 from deferaudit.catalog import Catalog
 from deferaudit.discover import (
     default_ignore_syntax,
@@ -25,27 +24,31 @@ from deferaudit.discover import (
     might_contain_dag,
 )
 from deferaudit.extract import ExtractError, extract, module_name
-from deferaudit.facts import DagFacts, FileFacts
+from deferaudit.facts import ClassFacts, DagFacts, FileFacts
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
 from deferaudit.settings import Settings
 from deferaudit.source import MAX_FILE_BYTES, SourceError, read_source
 from deferaudit.target import Target, installed_airflow_version, resolve_target
 
+__all__ = ["FileOutcome", "FileResult", "ScanProblem", "ScanResult", "run_rules", "scan"]
+
 # Files per task sent to a worker process: large enough that pickling overhead is small,
 # small enough that both cores stay busy to the end.
 _CHUNK = 48
 # Below this many files a process pool costs more than it saves.
 _PARALLEL_THRESHOLD = 64
-_CACHE_LIMIT = 200_000
 
 
 @dataclass(frozen=True)
-class FileResult:
-    """What extraction made of one file."""
+class FileOutcome:
+    """What the rules made of one file: its findings and counts (cached per file)."""
 
     path: str
-    facts: FileFacts | None = None
+    findings: tuple[Finding, ...] = ()
+    suppressed: tuple[Finding, ...] = ()
+    tasks: int = 0
+    dags: int = 0
     error: str | None = None
     skipped: str | None = None
 
@@ -60,39 +63,42 @@ class ScanProblem:
 
 @dataclass(frozen=True)
 class ScanResult:
-    """Everything a scan found, for the outputs and later stages."""
+    """Everything a scan found, for the outputs and later stages.
+
+    ``files`` (facts) and ``tasks`` are filled when the scan was asked for them
+    (``need_facts=True``); a warm cached scan that only reports findings leaves them empty.
+    """
 
     target: Target
     catalog: Catalog
     settings: Settings
-    files: tuple[FileResult, ...]
+    outcomes: tuple[FileOutcome, ...]
     findings: tuple[Finding, ...]
     suppressed: tuple[Finding, ...]
     problems: tuple[ScanProblem, ...]
-    tasks: tuple[ResolvedTask, ...]
-    dags: tuple[DagFacts, ...]
+    files: tuple[FileResult, ...] = ()
+    tasks: tuple[ResolvedTask, ...] = ()
     skipped: dict[str, int] = field(default_factory=dict)
     paths_missing: bool = False
 
     @property
     def files_scanned(self) -> int:
-        return sum(1 for f in self.files if f.skipped is None)
+        return sum(1 for f in self.outcomes if f.skipped is None)
 
+    @property
+    def task_count(self) -> int:
+        return sum(f.tasks for f in self.outcomes)
 
-class ScanError(Exception):
-    """The scan as a whole cannot run (e.g. no usable path was given)."""
+    @property
+    def dag_count(self) -> int:
+        return sum(f.dags for f in self.outcomes)
+
+    @property
+    def dags(self) -> tuple[DagFacts, ...]:
+        return tuple(d for r in self.files if r.facts for d in r.facts.dags)
 
 
 # ---------------------------------------------------------------------- extraction
-
-
-def _job_key(path: str, module: str, safe_mode: str | None, data: bytes, catalog_key: str) -> str:
-    digest = hashlib.blake2b(digest_size=20)
-    for part in (__version__, catalog_key, path, module, safe_mode or "-"):
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\0")
-    digest.update(data)
-    return digest.hexdigest()
 
 
 Job = tuple[str, str, str, str | None]
@@ -177,53 +183,6 @@ def _run_jobs(
     return results
 
 
-class FactCache:
-    """Per-file extraction results keyed by content hash, tool version and catalog version."""
-
-    def __init__(self, folder: Path, catalog_key: str) -> None:
-        self.file = folder / f"facts-{__version__}-{catalog_key[:12]}.pickle"
-        self.entries: dict[str, FileResult] = {}
-        self.used: dict[str, FileResult] = {}
-        self.dirty = False
-        try:
-            with self.file.open("rb") as handle:
-                loaded = pickle.load(handle)
-            if isinstance(loaded, dict):
-                self.entries = loaded
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
-            self.entries = {}
-
-    def get(self, key: str) -> FileResult | None:
-        found = self.entries.get(key)
-        if found is not None:
-            self.used[key] = found
-        return found
-
-    def put(self, key: str, result: FileResult) -> None:
-        self.used[key] = result
-        self.dirty = True
-
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        merged = dict(self.entries)
-        merged.update(self.used)
-        if len(merged) > _CACHE_LIMIT:
-            merged = dict(self.used)
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            gitignore = self.file.parent / ".gitignore"
-            if not gitignore.exists():
-                gitignore.write_text("# Created by deferaudit.\n*\n", "utf-8")
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".facts-", suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(merged, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.file)
-        except OSError:
-            # A cache that cannot be written only costs speed next time.
-            return
-
-
 def _read_for_key(path: str) -> bytes | None:
     try:
         info = os.stat(path)
@@ -242,43 +201,6 @@ def catalog_key(catalog: Catalog) -> str:
     return digest.hexdigest()
 
 
-def _extract_all(
-    files: Sequence[tuple[Path, str, str]],
-    settings: Settings,
-    cache: FactCache | None,
-    ckey: str,
-    progress: Callable[[int], None] | None,
-    safe_mode_version: str | None,
-) -> list[FileResult]:
-    results: dict[int, FileResult] = {}
-    jobs: list[Job] = []
-    job_index: list[int] = []
-    keys: dict[int, str] = {}
-    for index, (path, shown, module) in enumerate(files):
-        if cache is not None:
-            data = _read_for_key(str(path))
-            if data is not None:
-                key = _job_key(shown, module, safe_mode_version, data, ckey)
-                keys[index] = key
-                hit = cache.get(key)
-                if hit is not None:
-                    results[index] = hit
-                    if progress:
-                        progress(1)
-                    continue
-        jobs.append((str(path), shown, module, safe_mode_version))
-        job_index.append(index)
-    workers = settings.jobs or os.cpu_count() or 1
-    for index, result in zip(job_index, _run_jobs(jobs, workers, progress), strict=True):
-        results[index] = result
-        if cache is not None and index in keys:
-            cache.put(keys[index], result)
-    return [results[i] for i in range(len(files))]
-
-
-# ---------------------------------------------------------------------- the pipeline
-
-
 def _plan_files(
     paths: Sequence[Path], found: Iterable[Path], cwd: Path
 ) -> list[tuple[Path, str, str]]:
@@ -294,49 +216,128 @@ def _plan_files(
     return out
 
 
+def _keys_for(
+    planned: Sequence[tuple[Path, str, str]], safe_version: str | None, ckey: str
+) -> list[str | None]:
+    keys: list[str | None] = []
+    for path, shown, module in planned:
+        data = _read_for_key(str(path))
+        keys.append(None if data is None else file_key(shown, module, safe_version, data, ckey))
+    return keys
+
+
+def _results_for(
+    indexes: Sequence[int],
+    planned: Sequence[tuple[Path, str, str]],
+    keys: Sequence[str | None],
+    cache: ScanCache | None,
+    settings: Settings,
+    safe_version: str | None,
+    progress: Callable[[int], None] | None,
+) -> dict[int, FileResult]:
+    """Facts of the given files: from the cache where it has them, else extracted."""
+    out: dict[int, FileResult] = {}
+    todo: list[int] = []
+    for index in indexes:
+        key = keys[index]
+        hit = cache.facts.get(key) if cache is not None and key is not None else None
+        if hit is not None:
+            out[index] = hit
+        else:
+            todo.append(index)
+    jobs = [(str(planned[i][0]), planned[i][1], planned[i][2], safe_version) for i in todo]
+    workers = settings.jobs or os.cpu_count() or 1
+    for index, result in zip(todo, _run_jobs(jobs, workers, progress), strict=True):
+        out[index] = result
+        key = keys[index]
+        if cache is not None and key is not None:
+            cache.facts.put(key, result)
+            cache.meta.put(key, meta_of(result))
+    return out
+
+
+def context_key(target: Target, settings: Settings, classes: Iterable[ClassFacts]) -> str:
+    """Everything besides a file's own facts that its findings depend on."""
+    digest = hashlib.blake2b(digest_size=20)
+    parts = (
+        __version__,
+        target.version,
+        target.line,
+        target.reason,
+        repr(settings.select),
+        repr(settings.ignore),
+        repr(settings.default_deferrable),
+        repr(sorted(classes, key=lambda c: (c.path, c.span.line))),
+    )
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def evaluate_file(
+    result: FileResult,
+    resolver: ClassResolver,
+    target: Target,
+    settings: Settings,
+    catalog: Catalog,
+    rules: Sequence[Rule],
+) -> tuple[FileOutcome, tuple[ResolvedTask, ...]]:
+    """Run the enabled rules over one file: a pure function of facts, classes and settings."""
+    if result.skipped is not None:
+        return FileOutcome(result.path, skipped=result.skipped), ()
+    facts = result.facts
+    dags = {dag.key: dag for dag in facts.dags} if facts else {}
+    tasks = tuple(
+        ResolvedTask(site, resolver.resolve(site.class_candidates), dags.get(site.dag_key or ""))
+        for site in (facts.tasks if facts else ())
+    )
+    tasks = tuple(t for t in tasks if t.cls.is_operator or t.cls.origin == "unknown")
+    ctx = FileContext(
+        path=result.path,
+        facts=facts,
+        error=result.error,
+        tasks=tasks,
+        target=target,
+        settings=settings,
+        catalog=catalog,
+        dags=dags,
+    )
+    kept: list[Finding] = []
+    suppressed: list[Finding] = []
+    for rule in rules:
+        if settings.rule_enabled(rule.code):
+            for finding in rule.check(rule, ctx):
+                (suppressed if finding.suppressed else kept).append(finding)
+    operators = tuple(t for t in tasks if t.cls.is_operator)
+    outcome = FileOutcome(
+        path=result.path,
+        findings=tuple(sorted(kept, key=Finding.sort_key)),
+        suppressed=tuple(sorted(suppressed, key=Finding.sort_key)),
+        tasks=len(operators),
+        dags=len(dags),
+        error=result.error,
+    )
+    return outcome, operators
+
+
 def run_rules(
     results: Sequence[FileResult],
     target: Target,
     settings: Settings,
     catalog: Catalog,
     rules: Sequence[Rule] = RULES,
-) -> tuple[list[Finding], list[Finding], list[ResolvedTask]]:
-    """Findings (kept, suppressed) and resolved tasks: a pure function of facts and settings."""
-    enabled = [rule for rule in rules if settings.rule_enabled(rule.code)]
-    classes = [cls for r in results if r.facts is not None for cls in r.facts.classes]
+) -> tuple[list[FileOutcome], list[ResolvedTask]]:
+    """Outcomes of every file and the resolved tasks, with no cache involved."""
+    classes = [c for r in results if r.facts is not None for c in r.facts.classes]
     resolver = ClassResolver(catalog, target.line, classes)
-    kept: list[Finding] = []
-    suppressed: list[Finding] = []
-    all_tasks: list[ResolvedTask] = []
+    outcomes: list[FileOutcome] = []
+    tasks: list[ResolvedTask] = []
     for result in results:
-        if result.skipped is not None:
-            continue
-        facts = result.facts
-        dags = {dag.key: dag for dag in facts.dags} if facts else {}
-        tasks = tuple(
-            ResolvedTask(
-                site, resolver.resolve(site.class_candidates), dags.get(site.dag_key or "")
-            )
-            for site in (facts.tasks if facts else ())
-        )
-        tasks = tuple(t for t in tasks if t.cls.is_operator or t.cls.origin == "unknown")
-        all_tasks.extend(t for t in tasks if t.cls.is_operator)
-        ctx = FileContext(
-            path=result.path,
-            facts=facts,
-            error=result.error,
-            tasks=tasks,
-            target=target,
-            settings=settings,
-            catalog=catalog,
-            dags=dags,
-        )
-        for rule in enabled:
-            for finding in rule.check(rule, ctx):
-                (suppressed if finding.suppressed else kept).append(finding)
-    kept.sort(key=Finding.sort_key)
-    suppressed.sort(key=Finding.sort_key)
-    return kept, suppressed, all_tasks
+        outcome, resolved = evaluate_file(result, resolver, target, settings, catalog, rules)
+        outcomes.append(outcome)
+        tasks.extend(resolved)
+    return outcomes, tasks
 
 
 def scan(
@@ -345,85 +346,150 @@ def scan(
     catalog: Catalog,
     *,
     cwd: Path | None = None,
+    need_facts: bool = True,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     installed_version: Callable[[], str | None] = installed_airflow_version,
 ) -> ScanResult:
-    """Scan files and folders; bad files become DA001 findings, never exceptions."""
+    """Scan files and folders; bad files become DA001 findings, never exceptions.
+
+    With ``need_facts=False`` a warm cache answers from stored per-file outcomes without
+    loading any file's facts (what ``deferaudit scan`` needs for its reports).
+    """
     with _no_cyclic_gc():
-        return _scan(paths, settings, catalog, cwd, progress, on_total, installed_version)
+        return _Scan(paths, settings, catalog, cwd or Path.cwd(), installed_version).run(
+            need_facts, progress, on_total
+        )
 
 
-def _scan(
-    paths: Sequence[Path],
-    settings: Settings,
-    catalog: Catalog,
-    cwd: Path | None,
-    progress: Callable[[int], None] | None,
-    on_total: Callable[[int], None] | None,
-    installed_version: Callable[[], str | None],
-) -> ScanResult:
-    cwd = cwd or Path.cwd()
-    installed = None if settings.target_airflow else installed_version()
-    known_version = settings.target_airflow or installed
-    syntax = settings.ignore_syntax or default_ignore_syntax(known_version or "2.11")
-    found = discover(list(paths), ignore_syntax=syntax, cwd=cwd)  # type: ignore[arg-type]
-    ckey = catalog_key(catalog)
-    cache = None
-    if settings.cache:
-        cache = FactCache(settings.cache_dir or (cwd / ".deferaudit_cache"), ckey)
-    planned = _plan_files(paths, found.files, cwd)
-    if on_total:
-        on_total(len(planned))
-    # Airflow 2 and 3 differ in the safe-mode test; before the target is known (it may be
-    # inferred from these very files) the more permissive Airflow 3 test applies.
-    safe_version = (known_version or "3.3") if settings.safe_mode else None
-    results = _extract_all(planned, settings, cache, ckey, progress, safe_version)
-    uses_airflow3 = any(r.facts is not None and r.facts.airflow3_imports for r in results)
-    target = resolve_target(
-        explicit=settings.target_airflow,
-        explicit_source="--target-airflow or [tool.deferaudit] target-airflow",
-        installed=installed,
-        folder_uses_airflow3=uses_airflow3,
-    )
-    if known_version is None and settings.ignore_syntax is None:
-        inferred_syntax = default_ignore_syntax(target.version)
-        if inferred_syntax != syntax:
-            # The target was inferred from the files: walk again with that version's
-            # .airflowignore syntax, extracting only the files the first walk did not see.
-            found = discover(list(paths), ignore_syntax=inferred_syntax, cwd=cwd)  # type: ignore[arg-type]
-            by_path = {r.path: r for r in results}
-            replanned = _plan_files(paths, found.files, cwd)
-            missing = [p for p in replanned if p[1] not in by_path]
-            extra = dict(
-                zip(
-                    (p[1] for p in missing),
-                    _extract_all(missing, settings, cache, ckey, progress, safe_version),
-                    strict=True,
-                )
+class _Scan:
+    """One run of the pipeline; holds the state the steps share."""
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        settings: Settings,
+        catalog: Catalog,
+        cwd: Path,
+        installed_version: Callable[[], str | None],
+    ) -> None:
+        self.paths = list(paths)
+        self.settings = settings
+        self.catalog = catalog
+        self.cwd = cwd
+        self.installed = None if settings.target_airflow else installed_version()
+        self.known_version = settings.target_airflow or self.installed
+        # Airflow 2 and 3 differ in the safe-mode test; before the target is known (it may be
+        # inferred from these very files) the more permissive Airflow 3 test applies.
+        self.safe_version = (self.known_version or "3.3") if settings.safe_mode else None
+        self.ckey = catalog_key(catalog)
+        self.cache = (
+            ScanCache(settings.cache_dir or (cwd / ".deferaudit_cache"), self.ckey)
+            if settings.cache
+            else None
+        )
+
+    def walk(self, syntax: str) -> tuple[object, list[tuple[Path, str, str]]]:
+        found = discover(self.paths, ignore_syntax=syntax, cwd=self.cwd)  # type: ignore[arg-type]
+        return found, _plan_files(self.paths, found.files, self.cwd)
+
+    def run(
+        self,
+        need_facts: bool,
+        progress: Callable[[int], None] | None,
+        on_total: Callable[[int], None] | None,
+    ) -> ScanResult:
+        settings, cache = self.settings, self.cache
+        syntax = settings.ignore_syntax or default_ignore_syntax(self.known_version or "2.11")
+        found, planned = self.walk(syntax)
+        if on_total:
+            on_total(len(planned))
+        keys = self._keys(planned)
+        results, metas = self._metas(planned, keys, progress)
+        target = resolve_target(
+            explicit=settings.target_airflow,
+            explicit_source="--target-airflow or [tool.deferaudit] target-airflow",
+            installed=self.installed,
+            folder_uses_airflow3=any(m.airflow3 for m in metas),
+        )
+        if self.known_version is None and settings.ignore_syntax is None:
+            inferred = default_ignore_syntax(target.version)
+            if inferred != syntax:
+                # The target came from the files: walk again with that version's
+                # .airflowignore syntax (files already read keep their facts).
+                found, planned = self.walk(inferred)
+                keys = self._keys(planned)
+                results, metas = self._metas(planned, keys, progress)
+        classes = [c for m in metas for c in m.classes]
+        ctx_key = context_key(target, settings, classes)
+        resolver = ClassResolver(self.catalog, target.line, classes)
+        outcomes: list[FileOutcome | None] = [None] * len(planned)
+        todo: list[int] = []
+        for index, key in enumerate(keys):
+            hit = cache.outcomes.get((key, ctx_key)) if cache and key else None
+            if hit is not None and not need_facts:
+                outcomes[index] = hit
+            else:
+                todo.append(index)
+        missing = [i for i in todo if i not in results]
+        results.update(
+            _results_for(missing, planned, keys, cache, settings, self.safe_version, progress)
+        )
+        tasks: list[ResolvedTask] = []
+        for index in todo:
+            outcome, resolved = evaluate_file(
+                results[index], resolver, target, settings, self.catalog, RULES
             )
-            results = [by_path.get(p[1]) or extra[p[1]] for p in replanned]
-    if cache is not None:
-        cache.save()
-    kept, suppressed, tasks = run_rules(results, target, settings, catalog)
-    skipped = Counter(r.skipped for r in results if r.skipped is not None)
-    skipped_counts = {
-        "safe_mode": skipped.get("safe-mode", 0),
-        "airflowignore": found.ignored,
-        "zip": sum(v for k, v in skipped.items() if k.startswith("zip")),
-    }
-    problems = tuple(ScanProblem(p.path, p.message) for p in found.problems)
-    missing_all = bool(paths) and not planned and bool(problems)
-    return ScanResult(
-        target=target,
-        catalog=catalog,
-        settings=settings,
-        files=tuple(results),
-        findings=tuple(kept),
-        suppressed=tuple(suppressed),
-        problems=problems,
-        tasks=tuple(tasks),
-        dags=tuple(d for r in results if r.facts for d in r.facts.dags),
-        skipped=skipped_counts,
-        paths_missing=missing_all,
-    )
+            outcomes[index] = outcome
+            tasks.extend(resolved)
+            if cache is not None and keys[index] is not None:
+                cache.outcomes.put((keys[index], ctx_key), outcome)
+        if cache is not None:
+            cache.save()
+        done = [o for o in outcomes if o is not None]
+        skipped = Counter(o.skipped for o in done if o.skipped is not None)
+        problems = tuple(ScanProblem(p.path, p.message) for p in found.problems)  # type: ignore[attr-defined]
+        return ScanResult(
+            target=target,
+            catalog=self.catalog,
+            settings=settings,
+            outcomes=tuple(done),
+            findings=tuple(sorted((f for o in done for f in o.findings), key=Finding.sort_key)),
+            suppressed=tuple(sorted((f for o in done for f in o.suppressed), key=Finding.sort_key)),
+            problems=problems,
+            files=tuple(results[i] for i in sorted(results)) if need_facts else (),
+            tasks=tuple(tasks) if need_facts else (),
+            skipped={
+                "safe_mode": skipped.get("safe-mode", 0),
+                "airflowignore": found.ignored,  # type: ignore[attr-defined]
+                "zip": sum(v for k, v in skipped.items() if k.startswith("zip")),
+            },
+            paths_missing=bool(self.paths) and not planned and bool(problems),
+        )
+
+    def _keys(self, planned: Sequence[tuple[Path, str, str]]) -> list[str | None]:
+        if self.cache is None:
+            return [None] * len(planned)
+        return _keys_for(planned, self.safe_version, self.ckey)
+
+    def _metas(
+        self,
+        planned: Sequence[tuple[Path, str, str]],
+        keys: Sequence[str | None],
+        progress: Callable[[int], None] | None,
+    ) -> tuple[dict[int, FileResult], list[FileMeta]]:
+        """Every file's metadata; files the cache does not know are extracted now."""
+        metas: dict[int, FileMeta] = {}
+        unknown: list[int] = []
+        for index, key in enumerate(keys):
+            meta = self.cache.meta.get(key) if self.cache is not None and key else None
+            if meta is not None:
+                metas[index] = meta
+            else:
+                unknown.append(index)
+        results = _results_for(
+            unknown, planned, keys, self.cache, self.settings, self.safe_version, progress
+        )
+        for index, result in results.items():
+            metas[index] = meta_of(result)
+        return results, [metas[i] for i in range(len(planned))]

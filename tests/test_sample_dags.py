@@ -52,8 +52,8 @@ def test_every_rule_fires_on_the_sample_folder(result: ScanResult) -> None:
 
 
 def test_ignored_and_skipped_files(result: ScanResult) -> None:
-    paths = {f.path for f in result.files}
+    paths = {f.path for f in result.outcomes}
     assert "scratch/try_emr_serverless.py" not in paths
-    skipped = {f.path for f in result.files if f.skipped}
+    skipped = {f.path for f in result.outcomes if f.skipped}
     assert skipped == {"common/notifications.py"}
     assert len(result.suppressed) == 1 and result.suppressed[0].rule == "DA101"

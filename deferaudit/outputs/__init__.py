@@ -24,9 +24,9 @@ def summary(result: ScanResult) -> dict[str, Any]:
         "suppressed": len(result.suppressed),
         "files_scanned": result.files_scanned,
         "files_skipped": dict(result.skipped),
-        "dags": len(result.dags),
-        "tasks": len(result.tasks),
-        "parse_errors": sum(1 for f in result.files if f.error is not None),
+        "dags": result.dag_count,
+        "tasks": result.task_count,
+        "parse_errors": sum(1 for f in result.outcomes if f.error is not None),
     }
 
 

@@ -1,0 +1,125 @@
+"""The per-file scan cache: facts and rule outcomes, keyed by content hash and versions."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deferaudit import __version__
+from deferaudit.facts import ClassFacts, FileFacts
+
+# Past this many entries a cache file keeps only what the last scan used.
+_CACHE_LIMIT = 200_000
+_LOAD_ERRORS = (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError)
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What extraction made of one file."""
+
+    path: str
+    facts: FileFacts | None = None
+    error: str | None = None
+    skipped: str | None = None
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    """The little of a file's facts that other files' findings depend on."""
+
+    classes: tuple[ClassFacts, ...]
+    airflow3: bool
+
+
+def meta_of(result: FileResult) -> FileMeta:
+    facts = result.facts
+    if facts is None:
+        return FileMeta((), False)
+    return FileMeta(facts.classes, facts.airflow3_imports)
+
+
+def file_key(path: str, module: str, safe_mode: str | None, data: bytes, catalog_key: str) -> str:
+    """Content hash of one file plus everything else its facts depend on."""
+    digest = hashlib.blake2b(digest_size=20)
+    for part in (__version__, catalog_key, path, module, safe_mode or "-"):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    digest.update(data)
+    return digest.hexdigest()
+
+
+class _Store:
+    """One pickled dict on disk, loaded on first use and written back atomically."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self._entries: dict[Any, Any] | None = None
+        self.used: dict[Any, Any] = {}
+        self.dirty = False
+
+    @property
+    def entries(self) -> dict[Any, Any]:
+        if self._entries is None:
+            try:
+                with self.file.open("rb") as handle:
+                    loaded = pickle.load(handle)
+                self._entries = loaded if isinstance(loaded, dict) else {}
+            except _LOAD_ERRORS:
+                self._entries = {}
+        return self._entries
+
+    def get(self, key: Any) -> Any:
+        found = self.entries.get(key)
+        if found is not None:
+            self.used[key] = found
+        return found
+
+    def put(self, key: Any, value: Any) -> None:
+        self.used[key] = value
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        merged = dict(self.entries)
+        merged.update(self.used)
+        if len(merged) > _CACHE_LIMIT:
+            merged = dict(self.used)
+        folder = self.file.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            gitignore = folder / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("# Created by deferaudit.\n*\n", "utf-8")
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.file.stem}-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    pickle.dump(merged, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, self.file)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except OSError:
+            # A cache that cannot be written only costs speed next time.
+            return
+
+
+class ScanCache:
+    """Three stores: per-file facts (large, read only when needed), per-file metadata
+    (small: classes and imports that decide other files' answers), and per-file rule outcomes
+    keyed also by a context key (target, settings and the folder's class table)."""
+
+    def __init__(self, folder: Path, catalog_key: str) -> None:
+        tag = f"{__version__}-{catalog_key[:12]}"
+        self.facts = _Store(folder / f"facts-{tag}.pickle")
+        self.meta = _Store(folder / f"meta-{tag}.pickle")
+        self.outcomes = _Store(folder / f"outcomes-{tag}.pickle")
+
+    def save(self) -> None:
+        for store in (self.facts, self.meta, self.outcomes):
+            store.save()
