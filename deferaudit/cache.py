@@ -15,6 +15,8 @@ from deferaudit.facts import ClassFacts, FileFacts
 
 # Past this many entries a cache file keeps only what the last scan used.
 _CACHE_LIMIT = 200_000
+# Bumped whenever the shape of the cached facts or outcomes changes.
+CACHE_FORMAT = 2
 _LOAD_ERRORS = (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError)
 
 
@@ -115,7 +117,7 @@ class ScanCache:
     keyed also by a context key (target, settings and the folder's class table)."""
 
     def __init__(self, folder: Path, catalog_key: str) -> None:
-        tag = f"{__version__}-{catalog_key[:12]}"
+        tag = f"{__version__}-{CACHE_FORMAT}-{catalog_key[:12]}"
         self.facts = _Store(folder / f"facts-{tag}.pickle")
         self.meta = _Store(folder / f"meta-{tag}.pickle")
         self.outcomes = _Store(folder / f"outcomes-{tag}.pickle")

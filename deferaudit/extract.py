@@ -511,6 +511,7 @@ class _Extractor(ast.NodeVisitor):
         methods: list[str] = []
         init_params: tuple[str, ...] | None = None
         var_kwargs = False
+        deferrable_default: str | None = None
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 methods.append(stmt.name)
@@ -519,6 +520,7 @@ class _Extractor(ast.NodeVisitor):
                     names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
                     init_params = tuple(n for n in names if n != "self")
                     var_kwargs = args.kwarg is not None
+                    deferrable_default = _default_of(args, "deferrable", self.segment)
         calls_defer = any(
             isinstance(sub, ast.Call)
             and isinstance(sub.func, ast.Attribute)
@@ -537,6 +539,7 @@ class _Extractor(ast.NodeVisitor):
                 init_params=init_params,
                 init_var_kwargs=var_kwargs,
                 calls_defer=calls_defer,
+                deferrable_default=deferrable_default,
             )
         )
         self.class_depth += 1
@@ -1029,6 +1032,19 @@ class _Unknown:
 
 
 _UNKNOWN: Any = _Unknown()
+
+
+def _default_of(args: ast.arguments, name: str, text: Any) -> str | None:
+    """Source text of a parameter's default value (None when absent or without default)."""
+    positional = [*args.posonlyargs, *args.args]
+    offset = len(positional) - len(args.defaults)
+    for index, arg in enumerate(positional):
+        if arg.arg == name and index >= offset:
+            return text(args.defaults[index - offset])
+    for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        if arg.arg == name and default is not None:
+            return text(default)
+    return None
 
 
 def _is_number(value: Any) -> bool:

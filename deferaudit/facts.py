@@ -116,6 +116,7 @@ class ClassFacts:
     init_params: tuple[str, ...] | None
     init_var_kwargs: bool
     calls_defer: bool
+    deferrable_default: str | None = None  # source of the ``deferrable`` default, if any
 
     @property
     def path(self) -> str:

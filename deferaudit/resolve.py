@@ -139,6 +139,7 @@ class ClassResolver:
                     entry.is_sensor,
                     entry.is_operator,
                     entry.accepts_deferrable,
+                    always_defers=entry.forces_deferrable,
                 )
         for path in candidates:
             if path in seen:
@@ -230,6 +231,16 @@ def deferrable_state(task: ResolvedTask, default_deferrable: bool) -> tuple[Tris
         if arg.kind == "literal" and isinstance(arg.value, bool):
             return ("on" if arg.value else "off"), origin
         return "unknown", origin
+    local = task.cls.local
+    if local is not None and local.init_params is not None and "deferrable" in local.init_params:
+        default = local.deferrable_default
+        if default is not None and "default_deferrable" in default:
+            state_cfg: Tristate = "on" if default_deferrable else "off"
+            return state_cfg, "[operators] default_deferrable"
+        value = literal_of(default)
+        if isinstance(value, bool):
+            return ("on" if value else "off"), "class default"
+        return "unknown", "class default"
     entry = task.cls.entry
     if entry is None:
         return "off", "default"

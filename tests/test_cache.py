@@ -1,0 +1,103 @@
+"""The per-file cache: warm answers equal cold ones, and every change that matters shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deferaudit.catalog import Catalog
+from deferaudit.scan import ScanResult, scan
+from deferaudit.settings import Settings
+
+SENSOR_MODULE = """
+from airflow.sdk import BaseSensorOperator
+
+class PartnerSensor(BaseSensorOperator):
+    def poke(self, context):
+        return True
+"""
+DAG = """
+from airflow.sdk import DAG
+from common.sensors import PartnerSensor
+
+with DAG("partner", schedule="@daily"):
+    PartnerSensor(task_id="wait", timeout=60)
+"""
+DEFERRABLE_SENSOR_MODULE = SENSOR_MODULE.replace(
+    "class PartnerSensor(BaseSensorOperator):",
+    "class PartnerSensor(BaseSensorOperator):\n"
+    "    def __init__(self, deferrable=False, **kwargs):\n"
+    "        super().__init__(**kwargs)",
+)
+
+
+def _run(folder: Path, catalog: Catalog, **settings: object) -> ScanResult:
+    values: dict[str, object] = {"jobs": 1, "cache_dir": folder / ".cache", "target_airflow": "3.3"}
+    values.update(settings)
+    return scan([folder / "dags"], Settings(**values), catalog, cwd=folder, need_facts=False)  # type: ignore[arg-type]
+
+
+def _rules(result: ScanResult) -> list[tuple[str, str, int]]:
+    return [(f.rule, f.path, f.span.line) for f in result.findings]
+
+
+def _folder(tmp_path: Path) -> Path:
+    (tmp_path / "dags" / "common").mkdir(parents=True)
+    (tmp_path / "dags" / "common" / "sensors.py").write_text(SENSOR_MODULE)
+    (tmp_path / "dags" / "partner.py").write_text(DAG)
+    return tmp_path
+
+
+def test_warm_scan_equals_cold_scan(tmp_path: Path, catalog: Catalog) -> None:
+    folder = _folder(tmp_path)
+    cold = _run(folder, catalog, cache=False)
+    first = _run(folder, catalog)
+    warm = _run(folder, catalog)
+    assert _rules(cold) == _rules(first) == _rules(warm) == [("DA105", "dags/partner.py", 6)]
+    assert warm.task_count == cold.task_count == 1
+    assert list((folder / ".cache").glob("outcomes-*.pickle"))
+
+
+def test_a_class_changed_in_another_file_changes_the_answer(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    folder = _folder(tmp_path)
+    assert _rules(_run(folder, catalog)) == [("DA105", "dags/partner.py", 6)]
+    (folder / "dags" / "common" / "sensors.py").write_text(DEFERRABLE_SENSOR_MODULE)
+    # partner.py did not change, but its sensor now accepts deferrable: poke mode is DA101.
+    assert _rules(_run(folder, catalog)) == [("DA101", "dags/partner.py", 6)]
+
+
+def test_settings_and_edits_invalidate(tmp_path: Path, catalog: Catalog) -> None:
+    folder = _folder(tmp_path)
+    _run(folder, catalog)
+    assert _rules(_run(folder, catalog, ignore=("DA105",))) == []
+    (folder / "dags" / "partner.py").write_text(
+        DAG.replace("timeout=60", "timeout=60, mode='reschedule'")
+    )
+    assert _rules(_run(folder, catalog)) == [("DA109", "dags/partner.py", 6)]
+
+
+def test_a_corrupt_cache_is_ignored(tmp_path: Path, catalog: Catalog) -> None:
+    folder = _folder(tmp_path)
+    _run(folder, catalog)
+    for file in (folder / ".cache").glob("*.pickle"):
+        file.write_bytes(b"not a pickle")
+    assert _rules(_run(folder, catalog)) == [("DA105", "dags/partner.py", 6)]
+
+
+def test_parallel_and_serial_scans_agree(tmp_path: Path, catalog: Catalog) -> None:
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(
+        "generate_corpus",
+        Path(__file__).resolve().parent.parent / "benchmarks" / "generate_corpus.py",
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["generate_corpus"] = module
+    spec.loader.exec_module(module)
+    module.generate(120, tmp_path / "dags", seed=3)
+    serial = _run(tmp_path, catalog, cache=False, jobs=1)
+    parallel = _run(tmp_path, catalog, cache=False, jobs=2)
+    assert serial.findings and _rules(serial) == _rules(parallel)
