@@ -110,7 +110,7 @@ def test_unknown_values_are_never_guessed() -> None:
     )
     site = facts.tasks[0]
     assert site.kwargs["mode"].kind == "unknown"
-    assert site.kwargs["mode"].source == "os.environ[\"MODE\"]"
+    assert site.kwargs["mode"].source == 'os.environ["MODE"]'
     assert site.kwargs["timeout"].kind == "unknown"
     assert not site.default_args_known
 
