@@ -42,8 +42,8 @@ def render_text(result: ScanResult, *, statistics: bool = False) -> str:
     fix = counts["fixable"]
     if fix["safe"] or fix["unsafe"]:
         lines.append(
-            f"{fix['safe'] + fix['unsafe']} fixable with `deferaudit fix` "
-            f"({fix['safe']} safe, {fix['unsafe']} unsafe: --unsafe-fixes)."
+            f"{fix['safe'] + fix['unsafe']} with a fix proposed "
+            f"({fix['safe']} safe, {fix['unsafe']} unsafe); see each finding's fix in --format json."
         )
     if counts["suppressed"]:
         lines.append(f"{counts['suppressed']} suppressed by `# deferaudit: ignore` comments.")
