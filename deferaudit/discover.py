@@ -25,7 +25,6 @@
 
 from __future__ import annotations
 
-import errno
 import io
 import os
 import re
@@ -36,6 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from deferaudit.source import describe_os_error
 
 IgnoreSyntax = Literal["regexp", "glob"]
 
@@ -269,16 +270,6 @@ def _glob_excludes(path: Path, is_dir: bool, rules: Sequence[_Rule]) -> bool:
 # --- the walk ------------------------------------------------------------------------------
 
 
-def _reason(exc: OSError) -> str:
-    if exc.errno == errno.ELOOP:
-        return "symbolic link loop"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if exc.errno == errno.ENOENT:
-        return "no such file or directory"
-    return (exc.strerror or str(exc)).lower()
-
-
 def _is_under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
@@ -305,7 +296,7 @@ class _Walk:
         try:
             raw = ignore_file.read_bytes()
         except OSError as exc:
-            self.problem(ignore_file, f"cannot read: {_reason(exc)}")
+            self.problem(ignore_file, f"cannot read: {describe_os_error(exc)}")
             return []
         try:
             text = raw.decode("utf-8")
@@ -351,7 +342,7 @@ class _Walk:
                 with os.scandir(folder) as listing:
                     entries = sorted(listing, key=lambda entry: entry.name)
             except OSError as exc:
-                self.problem(folder, f"cannot read folder: {_reason(exc)}")
+                self.problem(folder, f"cannot read folder: {describe_os_error(exc)}")
                 continue
             rules = list(inherited)
             ignore_file = folder / IGNORE_FILE_NAME
@@ -402,7 +393,7 @@ class _Walk:
             info = entry.stat()  # follows symlinks, like Path.is_file() in Airflow
         except OSError as exc:
             if entry.is_symlink():
-                reason = _reason(exc)
+                reason = describe_os_error(exc)
                 if reason == "no such file or directory":
                     reason = "broken symbolic link"
                 self.problem(path, reason)
@@ -436,7 +427,7 @@ def discover(
         try:
             info = os.stat(path)
         except OSError as exc:
-            reason = _reason(exc)
+            reason = describe_os_error(exc)
             if reason == "no such file or directory" and os.path.islink(path):
                 reason = "broken symbolic link"
             state.problem(path, reason)

@@ -41,14 +41,14 @@ def read_source(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> Source:
     try:
         info = os.stat(path)
     except OSError as exc:
-        raise SourceError(_os_reason(exc)) from exc
+        raise SourceError(describe_os_error(exc)) from exc
     _check_kind_and_size(info, max_bytes)
     try:
         # O_NONBLOCK: should the path have become a FIFO since the stat, opening returns at
         # once and the fstat below refuses it.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise SourceError(_os_reason(exc)) from exc
+        raise SourceError(describe_os_error(exc)) from exc
     with os.fdopen(fd, "rb") as handle:
         _check_kind_and_size(os.fstat(handle.fileno()), max_bytes)
         chunks: list[bytes] = []
@@ -61,7 +61,7 @@ def read_source(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> Source:
                 chunks.append(chunk)
                 size += len(chunk)
         except OSError as exc:
-            raise SourceError(_os_reason(exc)) from exc
+            raise SourceError(describe_os_error(exc)) from exc
     if size > max_bytes:  # it grew after the stat
         raise SourceError(f"file is over the {_megabytes(max_bytes)} limit")
     data = b"".join(chunks)
@@ -161,7 +161,8 @@ def _megabytes(size: int) -> str:
     return f"{size / _MB:g} MB"
 
 
-def _os_reason(exc: OSError) -> str:
+def describe_os_error(exc: OSError) -> str:
+    """An OSError as a short lower-case phrase for the user (no errno numbers)."""
     if exc.errno == errno.ENOENT:
         return "no such file or directory"
     if exc.errno in (errno.EACCES, errno.EPERM):
