@@ -130,6 +130,12 @@ def main() -> None:
     help="pyproject.toml to read [tool.deferaudit] from. Default: the nearest.",
 )
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option(
+    "--airflow-cfg",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The deployment's airflow.cfg ([operators] default_deferrable). AIRFLOW__* variables "
+    "in the environment are read too, and win, as in Airflow.",
+)
 def scan(
     paths: tuple[Path, ...],
     select: tuple[str, ...],
@@ -148,9 +154,11 @@ def scan(
     jobs: int | None,
     config: Path | None,
     isolated: bool,
+    airflow_cfg: Path | None,
 ) -> None:
     """Scan DAG files and folders (default: the current folder)."""
     from deferaudit.catalog import Catalog
+    from deferaudit.deployment import load_deployment
     from deferaudit.outputs import render
     from deferaudit.rules import validate_selectors
     from deferaudit.scan import scan as run_scan
@@ -167,6 +175,9 @@ def scan(
         else:
             config_path = find_config(targets[0] if targets[0].exists() else Path.cwd())
         settings = load_settings(config_path)
+        deployment = load_deployment(airflow_cfg, os.environ)
+        if default_deferrable is None and not settings.default_deferrable_set:
+            default_deferrable = deployment.default_deferrable
         if target_airflow:
             validate_version(target_airflow, "--target-airflow")
         sel = _split_codes(select) or settings.select

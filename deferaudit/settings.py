@@ -27,6 +27,7 @@ class Settings:
     target_airflow: str | None = None
     safe_mode: bool = True
     default_deferrable: bool = False
+    default_deferrable_set: bool = False  # True when pyproject.toml set it explicitly
     ignore_syntax: str | None = None
     jobs: int | None = None
     cache: bool = True
@@ -129,6 +130,7 @@ def load_settings(config_path: Path | None) -> Settings:
         target_airflow=values.get("target-airflow"),
         safe_mode=values.get("safe-mode", True),
         default_deferrable=values.get("default-deferrable", False),
+        default_deferrable_set="default-deferrable" in values,
         ignore_syntax=values.get("airflowignore-syntax"),
         jobs=values.get("jobs"),
         cache=values.get("cache", True),

@@ -165,3 +165,22 @@ def test_console_script_on_sample_dags_prints_no_traceback(tmp_path: Path) -> No
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     json.loads(proc.stdout)
+
+
+def test_airflow_cfg_default_deferrable_counts_capable_tasks_as_deferred(
+    dag_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", raising=False)
+    cfg = tmp_path / "airflow.cfg"
+    cfg.write_text("[operators]\ndefault_deferrable = True\n")
+    out = invoke(
+        "scan", "dags", "--no-cache", "--format", "json", "--airflow-cfg", str(cfg), cwd=tmp_path
+    )
+    assert json.loads(out.output)["findings"] == []
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "false")
+    out = invoke(
+        "scan", "dags", "--no-cache", "--format", "json", "--airflow-cfg", str(cfg), cwd=tmp_path
+    )
+    assert [f["rule"] for f in json.loads(out.output)["findings"]] == ["DA101"]
+    bad = invoke("scan", "dags", "--airflow-cfg", str(tmp_path / "missing.cfg"), cwd=tmp_path)
+    assert bad.exit_code == 2
