@@ -74,6 +74,10 @@ class ClassEntry:
     # also taken by the replacement, and the ones that are not. None when not assessed.
     replacement_params_compatible: bool | None = None
     replacement_param_gaps: tuple[str, ...] = ()
+    # The first release of ``package`` whose class (by this path or an alias) accepts
+    # ``deferrable``; None when the class does not accept it or the history was not walked.
+    # How it was found is in the catalog's ``history`` (per package).
+    deferrable_since: str | None = None
 
     @property
     def name(self) -> str:
@@ -117,7 +121,13 @@ class ClassEntry:
             forces_deferrable=bool(raw.get("forces_deferrable", False)),
             replacement_params_compatible=raw.get("replacement_params_compatible"),
             replacement_param_gaps=tuple(raw.get("replacement_param_gaps", ())),
+            deferrable_since=raw.get("deferrable_since"),
         )
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """A release number as integers for ordering (``8.17.0`` < ``8.20.0``); suffixes dropped."""
+    return _version_key(version)
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -138,6 +148,9 @@ class Catalog:
     packages: tuple[PackageSource, ...]
     entries: tuple[ClassEntry, ...]
     source: str = "bundled"
+    # How each package's ``deferrable_since`` answers were found: package -> walk record
+    # (method, releases considered, versions probed). Empty when no history was walked.
+    history: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     _index: Mapping[str, tuple[ClassEntry, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -162,6 +175,7 @@ class Catalog:
             packages=packages,
             entries=entries,
             source=source,
+            history=dict(raw.get("history", {})),
             _index=_build_index(entries),
         )
 
@@ -190,6 +204,10 @@ class Catalog:
             if entry.path_valid_on(path, line):
                 return entry
         return None
+
+    def entries_for(self, path: str) -> tuple[ClassEntry, ...]:
+        """Every entry reachable by ``path`` (its defining path or an alias), on any line."""
+        return self._index.get(path, ())
 
     def knows(self, path: str) -> bool:
         """True when the path names a catalogued class on any line."""

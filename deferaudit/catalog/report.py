@@ -1,0 +1,237 @@
+"""What the catalog knows, for people: one class with the source of each fact, counts, export."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from deferaudit.catalog.model import AIRFLOW_LINES, Catalog, ClassEntry, PackageSource
+
+EXPORT_SCHEMA = "deferaudit-catalog-export/1"
+
+
+class UnknownClassError(LookupError):
+    """No catalogued class has that path, alias or name."""
+
+
+def find_entries(catalog: Catalog, name: str) -> tuple[ClassEntry, ...]:
+    """Entries for an import path or alias, else for a bare class name (exact, then any case).
+
+    Raises ``UnknownClassError`` with the nearest names when nothing matches.
+    """
+    wanted = name.strip()
+    found = catalog.entries_for(wanted)
+    if not found:
+        found = tuple(e for e in catalog.entries if e.name == wanted)
+    if not found:
+        lowered = wanted.lower().rsplit(".", 1)[-1]
+        found = tuple(e for e in catalog.entries if e.name.lower() == lowered)
+    if not found:
+        import difflib
+
+        names = sorted({e.name for e in catalog.entries})
+        close = difflib.get_close_matches(wanted.rsplit(".", 1)[-1], names, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise UnknownClassError(f"{wanted!r} is not in the catalog{hint}")
+    unique = {id(e): e for e in found}
+    return tuple(sorted(unique.values(), key=_entry_order))
+
+
+def _entry_order(entry: ClassEntry) -> tuple[str, tuple[str, ...]]:
+    return entry.path, tuple(entry.airflow_lines or ())
+
+
+def _package(catalog: Catalog, entry: ClassEntry) -> PackageSource | None:
+    for pkg in catalog.packages:
+        if pkg.name != entry.package or pkg.version != entry.version:
+            continue
+        if entry.airflow_lines is None or pkg.airflow_line in entry.airflow_lines:
+            return pkg
+    return None
+
+
+def _since_source(catalog: Catalog, entry: ClassEntry) -> str:
+    walk = catalog.history.get(entry.package)
+    if not walk:
+        return "release history not walked for this package"
+    probed = walk.get("probed", ())
+    return (
+        f"{walk.get('method', 'release history')}; {walk.get('releases', '?')} releases up to "
+        f"{walk.get('newest', entry.version)}, {len(probed)} probed"
+    )
+
+
+def fact_rows(catalog: Catalog, entry: ClassEntry) -> list[tuple[str, str, str]]:
+    """(fact, value, source) rows for one entry, in reading order."""
+    pkg = _package(catalog, entry)
+    wheel = f"{entry.package} {entry.version} wheel"
+    if pkg is not None and pkg.sha256:
+        wheel += f" (sha256 {pkg.sha256[:12]})"
+    read = f"read statically from the {wheel}"
+    lines = (
+        ", ".join(entry.airflow_lines)
+        if entry.airflow_lines is not None
+        else "any (provider class)"
+    )
+    kind = "sensor" if entry.is_sensor else ("operator" if entry.is_operator else "other")
+    rows: list[tuple[str, str, str]] = [
+        ("package", f"{entry.package} {entry.version}", "sources.toml pin"),
+        ("airflow lines", lines, "core distributions only carry a line"),
+        ("kind", kind, f"{read}: base classes followed to BaseOperator/BaseSensorOperator"),
+    ]
+    if pkg is not None and pkg.requires_airflow:
+        rows.append(("requires airflow", pkg.requires_airflow, f"{wheel} METADATA"))
+    if entry.forces_deferrable:
+        accepts = "no: the class always defers (it passes deferrable=True to its base)"
+    elif entry.accepts_deferrable:
+        default = (
+            "[operators] default_deferrable"
+            if entry.deferrable_default_from_config
+            else (entry.deferrable_default or "no default")
+        )
+        accepts = f"yes (default: {default})"
+    else:
+        accepts = "no"
+    rows.append(("accepts deferrable", accepts, f"{read}: __init__ signatures along the MRO"))
+    if entry.accepts_deferrable:
+        since = entry.deferrable_since or "unknown"
+        rows.append(("deferrable since", f"{entry.package} {since}", _since_source(catalog, entry)))
+    if entry.wait_params:
+        waits = ", ".join(f"{k}={v}" for k, v in sorted(entry.wait_params.items()))
+        rows.append(("wait parameters", waits, read))
+    if entry.sensor_defaults:
+        defaults = ", ".join(f"{k}={v}" for k, v in sorted(entry.sensor_defaults.items()))
+        rows.append(("sensor defaults", defaults, read))
+    if entry.deprecated:
+        rows.append(("deprecated", entry.deprecated, f"{read}: warning raised in __init__"))
+    if entry.is_async_class:
+        value = entry.replacement or "none"
+        if entry.replacement and entry.replacement_param_gaps:
+            value += f" (arguments it lacks: {', '.join(entry.replacement_param_gaps)})"
+        rows.append(("replacement", value, entry.replacement_note or "not assessed"))
+    if entry.aliases:
+        for alias in entry.aliases:
+            notes = []
+            if alias in entry.deprecated_aliases:
+                notes.append("deprecated shim")
+            if alias in entry.alias_lines:
+                notes.append("on " + ", ".join(entry.alias_lines[alias]))
+            value = alias + (f" ({'; '.join(notes)})" if notes else "")
+            rows.append(("alias", value, f"{read}: re-export or shim"))
+    if entry.bases:
+        rows.append(("bases", ", ".join(entry.bases), read))
+    return rows
+
+
+def show_text(catalog: Catalog, entries: Sequence[ClassEntry]) -> str:
+    """Every entry as a block of ``fact  value  [source]`` lines."""
+    blocks: list[str] = []
+    for entry in entries:
+        rows = fact_rows(catalog, entry)
+        width = max(len(fact) for fact, _, _ in rows)
+        body = [entry.path]
+        for fact, value, source in rows:
+            body.append(f"  {fact:<{width}}  {value}")
+            body.append(f"  {'':<{width}}    source: {source}")
+        blocks.append("\n".join(body))
+    return "\n\n".join(blocks) + "\n"
+
+
+def export_entry(entry: ClassEntry) -> dict[str, Any]:
+    """One class as the export's JSON object: the promised keys always present."""
+    return {
+        "path": entry.path,
+        "package": entry.package,
+        "version": entry.version,
+        "airflow_lines": list(entry.airflow_lines) if entry.airflow_lines is not None else None,
+        "is_sensor": entry.is_sensor,
+        "is_operator": entry.is_operator,
+        "accepts_deferrable": entry.accepts_deferrable,
+        "deferrable_since": entry.deferrable_since,
+        "deferrable_default_from_config": entry.deferrable_default_from_config,
+        "forces_deferrable": entry.forces_deferrable,
+        "is_async_class": entry.is_async_class,
+        "replacement": entry.replacement,
+        "replacement_note": entry.replacement_note,
+        "replacement_param_gaps": list(entry.replacement_param_gaps),
+        "aliases": list(entry.aliases),
+        "deprecated_aliases": list(entry.deprecated_aliases),
+        "deprecated": entry.deprecated,
+    }
+
+
+def export(catalog: Catalog) -> dict[str, Any]:
+    """The whole catalog, one entry per class (per line for core classes)."""
+    return {
+        "schema": EXPORT_SCHEMA,
+        "catalog": catalog.source,
+        "packages": [
+            {
+                "name": p.name,
+                "version": p.version,
+                "airflow_line": p.airflow_line,
+                "requires_airflow": p.requires_airflow,
+            }
+            for p in catalog.packages
+        ],
+        "classes": [export_entry(e) for e in sorted(catalog.entries, key=_entry_order)],
+    }
+
+
+def stats(catalog: Catalog) -> dict[str, Any]:
+    """The counts the README quotes, overall and per package."""
+    entries = catalog.entries
+    asyncs = [e for e in entries if e.is_async_class]
+    deferrable = [e for e in entries if e.accepts_deferrable]
+    providers = sorted(
+        {p.name for p in catalog.packages if p.airflow_line is None} - {"astronomer-providers"}
+    )
+    per_package: dict[str, Counter[str]] = {}
+    for entry in entries:
+        counts = per_package.setdefault(entry.package, Counter())
+        counts["classes"] += 1
+        counts["sensors"] += entry.is_sensor
+        counts["deferrable"] += entry.accepts_deferrable
+        counts["async"] += entry.is_async_class
+    return {
+        "packages": len({p.name for p in catalog.packages}),
+        "providers": len(providers),
+        "airflow_lines": list(AIRFLOW_LINES),
+        "classes": len(entries),
+        "distinct_paths": len({e.path for e in entries}),
+        "sensors": sum(1 for e in entries if e.is_sensor),
+        "operators": sum(1 for e in entries if e.is_operator and not e.is_sensor),
+        "accepts_deferrable": len(deferrable),
+        "deferrable_since_known": sum(1 for e in deferrable if e.deferrable_since),
+        "async_classes": len(asyncs),
+        "async_with_replacement": sum(1 for e in asyncs if e.replacement),
+        "async_without_replacement": sum(1 for e in asyncs if not e.replacement),
+        "aliases": sum(len(e.aliases) for e in entries),
+        "per_package": {
+            name: dict(sorted(counts.items())) for name, counts in sorted(per_package.items())
+        },
+    }
+
+
+def stats_text(counts: Mapping[str, Any]) -> str:
+    lines = [
+        f"packages            {counts['packages']} ({counts['providers']} providers, "
+        f"Airflow lines {', '.join(counts['airflow_lines'])})",
+        f"classes             {counts['classes']} ({counts['distinct_paths']} distinct paths, "
+        f"{counts['aliases']} aliases)",
+        f"sensors             {counts['sensors']}",
+        f"other operators     {counts['operators']}",
+        f"accept deferrable   {counts['accepts_deferrable']} "
+        f"({counts['deferrable_since_known']} with the release that added it)",
+        f"-Async classes      {counts['async_classes']} ({counts['async_with_replacement']} with "
+        f"a replacement, {counts['async_without_replacement']} without)",
+        "",
+        f"{'package':<48} {'classes':>7} {'sensors':>7} {'deferrable':>10} {'-Async':>6}",
+    ]
+    for name, row in counts["per_package"].items():
+        lines.append(
+            f"{name:<48} {row.get('classes', 0):>7} {row.get('sensors', 0):>7} "
+            f"{row.get('deferrable', 0):>10} {row.get('async', 0):>6}"
+        )
+    return "\n".join(lines) + "\n"
