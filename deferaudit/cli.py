@@ -84,16 +84,154 @@ def main() -> None:
     gc.disable()
 
 
-@main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
-@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
-@click.option("--extend-select", multiple=True, help="Rule codes to enable on top of the config.")
-@click.option(
-    "--target-airflow",
-    metavar="VERSION",
-    help="Airflow version to judge against (e.g. 2.10, 3.3). Default: installed, else inferred.",
+_SCAN_OPTIONS = (
+    click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
+    click.option(
+        "--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated)."
+    ),
+    click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable."),
+    click.option(
+        "--extend-select", multiple=True, help="Rule codes to enable on top of the config."
+    ),
+    click.option(
+        "--target-airflow",
+        metavar="VERSION",
+        help="Airflow version to judge against (e.g. 2.10, 3.3). Default: installed, else "
+        "inferred from the folder.",
+    ),
+    click.option(
+        "--safe-mode/--no-safe-mode",
+        default=None,
+        help="Skip files without both 'airflow' and 'dag' in them (Airflow's rule). Default: on.",
+    ),
+    click.option(
+        "--default-deferrable/--no-default-deferrable",
+        default=None,
+        help="The deployment's [operators] default_deferrable. Default: from --airflow-cfg or "
+        "the environment, else false.",
+    ),
+    click.option(
+        "--airflowignore-syntax",
+        type=click.Choice(["regexp", "glob"]),
+        help="Syntax of .airflowignore files. Default: the target Airflow's default.",
+    ),
+    click.option("--no-cache", is_flag=True, help="Do not read or write the per-file cache."),
+    click.option("--cache-dir", type=click.Path(path_type=Path), help="Cache folder."),
+    click.option(
+        "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes. Default: all cores."
+    ),
+    click.option(
+        "--config",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="pyproject.toml to read [tool.deferaudit] from. Default: the nearest.",
+    ),
+    click.option("--isolated", is_flag=True, help="Ignore every configuration file."),
+    click.option(
+        "--airflow-cfg",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="The deployment's airflow.cfg ([operators] default_deferrable). AIRFLOW__* "
+        "variables in the environment are read too, and win, as in Airflow.",
+    ),
 )
+_SCAN_OPTION_NAMES = (
+    "select",
+    "ignore",
+    "extend_select",
+    "target_airflow",
+    "safe_mode",
+    "default_deferrable",
+    "airflowignore_syntax",
+    "no_cache",
+    "cache_dir",
+    "jobs",
+    "config",
+    "isolated",
+    "airflow_cfg",
+)
+
+
+def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command that scans shares (scan, fix, ...), with PATHS."""
+    for option in reversed(_SCAN_OPTIONS):
+        command = option(command)
+    return command
+
+
+def pop_scan_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take the shared scan options out of a command's keyword arguments."""
+    return {name: kwargs.pop(name) for name in _SCAN_OPTION_NAMES}
+
+
+def settings_from_options(
+    paths: tuple[Path, ...], options: dict[str, Any]
+) -> tuple[Any, list[Path]]:
+    """Settings from pyproject.toml, the deployment and the command line (which wins)."""
+    from deferaudit.deployment import load_deployment
+    from deferaudit.rules import validate_selectors
+    from deferaudit.settings import find_config, load_settings, validate_version
+
+    targets = list(paths) or [Path(".")]
+    config: Path | None = options["config"]
+    if options["isolated"]:
+        config_path = None
+    elif config is not None:
+        if not config.is_file():
+            raise UsageFailure(f"--config {config}: no such file")
+        config_path = config
+    else:
+        config_path = find_config(targets[0] if targets[0].exists() else Path.cwd())
+    settings = load_settings(config_path)
+    default_deferrable = options["default_deferrable"]
+    deployment = load_deployment(options["airflow_cfg"], os.environ)
+    if default_deferrable is None and not settings.default_deferrable_set:
+        default_deferrable = deployment.default_deferrable
+    if options["target_airflow"]:
+        validate_version(options["target_airflow"], "--target-airflow")
+    sel = _split_codes(options["select"]) or settings.select
+    sel = sel + _split_codes(options["extend_select"])
+    ign = settings.ignore + _split_codes(options["ignore"])
+    validate_selectors(sel, "--select")
+    validate_selectors(ign, "--ignore")
+    settings = settings.with_overrides(
+        select=sel,
+        ignore=ign,
+        target_airflow=options["target_airflow"],
+        safe_mode=options["safe_mode"],
+        default_deferrable=default_deferrable,
+        ignore_syntax=options["airflowignore_syntax"],
+        jobs=options["jobs"],
+        cache=False if options["no_cache"] else None,
+        cache_dir=options["cache_dir"],
+    )
+    return settings, targets
+
+
+def run_scan_command(paths: tuple[Path, ...], options: dict[str, Any], *, need_facts: bool) -> Any:
+    """Settings, catalog and scan for a command; problems printed; exit 2 when nothing to scan."""
+    from deferaudit.catalog import Catalog
+    from deferaudit.scan import scan as run_scan
+
+    with _user_errors():
+        settings, targets = settings_from_options(paths, options)
+        catalog = Catalog.load()
+        with _progress() as (progress, on_total):
+            result = run_scan(
+                targets,
+                settings,
+                catalog,
+                need_facts=need_facts,
+                progress=progress,
+                on_total=on_total,
+            )
+    for problem in result.problems:
+        click.echo(f"deferaudit: {problem.path}: {problem.message}", err=True)
+    if result.paths_missing:
+        raise UsageFailure("no file to scan")
+    return result
+
+
+@main.command()
+@scan_options
 @click.option(
     "--format",
     "fmt",
@@ -104,112 +242,18 @@ def main() -> None:
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to FILE.")
 @click.option("--statistics", is_flag=True, help="Count findings per rule.")
 @click.option("--exit-non-zero-on-finding", is_flag=True, help="Exit 1 when findings remain.")
-@click.option(
-    "--safe-mode/--no-safe-mode",
-    default=None,
-    help="Skip files without both 'airflow' and 'dag' in them (Airflow's rule). Default: on.",
-)
-@click.option(
-    "--default-deferrable/--no-default-deferrable",
-    default=None,
-    help="The deployment's [operators] default_deferrable. Default: false.",
-)
-@click.option(
-    "--airflowignore-syntax",
-    type=click.Choice(["regexp", "glob"]),
-    help="Syntax of .airflowignore files. Default: the target Airflow's default.",
-)
-@click.option("--no-cache", is_flag=True, help="Do not read or write the per-file cache.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), help="Cache folder.")
-@click.option(
-    "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes. Default: all cores."
-)
-@click.option(
-    "--config",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="pyproject.toml to read [tool.deferaudit] from. Default: the nearest.",
-)
-@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
-@click.option(
-    "--airflow-cfg",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The deployment's airflow.cfg ([operators] default_deferrable). AIRFLOW__* variables "
-    "in the environment are read too, and win, as in Airflow.",
-)
 def scan(
     paths: tuple[Path, ...],
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    extend_select: tuple[str, ...],
-    target_airflow: str | None,
     fmt: str,
     output: Path | None,
     statistics: bool,
     exit_non_zero_on_finding: bool,
-    safe_mode: bool | None,
-    default_deferrable: bool | None,
-    airflowignore_syntax: str | None,
-    no_cache: bool,
-    cache_dir: Path | None,
-    jobs: int | None,
-    config: Path | None,
-    isolated: bool,
-    airflow_cfg: Path | None,
+    **options: Any,
 ) -> None:
     """Scan DAG files and folders (default: the current folder)."""
-    from deferaudit.catalog import Catalog
-    from deferaudit.deployment import load_deployment
     from deferaudit.outputs import render
-    from deferaudit.rules import validate_selectors
-    from deferaudit.scan import scan as run_scan
-    from deferaudit.settings import find_config, load_settings, validate_version
 
-    with _user_errors():
-        targets = list(paths) or [Path(".")]
-        if isolated:
-            config_path = None
-        elif config is not None:
-            if not config.is_file():
-                raise UsageFailure(f"--config {config}: no such file")
-            config_path = config
-        else:
-            config_path = find_config(targets[0] if targets[0].exists() else Path.cwd())
-        settings = load_settings(config_path)
-        deployment = load_deployment(airflow_cfg, os.environ)
-        if default_deferrable is None and not settings.default_deferrable_set:
-            default_deferrable = deployment.default_deferrable
-        if target_airflow:
-            validate_version(target_airflow, "--target-airflow")
-        sel = _split_codes(select) or settings.select
-        sel = sel + _split_codes(extend_select)
-        ign = settings.ignore + _split_codes(ignore)
-        validate_selectors(sel, "--select")
-        validate_selectors(ign, "--ignore")
-        settings = settings.with_overrides(
-            select=sel,
-            ignore=ign,
-            target_airflow=target_airflow,
-            safe_mode=safe_mode,
-            default_deferrable=default_deferrable,
-            ignore_syntax=airflowignore_syntax,
-            jobs=jobs,
-            cache=False if no_cache else None,
-            cache_dir=cache_dir,
-        )
-        catalog = Catalog.load()
-        with _progress() as (progress, on_total):
-            result = run_scan(
-                targets,
-                settings,
-                catalog,
-                need_facts=False,
-                progress=progress,
-                on_total=on_total,
-            )
-    for problem in result.problems:
-        click.echo(f"deferaudit: {problem.path}: {problem.message}", err=True)
-    if result.paths_missing:
-        raise UsageFailure("no file to scan")
+    result = run_scan_command(paths, pop_scan_options(options), need_facts=False)
     write_output(render(result, fmt, statistics=statistics), output)
     if exit_non_zero_on_finding and result.findings:
         sys.exit(EXIT_FINDINGS)
