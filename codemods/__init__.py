@@ -1,1 +1,44 @@
-"""libcst codemods that carry out deferaudit's fixes (filled by the fix issue)."""
+"""libcst codemods that carry out deferaudit's fixes.
+
+Each command edits only the calls deferaudit's scan names (so the scan and the codemod never
+disagree about a call), keeps every byte it does not change, and also runs standalone:
+``python -m libcst.tool codemod -x codemods.deferrable.MakeDeferrableCommand --no-format PATH``.
+``ApplyFixesCommand`` carries out every family in one traversal, as ``deferaudit fix`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from codemods.async_class import ReplaceAsyncClassCommand
+from codemods.deferrable import MakeDeferrableCommand
+from codemods.reschedule import SetRescheduleModeCommand
+from codemods.targets import CallEdit, DecoratorEdit, EditTarget, TargetedCommand
+
+FAMILIES: tuple[type[TargetedCommand], ...] = (
+    MakeDeferrableCommand,
+    ReplaceAsyncClassCommand,
+    SetRescheduleModeCommand,
+)
+
+
+class ApplyFixesCommand(TargetedCommand):
+    DESCRIPTION = "Carry out every deferaudit fix (safe ones; unsafe with --unsafe-fixes)."
+    EDITS: ClassVar[Mapping[str, CallEdit]] = {
+        k: v for family in FAMILIES for k, v in family.EDITS.items()
+    }
+    DECORATOR_EDITS: ClassVar[Mapping[str, DecoratorEdit]] = {
+        k: v for family in FAMILIES for k, v in family.DECORATOR_EDITS.items()
+    }
+
+
+__all__ = [
+    "FAMILIES",
+    "ApplyFixesCommand",
+    "EditTarget",
+    "MakeDeferrableCommand",
+    "ReplaceAsyncClassCommand",
+    "SetRescheduleModeCommand",
+    "TargetedCommand",
+]

@@ -259,6 +259,61 @@ def scan(
         sys.exit(EXIT_FINDINGS)
 
 
+@main.command()
+@scan_options
+@click.option("--apply", "apply_", is_flag=True, help="Write the edits (default: only show them).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also carry out fixes marked unsafe.")
+@click.option("--check", is_flag=True, help="Exit 1 when edits are pending (nothing is written).")
+@click.option("--no-diff", is_flag=True, help="Print only the summary, not the diff.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="With --apply: load each changed file's DAGs in real Airflow (a subprocess that imports "
+    "your DAG files) before and after the edit; restore any file whose DAGs differ.",
+)
+def fix(
+    paths: tuple[Path, ...],
+    apply_: bool,
+    unsafe_fixes: bool,
+    check: bool,
+    no_diff: bool,
+    verify: bool,
+    **options: Any,
+) -> None:
+    """Show (or, with --apply, write) the edits that move waiting tasks to deferrable."""
+    from deferaudit.fix import apply_plan, plan_fixes, summarise_plan
+
+    if verify and not apply_:
+        raise UsageFailure("--verify checks written files: use it with --apply")
+    if check and apply_:
+        raise UsageFailure("--check only reports pending edits: it cannot go with --apply")
+    result = run_scan_command(paths, pop_scan_options(options), need_facts=True)
+    plan = plan_fixes(result, Path.cwd(), unsafe=unsafe_fixes)
+    if not no_diff and not apply_:
+        click.echo(plan.diff(), nl=False)
+    failed: list[tuple[Any, str]] = []
+    verified: list[Any] = []
+    unverified: list[tuple[Any, str]] = []
+    if apply_:
+        if verify:
+            from deferaudit.verify import VerifyError, apply_and_verify
+
+            try:
+                roots = [p if p.is_dir() else p.parent for p in (paths or (Path("."),))]
+                failed, verified, unverified = apply_and_verify(plan.changed, roots)
+            except VerifyError as exc:
+                raise UsageFailure(str(exc)) from exc
+        else:
+            failed = apply_plan(plan.changed)
+    for fix_, why in failed:
+        click.echo(f"deferaudit: {fix_.path}: not written: {why}", err=True)
+    for fix_, why in unverified:
+        click.echo(f"deferaudit: {fix_.path}: written, not verified: {why}", err=True)
+    click.echo(summarise_plan(plan, applied=apply_, failed=len(failed), verified=len(verified)))
+    if check and plan.changed:
+        sys.exit(EXIT_FINDINGS)
+
+
 @contextmanager
 def _progress() -> Iterator[tuple[Callable[[int], None] | None, Callable[[int], None] | None]]:
     """A progress bar on stderr for long scans, only when stderr is a terminal."""

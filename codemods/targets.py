@@ -1,0 +1,190 @@
+"""Which calls a codemod edits: positions decided by deferaudit's scan, never by the codemod."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.codemod.visitors import GatherImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import PositionProvider
+
+
+@dataclass(frozen=True)
+class EditTarget:
+    """One call (or ``@task.sensor`` decorator) to edit, at its 1-based line and column."""
+
+    line: int
+    column: int
+    action: str
+    callee: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.line, self.column)
+
+
+def scan_targets(filename: str, actions: Sequence[str], unsafe: bool) -> list[EditTarget]:
+    """Targets for one file from a deferaudit scan of it (standalone ``libcst.tool`` use)."""
+    from deferaudit.catalog import Catalog
+    from deferaudit.fix import targets_for_file
+    from deferaudit.scan import scan
+    from deferaudit.settings import find_config, load_settings
+
+    path = Path(filename)
+    settings = load_settings(find_config(path)).with_overrides(cache=False, jobs=1)
+    result = scan([path], settings, Catalog.load(), cwd=path.parent, need_facts=True)
+    return [t for t in targets_for_file(result, unsafe=unsafe) if t.action in actions]
+
+
+CallEdit = Callable[["TargetedCommand", EditTarget, cst.Call], "cst.Call | None"]
+DecoratorEdit = Callable[["TargetedCommand", EditTarget, cst.Decorator], "cst.Decorator | None"]
+
+
+class TargetedCommand(VisitorBasedCodemodCommand):
+    """Edits exactly the calls named by ``targets``; ``EDITS`` maps an action to its edit.
+
+    All positions refer to the file as scanned, so every edit of a file happens in this one
+    traversal (a second pass would see lines moved by the first).
+    """
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+    EDITS: ClassVar[Mapping[str, CallEdit]] = {}
+    DECORATOR_EDITS: ClassVar[Mapping[str, DecoratorEdit]] = {}
+    UNSAFE: ClassVar[bool] = False
+
+    def __init__(
+        self, context: CodemodContext, targets: Sequence[EditTarget] | None = None
+    ) -> None:
+        super().__init__(context)
+        self._given = None if targets is None else list(targets)
+        self._targets: dict[tuple[int, int], EditTarget] | None = None
+        self._bound: dict[str, tuple[str, str | None, str | None]] | None = None
+        self.applied: list[EditTarget] = []
+
+    @classmethod
+    def actions(cls) -> tuple[str, ...]:
+        return tuple(sorted({*cls.EDITS, *cls.DECORATOR_EDITS}))
+
+    def targets(self) -> dict[tuple[int, int], EditTarget]:
+        if self._targets is None:
+            given = self._given
+            if given is None:
+                # Run as ``python -m libcst.tool codemod``: ask the scan what to edit.
+                filename = self.context.filename
+                given = scan_targets(filename, self.actions(), self.UNSAFE) if filename else []
+            self._targets = {t.key: t for t in given if t.action in self.actions()}
+        return self._targets
+
+    def target_at(self, node: cst.CSTNode) -> EditTarget | None:
+        targets = self.targets()
+        if not targets:
+            return None
+        position = self.get_metadata(PositionProvider, node).start
+        return targets.get((position.line, position.column + 1))
+
+    def callee_matches(self, target: EditTarget, func: cst.BaseExpression) -> bool:
+        """The call still names the class the scan saw (guards against a file changed since)."""
+        if not target.callee:
+            return True
+        return self.module.code_for_node(func) == target.callee
+
+    def bound_names(self) -> dict[str, tuple[str, str | None, str | None]]:
+        """Names the module binds by import -> (module, object or None, alias or None)."""
+        if self._bound is None:
+            gather = GatherImportsVisitor(self.context)
+            self.module.visit(gather)
+            bound: dict[str, tuple[str, str | None, str | None]] = {}
+            for module in gather.module_imports:
+                bound.setdefault(module.split(".", 1)[0], (module, None, None))
+            for module, alias in gather.module_aliases.items():
+                bound[alias] = (module, None, alias)
+            for module, names in gather.object_mapping.items():
+                for name in names:
+                    bound[name] = (module, name, None)
+            for module, aliases in gather.alias_mapping.items():
+                for name, alias in aliases:
+                    bound[alias] = (module, name, alias)
+            self._bound = bound
+        return self._bound
+
+    def remove_import_of(self, func: cst.BaseExpression) -> None:
+        """Schedule the import that binds a callee's root name for removal once unused."""
+        root = func
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not isinstance(root, cst.Name):
+            return
+        found = self.bound_names().get(root.value)
+        if found is None:
+            return
+        module, obj, alias = found
+        RemoveImportsVisitor.remove_unused_import(self.context, module, obj, alias)
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        target = self.target_at(original_node)
+        edit = self.EDITS.get(target.action) if target is not None else None
+        if target is None or edit is None:
+            return updated_node
+        changed = edit(self, target, updated_node)
+        if changed is None:
+            return updated_node
+        self.applied.append(target)
+        return changed
+
+    def leave_Decorator(
+        self, original_node: cst.Decorator, updated_node: cst.Decorator
+    ) -> cst.Decorator:
+        # A bare ``@task.sensor`` has no call: the scan's position is the decorator's
+        # expression (after the ``@``). ``@task.sensor(...)`` is a call, edited in leave_Call.
+        if isinstance(original_node.decorator, cst.Call):
+            return updated_node
+        target = self.target_at(original_node.decorator)
+        edit = self.DECORATOR_EDITS.get(target.action) if target is not None else None
+        if target is None or edit is None:
+            return updated_node
+        changed = edit(self, target, updated_node)
+        if changed is None:
+            return updated_node
+        self.applied.append(target)
+        return changed
+
+
+def inner_partial(call: cst.Call) -> cst.Call | None:
+    """For ``X.partial(...).expand(...)``: the ``partial`` call, where arguments belong."""
+    func = call.func
+    if (
+        isinstance(func, cst.Attribute)
+        and func.attr.value in ("expand", "expand_kwargs")
+        and isinstance(func.value, cst.Call)
+        and isinstance(func.value.func, cst.Attribute)
+        and func.value.func.attr.value == "partial"
+    ):
+        return func.value
+    return None
+
+
+def edit_task_call(
+    command: TargetedCommand,
+    target: EditTarget,
+    call: cst.Call,
+    change: Callable[[cst.Call], cst.Call],
+) -> cst.Call | None:
+    """Apply ``change`` to the call that takes the task's arguments (``partial`` when mapped);
+    None when the call no longer names the class the scan saw."""
+    inner = inner_partial(call)
+    if inner is not None:
+        inner_func = inner.func
+        assert isinstance(inner_func, cst.Attribute)
+        if not command.callee_matches(target, inner_func.value):
+            return None
+        func = call.func
+        assert isinstance(func, cst.Attribute)
+        return call.with_changes(func=func.with_changes(value=change(inner)))
+    if not command.callee_matches(target, call.func):
+        return None
+    return change(call)

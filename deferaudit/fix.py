@@ -1,0 +1,281 @@
+"""Carry out findings' fixes with the codemods: plan, rewrite in memory, check, write safely."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+
+from codemods import ApplyFixesCommand, EditTarget
+from deferaudit.facts import TaskSite
+from deferaudit.rules import RULES_BY_CODE
+from deferaudit.rules.base import Finding
+from deferaudit.scan import ScanResult
+from deferaudit.source import SourceError, read_source
+
+
+class FixError(Exception):
+    """A file could not be rewritten (its new text would not parse, or it cannot be written)."""
+
+
+@dataclass(frozen=True)
+class FileFix:
+    """The rewrite of one file, held in memory until it is written."""
+
+    path: str
+    file: Path
+    before: str
+    after: str
+    encoding: str
+    applied: tuple[Finding, ...]
+    skipped: tuple[tuple[Finding, str], ...] = ()
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.error is None and self.after != self.before
+
+    def diff(self) -> str:
+        """A unified diff of the rewrite (``--- a/path`` / ``+++ b/path``)."""
+        if not self.changed:
+            return ""
+        lines = difflib.unified_diff(
+            self.before.splitlines(keepends=True),
+            self.after.splitlines(keepends=True),
+            fromfile=f"a/{self.path}",
+            tofile=f"b/{self.path}",
+        )
+        out = []
+        for line in lines:
+            out.append(
+                line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n"
+            )
+        return "".join(out)
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """Every file rewrite, and every finding left alone with the reason."""
+
+    files: tuple[FileFix, ...]
+    not_fixed: tuple[tuple[Finding, str], ...]
+
+    @property
+    def changed(self) -> tuple[FileFix, ...]:
+        return tuple(f for f in self.files if f.changed)
+
+    @property
+    def applied(self) -> tuple[Finding, ...]:
+        return tuple(a for f in self.changed for a in f.applied)
+
+    def diff(self) -> str:
+        return "".join(f.diff() for f in self.changed)
+
+
+def _sites(result: ScanResult) -> dict[tuple[str, int, int], TaskSite]:
+    out: dict[tuple[str, int, int], TaskSite] = {}
+    for file in result.files:
+        if file.facts is None:
+            continue
+        for site in file.facts.tasks:
+            out[(file.path, site.span.line, site.span.column)] = site
+    return out
+
+
+def _target(finding: Finding, site: TaskSite | None) -> EditTarget | None:
+    fix = finding.fix
+    if fix is None:
+        return None
+    return EditTarget(
+        line=finding.span.line,
+        column=finding.span.column,
+        action=fix.action,
+        callee=site.callee if site is not None else "",
+        details=dict(fix.details),
+    )
+
+
+def _selected(finding: Finding, unsafe: bool) -> str | None:
+    """Why a finding gets no edit (None: it gets one)."""
+    if finding.fix is None:
+        doc = (
+            RULES_BY_CODE[finding.rule].fix_safety.strip() if finding.rule in RULES_BY_CODE else ""
+        )
+        if doc.startswith("No"):
+            return " ".join(doc.split())
+        return "no fix: " + finding.message.split("; ", 1)[-1]
+    if finding.fix.safety == "unsafe" and not unsafe:
+        reasons = "; ".join(finding.fix.unsafe_reasons) or "changes behaviour"
+        return f"unsafe fix, needs --unsafe-fixes ({reasons})"
+    return None
+
+
+def targets_for_file(result: ScanResult, *, unsafe: bool) -> list[EditTarget]:
+    """Edit targets of every finding in a scan result (used by the standalone codemods)."""
+    sites = _sites(result)
+    out = []
+    for finding in result.findings:
+        if _selected(finding, unsafe) is None:
+            target = _target(
+                finding, sites.get((finding.path, finding.span.line, finding.span.column))
+            )
+            if target is not None:
+                out.append(target)
+    return out
+
+
+def rewrite_text(
+    text: str, path: str, targets: Sequence[EditTarget]
+) -> tuple[str, set[tuple[int, int]]]:
+    """Run the codemods over one file's text in one traversal; the new text and what applied."""
+    module = cst.parse_module(text)
+    command = ApplyFixesCommand(CodemodContext(filename=path), targets)
+    module = command.transform_module(module)
+    return module.code, {t.key for t in command.applied}
+
+
+def plan_fixes(result: ScanResult, cwd: Path, *, unsafe: bool = False) -> FixPlan:
+    """Rewrite, in memory, every file with a selected fix. Needs a scan made with facts."""
+    sites = _sites(result)
+    by_file: dict[str, list[Finding]] = {}
+    not_fixed: list[tuple[Finding, str]] = []
+    for finding in result.findings:
+        reason = _selected(finding, unsafe)
+        if reason is None:
+            by_file.setdefault(finding.path, []).append(finding)
+        elif finding.fix is not None or finding.rule.startswith("DA1"):
+            not_fixed.append((finding, reason))
+    files: list[FileFix] = []
+    for path, findings in sorted(by_file.items()):
+        files.append(_fix_file(path, cwd, findings, sites))
+        files_skipped = files[-1].skipped
+        not_fixed.extend(files_skipped)
+    return FixPlan(tuple(files), tuple(not_fixed))
+
+
+def _fix_file(
+    path: str, cwd: Path, findings: Sequence[Finding], sites: dict[tuple[str, int, int], TaskSite]
+) -> FileFix:
+    file = Path(path) if os.path.isabs(path) else cwd / path
+    try:
+        source = read_source(file)
+    except SourceError as exc:
+        return FileFix(
+            path, file, "", "", "utf-8", (), tuple((f, str(exc)) for f in findings), str(exc)
+        )
+    targets = {}
+    for finding in findings:
+        target = _target(finding, sites.get((path, finding.span.line, finding.span.column)))
+        if target is not None:
+            targets[target.key] = (target, finding)
+    try:
+        after, applied = rewrite_text(source.text, path, [t for t, _ in targets.values()])
+    except cst.ParserSyntaxError as exc:
+        reason = f"libcst cannot parse the file: {str(exc).splitlines()[0]}"
+        return FileFix(
+            path,
+            file,
+            source.text,
+            source.text,
+            source.encoding,
+            (),
+            tuple((f, reason) for f in findings),
+            reason,
+        )
+    error = check_rewrite(after, path)
+    done = tuple(f for key, (_, f) in targets.items() if key in applied)
+    skipped = tuple(
+        (f, "the call at this position no longer matches the scan (file changed?)")
+        for key, (_, f) in targets.items()
+        if key not in applied
+    )
+    if error is not None:
+        skipped = tuple((f, error) for f in findings)
+        return FileFix(path, file, source.text, source.text, source.encoding, (), skipped, error)
+    return FileFix(path, file, source.text, after, source.encoding, done, skipped)
+
+
+def check_rewrite(text: str, path: str) -> str | None:
+    """Why a rewritten text must not be written (None: it parses)."""
+    try:
+        ast.parse(text, filename=path)
+    except (SyntaxError, ValueError) as exc:
+        return f"the rewritten file would not parse ({exc}); left untouched"
+    return None
+
+
+def write_atomically(file: Path, text: str, encoding: str) -> None:
+    """Replace a file's text without ever leaving it half-written.
+
+    The new bytes go to a temporary file in the same folder, take the old file's mode, and
+    replace it by rename. A symbolic link stays a link: its target is what gets rewritten.
+    """
+    real = Path(os.path.realpath(file))
+    try:
+        data = text.encode(encoding)
+    except (UnicodeEncodeError, LookupError) as exc:
+        raise FixError(f"{file}: the new text cannot be encoded as {encoding}: {exc}") from exc
+    try:
+        mode = stat.S_IMODE(os.stat(real).st_mode)
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".deferaudit")
+    except OSError as exc:
+        raise FixError(f"{file}: cannot write: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, real)
+    except OSError as exc:
+        raise FixError(f"{file}: cannot write: {exc.strerror or exc}") from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def apply_plan(files: Iterable[FileFix]) -> list[tuple[FileFix, str]]:
+    """Write every changed file; returns the files that could not be written, with why."""
+    failed: list[tuple[FileFix, str]] = []
+    for fix in files:
+        if not fix.changed:
+            continue
+        try:
+            write_atomically(fix.file, fix.after, fix.encoding)
+        except FixError as exc:
+            failed.append((fix, str(exc)))
+    return failed
+
+
+def summarise_plan(plan: FixPlan, *, applied: bool, failed: int = 0, verified: int = 0) -> str:
+    """The closing lines of ``deferaudit fix``: what was (or would be) changed, and what not."""
+    edits = len(plan.applied)
+    files = len(plan.changed)
+    verb = "Fixed" if applied else "Would fix"
+    lines = [
+        f"{verb} {edits} finding{'s' if edits != 1 else ''} in {files} file{'s' if files != 1 else ''}."
+    ]
+    if applied and verified:
+        lines.append(f"Verified in Airflow: {verified} file(s) load with the same DAGs and tasks.")
+    if failed:
+        lines.append(f"{failed} file(s) not written (see above).")
+    if plan.not_fixed:
+        unsafe = sum(1 for _, why in plan.not_fixed if why.startswith("unsafe fix"))
+        none = len(plan.not_fixed) - unsafe
+        parts = []
+        if unsafe:
+            parts.append(f"{unsafe} with an unsafe fix (--unsafe-fixes)")
+        if none:
+            parts.append(f"{none} with no fix")
+        lines.append(f"Not fixed: {', '.join(parts)}.")
+    if not applied and files:
+        lines.append("Nothing was written: run with --apply to write these edits.")
+    return "\n".join(lines)

@@ -1,0 +1,226 @@
+"""Opt-in proof in real Airflow that a fix kept each DAG the same: this EXECUTES DAG files.
+
+``deferaudit fix --apply --verify`` loads each changed file's DAGs with Airflow's own DagBag in
+a subprocess, before and after the edit, and compares DAG ids, task ids, dependencies and
+import errors; each converted task must now defer (or use its replacement class). A file that
+fails is restored byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from deferaudit.fix import FileFix, FixError, write_atomically
+
+# Runs in a child interpreter: imports the user's DAG files through Airflow's DagBag and prints
+# what each DAG is made of, as JSON. Kept to what both Airflow 2.x and 3.x offer.
+_LOADER = r"""
+import inspect, json, sys
+try:
+    from airflow.dag_processing.dagbag import DagBag
+except ImportError:
+    from airflow.models.dagbag import DagBag
+
+def _class_path(task):
+    cls = getattr(task, "operator_class", None) or type(task)
+    if isinstance(cls, dict):
+        return str(cls.get("task_type") or cls)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+def _value(task, name):
+    partial = getattr(task, "partial_kwargs", None)
+    if isinstance(partial, dict) and name in partial:
+        value = partial[name]
+    else:
+        value = getattr(task, name, None)
+    return value if isinstance(value, (bool, int, float, str, type(None))) else repr(value)
+
+out = {}
+accepted = inspect.signature(DagBag.__init__).parameters
+for path in sys.argv[1:]:
+    kwargs = {"dag_folder": path}
+    if "include_examples" in accepted:
+        kwargs["include_examples"] = False
+    if "safe_mode" in accepted:
+        kwargs["safe_mode"] = False
+    bag = DagBag(**kwargs)
+    dags = {}
+    for dag_id, dag in sorted(bag.dags.items()):
+        tasks = {}
+        for task in dag.tasks:
+            tasks[task.task_id] = {
+                "class": _class_path(task),
+                "deferrable": _value(task, "deferrable"),
+                "mode": _value(task, "mode"),
+                "upstream": sorted(task.upstream_task_ids),
+            }
+        dags[dag_id] = tasks
+    errors = {str(k): str(v).strip().splitlines()[-1] if str(v).strip() else "" for k, v in bag.import_errors.items()}
+    out[path] = {"dags": dags, "import_errors": errors}
+print("\n@@DEFERAUDIT@@" + json.dumps(out))
+"""
+
+
+class VerifyError(Exception):
+    """Verification cannot run at all (Airflow missing, or the loader failed)."""
+
+
+def airflow_available(python: str = sys.executable) -> bool:
+    probe = subprocess.run(
+        [
+            python,
+            "-c",
+            "import importlib.util, sys; sys.exit(importlib.util.find_spec('airflow') is None)",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+def load_dags(
+    files: Sequence[Path], roots: Sequence[Path], python: str = sys.executable
+) -> dict[str, Any]:
+    """What Airflow's DagBag makes of each file (run in a child process)."""
+    with tempfile.TemporaryDirectory(prefix="deferaudit-verify-") as home:
+        env = dict(os.environ)
+        env.update(
+            {
+                "AIRFLOW_HOME": home,
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__DAGS_FOLDER": str(roots[0]) if roots else home,
+                "PYTHONPATH": os.pathsep.join(
+                    [str(r) for r in roots] + [env.get("PYTHONPATH", "")]
+                ).strip(os.pathsep),
+            }
+        )
+        proc = subprocess.run(
+            [python, "-c", _LOADER, *[str(f) for f in files]],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=600,
+        )
+    marker = "\n@@DEFERAUDIT@@"
+    if proc.returncode != 0 or marker not in proc.stdout:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise VerifyError(f"loading the DAGs in Airflow failed: {tail}")
+    return json.loads(proc.stdout.rsplit(marker, 1)[1])
+
+
+def compare(
+    before: Mapping[str, Any], after: Mapping[str, Any], converted: Mapping[str, str]
+) -> list[str]:
+    """Differences that a fix must not make; ``converted`` maps task ids to their new state
+    (``deferrable``, ``reschedule`` or the replacement class path)."""
+    problems: list[str] = []
+    if before["import_errors"] != after["import_errors"]:
+        problems.append(f"import errors changed: {after['import_errors'] or 'none'}")
+    if set(before["dags"]) != set(after["dags"]):
+        problems.append(f"DAG ids changed: {sorted(before['dags'])} -> {sorted(after['dags'])}")
+    for dag_id, tasks_before in before["dags"].items():
+        tasks_after = after["dags"].get(dag_id, {})
+        if set(tasks_before) != set(tasks_after):
+            problems.append(f"{dag_id}: task ids changed")
+            continue
+        for task_id, old in tasks_before.items():
+            new = tasks_after[task_id]
+            if old["upstream"] != new["upstream"]:
+                problems.append(f"{dag_id}.{task_id}: dependencies changed")
+            expected = converted.get(task_id)
+            if expected is None:
+                if old != new:
+                    problems.append(f"{dag_id}.{task_id}: changed though no fix targeted it")
+            elif expected == "deferrable" and new["deferrable"] is not True:
+                problems.append(f"{dag_id}.{task_id}: does not report deferrable=True")
+            elif expected == "reschedule" and new["mode"] != "reschedule":
+                problems.append(f"{dag_id}.{task_id}: does not report mode='reschedule'")
+            elif expected not in ("deferrable", "reschedule") and new["class"] != expected:
+                problems.append(f"{dag_id}.{task_id}: is {new['class']}, not {expected}")
+    return problems
+
+
+def _converted(fix: FileFix) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for finding in fix.applied:
+        if finding.task_id is None or finding.fix is None:
+            continue
+        action = finding.fix.action
+        if action == "replace-async-class":
+            out[finding.task_id] = str(finding.fix.details.get("replacement"))
+        elif action == "set-mode-reschedule":
+            out[finding.task_id] = "reschedule"
+        else:
+            out[finding.task_id] = "deferrable"
+    return out
+
+
+def _expand(task_ids: Mapping[str, str], dags: Mapping[str, Any]) -> dict[str, str]:
+    """Task ids written as f-strings (loops) stand for every task the loop made."""
+    out = dict(task_ids)
+    for pattern, state in task_ids.items():
+        if pattern.startswith(("f'", 'f"')):
+            prefix = pattern[2:].split("{", 1)[0]
+            suffix = pattern[:-1].rsplit("}", 1)[-1] if "}" in pattern else ""
+            for tasks in dags.values():
+                for task_id in tasks:
+                    if task_id.startswith(prefix) and task_id.endswith(suffix):
+                        out.setdefault(task_id, state)
+    return out
+
+
+def apply_and_verify(
+    changed: Sequence[FileFix], roots: Sequence[Path], python: str = sys.executable
+) -> tuple[list[tuple[FileFix, str]], list[FileFix], list[tuple[FileFix, str]]]:
+    """Write the fixes and keep only those Airflow agrees with; restore the others.
+
+    Returns (failed and restored, verified, kept but not verifiable).
+
+    ``roots`` are the DAG folders scanned: Airflow puts its DAG folder on sys.path, so
+    ``from common.sensors import ...`` in a DAG file resolves there.
+    """
+    if not changed:
+        return [], [], []
+    if not airflow_available(python):
+        raise VerifyError(
+            "--verify needs apache-airflow importable by this Python "
+            "(install deferaudit[airflow] or your deployment's Airflow)"
+        )
+    roots = sorted({Path(os.path.normpath(Path.cwd() / p)) for p in roots})
+    files = [f.file for f in changed]
+    before = load_dags(files, roots, python)
+    failed: list[tuple[FileFix, str]] = []
+    unverified: list[tuple[FileFix, str]] = []
+    written: list[FileFix] = []
+    for fix in changed:
+        try:
+            write_atomically(fix.file, fix.after, fix.encoding)
+            written.append(fix)
+        except FixError as exc:
+            failed.append((fix, str(exc)))
+    after = load_dags([f.file for f in written], roots, python)
+    verified: list[FileFix] = []
+    for fix in written:
+        key = str(fix.file)
+        if before[key]["import_errors"]:
+            # Airflow cannot load the file even before the edit (a missing package, an
+            # Airflow 2-only argument): nothing to compare, so the edit stays, unverified.
+            first = next(iter(before[key]["import_errors"].values()))
+            unverified.append((fix, f"does not load in this Airflow before the fix: {first}"))
+            continue
+        converted = _expand(_converted(fix), after[key]["dags"])
+        problems = compare(before[key], after[key], converted)
+        if problems:
+            write_atomically(fix.file, fix.before, fix.encoding)
+            failed.append((fix, "restored: " + "; ".join(problems)))
+        else:
+            verified.append(fix)
+    return failed, verified, unverified

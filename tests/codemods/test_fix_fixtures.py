@@ -1,0 +1,253 @@
+"""Byte-exact before/after pairs: the scan decides what to edit, the codemods carry it out."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from deferaudit.catalog import Catalog
+from deferaudit.fix import plan_fixes
+from deferaudit.scan import scan
+from deferaudit.settings import Settings
+
+
+def fixed(tmp_path: Path, before: str, *, target: str = "3.3", unsafe: bool = False) -> str:
+    folder = tmp_path / "dags"
+    folder.mkdir(exist_ok=True)
+    (folder / "dag.py").write_bytes(before.encode())
+    result = scan(
+        [folder],
+        Settings(cache=False, jobs=1, target_airflow=target),
+        Catalog.load(),
+        cwd=tmp_path,
+        need_facts=True,
+    )
+    plan = plan_fixes(result, tmp_path, unsafe=unsafe)
+    assert len(plan.files) <= 1
+    return plan.files[0].after if plan.changed else before
+
+
+CASES = {
+    "explicit mode replaced in place, comments and trailing comma kept": (
+        """
+        from airflow.sdk import DAG
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+        with DAG("ingest"):
+            S3KeySensor(
+                task_id="wait",  # the landing zone
+                bucket_key="s3://b/k",
+                mode="reschedule",  # pokes are slow
+                timeout=60,
+            )
+        """,
+        """
+        from airflow.sdk import DAG
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+        with DAG("ingest"):
+            S3KeySensor(
+                task_id="wait",  # the landing zone
+                bucket_key="s3://b/k",
+                deferrable=True,  # pokes are slow
+                timeout=60,
+            )
+        """,
+    ),
+    "added last on a one-line call through an alias": (
+        """
+        from airflow.sdk import DAG
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor as S3
+
+        with DAG("ingest"):
+            S3(task_id="wait", bucket_key="s3://b/k", timeout=60)
+        """,
+        """
+        from airflow.sdk import DAG
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor as S3
+
+        with DAG("ingest"):
+            S3(task_id="wait", bucket_key="s3://b/k", timeout=60, deferrable=True)
+        """,
+    ),
+    "multi-line call with a comment on the last argument": (
+        """
+        from airflow.sdk import DAG
+        import airflow.providers.amazon.aws.operators.glue as glue
+
+        with DAG("etl"):
+            glue.GlueJobOperator(
+                task_id="transform",
+                job_name="nightly",  # owned by data-eng
+            )
+        """,
+        """
+        from airflow.sdk import DAG
+        import airflow.providers.amazon.aws.operators.glue as glue
+
+        with DAG("etl"):
+            glue.GlueJobOperator(
+                task_id="transform",
+                job_name="nightly",  # owned by data-eng
+                deferrable=True,
+            )
+        """,
+    ),
+    "partial/expand gets the argument in partial": (
+        """
+        from airflow.sdk import DAG
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+        with DAG("ingest"):
+            S3KeySensor.partial(task_id="m", timeout=60).expand(bucket_key=["a", "b"])
+        """,
+        """
+        from airflow.sdk import DAG
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+        with DAG("ingest"):
+            S3KeySensor.partial(task_id="m", timeout=60, deferrable=True).expand(bucket_key=["a", "b"])
+        """,
+    ),
+    "task in a loop, try/except ImportError import, mode from default_args": (
+        """
+        from airflow import DAG
+        try:
+            from airflow.providers.standard.sensors.filesystem import FileSensor
+        except ImportError:
+            from airflow.sensors.filesystem import FileSensor
+
+        with DAG("files", default_args={"mode": "reschedule", "timeout": 60}):
+            for name in ["a", "b"]:
+                FileSensor(task_id=f"wait_{name}", filepath=name)
+        """,
+        """
+        from airflow import DAG
+        try:
+            from airflow.providers.standard.sensors.filesystem import FileSensor
+        except ImportError:
+            from airflow.sensors.filesystem import FileSensor
+
+        with DAG("files", default_args={"mode": "reschedule", "timeout": 60}):
+            for name in ["a", "b"]:
+                FileSensor(task_id=f"wait_{name}", filepath=name, deferrable=True)
+        """,
+    ),
+    "async class swapped, old import removed, parenthesised multi-name import kept": (
+        """
+        from airflow import DAG
+        from astronomer.providers.amazon.aws.sensors.s3 import (
+            S3KeySensorAsync,
+        )
+
+        with DAG("ingest"):
+            S3KeySensorAsync(task_id="wait", bucket_key="s3://b/k", timeout=60)
+        """,
+        """
+        from airflow import DAG
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+        with DAG("ingest"):
+            S3KeySensor(task_id="wait", bucket_key="s3://b/k", timeout=60, deferrable=True)
+        """,
+    ),
+    "async class through an alias still used elsewhere keeps its import": (
+        """
+        from airflow import DAG
+        from astronomer.providers.amazon.aws.sensors.s3 import S3KeySensorAsync as Wait
+
+        with DAG("ingest"):
+            Wait(task_id="wait", bucket_key="s3://b/k", timeout=60)  # deferaudit: ignore[DA103]
+            Wait(task_id="other", bucket_key="s3://b/o", timeout=60)
+        """,
+        """
+        from airflow import DAG
+        from astronomer.providers.amazon.aws.sensors.s3 import S3KeySensorAsync as Wait
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+        with DAG("ingest"):
+            Wait(task_id="wait", bucket_key="s3://b/k", timeout=60)  # deferaudit: ignore[DA103]
+            S3KeySensor(task_id="other", bucket_key="s3://b/o", timeout=60, deferrable=True)
+        """,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_fix_is_byte_exact(tmp_path: Path, name: str) -> None:
+    before, after = (textwrap.dedent(text).lstrip("\n") for text in CASES[name])
+    assert fixed(tmp_path, before, target="3.3" if "airflow.sdk" in before else "2.11") == after
+    # A second run changes nothing.
+    assert fixed(tmp_path, after, target="3.3" if "airflow.sdk" in before else "2.11") == after
+
+
+def test_unsafe_reschedule_only_with_unsafe_fixes(tmp_path: Path) -> None:
+    before = textwrap.dedent(
+        """
+        from airflow.sdk import DAG, task
+        from airflow.providers.standard.sensors.python import PythonSensor
+
+        with DAG("x"):
+            PythonSensor(task_id="ready", python_callable=print, timeout=60, poke_interval=300)
+
+            @task.sensor
+            def bare():
+                return True
+
+            @task.sensor(timeout=60, poke_interval=120)
+            def called():
+                return True
+        """
+    ).lstrip("\n")
+    assert fixed(tmp_path, before) == before
+    after = fixed(tmp_path, before, unsafe=True)
+    assert after == before.replace(
+        "poke_interval=300)", 'poke_interval=300, mode="reschedule")'
+    ).replace("@task.sensor\n", '@task.sensor(mode="reschedule")\n').replace(
+        "poke_interval=120)", 'poke_interval=120, mode="reschedule")'
+    )
+
+
+def test_opt_out_and_suppressed_tasks_are_never_edited(tmp_path: Path) -> None:
+    before = textwrap.dedent(
+        """
+        from airflow.sdk import DAG
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+        with DAG("x"):
+            S3KeySensor(task_id="a", bucket_key="k", deferrable=False, timeout=60)
+            S3KeySensor(task_id="b", bucket_key="k", timeout=60)  # deferaudit: ignore[DA101] latency
+        """
+    ).lstrip("\n")
+    assert fixed(tmp_path, before, unsafe=True) == before
+
+
+def test_soft_fail_makes_the_fix_unsafe(tmp_path: Path) -> None:
+    before = textwrap.dedent(
+        """
+        from airflow.sdk import DAG
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+        with DAG("x"):
+            S3KeySensor(task_id="a", bucket_key="k", soft_fail=True, timeout=60)
+        """
+    ).lstrip("\n")
+    assert fixed(tmp_path, before) == before
+    assert "deferrable=True" in fixed(tmp_path, before, unsafe=True)
+
+
+def test_no_fix_where_the_target_version_lacks_deferrable(tmp_path: Path) -> None:
+    before = textwrap.dedent(
+        """
+        from airflow import DAG
+        from airflow.sensors.time_delta import TimeDeltaSensor
+        from datetime import timedelta
+
+        with DAG("x"):
+            TimeDeltaSensor(task_id="later", delta=timedelta(hours=1), timeout=60)
+        """
+    ).lstrip("\n")
+    assert fixed(tmp_path, before, target="2.10") == before
+    assert "deferrable=True" in fixed(tmp_path, before, target="3.3")
