@@ -1,0 +1,272 @@
+"""deferaudit fix: what it writes, what it never touches, and that Airflow agrees."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from deferaudit.catalog import Catalog
+from deferaudit.fix import FileFix, plan_fixes
+from deferaudit.scan import scan
+from deferaudit.settings import Settings
+from deferaudit.verify import apply_and_verify, compare
+
+REPO = Path(__file__).resolve().parent.parent
+EXE = Path(sys.executable).parent / "deferaudit"
+DAG = textwrap.dedent(
+    """\
+    from airflow.sdk import DAG
+    from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+    with DAG("ingest", schedule=None):
+        S3KeySensor(task_id="wait", bucket_key="s3://b/k", timeout=60)
+    """
+)
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(EXE), *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=300
+    )
+
+
+def test_fix_shows_a_diff_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "dags").mkdir()
+    dag = tmp_path / "dags" / "ingest.py"
+    dag.write_text(DAG)
+    proc = run(tmp_path, "fix", "dags", "--no-cache")
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        '+    S3KeySensor(task_id="wait", bucket_key="s3://b/k", timeout=60, deferrable=True)'
+        in proc.stdout
+    )
+    assert "--- a/dags/ingest.py" in proc.stdout
+    assert dag.read_text() == DAG
+    assert run(tmp_path, "fix", "dags", "--no-cache", "--check").returncode == 1
+    assert run(tmp_path, "fix", "dags", "--check", "--apply").returncode == 2
+    assert run(tmp_path, "fix", "dags", "--verify").returncode == 2
+
+
+def test_apply_keeps_encoding_bom_newlines_and_mode(tmp_path: Path) -> None:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    latin = ("# -*- coding: latin-1 -*-\n# café\n" + DAG).replace("\n", "\r\n")
+    (folder / "latin.py").write_bytes(latin.encode("latin-1"))
+    (folder / "bom.py").write_bytes(b"\xef\xbb\xbf" + DAG.replace('"ingest"', '"bom"').encode())
+    (folder / "latin.py").chmod(0o640)
+    target = tmp_path / "elsewhere.py"
+    target.write_text(DAG.replace('"ingest"', '"linked"'))
+    (folder / "link.py").symlink_to(target)
+    proc = run(tmp_path, "fix", "dags", "--apply", "--no-cache")
+    assert proc.returncode == 0, proc.stderr
+    data = (folder / "latin.py").read_bytes()
+    assert data.decode("latin-1") == latin.replace("timeout=60)", "timeout=60, deferrable=True)")
+    assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+    assert stat.S_IMODE((folder / "latin.py").stat().st_mode) == 0o640
+    assert (folder / "bom.py").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert "deferrable=True" in (folder / "bom.py").read_text("utf-8-sig")
+    assert (folder / "link.py").is_symlink() and "deferrable=True" in target.read_text()
+    assert not [p for p in folder.iterdir() if p.name.endswith(".deferaudit")]
+    again = run(tmp_path, "fix", "dags", "--apply", "--no-cache")
+    assert "Fixed 0 findings" in again.stdout
+
+
+def test_broken_files_are_reported_and_untouched(tmp_path: Path) -> None:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    broken = "# airflow dag\nwith DAG('x') as dag\n"
+    (folder / "broken.py").write_text(broken)
+    (folder / "ok.py").write_text(DAG)
+    proc = run(tmp_path, "fix", "dags", "--apply", "--no-cache")
+    assert proc.returncode == 0
+    assert (folder / "broken.py").read_text() == broken
+    assert "deferrable=True" in (folder / "ok.py").read_text()
+    assert "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------------ real Airflow
+
+
+def test_apply_verify_on_sample_dags(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "sample_dags", tmp_path / "dags")
+    proc = run(tmp_path, "fix", "dags", "--apply", "--verify", "--no-cache")
+    assert proc.returncode == 0, proc.stderr
+    assert "Verified in Airflow: 5 file(s)" in proc.stdout
+    assert "not written" not in proc.stderr
+    # Files Airflow 3.3 cannot load even before the fix are said to be unverified.
+    assert "dags/marketing_attribution_legacy.py: written, not verified" in proc.stderr
+
+
+def test_a_rewrite_that_changes_a_dag_is_restored(tmp_path: Path) -> None:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    dag = folder / "ingest.py"
+    dag.write_text(DAG)
+    result = scan(
+        [folder], Settings(cache=False, jobs=1), Catalog.load(), cwd=tmp_path, need_facts=True
+    )
+    plan = plan_fixes(result, tmp_path)
+    (good,) = plan.changed
+    # A rewrite that also renames the task must not survive verification.
+    bad = FileFix(
+        good.path,
+        good.file,
+        good.before,
+        good.after.replace('task_id="wait"', 'task_id="renamed"'),
+        good.encoding,
+        good.applied,
+    )
+    failed, verified, unverified = apply_and_verify([bad], [folder])
+    assert not verified and not unverified
+    assert "task ids changed" in failed[0][1]
+    assert dag.read_text() == DAG
+
+
+def test_compare_flags_what_a_fix_must_not_change() -> None:
+    before = {
+        "import_errors": {},
+        "dags": {"d": {"a": {"class": "X", "deferrable": False, "mode": "poke", "upstream": []}}},
+    }
+    after_ok = {
+        "import_errors": {},
+        "dags": {"d": {"a": {"class": "X", "deferrable": True, "mode": "poke", "upstream": []}}},
+    }
+    assert compare(before, after_ok, {"a": "deferrable"}) == []
+    assert compare(before, before, {"a": "deferrable"}) == ["d.a: does not report deferrable=True"]
+    assert compare(before, after_ok, {}) == ["d.a: changed though no fix targeted it"]
+
+
+def test_converted_dag_defers_in_airflow_dags_test(tmp_path: Path) -> None:
+    """A time sensor moved to deferrable goes through the deferred state in a real run."""
+    home = tmp_path / "home"
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "later.py").write_text(
+        textwrap.dedent(
+            """\
+            import datetime
+            from airflow.sdk import DAG
+            from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
+
+            with DAG("wait_a_bit", schedule=None, start_date=datetime.datetime(2024, 1, 1)):
+                TimeDeltaSensor(task_id="later", delta=datetime.timedelta(seconds=25), timeout=120)
+            """
+        )
+    )
+    assert run(tmp_path, "fix", "dags", "--apply", "--no-cache").returncode == 0
+    assert "deferrable=True" in (dags / "later.py").read_text()
+    env = dict(os.environ)
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        }
+    )
+    airflow = str(Path(sys.executable).parent / "airflow")
+    migrate = subprocess.run(
+        [airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert migrate.returncode == 0, migrate.stderr[-2000:]
+    test = subprocess.run(
+        [airflow, "dags", "test", "wait_a_bit"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert test.returncode == 0, test.stderr[-3000:]
+    # Read the recorded states from the metadata database (the audit log of state changes
+    # that the execution API writes, and the task instance row), not from the log text.
+    probe = textwrap.dedent(
+        """\
+        import json
+        from sqlalchemy import text
+        from airflow.settings import Session
+        s = Session()
+        events = s.execute(text(
+            "select event from log where task_id = 'later' order by id"
+        )).fetchall()
+        ti = s.execute(text("select state, trigger_id from task_instance")).fetchall()
+        print(json.dumps({"events": [e[0] for e in events], "ti": [list(r) for r in ti]}))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    recorded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert recorded["events"] == ["running", "deferred", "running", "success"], recorded
+    ((state, trigger_id),) = recorded["ti"]
+    assert state == "success" and trigger_id is not None
+
+
+# ------------------------------------------------------------------ properties
+
+SENSOR_CALLS = st.sampled_from(
+    [
+        'S3KeySensor(task_id="{i}", bucket_key="k", timeout=60)',
+        'S3KeySensor(task_id="{i}", bucket_key="k", mode="reschedule", timeout=60)',
+        'S3KeySensor(\n        task_id="{i}",\n        bucket_key="k",  # note\n        timeout=60,\n    )',
+        'S3KeySensor(task_id="{i}", bucket_key="k", deferrable=False, timeout=60)',
+        'S3KeySensor(task_id="{i}", bucket_key="k", deferrable=True, timeout=60)',
+        'PythonSensor(task_id="{i}", python_callable=print, timeout=60)',
+        'EmptyOperator(task_id="{i}")',
+        'S3KeySensor.partial(task_id="{i}", timeout=60).expand(bucket_key=["a", "b"])',
+        'S3KeySensor(task_id="{i}", bucket_key="k", pool="p", timeout=60)',
+    ]
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(SENSOR_CALLS, min_size=1, max_size=6), st.booleans())
+def test_fix_is_idempotent_parses_and_touches_only_reported_calls(
+    tmp_path_factory: pytest.TempPathFactory, calls: list[str], unsafe: bool
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("prop")
+    head = (
+        "from airflow.sdk import DAG\n"
+        "from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n"
+        "from airflow.providers.standard.sensors.python import PythonSensor\n"
+        "from airflow.providers.standard.operators.empty import EmptyOperator\n\n"
+        'with DAG("prop"):\n'
+    )
+    body = "".join("    " + c.format(i=f"t{i}") + "\n" for i, c in enumerate(calls))
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "prop.py").write_text(head + body)
+    catalog = Catalog.load()
+    settings_ = Settings(cache=False, jobs=1, target_airflow="3.3")
+    result = scan([folder], settings_, catalog, cwd=tmp_path, need_facts=True)
+    plan = plan_fixes(result, tmp_path, unsafe=unsafe)
+    if not plan.changed:
+        return
+    (fix,) = plan.changed
+    compile(fix.after, "prop.py", "exec")
+    spans = [(f.span.line, f.span.end_line) for f in fix.applied]
+    before_lines = fix.before.splitlines()
+    after_lines = fix.after.splitlines()
+    added = len(after_lines) - len(before_lines)
+    # Every changed line lies inside a fixed call (lines after an added line shift by one).
+    import difflib
+
+    matcher = difflib.SequenceMatcher(a=before_lines, b=after_lines, autojunk=False)
+    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        assert any(lo - 1 <= i1 and i2 <= hi + 1 for lo, hi in spans), (tag, i1, i2, spans, added)
+    fix.file.write_text(fix.after)
+    again = scan([folder], settings_, catalog, cwd=tmp_path, need_facts=True)
+    assert not plan_fixes(again, tmp_path, unsafe=unsafe).changed
