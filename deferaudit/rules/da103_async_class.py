@@ -18,18 +18,22 @@ def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[Fix | None, s
         return None, f"no replacement: {note}"
     target = ctx.catalog.lookup(entry.replacement, ctx.target.line)
     short = entry.replacement.rsplit(".", 1)[-1]
+    if task.cls.replacement_gap is not None:
+        return None, f"its replacement `{short}`: {task.cls.replacement_gap}; no fix"
     if target is None or not target.accepts_deferrable:
         return None, (
             f"its replacement `{entry.replacement}` does not accept `deferrable` on "
             f"Airflow {ctx.target.line}: no fix"
         )
     reasons = list(unsafe_reasons(task, WaitStatus("async-class")))
-    gaps = tuple(getattr(entry, "replacement_param_gaps", ()) or ())
+    gaps = tuple(entry.replacement_param_gaps or ())
     used_gaps = [g for g in gaps if g in task.site.kwargs]
     if used_gaps:
-        reasons.append(
-            f"`{short}` does not take {', '.join(f'`{g}`' for g in used_gaps)}: "
-            "the arguments must be remapped by hand"
+        # No 1:1 mapping: a rename could change what the task waits for, so no edit.
+        names = ", ".join(f"`{g}`" for g in used_gaps)
+        return None, (
+            f"`{short}` has no parameter for {names}: rewrite by hand to "
+            f"`{short}(..., deferrable=True)` (no automatic fix)"
         )
     fix = Fix(
         safety="unsafe" if reasons else "safe",
@@ -83,9 +87,10 @@ from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 wait = S3KeySensor(task_id="wait", bucket_key="s3://b/k", deferrable=True)
 """,
     fix_safety="""
-Safe when the replacement accepts every argument the task passes. Unsafe when arguments must
-be remapped, or `soft_fail` or a `pool` is set. No fix when the class has no replacement, or
-the replacement cannot defer on the target version.
+Safe when the replacement accepts every argument the task passes; unsafe when `soft_fail` or a
+`pool` is set. No fix when the class has no replacement, when the replacement cannot defer on
+the target version, or when the task passes an argument the replacement has no parameter for
+(e.g. `S3PrefixSensorAsync(prefix=...)`): the message says which.
 """,
     check=check,
     valid=(

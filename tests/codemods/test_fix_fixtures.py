@@ -251,3 +251,58 @@ def test_no_fix_where_the_target_version_lacks_deferrable(tmp_path: Path) -> Non
     ).lstrip("\n")
     assert fixed(tmp_path, before, target="2.10") == before
     assert "deferrable=True" in fixed(tmp_path, before, target="3.3")
+
+
+def test_async_class_without_a_one_to_one_mapping_gets_no_edit(tmp_path: Path) -> None:
+    before = textwrap.dedent(
+        """
+        from airflow import DAG
+        from astronomer.providers.amazon.aws.sensors.s3 import S3PrefixSensorAsync
+
+        with DAG("ingest"):
+            S3PrefixSensorAsync(task_id="wait", bucket_name="b", prefix="p/", timeout=60)
+        """
+    ).lstrip("\n")
+    assert fixed(tmp_path, before, target="2.11", unsafe=True) == before
+    folder = tmp_path / "dags"
+    result = scan(
+        [folder], Settings(cache=False, jobs=1, target_airflow="2.11"), Catalog.load(), cwd=tmp_path
+    )
+    (finding,) = [f for f in result.findings if f.rule == "DA103"]
+    assert finding.fix is None
+    assert "has no parameter for `prefix`" in finding.message
+
+
+def test_codemod_runs_standalone_under_libcst_tool(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    before = textwrap.dedent(
+        """
+        from airflow.sdk import DAG
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+        with DAG("ingest"):
+            S3KeySensor(task_id="wait", bucket_key="s3://b/k", mode="poke", timeout=60)
+        """
+    ).lstrip("\n")
+    dag = tmp_path / "ingest.py"
+    dag.write_text(before)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "libcst.tool",
+            "codemod",
+            "-x",
+            "codemods.deferrable.MakeDeferrableCommand",
+            "--no-format",
+            str(dag),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert dag.read_text() == before.replace('mode="poke"', "deferrable=True")
