@@ -132,6 +132,28 @@ _SCAN_OPTIONS = (
         help="The deployment's airflow.cfg ([operators] default_deferrable). AIRFLOW__* "
         "variables in the environment are read too, and win, as in Airflow.",
     ),
+    click.option(
+        "--plugins",
+        multiple=True,
+        type=click.Path(path_type=Path, file_okay=False),
+        help="A plugins folder to read custom triggers and operators from (repeatable). "
+        "Default: a plugins/ folder next to or inside a scanned folder, and [tool.deferaudit] "
+        "plugins.",
+    ),
+    click.option(
+        "--constraints",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="An Airflow constraints file or `pip freeze` output: `deferrable` support and "
+        "fixes follow the apache-airflow and provider versions pinned there. Default: the "
+        "installed distributions when Airflow is importable (read from metadata, not imported).",
+    ),
+    click.option(
+        "--live-check",
+        is_flag=True,
+        help="Import the installed provider/core module of each catalogued class the scan "
+        "meets (never a DAG file) and read `deferrable` from the signatures along its MRO; the "
+        "live answer wins and disagreements with the catalog go to stderr. Off by default.",
+    ),
 )
 _SCAN_OPTION_NAMES = (
     "select",
@@ -147,7 +169,67 @@ _SCAN_OPTION_NAMES = (
     "config",
     "isolated",
     "airflow_cfg",
+    "plugins",
+    "constraints",
+    "live_check",
 )
+
+
+_COST_OPTIONS = (
+    click.option(
+        "--default-wait",
+        metavar="DURATION",
+        help="Expected wait of a waiting task per run when [tool.deferaudit.waits] has none "
+        '(seconds or "30m", "2h"). Default: 30m.',
+    ),
+    click.option(
+        "--start-overhead",
+        metavar="DURATION",
+        help="Worker-slot time one task start costs. Default: 10s (60s with --executor "
+        "kubernetes).",
+    ),
+    click.option(
+        "--default-task-duration",
+        metavar="DURATION",
+        help="Duration of tasks that do not wait, for where a task starts in its DAG run. "
+        "Default: 5m.",
+    ),
+    click.option(
+        "--executor",
+        metavar="NAME",
+        help="local, celery, edge or kubernetes: presets the start overhead.",
+    ),
+    click.option(
+        "--triggerer-capacity",
+        type=click.IntRange(min=1),
+        help="Triggers per triggerer. Default: [triggerer] capacity from --airflow-cfg or "
+        "AIRFLOW__TRIGGERER__CAPACITY, else 1000.",
+    ),
+    click.option("--utilisation", type=float, help="Target triggerer utilisation. Default: 0.8."),
+    click.option(
+        "--worker-concurrency",
+        type=click.IntRange(min=1),
+        help="Task slots per worker, to count workers freed. Default: 16.",
+    ),
+    click.option(
+        "--ha/--no-ha",
+        default=None,
+        help="Add one spare triggerer for high availability. Default: on.",
+    ),
+)
+
+
+def cost_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The cost model's and capacity plan's options (scan, capacity)."""
+    for option in reversed(_COST_OPTIONS):
+        command = option(command)
+    return command
+
+
+def pop_cost_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    from deferaudit.settings import COST_OPTIONS
+
+    return {name: kwargs.pop(name) for name in COST_OPTIONS}
 
 
 def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -168,7 +250,13 @@ def settings_from_options(
     """Settings from pyproject.toml, the deployment and the command line (which wins)."""
     from deferaudit.deployment import load_deployment
     from deferaudit.rules import validate_selectors
-    from deferaudit.settings import find_config, load_settings, validate_version
+    from deferaudit.settings import (
+        COST_OPTIONS,
+        find_config,
+        load_settings,
+        validate_version,
+        with_cost_options,
+    )
 
     targets = list(paths) or [Path(".")]
     config: Path | None = options["config"]
@@ -185,6 +273,12 @@ def settings_from_options(
     deployment = load_deployment(options["airflow_cfg"], os.environ)
     if default_deferrable is None and not settings.default_deferrable_set:
         default_deferrable = deployment.default_deferrable
+    settings = with_cost_options(
+        settings,
+        {name: options.get(name) for name in COST_OPTIONS},
+        deployment.triggerer_capacity,
+        deployment.sources.get("triggerer_capacity"),
+    )
     if options["target_airflow"]:
         validate_version(options["target_airflow"], "--target-airflow")
     sel = _split_codes(options["select"]) or settings.select
@@ -202,26 +296,44 @@ def settings_from_options(
         jobs=options["jobs"],
         cache=False if options["no_cache"] else None,
         cache_dir=options["cache_dir"],
+        plugins=tuple(options["plugins"]) or None,
     )
     return settings, targets
 
 
-def run_scan_command(paths: tuple[Path, ...], options: dict[str, Any], *, need_facts: bool) -> Any:
-    """Settings, catalog and scan for a command; problems printed; exit 2 when nothing to scan."""
+def run_scan_command(
+    paths: tuple[Path, ...],
+    options: dict[str, Any],
+    *,
+    need_facts: bool,
+    only: Any = None,
+    overrides: dict[str, Any] | None = None,
+) -> Any:
+    """Settings, catalog and scan for a command; problems printed; exit 2 when nothing to scan.
+
+    ``only`` limits the rules to those display paths (see ``scan``); ``overrides`` are
+    settings the command sets itself (e.g. ``check --require-reason``)."""
     from deferaudit.catalog import Catalog
     from deferaudit.scan import scan as run_scan
+    from deferaudit.versions import installed_versions, read_constraints
 
     with _user_errors():
         settings, targets = settings_from_options(paths, options)
+        settings = settings.with_overrides(**(overrides or {}))
+        constraints: Path | None = options["constraints"]
+        versions = read_constraints(constraints) if constraints else installed_versions()
         catalog = Catalog.load()
         with _progress() as (progress, on_total):
             result = run_scan(
                 targets,
                 settings,
                 catalog,
+                versions=versions,
+                live=options["live_check"],
                 need_facts=need_facts,
                 progress=progress,
                 on_total=on_total,
+                only=only,
             )
     for problem in result.problems:
         click.echo(f"deferaudit: {problem.path}: {problem.message}", err=True)
@@ -232,10 +344,11 @@ def run_scan_command(paths: tuple[Path, ...], options: dict[str, Any], *, need_f
 
 @main.command()
 @scan_options
+@cost_options
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "sarif", "github", "gitlab", "html"]),
     default="text",
     show_default=True,
 )
@@ -253,10 +366,70 @@ def scan(
     """Scan DAG files and folders (default: the current folder)."""
     from deferaudit.outputs import render
 
-    result = run_scan_command(paths, pop_scan_options(options), need_facts=False)
+    options = pop_scan_options(options) | pop_cost_options(options)
+    if fmt == "html":
+        _write_report(paths, options, output)
+        return
+    result = run_scan_command(paths, options, need_facts=False)
     write_output(render(result, fmt, statistics=statistics), output)
     if exit_non_zero_on_finding and result.findings:
         sys.exit(EXIT_FINDINGS)
+
+
+def _write_report(paths: tuple[Path, ...], options: dict[str, Any], output: Path | None) -> None:
+    from deferaudit.outputs.html import render_report
+
+    result = run_scan_command(paths, options, need_facts=True)
+    shown = [p.as_posix() for p in paths] or ["."]
+    write_output(render_report(result, Path.cwd(), shown), output)
+
+
+@main.command()
+@scan_options
+@cost_options
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("deferaudit-report.html"),
+    show_default=True,
+    help="Write the report to FILE ('-' for standard output).",
+)
+def report(paths: tuple[Path, ...], output: Path, **options: Any) -> None:
+    """Write the HTML report (short for scan --format html --output FILE)."""
+    options = pop_scan_options(options) | pop_cost_options(options)
+    _write_report(paths, options, output)
+    if str(output) != "-":
+        click.echo(f"Report written to {output}", err=True)
+
+
+@main.command()
+@scan_options
+@cost_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to FILE.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Waiting tasks listed in the text plan, most wasteful first (0: all).",
+)
+def capacity(
+    paths: tuple[Path, ...], fmt: str, output: Path | None, top: int, **options: Any
+) -> None:
+    """Print what the waiting costs and the triggerers the migration needs."""
+    from deferaudit.outputs.capacity import render_capacity
+
+    options = pop_scan_options(options) | pop_cost_options(options)
+    result = run_scan_command(paths, options, need_facts=False)
+    write_output(render_capacity(result, fmt, top=top), output)
 
 
 @main.command()
@@ -312,6 +485,138 @@ def fix(
     click.echo(summarise_plan(plan, applied=apply_, failed=len(failed), verified=len(verified)))
     if check and plan.changed:
         sys.exit(EXIT_FINDINGS)
+
+
+@main.command()
+@scan_options
+@cost_options
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Baseline file (from `deferaudit baseline`): only findings not in it are new. "
+    "Default: none, every finding is new.",
+)
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Check only files added, modified or renamed since the merge base of REF and HEAD "
+    "(git); the rest of PATHS is still read for the classes they use.",
+)
+@click.option(
+    "--dag-folder",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Read this folder whole (a checked file may use a class defined anywhere in it) but "
+    "check only PATHS: for pre-commit, which passes the changed files as PATHS. Repeatable.",
+)
+@click.option(
+    "--fail-on",
+    multiple=True,
+    metavar="SEVERITY|CODE",
+    help="Which new findings fail: a severity (error, warning, info: that one or worse) or "
+    "rule codes and prefixes; comma-separated, repeatable. Default: every new finding.",
+)
+@click.option(
+    "--max-new-waste-hours",
+    type=float,
+    metavar="HOURS",
+    help="Fail when the new findings' tasks waste more than HOURS worker-slot hours a day "
+    "(the cost model). Without --fail-on, only this threshold fails.",
+)
+@click.option(
+    "--require-reason/--no-require-reason",
+    default=None,
+    help="A suppression comment that gives no reason is a finding (DA002).",
+)
+@click.option(
+    "--update-baseline",
+    is_flag=True,
+    help="Drop baseline entries that no longer occur and write the file back (never adds one).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif", "github", "gitlab"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to FILE.")
+def check(
+    paths: tuple[Path, ...],
+    baseline_file: Path | None,
+    changed_since: str | None,
+    dag_folder: tuple[Path, ...],
+    fail_on: tuple[str, ...],
+    max_new_waste_hours: float | None,
+    require_reason: bool | None,
+    update_baseline: bool,
+    fmt: str,
+    output: Path | None,
+    **options: Any,
+) -> None:
+    """The CI gate: exit 1 when a finding is new (not in the baseline), else 0."""
+    from deferaudit.gate import GATE_ERRORS, CheckOptions, parse_fail_on
+    from deferaudit.gate.check import judge, plan_check
+    from deferaudit.gate.report import render_check, verdict
+
+    options = pop_scan_options(options) | pop_cost_options(options)
+    try:
+        policy = parse_fail_on(fail_on, max_new_waste_hours)
+        gate = CheckOptions(baseline_file, changed_since, dag_folder, policy, update_baseline)
+        plan = plan_check(paths, gate, cwd=Path.cwd())
+    except GATE_ERRORS as exc:
+        raise UsageFailure(str(exc)) from exc
+    result = run_scan_command(
+        plan.roots,
+        options,
+        need_facts=False,
+        only=plan.only,
+        overrides={"require_reason": require_reason},
+    )
+    outcome = judge(result, plan, gate, cwd=Path.cwd())
+    write_output(render_check(outcome, fmt), output)
+    if fmt != "text" or output is not None:
+        for line in verdict(outcome):
+            click.echo(f"deferaudit: {line}", err=True)
+    if outcome.updated_baseline is not None and baseline_file is not None:
+        write_output(outcome.updated_baseline.dumps(), baseline_file)
+    sys.exit(EXIT_FINDINGS if outcome.failed else EXIT_OK)
+
+
+@main.command("baseline")
+@scan_options
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The baseline file to write (commit it; `check --baseline FILE` reads it).",
+)
+@click.option(
+    "--require-reason/--no-require-reason",
+    default=None,
+    help="Take suppressions without a reason (DA002) into the baseline too.",
+)
+def baseline_command(
+    paths: tuple[Path, ...], output: Path, require_reason: bool | None, **options: Any
+) -> None:
+    """Write a baseline of every current finding, so that `check` fails only on new ones."""
+    from deferaudit.gate import Baseline
+
+    result = run_scan_command(
+        paths,
+        pop_scan_options(options),
+        need_facts=False,
+        overrides={"require_reason": require_reason},
+    )
+    baseline = Baseline.from_findings(result.findings, output.parent, Path.cwd())
+    write_output(baseline.dumps(), output)
+    entries = len(baseline.entries)
+    click.echo(
+        f"Wrote {output}: {result.files_scanned} files, {baseline.total} findings "
+        f"({entries} distinct entr{'y' if entries == 1 else 'ies'})."
+    )
 
 
 @contextmanager

@@ -9,6 +9,8 @@ from typing import Literal
 
 from deferaudit.catalog import Catalog, ClassEntry
 from deferaudit.facts import Arg, ClassFacts, DagFacts, TaskSite
+from deferaudit.live import LiveIntrospection
+from deferaudit.versions import DeploymentVersions, deferrable_gap
 
 # Airflow's base classes, under every import path DAG code uses for them. The catalog lists
 # their subclasses; these roots let a custom class in the DAG folder be recognised even when
@@ -48,6 +50,11 @@ class ResolvedClass:
     always_defers: bool = False
     local: ClassFacts | None = None
     note: str | None = None
+    # Set when the catalog's class accepts ``deferrable`` but not in the deployment's release
+    # of its package (``accepts_deferrable`` is then False): the sentence naming the release.
+    deferrable_gap: str | None = None
+    # For -Async classes: why the replacement cannot take ``deferrable`` in the deployment.
+    replacement_gap: str | None = None
 
     @property
     def known(self) -> bool:
@@ -103,9 +110,20 @@ class ResolvedTask:
 class ClassResolver:
     """Resolves class paths against the catalog and the classes defined in the scanned files."""
 
-    def __init__(self, catalog: Catalog, line: str, local_classes: Iterable[ClassFacts]) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        line: str,
+        local_classes: Iterable[ClassFacts],
+        versions: DeploymentVersions | None = None,
+        live: LiveIntrospection | None = None,
+    ) -> None:
         self.catalog = catalog
         self.line = line
+        # The deployment's package versions (``deferrable`` support follows them) and, when
+        # asked for, live introspection of installed classes (preferred over the catalog).
+        self.versions = versions
+        self.live = live
         self.local: dict[str, ClassFacts] = {c.path: c for c in local_classes}
         self._by_suffix: dict[str, list[ClassFacts]] = {}
         for cls in self.local.values():
@@ -120,6 +138,10 @@ class ClassResolver:
             self._memo[key] = self._resolve(key, ())
         return self._memo[key]
 
+    def local_class(self, path: str) -> ClassFacts | None:
+        """The class defined in the scanned (or plugin) files under this import path, if any."""
+        return self._local(path)
+
     def _local(self, path: str) -> ClassFacts | None:
         if path in self.local:
             return self.local[path]
@@ -132,15 +154,7 @@ class ClassResolver:
         for path in candidates:
             entry = self.catalog.lookup(path, self.line)
             if entry is not None:
-                return ResolvedClass(
-                    path,
-                    "catalog",
-                    entry,
-                    entry.is_sensor,
-                    entry.is_operator,
-                    entry.accepts_deferrable,
-                    always_defers=entry.forces_deferrable,
-                )
+                return self._from_catalog(path, entry)
         for path in candidates:
             if path in seen:
                 continue
@@ -169,6 +183,36 @@ class ClassResolver:
             candidates[0] if candidates else None, "unknown", None, False, False, False
         )
 
+    def _from_catalog(self, path: str, entry: ClassEntry) -> ResolvedClass:
+        """The catalog's answer, following the deployment's versions and the live class."""
+        accepts = entry.accepts_deferrable
+        gap = deferrable_gap(entry, self.versions)
+        note = None
+        if gap is not None:
+            accepts = False
+        if self.live is not None and not entry.forces_deferrable:
+            live = self.live.accepts(path)
+            if live is not None and live != accepts:
+                note = self.live.note(path, accepts, live)
+                accepts, gap = live, None
+        replacement_gap = None
+        if entry.is_async_class and entry.replacement:
+            successor = self.catalog.lookup(entry.replacement, self.line)
+            if successor is not None:
+                replacement_gap = deferrable_gap(successor, self.versions)
+        return ResolvedClass(
+            path,
+            "catalog",
+            entry,
+            entry.is_sensor,
+            entry.is_operator,
+            accepts,
+            always_defers=entry.forces_deferrable,
+            note=note,
+            deferrable_gap=gap,
+            replacement_gap=replacement_gap,
+        )
+
     def _resolve_local(self, cls: ClassFacts, seen: tuple[str, ...]) -> ResolvedClass:
         bases = [self._resolve((b,), seen) for b in cls.bases]
         known_bases = [b for b in bases if b.known]
@@ -187,6 +231,11 @@ class ClassResolver:
             accepts,
             always_defers=cls.calls_defer and not own_param,
             local=cls,
+            deferrable_gap=(
+                None
+                if accepts
+                else next((b.deferrable_gap for b in known_bases if b.deferrable_gap), None)
+            ),
         )
 
 

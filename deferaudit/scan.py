@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import os
 import stat
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from deferaudit import __version__
 from deferaudit.cache import FileMeta, FileResult, ScanCache, file_key, meta_of
 from deferaudit.catalog import Catalog
+from deferaudit.cost.model import SlotCost
+from deferaudit.cost.waiting import waiting_costs
 from deferaudit.discover import (
+    Discovery,
     default_ignore_syntax,
     discover,
     display_path,
@@ -25,11 +29,14 @@ from deferaudit.discover import (
 )
 from deferaudit.extract import ExtractError, extract, module_name
 from deferaudit.facts import ClassFacts, DagFacts, FileFacts
+from deferaudit.live import LiveIntrospection
+from deferaudit.plugin_folders import plugin_roots, under_any
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
 from deferaudit.settings import Settings
 from deferaudit.source import MAX_FILE_BYTES, SourceError, read_source
 from deferaudit.target import Target, installed_airflow_version, resolve_target
+from deferaudit.versions import DeploymentVersions
 
 __all__ = ["FileOutcome", "FileResult", "ScanProblem", "ScanResult", "run_rules", "scan"]
 
@@ -51,6 +58,9 @@ class FileOutcome:
     dags: int = 0
     error: str | None = None
     skipped: str | None = None
+    # Every waiting task of the file with its cost (deferaudit.cost): the capacity plan is
+    # computed from these, so a warm scan needs no facts for it.
+    costs: tuple[SlotCost, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,8 @@ class ScanResult:
     tasks: tuple[ResolvedTask, ...] = ()
     skipped: dict[str, int] = field(default_factory=dict)
     paths_missing: bool = False
+    # The deployment's package versions the answers followed (None: the catalog's own).
+    versions: DeploymentVersions | None = None
 
     @property
     def files_scanned(self) -> int:
@@ -101,16 +113,21 @@ class ScanResult:
 # ---------------------------------------------------------------------- extraction
 
 
-Job = tuple[str, str, str, str | None]
+Job = tuple[str, str, str, str | None, str]
 
 
 def extract_file(job: Job) -> FileResult:
     """Read and extract one file; never raises for bad input (runs in worker processes).
 
     ``job`` is (path, display path, module name, Airflow version whose safe-mode test applies
-    or None when safe mode is off).
+    or None when safe mode is off, role: "dag" or "plugin").
     """
-    real, shown, module, safe_mode_version = job
+    result = _extract_file(job)
+    return result if job[4] == "dag" else dataclasses.replace(result, role=job[4])
+
+
+def _extract_file(job: Job) -> FileResult:
+    real, shown, module, safe_mode_version, _role = job
     path = Path(real)
     if not real.endswith(".py") and _is_zip(path):
         return FileResult(shown, skipped="zip archives are not scanned")
@@ -198,37 +215,40 @@ def catalog_key(catalog: Catalog) -> str:
     digest = hashlib.blake2b(digest_size=16)
     digest.update(repr(sorted(catalog.package_versions.items())).encode())
     digest.update(str(len(catalog.entries)).encode())
+    digest.update(repr(sorted(catalog.history)).encode())
+    digest.update(str(sum(1 for e in catalog.entries if e.deferrable_since)).encode())
     return digest.hexdigest()
 
 
 def _plan_files(
-    paths: Sequence[Path], found: Iterable[Path], cwd: Path
-) -> list[tuple[Path, str, str]]:
-    """Each file with its display path and the module name Airflow would give it."""
+    paths: Sequence[Path], found: Iterable[Path], cwd: Path, role: str = "dag"
+) -> list[tuple[Path, str, str, str]]:
+    """Each file with its display path, the module name Airflow would give it, and its role."""
     # Discovery gives absolute paths (joined to cwd, normalised, links kept): match roots alike.
     roots = [os.path.normpath(cwd / p) + os.sep for p in paths if (cwd / p).is_dir()]
-    out: list[tuple[Path, str, str]] = []
+    out: list[tuple[Path, str, str, str]] = []
     for file in found:
         text = str(file)
         root = next((r for r in roots if text.startswith(r)), None)
         rel = text[len(root) :] if root else os.path.basename(text)
-        out.append((file, display_path(file, cwd), module_name(rel.replace(os.sep, "/"))))
+        out.append((file, display_path(file, cwd), module_name(rel.replace(os.sep, "/")), role))
     return out
 
 
 def _keys_for(
-    planned: Sequence[tuple[Path, str, str]], safe_version: str | None, ckey: str
+    planned: Sequence[tuple[Path, str, str, str]], safe_version: str | None, ckey: str
 ) -> list[str | None]:
     keys: list[str | None] = []
-    for path, shown, module in planned:
+    for path, shown, module, role in planned:
         data = _read_for_key(str(path))
-        keys.append(None if data is None else file_key(shown, module, safe_version, data, ckey))
+        safe = safe_version if role == "dag" else None
+        keys.append(None if data is None else file_key(shown, module, safe, data, ckey, role))
     return keys
 
 
 def _results_for(
     indexes: Sequence[int],
-    planned: Sequence[tuple[Path, str, str]],
+    planned: Sequence[tuple[Path, str, str, str]],
     keys: Sequence[str | None],
     cache: ScanCache | None,
     settings: Settings,
@@ -245,7 +265,17 @@ def _results_for(
             out[index] = hit
         else:
             todo.append(index)
-    jobs = [(str(planned[i][0]), planned[i][1], planned[i][2], safe_version) for i in todo]
+    # Plugin files are not DAG files: Airflow's safe-mode test does not apply to them.
+    jobs = [
+        (
+            str(planned[i][0]),
+            planned[i][1],
+            planned[i][2],
+            safe_version if planned[i][3] == "dag" else None,
+            planned[i][3],
+        )
+        for i in todo
+    ]
     workers = settings.jobs or os.cpu_count() or 1
     for index, result in zip(todo, _run_jobs(jobs, workers, progress), strict=True):
         out[index] = result
@@ -256,7 +286,13 @@ def _results_for(
     return out
 
 
-def context_key(target: Target, settings: Settings, classes: Iterable[ClassFacts]) -> str:
+def context_key(
+    target: Target,
+    settings: Settings,
+    classes: Iterable[ClassFacts],
+    versions: DeploymentVersions | None = None,
+    live: bool = False,
+) -> str:
     """Everything besides a file's own facts that its findings depend on."""
     digest = hashlib.blake2b(digest_size=20)
     parts = (
@@ -267,7 +303,20 @@ def context_key(target: Target, settings: Settings, classes: Iterable[ClassFacts
         repr(settings.select),
         repr(settings.ignore),
         repr(settings.default_deferrable),
+        repr(settings.require_reason),
         repr(sorted(classes, key=lambda c: (c.path, c.span.line))),
+        versions.key() if versions is not None else "catalog versions",
+        "live" if live else "",
+        # The cost model's per-file numbers (each finding's cost, each waiting task's place).
+        repr(
+            (
+                settings.default_wait,
+                settings.start_overhead,
+                settings.default_task_duration,
+                settings.executor,
+                settings.waits,
+            )
+        ),
     )
     for part in parts:
         digest.update(part.encode("utf-8", "surrogatepass"))
@@ -284,13 +333,16 @@ def evaluate_file(
     rules: Sequence[Rule],
 ) -> tuple[FileOutcome, tuple[ResolvedTask, ...]]:
     """Run the enabled rules over one file: a pure function of facts, classes and settings."""
-    if result.skipped is not None:
+    # A file safe mode skips is no DAG file, but the classes it defines (triggers, sensors)
+    # are still judged; so are a plugins folder's files.
+    role = "module" if result.skipped == "safe-mode" and result.facts else result.role
+    if result.skipped is not None and role != "module":
         return FileOutcome(result.path, skipped=result.skipped), ()
     facts = result.facts
-    dags = {dag.key: dag for dag in facts.dags} if facts else {}
+    dags = {dag.key: dag for dag in facts.dags} if facts and role == "dag" else {}
     tasks = tuple(
         ResolvedTask(site, resolver.resolve(site.class_candidates), dags.get(site.dag_key or ""))
-        for site in (facts.tasks if facts else ())
+        for site in (facts.tasks if facts and role == "dag" else ())
     )
     tasks = tuple(t for t in tasks if t.cls.is_operator or t.cls.origin == "unknown")
     ctx = FileContext(
@@ -302,6 +354,8 @@ def evaluate_file(
         settings=settings,
         catalog=catalog,
         dags=dags,
+        role=role,
+        resolver=resolver,
     )
     kept: list[Finding] = []
     suppressed: list[Finding] = []
@@ -310,6 +364,10 @@ def evaluate_file(
             for finding in rule.check(rule, ctx):
                 (suppressed if finding.suppressed else kept).append(finding)
     operators = tuple(t for t in tasks if t.cls.is_operator)
+    costs, cost_of = waiting_costs(ctx, kept + suppressed)
+    if cost_of:
+        kept = [_with_cost(f, cost_of) for f in kept]
+        suppressed = [_with_cost(f, cost_of) for f in suppressed]
     outcome = FileOutcome(
         path=result.path,
         findings=tuple(sorted(kept, key=Finding.sort_key)),
@@ -317,8 +375,15 @@ def evaluate_file(
         tasks=len(operators),
         dags=len(dags),
         error=result.error,
+        skipped=result.skipped,
+        costs=costs,
     )
     return outcome, operators
+
+
+def _with_cost(finding: Finding, cost_of: dict) -> Finding:
+    cost = cost_of.get(finding.span)
+    return finding if cost is None else dataclasses.replace(finding, cost=cost)
 
 
 def run_rules(
@@ -350,16 +415,24 @@ def scan(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     installed_version: Callable[[], str | None] = installed_airflow_version,
+    versions: DeploymentVersions | None = None,
+    live: bool = False,
+    only: Collection[str] | None = None,
 ) -> ScanResult:
     """Scan files and folders; bad files become DA001 findings, never exceptions.
 
     With ``need_facts=False`` a warm cache answers from stored per-file outcomes without
     loading any file's facts (what ``deferaudit scan`` needs for its reports).
+    ``versions`` (a constraints file or the installed distributions) make ``deferrable``
+    support follow the deployment's releases; ``live`` asks the installed classes too.
+    With ``only`` (display paths), rules run on those files alone: the others are still read
+    for what the judged files depend on (classes defined elsewhere, the target version), from
+    the cache's metadata when it has it, but get no outcome (``check --changed-since``).
     """
     with _no_cyclic_gc():
-        return _Scan(paths, settings, catalog, cwd or Path.cwd(), installed_version).run(
-            need_facts, progress, on_total
-        )
+        return _Scan(
+            paths, settings, catalog, cwd or Path.cwd(), installed_version, versions, live
+        ).run(need_facts, progress, on_total, only)
 
 
 class _Scan:
@@ -372,12 +445,18 @@ class _Scan:
         catalog: Catalog,
         cwd: Path,
         installed_version: Callable[[], str | None],
+        versions: DeploymentVersions | None = None,
+        live: bool = False,
     ) -> None:
         self.paths = list(paths)
         self.settings = settings
         self.catalog = catalog
         self.cwd = cwd
+        self.versions = versions
+        self.live = LiveIntrospection() if live else None
         self.installed = None if settings.target_airflow else installed_version()
+        if versions is not None and versions.airflow and not settings.target_airflow:
+            self.installed = versions.airflow
         self.known_version = settings.target_airflow or self.installed
         # Airflow 2 and 3 differ in the safe-mode test; before the target is known (it may be
         # inferred from these very files) the more permissive Airflow 3 test applies.
@@ -389,15 +468,30 @@ class _Scan:
             else None
         )
 
-    def walk(self, syntax: str) -> tuple[object, list[tuple[Path, str, str]]]:
+    def walk(self, syntax: str) -> tuple[object, list[tuple[Path, str, str, str]]]:
         found = discover(self.paths, ignore_syntax=syntax, cwd=self.cwd)  # type: ignore[arg-type]
-        return found, _plan_files(self.paths, found.files, self.cwd)
+        planned = _plan_files(self.paths, found.files, self.cwd)
+        roots = plugin_roots(self.paths, self.settings.plugins, self.cwd)
+        if not roots:
+            return found, planned
+        # Files of a plugins folder are read as plugins, never as DAG files.
+        planned = [p for p in planned if not under_any(p[0], roots)]
+        plugins = discover(roots, ignore_syntax=syntax, cwd=self.cwd)  # type: ignore[arg-type]
+        files = [f for f in plugins.files if f.suffix == ".py"]
+        planned += _plan_files(roots, files, self.cwd, role="plugin")
+        merged = Discovery(
+            found.files + tuple(files),
+            found.problems + plugins.problems,
+            found.ignored + plugins.ignored,
+        )
+        return merged, planned
 
     def run(
         self,
         need_facts: bool,
         progress: Callable[[int], None] | None,
         on_total: Callable[[int], None] | None,
+        only: Collection[str] | None = None,
     ) -> ScanResult:
         settings, cache = self.settings, self.cache
         syntax = settings.ignore_syntax or default_ignore_syntax(self.known_version or "2.11")
@@ -420,14 +514,22 @@ class _Scan:
                 found, planned = self.walk(inferred)
                 keys = self._keys(planned)
                 results, metas = self._metas(planned, keys, progress)
+        from_versions = self.versions is not None and self.versions.airflow == self.installed
+        if from_versions and target.reason == "installed apache-airflow":
+            source = self.versions.source if self.versions else ""
+            target = Target(
+                target.version, target.line, f"apache-airflow {self.installed} in {source}"
+            )
         classes = [c for m in metas for c in m.classes]
-        ctx_key = context_key(target, settings, classes)
-        resolver = ClassResolver(self.catalog, target.line, classes)
+        ctx_key = context_key(target, settings, classes, self.versions, self.live is not None)
+        resolver = ClassResolver(self.catalog, target.line, classes, self.versions, self.live)
         outcomes: list[FileOutcome | None] = [None] * len(planned)
         todo: list[int] = []
         for index, key in enumerate(keys):
+            if only is not None and planned[index][1] not in only:
+                continue
             hit = cache.outcomes.get((key, ctx_key)) if cache and key else None
-            if hit is not None and not need_facts:
+            if hit is not None and not need_facts and self.live is None:
                 outcomes[index] = hit
             else:
                 todo.append(index)
@@ -449,6 +551,11 @@ class _Scan:
         done = [o for o in outcomes if o is not None]
         skipped = Counter(o.skipped for o in done if o.skipped is not None)
         problems = tuple(ScanProblem(p.path, p.message) for p in found.problems)  # type: ignore[attr-defined]
+        if self.live is not None:
+            problems += tuple(
+                ScanProblem("live check", message)
+                for _, message in sorted(self.live.disagreements.items())
+            )
         return ScanResult(
             target=target,
             catalog=self.catalog,
@@ -465,16 +572,17 @@ class _Scan:
                 "zip": sum(v for k, v in skipped.items() if k.startswith("zip")),
             },
             paths_missing=bool(self.paths) and not planned and bool(problems),
+            versions=self.versions,
         )
 
-    def _keys(self, planned: Sequence[tuple[Path, str, str]]) -> list[str | None]:
+    def _keys(self, planned: Sequence[tuple[Path, str, str, str]]) -> list[str | None]:
         if self.cache is None:
             return [None] * len(planned)
         return _keys_for(planned, self.safe_version, self.ckey)
 
     def _metas(
         self,
-        planned: Sequence[tuple[Path, str, str]],
+        planned: Sequence[tuple[Path, str, str, str]],
         keys: Sequence[str | None],
         progress: Callable[[int], None] | None,
     ) -> tuple[dict[int, FileResult], list[FileMeta]]:

@@ -29,6 +29,16 @@ from deferaudit.catalog.assembly import (
     ReadDistribution,
     assemble,
 )
+from deferaudit.catalog.history import (
+    HistoryError,
+    ProbeCache,
+    Walk,
+    bisect,
+    list_versions,
+    read_answers,
+    releases_to_walk,
+)
+from deferaudit.catalog.model import version_key
 from deferaudit.catalog.wheel_tree import ModuleTree, SourceTreeError
 
 if sys.version_info >= (3, 11):
@@ -110,6 +120,8 @@ def download(pin: Distribution, cache_dir: Path, pip: Sequence[str]) -> Path:
         "--only-binary",
         ":all:",
         "--disable-pip-version-check",
+        # Old releases may declare an older Python; they are read, never installed.
+        "--ignore-requires-python",
         "--quiet",
         "--dest",
         str(cache_dir),
@@ -145,6 +157,8 @@ class BuildSummary:
     aliases: int
     unresolved_bases: dict[str, int]
     seconds: float
+    deferrable_since: int = 0
+    history_probes: int = 0
 
 
 def build(
@@ -155,6 +169,7 @@ def build(
     offline: bool = False,
     pip: Sequence[str] | None = None,
     echo: Callable[[str], None] = print,
+    history: bool = True,
 ) -> BuildSummary:
     """Fetch (or reuse) every pinned wheel, read it, and write the catalog to ``output``."""
     started = time.monotonic()
@@ -184,6 +199,9 @@ def build(
 
     report = AssemblyReport()
     document = assemble(read, report)
+    walks: list[Walk] = []
+    if history:
+        walks = walk_histories(read, document, cache_dir, offline, pip_cmd, echo)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render(document), "utf-8")
 
@@ -201,10 +219,120 @@ def build(
         aliases=report.alias_count,
         unresolved_bases=dict(report.unresolved_bases),
         seconds=time.monotonic() - started,
+        deferrable_since=sum(1 for c in classes if c.get("deferrable_since")),
+        history_probes=sum(len(w.probed) for w in walks),
     )
     for key, count in sorted(report.classes_per_package.items()):
         echo(f"{count:>10}  classes from {key}")
     return summary
+
+
+def walk_histories(
+    read: Sequence[ReadDistribution],
+    document: dict[str, Any],
+    cache_dir: Path,
+    offline: bool,
+    pip: Sequence[str] | None,
+    echo: Callable[[str], None],
+) -> list[Walk]:
+    """Set ``deferrable_since`` on every accepting class and ``history`` on the document."""
+    wanted: dict[str, set[str]] = {}
+    for cls in document["classes"]:
+        if cls["accepts_deferrable"]:
+            wanted.setdefault(cls["package"], set()).add(cls["path"])
+    newest_line = max(
+        (d.pin.airflow_line for d in read if d.pin.airflow_line),
+        key=lambda ln: tuple(int(x) for x in ln.split(".")),
+        default=None,
+    )
+    # Context for an old release: the newest line's core, every other pinned provider, then the
+    # older cores (paths only Airflow 2 has), as the pinned providers were read.
+    context = [
+        *(d.tree for d in read if d.pin.airflow_line == newest_line),
+        *(d.tree for d in read if d.pin.airflow_line is None),
+        *(d.tree for d in read if d.pin.airflow_line not in (None, newest_line)),
+    ]
+    probes = ProbeCache(cache_dir / "history" / "answers")
+    wheels = cache_dir / "history" / "wheels"
+    pip_cmd = list(pip) if pip else None
+    walks: list[Walk] = []
+    history: dict[str, Any] = {}
+    for package in sorted(wanted):
+        pinned = {d.pin.version: d.tree for d in read if d.pin.name == package}
+        newest = max(pinned, key=version_key)
+        paths = sorted(wanted[package])
+        if not offline:
+            pip_cmd = pip_cmd or pip_command()
+        try:
+            versions = list_versions(
+                package, pip_cmd or [], cache_dir / "history" / "releases.json", offline
+            )
+        except HistoryError as exc:
+            # No history for this package (not on PyPI, or offline without a cached list):
+            # its classes keep no deferrable_since, and the catalog says why.
+            history[package] = {"method": f"not walked: {exc}"}
+            echo(f"{'skipped':>10}  release history of {package}: {exc}")
+            continue
+        releases = releases_to_walk(package, versions, newest)
+
+        # Core releases are read on their own, as the pinned core lines were.
+        is_core = any(d.pin.airflow_line for d in read if d.pin.name == package)
+        probe = _HistoryProbe(
+            package, pinned, [] if is_core else context, paths, probes, wheels, pip_cmd, offline
+        )
+        walk = bisect(releases, paths, probe, package)
+        walks.append(walk)
+        history[package] = walk.record()
+        for cls in document["classes"]:
+            if cls["package"] == package and cls["accepts_deferrable"]:
+                since = walk.since.get(cls["path"])
+                if since is not None and version_key(since) <= version_key(cls["version"]):
+                    cls["deferrable_since"] = since
+        echo(
+            f"{len(walk.probed):>10}  releases of {package} probed "
+            f"({len(releases)} up to {newest}) for {len(paths)} deferrable classes"
+        )
+    document["history"] = history
+    return walks
+
+
+@dataclass
+class _HistoryProbe:
+    """Answers for one release of a package: pinned tree, cached answers, or a download."""
+
+    package: str
+    pinned: dict[str, ModuleTree]
+    context: Sequence[ModuleTree]
+    paths: Sequence[str]
+    cache: ProbeCache
+    wheels: Path
+    pip: Sequence[str] | None
+    offline: bool
+
+    def __call__(self, version: str) -> dict[str, bool] | None:
+        if version in self.pinned:
+            return read_answers(self.pinned[version], self.context, self.paths)
+        cached = self.cache.get(self.package, version, self.paths)
+        if cached is not None:
+            return cached or None
+        if self.offline:
+            raise BuildError(f"{self.package}=={version} was never probed (--offline)")
+        try:
+            wheel = download(Distribution(self.package, version), self.wheels, self.pip or [])
+        except BuildError:
+            self.cache.put(self.package, version, None)
+            return None
+        try:
+            tree = ModuleTree.from_wheel(wheel, self.package, version)
+        except SourceTreeError:
+            self.cache.put(self.package, version, None)
+            return None
+        finally:
+            # An old wheel is read once: its answers are kept, the wheel is not.
+            wheel.unlink(missing_ok=True)
+        answers = read_answers(tree, self.context, self.paths)
+        self.cache.put(self.package, version, answers)
+        return answers
 
 
 def render(document: dict[str, Any]) -> str:
@@ -236,9 +364,22 @@ def render(document: dict[str, Any]) -> str:
 )
 @click.option("--offline", is_flag=True, help="Use cached wheels only; fail if one is missing.")
 @click.option(
+    "--history/--no-history",
+    default=True,
+    show_default=True,
+    help="Walk each package's release history for the release that added `deferrable`.",
+)
+@click.option(
     "--pip", "pip_cmd", default=None, help="The pip to download with, e.g. 'python3 -m pip'."
 )
-def main(sources: Path, cache_dir: Path, output: Path, offline: bool, pip_cmd: str | None) -> None:
+def main(
+    sources: Path,
+    cache_dir: Path,
+    output: Path,
+    offline: bool,
+    history: bool,
+    pip_cmd: str | None,
+) -> None:
     """Download the pinned Airflow and provider wheels and write the operator catalog."""
     try:
         summary = build(
@@ -248,6 +389,7 @@ def main(sources: Path, cache_dir: Path, output: Path, offline: bool, pip_cmd: s
             offline=offline,
             pip=pip_cmd.split() if pip_cmd else None,
             echo=click.echo,
+            history=history,
         )
     except BuildError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -257,7 +399,8 @@ def main(sources: Path, cache_dir: Path, output: Path, offline: bool, pip_cmd: s
         f"{summary.deferrable} accept deferrable, {summary.async_classes} -Async classes "
         f"({summary.async_with_replacement} with a replacement, "
         f"{summary.async_classes - summary.async_with_replacement} without), "
-        f"{summary.aliases} aliases"
+        f"{summary.aliases} aliases, {summary.deferrable_since} with the release that added "
+        f"deferrable ({summary.history_probes} releases probed)"
     )
     if summary.unresolved_bases:
         top = sorted(summary.unresolved_bases.items(), key=lambda kv: (-kv[1], kv[0]))[:8]

@@ -12,7 +12,12 @@ from deferaudit.scan import ScanResult
 SCHEMA = "deferaudit/1"
 
 
-def to_document(result: ScanResult) -> dict[str, Any]:
+def to_document(result: ScanResult, plan: Any = None) -> dict[str, Any]:
+    """The document; ``plan`` is the scan's TriggererPlan when the caller already has it."""
+    if plan is None:
+        from deferaudit.outputs.capacity import plan_for
+
+        plan = plan_for(result)
     return {
         "schema": SCHEMA,
         "tool": {"name": "deferaudit", "version": __version__},
@@ -25,10 +30,18 @@ def to_document(result: ScanResult) -> dict[str, Any]:
             "source": result.catalog.source,
             "packages": result.catalog.package_versions,
         },
+        # The deployment's versions that `deferrable` support followed (null: the catalog's).
+        "deployment_versions": (
+            {"source": result.versions.source, "packages": dict(result.versions.versions)}
+            if result.versions is not None
+            else None
+        ),
         "files_scanned": result.files_scanned,
         "findings": [f.to_json() for f in result.findings],
         "errors": [{"path": p.path, "message": p.message} for p in result.problems],
         "summary": summary(result),
+        # The triggerer capacity plan over every waiting task (deferaudit.cost.capacity).
+        "capacity": plan.to_json(),
     }
 
 

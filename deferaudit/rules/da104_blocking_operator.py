@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import deferrable_fix, status_of
+from deferaudit.rules.deferral import deferrable_fix, deferral_verdict, status_of
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
@@ -17,7 +17,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             ctx,
             task,
             f"`{task.class_name}` holds a worker slot until its external job ends "
-            f"({status.reason}); it accepts `deferrable=True` on Airflow {ctx.target.line}",
+            f"({status.reason}); {deferral_verdict(task, ctx.target.line)}",
             deferrable_fix(task, status),
         )
 

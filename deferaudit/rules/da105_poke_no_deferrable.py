@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Fix, Rule
-from deferaudit.rules.deferral import describe_mode, status_of
+from deferaudit.rules.deferral import deferral_verdict, describe_mode, status_of
 
 # Below this a reschedule-mode sensor would spend more on task starts than it saves.
 MIN_RESCHEDULE_POKE_INTERVAL = 60.0
@@ -33,7 +33,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             ctx,
             task,
             f"`{task.class_name}` waits {describe_mode(status)} and holds a worker slot; "
-            f"the class cannot defer on Airflow {ctx.target.line}",
+            + deferral_verdict(task, ctx.target.line),
             fix,
         )
 

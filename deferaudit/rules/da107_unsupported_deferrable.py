@@ -25,7 +25,9 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         yield rule.finding(
             ctx,
             task,
-            f"`{task.class_name}` does not accept `deferrable` on Airflow {ctx.target.line}: "
+            f"`{task.class_name}` does not accept `deferrable` on Airflow {ctx.target.line}"
+            + (f" ({task.cls.deferrable_gap})" if task.cls.deferrable_gap else "")
+            + ": "
             'the DAG fails to import ("Invalid arguments were passed")',
         )
 

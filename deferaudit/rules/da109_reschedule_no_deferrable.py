@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import describe_mode, status_of
+from deferaudit.rules.deferral import deferral_verdict, describe_mode, status_of
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
@@ -17,7 +17,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             ctx,
             task,
             f"`{task.class_name}` waits {describe_mode(status)}: every poke is a task start, "
-            f"and the class cannot defer on Airflow {ctx.target.line}",
+            f"and {deferral_verdict(task, ctx.target.line)}",
         )
 
 

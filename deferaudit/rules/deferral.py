@@ -60,7 +60,7 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
             mode_origin,
             origin,
         )
-    if not cls.accepts_deferrable:
+    if not cls.accepts_deferrable and cls.deferrable_gap is None:
         return WaitStatus("not-waiting", reason="the operator cannot defer")
     waits, why = operator_waits(task)
     if waits == "off":
@@ -111,7 +111,7 @@ def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
 
 def deferrable_fix(task: ResolvedTask, status: WaitStatus) -> Fix | None:
     """The edit that makes a capable task defer, or None when none is valid on the target."""
-    if task.cls.origin not in ("catalog", "local"):
+    if task.cls.origin not in ("catalog", "local") or not task.cls.accepts_deferrable:
         return None
     mode_arg = task.site.kwargs.get("mode")
     replace_mode = mode_arg is not None and status.mode_origin in ("call", "partial")
@@ -130,6 +130,16 @@ def deferrable_fix(task: ResolvedTask, status: WaitStatus) -> Fix | None:
         action=action,
         unsafe_reasons=reasons,
     )
+
+
+def deferral_verdict(task: ResolvedTask, line: str) -> str:
+    """The clause saying whether the class can defer where the DAG runs, naming the release
+    that adds ``deferrable`` when the deployment's package is older than that."""
+    if task.cls.deferrable_gap is not None:
+        return f"the class {task.cls.deferrable_gap}"
+    if task.cls.accepts_deferrable:
+        return f"it accepts `deferrable=True` on Airflow {line}"
+    return f"the class cannot defer on Airflow {line}"
 
 
 def describe_mode(status: WaitStatus) -> str:

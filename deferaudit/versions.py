@@ -1,0 +1,123 @@
+"""The deployment's package versions: a constraints file, ``pip freeze`` output, or what is installed.
+
+A class whose ``deferrable`` parameter arrived in a later release of its package than the one
+the deployment runs cannot defer there: ``deferrable_gap`` says so, naming that release.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from deferaudit.catalog.model import ClassEntry, version_key
+from deferaudit.settings import ConfigError
+
+# `name==version` or `name[extra]==version`, an environment marker allowed after `;`.
+_PIN = re.compile(
+    r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*(?P<version>[^\s;#]+)"
+)
+# The distributions whose versions decide what a DAG's classes can do.
+_RELEVANT = re.compile(r"^(apache-airflow(-.*)?|astronomer-providers)$")
+
+
+def normalise(name: str) -> str:
+    """PEP 503 name normalisation: ``Apache_Airflow.Providers`` -> ``apache-airflow-providers``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class DeploymentVersions:
+    """Distribution versions in use and where they were read."""
+
+    versions: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    def version_of(self, package: str) -> str | None:
+        return self.versions.get(normalise(package))
+
+    @property
+    def airflow(self) -> str | None:
+        return self.version_of("apache-airflow") or self.version_of("apache-airflow-core")
+
+    def key(self) -> str:
+        """A digest of the versions, for cache keys (the source's name is not part of it)."""
+        digest = hashlib.blake2b(digest_size=12)
+        for name, version in sorted(self.versions.items()):
+            digest.update(f"{name}=={version}\n".encode())
+        return digest.hexdigest()
+
+
+def parse_pins(text: str) -> dict[str, str]:
+    """Pinned ``name==version`` lines of a constraints file or ``pip freeze`` output.
+
+    Comments, options (``-e``, ``--index-url``...), ranges and ``name @ url`` lines pin no
+    version and are skipped.
+    """
+    pins: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        match = _PIN.match(line)
+        if match is None:
+            continue
+        pins[normalise(match["name"])] = match["version"]
+    return pins
+
+
+def read_constraints(path: Path) -> DeploymentVersions:
+    """The pinned versions in a constraints / ``pip freeze`` file (ConfigError when none)."""
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--constraints {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"--constraints {path}: not a UTF-8 text file") from None
+    pins = parse_pins(text)
+    if not pins:
+        raise ConfigError(f"--constraints {path}: no pinned `name==version` line")
+    relevant = {name: v for name, v in pins.items() if _RELEVANT.match(name)}
+    return DeploymentVersions(dict(sorted(relevant.items())), f"constraints {path}")
+
+
+def installed_versions(
+    distributions: Iterable[metadata.Distribution] | None = None,
+) -> DeploymentVersions | None:
+    """Airflow and provider distributions installed here, when Airflow is importable.
+
+    Read from distribution metadata: Airflow itself is never imported.
+    """
+    if distributions is None:
+        if importlib.util.find_spec("airflow") is None:
+            return None
+        distributions = metadata.distributions()
+    found: dict[str, str] = {}
+    for dist in distributions:
+        name = dist.metadata.get("Name") if dist.metadata else None
+        if name and _RELEVANT.match(normalise(name)):
+            found.setdefault(normalise(name), dist.version)
+    if not found:
+        return None
+    return DeploymentVersions(dict(sorted(found.items())), "installed distributions")
+
+
+def deferrable_gap(entry: ClassEntry, versions: DeploymentVersions | None) -> str | None:
+    """Why a class that accepts ``deferrable`` in the catalog cannot in the deployment, or None.
+
+    None when the deployment's version of the class's package is unknown, or when the catalog
+    does not know the release that added the parameter.
+    """
+    if versions is None or not entry.accepts_deferrable or not entry.deferrable_since:
+        return None
+    used = versions.version_of(entry.package)
+    if used is None or version_key(used) >= version_key(entry.deferrable_since):
+        return None
+    return (
+        f"cannot defer in {entry.package} {used} ({versions.source}); "
+        f"`deferrable` arrives in {entry.package} {entry.deferrable_since}"
+    )
