@@ -16,7 +16,7 @@ from deferaudit.facts import ClassFacts, FileFacts
 # Past this many entries a cache file keeps only what the last scan used.
 _CACHE_LIMIT = 200_000
 # Bumped whenever the shape of the cached facts or outcomes changes.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 4
 _LOAD_ERRORS = (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError)
 
 
@@ -28,6 +28,9 @@ class FileResult:
     facts: FileFacts | None = None
     error: str | None = None
     skipped: str | None = None
+    # "dag": a file of a scanned (DAG) folder; "plugin": a file of a plugins folder, read for
+    # its classes (triggers, operators) but not a DAG file.
+    role: str = "dag"
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,12 @@ def meta_of(result: FileResult) -> FileMeta:
     return FileMeta(facts.classes, facts.airflow3_imports)
 
 
-def file_key(path: str, module: str, safe_mode: str | None, data: bytes, catalog_key: str) -> str:
+def file_key(
+    path: str, module: str, safe_mode: str | None, data: bytes, catalog_key: str, role: str = "dag"
+) -> str:
     """Content hash of one file plus everything else its facts depend on."""
     digest = hashlib.blake2b(digest_size=20)
-    for part in (__version__, catalog_key, path, module, safe_mode or "-"):
+    for part in (__version__, catalog_key, path, module, safe_mode or "-", role):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     digest.update(data)

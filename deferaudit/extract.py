@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from deferaudit.extract_classes import PollCollector, class_code, module_functions
 from deferaudit.facts import Arg, ClassFacts, DagFacts, FileFacts, Span, TaskSite
 
 # The public DAG API across Airflow 2.x and 3.x. These are names of Airflow's own authoring
@@ -182,6 +183,9 @@ class _Extractor(ast.NodeVisitor):
         self.function_calls_in_dag: dict[str, set[str]] = {}
         self.suppress = suppressions(text)
         self._dag_calls: dict[int, str] = {}
+        # Poll loops are only looked for when the file can hold one (it must say "sleep").
+        self._polls = PollCollector(self) if "sleep" in text else None
+        self._functions: dict[str, Any] | None = None
 
     # ---------------------------------------------------------------- driving
 
@@ -192,6 +196,13 @@ class _Extractor(ast.NodeVisitor):
             self.visit(stmt)
         self._attach_helper_tasks()
         self._apply_default_args()
+        poll_loops = (
+            self._polls.finish(
+                self.tasks, self.dags[0].key if len(self.dags) == 1 else None, self._suppressed_line
+            )
+            if self._polls is not None
+            else ()
+        )
         return FileFacts(
             path=self.path,
             module=self.module,
@@ -203,7 +214,17 @@ class _Extractor(ast.NodeVisitor):
             classes=tuple(self.classes),
             airflow3_imports=self.airflow3,
             file_suppressed=frozenset(),
+            poll_loops=poll_loops,
+            suppressions=self.suppress,
         )
+
+    def _module_functions(self) -> dict[str, Any]:
+        if self._functions is None:
+            self._functions = module_functions(self.tree)
+        return self._functions
+
+    def _suppressed_line(self, line: int) -> frozenset[str]:
+        return self.suppress.get(line, frozenset())
 
     def _collect_module_constants(self) -> None:
         counts: dict[str, int] = {}
@@ -485,6 +506,12 @@ class _Extractor(ast.NodeVisitor):
             self.visit(deco)
         dag_ctx = self._dag_from_decorators(node)
         sensor_site = self._task_sensor_site(node)
+        if self._polls is not None:
+            self._polls.function(
+                node,
+                self._task_decorator(node),
+                self.dag_stack[-1].key if self.dag_stack else None,
+            )
         self.function_stack.append(node.name)
         self.scopes.append(_Scope())
         if dag_ctx is not None:
@@ -499,6 +526,17 @@ class _Extractor(ast.NodeVisitor):
             self._add_task(sensor_site, node)
 
     visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _task_decorator(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.expr | None:
+        """The ``@task`` / ``@task.<kind>(...)`` decorator of a TaskFlow function, if any."""
+        for deco in node.decorator_list:
+            target = deco.func if isinstance(deco, ast.Call) else deco
+            if any(p in TASK_DECORATORS for p in self.resolve(target)) or (
+                isinstance(target, ast.Attribute)
+                and any(p in TASK_DECORATORS for p in self.resolve(target.value))
+            ):
+                return deco
+        return None
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self.visit(node.body)
@@ -529,6 +567,14 @@ class _Extractor(ast.NodeVisitor):
             and sub.func.value.id == "self"
             for sub in ast.walk(node)
         )
+        code = class_code(
+            self,
+            node,
+            path=f"{self.module}.{node.name}" if self.module else node.name,
+            nested=self.class_depth > 0 or bool(self.function_stack),
+            functions=self._module_functions,
+            suppress=self._suppressed_line,
+        )
         self.classes.append(
             ClassFacts(
                 name=node.name,
@@ -540,6 +586,7 @@ class _Extractor(ast.NodeVisitor):
                 init_var_kwargs=var_kwargs,
                 calls_defer=calls_defer,
                 deferrable_default=deferrable_default,
+                code=code,
             )
         )
         self.class_depth += 1

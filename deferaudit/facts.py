@@ -104,6 +104,126 @@ class DagFacts:
     doc: str | None = None
 
 
+PollWhere = Literal["execute", "task", "python_callable", "bash_command"]
+
+
+@dataclass(frozen=True)
+class PollLoop:
+    """A loop that sleeps between checks in code a worker runs (a custom poll)."""
+
+    span: Span
+    where: PollWhere
+    owner: str  # the class path, the function name, or the task's callee
+    sleep: Arg | None  # the sleep's argument (seconds when known)
+    task_id: Arg | None = None
+    dag_key: str | None = None
+    suppressed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class MethodSig:
+    """A method's parameters as written (``self`` left out)."""
+
+    name: str
+    params: tuple[str, ...]
+    required: tuple[str, ...]
+    var_args: bool
+    var_kwargs: bool
+    is_async: bool
+    is_generator: bool
+    span: Span  # the ``def`` line
+
+
+@dataclass(frozen=True)
+class BlockingCall:
+    """A call that blocks the event loop, reached from a trigger's ``run``.
+
+    ``span`` is where ``run`` makes the call; when it goes through a helper of the same module,
+    ``via`` names the helper and ``line`` is where the blocking call itself stands.
+    """
+
+    what: str
+    kind: str
+    span: Span
+    via: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class BadTriggerArg:
+    """A trigger argument Airflow cannot serialize (a lambda, function, client, open file)."""
+
+    name: str
+    what: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class TriggerCall:
+    """A trigger built at a deferral: its class and what it is given."""
+
+    span: Span
+    candidates: tuple[str, ...]
+    keywords: tuple[str, ...]
+    end_from_trigger: Arg | None
+    bad_args: tuple[BadTriggerArg, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeferCall:
+    """``self.defer(...)`` or ``raise TaskDeferred(...)`` in a class's methods."""
+
+    span: Span
+    method: str  # the method it stands in
+    method_name: Arg | None  # None when not given
+    kwargs_keys: tuple[str, ...] | None  # keys of ``kwargs=``; None when not literal
+    trigger: TriggerCall | None
+
+
+@dataclass(frozen=True)
+class StartTrigger:
+    """A ``StartTriggerArgs(...)`` assigned to ``start_trigger_args``."""
+
+    span: Span
+    trigger_cls: Arg | None
+    next_method: Arg | None
+    trigger_kwargs_keys: tuple[str, ...] | None
+    bad_args: tuple[BadTriggerArg, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClassCode:
+    """What the DA2xx rules read from a class's methods (triggers and deferring operators).
+
+    Run facts are None when the class defines no ``run``; serialize facts None when it defines
+    no ``serialize``. Kinds in ``run_events``: ``event`` (TriggerEvent), ``success``,
+    ``failed``, ``skipped`` (task end events), ``not-event`` (a literal that is no event) and
+    ``unknown`` (a value that cannot be told statically).
+    """
+
+    header: Span
+    nested: bool = False
+    signatures: tuple[MethodSig, ...] = ()
+    run_events: tuple[str, ...] = ()
+    run_blocking: tuple[BlockingCall, ...] = ()
+    serialize_classpath: Arg | None = None
+    serialize_classpath_self: bool = False
+    serialize_classpath_span: Span | None = None
+    serialize_kwargs: tuple[str, ...] | None = None
+    serialize_kwargs_span: Span | None = None
+    defers: tuple[DeferCall, ...] = ()
+    start_from_trigger: Arg | None = None
+    start_trigger_args: StartTrigger | None = None
+    start_trigger_args_set: bool = False
+    end_from_trigger: Arg | None = None
+    poll_loops: tuple[PollLoop, ...] = ()
+    deferrable_default_span: Span | None = None
+    deferrable_default_from_config: bool = False
+
+    def signature(self, name: str) -> MethodSig | None:
+        return next((s for s in self.signatures if s.name == name), None)
+
+
 @dataclass(frozen=True)
 class ClassFacts:
     """A class defined in the file, with what rules about custom operators need."""
@@ -117,6 +237,7 @@ class ClassFacts:
     init_var_kwargs: bool
     calls_defer: bool
     deferrable_default: str | None = None  # source of the ``deferrable`` default, if any
+    code: ClassCode | None = None  # method facts for the DA2xx rules
 
     @property
     def path(self) -> str:
@@ -137,3 +258,5 @@ class FileFacts:
     classes: tuple[ClassFacts, ...]
     airflow3_imports: bool = False
     file_suppressed: frozenset[str] = frozenset()
+    poll_loops: tuple[PollLoop, ...] = ()  # in @task functions, python_callables, bash commands
+    suppressions: Mapping[int, frozenset[str]] = field(default_factory=dict)  # line -> codes

@@ -34,6 +34,8 @@ class Settings:
     cache_dir: Path | None = None
     config_path: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Plugin folders read for custom triggers and operators (besides the detected plugins/).
+    plugins: tuple[Path, ...] = ()
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given values replaced; None means 'not given' and keeps the old."""
@@ -69,6 +71,7 @@ _KNOWN_KEYS = {
     "jobs": "int",
     "cache": "bool",
     "cache-dir": "str",
+    "plugins": "list",
 }
 
 
@@ -137,6 +140,7 @@ def load_settings(config_path: Path | None) -> Settings:
         cache_dir=(config_path.parent / cache_dir) if cache_dir else None,
         config_path=config_path,
         extra=extra,
+        plugins=tuple(config_path.parent / p for p in values.get("plugins", ())),
     )
 
 

@@ -13,6 +13,18 @@ from deferaudit.rules import (
     da107_unsupported_deferrable,
     da108_sensor_no_timeout,
     da109_reschedule_no_deferrable,
+    da201_blocking_call_in_trigger,
+    da202_trigger_serialize_classpath,
+    da203_trigger_serialize_kwargs,
+    da204_defer_missing_method,
+    da205_custom_polling,
+    da206_custom_sensor_no_defer,
+    da207_start_from_trigger,
+    da208_end_from_trigger,
+    da209_run_not_async_generator,
+    da210_deferrable_default,
+    da211_trigger_in_dag_folder,
+    da212_non_serializable_trigger_arg,
 )
 from deferaudit.rules.base import Example, FileContext, Finding, Fix, Rule
 
@@ -27,6 +39,18 @@ RULES: tuple[Rule, ...] = (
     da107_unsupported_deferrable.RULE,
     da108_sensor_no_timeout.RULE,
     da109_reschedule_no_deferrable.RULE,
+    da201_blocking_call_in_trigger.RULE,
+    da202_trigger_serialize_classpath.RULE,
+    da203_trigger_serialize_kwargs.RULE,
+    da204_defer_missing_method.RULE,
+    da205_custom_polling.RULE,
+    da206_custom_sensor_no_defer.RULE,
+    da207_start_from_trigger.RULE,
+    da208_end_from_trigger.RULE,
+    da209_run_not_async_generator.RULE,
+    da210_deferrable_default.RULE,
+    da211_trigger_in_dag_folder.RULE,
+    da212_non_serializable_trigger_arg.RULE,
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from deferaudit.catalog import Catalog
 from deferaudit.facts import DagFacts, FileFacts, Span
-from deferaudit.resolve import ResolvedTask
+from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.settings import Settings
 from deferaudit.target import Target
 
@@ -88,6 +88,12 @@ class FileContext:
     settings: Settings
     catalog: Catalog
     dags: Mapping[str, DagFacts] = field(default_factory=dict)
+    # "dag": a DAG file; "module": a file of the DAG folder that Airflow's safe mode skips
+    # (read only for its classes); "plugin": a file of a plugins folder.
+    role: str = "dag"
+    # The scan's class table (classes of every scanned and plugin file), for rules that
+    # follow a class to its bases or to the trigger it defers to.
+    resolver: ClassResolver | None = None
     # Per-task answers shared by the rules of this file (each rule asks the same question).
     memo: dict[tuple[str, int], Any] = field(default_factory=dict, compare=False, repr=False)
 
