@@ -29,7 +29,7 @@ from deferaudit.facts import (
 # Calls that block an asyncio event loop, by import path: (what kind of I/O, short name).
 # Names come from the libraries themselves (their sync entry points); async variants
 # (``httpx.AsyncClient``, ``redis.asyncio``, ``aiohttp``, ``aiobotocore``) are not listed.
-_BLOCKING: dict[str, str] = {
+BLOCKING_CALLS: dict[str, str] = {
     "time.sleep": "sleep",
     "urllib.request.urlopen": "http",
     "urllib3.request": "http",
@@ -94,13 +94,13 @@ _BLOCKING: dict[str, str] = {
     "airflow.sdk.definitions.variable.Variable.get": "variable",
 }
 for _verb in ("get", "post", "put", "patch", "delete", "head", "options", "request"):
-    _BLOCKING[f"requests.{_verb}"] = "http"
-    _BLOCKING[f"httpx.{_verb}"] = "http"
+    BLOCKING_CALLS[f"requests.{_verb}"] = "http"
+    BLOCKING_CALLS[f"httpx.{_verb}"] = "http"
 for _name in ("Session", "session"):
-    _BLOCKING[f"requests.{_name}"] = "http"
-    _BLOCKING[f"requests.sessions.{_name}"] = "http"
-_BLOCKING["httpx.Client"] = "http"
-_BLOCKING["httpx.stream"] = "http"
+    BLOCKING_CALLS[f"requests.{_name}"] = "http"
+    BLOCKING_CALLS[f"requests.sessions.{_name}"] = "http"
+BLOCKING_CALLS["httpx.Client"] = "http"
+BLOCKING_CALLS["httpx.stream"] = "http"
 # pathlib's file methods, recognised by name on any receiver when not awaited.
 _PATH_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})
 # Calls that make a value Airflow cannot serialize as a trigger argument.
@@ -122,10 +122,10 @@ _RESOURCE_CALLS: dict[str, str] = {
     "threading.Event": "a threading event",
     "asyncio.Event": "an asyncio event",
 }
-for _path, _kind in _BLOCKING.items():
+for _path, _kind in BLOCKING_CALLS.items():
     if _kind == "db" and _path not in _RESOURCE_CALLS:
         _RESOURCE_CALLS[_path] = "a database connection"
-_EVENT_KINDS = {
+EVENT_KINDS = {
     "TriggerEvent": "event",
     "TaskSuccessEvent": "success",
     "TaskFailedEvent": "failed",
@@ -133,6 +133,8 @@ _EVENT_KINDS = {
     "TaskFailureEvent": "failed",
     "TaskSkippedEvent": "skipped",
 }
+# ``airflow.triggers.base.StartTriggerArgs``'s fields, in order (positional arguments).
+START_TRIGGER_FIELDS = ("trigger_cls", "next_method", "trigger_kwargs", "next_kwargs", "timeout")
 _NOT_EVENTS = (ast.Dict, ast.List, ast.Tuple, ast.Set, ast.JoinedStr, ast.Constant)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _MAX_HELPER_DEPTH = 6
@@ -162,7 +164,7 @@ Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 def body_nodes(stmts: Sequence[ast.AST]) -> Iterator[ast.AST]:
     """Every node under the statements, without entering nested functions, lambdas or classes."""
-    stack = list(reversed(stmts))
+    stack = [s for s in reversed(stmts) if not isinstance(s, _SCOPES)]
     while stack:
         node = stack.pop()
         yield node
@@ -317,8 +319,8 @@ class _ClassReader:
             if not names and isinstance(value.func, ast.Attribute):
                 names = [value.func.attr]
             for name in names:
-                if name in _EVENT_KINDS:
-                    return _EVENT_KINDS[name]
+                if name in EVENT_KINDS:
+                    return EVENT_KINDS[name]
             return "unknown"
         if isinstance(value, _NOT_EVENTS):
             return "not-event"
@@ -370,7 +372,7 @@ class _ClassReader:
         func = call.func
         paths = self.reader.resolve(func)
         for path in paths:
-            kind = _BLOCKING.get(path)
+            kind = BLOCKING_CALLS.get(path)
             if kind is not None:
                 return path, kind
         if isinstance(func, ast.Name) and func.id == "open" and not paths:
@@ -634,8 +636,7 @@ class _ClassReader:
         return out
 
     def _start_trigger(self, call: ast.Call) -> StartTrigger:
-        fields = ("trigger_cls", "next_method", "trigger_kwargs", "next_kwargs", "timeout")
-        given: dict[str, ast.expr] = dict(zip(fields, call.args, strict=False))
+        given: dict[str, ast.expr] = dict(zip(START_TRIGGER_FIELDS, call.args, strict=False))
         given.update({kw.arg: kw.value for kw in call.keywords if kw.arg})
         kwargs = given.get("trigger_kwargs")
         bad: list[BadTriggerArg] = []
@@ -730,7 +731,7 @@ def _is_sleep(reader: CodeReader, node: ast.AST) -> bool:
 def sleep_loops(reader: CodeReader, stmts: Sequence[ast.stmt]) -> list[tuple[ast.AST, ast.Call]]:
     """Outermost ``for``/``while`` loops that call ``time.sleep``, each with its first sleep."""
     out: list[tuple[ast.AST, ast.Call]] = []
-    stack: list[ast.AST] = list(reversed(stmts))
+    stack: list[ast.AST] = [s for s in reversed(stmts) if not isinstance(s, _SCOPES)]
     while stack:
         node = stack.pop()
         if isinstance(node, ast.For | ast.While):

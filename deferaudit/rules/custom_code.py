@@ -3,6 +3,8 @@ placed on a class rather than on a task."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -31,6 +33,7 @@ ROOT_METHODS: dict[str, tuple[str, ...]] = {
     "dry_run": (),
 }
 END_EVENTS = frozenset({"success", "failed", "skipped"})
+_LINE_NUMBERS = re.compile(r"\(line \d+\)")
 END_EVENT_NAMES = "TaskSuccessEvent / TaskFailedEvent / TaskSkippedEvent"
 
 
@@ -150,6 +153,30 @@ def accepts_event(sig: MethodSig, extra: tuple[str, ...] = ()) -> list[str]:
     return missing
 
 
+def code_fingerprint(owner: str, message: str) -> str:
+    """What baselines key on for a finding on code rather than on a task's call: the class or
+    function and the message, without line numbers (moving code keeps it)."""
+    text = f"{owner}\0{_LINE_NUMBERS.sub('', message)}".encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
+def _suppression(
+    ctx: FileContext, code: str, lines: tuple[int, ...], codes: frozenset[str]
+) -> tuple[bool, str | None]:
+    """Whether a ``# deferaudit: ignore`` comment on one of the lines (or ``codes`` already
+    known to be suppressed) hides the finding, and the reason written after the comment."""
+    found = set(codes)
+    reason = None
+    if ctx.facts is not None:
+        for line in lines:
+            found |= ctx.facts.suppressions.get(line, frozenset())
+        for comment in ctx.facts.suppression_comments:
+            if comment.span.line in lines and (code in comment.codes or "*" in comment.codes):
+                reason = reason or comment.reason
+    suppressed = code in found or "*" in found
+    return suppressed, reason if suppressed else None
+
+
 def class_finding(
     rule: Rule,
     ctx: FileContext,
@@ -158,16 +185,11 @@ def class_finding(
     message: str,
     fix: Fix | None = None,
     *,
-    task_id: str | None = None,
-    dag_id: str | None = None,
     also_suppressed: frozenset[str] = frozenset(),
 ) -> Finding:
     """A finding on a class's code; ``# deferaudit: ignore[...]`` on its line (or on the
     class's ``class`` line) suppresses it."""
-    codes = set(also_suppressed)
-    if ctx.facts is not None:
-        for line in (span.line, cls.span.line):
-            codes |= ctx.facts.suppressions.get(line, frozenset())
+    suppressed, reason = _suppression(ctx, rule.code, (span.line, cls.span.line), also_suppressed)
     return Finding(
         rule=rule.code,
         kind=rule.name,
@@ -175,11 +197,11 @@ def class_finding(
         path=ctx.path,
         span=span,
         message=message,
-        dag_id=dag_id,
-        task_id=task_id,
         operator=cls.path,
         fix=fix,
-        suppressed=rule.code in codes or "*" in codes,
+        suppressed=suppressed,
+        fingerprint=code_fingerprint(cls.path, message),
+        suppression_reason=reason,
     )
 
 
@@ -194,10 +216,9 @@ def line_finding(
     dag_id: str | None = None,
     suppressed: frozenset[str] = frozenset(),
 ) -> Finding:
-    """A finding on a line of a function (a poll loop), suppressed by the codes given."""
-    codes = set(suppressed)
-    if ctx.facts is not None:
-        codes |= ctx.facts.suppressions.get(span.line, frozenset())
+    """A finding on a line of a function (a poll loop), suppressed by the codes given or by a
+    comment on the line."""
+    hidden, reason = _suppression(ctx, rule.code, (span.line,), suppressed)
     return Finding(
         rule=rule.code,
         kind=rule.name,
@@ -208,7 +229,9 @@ def line_finding(
         dag_id=dag_id,
         task_id=task_id,
         operator=operator,
-        suppressed=rule.code in codes or "*" in codes,
+        suppressed=hidden,
+        fingerprint=code_fingerprint(operator or task_id or "", message),
+        suppression_reason=reason,
     )
 
 

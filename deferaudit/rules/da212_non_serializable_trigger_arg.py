@@ -17,8 +17,7 @@ def _finding(rule: Rule, ctx: FileContext, cls: ClassFacts, bad: BadTriggerArg) 
         cls,
         bad.span,
         f"`{cls.name}` gives the trigger {bad.what} as `{bad.name}`: Airflow cannot "
-        "serialize it when the task defers (TypeError: Cannot serialize object), and a "
-        "trigger that leaves it out of `serialize()` is rebuilt without it; pass what "
+        "serialize it when the task defers (TypeError: Cannot serialize object); pass what "
         "rebuilds it instead (a connection id, a path, a dotted function name)",
     )
 
