@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from deferaudit.call_form import call_fingerprint
 from deferaudit.catalog import Catalog
 from deferaudit.facts import DagFacts, FileFacts, Span
 from deferaudit.resolve import ClassResolver, ResolvedTask
@@ -54,6 +55,13 @@ class Finding:
     operator: str | None = None
     fix: Fix | None = None
     suppressed: bool = False
+    # The normal form of the task's call, hashed (deferaudit.call_form): baselines key on it.
+    fingerprint: str = ""
+    # The words after a suppression comment that hid this finding (None: none given).
+    suppression_reason: str | None = None
+    # What the task's waiting costs (deferaudit.cost.model.SlotCost); None for findings on
+    # tasks that do not wait. The deferaudit/1 JSON document writes it as "cost".
+    cost: Any = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.rule)
@@ -106,6 +114,7 @@ class Example:
     count: int = 1
     target: str = "3.3"
     note: str = ""
+    settings: Mapping[str, Any] = field(default_factory=dict)  # Settings fields to set
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,7 @@ class Rule:
         fix: Fix | None = None,
     ) -> Finding:
         suppressed = self.code in task.site.suppressed or "*" in task.site.suppressed
+        reasons = task.site.suppression_reasons
         return Finding(
             rule=self.code,
             kind=self.name,
@@ -145,6 +155,8 @@ class Rule:
             operator=task.operator,
             fix=fix,
             suppressed=suppressed,
+            fingerprint=call_fingerprint(task.site),
+            suppression_reason=(reasons.get(self.code) or reasons.get("*")) if suppressed else None,
         )
 
     def documentation(self) -> str:

@@ -1,0 +1,468 @@
+"""Find one file's waiting tasks and cost them (run inside the scan, cached with the file)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from deferaudit.cost.durations import format_duration
+from deferaudit.cost.model import (
+    DEFAULT_POKE_INTERVAL,
+    DEFAULT_SENSOR_TIMEOUT,
+    Assumption,
+    CostParameters,
+    SlotCost,
+    WaitMode,
+    assumption,
+    cost_parameters,
+    slot_cost,
+)
+from deferaudit.cost.schedule import DAY, Schedule, read_schedule
+from deferaudit.facts import Arg, DagFacts, Span
+from deferaudit.resolve import ResolvedTask
+from deferaudit.rules.deferral import WaitStatus, status_of
+
+if TYPE_CHECKING:
+    from deferaudit.rules.base import FileContext, Finding
+    from deferaudit.settings import Settings
+
+__all__ = ["parameters_of", "waiting_costs"]
+
+# What each fix action turns the task into; other actions leave the waiting as it is.
+_AFTER_FIX: Mapping[str, WaitMode] = {
+    "add-deferrable": "deferrable",
+    "replace-mode-with-deferrable": "deferrable",
+    "replace-async-class": "deferrable",
+    "set-mode-reschedule": "reschedule",
+}
+
+
+def parameters_of(settings: Settings) -> CostParameters:
+    return cost_parameters(
+        settings.default_wait,
+        settings.start_overhead,
+        settings.default_task_duration,
+        settings.executor,
+        settings.waits,
+    )
+
+
+def _now_mode(status: WaitStatus) -> WaitMode | None:
+    if status.status in ("deferred", "async-class"):
+        return "deferrable"
+    if status.status == "blocking":
+        return "blocking"
+    if status.status in ("poke", "reschedule", "poke-cannot-defer", "reschedule-cannot-defer"):
+        return "poke" if status.mode == "poke" else "reschedule"
+    if status.status == "opted-out":
+        if status.mode in ("poke", "reschedule"):
+            return status.mode  # type: ignore[return-value]
+        return "blocking"
+    return None
+
+
+def waiting_costs(
+    ctx: FileContext, findings: Sequence[Finding]
+) -> tuple[tuple[SlotCost, ...], dict[Span, SlotCost]]:
+    """The cost of every waiting task of one file, and each task's cost by its call's span.
+
+    ``findings`` are the file's findings (kept and suppressed): only kept findings with a fix
+    change how a task waits after the migration.
+    """
+    params = parameters_of(ctx.settings)
+    waiting: list[tuple[ResolvedTask, WaitMode]] = []
+    for task in ctx.tasks:
+        mode = _now_mode(status_of(ctx, task))
+        if mode is not None:
+            waiting.append((task, mode))
+    if not waiting:
+        return (), {}
+    fixes: dict[Span, WaitMode] = {}
+    for finding in findings:
+        after = (
+            _AFTER_FIX.get(finding.fix.action) if finding.fix and not finding.suppressed else None
+        )
+        if after is not None and fixes.get(finding.span) != "deferrable":
+            fixes[finding.span] = after
+    waits = {id(task.site): _expected_wait(task, params) for task, _ in waiting}
+    placement = _Placement(ctx, params, waits)
+    costs: list[SlotCost] = []
+    by_span: dict[Span, SlotCost] = {}
+    for task, now in waiting:
+        after = now if now == "deferrable" else fixes.get(task.site.span, now)
+        cost = _cost(task, now, after, waits[id(task.site)], params, placement)
+        costs.append(cost)
+        by_span[task.site.span] = cost
+    return tuple(costs), by_span
+
+
+# ---------------------------------------------------------------------- per task
+
+
+def _cost(
+    task: ResolvedTask,
+    now: WaitMode,
+    after: WaitMode,
+    expected: tuple[float, float, tuple[Assumption, ...]],
+    params: CostParameters,
+    placement: _Placement,
+) -> SlotCost:
+    wait, worst, wait_notes = expected
+    schedule = placement.schedule(task)
+    offset, offset_note = placement.offset(task)
+    map_count, map_note = _map_count(task)
+    notes: list[Assumption] = [
+        assumption("runs_per_day", schedule.source, schedule.detail),
+    ]
+    if map_note is not None:
+        notes.append(map_note)
+    notes.extend(wait_notes)
+    notes.append(offset_note)
+    notes.append(params.start_overhead_from)
+    poke_interval = None
+    if task.cls.is_sensor and "reschedule" in (now, after):
+        poke_interval, poke_note = _poke_interval(task)
+        notes.append(poke_note)
+    starts, starts_note = _deferrable_starts(task)
+    notes.append(starts_note)
+    return slot_cost(
+        dag_id=task.dag_id,
+        task_id=task.task_id,
+        line=task.site.span.line,
+        runs_per_day=schedule.runs_per_day,
+        timing=schedule.timing,
+        map_count=map_count,
+        wait=wait,
+        worst_wait=worst,
+        offset=offset,
+        now=now,
+        after=after,
+        start_overhead=params.start_overhead,
+        poke_interval=poke_interval,
+        deferrable_starts=starts,
+        assumptions=tuple(notes),
+    )
+
+
+def _expected_wait(
+    task: ResolvedTask, params: CostParameters
+) -> tuple[float, float, tuple[Assumption, ...]]:
+    """(expected wait, worst-case wait, their assumptions), the expected one capped by the
+    task's timeout."""
+    found = params.wait_for(task.dag_id, task.task_id, task.operator)
+    wait, wait_note = (
+        found if found is not None else (params.default_wait, params.default_wait_from)
+    )
+    limit, limit_note = _timeout(task)
+    if limit is not None and limit < wait:
+        source = "measured" if limit_note.source == "measured" else limit_note.source
+        wait_note = assumption(
+            "wait",
+            source,
+            f"{format_duration(limit)}: {wait_note.detail}, capped by the timeout "
+            f"({limit_note.detail})",
+        )
+        wait = limit
+    worst = limit if limit is not None else wait
+    return wait, max(worst, wait), (wait_note, limit_note)
+
+
+def _timeout(task: ResolvedTask) -> tuple[float | None, Assumption]:
+    """The bound on a wait: a sensor's ``timeout``, an operator's ``execution_timeout``."""
+    if task.cls.is_sensor:
+        arg = task.arg("timeout")
+        if arg is not None:
+            seconds = arg.seconds()
+            if seconds is not None and seconds >= 0:
+                return seconds, assumption(
+                    "worst_case_wait", "measured", f"timeout={_short(arg.source)}"
+                )
+            if not (arg.kind == "literal" and arg.value is None):
+                return DEFAULT_SENSOR_TIMEOUT, assumption(
+                    "worst_case_wait",
+                    "assumed",
+                    f"timeout={_short(arg.source)} is not readable; "
+                    f"[sensors] default_timeout {format_duration(DEFAULT_SENSOR_TIMEOUT)} assumed",
+                )
+        entry = task.cls.entry
+        default = _number(entry.sensor_defaults.get("timeout")) if entry is not None else None
+        if default is not None:
+            return default, assumption(
+                "worst_case_wait",
+                "defaulted",
+                f"{task.class_name}'s default timeout {format_duration(default)}",
+            )
+        return DEFAULT_SENSOR_TIMEOUT, assumption(
+            "worst_case_wait",
+            "defaulted",
+            f"[sensors] default_timeout {format_duration(DEFAULT_SENSOR_TIMEOUT)} (no timeout=)",
+        )
+    arg = task.arg("execution_timeout")
+    seconds = arg.seconds() if arg is not None else None
+    if arg is not None and seconds is not None and seconds >= 0:
+        return seconds, assumption(
+            "worst_case_wait", "measured", f"execution_timeout={_short(arg.source)}"
+        )
+    return None, assumption(
+        "worst_case_wait",
+        "assumed",
+        "no readable execution_timeout: the operator's wait has no known bound; "
+        "its worst case is taken as its expected wait",
+    )
+
+
+def _poke_interval(task: ResolvedTask) -> tuple[float, Assumption]:
+    arg = task.arg("poke_interval")
+    if arg is not None:
+        seconds = arg.seconds()
+        if seconds is not None and seconds >= 0:
+            return seconds, assumption("poke_interval", "measured", f"poke_interval={arg.source}")
+        return DEFAULT_POKE_INTERVAL, assumption(
+            "poke_interval",
+            "assumed",
+            f"poke_interval={_short(arg.source)} is not readable; "
+            f"{format_duration(DEFAULT_POKE_INTERVAL)} assumed",
+        )
+    entry = task.cls.entry
+    default = _number(entry.sensor_defaults.get("poke_interval")) if entry is not None else None
+    if default is not None:
+        return default, assumption(
+            "poke_interval",
+            "defaulted",
+            f"{task.class_name}'s default poke_interval {format_duration(default)}",
+        )
+    return DEFAULT_POKE_INTERVAL, assumption(
+        "poke_interval",
+        "defaulted",
+        f"BaseSensorOperator's default poke_interval {format_duration(DEFAULT_POKE_INTERVAL)}",
+    )
+
+
+def _deferrable_starts(task: ResolvedTask) -> tuple[int, Assumption]:
+    start = _is_true(task.arg("start_from_trigger"))
+    end = _is_true(task.arg("end_from_trigger"))
+    if start and end:
+        return 0, assumption(
+            "deferrable_starts",
+            "measured",
+            "start_from_trigger and end_from_trigger: no worker start when deferred",
+        )
+    if start or end:
+        which = "start_from_trigger" if start else "end_from_trigger"
+        return 1, assumption(
+            "deferrable_starts", "measured", f"{which}=True: one worker start when deferred"
+        )
+    return 2, assumption(
+        "deferrable_starts", "defaulted", "deferred: two worker starts (start and resume)"
+    )
+
+
+def _map_count(task: ResolvedTask) -> tuple[int, Assumption | None]:
+    site = task.site
+    if site.mapped:
+        if site.map_count is not None:
+            return site.map_count, assumption(
+                "map_count", "measured", f".expand() over {site.map_count} values"
+            )
+        return 1, assumption(
+            "map_count", "assumed", ".expand() over values of unknown length: counted as 1"
+        )
+    if site.in_loop:
+        return 1, assumption(
+            "map_count", "assumed", "created in a loop: one task site, counted once"
+        )
+    return 1, None
+
+
+def _is_true(arg: Arg | None) -> bool:
+    return arg is not None and arg.kind == "literal" and arg.value is True
+
+
+def _number(source: str | None) -> float | None:
+    """A class default written as arithmetic on numbers (``60 * 3``), else None."""
+    if source is None:
+        return None
+    try:
+        node = ast.parse(source, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    value = _arith(node, 0)
+    return value if value is not None and value >= 0 else None
+
+
+def _arith(node: ast.expr, depth: int) -> float | None:
+    if depth > 20:
+        return None
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult):
+        left, right = _arith(node.left, depth + 1), _arith(node.right, depth + 1)
+        if left is None or right is None:
+            return None
+        if isinstance(node.op, ast.Add):
+            return left + right
+        if isinstance(node.op, ast.Sub):
+            return left - right
+        return left * right
+    return None
+
+
+def _short(source: str, limit: int = 50) -> str:
+    text = " ".join(source.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ---------------------------------------------------------------------- in the DAG run
+
+
+class _Placement:
+    """Schedules of the file's DAGs and where each task starts inside its DAG run."""
+
+    def __init__(
+        self,
+        ctx: FileContext,
+        params: CostParameters,
+        waits: Mapping[int, tuple[float, float, tuple[Assumption, ...]]],
+    ) -> None:
+        self.ctx = ctx
+        self.params = params
+        self.waits = waits
+        self._schedules: dict[str, Schedule] = {}
+        self._upstream: dict[str, dict[str, set[str]]] | None = None
+        self._sites: dict[str, dict[str, object]] = {}
+        # Per DAG key: each task's start in its run.
+        self._starts: dict[str, dict[str, float]] = {}
+
+    def schedule(self, task: ResolvedTask) -> Schedule:
+        dag = task.dag
+        if dag is None:
+            return Schedule(
+                "assumed-daily",
+                1.0,
+                "assumed",
+                "the task's DAG is not known: assumed 1 run a day at 00:00",
+                ("days", tuple(range(7)), (0.0,)),
+            )
+        if dag.key not in self._schedules:
+            schedule = read_schedule(dag.schedule, self.ctx.target.major)
+            if schedule.kind == "continuous":
+                schedule = self._continuous(dag, schedule)
+            self._schedules[dag.key] = schedule
+        return self._schedules[dag.key]
+
+    def _continuous(self, dag: DagFacts, schedule: Schedule) -> Schedule:
+        self._graph()
+        nodes = set(self._upstream.get(dag.key, {})) | set(self._sites.get(dag.key, {}))  # type: ignore[union-attr]
+        length = 0.0
+        for node in nodes:
+            start = self._start(dag.key, node)
+            if start is not None:
+                length = max(length, start + self._duration(self._sites[dag.key].get(node)))
+        length = max(length, self.params.default_task_duration, 1.0)
+        runs = DAY / length
+        return Schedule(
+            "interval",
+            runs,
+            "assumed",
+            f"{schedule.detail}: back-to-back runs of {format_duration(length)} "
+            f"(the longest path of expected durations), {runs:.4g} a day",
+            ("interval", length),
+            length,
+        )
+
+    def offset(self, task: ResolvedTask) -> tuple[float, Assumption]:
+        dag = task.dag
+        tid = task.site.task_id
+        if dag is None or tid is None or tid.kind != "literal":
+            return 0.0, assumption(
+                "start_offset",
+                "assumed",
+                "the task's place in its DAG is not known (task id not a literal): "
+                "starts with its DAG run",
+            )
+        self._graph()
+        start = self._start(dag.key, tid.value)
+        if start is None:
+            return 0.0, assumption(
+                "start_offset",
+                "assumed",
+                "the task's upstream dependencies form a cycle: starts with its DAG run",
+            )
+        if start == 0.0:
+            return 0.0, assumption(
+                "start_offset", "measured", "no upstream task: starts with its DAG run"
+            )
+        # The detail names no task: equal offsets share one assumption (cached once).
+        return start, assumption(
+            "start_offset",
+            "defaulted",
+            f"starts {format_duration(start)} into its DAG run: the longest path of expected "
+            "durations of its upstream tasks (waits as for waiting tasks, the default task "
+            "duration for the others)",
+        )
+
+    def _graph(self) -> None:
+        if self._upstream is None:
+            self._upstream, self._sites = _file_graph(self.ctx)
+
+    def _start(self, dag_key: str, task_id: str) -> float | None:
+        """When a task starts in its DAG run: the longest path of expected durations of its
+        upstream tasks (a depth-first walk up the graph, memoised); None on a cycle."""
+        upstream = self._upstream.get(dag_key, {})  # type: ignore[union-attr]
+        sites = self._sites.get(dag_key, {})
+        starts = self._starts.setdefault(dag_key, {})
+        if task_id in starts:
+            return starts[task_id]
+        open_: set[str] = set()
+        stack: list[tuple[str, bool]] = [(task_id, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node in starts:
+                continue
+            ups = upstream.get(node, ())
+            if not expanded:
+                open_.add(node)
+                stack.append((node, True))
+                for up in ups:
+                    if up in open_:
+                        return None  # ``up`` is downstream of itself
+                    if up not in starts:
+                        stack.append((up, False))
+                continue
+            best = 0.0
+            for up in ups:
+                end = starts[up] + self._duration(sites.get(up))
+                if end > best:
+                    best = end
+            starts[node] = best
+            open_.discard(node)
+        return starts[task_id]
+
+    def _duration(self, site: object) -> float:
+        if site is not None and id(site) in self.waits:
+            return self.waits[id(site)][0]
+        return self.params.default_task_duration
+
+
+def _file_graph(
+    ctx: FileContext,
+) -> tuple[dict[str, dict[str, set[str]]], dict[str, dict[str, object]]]:
+    """Per DAG key: each task id's upstream task ids, and the task site of each task id (the
+    graph ``deferaudit.graph.dag_graphs`` builds, as plain dicts: importing networkx alone
+    would cost more than this whole step on a 10,000-file scan)."""
+    upstream: dict[str, dict[str, set[str]]] = {}
+    sites: dict[str, dict[str, object]] = {}
+    facts = ctx.facts
+    if facts is None:
+        return upstream, sites
+    for site in facts.tasks:
+        tid = site.task_id
+        if site.dag_key is not None and tid is not None and tid.kind == "literal":
+            sites.setdefault(site.dag_key, {})[tid.value] = site
+    for dag_key, up, down in facts.edges:
+        upstream.setdefault(dag_key, {}).setdefault(down, set()).add(up)
+    return upstream, sites

@@ -1,0 +1,187 @@
+"""The capacity plan of a scan, as ``deferaudit capacity`` prints it (text or JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from deferaudit.cost.capacity import TriggererPlan, plan_capacity, plan_parameters
+from deferaudit.cost.durations import format_duration
+from deferaudit.cost.model import SlotCost
+from deferaudit.scan import ScanResult
+
+__all__ = ["plan_for", "render_capacity", "waiting_tasks_json"]
+
+_SOURCES = ("measured", "configured", "defaulted", "assumed")
+
+
+def plan_for(result: ScanResult) -> TriggererPlan:
+    """The plan over every waiting task of the scan, from cached outcomes or fresh ones."""
+    return plan_capacity(
+        ((o.path, c) for o in result.outcomes for c in o.costs), plan_parameters(result.settings)
+    )
+
+
+def waiting_tasks_json(result: ScanResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "path": o.path,
+            "line": c.line,
+            "dag_id": c.dag_id,
+            "task_id": c.task_id,
+            **c.to_json_detailed(),
+        }
+        for o in result.outcomes
+        for c in o.costs
+    ]
+
+
+def render_capacity(result: ScanResult, fmt: str, *, top: int = 20) -> str:
+    plan = plan_for(result)
+    if fmt == "json":
+        from deferaudit.outputs.json import to_document
+
+        doc = to_document(result, plan)
+        doc["waiting_tasks"] = waiting_tasks_json(result)
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return _text(result, plan, top)
+
+
+def _clean(text: str) -> str:
+    # Names from DAG files may hold control characters: never let them drive the terminal.
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in str(text))
+
+
+def _n(value: float, digits: int = 2) -> str:
+    if value == int(value):
+        return f"{int(value):,}"
+    return f"{value:,.{digits}f}"
+
+
+def _task_line(path: str, cost: SlotCost) -> list[str]:
+    name = f"{cost.dag_id or '?'}.{cost.task_id or '?'}"
+    sources = {a.quantity: a.source for a in cost.assumptions}
+    mark = " *" if any(a.source == "assumed" for a in cost.assumptions) else ""
+    head = (
+        f"  {_clean(path)}:{cost.line}  {_clean(name)}  {cost.now} -> {cost.after}: "
+        f"{_n(cost.waste_slot_hours_per_day)} slot-h/day "
+        f"(worst case {_n(cost.worst_case_waste_slot_hours_per_day)}){mark}"
+    )
+    runs = f"{cost.runs_per_day:.4g} runs/day ({sources.get('runs_per_day', '?')})"
+    mapped = (
+        f" x {cost.map_count} mapped ({sources['map_count']})" if "map_count" in sources else ""
+    )
+    body = (
+        f"      {runs}{mapped}, wait {format_duration(cost.wait)} ({sources.get('wait', '?')}), "
+        f"starts at +{format_duration(cost.offset)} ({sources.get('start_offset', '?')}); "
+        f"slot-seconds per run {_n(cost.per_run_now)} now, {_n(cost.per_run_deferrable)} "
+        f"deferred"
+    )
+    return [head, body]
+
+
+def _text(result: ScanResult, plan: TriggererPlan, top: int) -> str:
+    p = plan.params
+    out: list[str] = []
+    files = sum(1 for o in result.outcomes if o.costs)
+    out.append(
+        f"Capacity plan: {plan.waiting_tasks} waiting task{'s' if plan.waiting_tasks != 1 else ''}"
+        f" in {len(plan.dags)} DAG{'s' if len(plan.dags) != 1 else ''} and {files} "
+        f"file{'s' if files != 1 else ''} (target Airflow {result.target.version}: "
+        f"{_clean(result.target.reason)})"
+    )
+    out.append("")
+    out.append("What the waiting costs, in worker-slot hours per day")
+    out.append(
+        f"  beyond a deferrable wait, now:     {_n(plan.waste_slot_hours_per_day)}"
+        f"   (worst case, every wait to its timeout: "
+        f"{_n(plan.worst_case_waste_slot_hours_per_day)})"
+    )
+    out.append(f"  given back by the proposed fixes:  {_n(plan.recovered_slot_hours_per_day)}")
+    out.append(
+        f"  tasks: {plan.to_deferrable} to deferrable, {plan.already_deferrable} already "
+        f"deferrable, {plan.to_reschedule} to reschedule mode (their class cannot defer), "
+        f"{plan.unchanged} unchanged (no fix proposed)"
+    )
+    costs = sorted(
+        ((o.path, c) for o in result.outcomes for c in o.costs),
+        key=lambda pc: (-pc[1].waste_slot_hours_per_day, pc[0], pc[1].line),
+    )
+    if costs:
+        shown = costs if top == 0 else costs[:top]
+        out.append("")
+        out.append(
+            "Waiting tasks, most wasteful first"
+            + (
+                f" ({len(shown)} of {len(costs)}; --top 0 for all)"
+                if len(shown) < len(costs)
+                else ""
+            )
+        )
+        for path, cost in shown:
+            out.extend(_task_line(path, cost))
+        out.append("")
+        out.append("Per DAG: slot-hours/day now (worst case), given back by the fixes")
+        for dag in plan.dags[: top or None]:
+            out.append(
+                f"  {_clean(dag.path)}  {_clean(dag.dag_id or '?')}: "
+                f"{_n(dag.waste_slot_hours_per_day)} ({_n(dag.worst_case_waste_slot_hours_per_day)}),"
+                f" {_n(dag.recovered_slot_hours_per_day)} back; {dag.tasks} waiting, "
+                f"{dag.runs_per_day:.4g} runs/day"
+            )
+    out.append("")
+    out.append("Triggerers, from one simulated week after the fix")
+    t = plan.triggers
+    out.append(
+        f"  concurrent triggers: peak {_n(t.peak)}, 95th percentile {_n(t.p95)}, "
+        f"mean {_n(t.mean)} (Little's law, sum of runs/day x map count x wait / 86400: "
+        f"{_n(plan.little_mean_triggers)})"
+    )
+    out.append(
+        f"  usable per triggerer: capacity {p.capacity} x utilisation {p.utilisation:g} = "
+        f"{_n(plan.usable_per_triggerer)}"
+    )
+    ha = f", + 1 spare for high availability = {plan.triggerers}" if p.ha else ""
+    out.append(
+        f"  triggerers needed: max(1, ceil({_n(t.peak)} / {_n(plan.usable_per_triggerer)})) = "
+        f"{plan.triggerers_without_ha}{ha}"
+    )
+    out.append("")
+    out.append("Worker slots held by waiting tasks (peak over the week)")
+    out.append(
+        f"  before the fix {_n(plan.slots_before.peak)}, after {_n(plan.slots_after.peak)}: "
+        f"{_n(plan.worker_slots_freed)} freed = {plan.workers_freed} worker"
+        f"{'s' if plan.workers_freed != 1 else ''} at {p.worker_concurrency} slots each"
+    )
+    out.append("")
+    out.append("Settings to apply")
+    out.append("  airflow.cfg:")
+    out.extend(f"    {line}" for line in plan.airflow_cfg())
+    out.append("  or the environment:")
+    out.extend(f"    {line}" for line in plan.environment())
+    out.append("  Helm chart values (apache-airflow/airflow):")
+    out.extend(f"    {line}" for line in plan.helm_values())
+    out.append("")
+    out.append(
+        "Assumptions (measured: read from the DAG files; configured: your settings; "
+        "defaulted: a documented default; assumed: a guess, marked *)"
+    )
+    for note in plan.plan_assumptions():
+        out.append(f"  {note.quantity}: {note.source}: {note.detail}")
+    counts: dict[str, dict[str, int]] = {}
+    for note, count in plan.assumptions:
+        per = counts.setdefault(note.quantity, {})
+        per[note.source] = per.get(note.source, 0) + count
+    if counts:
+        out.append("  per task, how many tasks each number rests on:")
+        for quantity, per in sorted(counts.items()):
+            parts = ", ".join(f"{s} {per[s]}" for s in _SOURCES if s in per)
+            out.append(f"    {quantity}: {parts}")
+    flagged = plan.flagged()
+    if flagged:
+        out.append("  * guesses:")
+        for note, count in flagged:
+            out.append(
+                f"    {count} task{'s' if count != 1 else ''}: {note.quantity}: {_clean(note.detail)}"
+            )
+    return "\n".join(out) + "\n"
