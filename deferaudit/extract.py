@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deferaudit.extract_classes import PollCollector, class_code, module_functions
-from deferaudit.facts import Arg, ClassFacts, DagFacts, FileFacts, Span, TaskSite
+from deferaudit.facts import (
+    Arg,
+    ClassFacts,
+    DagFacts,
+    FileFacts,
+    Span,
+    SuppressionComment,
+    TaskSite,
+)
 
 # The public DAG API across Airflow 2.x and 3.x. These are names of Airflow's own authoring
 # interface, not facts about operators (those come from the generated catalog).
@@ -142,7 +150,8 @@ def suppressions(text: str) -> dict[int, frozenset[str]]:
 
 def suppression_reason(text: str, line: int) -> str | None:
     """The reason written after a suppression comment on ``line`` (None when there is none)."""
-    lines = text.splitlines()
+    # Lines as the tokenizer counts them (splitlines also breaks at form feeds).
+    lines = _LINE_BREAK.split(text)
     if not 0 < line <= len(lines):
         return None
     match = _SUPPRESS_RE.search(lines[line - 1])
@@ -216,6 +225,7 @@ class _Extractor(ast.NodeVisitor):
             file_suppressed=frozenset(),
             poll_loops=poll_loops,
             suppressions=self.suppress,
+            suppression_comments=self.suppression_comments(),
         )
 
     def _module_functions(self) -> dict[str, Any]:
@@ -498,6 +508,26 @@ class _Extractor(ast.NodeVisitor):
         for line in range(first, last + 1):
             codes = codes | self.suppress.get(line, frozenset())
         return codes
+
+    def suppression_comments(self) -> tuple[SuppressionComment, ...]:
+        out = []
+        for line, codes in sorted(self.suppress.items()):
+            text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+            match = _SUPPRESS_RE.search(text)
+            column = match.start() + 1 if match else 1
+            end = match.end() + 1 if match else 1
+            reason = text[match.end() :].strip() if match else ""
+            out.append(SuppressionComment(Span(line, column, line, end), codes, reason or None))
+        return tuple(out)
+
+    def suppression_reasons_in(self, first: int, last: int) -> dict[str, str]:
+        """Each suppressed code -> the reason written after its comment (codes without one left out)."""
+        reasons: dict[str, str] = {}
+        for comment in self.suppression_comments():
+            if first <= comment.span.line <= last and comment.reason:
+                for code in comment.codes:
+                    reasons.setdefault(code, comment.reason)
+        return reasons
 
     # ---------------------------------------------------------------- scopes
 
@@ -941,6 +971,8 @@ class _Extractor(ast.NodeVisitor):
             if self.dag_stack:
                 site = _replace(site, dag_key=self.dag_stack[-1].key)
         site = _replace(site, suppressed=self.suppressed_in(first, last))
+        if site.suppressed:
+            site = _replace(site, suppression_reasons=self.suppression_reasons_in(first, last))
         index = len(self.tasks)
         self.tasks.append(site)
         task_id = (

@@ -78,6 +78,8 @@ class TaskSite:
     suppressed: frozenset[str] = frozenset()
     in_loop: bool = False
     in_function: bool = False
+    # Suppressed code (or "*") -> the reason written after its comment, when one was.
+    suppression_reasons: Mapping[str, str] = field(default_factory=dict)
 
     def arg(self, name: str) -> tuple[Arg, ArgOrigin] | None:
         """The effective value of a parameter: the call's own, else the DAG's default_args."""
@@ -245,6 +247,15 @@ class ClassFacts:
 
 
 @dataclass(frozen=True)
+class SuppressionComment:
+    """One ``# deferaudit: ignore[...]`` comment: where, which codes ("*": all), and why."""
+
+    span: Span
+    codes: frozenset[str]
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class FileFacts:
     """Everything extraction learnt from one file, free of judgement."""
 
@@ -260,3 +271,4 @@ class FileFacts:
     file_suppressed: frozenset[str] = frozenset()
     poll_loops: tuple[PollLoop, ...] = ()  # in @task functions, python_callables, bash commands
     suppressions: Mapping[int, frozenset[str]] = field(default_factory=dict)  # line -> codes
+    suppression_comments: tuple[SuppressionComment, ...] = ()

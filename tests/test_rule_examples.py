@@ -24,7 +24,9 @@ def test_example(
 ) -> None:
     dag_file = tmp_path / "example_dag.py"
     dag_file.write_bytes(example.code.encode("utf-8"))
-    result = run_scan(dag_file, target_airflow=example.target, select=(rule.code,))
+    result = run_scan(
+        dag_file, target_airflow=example.target, select=(rule.code,), **example.settings
+    )
     found = [f for f in result.findings if f.rule == rule.code]
     assert len(found) == example.count, (example.note, [f.message for f in result.findings])
     for finding in found:

@@ -8,7 +8,7 @@ from typing import Any
 from deferaudit.rules.base import SEVERITIES
 from deferaudit.scan import ScanResult
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif", "github", "gitlab")
 
 
 def summary(result: ScanResult) -> dict[str, Any]:
@@ -35,6 +35,18 @@ def render(result: ScanResult, fmt: str, *, statistics: bool = False) -> str:
         from deferaudit.outputs.json import render_json
 
         return render_json(result)
+    if fmt == "sarif":
+        from deferaudit.outputs.sarif import render_sarif
+
+        return render_sarif(result)
+    if fmt == "github":
+        from deferaudit.outputs.github import render_github
+
+        return render_github(result)
+    if fmt == "gitlab":
+        from deferaudit.outputs.gitlab import render_gitlab
+
+        return render_gitlab(result)
     from deferaudit.outputs.text import render_text
 
     return render_text(result, statistics=statistics)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from deferaudit.rules import (
     da001_parse_error,
+    da002_suppression_without_reason,
     da101_poke_sensor,
     da102_reschedule_sensor,
     da103_async_class,
@@ -30,6 +31,7 @@ from deferaudit.rules.base import Example, FileContext, Finding, Fix, Rule
 
 RULES: tuple[Rule, ...] = (
     da001_parse_error.RULE,
+    da002_suppression_without_reason.RULE,
     da101_poke_sensor.RULE,
     da102_reschedule_sensor.RULE,
     da103_async_class.RULE,

@@ -1,0 +1,54 @@
+"""The normal form of a task's call: what a baseline keys on, blind to layout and line numbers."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+
+from deferaudit.facts import Arg, TaskSite
+
+# Sources that need no parsing to be in normal form: names, attributes, numbers.
+_PLAIN = re.compile(r"[A-Za-z0-9_.]+")
+_SPACE = re.compile(r"\s+")
+
+
+def normal_source(arg: Arg) -> str:
+    """An argument's source text with layout, comments and quote style taken out.
+
+    ``'wait'`` and ``"wait"``, ``[1,2]`` and ``[ 1, 2 ]``, a value split over lines with a
+    comment and the same value on one line all give the same text. Values stay as written
+    (a constant's name is not replaced by its value), so the form follows the call alone.
+    """
+    source = arg.source.strip()
+    if _PLAIN.fullmatch(source):
+        return source
+    if arg.kind == "literal" and isinstance(arg.value, str) and source[:1] in ("'", '"'):
+        return repr(arg.value)
+    try:
+        return ast.unparse(ast.parse(source, mode="eval"))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return _SPACE.sub("", source)
+
+
+def normalised_call(site: TaskSite) -> str:
+    """The call as text in a normal form: callee, then its keyword arguments sorted by name.
+
+    Reordering arguments, reformatting, moving the call to another line or adding comments
+    keep the form; changing the class or an argument's value changes it.
+    """
+    callee = _SPACE.sub("", site.callee)
+    args = [f"{name}={normal_source(arg)}" for name, arg in sorted(site.kwargs.items())]
+    if site.star_kwargs:
+        args.append("**")
+    if site.via == "task_sensor":
+        return f"@{callee}({', '.join(args)})"
+    if site.mapped:
+        return f"{callee}.partial({', '.join(args)}).expand()"
+    return f"{callee}({', '.join(args)})"
+
+
+def call_fingerprint(site: TaskSite) -> str:
+    """A short, stable hash of :func:`normalised_call` (16 hex digits)."""
+    text = normalised_call(site)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()

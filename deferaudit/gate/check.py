@@ -1,0 +1,281 @@
+"""The CI gate: the findings of the checked files against a baseline, and what fails the build."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from deferaudit.catalog import Catalog
+from deferaudit.discover import discover, display_path
+from deferaudit.gate.baseline import (
+    Baseline,
+    Comparison,
+    EntryKey,
+    compare,
+    key_of,
+    ratchet,
+    relative_path,
+)
+from deferaudit.gate.changed import ChangedFiles, changed_since
+from deferaudit.rules import RULES_BY_CODE, UnknownRuleError, validate_selectors
+from deferaudit.rules.base import SEVERITIES, Finding
+from deferaudit.scan import ScanResult, scan
+from deferaudit.settings import Settings
+
+# Severities from worst to mildest: failing on one fails on the worse ones too.
+_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+
+
+class GateError(Exception):
+    """A gate option that cannot be honoured (one line, exit 2)."""
+
+
+@dataclass(frozen=True)
+class FailPolicy:
+    """What makes a new finding fail the build.
+
+    ``severities`` (a severity fails with every worse one), rule ``codes`` (prefixes), and a
+    ``max_new_waste_hours`` threshold on the summed waste of the new findings.
+    """
+
+    severities: frozenset[str] = frozenset(SEVERITIES)
+    codes: tuple[str, ...] = ()
+    max_new_waste_hours: float | None = None
+
+    def fails(self, finding: Finding) -> bool:
+        return finding.severity in self.severities or any(
+            finding.rule.startswith(code) for code in self.codes
+        )
+
+    def describe(self) -> str:
+        parts = []
+        if self.severities == frozenset(SEVERITIES) and not self.codes:
+            parts.append("any new finding")
+        elif self.severities:
+            worst_to_mild = sorted(self.severities, key=_RANK.__getitem__)
+            parts.append("severity " + "/".join(worst_to_mild))
+        if self.codes:
+            parts.append("rules " + ", ".join(self.codes))
+        if self.max_new_waste_hours is not None:
+            parts.append(f"new waste over {self.max_new_waste_hours:g} slot-hours a day")
+        return "; ".join(parts) or "nothing"
+
+
+def parse_fail_on(values: Sequence[str], max_new_waste_hours: float | None = None) -> FailPolicy:
+    """``--fail-on`` values: severities (``warning`` means warning and error) and rule codes.
+
+    Without ``--fail-on``, every new finding fails, unless only a waste threshold was given:
+    then the threshold alone decides.
+    """
+    tokens = [t.strip() for value in values for t in value.split(",") if t.strip()]
+    if max_new_waste_hours is not None and max_new_waste_hours < 0:
+        raise GateError("--max-new-waste-hours must be 0 or more")
+    if not tokens:
+        if max_new_waste_hours is not None:
+            return FailPolicy(frozenset(), (), max_new_waste_hours)
+        return FailPolicy(max_new_waste_hours=max_new_waste_hours)
+    severities: set[str] = set()
+    codes: list[str] = []
+    for token in tokens:
+        lowered = token.lower()
+        if lowered in _RANK:
+            severities.update(s for s in SEVERITIES if _RANK[s] <= _RANK[lowered])
+        elif lowered in ("any", "all"):
+            severities.update(SEVERITIES)
+        else:
+            code = token.upper()
+            try:
+                validate_selectors((code,), "--fail-on")
+            except UnknownRuleError as exc:
+                raise GateError(
+                    f"--fail-on {token!r}: not a severity (error, warning, info) nor a rule code"
+                ) from exc
+            codes.append(code)
+    return FailPolicy(frozenset(severities), tuple(codes), max_new_waste_hours)
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How ``deferaudit check`` runs."""
+
+    baseline: Path | None = None
+    changed_since: str | None = None
+    dag_folders: tuple[Path, ...] = ()
+    policy: FailPolicy = field(default_factory=FailPolicy)
+    update_baseline: bool = False
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """What to scan (``roots``) and whose findings to judge (``only``: None means all)."""
+
+    roots: tuple[Path, ...]
+    only: frozenset[str] | None
+    baseline: Baseline | None
+    changed: ChangedFiles | None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Everything ``check`` decided, for the outputs and the exit code."""
+
+    scan: ScanResult
+    options: CheckOptions
+    new: tuple[Finding, ...]
+    failing: tuple[Finding, ...]
+    known: int
+    gone: int
+    checked_files: tuple[str, ...]
+    changed: ChangedFiles | None = None
+    baseline: Baseline | None = None
+    updated_baseline: Baseline | None = None
+    new_waste_hours: float | None = None
+
+    @property
+    def waste_exceeded(self) -> bool:
+        limit = self.options.policy.max_new_waste_hours
+        return limit is not None and (self.new_waste_hours or 0.0) > limit
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failing) or self.waste_exceeded
+
+    @property
+    def report(self) -> ScanResult:
+        """The scan as the outputs show it: the new findings only."""
+        return replace(self.scan, findings=self.new)
+
+
+def plan_check(paths: Sequence[Path], options: CheckOptions, *, cwd: Path) -> CheckPlan:
+    """Read the baseline, ask git what changed, and decide what to scan and judge.
+
+    The whole of every PATH and ``--dag-folder`` is read (a class a checked file uses may be
+    defined anywhere in it; the cache makes unchanged files cheap), but rules run only on the
+    checked files: all of PATHS; with ``--dag-folder``, only PATHS themselves; with
+    ``--changed-since``, only those of them git reports as changed.
+    """
+    if options.update_baseline and options.baseline is None:
+        raise GateError("--update-baseline needs --baseline FILE")
+    baseline = Baseline.load(options.baseline) if options.baseline is not None else None
+    targets = list(paths) or ([] if options.dag_folders else [Path(".")])
+    only: set[str] | None = None
+    if options.dag_folders and targets:
+        found = discover(targets, cwd=cwd)
+        only = {display_path(f, cwd) for f in found.files}
+    changed = None
+    if options.changed_since is not None:
+        changed = changed_since(options.changed_since, cwd)
+        names = {_shown(p, cwd) for p in changed.paths}
+        only = names if only is None else only & names
+    return CheckPlan(
+        roots=(*options.dag_folders, *targets),
+        only=frozenset(only) if only is not None else None,
+        baseline=baseline,
+        changed=changed,
+    )
+
+
+def judge(result: ScanResult, plan: CheckPlan, options: CheckOptions, *, cwd: Path) -> CheckResult:
+    """The scan's findings (of the checked files) against the baseline and the fail policy."""
+    checked = tuple(o.path for o in result.outcomes)
+    findings = result.findings
+    baseline, changed = plan.baseline, plan.changed
+    if baseline is None or options.baseline is None:
+        comparison = Comparison(findings, (), {})
+    else:
+        base_dir = options.baseline.parent
+        keys = [key_of(f, base_dir, cwd) for f in findings]
+        renamed = {}
+        if changed is not None:
+            renamed = {
+                relative_path(str(old), base_dir, cwd): relative_path(str(new), base_dir, cwd)
+                for new, old in changed.renamed_from.items()
+            }
+        scope = {relative_path(p, base_dir, cwd) for p in checked}
+        settings = result.settings
+        comparison = compare(
+            findings,
+            baseline,
+            keys,
+            renamed=renamed,
+            in_scope=lambda key: key.path in scope and _rule_checked(key, settings),
+            exists=lambda path: (base_dir / path).exists(),
+        )
+    policy = options.policy
+    new = comparison.new
+    waste = new_waste_hours(result, new) if policy.max_new_waste_hours is not None else None
+    updated = ratchet(baseline, comparison) if options.update_baseline and baseline else None
+    return CheckResult(
+        scan=result,
+        options=options,
+        new=new,
+        failing=tuple(f for f in new if policy.fails(f)),
+        known=len(comparison.known),
+        gone=comparison.gone_total,
+        checked_files=checked,
+        changed=changed,
+        baseline=baseline,
+        updated_baseline=updated,
+        new_waste_hours=waste,
+    )
+
+
+def new_waste_hours(result: ScanResult, findings: Sequence[Finding]) -> float:
+    """The worker-slot hours a day that the tasks of ``findings`` waste (the cost model's
+    ``waste_slot_hours_per_day``; a task counted once however many findings it has, and a task
+    whose deferral would cost more counted as 0)."""
+    costs = {(o.path, c.line, c.dag_id, c.task_id): c for o in result.outcomes for c in o.costs}
+    tasks = {(f.path, f.span.line, f.dag_id, f.task_id) for f in findings}
+    return sum(max(costs[t].waste_slot_hours_per_day, 0.0) for t in tasks if t in costs)
+
+
+def run_check(
+    paths: Sequence[Path],
+    settings: Settings,
+    catalog: Catalog,
+    options: CheckOptions,
+    *,
+    cwd: Path,
+) -> CheckResult:
+    """Plan, scan and judge in one call (what the command line does, for tests and callers)."""
+    plan = plan_check(paths, options, cwd=cwd)
+    result = scan(list(plan.roots), settings, catalog, cwd=cwd, need_facts=False, only=plan.only)
+    return judge(result, plan, options, cwd=cwd)
+
+
+def take_baseline(
+    paths: Sequence[Path],
+    settings: Settings,
+    catalog: Catalog,
+    output: Path,
+    *,
+    cwd: Path,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> tuple[Baseline, ScanResult]:
+    """The baseline of every finding under ``paths``, with paths relative to ``output``'s folder."""
+    result = scan(
+        list(paths) or [Path(".")],
+        settings,
+        catalog,
+        cwd=cwd,
+        need_facts=False,
+        progress=progress,
+        on_total=on_total,
+    )
+    return Baseline.from_findings(result.findings, output.parent, cwd), result
+
+
+def _rule_checked(key: EntryKey, settings: Settings) -> bool:
+    """Whether the rule of an entry ran (an entry of a rule not run cannot be judged gone)."""
+    if key.rule not in RULES_BY_CODE or not settings.rule_enabled(key.rule):
+        return False
+    return key.rule != "DA002" or settings.require_reason
+
+
+def _shown(path: Path, cwd: Path) -> str:
+    """A git path as the scan shows it: relative to ``cwd`` (both resolved)."""
+    relative = os.path.relpath(os.path.realpath(path), os.path.realpath(cwd))
+    return relative.replace(os.sep, "/")

@@ -1,0 +1,121 @@
+"""What ``deferaudit check`` prints: the new findings in the chosen format, and the verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from deferaudit.gate.check import CheckResult
+
+
+def _clean(text: str) -> str:
+    # Strings from DAG files may hold control characters: never let them drive the terminal.
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def verdict(check: CheckResult) -> list[str]:
+    """The closing lines: what was checked, against what, and why it passed or failed."""
+    lines = []
+    changed = check.changed
+    files = _plural(len(check.checked_files), "file")
+    if changed is not None:
+        lines.append(
+            f"Checked {files} changed since {changed.ref} "
+            f"(merge base {changed.merge_base[:12]}, {len(changed.paths)} changed in git)."
+        )
+    else:
+        lines.append(f"Checked {files}.")
+    options = check.options
+    if options.baseline is not None:
+        known = f"{check.known} known from the baseline {options.baseline}"
+        if check.gone:
+            entries = (
+                "1 baseline entry no longer occurs"
+                if check.gone == 1
+                else f"{check.gone} baseline entries no longer occur"
+            )
+            if check.updated_baseline is not None:
+                known += f"; {entries}: dropped from the baseline"
+            else:
+                known += f"; {entries} (`deferaudit check --update-baseline` drops them)"
+        lines.append(known + ".")
+    new = _plural(len(check.new), "new finding")
+    if check.new_waste_hours is not None:
+        lines.append(
+            f"New waste: {check.new_waste_hours:.2f} worker-slot hours a day "
+            f"(limit {options.policy.max_new_waste_hours:g})."
+        )
+    if check.failed:
+        failing = len(check.failing)
+        reasons = []
+        if failing:
+            reasons.append(f"{failing} failing on {options.policy.describe()}")
+        if check.waste_exceeded:
+            reasons.append("the new waste is over the limit")
+        lines.append(f"Failed: {new}; {' and '.join(reasons)}.")
+    elif check.new:
+        lines.append(f"Passed: {new}, none failing on {options.policy.describe()}.")
+    else:
+        lines.append("Passed: no new findings.")
+    return lines
+
+
+def render_check(check: CheckResult, fmt: str, *, cwd: Path | None = None) -> str:
+    """The new findings in ``fmt``: text and JSON carry the verdict; SARIF marks each result
+    ``baselineState: new``; GitHub and GitLab formats list the new findings alone."""
+    report = check.report
+    if fmt == "text":
+        lines = [
+            f"{_clean(f.path)}:{f.span.line}:{f.span.column}: {f.rule} [{f.kind}] {_clean(f.message)}"
+            for f in check.new
+        ]
+        if lines:
+            lines.append("")
+        lines.extend(_clean(line) for line in verdict(check))
+        return "\n".join(lines) + "\n"
+    if fmt == "json":
+        from deferaudit.outputs.json import to_document
+
+        doc = to_document(report)
+        failing = {id(f) for f in check.failing}
+        for finding, item in zip(check.new, doc["findings"], strict=True):
+            item["fails_check"] = id(finding) in failing
+        doc["gate"] = gate_json(check)
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "sarif":
+        from deferaudit.outputs.sarif import render_sarif
+
+        return render_sarif(report, cwd=cwd, baseline_state="new", include_suppressed=False)
+    from deferaudit.outputs import render
+
+    return render(report, fmt)
+
+
+def gate_json(check: CheckResult) -> dict[str, Any]:
+    options = check.options
+    changed = check.changed
+    return {
+        "passed": not check.failed,
+        "new": len(check.new),
+        "failing": len(check.failing),
+        "known": check.known,
+        "gone": check.gone,
+        "baseline": str(options.baseline) if options.baseline is not None else None,
+        "baseline_updated": check.updated_baseline is not None,
+        "fail_on": options.policy.describe(),
+        "checked_files": list(check.checked_files),
+        "changed_since": None
+        if changed is None
+        else {
+            "ref": changed.ref,
+            "merge_base": changed.merge_base,
+            "files": len(changed.paths),
+        },
+        "max_new_waste_hours": options.policy.max_new_waste_hours,
+        "new_waste_slot_hours_per_day": check.new_waste_hours,
+    }

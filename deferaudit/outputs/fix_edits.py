@@ -1,0 +1,174 @@
+"""Each finding's fix as text replacements, carried out by the codemods (for SARIF ``fixes``).
+
+The edit is never re-implemented here: the file is rewritten in memory by the same codemods
+``deferaudit fix`` runs, and the difference is cut into replacements. One rewrite per file
+serves every finding whose edits fall inside its own call; a finding whose rewrite also
+touches other lines (an import) is rewritten alone, so each fix applies on its own.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from deferaudit.facts import Span
+from deferaudit.rules.base import Finding
+from deferaudit.source import SourceError, read_source
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """Replace the text from (line, column) up to (end_line, end_column), exclusive, by ``text``.
+
+    Lines and columns are 1-based and count characters (Unicode code points).
+    """
+
+    span: Span
+    text: str
+
+
+class _Text:
+    """A text with its line starts, to move between offsets and (line, column)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = _LINE.findall(text)
+        self.starts = [0]
+        for line in self.lines:
+            self.starts.append(self.starts[-1] + len(line))
+
+    def offset(self, line: int, column: int) -> int:
+        if line - 1 >= len(self.lines):
+            return len(self.text)
+        return self.starts[line - 1] + column - 1
+
+    def position(self, offset: int) -> tuple[int, int]:
+        index = bisect.bisect_right(self.starts, offset) - 1
+        index = min(index, max(len(self.lines) - 1, 0))
+        return index + 1, offset - self.starts[index] + 1
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def replacements(before: str, after: str) -> list[tuple[int, int, str]]:
+    """The changes from ``before`` to ``after`` as (start offset, end offset, new text), each
+    cut to the characters that differ."""
+    old, new = _Text(before), _Text(after)
+    matcher = difflib.SequenceMatcher(None, old.lines, new.lines, autojunk=False)
+    out: list[tuple[int, int, str]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        removed = "".join(old.lines[i1:i2])
+        added = "".join(new.lines[j1:j2])
+        prefix = _common_prefix(removed, added)
+        rest = min(len(removed), len(added)) - prefix
+        suffix = _common_prefix(removed[::-1], added[::-1])
+        suffix = min(suffix, rest)
+        start = old.starts[i1] + prefix
+        out.append(
+            (start, old.starts[i1] + len(removed) - suffix, added[prefix : len(added) - suffix])
+        )
+    return out
+
+
+def fix_replacements(findings: Sequence[Finding], cwd: Path) -> dict[int, tuple[Replacement, ...]]:
+    """Index in ``findings`` -> the replacements that carry out that finding's fix.
+
+    Findings without a fix, in files that cannot be read or rewritten, or whose call the
+    codemods no longer find, get none.
+    """
+    by_path: dict[str, list[int]] = {}
+    for index, finding in enumerate(findings):
+        if finding.fix is not None:
+            by_path.setdefault(finding.path, []).append(index)
+    out: dict[int, tuple[Replacement, ...]] = {}
+    for path, indexes in sorted(by_path.items()):
+        out.update(_file_replacements(path, [(i, findings[i]) for i in indexes], cwd))
+    return out
+
+
+def _file_replacements(
+    path: str, findings: Sequence[tuple[int, Finding]], cwd: Path
+) -> dict[int, tuple[Replacement, ...]]:
+    try:
+        source = read_source(Path(path) if os.path.isabs(path) else cwd / path)
+    except SourceError:
+        return {}
+    text = _Text(source.text)
+    rewritten = _rewrite(source.text, path, [f for _, f in findings])
+    if rewritten is None:
+        return {}
+    after, applied = rewritten
+    owned: dict[int, list[tuple[int, int, str]]] = {}
+    alone: list[tuple[int, Finding]] = []
+    hunks = replacements(source.text, after)
+    for start, end, new in hunks:
+        owners = [
+            i
+            for i, f in findings
+            if text.offset(f.span.line, f.span.column) <= start
+            and end <= text.offset(f.span.end_line, f.span.end_column)
+        ]
+        if len(owners) == 1:
+            owned.setdefault(owners[0], []).append((start, end, new))
+        else:
+            # An edit outside any one call (an import): rewrite each applied finding alone.
+            alone = [(i, f) for i, f in findings if (f.span.line, f.span.column) in applied]
+            owned = {}
+            break
+    out = {i: tuple(_replacement(text, h) for h in hs) for i, hs in owned.items()}
+    for index, finding in alone:
+        single = _rewrite(source.text, path, [finding])
+        if single is not None and single[1]:
+            out[index] = tuple(_replacement(text, h) for h in replacements(source.text, single[0]))
+    return out
+
+
+def _rewrite(
+    text: str, path: str, findings: Sequence[Finding]
+) -> tuple[str, set[tuple[int, int]]] | None:
+    """The codemods' rewrite of ``text`` for these findings' fixes (None when it fails)."""
+    import libcst as cst
+
+    from codemods import EditTarget
+    from deferaudit.fix import check_rewrite, rewrite_text
+
+    targets = [
+        EditTarget(
+            line=f.span.line,
+            column=f.span.column,
+            action=f.fix.action,
+            details=dict(f.fix.details),
+        )
+        for f in findings
+        if f.fix is not None
+    ]
+    try:
+        after, applied = rewrite_text(text, path, targets)
+    except (cst.ParserSyntaxError, RecursionError, ValueError):
+        return None
+    if check_rewrite(after, path) is not None:
+        return None
+    return after, applied
+
+
+def _replacement(text: _Text, hunk: tuple[int, int, str]) -> Replacement:
+    start, end, new = hunk
+    line, column = text.position(start)
+    end_line, end_column = text.position(end) if end > start else (line, column)
+    return Replacement(Span(line, column, end_line, end_column), new)

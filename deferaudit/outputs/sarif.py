@@ -1,0 +1,184 @@
+"""SARIF 2.1.0: rules with their help, results with locations, fingerprints, suppressions and fixes."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from deferaudit import __version__
+from deferaudit.outputs.fingerprints import unique_identities
+from deferaudit.rules import RULES
+from deferaudit.rules.base import Finding, Rule
+from deferaudit.scan import ScanResult
+
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+_SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "deferaudit/v1"
+
+
+def _rule(rule: Rule) -> dict[str, Any]:
+    doc = rule.documentation()
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": " ".join(rule.what.split())},
+        "help": {"text": doc, "markdown": doc},
+        "defaultConfiguration": {"level": _LEVEL[rule.severity]},
+        "properties": {"tags": ["airflow", "deferrable"], "fixSafety": rule.fix_safety.strip()},
+    }
+
+
+def _artifact(path: str) -> dict[str, Any]:
+    if os.path.isabs(path):
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(path), "uriBaseId": _SRCROOT}
+
+
+def _region(line: int, column: int, end_line: int, end_column: int) -> dict[str, int]:
+    return {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column}
+
+
+def _fix(finding: Finding, replacements: Sequence[Any]) -> dict[str, Any]:
+    assert finding.fix is not None
+    fix: dict[str, Any] = {
+        "description": {"text": finding.fix.description},
+        "artifactChanges": [
+            {
+                "artifactLocation": _artifact(finding.path),
+                "replacements": [
+                    {
+                        "deletedRegion": _region(
+                            r.span.line, r.span.column, r.span.end_line, r.span.end_column
+                        ),
+                        **({"insertedContent": {"text": r.text}} if r.text else {}),
+                    }
+                    for r in replacements
+                ],
+            }
+        ],
+        "properties": {"safety": finding.fix.safety},
+    }
+    if finding.fix.unsafe_reasons:
+        fix["properties"]["unsafeReasons"] = list(finding.fix.unsafe_reasons)
+    return fix
+
+
+def _result(
+    finding: Finding,
+    fingerprint: str,
+    rule_index: Mapping[str, int],
+    baseline_state: str | None,
+    replacements: Sequence[Any] | None,
+) -> dict[str, Any]:
+    span = finding.span
+    result: dict[str, Any] = {
+        "ruleId": finding.rule,
+        "level": _LEVEL[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": _artifact(finding.path),
+                    "region": _region(span.line, span.column, span.end_line, span.end_column),
+                }
+            }
+        ],
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
+    }
+    if finding.rule in rule_index:
+        result["ruleIndex"] = rule_index[finding.rule]
+    properties: dict[str, Any] = {}
+    for name in ("dag_id", "task_id", "operator"):
+        value = getattr(finding, name)
+        if value is not None:
+            properties[name] = value
+    if finding.fix is not None:
+        properties["fix"] = finding.fix.to_json()
+    if properties:
+        result["properties"] = properties
+    if baseline_state is not None:
+        result["baselineState"] = baseline_state
+    if finding.suppressed:
+        suppression: dict[str, Any] = {"kind": "inSource", "status": "accepted"}
+        if finding.suppression_reason:
+            suppression["justification"] = finding.suppression_reason
+        result["suppressions"] = [suppression]
+    if finding.fix is not None and replacements:
+        result["fixes"] = [_fix(finding, replacements)]
+    return result
+
+
+def to_sarif(
+    result: ScanResult,
+    *,
+    cwd: Path | None = None,
+    baseline_state: str | None = None,
+    include_suppressed: bool = True,
+    with_fixes: bool = True,
+) -> dict[str, Any]:
+    """The SARIF log of a scan (or, from ``check``, of its new findings: ``baseline_state``
+    "new", suppressed findings left out)."""
+    here = cwd or Path.cwd()
+    findings: list[Finding] = list(result.findings)
+    if include_suppressed:
+        findings.extend(result.suppressed)
+        findings.sort(key=Finding.sort_key)
+    fingerprints = unique_identities(findings)
+    edits: Mapping[int, Sequence[Any]] = {}
+    if with_fixes:
+        from deferaudit.outputs.fix_edits import fix_replacements
+
+        edits = fix_replacements([f if not f.suppressed else _no_fix(f) for f in findings], here)
+    rule_index = {rule.code: index for index, rule in enumerate(RULES)}
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": f"{p.path}: {p.message}"},
+        }
+        for p in result.problems
+    ]
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "deferaudit",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": [_rule(rule) for rule in RULES],
+            }
+        },
+        "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
+        "originalUriBaseIds": {_SRCROOT: {"uri": here.resolve().as_uri() + "/"}},
+        "columnKind": "unicodeCodePoints",
+        "results": [
+            _result(f, fingerprints[i], rule_index, baseline_state, edits.get(i))
+            for i, f in enumerate(findings)
+        ],
+        "properties": {
+            "targetAirflow": {
+                "version": result.target.version,
+                "catalogLine": result.target.line,
+                "reason": result.target.reason,
+            },
+            "filesScanned": result.files_scanned,
+        },
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def _no_fix(finding: Finding) -> Finding:
+    # A suppressed finding is a decision to keep the code: offer no edit for it.
+    from dataclasses import replace
+
+    return replace(finding, fix=None)
+
+
+def render_sarif(result: ScanResult, **options: Any) -> str:
+    return json.dumps(to_sarif(result, **options), indent=2, ensure_ascii=False) + "\n"
