@@ -125,16 +125,20 @@ class TargetedCommand(VisitorBasedCodemodCommand):
         module, obj, alias = found
         RemoveImportsVisitor.remove_unused_import(self.context, module, obj, alias)
 
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        target = self.target_at(original_node)
-        edit = self.EDITS.get(target.action) if target is not None else None
+    def _edit(self, anchor: cst.CSTNode, edits: Mapping[str, Any], node: Any) -> Any:
+        """``node`` edited by the target at ``anchor``'s position, if there is one."""
+        target = self.target_at(anchor)
+        edit = edits.get(target.action) if target is not None else None
         if target is None or edit is None:
-            return updated_node
-        changed = edit(self, target, updated_node)
+            return node
+        changed = edit(self, target, node)
         if changed is None:
-            return updated_node
+            return node
         self.applied.append(target)
         return changed
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        return self._edit(original_node, self.EDITS, updated_node)
 
     def leave_Decorator(
         self, original_node: cst.Decorator, updated_node: cst.Decorator
@@ -143,15 +147,7 @@ class TargetedCommand(VisitorBasedCodemodCommand):
         # expression (after the ``@``). ``@task.sensor(...)`` is a call, edited in leave_Call.
         if isinstance(original_node.decorator, cst.Call):
             return updated_node
-        target = self.target_at(original_node.decorator)
-        edit = self.DECORATOR_EDITS.get(target.action) if target is not None else None
-        if target is None or edit is None:
-            return updated_node
-        changed = edit(self, target, updated_node)
-        if changed is None:
-            return updated_node
-        self.applied.append(target)
-        return changed
+        return self._edit(original_node.decorator, self.DECORATOR_EDITS, updated_node)
 
 
 def inner_partial(call: cst.Call) -> cst.Call | None:
