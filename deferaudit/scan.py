@@ -8,6 +8,7 @@ import dataclasses
 import gc
 import hashlib
 import os
+import re
 import stat
 import zipfile
 from collections import Counter
@@ -147,6 +148,21 @@ def _extract_file(job: Job) -> FileResult:
         # sensors in a plugins-style module): keep its facts for class resolution only.
         return FileResult(shown, facts=facts, skipped="safe-mode")
     return FileResult(shown, facts=facts, error=error)
+
+
+_CLASS_LINE = re.compile(rb"^[ \t\f]*class\b", re.MULTILINE)
+
+
+def _irrelevant(plan: tuple[Path, str, str, str], judged: Collection[str]) -> bool:
+    """A file not judged that defines no class: no line starts with ``class`` (a sound
+    superset of class statements; a file that cannot be read is read in full later)."""
+    if plan[1] in judged:
+        return False
+    try:
+        with open(plan[0], "rb") as handle:
+            return _CLASS_LINE.search(handle.read(MAX_FILE_BYTES + 1)) is None
+    except OSError:
+        return False
 
 
 def _is_zip(path: Path) -> bool:
@@ -499,7 +515,7 @@ class _Scan:
         if on_total:
             on_total(len(planned))
         keys = self._keys(planned)
-        results, metas = self._metas(planned, keys, progress)
+        results, metas = self._metas(planned, keys, progress, only)
         target = resolve_target(
             explicit=settings.target_airflow,
             explicit_source="--target-airflow or [tool.deferaudit] target-airflow",
@@ -585,14 +601,24 @@ class _Scan:
         planned: Sequence[tuple[Path, str, str, str]],
         keys: Sequence[str | None],
         progress: Callable[[int], None] | None,
+        only: Collection[str] | None = None,
     ) -> tuple[dict[int, FileResult], list[FileMeta]]:
-        """Every file's metadata; files the cache does not know are extracted now."""
+        """Every file's metadata; files the cache does not know are extracted now.
+
+        With ``only`` and a known target version, a file that is not judged and has no line
+        starting with ``class`` cannot matter to the judged files (it defines no class, and
+        its Airflow 3 imports only serve to infer a version): it is not parsed at all. That
+        metadata is not cached, since a scan that infers the version needs the imports.
+        """
+        judged = only if self.known_version is not None else None
         metas: dict[int, FileMeta] = {}
         unknown: list[int] = []
         for index, key in enumerate(keys):
             meta = self.cache.meta.get(key) if self.cache is not None and key else None
             if meta is not None:
                 metas[index] = meta
+            elif judged is not None and _irrelevant(planned[index], judged):
+                metas[index] = FileMeta((), False)
             else:
                 unknown.append(index)
         results = _results_for(

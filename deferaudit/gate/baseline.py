@@ -220,6 +220,8 @@ def compare(
         (lambda k: k.placeless if k.dag_id and k.task_id else None, lambda k: not exists(k.path)),
     )
     for loose_key, eligible in loose:
+        if not pending:
+            break
         spare: dict[tuple[str, ...], list[EntryKey]] = {}
         for current, origins in pool.items():
             wanted = loose_key(current)

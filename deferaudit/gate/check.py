@@ -201,7 +201,7 @@ def judge(result: ScanResult, plan: CheckPlan, options: CheckOptions, *, cwd: Pa
             keys,
             renamed=renamed,
             in_scope=lambda key: key.path in scope and _rule_checked(key, settings),
-            exists=lambda path: (base_dir / path).exists(),
+            exists=_existence(base_dir),
         )
     policy = options.policy
     new = comparison.new
@@ -273,6 +273,19 @@ def _rule_checked(key: EntryKey, settings: Settings) -> bool:
     if key.rule not in RULES_BY_CODE or not settings.rule_enabled(key.rule):
         return False
     return key.rule != "DA002" or settings.require_reason
+
+
+def _existence(base_dir: Path) -> Callable[[str], bool]:
+    """Whether a baseline path (relative to ``base_dir``) exists, asked once per path."""
+    folder = os.fspath(base_dir)
+    known: dict[str, bool] = {}
+
+    def exists(path: str) -> bool:
+        if path not in known:
+            known[path] = os.path.exists(os.path.join(folder, path))
+        return known[path]
+
+    return exists
 
 
 def _shown(path: Path, cwd: Path) -> str:
