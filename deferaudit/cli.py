@@ -541,7 +541,7 @@ def fix(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "sarif", "github", "gitlab"]),
+    type=click.Choice(["text", "json", "sarif", "github", "gitlab", "html"]),
     default="text",
     show_default=True,
 )
@@ -579,7 +579,8 @@ def check(
         overrides={"require_reason": require_reason},
     )
     outcome = judge(result, plan, gate, cwd=Path.cwd())
-    write_output(render_check(outcome, fmt), output)
+    scanned = [p.as_posix() for p in plan.roots] or ["."]
+    write_output(render_check(outcome, fmt, scanned=scanned), output)
     if fmt != "text" or output is not None:
         for line in verdict(outcome):
             click.echo(f"deferaudit: {line}", err=True)

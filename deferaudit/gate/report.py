@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,11 @@ def verdict(check: CheckResult) -> list[str]:
     return lines
 
 
-def render_check(check: CheckResult, fmt: str, *, cwd: Path | None = None) -> str:
+def render_check(
+    check: CheckResult, fmt: str, *, cwd: Path | None = None, scanned: Sequence[str] = ()
+) -> str:
     """The new findings in ``fmt``: text and JSON carry the verdict; SARIF marks each result
-    ``baselineState: new``; GitHub and GitLab formats list the new findings alone."""
+    ``baselineState: new``; GitHub, GitLab and HTML list the new findings alone."""
     report = check.report
     if fmt == "text":
         lines = [
@@ -91,6 +94,10 @@ def render_check(check: CheckResult, fmt: str, *, cwd: Path | None = None) -> st
         from deferaudit.outputs.sarif import render_sarif
 
         return render_sarif(report, cwd=cwd, baseline_state="new", include_suppressed=False)
+    if fmt == "html":
+        from deferaudit.outputs.html import render_html
+
+        return render_html(report, scanned=scanned)
     from deferaudit.outputs import render
 
     return render(report, fmt)

@@ -136,7 +136,11 @@ def to_sarif(
     if with_fixes:
         from deferaudit.outputs.fix_edits import fix_replacements
 
-        edits = fix_replacements([f if not f.suppressed else _no_fix(f) for f in findings], here)
+        edits = fix_replacements(
+            [f if not f.suppressed else _no_fix(f) for f in findings],
+            here,
+            jobs=result.settings.jobs,
+        )
     rule_index = {rule.code: index for index, rule in enumerate(RULES)}
     notifications = [
         {

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 
+import jsonschema
 import pytest
 from gitrepo import CLEAN, FIXED, POKE, Repo, run_cli
 
 from deferaudit.gate import Baseline
 
 BASELINE = ".deferaudit-baseline.json"
+SCHEMA = json.loads(
+    resources.files("deferaudit.outputs").joinpath("schema/deferaudit-1.schema.json").read_text()
+)
 
 
 def take(repo: Repo, *extra: str) -> None:
@@ -333,7 +338,7 @@ def test_changed_since_outside_a_repository_is_a_usage_error(tmp_path) -> None:
     assert "--changed-since needs a git repository" in result.output
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "gitlab"])
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "gitlab", "html"])
 def test_a_new_finding_is_reported_once_in_every_format(adopted: Repo, fmt: str) -> None:
     adopted.write("dags/audit.py", POKE.format(dag="audit", task="wait_for_audit"))
     result = check(adopted, "--format", fmt)
@@ -344,6 +349,7 @@ def test_a_new_finding_is_reported_once_in_every_format(adopted: Repo, fmt: str)
         assert found == [f"dags/audit.py:5:5: DA101 {found[0].split(' DA101 ')[1]}"]
     elif fmt == "json":
         doc = json.loads(out)
+        jsonschema.validate(doc, SCHEMA)
         assert [(f["path"], f["task_id"], f["fails_check"]) for f in doc["findings"]] == [
             ("dags/audit.py", "wait_for_audit", True)
         ]
@@ -360,6 +366,11 @@ def test_a_new_finding_is_reported_once_in_every_format(adopted: Repo, fmt: str)
         ] == [("DA101", "new", 5)]
     elif fmt == "github":
         assert out.count("\n") == 1 and out.startswith("::warning file=dags/audit.py,line=5,")
+    elif fmt == "html":
+        assert out.startswith("<!DOCTYPE html>") or out.lstrip().lower().startswith(
+            "<!doctype html>"
+        )
+        assert "wait_for_audit" in out
     else:
         issues = json.loads(out)
         assert [(i["check_name"], i["location"]["path"]) for i in issues] == [
