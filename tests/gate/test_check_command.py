@@ -378,3 +378,24 @@ def test_a_new_finding_is_reported_once_in_every_format(adopted: Repo, fmt: str)
         ]
     if fmt != "text":
         assert "Failed: 1 new finding" in result.stderr
+
+
+def test_the_ratchet_keeps_entries_of_rules_that_did_not_run(adopted: Repo) -> None:
+    result = check(adopted, "--select", "DA108", "--update-baseline")
+    assert result.exit_code == 0, result.output
+    assert "no longer occur" not in result.output
+    assert Baseline.load(adopted.root / BASELINE).total == 2
+
+
+def test_require_reason_from_the_config(repo: Repo) -> None:
+    repo.write("pyproject.toml", "[tool.deferaudit]\nrequire-reason = true\n")
+    repo.write(
+        "dags/orders.py",
+        POKE.format(dag="orders", task="wait_for_orders").rstrip("\n") + "  # deferaudit: ignore\n",
+    )
+    result = repo.deferaudit("check", "dags", *FIXED)
+    assert result.exit_code == 1
+    assert (
+        "DA002 [suppression-without-reason] `# deferaudit: ignore` gives no reason" in result.output
+    )
+    assert repo.deferaudit("check", "dags", *FIXED, "--no-require-reason").exit_code == 0
