@@ -670,8 +670,9 @@ def list_rules(fmt: str) -> None:
         ]
         click.echo(json.dumps(doc, indent=2))
         return
+    width = max(len(r.name) for r in RULES)
     for rule in RULES:
-        click.echo(f"{rule.code}  {rule.name:<26} {rule.severity:<8} {rule.summary}")
+        click.echo(f"{rule.code}  {rule.name:<{width}} {rule.severity:<8} {rule.summary}")
 
 
 @main.command()

@@ -139,7 +139,7 @@ def test_cli_plugins_option(tmp_path: Path) -> None:
     runner = CliRunner()
     args = ["scan", str(root / "dags"), "--isolated", "--no-cache", "--target-airflow", "3.3"]
     out = runner.invoke(main, [*args, "--plugins", str(root / "extensions"), "--format", "json"])
-    assert out.exit_code == 0, out.output
+    assert out.exit_code == 0, (out.output, repr(out.exception))
     assert [f["rule"] for f in json.loads(out.output)["findings"]] == ["DA208"]
     missing = runner.invoke(main, [*args, "--plugins", str(root / "nowhere")])
     assert "nowhere" in missing.output
