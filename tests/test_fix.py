@@ -255,18 +255,46 @@ def test_fix_is_idempotent_parses_and_touches_only_reported_calls(
         return
     (fix,) = plan.changed
     compile(fix.after, "prop.py", "exec")
-    spans = [(f.span.line, f.span.end_line) for f in fix.applied]
-    before_lines = fix.before.splitlines()
-    after_lines = fix.after.splitlines()
-    added = len(after_lines) - len(before_lines)
-    # Every changed line lies inside a fixed call (lines after an added line shift by one).
-    import difflib
-
-    matcher = difflib.SequenceMatcher(a=before_lines, b=after_lines, autojunk=False)
-    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        assert any(lo - 1 <= i1 and i2 <= hi + 1 for lo, hi in spans), (tag, i1, i2, spans, added)
+    assert _calls_outside_fixes_unchanged(fix)
     fix.file.write_text(fix.after)
     again = scan([folder], settings_, catalog, cwd=tmp_path, need_facts=True)
     assert not plan_fixes(again, tmp_path, unsafe=unsafe).changed
+
+
+def _calls_outside_fixes_unchanged(fix: FileFix) -> bool:
+    """Before and after differ only in ``deferrable``/``mode`` keywords of the reported calls.
+
+    Both trees are walked in the same order (a fix adds or renames keywords, it never adds a
+    node elsewhere), so the n-th call before is the n-th call after.
+    """
+    import ast
+
+    fixed = {(f.span.line, f.span.column) for f in fix.applied}
+    before_tree, after_tree = ast.parse(fix.before), ast.parse(fix.after)
+
+    def strip(tree: ast.AST) -> str:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                node.keywords = [k for k in node.keywords if k.arg not in ("deferrable", "mode")]
+        return ast.dump(tree)
+
+    def wait_keywords(tree: ast.AST) -> list[tuple[tuple[int, int], list[str]]]:
+        return [
+            (
+                (node.lineno, node.col_offset + 1),
+                sorted(
+                    f"{k.arg}={ast.unparse(k.value)}"
+                    for k in node.keywords
+                    if k.arg in ("deferrable", "mode")
+                ),
+            )
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+        ]
+
+    old_calls, new_calls = wait_keywords(before_tree), wait_keywords(after_tree)
+    assert len(old_calls) == len(new_calls)
+    for (position, old), (_, new) in zip(old_calls, new_calls, strict=True):
+        if position not in fixed:
+            assert old == new, (position, old, new)
+    return strip(ast.parse(fix.before)) == strip(ast.parse(fix.after))
