@@ -327,24 +327,18 @@ def slot_cost(
 
     now_s, deferred_s = per_run(now, wait), per_run("deferrable", wait)
     after_s, worst_s = per_run(after, wait), per_run(now, worst_wait)
-    per_day = runs_per_day * map_count / 3600
-    # Kept short: a warm ``scan --format json`` copies this text into every finding.
-    encoded = json.dumps(
-        {
-            "runs_per_day": _round(runs_per_day),
-            "map_count": map_count,
-            "wait_seconds": _round(wait),
-            "worst_case_wait_seconds": _round(worst_wait),
-            "mode_now": now,
-            "mode_after_fix": after,
-            "slot_seconds_per_run_now": _round(now_s),
-            "slot_seconds_per_run_deferrable": _round(deferred_s),
-            "waste_slot_hours_per_day": _round((now_s - deferred_s) * per_day),
-            "worst_case_waste_slot_hours_per_day": _round((worst_s - deferred_s) * per_day),
-            "recovered_slot_hours_per_day": _round((now_s - after_s) * per_day),
-            "assumptions": {a.quantity: a.source for a in assumptions},
-        },
-        ensure_ascii=False,
+    encoded = _encoded(
+        runs_per_day,
+        map_count,
+        wait,
+        worst_wait,
+        now,
+        after,
+        now_s,
+        deferred_s,
+        after_s,
+        worst_s,
+        tuple((a.quantity, a.source) for a in assumptions),
     )
     return SlotCost(
         dag_id,
@@ -367,6 +361,43 @@ def slot_cost(
         worst_s,
         assumptions,
         encoded,
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _encoded(
+    runs_per_day: float,
+    map_count: int,
+    wait: float,
+    worst_wait: float,
+    now: str,
+    after: str,
+    now_s: float,
+    deferred_s: float,
+    after_s: float,
+    worst_s: float,
+    sources: tuple[tuple[str, str], ...],
+) -> str:
+    """A cost's JSON text (cached: tasks of a large folder share a few thousand shapes).
+
+    Kept short: a warm ``scan --format json`` copies this text into every finding."""
+    per_day = runs_per_day * map_count / 3600
+    return json.dumps(
+        {
+            "runs_per_day": _round(runs_per_day),
+            "map_count": map_count,
+            "wait_seconds": _round(wait),
+            "worst_case_wait_seconds": _round(worst_wait),
+            "mode_now": now,
+            "mode_after_fix": after,
+            "slot_seconds_per_run_now": _round(now_s),
+            "slot_seconds_per_run_deferrable": _round(deferred_s),
+            "waste_slot_hours_per_day": _round((now_s - deferred_s) * per_day),
+            "worst_case_waste_slot_hours_per_day": _round((worst_s - deferred_s) * per_day),
+            "recovered_slot_hours_per_day": _round((now_s - after_s) * per_day),
+            "assumptions": dict(sources),
+        },
+        ensure_ascii=False,
     )
 
 

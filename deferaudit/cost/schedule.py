@@ -30,6 +30,8 @@ REFERENCE_WEEK_START = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
 # ``@monthly``, 1/365 for ``@yearly``).
 _YEAR_START = dt.datetime(2023, 1, 1, tzinfo=dt.timezone.utc)
 _YEAR_DAYS = 365
+_FOUR_YEARS_START = dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc)
+_FOUR_YEARS_DAYS = 4 * 365 + 1
 
 # Airflow's own presets (airflow/sdk/definitions/timetables/_cron.py CRON_PRESETS, kept in
 # sync with airflow/utils/dates.py cron_presets).
@@ -108,12 +110,17 @@ def _expand(expr: str) -> list[list[object]]:
 def _matching_days(expr: str, start: dt.datetime, days: int) -> list[int]:
     """Indexes of the days from ``start`` on which ``expr``'s day fields match (croniter's
     own day-of-month/day-of-week semantics)."""
+    from croniter import CroniterBadDateError
+
     raw = expr.split()
     it = _croniter()(" ".join(["0", "0", *raw[2:5]]), start - dt.timedelta(seconds=1))
     base = start.timestamp()
     out: list[int] = []
     while True:
-        index = int((it.get_next(float) - base) // DAY)
+        try:
+            index = int((it.get_next(float) - base) // DAY)
+        except CroniterBadDateError:  # a day that never comes (30 February)
+            return out
         if index >= days:
             return out
         out.append(index)
@@ -148,7 +155,8 @@ def cron_timing(expr: str) -> Timing:
 @functools.lru_cache(maxsize=4096)
 def cron_runs_per_day(expr: str) -> float:
     """Fire times per day: over a whole week divided by 7 when the expression repeats weekly,
-    else over a whole non-leap year divided by 365 (month and day-of-month fields)."""
+    else over a whole non-leap year divided by 365 (month and day-of-month fields), or over
+    four years when it fires only on 29 February."""
     fields = _expand(expr)
     raw = expr.split()
     per_day = len(_times_of_day(fields))
@@ -159,7 +167,15 @@ def cron_runs_per_day(expr: str) -> float:
         and "l" not in raw[4].lower()
     ):
         return len(_matching_days(expr, REFERENCE_WEEK_START, 7)) * per_day / 7
-    return len(_matching_days(expr, _YEAR_START, _YEAR_DAYS)) * per_day / _YEAR_DAYS
+    days = len(_matching_days(expr, _YEAR_START, _YEAR_DAYS))
+    if days == 0:
+        # Only in leap years (29 February), or never (30 February): over four years.
+        return (
+            len(_matching_days(expr, _FOUR_YEARS_START, _FOUR_YEARS_DAYS))
+            * per_day
+            / (_FOUR_YEARS_DAYS)
+        )
+    return days * per_day / _YEAR_DAYS
 
 
 @functools.lru_cache(maxsize=4096)

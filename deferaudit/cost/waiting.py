@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -156,53 +157,80 @@ def _expected_wait(
     )
     limit, limit_note = _timeout(task)
     if limit is not None and limit < wait:
-        source = "measured" if limit_note.source == "measured" else limit_note.source
-        wait_note = assumption(
-            "wait",
-            source,
-            f"{format_duration(limit)}: {wait_note.detail}, capped by the timeout "
-            f"({limit_note.detail})",
-        )
+        wait_note = _capped(limit, wait_note, limit_note)
         wait = limit
     worst = limit if limit is not None else wait
     return wait, max(worst, wait), (wait_note, limit_note)
+
+
+@functools.lru_cache(maxsize=4096)
+def _capped(limit: float, wait_note: Assumption, limit_note: Assumption) -> Assumption:
+    return assumption(
+        "wait",
+        limit_note.source,
+        f"{format_duration(limit)}: {wait_note.detail}, capped by the timeout "
+        f"({limit_note.detail})",
+    )
 
 
 def _timeout(task: ResolvedTask) -> tuple[float | None, Assumption]:
     """The bound on a wait: a sensor's ``timeout``, an operator's ``execution_timeout``."""
     if task.cls.is_sensor:
         arg = task.arg("timeout")
-        if arg is not None:
-            seconds = arg.seconds()
-            if seconds is not None and seconds >= 0:
-                return seconds, assumption(
-                    "worst_case_wait", "measured", f"timeout={_short(arg.source)}"
-                )
-            if not (arg.kind == "literal" and arg.value is None):
-                return DEFAULT_SENSOR_TIMEOUT, assumption(
-                    "worst_case_wait",
-                    "assumed",
-                    f"timeout={_short(arg.source)} is not readable; "
-                    f"[sensors] default_timeout {format_duration(DEFAULT_SENSOR_TIMEOUT)} assumed",
-                )
         entry = task.cls.entry
-        default = _number(entry.sensor_defaults.get("timeout")) if entry is not None else None
-        if default is not None:
-            return default, assumption(
-                "worst_case_wait",
-                "defaulted",
-                f"{task.class_name}'s default timeout {format_duration(default)}",
-            )
-        return DEFAULT_SENSOR_TIMEOUT, assumption(
-            "worst_case_wait",
-            "defaulted",
-            f"[sensors] default_timeout {format_duration(DEFAULT_SENSOR_TIMEOUT)} (no timeout=)",
+        return _sensor_timeout(
+            None if arg is None else arg.source,
+            None if arg is None else arg.seconds(),
+            arg is not None and arg.kind == "literal" and arg.value is None,
+            task.class_name,
+            entry.sensor_defaults.get("timeout") if entry is not None else None,
         )
     arg = task.arg("execution_timeout")
-    seconds = arg.seconds() if arg is not None else None
-    if arg is not None and seconds is not None and seconds >= 0:
+    return _operator_timeout(
+        None if arg is None else arg.source, None if arg is None else arg.seconds()
+    )
+
+
+# The timeout readings below are pure functions of source text, cached: a large folder
+# repeats the same few timeouts thousands of times.
+
+
+@functools.lru_cache(maxsize=4096)
+def _sensor_timeout(
+    source: str | None,
+    seconds: float | None,
+    is_none: bool,
+    class_name: str,
+    class_default: str | None,
+) -> tuple[float, Assumption]:
+    if source is not None and not is_none:
+        if seconds is not None and seconds >= 0:
+            return seconds, assumption("worst_case_wait", "measured", f"timeout={_short(source)}")
+        return DEFAULT_SENSOR_TIMEOUT, assumption(
+            "worst_case_wait",
+            "assumed",
+            f"timeout={_short(source)} is not readable; "
+            f"[sensors] default_timeout {format_duration(DEFAULT_SENSOR_TIMEOUT)} assumed",
+        )
+    default = _number(class_default)
+    if default is not None:
+        return default, assumption(
+            "worst_case_wait",
+            "defaulted",
+            f"{class_name}'s default timeout {format_duration(default)}",
+        )
+    return DEFAULT_SENSOR_TIMEOUT, assumption(
+        "worst_case_wait",
+        "defaulted",
+        f"[sensors] default_timeout {format_duration(DEFAULT_SENSOR_TIMEOUT)} (no timeout=)",
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _operator_timeout(source: str | None, seconds: float | None) -> tuple[float | None, Assumption]:
+    if source is not None and seconds is not None and seconds >= 0:
         return seconds, assumption(
-            "worst_case_wait", "measured", f"execution_timeout={_short(arg.source)}"
+            "worst_case_wait", "measured", f"execution_timeout={_short(source)}"
         )
     return None, assumption(
         "worst_case_wait",
@@ -396,14 +424,7 @@ class _Placement:
             return 0.0, assumption(
                 "start_offset", "measured", "no upstream task: starts with its DAG run"
             )
-        # The detail names no task: equal offsets share one assumption (cached once).
-        return start, assumption(
-            "start_offset",
-            "defaulted",
-            f"starts {format_duration(start)} into its DAG run: the longest path of expected "
-            "durations of its upstream tasks (waits as for waiting tasks, the default task "
-            "duration for the others)",
-        )
+        return start, _offset_note(start)
 
     def _graph(self) -> None:
         if self._upstream is None:
@@ -446,6 +467,18 @@ class _Placement:
         if site is not None and id(site) in self.waits:
             return self.waits[id(site)][0]
         return self.params.default_task_duration
+
+
+@functools.lru_cache(maxsize=4096)
+def _offset_note(start: float) -> Assumption:
+    # The detail names no task: equal offsets share one assumption (cached once).
+    return assumption(
+        "start_offset",
+        "defaulted",
+        f"starts {format_duration(start)} into its DAG run: the longest path of expected "
+        "durations of its upstream tasks (waits as for waiting tasks, the default task "
+        "duration for the others)",
+    )
 
 
 def _file_graph(

@@ -8,6 +8,7 @@ from typing import Any
 from deferaudit.cost.capacity import TriggererPlan, plan_capacity, plan_parameters
 from deferaudit.cost.durations import format_duration
 from deferaudit.cost.model import SlotCost
+from deferaudit.cost.plan_cache import load_plan, plan_file, save_plan
 from deferaudit.scan import ScanResult
 
 __all__ = ["plan_for", "render_capacity", "waiting_tasks_json"]
@@ -16,10 +17,22 @@ _SOURCES = ("measured", "configured", "defaulted", "assumed")
 
 
 def plan_for(result: ScanResult) -> TriggererPlan:
-    """The plan over every waiting task of the scan, from cached outcomes or fresh ones."""
-    return plan_capacity(
-        ((o.path, c) for o in result.outcomes for c in o.costs), plan_parameters(result.settings)
-    )
+    """The plan over every waiting task of the scan, from cached outcomes or fresh ones.
+
+    With the cache on, the plan is kept under the outcomes' key and the plan's settings: a
+    scan whose every outcome is unchanged gets the same plan back without the simulation.
+    """
+    params = plan_parameters(result.settings)
+    file = plan_file(result.cache_folder) if result.cache_folder else None
+    key = (result.outcomes_key, params)
+    if file is not None and result.outcomes_key is not None:
+        plan = load_plan(file, key)
+        if isinstance(plan, TriggererPlan):
+            return plan
+    plan = plan_capacity(((o.path, c) for o in result.outcomes for c in o.costs), params)
+    if file is not None and result.outcomes_key is not None:
+        save_plan(file, key, plan)
+    return plan
 
 
 def waiting_tasks_json(result: ScanResult) -> list[dict[str, Any]]:
@@ -58,6 +71,10 @@ def _n(value: float, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _runs(runs: float) -> str:
+    return f"{runs:.4g} run{'' if runs == 1 else 's'}/day"
+
+
 def _task_line(path: str, cost: SlotCost) -> list[str]:
     name = f"{cost.dag_id or '?'}.{cost.task_id or '?'}"
     sources = {a.quantity: a.source for a in cost.assumptions}
@@ -67,7 +84,7 @@ def _task_line(path: str, cost: SlotCost) -> list[str]:
         f"{_n(cost.waste_slot_hours_per_day)} slot-h/day "
         f"(worst case {_n(cost.worst_case_waste_slot_hours_per_day)}){mark}"
     )
-    runs = f"{cost.runs_per_day:.4g} runs/day ({sources.get('runs_per_day', '?')})"
+    runs = f"{_runs(cost.runs_per_day)} ({sources.get('runs_per_day', '?')})"
     mapped = (
         f" x {cost.map_count} mapped ({sources['map_count']})" if "map_count" in sources else ""
     )
@@ -127,7 +144,7 @@ def _text(result: ScanResult, plan: TriggererPlan, top: int) -> str:
                 f"  {_clean(dag.path)}  {_clean(dag.dag_id or '?')}: "
                 f"{_n(dag.waste_slot_hours_per_day)} ({_n(dag.worst_case_waste_slot_hours_per_day)}),"
                 f" {_n(dag.recovered_slot_hours_per_day)} back; {dag.tasks} waiting, "
-                f"{dag.runs_per_day:.4g} runs/day"
+                f"{_runs(dag.runs_per_day)}"
             )
     out.append("")
     out.append("Triggerers, from one simulated week after the fix")
@@ -147,10 +164,19 @@ def _text(result: ScanResult, plan: TriggererPlan, top: int) -> str:
         f"{plan.triggerers_without_ha}{ha}"
     )
     out.append("")
-    out.append("Worker slots held by waiting tasks (peak over the week)")
+    out.append("Worker slots held by waiting tasks, over the same week")
+    before, after = plan.slots_before, plan.slots_after
     out.append(
-        f"  before the fix {_n(plan.slots_before.peak)}, after {_n(plan.slots_after.peak)}: "
-        f"{_n(plan.worker_slots_freed)} freed = {plan.workers_freed} worker"
+        f"  before the fix: peak {_n(before.peak)}, 95th percentile {_n(before.p95)}, "
+        f"mean {_n(before.mean)}"
+    )
+    out.append(
+        f"  after the fix:  peak {_n(after.peak)}, 95th percentile {_n(after.p95)}, "
+        f"mean {_n(after.mean)}"
+    )
+    out.append(
+        f"  freed at the peak: {_n(before.peak)} - {_n(after.peak)} = "
+        f"{_n(plan.worker_slots_freed)} slots = {plan.workers_freed} worker"
         f"{'s' if plan.workers_freed != 1 else ''} at {p.worker_concurrency} slots each"
     )
     out.append("")

@@ -54,19 +54,13 @@ def to_document(result: ScanResult, plan: Any = None, *, costs: bool = True) -> 
     }
 
 
-def _with_cost(text: str, cost: Any) -> str:
-    """A finding's JSON object text with ``"cost"`` as its last key."""
-    return f'{text[:-1]}, "cost": {cost.encoded if cost is not None else "null"}}}'
-
-
 def _rows_inline(value: dict[str, Any], row_keys: tuple[str, ...]) -> str:
-    """An object indented like the rest, its long lists one compact row per line (a plan
-    lists every DAG: the pure-Python indenting encoder would take seconds)."""
+    """An object indented like the rest, its long lists written compactly on one line each
+    (a plan lists every DAG: the pure-Python indenting encoder would take seconds)."""
     parts = []
     for key, item in value.items():
-        if key in row_keys and item:
-            rows = ",\n".join("      " + json.dumps(row, ensure_ascii=False) for row in item)
-            text = "[\n" + rows + "\n    ]"
+        if key in row_keys:
+            text = json.dumps(item, ensure_ascii=False)
         else:
             text = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n    ")
         parts.append(f"    {json.dumps(key)}: {text}")
@@ -75,19 +69,30 @@ def _rows_inline(value: dict[str, Any], row_keys: tuple[str, ...]) -> str:
 
 def render_json(result: ScanResult) -> str:
     """Indented at the top, one finding per line: readable, and the C encoder stays in use
-    (``json.dumps`` with ``indent`` falls back to pure Python, 6x slower on 35,000 findings)."""
+    (``json.dumps`` with ``indent`` falls back to pure Python, 6x slower on 35,000 findings).
+
+    Each finding's ``cost`` is the JSON text its SlotCost carries (made when the file was
+    scanned, cached with it); the document is assembled from pieces joined once (it can be
+    tens of megabytes: every extra concatenation copies all of it).
+    """
     doc = to_document(result, costs=False)
-    parts = []
-    for key, value in doc.items():
+    out: list[str] = ["{\n"]
+    for index, (key, value) in enumerate(doc.items()):
+        out.append(f",\n  {json.dumps(key)}: " if index else f"  {json.dumps(key)}: ")
         if key == "findings" and value:
-            body = ",\n".join(
-                "    " + _with_cost(json.dumps(d, ensure_ascii=False), f.cost)
-                for f, d in zip(result.findings, value, strict=True)
-            )
-            text = "[\n" + body + "\n  ]"
+            out.append("[\n")
+            for position, (finding, data) in enumerate(zip(result.findings, value, strict=True)):
+                text = json.dumps(data, ensure_ascii=False)
+                cost = finding.cost
+                out.append(",\n    " if position else "    ")
+                out.append(text[:-1])
+                out.append(', "cost": ')
+                out.append(cost.encoded if cost is not None else "null")
+                out.append("}")
+            out.append("\n  ]")
         elif key == "capacity":
-            text = _rows_inline(value, ("dags", "timeline"))
+            out.append(_rows_inline(value, ("dags", "timeline")))
         else:
-            text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-        parts.append(f"  {json.dumps(key)}: {text}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+            out.append(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+    out.append("\n}\n")
+    return "".join(out)
