@@ -414,7 +414,7 @@ def evaluate_file(
 
 
 def _with_cost(finding: Finding, cost_of: dict) -> Finding:
-    cost = cost_of.get(finding.span)
+    cost = cost_of.get(id(finding.span))
     if cost is not None:
         # The last step of building a finding the rules made for this file a moment ago and
         # nothing else holds yet: set in place (dataclasses.replace on 35,000 findings cost

@@ -338,7 +338,7 @@ def slot_cost(
         deferred_s,
         after_s,
         worst_s,
-        tuple((a.quantity, a.source) for a in assumptions),
+        tuple([(a.quantity, a.source) for a in assumptions]),
     )
     return SlotCost(
         dag_id,

@@ -20,7 +20,7 @@ from deferaudit.cost.model import (
     slot_cost,
 )
 from deferaudit.cost.schedule import DAY, Schedule, read_schedule
-from deferaudit.facts import Arg, DagFacts, Span
+from deferaudit.facts import Arg, DagFacts
 from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.deferral import WaitStatus, status_of
 
@@ -65,8 +65,9 @@ def _now_mode(status: WaitStatus) -> WaitMode | None:
 
 def waiting_costs(
     ctx: FileContext, findings: Sequence[Finding]
-) -> tuple[tuple[SlotCost, ...], dict[Span, SlotCost]]:
-    """The cost of every waiting task of one file, and each task's cost by its call's span.
+) -> tuple[tuple[SlotCost, ...], dict[int, SlotCost]]:
+    """The cost of every waiting task of one file, and each task's cost by the identity of
+    its call's span (the Span object the task's findings carry).
 
     ``findings`` are the file's findings (kept and suppressed): only kept findings with a fix
     change how a task waits after the migration.
@@ -79,22 +80,26 @@ def waiting_costs(
             waiting.append((task, mode))
     if not waiting:
         return (), {}
-    fixes: dict[Span, WaitMode] = {}
+    fixes: dict[int, WaitMode] = {}
     for finding in findings:
         after = (
             _AFTER_FIX.get(finding.fix.action) if finding.fix and not finding.suppressed else None
         )
-        if after is not None and fixes.get(finding.span) != "deferrable":
-            fixes[finding.span] = after
-    waits = {id(task.site): _expected_wait(task, params) for task, _ in waiting}
+        if after is not None and fixes.get(id(finding.span)) != "deferrable":
+            fixes[id(finding.span)] = after
+    names = {id(task.site): (task.dag_id, task.task_id) for task, _ in waiting}
+    waits = {
+        id(task.site): _expected_wait(task, *names[id(task.site)], params) for task, _ in waiting
+    }
     placement = _Placement(ctx, params, waits)
     costs: list[SlotCost] = []
-    by_span: dict[Span, SlotCost] = {}
+    by_span: dict[int, SlotCost] = {}
     for task, now in waiting:
-        after = now if now == "deferrable" else fixes.get(task.site.span, now)
-        cost = _cost(task, now, after, waits[id(task.site)], params, placement)
+        site = task.site
+        after = now if now == "deferrable" else fixes.get(id(site.span), now)
+        cost = _cost(task, *names[id(site)], now, after, waits[id(site)], params, placement)
         costs.append(cost)
-        by_span[task.site.span] = cost
+        by_span[id(site.span)] = cost
     return tuple(costs), by_span
 
 
@@ -103,6 +108,8 @@ def waiting_costs(
 
 def _cost(
     task: ResolvedTask,
+    dag_id: str | None,
+    task_id: str | None,
     now: WaitMode,
     after: WaitMode,
     expected: tuple[float, float, tuple[Assumption, ...]],
@@ -110,12 +117,10 @@ def _cost(
     placement: _Placement,
 ) -> SlotCost:
     wait, worst, wait_notes = expected
-    schedule = placement.schedule(task)
+    schedule, schedule_note = placement.schedule(task)
     offset, offset_note = placement.offset(task)
     map_count, map_note = _map_count(task)
-    notes: list[Assumption] = [
-        assumption("runs_per_day", schedule.source, schedule.detail),
-    ]
+    notes: list[Assumption] = [schedule_note]
     if map_note is not None:
         notes.append(map_note)
     notes.extend(wait_notes)
@@ -128,8 +133,8 @@ def _cost(
     starts, starts_note = _deferrable_starts(task)
     notes.append(starts_note)
     return slot_cost(
-        dag_id=task.dag_id,
-        task_id=task.task_id,
+        dag_id=dag_id,
+        task_id=task_id,
         line=task.site.span.line,
         runs_per_day=schedule.runs_per_day,
         timing=schedule.timing,
@@ -147,11 +152,11 @@ def _cost(
 
 
 def _expected_wait(
-    task: ResolvedTask, params: CostParameters
+    task: ResolvedTask, dag_id: str | None, task_id: str | None, params: CostParameters
 ) -> tuple[float, float, tuple[Assumption, ...]]:
     """(expected wait, worst-case wait, their assumptions), the expected one capped by the
     task's timeout."""
-    found = params.wait_for(task.dag_id, task.task_id, task.operator)
+    found = params.wait_for(dag_id, task_id, task.operator) if params.waits else None
     wait, wait_note = (
         found if found is not None else (params.default_wait, params.default_wait_from)
     )
@@ -347,6 +352,15 @@ def _short(source: str, limit: int = 50) -> str:
 # ---------------------------------------------------------------------- in the DAG run
 
 
+_NO_DAG = Schedule(
+    "assumed-daily",
+    1.0,
+    "assumed",
+    "the task's DAG is not known: assumed 1 run a day at 00:00",
+    ("days", tuple(range(7)), (0.0,)),
+)
+
+
 class _Placement:
     """Schedules of the file's DAGs and where each task starts inside its DAG run."""
 
@@ -359,28 +373,26 @@ class _Placement:
         self.ctx = ctx
         self.params = params
         self.waits = waits
-        self._schedules: dict[str, Schedule] = {}
+        self._schedules: dict[str, tuple[Schedule, Assumption]] = {}
         self._upstream: dict[str, dict[str, set[str]]] | None = None
         self._sites: dict[str, dict[str, object]] = {}
         # Per DAG key: each task's start in its run.
         self._starts: dict[str, dict[str, float]] = {}
 
-    def schedule(self, task: ResolvedTask) -> Schedule:
+    def schedule(self, task: ResolvedTask) -> tuple[Schedule, Assumption]:
+        """The task's DAG's schedule and the runs-per-day assumption it rests on."""
         dag = task.dag
-        if dag is None:
-            return Schedule(
-                "assumed-daily",
-                1.0,
-                "assumed",
-                "the task's DAG is not known: assumed 1 run a day at 00:00",
-                ("days", tuple(range(7)), (0.0,)),
-            )
-        if dag.key not in self._schedules:
-            schedule = read_schedule(dag.schedule, self.ctx.target.major)
-            if schedule.kind == "continuous":
-                schedule = self._continuous(dag, schedule)
-            self._schedules[dag.key] = schedule
-        return self._schedules[dag.key]
+        key = dag.key if dag is not None else ""
+        if key not in self._schedules:
+            if dag is None:
+                schedule = _NO_DAG
+            else:
+                schedule = read_schedule(dag.schedule, self.ctx.target.major)
+                if schedule.kind == "continuous":
+                    schedule = self._continuous(dag, schedule)
+            note = assumption("runs_per_day", schedule.source, schedule.detail)
+            self._schedules[key] = (schedule, note)
+        return self._schedules[key]
 
     def _continuous(self, dag: DagFacts, schedule: Schedule) -> Schedule:
         self._graph()
