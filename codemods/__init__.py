@@ -13,13 +13,15 @@ from typing import ClassVar
 
 from codemods.async_class import ReplaceAsyncClassCommand
 from codemods.deferrable import MakeDeferrableCommand
+from codemods.expressions import ReplaceExpressionCommand
 from codemods.reschedule import SetRescheduleModeCommand
-from codemods.targets import CallEdit, DecoratorEdit, EditTarget, TargetedCommand
+from codemods.targets import CallEdit, DecoratorEdit, EditTarget, ExpressionEdit, TargetedCommand
 
 FAMILIES: tuple[type[TargetedCommand], ...] = (
     MakeDeferrableCommand,
     ReplaceAsyncClassCommand,
     SetRescheduleModeCommand,
+    ReplaceExpressionCommand,
 )
 
 
@@ -31,6 +33,9 @@ class ApplyFixesCommand(TargetedCommand):
     DECORATOR_EDITS: ClassVar[Mapping[str, DecoratorEdit]] = {
         k: v for family in FAMILIES for k, v in family.DECORATOR_EDITS.items()
     }
+    EXPRESSION_EDITS: ClassVar[Mapping[str, ExpressionEdit]] = {
+        k: v for family in FAMILIES for k, v in family.EXPRESSION_EDITS.items()
+    }
 
 
 __all__ = [
@@ -39,6 +44,7 @@ __all__ = [
     "EditTarget",
     "MakeDeferrableCommand",
     "ReplaceAsyncClassCommand",
+    "ReplaceExpressionCommand",
     "SetRescheduleModeCommand",
     "TargetedCommand",
 ]

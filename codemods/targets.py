@@ -43,6 +43,9 @@ def scan_targets(filename: str, actions: Sequence[str], unsafe: bool) -> list[Ed
 
 CallEdit = Callable[["TargetedCommand", EditTarget, cst.Call], "cst.Call | None"]
 DecoratorEdit = Callable[["TargetedCommand", EditTarget, cst.Decorator], "cst.Decorator | None"]
+ExpressionEdit = Callable[
+    ["TargetedCommand", EditTarget, cst.BaseExpression], "cst.BaseExpression | None"
+]
 
 
 class TargetedCommand(VisitorBasedCodemodCommand):
@@ -55,6 +58,8 @@ class TargetedCommand(VisitorBasedCodemodCommand):
     METADATA_DEPENDENCIES = (PositionProvider,)
     EDITS: ClassVar[Mapping[str, CallEdit]] = {}
     DECORATOR_EDITS: ClassVar[Mapping[str, DecoratorEdit]] = {}
+    # Edits of any expression that starts at the target's position (not only calls).
+    EXPRESSION_EDITS: ClassVar[Mapping[str, ExpressionEdit]] = {}
     UNSAFE: ClassVar[bool] = False
 
     def __init__(
@@ -68,7 +73,7 @@ class TargetedCommand(VisitorBasedCodemodCommand):
 
     @classmethod
     def actions(cls) -> tuple[str, ...]:
-        return tuple(sorted({*cls.EDITS, *cls.DECORATOR_EDITS}))
+        return tuple(sorted({*cls.EDITS, *cls.DECORATOR_EDITS, *cls.EXPRESSION_EDITS}))
 
     def targets(self) -> dict[tuple[int, int], EditTarget]:
         if self._targets is None:
@@ -139,6 +144,16 @@ class TargetedCommand(VisitorBasedCodemodCommand):
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         return self._edit(original_node, self.EDITS, updated_node)
+
+    def on_leave(self, original_node: Any, updated_node: Any) -> Any:
+        result = super().on_leave(original_node, updated_node)
+        if (
+            self.EXPRESSION_EDITS
+            and isinstance(original_node, cst.BaseExpression)
+            and result is updated_node
+        ):
+            return self._edit(original_node, self.EXPRESSION_EDITS, updated_node)
+        return result
 
     def leave_Decorator(
         self, original_node: cst.Decorator, updated_node: cst.Decorator

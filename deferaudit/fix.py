@@ -98,9 +98,12 @@ def _target(finding: Finding, site: TaskSite | None) -> EditTarget | None:
     fix = finding.fix
     if fix is None:
         return None
+    # Expression edits (DA202, DA210) name their own span; task edits sit on the task's call.
+    line = int(fix.details.get("line") or finding.span.line)
+    column = int(fix.details.get("column") or finding.span.column)
     return EditTarget(
-        line=finding.span.line,
-        column=finding.span.column,
+        line=line,
+        column=column,
         action=fix.action,
         callee=site.callee if site is not None else "",
         details=dict(fix.details),

@@ -306,3 +306,79 @@ def test_codemod_runs_standalone_under_libcst_tool(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert dag.read_text() == before.replace('mode="poke"', "deferrable=True")
+
+
+def test_da210_default_read_from_config_with_its_import(tmp_path: Path) -> None:
+    before = textwrap.dedent(
+        """
+        from airflow.sdk import DAG, BaseOperator
+
+
+        class ExportOperator(BaseOperator):
+            def __init__(self, *, job_id: str, deferrable: bool = False, **kwargs):
+                super().__init__(**kwargs)
+                self.deferrable = deferrable
+
+            def execute(self, context):
+                if self.deferrable:
+                    self.defer(trigger=None, method_name="execute_complete")
+
+            def execute_complete(self, context, event=None):
+                return event
+
+
+        with DAG("export"):
+            ExportOperator(task_id="export", job_id="j")
+        """
+    ).lstrip("\n")
+    after = fixed(tmp_path, before, target="3.3")
+    assert after == before.replace(
+        # libcst's AddImportsVisitor merges the name into the existing import, in front.
+        "from airflow.sdk import DAG, BaseOperator\n",
+        "from airflow.sdk import conf, DAG, BaseOperator\n",
+    ).replace(
+        "deferrable: bool = False,",
+        'deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),',
+    )
+    assert fixed(tmp_path, after, target="3.3") == after
+
+
+def test_da202_serialize_classpath_follows_the_class(tmp_path: Path) -> None:
+    folder = tmp_path / "dags"
+    plugins = tmp_path / "plugins" / "acme"
+    plugins.mkdir(parents=True)
+    (plugins / "__init__.py").write_text("")
+    trigger = textwrap.dedent(
+        """
+        import asyncio
+        from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+
+        class JobTrigger(BaseTrigger):
+            def __init__(self, job_id):
+                super().__init__()
+                self.job_id = job_id
+
+            def serialize(self):
+                return ("acme.old_place.JobTrigger", {"job_id": self.job_id})
+
+            async def run(self):
+                await asyncio.sleep(1)
+                yield TriggerEvent({"job_id": self.job_id})
+        """
+    ).lstrip("\n")
+    (plugins / "triggers.py").write_text(trigger)
+    folder.mkdir()
+    (folder / "dag.py").write_text("# airflow dag\n")
+    result = scan(
+        [folder],
+        Settings(cache=False, jobs=1, target_airflow="3.3"),
+        Catalog.load(),
+        cwd=tmp_path,
+        need_facts=True,
+    )
+    plan = plan_fixes(result, tmp_path)
+    (file_fix,) = plan.changed
+    assert file_fix.after == trigger.replace(
+        '"acme.old_place.JobTrigger"', 'f"{type(self).__module__}.{type(self).__qualname__}"'
+    )
