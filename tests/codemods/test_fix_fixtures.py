@@ -339,6 +339,10 @@ def test_da210_default_read_from_config_with_its_import(tmp_path: Path) -> None:
     ).replace(
         "deferrable: bool = False,",
         'deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),',
+    ).replace(
+        # The task itself waits in its slot (DA104): it gets deferrable=True too.
+        'ExportOperator(task_id="export", job_id="j")',
+        'ExportOperator(task_id="export", job_id="j", deferrable=True)',
     )
     assert fixed(tmp_path, after, target="3.3") == after
 
