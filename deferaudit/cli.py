@@ -6,6 +6,7 @@ Exit codes: 0 the command ran; 1 findings remain and ``--exit-non-zero-on-findin
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
@@ -14,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -53,23 +54,38 @@ def _user_errors() -> Iterator[None]:
         raise UsageFailure(str(exc)) from exc
 
 
-def write_output(text: str, output: Path | None) -> None:
-    """Print, or write the file atomically (a half-written report is never left behind)."""
+def write_output(text: str | Callable[[TextIO], None], output: Path | None) -> None:
+    """Print, or write the file atomically (a half-written report is never left behind).
+
+    ``text`` is the report, or a function that writes it to a handle piece by piece (a large
+    JSON report is never held whole in memory).
+    """
+    write: Callable[[TextIO], Any] = (
+        text if callable(text) else lambda handle: handle.write(text)  # type: ignore[misc]
+    )
     if output is None or str(output) == "-":
-        click.echo(text, nl=False)
+        if callable(text):
+            text(click.get_text_stream("stdout"))
+        else:
+            click.echo(text, nl=False)
         return
     target = Path(output)
     if target.is_dir():
         raise UsageFailure(f"--output {output}: is a directory")
     if str(target) == os.devnull or (target.exists() and not target.is_file()):
         with target.open("w", encoding="utf-8") as handle:
-            handle.write(text)
+            write(handle)
         return
     folder = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                write(handle)
+        except BaseException:
+            # A report that failed half-way is never left behind, not even as a temp file.
+            os.unlink(tmp)
+            raise
         # mkstemp creates 0600; a report is an ordinary file, readable as the umask allows.
         umask = os.umask(0)
         os.umask(umask)
@@ -375,7 +391,12 @@ def scan(
         _write_report(paths, options, output)
         return
     result = run_scan_command(paths, options, need_facts=False)
-    write_output(render(result, fmt, statistics=statistics), output)
+    if fmt == "json":
+        from deferaudit.outputs.json import write_json
+
+        write_output(functools.partial(write_json, result), output)
+    else:
+        write_output(render(result, fmt, statistics=statistics), output)
     if exit_non_zero_on_finding and result.findings:
         sys.exit(EXIT_FINDINGS)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import io
 from typing import Any
 
 from deferaudit.cost.capacity import TriggererPlan, plan_capacity, plan_parameters
@@ -52,11 +52,11 @@ def waiting_tasks_json(result: ScanResult) -> list[dict[str, Any]]:
 def render_capacity(result: ScanResult, fmt: str, *, top: int = 20) -> str:
     plan = plan_for(result)
     if fmt == "json":
-        from deferaudit.outputs.json import to_document
+        from deferaudit.outputs.json import write_json
 
-        doc = to_document(result, plan)
-        doc["waiting_tasks"] = waiting_tasks_json(result)
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        buffer = io.StringIO()
+        write_json(result, buffer, plan=plan, rows={"waiting_tasks": waiting_tasks_json(result)})
+        return buffer.getvalue()
     return _text(result, plan, top)
 
 
