@@ -65,7 +65,8 @@ def write_output(text: str | Callable[[TextIO], None], output: Path | None) -> N
     )
     if output is None or str(output) == "-":
         if callable(text):
-            text(click.get_text_stream("stdout"))
+            text(sys.stdout)
+            sys.stdout.flush()
         else:
             click.echo(text, nl=False)
         return

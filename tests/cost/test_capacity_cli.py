@@ -237,3 +237,13 @@ def test_a_bad_option_is_one_line_and_exit_2(
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1
     assert message in result.output
+
+
+def test_a_json_report_written_to_a_file_is_the_printed_one(folder: Path) -> None:
+    printed = invoke("scan", "dags", "--no-cache", "--format", "json", cwd=folder)
+    written = invoke("scan", "dags", "--no-cache", "--format", "json", "-o", "r.json", cwd=folder)
+    assert written.exit_code == 0, written.output
+    assert (folder / "r.json").read_text() == printed.output
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+    doc = json.loads(printed.output)
+    assert doc["findings"][0]["cost"]["runs_per_day"] == 24
