@@ -114,7 +114,7 @@ def test_totals_equal_the_json_output(browser, sample_report: tuple[Path, dict])
     assert int(total("triggerers")) == capacity["triggerers"]
     waste = page.locator('[data-total="waste"]').get_attribute("data-value")
     assert float(waste) == pytest.approx(capacity["waste_slot_hours_per_day"])
-    assert page.locator("#findings-table tbody tr").count() == len(doc["findings"])
+    assert page.locator("#findings-body .row").count() == len(doc["findings"])
 
 
 def test_sorting_and_filtering_change_the_visible_rows(
@@ -124,11 +124,11 @@ def test_sorting_and_filtering_change_the_visible_rows(
 
     report, doc = sample_report
     page, *_ = open_report(browser, report)
-    visible = "#findings-table tbody tr:not([hidden])"
+    visible = "#findings-body .row:not([hidden])"
     page.select_option("#f-rule", "DA101")
     expected = sum(1 for f in doc["findings"] if f["rule"] == "DA101")
     assert page.locator(visible).count() == expected
-    assert set(page.locator(f"{visible} td:first-child").all_inner_texts()) == {"DA101"}
+    assert set(page.locator(f"{visible} > div:first-child").all_text_contents()) == {"DA101"}
     page.select_option("#f-rule", "")
     page.fill("#f-text", "sftp")
     # The search waits 120 ms after typing; poll (the page's CSP forbids evaluated scripts).
@@ -139,23 +139,23 @@ def test_sorting_and_filtering_change_the_visible_rows(
         in " ".join(str(f[k]) for k in ("dag_id", "task_id", "operator", "path", "message")).lower()
     )
     expect(page.locator(visible)).to_have_count(expected_sftp)
-    texts = page.locator(visible).all_inner_texts()
+    texts = page.locator(visible).all_text_contents()
     assert texts and all("sftp" in t.lower() for t in texts)
     page.fill("#f-text", "")
     expect(page.locator(visible)).to_have_count(len(doc["findings"]))
-    page.click('#findings-table th[data-col="0"]')
-    page.click('#findings-table th[data-col="0"]')  # descending
-    rules = page.locator(f"{visible} td:first-child").all_inner_texts()
+    page.click('#findings-table .head > div[data-col="0"]')
+    page.click('#findings-table .head > div[data-col="0"]')  # descending
+    rules = page.locator(f"{visible} > div:first-child").all_text_contents()
     assert rules == sorted(rules, reverse=True)
     page.select_option("#f-fix", "safe")
-    tiers = set(page.locator(f"{visible} td:nth-child(8)").all_inner_texts())
+    tiers = set(page.locator(f"{visible} > div:nth-child(8)").all_text_contents())
     assert tiers == {"safe"}
 
 
 def test_reading_works_without_javascript(browser, sample_report: tuple[Path, dict]) -> None:
     report, doc = sample_report
     page, *_ = open_report(browser, report, javascript=False)
-    assert page.locator("#findings-table tbody tr").count() == len(doc["findings"])
+    assert page.locator("#findings-body .row").count() == len(doc["findings"])
     assert page.locator("svg rect.bar").count() > 0
 
 
@@ -176,7 +176,8 @@ def test_strings_from_dag_files_show_as_text_and_run_nothing(browser, tmp_path: 
     page, problems, requests, dialogs = open_report(browser, tmp_path / "evil.html")
     assert dialogs == [] and problems == [] and requests == []
     assert page.locator("img").count() == 0
-    body = page.locator("#findings-table").inner_text()
+    # text_content, not inner_text: rows out of view are not rendered (content-visibility).
+    body = page.locator("#findings-table").text_content() or ""
     assert "<script>alert(1)</script>" in body
     assert '"><img src=x onerror=alert(4)>' in body
 
@@ -197,7 +198,7 @@ def test_a_20000_finding_report_loads(browser, tmp_path: Path) -> None:
     page.goto((tmp_path / "big.html").as_uri())
     page.wait_for_selector("html[data-ready]", timeout=120_000)
     ready = time.perf_counter() - start
-    rows = page.locator("#findings-table tbody tr").count()
+    rows = page.locator("#findings-body .row").count()
     start = time.perf_counter()
     page.select_option("#f-rule", "DA101")
     filter_time = time.perf_counter() - start
