@@ -60,14 +60,37 @@ def default_cache_dir() -> Path:
     return Path(base) / "deferaudit-catalog"
 
 
-def load_pins(path: Path) -> list[Distribution]:
-    """The distributions listed in sources.toml, core lines first."""
+def load_pins(path: Path, *, include_lists: bool = True) -> list[Distribution]:
+    """The distributions listed in sources.toml (core lines first), then its provider lists.
+
+    ``provider_lists`` in sources.toml names further files of ``[[provider]]`` tables (the
+    generated providers.toml); a name pinned in sources.toml itself wins over a listed one.
+    """
+    raw = _read_toml(path)
+    pins = _pins_in(raw, path, ("core", "provider"))
+    if include_lists:
+        pinned = {p.name for p in pins}
+        for listed in raw.get("provider_lists", []):
+            list_path = path.parent / str(listed)
+            for pin in _pins_in(_read_toml(list_path), list_path, ("provider",)):
+                if pin.name not in pinned:
+                    pinned.add(pin.name)
+                    pins.append(pin)
+    if not pins:
+        raise BuildError(f"{path} lists no distributions")
+    return pins
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text("utf-8"))
+        return tomllib.loads(path.read_text("utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise BuildError(f"cannot read {path}: {exc}") from exc
+
+
+def _pins_in(raw: dict[str, Any], path: Path, sections: Sequence[str]) -> list[Distribution]:
     pins: list[Distribution] = []
-    for section in ("core", "provider"):
+    for section in sections:
         for item in raw.get(section, []):
             try:
                 pin = Distribution(
@@ -79,8 +102,6 @@ def load_pins(path: Path) -> list[Distribution]:
             except KeyError as exc:
                 raise BuildError(f"{path}: a [[{section}]] item lacks {exc}") from exc
             pins.append(pin)
-    if not pins:
-        raise BuildError(f"{path} lists no distributions")
     return pins
 
 
@@ -170,6 +191,7 @@ def build(
     pip: Sequence[str] | None = None,
     echo: Callable[[str], None] = print,
     history: bool = True,
+    history_budget: float | None = None,
 ) -> BuildSummary:
     """Fetch (or reuse) every pinned wheel, read it, and write the catalog to ``output``."""
     started = time.monotonic()
@@ -201,7 +223,9 @@ def build(
     document = assemble(read, report)
     walks: list[Walk] = []
     if history:
-        walks = walk_histories(read, document, cache_dir, offline, pip_cmd, echo)
+        walks = walk_histories(
+            read, document, cache_dir, offline, pip_cmd, echo, budget=history_budget
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render(document), "utf-8")
 
@@ -234,8 +258,16 @@ def walk_histories(
     offline: bool,
     pip: Sequence[str] | None,
     echo: Callable[[str], None],
+    *,
+    budget: float | None = None,
 ) -> list[Walk]:
-    """Set ``deferrable_since`` on every accepting class and ``history`` on the document."""
+    """Set ``deferrable_since`` on every accepting class and ``history`` on the document.
+
+    With a ``budget`` (seconds), packages are walked in name order until it runs out; the
+    rest keep no ``deferrable_since`` and their ``history`` record says they were not walked.
+    Probes answered from the cache cost next to nothing, so a rebuild walks further.
+    """
+    started = time.monotonic()
     wanted: dict[str, set[str]] = {}
     for cls in document["classes"]:
         if cls["accepts_deferrable"]:
@@ -258,6 +290,12 @@ def walk_histories(
     walks: list[Walk] = []
     history: dict[str, Any] = {}
     for package in sorted(wanted):
+        if budget is not None and time.monotonic() - started > budget:
+            history[package] = {
+                "method": f"not walked: the build's history budget ({budget:.0f} s) ran out"
+            }
+            echo(f"{'skipped':>10}  release history of {package}: budget spent")
+            continue
         pinned = {d.pin.version: d.tree for d in read if d.pin.name == package}
         newest = max(pinned, key=version_key)
         paths = sorted(wanted[package])
@@ -370,6 +408,12 @@ def render(document: dict[str, Any]) -> str:
     help="Walk each package's release history for the release that added `deferrable`.",
 )
 @click.option(
+    "--history-budget",
+    type=float,
+    default=None,
+    help="Seconds to spend walking release histories; packages after that are not walked.",
+)
+@click.option(
     "--pip", "pip_cmd", default=None, help="The pip to download with, e.g. 'python3 -m pip'."
 )
 def main(
@@ -378,6 +422,7 @@ def main(
     output: Path,
     offline: bool,
     history: bool,
+    history_budget: float | None,
     pip_cmd: str | None,
 ) -> None:
     """Download the pinned Airflow and provider wheels and write the operator catalog."""
@@ -390,6 +435,7 @@ def main(
             pip=pip_cmd.split() if pip_cmd else None,
             echo=click.echo,
             history=history,
+            history_budget=history_budget,
         )
     except BuildError as exc:
         raise click.ClickException(str(exc)) from exc

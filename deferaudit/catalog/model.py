@@ -13,7 +13,17 @@ CATALOG_SCHEMA = "deferaudit-catalog/1"
 
 # The Airflow release lines the bundled catalog was read from. A target version maps onto
 # the nearest line at or below it (see ``Catalog.line_for``).
-AIRFLOW_LINES: tuple[str, ...] = ("2.10", "2.11", "3.3")
+AIRFLOW_LINES: tuple[str, ...] = (
+    "2.7",
+    "2.8",
+    "2.9",
+    "2.10",
+    "2.11",
+    "3.0",
+    "3.1",
+    "3.2",
+    "3.3",
+)
 
 
 class CatalogError(Exception):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from deferaudit.catalog import Catalog
+from deferaudit.catalog import AIRFLOW_LINES, Catalog
 from deferaudit.catalog.assembly import Distribution, ReadDistribution, assemble
 from deferaudit.catalog.build import BuildError, build, load_pins, main, render
 from deferaudit.catalog.reader import ClassFacts, SourceUniverse
@@ -517,7 +517,7 @@ def test_load_pins_reads_lines_and_roles(tmp_path: Path):
 
 def test_bundled_sources_pin_every_line():
     pins = load_pins(Path(__file__).resolve().parents[2] / "deferaudit/catalog/sources.toml")
-    assert {p.airflow_line for p in pins} == {"2.10", "2.11", "3.3", None}
+    assert {p.airflow_line for p in pins} == {*AIRFLOW_LINES, None}
 
 
 def test_offline_build_from_cached_wheels_is_deterministic(tmp_path: Path):

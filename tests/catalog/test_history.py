@@ -79,6 +79,10 @@ SAMPLES = [
     "airflow.providers.databricks.operators.databricks.DatabricksRunNowOperator",
     "airflow.providers.http.sensors.http.HttpSensor",
     "airflow.sensors.external_task.ExternalTaskSensor",
+    # providers the generated providers.toml added
+    "airflow.providers.airbyte.operators.airbyte.AirbyteTriggerSyncOperator",
+    "airflow.providers.microsoft.winrm.operators.winrm.WinRMOperator",
+    "airflow.providers.openai.operators.openai.OpenAITriggerBatchOperator",
 ]
 
 
