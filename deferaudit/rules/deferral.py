@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -104,9 +105,29 @@ def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
             "execution_timeout on a reschedule-mode sensor bounds each poke; once deferred it "
             "bounds the whole wait"
         )
+    interval = task.arg("poke_interval")
+    own = _own_interval_params(task)
+    if interval is not None and own:
+        names = ", ".join(f"`{n}`" for n in own)
+        reasons.append(
+            f"poke_interval is set, but the class also takes {names}: its deferrable path may "
+            "poll at that interval instead and ignore poke_interval (as ExternalTaskSensor "
+            "did, apache/airflow#68990)"
+        )
     if task.site.star_kwargs:
         reasons.append("the call passes **kwargs that could not be read")
     return tuple(reasons)
+
+
+_INTERVAL_PARAM = re.compile(r"^(poll|polling|check|waiter)_(interval|delay|period)(_seconds)?$")
+
+
+def _own_interval_params(task: ResolvedTask) -> tuple[str, ...]:
+    """The class's own polling-interval parameters besides poke_interval (from the catalog)."""
+    entry = task.cls.entry
+    if entry is None:
+        return ()
+    return tuple(p for p in entry.params if _INTERVAL_PARAM.match(p))
 
 
 def deferrable_fix(task: ResolvedTask, status: WaitStatus) -> Fix | None:

@@ -386,3 +386,27 @@ def test_da202_serialize_classpath_follows_the_class(tmp_path: Path) -> None:
     assert file_fix.after == trigger.replace(
         '"acme.old_place.JobTrigger"', 'f"{type(self).__module__}.{type(self).__qualname__}"'
     )
+
+
+def test_poke_interval_with_a_class_poll_interval_makes_the_fix_unsafe(tmp_path: Path) -> None:
+    before = textwrap.dedent(
+        """
+        from airflow.sdk import DAG
+        from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+        with DAG("x"):
+            ExternalTaskSensor(task_id="up", external_dag_id="raw", poke_interval=600, timeout=60)
+            S3KeySensor(task_id="k", bucket_key="k", poke_interval=600, timeout=60)
+        """
+    ).lstrip("\n")
+    after = fixed(tmp_path, before)
+    # S3KeySensor polls at poke_interval when deferred: safe. ExternalTaskSensor also takes
+    # poll_interval (its deferrable path ignored poke_interval once, apache/airflow#68990).
+    assert after == before.replace(
+        "poke_interval=600, timeout=60)\n", "poke_interval=600, timeout=60, deferrable=True)\n"
+    ).replace(
+        'external_dag_id="raw", poke_interval=600, timeout=60, deferrable=True)',
+        'external_dag_id="raw", poke_interval=600, timeout=60)',
+    )
+    assert "deferrable=True" in fixed(tmp_path, before, unsafe=True).split("S3KeySensor(")[0]
