@@ -116,13 +116,32 @@ class _Store:
             return
 
 
+def code_fingerprint() -> str:
+    """What the installed deferaudit code is: a changed rule or extractor (a new release, or an
+    edit in a development checkout) must not be answered from a cache written by the old one.
+
+    Sizes and modification times of the package's modules: one ``stat`` each, about 1 ms.
+    """
+    digest = hashlib.blake2b(digest_size=6)
+    root = Path(__file__).resolve().parent
+    for folder in (root, root.parent / "codemods"):
+        if not folder.is_dir():
+            continue
+        for module in sorted(folder.rglob("*.py")):
+            info = module.stat()
+            digest.update(
+                f"{module.relative_to(folder)}:{info.st_size}:{info.st_mtime_ns};".encode()
+            )
+    return digest.hexdigest()
+
+
 class ScanCache:
     """Three stores: per-file facts (large, read only when needed), per-file metadata
     (small: classes and imports that decide other files' answers), and per-file rule outcomes
     keyed also by a context key (target, settings and the folder's class table)."""
 
     def __init__(self, folder: Path, catalog_key: str) -> None:
-        tag = f"{__version__}-{CACHE_FORMAT}-{catalog_key[:12]}"
+        tag = f"{__version__}-{CACHE_FORMAT}-{code_fingerprint()}-{catalog_key[:12]}"
         self.facts = _Store(folder / f"facts-{tag}.pickle")
         self.meta = _Store(folder / f"meta-{tag}.pickle")
         self.outcomes = _Store(folder / f"outcomes-{tag}.pickle")
