@@ -595,3 +595,20 @@ def test_cli_reports_counts_and_turns_errors_into_one_line(tmp_path: Path):
     bad = runner.invoke(main, ["--sources", str(tmp_path / "missing.toml"), "--offline"])
     assert bad.exit_code == 1
     assert bad.output.startswith("Error: cannot read") and "Traceback" not in bad.output
+
+
+def test_history_budget_leaves_packages_not_walked_and_says_so(tmp_path: Path):
+    cache = tmp_path / "cache"
+    make_wheel(cache, "apache-airflow", "2.10.9", CORE_2)
+    make_wheel(cache, "apache-airflow-providers-acme", "1.0", PROVIDER)
+    sources = tmp_path / "sources.toml"
+    sources.write_text(SOURCES)
+    out = tmp_path / "catalog.json"
+    build(sources, cache, out, offline=True, echo=lambda _: None, history_budget=0)
+    document = json.loads(out.read_text())
+    deferring = {c["package"] for c in document["classes"] if c["accepts_deferrable"]}
+    assert deferring
+    for package in deferring:
+        assert document["history"][package]["method"].startswith("not walked: the build's")
+    assert not any(c.get("deferrable_since") for c in document["classes"])
+    assert Catalog.load(out).lookup("airflow.providers.acme.sensors.files.FileSensor", "2.10")
