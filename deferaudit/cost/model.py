@@ -322,11 +322,18 @@ def slot_cost(
     """A SlotCost with its per-run slot-seconds (now, deferred, after the fix, worst case)
     and its JSON worked out."""
 
-    def per_run(mode: WaitMode, seconds: float) -> float:
-        return slot_seconds_per_run(mode, seconds, start_overhead, poke_interval, deferrable_starts)
-
-    now_s, deferred_s = per_run(now, wait), per_run("deferrable", wait)
-    after_s, worst_s = per_run(after, wait), per_run(now, worst_wait)
+    now_s = slot_seconds_per_run(now, wait, start_overhead, poke_interval, deferrable_starts)
+    deferred_s = deferrable_starts * start_overhead
+    after_s = (
+        now_s
+        if after == now
+        else slot_seconds_per_run(after, wait, start_overhead, poke_interval, deferrable_starts)
+    )
+    worst_s = (
+        now_s
+        if worst_wait == wait
+        else slot_seconds_per_run(now, worst_wait, start_overhead, poke_interval, deferrable_starts)
+    )
     encoded = _encoded(
         runs_per_day,
         map_count,

@@ -201,6 +201,19 @@ def read_schedule(arg: Arg | None, airflow_major: int) -> Schedule:
     """The schedule of a DAG from its ``schedule`` (or ``schedule_interval``/``timetable``)
     argument; ``None`` when the argument is absent."""
     if arg is None:
+        return _read(None, None, None, airflow_major)
+    value = arg.value if arg.kind != "unknown" else None
+    try:
+        return _read(arg.kind, arg.source, value, airflow_major)
+    except TypeError:  # an unhashable literal: read it without the cache
+        return _read.__wrapped__(arg.kind, arg.source, value, airflow_major)
+
+
+@functools.lru_cache(maxsize=4096)
+def _read(kind: str | None, source: str | None, value: object, airflow_major: int) -> Schedule:
+    """``read_schedule`` on plain values, cached: a large folder repeats a few schedules."""
+    arg = None if kind is None else Arg(source or "", kind, value)  # type: ignore[arg-type]
+    if arg is None:
         if airflow_major >= 3:
             return Schedule(
                 "none", 0.0, "defaulted", "no schedule given: Airflow 3 defaults to None"

@@ -87,10 +87,11 @@ def waiting_costs(
         )
         if after is not None and fixes.get(id(finding.span)) != "deferrable":
             fixes[id(finding.span)] = after
-    names = {id(task.site): (task.dag_id, task.task_id) for task, _ in waiting}
-    waits = {
-        id(task.site): _expected_wait(task, *names[id(task.site)], params) for task, _ in waiting
-    }
+    names: dict[int, tuple[str | None, str | None]] = {}
+    waits: dict[int, tuple[float, float, tuple[Assumption, ...]]] = {}
+    for task, _ in waiting:
+        dag_id, task_id = names[id(task.site)] = (task.dag_id, task.task_id)
+        waits[id(task.site)] = _expected_wait(task, dag_id, task_id, params)
     placement = _Placement(ctx, params, waits)
     costs: list[SlotCost] = []
     by_span: dict[int, SlotCost] = {}
@@ -375,7 +376,7 @@ class _Placement:
         self.waits = waits
         self._schedules: dict[str, tuple[Schedule, Assumption]] = {}
         self._upstream: dict[str, dict[str, set[str]]] | None = None
-        self._sites: dict[str, dict[str, object]] = {}
+        self._sites: dict[str, dict[str, object]] | None = None
         # Per DAG key: each task's start in its run.
         self._starts: dict[str, dict[str, float]] = {}
 
@@ -396,12 +397,13 @@ class _Placement:
 
     def _continuous(self, dag: DagFacts, schedule: Schedule) -> Schedule:
         self._graph()
-        nodes = set(self._upstream.get(dag.key, {})) | set(self._sites.get(dag.key, {}))  # type: ignore[union-attr]
+        sites = self._task_sites().get(dag.key, {})
+        nodes = set(self._upstream.get(dag.key, {})) | set(sites)  # type: ignore[union-attr]
         length = 0.0
         for node in nodes:
             start = self._start(dag.key, node)
             if start is not None:
-                length = max(length, start + self._duration(self._sites[dag.key].get(node)))
+                length = max(length, start + self._duration(sites.get(node)))
         length = max(length, self.params.default_task_duration, 1.0)
         runs = DAY / length
         return Schedule(
@@ -440,16 +442,30 @@ class _Placement:
 
     def _graph(self) -> None:
         if self._upstream is None:
-            self._upstream, self._sites = _file_graph(self.ctx)
+            self._upstream = _upstream_of(self.ctx)
+
+    def _task_sites(self) -> dict[str, dict[str, object]]:
+        """Per DAG key, the task site of each literal task id (for upstream durations)."""
+        if self._sites is None:
+            self._sites = {}
+            facts = self.ctx.facts
+            for site in facts.tasks if facts is not None else ():
+                tid = site.task_id
+                if site.dag_key is not None and tid is not None and tid.kind == "literal":
+                    self._sites.setdefault(site.dag_key, {})[tid.value] = site
+        return self._sites
 
     def _start(self, dag_key: str, task_id: str) -> float | None:
         """When a task starts in its DAG run: the longest path of expected durations of its
         upstream tasks (a depth-first walk up the graph, memoised); None on a cycle."""
         upstream = self._upstream.get(dag_key, {})  # type: ignore[union-attr]
-        sites = self._sites.get(dag_key, {})
+        sites = self._task_sites().get(dag_key, {})
         starts = self._starts.setdefault(dag_key, {})
         if task_id in starts:
             return starts[task_id]
+        if not upstream.get(task_id):  # most waiting tasks: nothing upstream
+            starts[task_id] = 0.0
+            return 0.0
         open_: set[str] = set()
         stack: list[tuple[str, bool]] = [(task_id, False)]
         while stack:
@@ -493,21 +509,12 @@ def _offset_note(start: float) -> Assumption:
     )
 
 
-def _file_graph(
-    ctx: FileContext,
-) -> tuple[dict[str, dict[str, set[str]]], dict[str, dict[str, object]]]:
-    """Per DAG key: each task id's upstream task ids, and the task site of each task id (the
-    graph ``deferaudit.graph.dag_graphs`` builds, as plain dicts: importing networkx alone
-    would cost more than this whole step on a 10,000-file scan)."""
+def _upstream_of(ctx: FileContext) -> dict[str, dict[str, set[str]]]:
+    """Per DAG key, each task id's upstream task ids (the graph ``deferaudit.graph.dag_graphs``
+    builds, as plain dicts: importing networkx alone would cost more than this whole step on
+    a 10,000-file scan)."""
     upstream: dict[str, dict[str, set[str]]] = {}
-    sites: dict[str, dict[str, object]] = {}
     facts = ctx.facts
-    if facts is None:
-        return upstream, sites
-    for site in facts.tasks:
-        tid = site.task_id
-        if site.dag_key is not None and tid is not None and tid.kind == "literal":
-            sites.setdefault(site.dag_key, {})[tid.value] = site
-    for dag_key, up, down in facts.edges:
+    for dag_key, up, down in facts.edges if facts is not None else ():
         upstream.setdefault(dag_key, {}).setdefault(down, set()).add(up)
-    return upstream, sites
+    return upstream
