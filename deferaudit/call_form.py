@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import re
 
@@ -25,6 +26,13 @@ def normal_source(arg: Arg) -> str:
         return source
     if arg.kind == "literal" and isinstance(arg.value, str) and source[:1] in ("'", '"'):
         return repr(arg.value)
+    return _normal_text(source)
+
+
+@functools.lru_cache(maxsize=65536)
+def _normal_text(source: str) -> str:
+    # Pure and often repeated (the same arguments recur across a folder's DAGs): parsing is
+    # most of the cost of fingerprinting 35,000 findings, so it is remembered.
     try:
         return ast.unparse(ast.parse(source, mode="eval"))
     except (SyntaxError, ValueError, RecursionError, MemoryError):

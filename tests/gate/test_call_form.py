@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import keyword
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,9 @@ values = st.one_of(
 @settings(max_examples=60, deadline=None)
 @given(
     st.dictionaries(
-        st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True).filter(lambda k: k != "task_id"),
+        st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True).filter(
+            lambda k: k != "task_id" and not keyword.iskeyword(k)
+        ),
         values,
         max_size=5,
     ),
