@@ -160,7 +160,7 @@ def plan_fixes(
         reason = _selected(finding, unsafe)
         if reason is None:
             by_file.setdefault(finding.path, []).append(finding)
-        elif finding.fix is not None or finding.rule.startswith("DA1"):
+        else:
             not_fixed.append((finding, reason))
     jobs_ = [
         (path, cwd, findings, {k: v for k, v in sites.items() if k[0] == path})
