@@ -500,11 +500,7 @@ class _Scan:
         self.safe_version = (self.known_version or "3.3") if settings.safe_mode else None
         self.ckey = catalog_key(catalog)
         self.cache_folder = settings.cache_dir or (cwd / ".deferaudit_cache")
-        self.cache = (
-            ScanCache(self.cache_folder, self.ckey)
-            if settings.cache
-            else None
-        )
+        self.cache = ScanCache(self.cache_folder, self.ckey) if settings.cache else None
 
     def walk(self, syntax: str) -> tuple[object, list[tuple[Path, str, str, str]]]:
         found = discover(self.paths, ignore_syntax=syntax, cwd=self.cwd)  # type: ignore[arg-type]
