@@ -24,6 +24,17 @@ def replace_keyword(call: cst.Call, old: str, new: str, value: str) -> cst.Call:
     return call.with_changes(args=args)
 
 
+def rename_keyword(call: cst.Call, old: str, new: str) -> cst.Call:
+    """``old=value`` becomes ``new=value``: the value and layout stay as written."""
+    args = [
+        arg.with_changes(keyword=cst.Name(new))
+        if arg.keyword is not None and arg.keyword.value == old
+        else arg
+        for arg in call.args
+    ]
+    return call.with_changes(args=args)
+
+
 def set_keyword(call: cst.Call, name: str, value: str) -> cst.Call:
     """``name=value`` on the call: its value replaced when present, else appended last."""
     if keyword_arg(call, name) is not None:
@@ -111,6 +122,7 @@ __all__ = [
     "append_keyword",
     "keyword_arg",
     "keyword_names",
+    "rename_keyword",
     "replace_keyword",
     "set_keyword",
 ]

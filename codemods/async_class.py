@@ -8,7 +8,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
-from codemods.arguments import keyword_arg, set_keyword
+from codemods.arguments import keyword_arg, rename_keyword, set_keyword
 from codemods.targets import CallEdit, EditTarget, TargetedCommand, edit_task_call
 
 
@@ -40,6 +40,9 @@ def edit_replace_async(
             assert isinstance(func, cst.Attribute)
             new_func = func.with_changes(value=new_func)
         new = task_call.with_changes(func=new_func)
+        renames = target.details.get("renames") or {}
+        for old_name, new_name in dict(renames).items():
+            new = rename_keyword(new, str(old_name), str(new_name))
         if keyword_arg(new, "deferrable") is None:
             new = set_keyword(new, "deferrable", "True")
         return new

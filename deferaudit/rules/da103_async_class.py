@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from deferaudit.resolve import ResolvedTask
@@ -28,21 +29,42 @@ def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[Fix | None, s
     reasons = list(unsafe_reasons(task, WaitStatus("async-class")))
     gaps = tuple(entry.replacement_param_gaps or ())
     used_gaps = [g for g in gaps if g in task.site.kwargs]
-    if used_gaps:
-        # No 1:1 mapping: a rename could change what the task waits for, so no edit.
-        names = ", ".join(f"`{g}`" for g in used_gaps)
+    renames = _interval_renames(used_gaps, task, target)
+    unmapped = [g for g in used_gaps if g not in renames]
+    if unmapped:
+        # No 1:1 mapping: a guess could change what the task waits for, so no edit.
+        names = ", ".join(f"`{g}`" for g in unmapped)
         return None, (
             f"`{short}` has no parameter for {names}: rewrite by hand to "
             f"`{short}(..., deferrable=True)` (no automatic fix)"
         )
+    for old, new in renames.items():
+        reasons.append(
+            f"`{old}` becomes `{new}`: the replacement sensor polls its trigger every "
+            f"`{new}` seconds (check that the interval still suits the wait)"
+        )
     fix = Fix(
         safety="unsafe" if reasons else "safe",
-        description=f"use `{entry.replacement}` with `deferrable=True`",
+        description=f"use `{entry.replacement}` with `deferrable=True`"
+        + "".join(f", `{o}` renamed `{n}`" for o, n in renames.items()),
         action="replace-async-class",
-        details={"replacement": entry.replacement},
+        details={"replacement": entry.replacement, "renames": renames},
         unsafe_reasons=tuple(reasons),
     )
     return fix, f"use `{short}(..., deferrable=True)` instead"
+
+
+_POLL_INTERVAL = re.compile(r"^(poll|polling)_interval$")
+
+
+def _interval_renames(used_gaps: list[str], task: ResolvedTask, target: object) -> dict[str, str]:
+    """The one mapping that is 1:1: an -Async sensor's polling interval is the replacement
+    sensor's ``poke_interval`` (every ``BaseSensorOperator`` takes it, and its deferrable path
+    hands it to the trigger), unless the task already sets ``poke_interval``."""
+    if not getattr(target, "is_sensor", False) or "poke_interval" in task.site.kwargs:
+        return {}
+    found = [g for g in used_gaps if _POLL_INTERVAL.match(g)]
+    return {found[0]: "poke_interval"} if len(found) == 1 else {}
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:

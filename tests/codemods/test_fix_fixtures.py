@@ -410,3 +410,39 @@ def test_poke_interval_with_a_class_poll_interval_makes_the_fix_unsafe(tmp_path:
         'external_dag_id="raw", poke_interval=600, timeout=60)',
     )
     assert "deferrable=True" in fixed(tmp_path, before, unsafe=True).split("S3KeySensor(")[0]
+
+
+def test_async_sensor_polling_interval_becomes_poke_interval(tmp_path: Path) -> None:
+    before = textwrap.dedent(
+        """
+        from airflow import DAG
+        from astronomer.providers.google.cloud.sensors.gcs import GCSObjectExistenceSensorAsync
+
+        with DAG("ingest"):
+            GCSObjectExistenceSensorAsync(
+                task_id="wait",
+                bucket="landing",
+                object="done",
+                polling_interval=120,  # two minutes
+                timeout=60,
+            )
+        """
+    ).lstrip("\n")
+    # A rename is unsafe (the interval's meaning is the user's to check): only with the flag.
+    assert fixed(tmp_path, before, target="2.11") == before
+    assert fixed(tmp_path, before, target="2.11", unsafe=True) == textwrap.dedent(
+        """
+        from airflow import DAG
+        from airflow.providers.google.cloud.sensors.gcs import GCSObjectExistenceSensor
+
+        with DAG("ingest"):
+            GCSObjectExistenceSensor(
+                task_id="wait",
+                bucket="landing",
+                object="done",
+                poke_interval=120,  # two minutes
+                timeout=60,
+                deferrable=True,
+            )
+        """
+    ).lstrip("\n")
