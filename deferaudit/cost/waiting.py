@@ -74,8 +74,18 @@ def waiting_costs(
     """
     params = parameters_of(ctx.settings)
     waiting: list[tuple[ResolvedTask, WaitMode]] = []
+    # A hand-written poll loop in the task's own code (DA205 on the task's call) holds its
+    # slot like a blocking operator: costed as one, with no fix to change it.
+    polling = {id(f.span) for f in findings if f.rule == "DA205"}
+    callables = {
+        loop.owner
+        for loop in (ctx.facts.poll_loops if ctx.facts is not None else ())
+        if loop.where == "python_callable"
+    }
     for task in ctx.tasks:
         mode = _now_mode(status_of(ctx, task))
+        if mode is None and _polls_in_own_code(task, polling, callables):
+            mode = "blocking"
         if mode is not None:
             waiting.append((task, mode))
     if not waiting:
@@ -102,6 +112,18 @@ def waiting_costs(
         costs.append(cost)
         by_span[id(site.span)] = cost
     return tuple(costs), by_span
+
+
+def _polls_in_own_code(task: ResolvedTask, polling: set[int], callables: set[str]) -> bool:
+    """A task whose own code sleeps in a loop (DA205): its bash command, its operator class's
+    ``execute``, or the function it runs as ``python_callable``."""
+    if id(task.site.span) in polling:
+        return True
+    local = task.cls.local
+    if local is not None and local.code is not None and local.code.poll_loops:
+        return True
+    runs = task.arg("python_callable")
+    return runs is not None and runs.source in callables
 
 
 # ---------------------------------------------------------------------- per task
