@@ -120,9 +120,11 @@ def pip_command() -> list[str]:
     """A pip to download with: this interpreter's, else the first ``python3`` on PATH with one."""
     if importlib.util.find_spec("pip") is not None:
         return [sys.executable, "-m", "pip"]
-    for candidate in ("python3", "python"):
-        found = shutil.which(candidate)
-        if found is None:
+    # In a venv without pip (uv makes those), the interpreter it was made from usually has one.
+    base = Path(sys.base_prefix) / "bin" / "python3"
+    for candidate in ("python3", "python", str(base)):
+        found = shutil.which(candidate) if not os.path.isabs(candidate) else candidate
+        if found is None or not os.path.exists(found):
             continue
         probe = subprocess.run(
             [found, "-m", "pip", "--version"], capture_output=True, text=True, check=False
