@@ -240,11 +240,17 @@ _COST_OPTIONS = (
 )
 
 
-def cost_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The cost model's and capacity plan's options (scan, capacity)."""
-    for option in reversed(_COST_OPTIONS):
+def _apply_options(
+    options: tuple[Callable[..., Any], ...], command: Callable[..., Any]
+) -> Callable[..., Any]:
+    for option in reversed(options):
         command = option(command)
     return command
+
+
+def cost_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The cost model's and capacity plan's options (scan, capacity)."""
+    return _apply_options(_COST_OPTIONS, command)
 
 
 def pop_cost_options(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -255,9 +261,7 @@ def pop_cost_options(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every command that scans shares (scan, fix, ...), with PATHS."""
-    for option in reversed(_SCAN_OPTIONS):
-        command = option(command)
-    return command
+    return _apply_options(_SCAN_OPTIONS, command)
 
 
 def pop_scan_options(kwargs: dict[str, Any]) -> dict[str, Any]:
