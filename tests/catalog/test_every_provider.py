@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -12,13 +11,10 @@ from pathlib import Path
 import pytest
 
 from deferaudit.catalog import AIRFLOW_LINES, Catalog, ClassEntry
-from deferaudit.catalog.assembly import Distribution
 from deferaudit.catalog.build import (
     DEFAULT_SOURCES,
-    default_cache_dir,
     load_pins,
     pip_command,
-    wheel_prefix,
 )
 from deferaudit.catalog.provider_list import airflow_metadata, provider_names, render_toml
 
@@ -159,35 +155,6 @@ def test_core_operators_move_to_the_standard_provider_on_3(bundled: Catalog):
 # that provider must be defined in the wheel.
 
 
-def _fetch(package: str, version: str) -> Path:
-    folder = default_cache_dir() / "samples"
-    folder.mkdir(parents=True, exist_ok=True)
-    prefix = wheel_prefix(Distribution(package, version))
-    found = [p for p in folder.glob("*.whl") if p.name.lower().startswith(prefix)]
-    if found:
-        return found[0]
-    command = [
-        *pip_command(),
-        "download",
-        "--no-deps",
-        "--only-binary",
-        ":all:",
-        "--ignore-requires-python",
-        "--quiet",
-        "--dest",
-        str(folder),
-        f"{package}=={version}",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
-    found = [p for p in folder.glob("*.whl") if p.name.lower().startswith(prefix)]
-    if done.returncode != 0 or not found:
-        message = done.stderr.strip().splitlines()[-1:] or ["no output"]
-        if "connect" in done.stderr.lower() or "resolve" in done.stderr.lower():
-            pytest.skip(f"PyPI unreachable: {message[0]}")
-        raise AssertionError(f"cannot download {package}=={version}: {message[0]}")
-    return found[0]
-
-
 def _classes_declaring_deferrable(wheel: Path) -> tuple[set[str], set[str]]:
     """(every top-level class path, those whose own ``__init__`` takes ``deferrable``)."""
     defined: set[str] = set()
@@ -231,8 +198,10 @@ def _sample() -> list[tuple[str, str]]:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="downloads wheels with pip")
 @pytest.mark.parametrize(("package", "version"), _sample())
-def test_catalog_agrees_with_the_real_wheel(bundled: Catalog, package: str, version: str):
-    defined, declaring = _classes_declaring_deferrable(_fetch(package, version))
+def test_catalog_agrees_with_the_real_wheel(
+    real_wheel, bundled: Catalog, package: str, version: str
+):
+    defined, declaring = _classes_declaring_deferrable(real_wheel(package, version))
     entries: dict[str, ClassEntry] = {
         e.path: e for e in bundled.entries if e.package == package and e.version == version
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -11,8 +10,6 @@ from pathlib import Path
 import pytest
 
 from deferaudit.catalog import Catalog
-from deferaudit.catalog.assembly import Distribution
-from deferaudit.catalog.build import default_cache_dir, pip_command, wheel_prefix
 from deferaudit.catalog.history import bisect, final_releases, releases_to_walk
 from deferaudit.catalog.model import version_key
 
@@ -109,35 +106,6 @@ def _own_init_has_deferrable(wheel: Path, path: str) -> bool:
     return False
 
 
-def _fetch(package: str, version: str) -> Path:
-    folder = default_cache_dir() / "samples"
-    folder.mkdir(parents=True, exist_ok=True)
-    prefix = wheel_prefix(Distribution(package, version))
-    found = [p for p in folder.glob("*.whl") if p.name.lower().startswith(prefix)]
-    if found:
-        return found[0]
-    command = [
-        *pip_command(),
-        "download",
-        "--no-deps",
-        "--only-binary",
-        ":all:",
-        "--ignore-requires-python",
-        "--quiet",
-        "--dest",
-        str(folder),
-        f"{package}=={version}",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
-    found = [p for p in folder.glob("*.whl") if p.name.lower().startswith(prefix)]
-    if done.returncode != 0 or not found:
-        message = done.stderr.strip().splitlines()[-1:] or ["no output"]
-        if "connect" in done.stderr.lower() or "resolve" in done.stderr.lower():
-            pytest.skip(f"PyPI unreachable: {message[0]}")
-        raise AssertionError(f"cannot download {package}=={version}: {message[0]}")
-    return found[0]
-
-
 def _sample_pairs() -> list[tuple[str, str, str, bool]]:
     """(path, package, version, expected) at the since release, the probed release before it,
     and the walk's first release: three points across each package's history."""
@@ -159,6 +127,8 @@ def _sample_pairs() -> list[tuple[str, str, str, bool]]:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="downloads wheels with pip")
 @pytest.mark.parametrize(("path", "package", "version", "expected"), _sample_pairs())
-def test_since_agrees_with_the_real_release(path: str, package: str, version: str, expected: bool):
-    wheel = _fetch(package, version)
+def test_since_agrees_with_the_real_release(
+    real_wheel, path: str, package: str, version: str, expected: bool
+):
+    wheel = real_wheel(package, version)
     assert _own_init_has_deferrable(wheel, path) is expected, (path, package, version)
