@@ -259,6 +259,23 @@ def pop_cost_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {name: kwargs.pop(name) for name in COST_OPTIONS}
 
 
+_OUTPUT_OPTIONS = (
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json", "sarif", "github", "gitlab", "html"]),
+        default="text",
+        show_default=True,
+    ),
+    click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to FILE."),
+)
+
+
+def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--format`` and ``--output``, as scan and check take them."""
+    return _apply_options(_OUTPUT_OPTIONS, command)
+
+
 def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every command that scans shares (scan, fix, ...), with PATHS."""
     return _apply_options(_SCAN_OPTIONS, command)
@@ -370,14 +387,7 @@ def run_scan_command(
 @main.command()
 @scan_options
 @cost_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "sarif", "github", "gitlab", "html"]),
-    default="text",
-    show_default=True,
-)
-@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to FILE.")
+@output_options
 @click.option("--statistics", is_flag=True, help="Count findings per rule.")
 @click.option("--exit-non-zero-on-finding", is_flag=True, help="Exit 1 when findings remain.")
 def scan(
@@ -564,14 +574,7 @@ def fix(
     is_flag=True,
     help="Drop baseline entries that no longer occur and write the file back (never adds one).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "sarif", "github", "gitlab", "html"]),
-    default="text",
-    show_default=True,
-)
-@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to FILE.")
+@output_options
 def check(
     paths: tuple[Path, ...],
     baseline_file: Path | None,
