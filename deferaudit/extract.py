@@ -8,7 +8,7 @@ import io
 import itertools
 import re
 import tokenize
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,19 +146,6 @@ def suppressions(text: str) -> dict[int, frozenset[str]]:
             codes = frozenset(c.strip().upper() for c in match.group(1).split(",") if c.strip())
         found[tok.start[0]] = found.get(tok.start[0], frozenset()) | codes
     return found
-
-
-def suppression_reason(text: str, line: int) -> str | None:
-    """The reason written after a suppression comment on ``line`` (None when there is none)."""
-    # Lines as the tokenizer counts them (splitlines also breaks at form feeds).
-    lines = _LINE_BREAK.split(text)
-    if not 0 < line <= len(lines):
-        return None
-    match = _SUPPRESS_RE.search(lines[line - 1])
-    if not match:
-        return None
-    reason = lines[line - 1][match.end() :].strip()
-    return reason or None
 
 
 class _Extractor(ast.NodeVisitor):
@@ -408,18 +395,10 @@ class _Extractor(ast.NodeVisitor):
             path in DURATION_CALLS for path in self.resolve(node.func)
         ):
             return None
-        total = 0.0
-        for index, arg in enumerate(node.args):
-            value = self._literal(arg, depth + 1)
-            if index >= len(_TIMEDELTA_POSITIONAL) or not _is_number(value):
-                return None
-            total += value * _DURATION_UNITS[_TIMEDELTA_POSITIONAL[index]]
-        for kw in node.keywords:
-            value = self._literal(kw.value, depth + 1)
-            if kw.arg not in _DURATION_UNITS or not _is_number(value):
-                return None
-            total += value * _DURATION_UNITS[kw.arg]
-        return total
+        return timedelta_seconds(
+            [self._literal(arg, depth + 1) for arg in node.args],
+            {kw.arg: self._literal(kw.value, depth + 1) for kw in node.keywords},
+        )
 
     def evaluate_dict(self, node: ast.expr | None, depth: int = 0) -> tuple[dict[str, Arg], bool]:
         """A dict expression's entries and whether every entry could be read."""
@@ -1128,6 +1107,23 @@ def _default_of(args: ast.arguments, name: str, text: Any) -> str | None:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def timedelta_seconds(
+    positional: Sequence[Any], keywords: Mapping[str | None, Any]
+) -> float | None:
+    """Seconds of ``timedelta(*positional, **keywords)`` (also ``pendulum.duration``) when every
+    argument is a number and a unit timedelta takes; None otherwise."""
+    total = 0.0
+    for index, value in enumerate(positional):
+        if index >= len(_TIMEDELTA_POSITIONAL) or not _is_number(value):
+            return None
+        total += value * _DURATION_UNITS[_TIMEDELTA_POSITIONAL[index]]
+    for name, value in keywords.items():
+        if name not in _DURATION_UNITS or not _is_number(value):
+            return None
+        total += value * _DURATION_UNITS[name]
+    return total
 
 
 def _arith(op: ast.operator, left: Any, right: Any) -> Any:

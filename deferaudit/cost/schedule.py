@@ -8,6 +8,7 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
+from deferaudit.extract import timedelta_seconds
 from deferaudit.facts import Arg
 
 __all__ = [
@@ -376,31 +377,16 @@ def _first_string(call: ast.Call) -> str | None:
     return None
 
 
-_TIMEDELTA_UNITS = {
-    "weeks": 604800.0,
-    "days": 86400.0,
-    "hours": 3600.0,
-    "minutes": 60.0,
-    "seconds": 1.0,
-    "milliseconds": 0.001,
-    "microseconds": 0.000001,
-}
-_TIMEDELTA_POSITIONAL = ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours")
-
-
 def _timedelta_seconds(node: ast.expr) -> float | None:
     if not (isinstance(node, ast.Call) and _call_name(node.func) in ("timedelta", "duration")):
         return None
-    total = 0.0
-    for index, arg in enumerate(node.args):
-        if index >= len(_TIMEDELTA_POSITIONAL) or not _is_number(arg):
-            return None
-        total += arg.value * _TIMEDELTA_UNITS[_TIMEDELTA_POSITIONAL[index]]  # type: ignore[attr-defined]
-    for kw in node.keywords:
-        if kw.arg not in _TIMEDELTA_UNITS or not _is_number(kw.value):
-            return None
-        total += kw.value.value * _TIMEDELTA_UNITS[kw.arg]  # type: ignore[attr-defined]
-    return total
+    return timedelta_seconds(
+        [_number(arg) for arg in node.args], {kw.arg: _number(kw.value) for kw in node.keywords}
+    )
+
+
+def _number(node: ast.expr) -> float | int | None:
+    return node.value if _is_number(node) else None  # type: ignore[attr-defined]
 
 
 def _is_number(node: ast.expr) -> bool:
