@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
-import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from deferaudit import __version__
+from deferaudit.cache_file import (
+    CacheKey,
+    KeyUnavailable,
+    load_key,
+    prepare_folder,
+    read_sealed,
+    write_sealed,
+)
 from deferaudit.facts import ClassFacts, FileFacts
 
 # Past this many entries a cache file keeps only what the last scan used.
 _CACHE_LIMIT = 200_000
 # Bumped whenever the shape of the cached facts or outcomes changes.
-CACHE_FORMAT = 4
-_LOAD_ERRORS = (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError)
+CACHE_FORMAT = 5
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,13 @@ def file_key(
 
 
 class _Store:
-    """One pickled dict on disk, loaded on first use and written back atomically."""
+    """One sealed dict on disk (deferaudit.cache_file), loaded on first use and written back
+    atomically. A file that is missing, planted, corrupt or sealed with another key is a miss."""
 
-    def __init__(self, file: Path) -> None:
+    def __init__(self, file: Path, key: CacheKey | None, notes: list[str]) -> None:
         self.file = file
+        self.key = key
+        self.notes = notes
         self._entries: dict[Any, Any] | None = None
         self.used: dict[Any, Any] = {}
         self.dirty = False
@@ -72,12 +80,12 @@ class _Store:
     @property
     def entries(self) -> dict[Any, Any]:
         if self._entries is None:
-            try:
-                with self.file.open("rb") as handle:
-                    loaded = pickle.load(handle)
-                self._entries = loaded if isinstance(loaded, dict) else {}
-            except _LOAD_ERRORS:
-                self._entries = {}
+            loaded, why = (None, None)
+            if self.key is not None:
+                loaded, why = read_sealed(self.file, self.key, self.file.name)
+            if why:
+                self.notes.append(why)
+            self._entries = loaded if isinstance(loaded, dict) else {}
         return self._entries
 
     def get(self, key: Any) -> Any:
@@ -91,29 +99,18 @@ class _Store:
         self.dirty = True
 
     def save(self) -> None:
-        if not self.dirty:
+        if not self.dirty or self.key is None:
             return
         merged = dict(self.entries)
         merged.update(self.used)
         if len(merged) > _CACHE_LIMIT:
             merged = dict(self.used)
-        folder = self.file.parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            gitignore = folder / ".gitignore"
-            if not gitignore.exists():
-                gitignore.write_text("# Created by deferaudit.\n*\n", "utf-8")
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.file.stem}-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    pickle.dump(merged, handle, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, self.file)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-        except OSError:
+        why = prepare_folder(self.file.parent) or write_sealed(
+            self.file, self.key, self.file.name, merged
+        )
+        if why:
             # A cache that cannot be written only costs speed next time.
-            return
+            self.notes.append(why)
 
 
 def code_fingerprint() -> str:
@@ -140,11 +137,26 @@ class ScanCache:
     (small: classes and imports that decide other files' answers), and per-file rule outcomes
     keyed also by a context key (target, settings and the folder's class table)."""
 
-    def __init__(self, folder: Path, catalog_key: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        catalog_key: str,
+        key: CacheKey | None = None,
+        *,
+        scanned: Sequence[Path] = (),
+    ) -> None:
         tag = f"{__version__}-{CACHE_FORMAT}-{code_fingerprint()}-{catalog_key[:12]}"
-        self.facts = _Store(folder / f"facts-{tag}.pickle")
-        self.meta = _Store(folder / f"meta-{tag}.pickle")
-        self.outcomes = _Store(folder / f"outcomes-{tag}.pickle")
+        # Why the cache, or a file of it, was not used: printed under --verbose.
+        self.notes: list[str] = []
+        if key is None:
+            try:
+                key = load_key(forbidden=(*scanned, folder))
+            except KeyUnavailable as exc:
+                self.notes.append(f"{exc}; the cache is off for this run")
+        self.key = key
+        self.facts = _Store(folder / f"facts-{tag}.pickle", key, self.notes)
+        self.meta = _Store(folder / f"meta-{tag}.pickle", key, self.notes)
+        self.outcomes = _Store(folder / f"outcomes-{tag}.pickle", key, self.notes)
 
     def save(self) -> None:
         for store in (self.facts, self.meta, self.outcomes):

@@ -379,6 +379,9 @@ def run_scan_command(
             )
     for problem in result.problems:
         click.echo(f"deferaudit: {problem.path}: {problem.message}", err=True)
+    if getattr(settings, "verbose", 0):
+        for note in result.notes:
+            click.echo(f"deferaudit: cache: {note}", err=True)
     if result.paths_missing:
         raise UsageFailure("no file to scan")
     return result

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from deferaudit import __version__
 from deferaudit.cache import FileMeta, FileResult, ScanCache, file_key, meta_of
+from deferaudit.cache_file import CacheKey
 from deferaudit.catalog import Catalog
 from deferaudit.cost.model import SlotCost
 from deferaudit.cost.waiting import waiting_costs
@@ -97,6 +98,10 @@ class ScanResult:
     # cache is on, and the cache folder: the capacity plan over unchanged outcomes is reused.
     outcomes_key: str | None = None
     cache_folder: Path | None = None
+    # The key that seals this user's cache files (None: the cache is off or has no key).
+    cache_seal: CacheKey | None = None
+    # Why the cache (or a file of it) was not used, for --verbose.
+    notes: tuple[str, ...] = ()
 
     @property
     def files_scanned(self) -> int:
@@ -500,7 +505,11 @@ class _Scan:
         self.safe_version = (self.known_version or "3.3") if settings.safe_mode else None
         self.ckey = catalog_key(catalog)
         self.cache_folder = settings.cache_dir or (cwd / ".deferaudit_cache")
-        self.cache = ScanCache(self.cache_folder, self.ckey) if settings.cache else None
+        self.cache = (
+            ScanCache(self.cache_folder, self.ckey, scanned=[cwd / p for p in self.paths])
+            if settings.cache
+            else None
+        )
 
     def walk(self, syntax: str) -> tuple[object, list[tuple[Path, str, str, str]]]:
         found = discover(self.paths, ignore_syntax=syntax, cwd=self.cwd)  # type: ignore[arg-type]
@@ -609,6 +618,8 @@ class _Scan:
             versions=self.versions,
             outcomes_key=_outcomes_key(ctx_key, keys, outcomes) if cache is not None else None,
             cache_folder=self.cache_folder if cache is not None else None,
+            cache_seal=cache.key if cache is not None else None,
+            notes=tuple(cache.notes) if cache is not None else (),
         )
 
     def _keys(self, planned: Sequence[tuple[Path, str, str, str]]) -> list[str | None]:
@@ -646,4 +657,9 @@ class _Scan:
         )
         for index, result in results.items():
             metas[index] = meta_of(result)
+            key = keys[index]
+            if self.cache is not None and key is not None and self.cache.meta.get(key) is None:
+                # Facts came from the cache but their metadata did not (a lost or planted
+                # meta file): store it again so the next scan finds it.
+                self.cache.meta.put(key, metas[index])
         return results, [metas[i] for i in range(len(planned))]

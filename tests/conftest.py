@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,19 @@ from deferaudit.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_DAGS = REPO / "sample_dags"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_key_of_this_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Seal caches with a key of the test session's own (subprocesses inherit it), never the
+    key of whoever runs the tests."""
+    before = os.environ.get("DEFERAUDIT_KEY_FILE")
+    os.environ["DEFERAUDIT_KEY_FILE"] = str(tmp_path_factory.mktemp("key") / "cache-key")
+    yield
+    if before is None:
+        os.environ.pop("DEFERAUDIT_KEY_FILE", None)
+    else:
+        os.environ["DEFERAUDIT_KEY_FILE"] = before
 
 
 @pytest.fixture(scope="session")

@@ -26,12 +26,12 @@ def plan_for(result: ScanResult) -> TriggererPlan:
     file = plan_file(result.cache_folder) if result.cache_folder else None
     key = (result.outcomes_key, params)
     if file is not None and result.outcomes_key is not None:
-        plan = load_plan(file, key)
+        plan = load_plan(file, key, result.cache_seal)
         if isinstance(plan, TriggererPlan):
             return plan
     plan = plan_capacity(((o.path, c) for o in result.outcomes for c in o.costs), params)
     if file is not None and result.outcomes_key is not None:
-        save_plan(file, key, plan)
+        save_plan(file, key, plan, result.cache_seal)
     return plan
 
 
