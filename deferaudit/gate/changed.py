@@ -82,6 +82,8 @@ def changed_since(ref: str, cwd: Path) -> ChangedFiles:
         [
             "-c",
             "core.quotepath=false",
+            "-c",
+            "core.fsmonitor=false",
             "diff",
             "--name-status",
             "-z",
