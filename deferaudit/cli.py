@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import click
 
 from deferaudit import __version__
+from deferaudit.settings_table import Option, options_in
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -33,13 +34,6 @@ class UsageFailure(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(f"deferaudit: error: {self.format_message()}", err=True)
-
-
-def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
-    out: list[str] = []
-    for value in values:
-        out.extend(v.strip().upper() for v in value.split(",") if v.strip())
-    return tuple(out)
 
 
 @contextmanager
@@ -105,139 +99,43 @@ def main() -> None:
     gc.disable()
 
 
+def _click_option(option: Option) -> Callable[..., Any]:
+    """The click option of one declared setting (deferaudit.settings_table)."""
+    shown = f"{option.help} Also the {option.env} environment variable." if option.env else None
+    kwargs: dict[str, Any] = {"help": shown or option.help}
+    if option.metavar:
+        kwargs["metavar"] = option.metavar
+    okay = {"file": {"dir_okay": False}, "dir": {"file_okay": False}}.get(option.path_type, {})
+    if option.flag_value is not None:
+        kwargs.update(is_flag=True, flag_value=option.flag_value, default=None)
+    elif option.kind == "bool":
+        kwargs["default"] = None  # --x/--no-x: None is "not given", the lower layers decide
+    elif option.kind == "count":
+        kwargs["count"] = True
+    elif option.kind == "codes":
+        kwargs["multiple"] = True
+    elif option.kind == "paths":
+        kwargs.update(multiple=True, type=click.Path(path_type=Path, **okay))
+    elif option.kind in ("path", "source"):
+        kwargs["type"] = click.Path(path_type=Path, **okay)
+    elif option.kind == "choice":
+        kwargs["type"] = click.Choice(list(option.choices))
+    elif option.kind == "int":
+        kwargs["type"] = click.IntRange(min=1)
+    elif option.kind == "fraction":
+        kwargs["type"] = float
+    return click.option(*option.flags, option.name, **kwargs)
+
+
+def _declared(group: str) -> tuple[Callable[..., Any], ...]:
+    return tuple(_click_option(o) for o in options_in(group))
+
+
 _SCAN_OPTIONS = (
     click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
-    click.option(
-        "--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated)."
-    ),
-    click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable."),
-    click.option(
-        "--extend-select", multiple=True, help="Rule codes to enable on top of the config."
-    ),
-    click.option(
-        "--target-airflow",
-        metavar="VERSION",
-        help="Airflow version to judge against (e.g. 2.10, 3.3). Default: installed, else "
-        "inferred from the folder.",
-    ),
-    click.option(
-        "--safe-mode/--no-safe-mode",
-        default=None,
-        help="Skip files without both 'airflow' and 'dag' in them (Airflow's rule). Default: on.",
-    ),
-    click.option(
-        "--default-deferrable/--no-default-deferrable",
-        default=None,
-        help="The deployment's [operators] default_deferrable. Default: from --airflow-cfg or "
-        "the environment, else false.",
-    ),
-    click.option(
-        "--airflowignore-syntax",
-        type=click.Choice(["regexp", "glob"]),
-        help="Syntax of .airflowignore files. Default: the target Airflow's default.",
-    ),
-    click.option("--no-cache", is_flag=True, help="Do not read or write the per-file cache."),
-    click.option("--cache-dir", type=click.Path(path_type=Path), help="Cache folder."),
-    click.option(
-        "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes. Default: all cores."
-    ),
-    click.option(
-        "--config",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="pyproject.toml to read [tool.deferaudit] from. Default: the nearest.",
-    ),
-    click.option("--isolated", is_flag=True, help="Ignore every configuration file."),
-    click.option(
-        "--airflow-cfg",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="The deployment's airflow.cfg ([operators] default_deferrable). AIRFLOW__* "
-        "variables in the environment are read too, and win, as in Airflow.",
-    ),
-    click.option(
-        "--plugins",
-        multiple=True,
-        type=click.Path(path_type=Path, file_okay=False),
-        help="A plugins folder to read custom triggers and operators from (repeatable). "
-        "Default: a plugins/ folder next to or inside a scanned folder, and [tool.deferaudit] "
-        "plugins.",
-    ),
-    click.option(
-        "--constraints",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="An Airflow constraints file or `pip freeze` output: `deferrable` support and "
-        "fixes follow the apache-airflow and provider versions pinned there. Default: the "
-        "installed distributions when Airflow is importable (read from metadata, not imported).",
-    ),
-    click.option(
-        "--live-check",
-        is_flag=True,
-        help="Import the installed provider/core module of each catalogued class the scan "
-        "meets (never a DAG file) and read `deferrable` from the signatures along its MRO; the "
-        "live answer wins and disagreements with the catalog go to stderr. Off by default.",
-    ),
+    *_declared("scan"),
 )
-_SCAN_OPTION_NAMES = (
-    "select",
-    "ignore",
-    "extend_select",
-    "target_airflow",
-    "safe_mode",
-    "default_deferrable",
-    "airflowignore_syntax",
-    "no_cache",
-    "cache_dir",
-    "jobs",
-    "config",
-    "isolated",
-    "airflow_cfg",
-    "plugins",
-    "constraints",
-    "live_check",
-)
-
-
-_COST_OPTIONS = (
-    click.option(
-        "--default-wait",
-        metavar="DURATION",
-        help="Expected wait of a waiting task per run when [tool.deferaudit.waits] has none "
-        '(seconds or "30m", "2h"). Default: 30m.',
-    ),
-    click.option(
-        "--start-overhead",
-        metavar="DURATION",
-        help="Worker-slot time one task start costs. Default: 10s (60s with --executor "
-        "kubernetes).",
-    ),
-    click.option(
-        "--default-task-duration",
-        metavar="DURATION",
-        help="Duration of tasks that do not wait, for where a task starts in its DAG run. "
-        "Default: 5m.",
-    ),
-    click.option(
-        "--executor",
-        metavar="NAME",
-        help="local, celery, edge or kubernetes: presets the start overhead.",
-    ),
-    click.option(
-        "--triggerer-capacity",
-        type=click.IntRange(min=1),
-        help="Triggers per triggerer. Default: [triggerer] capacity from --airflow-cfg or "
-        "AIRFLOW__TRIGGERER__CAPACITY, else 1000.",
-    ),
-    click.option("--utilisation", type=float, help="Target triggerer utilisation. Default: 0.8."),
-    click.option(
-        "--worker-concurrency",
-        type=click.IntRange(min=1),
-        help="Task slots per worker, to count workers freed. Default: 16.",
-    ),
-    click.option(
-        "--ha/--no-ha",
-        default=None,
-        help="Add one spare triggerer for high availability. Default: on.",
-    ),
-)
+_COST_OPTIONS = _declared("cost")
 
 
 def _apply_options(
@@ -254,9 +152,7 @@ def cost_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def pop_cost_options(kwargs: dict[str, Any]) -> dict[str, Any]:
-    from deferaudit.settings import COST_OPTIONS
-
-    return {name: kwargs.pop(name) for name in COST_OPTIONS}
+    return {o.name: kwargs.pop(o.name) for o in options_in("cost")}
 
 
 _OUTPUT_OPTIONS = (
@@ -283,63 +179,31 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def pop_scan_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Take the shared scan options out of a command's keyword arguments."""
-    return {name: kwargs.pop(name) for name in _SCAN_OPTION_NAMES}
+    return {o.name: kwargs.pop(o.name) for o in options_in("scan")}
 
 
 def settings_from_options(
-    paths: tuple[Path, ...], options: dict[str, Any]
+    paths: tuple[Path, ...], options: dict[str, Any], overrides: dict[str, Any] | None = None
 ) -> tuple[Any, list[Path]]:
-    """Settings from pyproject.toml, the deployment and the command line (which wins)."""
+    """Settings from the command line, pyproject.toml and the deployment (see
+    ``settings.resolve_settings`` for which wins); ``overrides`` are command-line values a
+    command declares itself (``check --require-reason``)."""
     from deferaudit.deployment import load_deployment
     from deferaudit.rules import validate_selectors
-    from deferaudit.settings import (
-        COST_OPTIONS,
-        find_config,
-        load_settings,
-        validate_version,
-        with_cost_options,
-    )
+    from deferaudit.settings import locate_config, resolve_settings
 
     targets = list(paths) or [Path(".")]
-    config: Path | None = options["config"]
-    if options["isolated"]:
-        config_path = None
-    elif config is not None:
-        if not config.is_file():
-            raise UsageFailure(f"--config {config}: no such file")
-        config_path = config
-    else:
-        config_path = find_config(targets[0] if targets[0].exists() else Path.cwd())
-    settings = load_settings(config_path)
-    default_deferrable = options["default_deferrable"]
+    start = targets[0] if targets[0].exists() else Path.cwd()
+    config_path = locate_config(options["config"], bool(options["isolated"]), start)
     deployment = load_deployment(options["airflow_cfg"], os.environ)
-    if default_deferrable is None and not settings.default_deferrable_set:
-        default_deferrable = deployment.default_deferrable
-    settings = with_cost_options(
-        settings,
-        {name: options.get(name) for name in COST_OPTIONS},
-        deployment.triggerer_capacity,
-        deployment.sources.get("triggerer_capacity"),
+    settings = resolve_settings(
+        config_path,
+        options | (overrides or {}),
+        os.environ,
+        {name: (getattr(deployment, name), where) for name, where in deployment.sources.items()},
     )
-    if options["target_airflow"]:
-        validate_version(options["target_airflow"], "--target-airflow")
-    sel = _split_codes(options["select"]) or settings.select
-    sel = sel + _split_codes(options["extend_select"])
-    ign = settings.ignore + _split_codes(options["ignore"])
-    validate_selectors(sel, "--select")
-    validate_selectors(ign, "--ignore")
-    settings = settings.with_overrides(
-        select=sel,
-        ignore=ign,
-        target_airflow=options["target_airflow"],
-        safe_mode=options["safe_mode"],
-        default_deferrable=default_deferrable,
-        ignore_syntax=options["airflowignore_syntax"],
-        jobs=options["jobs"],
-        cache=False if options["no_cache"] else None,
-        cache_dir=options["cache_dir"],
-        plugins=tuple(options["plugins"]) or None,
-    )
+    validate_selectors(settings.select, "--select")
+    validate_selectors(settings.ignore, "--ignore")
     return settings, targets
 
 
@@ -360,9 +224,8 @@ def run_scan_command(
     from deferaudit.versions import installed_versions, read_constraints
 
     with _user_errors():
-        settings, targets = settings_from_options(paths, options)
-        settings = settings.with_overrides(**(overrides or {}))
-        constraints: Path | None = options["constraints"]
+        settings, targets = settings_from_options(paths, options, overrides)
+        constraints = settings.constraints
         versions = read_constraints(constraints) if constraints else installed_versions()
         catalog = Catalog.load()
         with _progress() as (progress, on_total):
@@ -371,7 +234,7 @@ def run_scan_command(
                 settings,
                 catalog,
                 versions=versions,
-                live=options["live_check"],
+                live=settings.live_check,
                 need_facts=need_facts,
                 progress=progress,
                 on_total=on_total,

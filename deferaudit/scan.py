@@ -35,7 +35,7 @@ from deferaudit.live import LiveIntrospection
 from deferaudit.plugin_folders import plugin_roots, under_any
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
-from deferaudit.settings import Settings
+from deferaudit.settings import Settings, results_key
 from deferaudit.source import MAX_FILE_BYTES, SourceError, read_source
 from deferaudit.target import Target, installed_airflow_version, resolve_target
 from deferaudit.versions import DeploymentVersions
@@ -325,23 +325,11 @@ def context_key(
         target.version,
         target.line,
         target.reason,
-        repr(settings.select),
-        repr(settings.ignore),
-        repr(settings.default_deferrable),
-        repr(settings.require_reason),
+        # Every setting the table marks as changing results (deferaudit.settings_table).
+        results_key(settings),
         repr(sorted(classes, key=lambda c: (c.path, c.span.line))),
         versions.key() if versions is not None else "catalog versions",
         "live" if live else "",
-        # The cost model's per-file numbers (each finding's cost, each waiting task's place).
-        repr(
-            (
-                settings.default_wait,
-                settings.start_overhead,
-                settings.default_task_duration,
-                settings.executor,
-                settings.waits,
-            )
-        ),
     )
     for part in parts:
         digest.update(part.encode("utf-8", "surrogatepass"))

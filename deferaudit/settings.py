@@ -1,12 +1,29 @@
-"""One frozen value with every setting a scan uses, read from pyproject.toml and the CLI."""
+"""One frozen value with every setting a scan uses, read from pyproject.toml and the CLI.
+
+Every setting is declared once in ``deferaudit.settings_table``; this module reads the
+``[tool.deferaudit]`` table from that declaration and resolves precedence in one place:
+command line > ``DEFERAUDIT_*`` environment > ``[tool.deferaudit]`` > deployment (airflow.cfg,
+``AIRFLOW__*``) > default.
+"""
 
 from __future__ import annotations
 
+import difflib
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from deferaudit.settings_table import (
+    OPTIONS,
+    OPTIONS_BY_NAME,
+    OPTIONS_BY_TOML,
+    RESULT_FIELDS,
+    TABLE_KEYS,
+    Option,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -20,23 +37,30 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a scan depends on besides the files themselves."""
+    """Everything a scan depends on besides the files themselves.
+
+    The defaults are those of the table (``deferaudit.settings_table``; a test holds them
+    equal).
+    """
 
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     target_airflow: str | None = None
     safe_mode: bool = True
     default_deferrable: bool = False
-    default_deferrable_set: bool = False  # True when pyproject.toml set it explicitly
     require_reason: bool = False  # DA002: a suppression comment must say why
     ignore_syntax: str | None = None
     jobs: int | None = None
     cache: bool = True
     cache_dir: Path | None = None
     config_path: Path | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
     # Plugin folders read for custom triggers and operators (besides the detected plugins/).
     plugins: tuple[Path, ...] = ()
+    # The deployment's pinned versions (a constraints file) and the live signature check.
+    constraints: Path | None = None
+    live_check: bool = False
+    verbose: int = 0
+    quiet: bool = False  # summary only
     # The cost model and the capacity plan (None: not set, the model's default applies).
     # Durations are seconds; ``waits`` maps a pattern (task id, dag_id.task_id, class glob)
     # to the expected wait of the tasks it matches.
@@ -49,7 +73,7 @@ class Settings:
     worker_concurrency: int | None = None
     ha: bool | None = None
     waits: tuple[tuple[str, float], ...] = ()
-    # Where explicitly set cost and capacity values came from (for the plan's assumptions).
+    # Where each explicitly set value came from, by field (for the plan's assumptions).
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -75,31 +99,17 @@ def _longest_prefix(code: str, prefixes: Sequence[str]) -> int:
     return best
 
 
-_KNOWN_KEYS = {
-    "select": "list",
-    "ignore": "list",
-    "extend-select": "list",
-    "target-airflow": "str",
-    "safe-mode": "bool",
-    "default-deferrable": "bool",
-    "airflowignore-syntax": "str",
-    "jobs": "int",
-    "cache": "bool",
-    "cache-dir": "str",
-    "require-reason": "bool",
-    "plugins": "list",
-    "default-wait": "duration",
-    "start-overhead": "duration",
-    "default-task-duration": "duration",
-    "executor": "str",
-    "triggerer-capacity": "int",
-    "utilisation": "fraction",
-    "worker-concurrency": "int",
-    "ha": "bool",
-    "waits": "waits",
-}
+def results_key(settings: Settings) -> str:
+    """The settings part of the outcomes cache key: every field the table marks as changing
+    a file's findings or their costs, so a new such setting can never reuse stale outcomes."""
+    return repr(tuple((name, getattr(settings, name)) for name in RESULT_FIELDS))
+
+
 # Executors the cost model has a start-overhead preset for (deferaudit.cost.model).
 EXECUTORS = ("local", "celery", "edge", "kubernetes")
+
+# One layer of values: option name -> (value, where it came from).
+Layer = Mapping[str, tuple[Any, str]]
 
 
 def find_config(start: Path) -> Path | None:
@@ -126,10 +136,62 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
+def locate_config(config: Path | None, isolated: bool, start: Path) -> Path | None:
+    """The pyproject.toml a run reads: none with ``--isolated``, ``--config``, else the
+    nearest one above ``start``."""
+    if isolated:
+        return None
+    if config is not None:
+        if not config.is_file():
+            raise ConfigError(f"--config {config}: no such file")
+        return config
+    return find_config(start)
+
+
 def load_settings(config_path: Path | None) -> Settings:
     """Settings from a pyproject.toml's ``[tool.deferaudit]`` table (defaults when None)."""
-    if config_path is None:
-        return Settings()
+    return resolve_settings(config_path)
+
+
+def resolve_settings(
+    config_path: Path | None = None,
+    command_line: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    deployment: Layer | None = None,
+) -> Settings:
+    """The one place precedence is decided: command line > environment > pyproject.toml >
+    deployment > default, option by option.
+
+    ``command_line`` maps option names to what the user gave (None, ``()`` or 0: not given);
+    ``deployment`` holds what airflow.cfg and ``AIRFLOW__*`` set, with where each came from.
+    """
+    layers = (
+        _deployment_layer(deployment or {}),
+        read_pyproject(config_path) if config_path is not None else {},
+        _environment_layer(environ or {}),
+        _command_line_layer(command_line or {}),
+    )
+    values = {o.field: o.default for o in OPTIONS if o.is_setting}
+    sources: dict[str, str] = {}
+    for layer in layers:
+        # A layer's own values replace the lower layers'; then its additions are appended
+        # (so --select replaces the file's select and extend-select, --extend-select adds).
+        for option in sorted((OPTIONS_BY_NAME[n] for n in layer), key=_appends_last):
+            value, source = layer[option.name]
+            if option.combine == "append":
+                value = values[option.field] + value
+            values[option.field] = value
+            sources[option.field] = source
+    return Settings(**values, config_path=config_path, sources=sources)
+
+
+def _appends_last(option: Option) -> bool:
+    return option.combine == "append"
+
+
+def read_pyproject(config_path: Path) -> Layer:
+    """The values of a pyproject.toml's ``[tool.deferaudit]`` table, each checked; unknown
+    keys and tables are errors that name the known ones."""
     try:
         data = tomllib.loads(config_path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -139,149 +201,176 @@ def load_settings(config_path: Path | None) -> Settings:
     table = data.get("tool", {}).get("deferaudit", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{config_path}: [tool.deferaudit] must be a table")
-    values: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
+    layer: dict[str, tuple[Any, str]] = {}
     for key, raw in table.items():
-        kind = _KNOWN_KEYS.get(key)
-        if kind is None:
-            if isinstance(raw, dict):
-                extra[key] = raw  # sub-tables belong to later features (e.g. waits)
-                continue
-            known = ", ".join(sorted(_KNOWN_KEYS))
-            raise ConfigError(
-                f"{config_path}: unknown key {key!r} in [tool.deferaudit] (known: {known})"
-            )
-        values[key] = (
-            _check_cost(config_path, key, raw, kind)
-            if kind in ("duration", "fraction", "waits")
-            else _check(config_path, key, raw, kind)
-        )
-    select = tuple(values.get("select", ())) + tuple(values.get("extend-select", ()))
-    cache_dir = values.get("cache-dir")
-    return Settings(
-        select=tuple(s.upper() for s in select),
-        ignore=tuple(s.upper() for s in values.get("ignore", ())),
-        target_airflow=values.get("target-airflow"),
-        safe_mode=values.get("safe-mode", True),
-        default_deferrable=values.get("default-deferrable", False),
-        default_deferrable_set="default-deferrable" in values,
-        ignore_syntax=values.get("airflowignore-syntax"),
-        jobs=values.get("jobs"),
-        cache=values.get("cache", True),
-        require_reason=values.get("require-reason", False),
-        cache_dir=(config_path.parent / cache_dir) if cache_dir else None,
-        config_path=config_path,
-        extra=extra,
-        plugins=tuple(config_path.parent / p for p in values.get("plugins", ())),
-        default_wait=values.get("default-wait"),
-        start_overhead=values.get("start-overhead"),
-        default_task_duration=values.get("default-task-duration"),
-        executor=values.get("executor"),
-        triggerer_capacity=values.get("triggerer-capacity"),
-        utilisation=values.get("utilisation"),
-        worker_concurrency=values.get("worker-concurrency"),
-        ha=values.get("ha"),
-        waits=values.get("waits", ()),
-        sources={
-            key.replace("-", "_"): f"{config_path.name} [tool.deferaudit] {key}"
-            for key in _COST_KEYS
-            if key in values
-        },
+        option = OPTIONS_BY_TOML.get(key)
+        if option is None:
+            raise ConfigError(_unknown(config_path, key, raw))
+        value = _from_file(option, raw, config_path)
+        layer[option.name] = (value, f"{config_path.name} [tool.deferaudit] {key}")
+    return layer
+
+
+def _unknown(path: Path, key: str, raw: Any) -> str:
+    keys = sorted(OPTIONS_BY_TOML)
+    known = f"(known: {', '.join(keys)})"
+    if not isinstance(raw, dict):
+        guess = difflib.get_close_matches(key, keys, n=1)
+        hint = f"; did you mean {guess[0]!r}?" if guess else ""
+        return f"{path}: unknown key {key!r} in [tool.deferaudit]{hint} {known}"
+    # A table: a typo for a known table, or a dotted spelling of a key (triggerer.capacity).
+    tables = ", ".join(f"[tool.deferaudit.{t}]" for t in TABLE_KEYS)
+    spelt = [f"{key}-{sub}" for sub in raw if f"{key}-{sub}" in OPTIONS_BY_TOML]
+    guess = difflib.get_close_matches(key, TABLE_KEYS, n=1)
+    if spelt:
+        hint = f"; did you mean {spelt[0]} = {_toml_value(raw[spelt[0][len(key) + 1 :]])}?"
+    elif guess:
+        hint = f"; did you mean [tool.deferaudit.{guess[0]}]?"
+    else:
+        close = difflib.get_close_matches(key, keys, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+    return (
+        f"{path}: unknown table [tool.deferaudit.{key}]{hint} "
+        f"(known tables: {tables}; known keys: {', '.join(keys)})"
     )
 
 
-def _check(path: Path, key: str, raw: Any, kind: str) -> Any:
-    ok = {
-        "list": isinstance(raw, list) and all(isinstance(x, str) for x in raw),
-        "str": isinstance(raw, str),
-        "bool": isinstance(raw, bool),
-        "int": isinstance(raw, int) and not isinstance(raw, bool) and raw > 0,
-    }[kind]
-    if not ok:
-        wanted = {
-            "list": "a list of strings",
-            "str": "a string",
-            "bool": "true or false",
-            "int": "a positive integer",
-        }[kind]
-        raise ConfigError(f"{path}: [tool.deferaudit] {key} must be {wanted}, got {raw!r}")
-    if key == "airflowignore-syntax" and raw not in ("regexp", "glob"):
-        raise ConfigError(f"{path}: airflowignore-syntax must be 'regexp' or 'glob', got {raw!r}")
-    if key == "target-airflow":
-        validate_version(raw, f"{path}: target-airflow")
-    if key == "executor":
-        return validate_executor(raw, f"{path}: [tool.deferaudit] executor")
-    return raw
+def _toml_value(value: Any) -> str:
+    try:
+        return json.dumps(value)  # the same spelling in TOML for strings, numbers, booleans
+    except (TypeError, ValueError):
+        return repr(value)
 
 
-_COST_KEYS = (
-    "default-wait",
-    "start-overhead",
-    "default-task-duration",
-    "executor",
-    "triggerer-capacity",
-    "utilisation",
-    "worker-concurrency",
-    "ha",
-)
+_WANTED = {
+    "codes": "a list of strings",
+    "paths": "a list of strings",
+    "version": "a string",
+    "choice": "a string",
+    "path": "a string",
+    "executor": "a string",
+    "bool": "true or false",
+    "int": "a positive integer",
+    "count": "a positive integer",
+}
 
 
-def _check_cost(path: Path, key: str, raw: Any, kind: str) -> Any:
+def _from_file(option: Option, raw: Any, path: Path) -> Any:
+    """A value from the TOML table, checked as its kind says."""
+    key = option.toml
     where = f"{path}: [tool.deferaudit] {key}"
+    kind = option.kind
     if kind == "duration":
         return validate_duration(raw, where)
     if kind == "fraction":
         return validate_utilisation(raw, where)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must be a table of pattern = duration")
-    return tuple(
-        (pattern, validate_duration(value, f"{path}: [tool.deferaudit.waits] {pattern!r}"))
-        for pattern, value in raw.items()
+    if kind == "waits":
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where} must be a table of pattern = duration")
+        return tuple(
+            (pattern, validate_duration(value, f"{path}: [tool.deferaudit.waits] {pattern!r}"))
+            for pattern, value in raw.items()
+        )
+    ok = {
+        "codes": isinstance(raw, list) and all(isinstance(x, str) for x in raw),
+        "paths": isinstance(raw, list) and all(isinstance(x, str) for x in raw),
+        "bool": isinstance(raw, bool),
+        "int": isinstance(raw, int) and not isinstance(raw, bool) and raw > 0,
+        "count": isinstance(raw, int) and not isinstance(raw, bool) and raw > 0,
+    }.get(kind, isinstance(raw, str))
+    if not ok:
+        raise ConfigError(f"{where} must be {_WANTED[kind]}, got {raw!r}")
+    if kind == "codes":
+        return tuple(code.upper() for code in raw)
+    if kind == "choice" and raw not in option.choices:
+        wanted = " or ".join(repr(c) for c in option.choices)
+        raise ConfigError(f"{path}: {key} must be {wanted}, got {raw!r}")
+    if kind == "version":
+        return validate_version(raw, f"{path}: {key}")
+    if kind == "executor":
+        return validate_executor(raw, where)
+    if kind == "path":
+        return _inside_project(option, raw, path)
+    if kind == "paths":
+        return tuple(_inside_project(option, p, path) for p in raw)
+    return raw
+
+
+def _inside_project(option: Option, raw: str, config_path: Path) -> Path:
+    """A path from the file, relative to it; one that resolves outside the folder holding the
+    file is refused (a repository's settings must not reach beyond the repository)."""
+    folder = config_path.parent
+    path = folder / raw
+    if not option.confined:
+        return path
+    try:
+        resolved, root = path.resolve(), folder.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ConfigError(f"{config_path}: [tool.deferaudit] {option.toml}: {exc}") from exc
+    if resolved == root or root in resolved.parents:
+        return path
+    ways = [f"{option.flag} on the command line"]
+    if option.env:
+        ways.append(f"the {option.env} environment variable")
+    raise ConfigError(
+        f"{config_path}: [tool.deferaudit] {option.toml} = {raw!r} resolves to {resolved}, "
+        f"outside {root}: a project's settings may not point outside the project; "
+        f"to use it anyway, choose it yourself with {' or '.join(ways)}"
     )
 
 
-# The cost settings the command line can give, by their Settings field names.
-COST_OPTIONS = (
-    "default_wait",
-    "start_overhead",
-    "default_task_duration",
-    "executor",
-    "triggerer_capacity",
-    "utilisation",
-    "worker_concurrency",
-    "ha",
-)
+def _from_command_line(option: Option, raw: Any) -> Any:
+    """A value as click gave it, checked as the file's would be; None: not given."""
+    if raw is None or raw == () or (option.kind == "count" and raw == 0):
+        return None
+    flag = option.flag
+    if option.kind == "codes":
+        codes = tuple(c.strip().upper() for value in raw for c in value.split(",") if c.strip())
+        return codes or None
+    if option.kind == "version":
+        return validate_version(raw, flag)
+    if option.kind == "duration":
+        return validate_duration(raw, flag)
+    if option.kind == "fraction":
+        return validate_utilisation(raw, flag)
+    if option.kind == "executor":
+        return validate_executor(str(raw), flag)
+    if option.kind == "paths":
+        return tuple(Path(p) for p in raw)
+    if option.kind == "path":
+        return Path(raw)
+    return raw
 
 
-def with_cost_options(
-    settings: Settings,
-    given: Mapping[str, Any],
-    deployment_capacity: int | None = None,
-    deployment_source: str | None = None,
-) -> Settings:
-    """Command-line cost values (None: not given) over the file's, each validated as in the
-    file; the deployment's ``[triggerer] capacity`` applies when neither sets a capacity."""
-    changes: dict[str, Any] = {}
-    sources = dict(settings.sources)
+def _command_line_layer(given: Mapping[str, Any]) -> Layer:
+    layer: dict[str, tuple[Any, str]] = {}
     for name, raw in given.items():
-        if raw is None:
+        option = OPTIONS_BY_NAME.get(name)
+        if option is None or not option.is_setting:
             continue
-        flag = "--" + name.replace("_", "-")
-        if name in ("default_wait", "start_overhead", "default_task_duration"):
-            value = validate_duration(raw, flag)
-        elif name == "utilisation":
-            value = validate_utilisation(raw, flag)
-        elif name == "executor":
-            value = validate_executor(str(raw), flag)
-        else:
-            value = raw
-        changes[name] = value
-        sources[name] = flag
-    capacity_set = "triggerer_capacity" in changes or settings.triggerer_capacity is not None
-    if not capacity_set and deployment_capacity is not None:
-        changes["triggerer_capacity"] = deployment_capacity
-        sources["triggerer_capacity"] = deployment_source or "the deployment's [triggerer] capacity"
-    return replace(settings, **changes, sources=sources)
+        value = _from_command_line(option, raw)
+        if value is not None:
+            layer[name] = (value, option.flag)
+    return layer
+
+
+def _environment_layer(environ: Mapping[str, str]) -> Layer:
+    layer: dict[str, tuple[Any, str]] = {}
+    for option in OPTIONS:
+        raw = environ.get(option.env) if option.env else None
+        if raw:  # set and not empty
+            if option.kind != "path":  # pragma: no cover - the table test keeps this true
+                raise NotImplementedError(f"{option.env}: only paths are read from the environment")
+            layer[option.name] = (Path(raw), f"environment {option.env}")
+    return layer
+
+
+def _deployment_layer(deployment: Layer) -> Layer:
+    for name in deployment:
+        option = OPTIONS_BY_NAME.get(name)
+        if option is None or option.deployment is None:
+            raise ValueError(f"{name!r} is not a setting the deployment can set")
+    return {name: pair for name, pair in deployment.items() if pair[0] is not None}
 
 
 def validate_duration(raw: Any, where: str) -> float:
