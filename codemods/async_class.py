@@ -8,8 +8,9 @@ from typing import ClassVar
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
+from codemods.actions import REPLACE_ASYNC_CLASS, EditTarget
 from codemods.arguments import keyword_arg, rename_keyword, set_keyword
-from codemods.targets import CallEdit, EditTarget, TargetedCommand, edit_task_call
+from codemods.targets import CallEdit, TargetedCommand, edit_task_call
 
 
 def _local_name(command: TargetedCommand, replacement: str) -> str:
@@ -59,4 +60,4 @@ class ReplaceAsyncClassCommand(TargetedCommand):
         "Replace deprecated -Async classes (astronomer-providers, Airflow core) by the regular "
         "class with deferrable=True; imports follow (the old one goes when nothing uses it)."
     )
-    EDITS: ClassVar[Mapping[str, CallEdit]] = {"replace-async-class": edit_replace_async}
+    EDITS: ClassVar[Mapping[str, CallEdit]] = {REPLACE_ASYNC_CLASS: edit_replace_async}

@@ -7,8 +7,9 @@ from typing import ClassVar
 
 import libcst as cst
 
+from codemods.actions import ADD_DEFERRABLE, REPLACE_MODE_WITH_DEFERRABLE, EditTarget
 from codemods.arguments import append_keyword, keyword_arg, replace_keyword
-from codemods.targets import CallEdit, EditTarget, TargetedCommand, edit_task_call
+from codemods.targets import CallEdit, TargetedCommand, edit_task_call
 
 
 def make_deferrable(call: cst.Call) -> cst.Call:
@@ -32,6 +33,6 @@ class MakeDeferrableCommand(TargetedCommand):
         "deferrable=True, or add deferrable=True (targets chosen by deferaudit's scan)."
     )
     EDITS: ClassVar[Mapping[str, CallEdit]] = {
-        "add-deferrable": edit_make_deferrable,
-        "replace-mode-with-deferrable": edit_make_deferrable,
+        ADD_DEFERRABLE: edit_make_deferrable,
+        REPLACE_MODE_WITH_DEFERRABLE: edit_make_deferrable,
     }

@@ -9,7 +9,12 @@ from typing import ClassVar
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
-from codemods.targets import EditTarget, ExpressionEdit, TargetedCommand
+from codemods.actions import (
+    DEFERRABLE_DEFAULT_FROM_CONFIG,
+    REPLACE_SERIALIZE_CLASSPATH,
+    EditTarget,
+)
+from codemods.targets import ExpressionEdit, TargetedCommand
 
 
 def edit_replace_expression(
@@ -47,6 +52,6 @@ class ReplaceExpressionCommand(TargetedCommand):
         "(DA202) or a custom operator's deferrable default (DA210)."
     )
     EXPRESSION_EDITS: ClassVar[Mapping[str, ExpressionEdit]] = {
-        "replace-serialize-classpath": edit_replace_expression,
-        "deferrable-default-from-config": edit_replace_expression,
+        REPLACE_SERIALIZE_CLASSPATH: edit_replace_expression,
+        DEFERRABLE_DEFAULT_FROM_CONFIG: edit_replace_expression,
     }

@@ -7,8 +7,9 @@ from typing import ClassVar
 
 import libcst as cst
 
+from codemods.actions import SET_MODE_RESCHEDULE, EditTarget
 from codemods.arguments import set_keyword
-from codemods.targets import CallEdit, DecoratorEdit, EditTarget, TargetedCommand, edit_task_call
+from codemods.targets import CallEdit, DecoratorEdit, TargetedCommand, edit_task_call
 
 RESCHEDULE = '"reschedule"'
 
@@ -36,8 +37,8 @@ class SetRescheduleModeCommand(TargetedCommand):
         'Free the worker slot between pokes of sensors that cannot defer: mode="reschedule" '
         "(an unsafe fix: every poke becomes a task start)."
     )
-    EDITS: ClassVar[Mapping[str, CallEdit]] = {"set-mode-reschedule": edit_reschedule}
+    EDITS: ClassVar[Mapping[str, CallEdit]] = {SET_MODE_RESCHEDULE: edit_reschedule}
     DECORATOR_EDITS: ClassVar[Mapping[str, DecoratorEdit]] = {
-        "set-mode-reschedule": edit_reschedule_decorator
+        SET_MODE_RESCHEDULE: edit_reschedule_decorator
     }
     UNSAFE = True

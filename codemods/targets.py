@@ -1,10 +1,10 @@
-"""Which calls a codemod edits: positions decided by deferaudit's scan, never by the codemod."""
+"""Which calls a codemod edits: positions decided by a scan (the caller's, or a registered
+target provider's), never by the codemod."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 import libcst as cst
@@ -12,33 +12,30 @@ from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import GatherImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import PositionProvider
 
+from codemods.actions import EditTarget
 
-@dataclass(frozen=True)
-class EditTarget:
-    """One call (or ``@task.sensor`` decorator) to edit, at its 1-based line and column."""
+# Who decides what a command edits when it runs alone (``python -m libcst.tool codemod``): a
+# function registered under this entry-point group, called as provider(filename, actions,
+# unsafe). deferaudit registers its scan; the codemods import nothing of the scanner.
+TARGET_PROVIDERS = "codemods.target_providers"
 
-    line: int
-    column: int
-    action: str
-    callee: str = ""
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return (self.line, self.column)
+TargetProvider = Callable[[str, Sequence[str], bool], Sequence[EditTarget]]
 
 
-def scan_targets(filename: str, actions: Sequence[str], unsafe: bool) -> list[EditTarget]:
-    """Targets for one file from a deferaudit scan of it (standalone ``libcst.tool`` use)."""
-    from deferaudit.catalog import Catalog
-    from deferaudit.fix import targets_for_file
-    from deferaudit.scan import scan
-    from deferaudit.settings import find_config, load_settings
+class NoTargetProviderError(Exception):
+    """A command ran without targets and no target provider is installed."""
 
-    path = Path(filename)
-    settings = load_settings(find_config(path)).with_overrides(cache=False, jobs=1)
-    result = scan([path], settings, Catalog.load(), cwd=path.parent, need_facts=True)
-    return [t for t in targets_for_file(result, unsafe=unsafe) if t.action in actions]
+
+def target_provider() -> TargetProvider:
+    """The registered target provider (the first by name when several are installed)."""
+    found = sorted(entry_points(group=TARGET_PROVIDERS), key=lambda e: e.name)
+    if not found:
+        raise NoTargetProviderError(
+            f"no {TARGET_PROVIDERS!r} entry point is installed: install deferaudit, or pass "
+            "targets to the command"
+        )
+    provider: TargetProvider = found[0].load()
+    return provider
 
 
 CallEdit = Callable[["TargetedCommand", EditTarget, cst.Call], "cst.Call | None"]
@@ -79,9 +76,9 @@ class TargetedCommand(VisitorBasedCodemodCommand):
         if self._targets is None:
             given = self._given
             if given is None:
-                # Run as ``python -m libcst.tool codemod``: ask the scan what to edit.
+                # Run as ``python -m libcst.tool codemod``: ask the provider what to edit.
                 filename = self.context.filename
-                given = scan_targets(filename, self.actions(), self.UNSAFE) if filename else []
+                given = target_provider()(filename, self.actions(), self.UNSAFE) if filename else []
             self._targets = {t.key: t for t in given if t.action in self.actions()}
         return self._targets
 

@@ -559,7 +559,7 @@ def list_rules(fmt: str) -> None:
                 "name": r.name,
                 "severity": r.severity,
                 "summary": r.summary,
-                "fixable": not r.fix_safety.startswith("No"),
+                "fixable": r.fixable,
             }
             for r in RULES
         ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import concurrent.futures
 import difflib
 import os
@@ -13,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
-from libcst.codemod import CodemodContext
 
-from codemods import ApplyFixesCommand, EditTarget
-from deferaudit.facts import TaskSite
+from codemods.actions import EditTarget
+from deferaudit.fixes.edits import edit_target
+from deferaudit.fixes.rewrite import check_rewrite, rewrite_text
 from deferaudit.rules import RULES_BY_CODE
 from deferaudit.rules.base import Finding
 from deferaudit.scan import ScanResult
@@ -29,6 +28,21 @@ _PARALLEL_FILES = 24
 class FixError(Exception):
     """A file could not be rewritten (its new text would not parse, or it cannot be written)."""
 
+    def __init__(self, file: Path, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file = file
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class NotFixed:
+    """A finding left alone, and why."""
+
+    finding: Finding
+    reason: str
+    # The finding has a fix, held back because it is unsafe (``--unsafe-fixes`` makes it).
+    unsafe: bool = False
+
 
 @dataclass(frozen=True)
 class FileFix:
@@ -40,7 +54,7 @@ class FileFix:
     after: str
     encoding: str
     applied: tuple[Finding, ...]
-    skipped: tuple[tuple[Finding, str], ...] = ()
+    skipped: tuple[NotFixed, ...] = ()
     error: str | None = None
 
     @property
@@ -70,7 +84,7 @@ class FixPlan:
     """Every file rewrite, and every finding left alone with the reason."""
 
     files: tuple[FileFix, ...]
-    not_fixed: tuple[tuple[Finding, str], ...]
+    not_fixed: tuple[NotFixed, ...]
 
     @property
     def changed(self) -> tuple[FileFix, ...]:
@@ -84,88 +98,44 @@ class FixPlan:
         return "".join(f.diff() for f in self.changed)
 
 
-def _sites(result: ScanResult) -> dict[tuple[str, int, int], TaskSite]:
-    out: dict[tuple[str, int, int], TaskSite] = {}
-    for file in result.files:
-        if file.facts is None:
-            continue
-        for site in file.facts.tasks:
-            out[(file.path, site.span.line, site.span.column)] = site
-    return out
-
-
-def _target(finding: Finding, site: TaskSite | None) -> EditTarget | None:
+def _left_alone(finding: Finding, unsafe: bool) -> NotFixed | None:
+    """Why a finding gets no edit (None: it gets one)."""
     fix = finding.fix
     if fix is None:
-        return None
-    # Expression edits (DA202, DA210) name their own span; task edits sit on the task's call.
-    line = int(fix.details.get("line") or finding.span.line)
-    column = int(fix.details.get("column") or finding.span.column)
-    return EditTarget(
-        line=line,
-        column=column,
-        action=fix.action,
-        callee=site.callee if site is not None else "",
-        details=dict(fix.details),
-    )
-
-
-def _selected(finding: Finding, unsafe: bool) -> str | None:
-    """Why a finding gets no edit (None: it gets one)."""
-    if finding.fix is None:
-        doc = (
-            RULES_BY_CODE[finding.rule].fix_safety.strip() if finding.rule in RULES_BY_CODE else ""
-        )
-        if doc.startswith("No"):
-            return " ".join(doc.split())
-        return "no fix: " + finding.message.split("; ", 1)[-1]
-    if finding.fix.safety == "unsafe" and not unsafe:
-        reasons = "; ".join(finding.fix.unsafe_reasons) or "changes behaviour"
-        return f"unsafe fix, needs --unsafe-fixes ({reasons})"
+        rule = RULES_BY_CODE.get(finding.rule)
+        if rule is not None and not rule.fixable:
+            # The rule never fixes: its documentation says why.
+            return NotFixed(finding, " ".join(rule.fix_safety.split()))
+        return NotFixed(finding, "no fix: " + finding.message.split("; ", 1)[-1])
+    if fix.safety == "unsafe" and not unsafe:
+        reasons = "; ".join(fix.unsafe_reasons)
+        return NotFixed(finding, f"unsafe fix, needs --unsafe-fixes ({reasons})", unsafe=True)
     return None
 
 
-def targets_for_file(result: ScanResult, *, unsafe: bool) -> list[EditTarget]:
-    """Edit targets of every finding in a scan result (used by the standalone codemods)."""
-    sites = _sites(result)
+def selected_targets(findings: Iterable[Finding], *, unsafe: bool) -> list[EditTarget]:
+    """The edit targets ``deferaudit fix`` would carry out for these findings."""
     out = []
-    for finding in result.findings:
-        if _selected(finding, unsafe) is None:
-            target = _target(
-                finding, sites.get((finding.path, finding.span.line, finding.span.column))
-            )
-            if target is not None:
-                out.append(target)
+    for finding in findings:
+        target = edit_target(finding) if _left_alone(finding, unsafe) is None else None
+        if target is not None:
+            out.append(target)
     return out
-
-
-def rewrite_text(
-    text: str, path: str, targets: Sequence[EditTarget]
-) -> tuple[str, set[tuple[int, int]]]:
-    """Run the codemods over one file's text in one traversal; the new text and what applied."""
-    module = cst.parse_module(text)
-    command = ApplyFixesCommand(CodemodContext(filename=path), targets)
-    module = command.transform_module(module)
-    return module.code, {t.key for t in command.applied}
 
 
 def plan_fixes(
     result: ScanResult, cwd: Path, *, unsafe: bool = False, jobs: int | None = None
 ) -> FixPlan:
-    """Rewrite, in memory, every file with a selected fix. Needs a scan made with facts."""
-    sites = _sites(result)
+    """Rewrite, in memory, every file with a selected fix."""
     by_file: dict[str, list[Finding]] = {}
-    not_fixed: list[tuple[Finding, str]] = []
+    not_fixed: list[NotFixed] = []
     for finding in result.findings:
-        reason = _selected(finding, unsafe)
-        if reason is None:
+        left = _left_alone(finding, unsafe)
+        if left is None:
             by_file.setdefault(finding.path, []).append(finding)
         else:
-            not_fixed.append((finding, reason))
-    jobs_ = [
-        (path, cwd, findings, {k: v for k, v in sites.items() if k[0] == path})
-        for path, findings in sorted(by_file.items())
-    ]
+            not_fixed.append(left)
+    jobs_ = [(path, cwd, findings) for path, findings in sorted(by_file.items())]
     workers = min(jobs or os.cpu_count() or 1, len(jobs_))
     if workers > 1 and len(jobs_) >= _PARALLEL_FILES:
         # libcst needs about 0.1 s a file: rewrite files on every core.
@@ -178,25 +148,28 @@ def plan_fixes(
     return FixPlan(tuple(files), tuple(not_fixed))
 
 
-def _fix_file_job(
-    job: tuple[str, Path, Sequence[Finding], dict[tuple[str, int, int], TaskSite]],
-) -> FileFix:
+def _fix_file_job(job: tuple[str, Path, Sequence[Finding]]) -> FileFix:
     return _fix_file(*job)
 
 
-def _fix_file(
-    path: str, cwd: Path, findings: Sequence[Finding], sites: dict[tuple[str, int, int], TaskSite]
-) -> FileFix:
+def _fix_file(path: str, cwd: Path, findings: Sequence[Finding]) -> FileFix:
     file = Path(path) if os.path.isabs(path) else cwd / path
     try:
         source = read_source(file)
     except SourceError as exc:
         return FileFix(
-            path, file, "", "", "utf-8", (), tuple((f, str(exc)) for f in findings), str(exc)
+            path,
+            file,
+            "",
+            "",
+            "utf-8",
+            (),
+            tuple(NotFixed(f, str(exc)) for f in findings),
+            str(exc),
         )
     targets = {}
     for finding in findings:
-        target = _target(finding, sites.get((path, finding.span.line, finding.span.column)))
+        target = edit_target(finding)
         if target is not None:
             targets[target.key] = (target, finding)
     try:
@@ -210,29 +183,20 @@ def _fix_file(
             source.text,
             source.encoding,
             (),
-            tuple((f, reason) for f in findings),
+            tuple(NotFixed(f, reason) for f in findings),
             reason,
         )
     error = check_rewrite(after, path)
     done = tuple(f for key, (_, f) in targets.items() if key in applied)
     skipped = tuple(
-        (f, "the call at this position no longer matches the scan (file changed?)")
+        NotFixed(f, "the call at this position no longer matches the scan (file changed?)")
         for key, (_, f) in targets.items()
         if key not in applied
     )
     if error is not None:
-        skipped = tuple((f, error) for f in findings)
+        skipped = tuple(NotFixed(f, error) for f in findings)
         return FileFix(path, file, source.text, source.text, source.encoding, (), skipped, error)
     return FileFix(path, file, source.text, after, source.encoding, done, skipped)
-
-
-def check_rewrite(text: str, path: str) -> str | None:
-    """Why a rewritten text must not be written (None: it parses)."""
-    try:
-        ast.parse(text, filename=path)
-    except (SyntaxError, ValueError) as exc:
-        return f"the rewritten file would not parse ({exc}); left untouched"
-    return None
 
 
 def write_atomically(file: Path, text: str, encoding: str) -> None:
@@ -245,12 +209,12 @@ def write_atomically(file: Path, text: str, encoding: str) -> None:
     try:
         data = text.encode(encoding)
     except (UnicodeEncodeError, LookupError) as exc:
-        raise FixError(f"{file}: the new text cannot be encoded as {encoding}: {exc}") from exc
+        raise FixError(file, f"the new text cannot be encoded as {encoding}: {exc}") from exc
     try:
         mode = stat.S_IMODE(os.stat(real).st_mode)
         fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".deferaudit")
     except OSError as exc:
-        raise FixError(f"{file}: cannot write: {exc.strerror or exc}") from exc
+        raise FixError(file, f"cannot write: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -259,7 +223,7 @@ def write_atomically(file: Path, text: str, encoding: str) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, real)
     except OSError as exc:
-        raise FixError(f"{file}: cannot write: {exc.strerror or exc}") from exc
+        raise FixError(file, f"cannot write: {exc.strerror or exc}") from exc
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -274,7 +238,7 @@ def apply_plan(files: Iterable[FileFix]) -> list[tuple[FileFix, str]]:
         try:
             write_atomically(fix.file, fix.after, fix.encoding)
         except FixError as exc:
-            failed.append((fix, str(exc)))
+            failed.append((fix, exc.reason))
     return failed
 
 
@@ -291,7 +255,7 @@ def summarise_plan(plan: FixPlan, *, applied: bool, failed: int = 0, verified: i
     if failed:
         lines.append(f"{failed} file(s) not written (see above).")
     if plan.not_fixed:
-        unsafe = sum(1 for _, why in plan.not_fixed if why.startswith("unsafe fix"))
+        unsafe = sum(1 for left in plan.not_fixed if left.unsafe)
         none = len(plan.not_fixed) - unsafe
         parts = []
         if unsafe:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from deferaudit.fix import FileFix, FixError, write_atomically
+from deferaudit.fixes import ReplaceAsyncClass
 
 # Runs in a child interpreter: imports the user's DAG files through Airflow's DagBag and prints
 # what each DAG is made of, as JSON. Kept to what both Airflow 2.x and 3.x offer.
@@ -153,10 +154,9 @@ def _converted(fix: FileFix) -> dict[str, str]:
     for finding in fix.applied:
         if finding.task_id is None or finding.fix is None:
             continue
-        action = finding.fix.action
-        if action == "replace-async-class":
-            out[finding.task_id] = str(finding.fix.details.get("replacement"))
-        elif action == "set-mode-reschedule":
+        if isinstance(finding.fix, ReplaceAsyncClass):
+            out[finding.task_id] = finding.fix.replacement
+        elif finding.fix.after_fix == "reschedule":
             out[finding.task_id] = "reschedule"
         else:
             out[finding.task_id] = "deferrable"
@@ -205,7 +205,7 @@ def apply_and_verify(
             write_atomically(fix.file, fix.after, fix.encoding)
             written.append(fix)
         except FixError as exc:
-            failed.append((fix, str(exc)))
+            failed.append((fix, exc.reason))
     after = load_dags([f.file for f in written], roots, python)
     verified: list[FileFix] = []
     for fix in written:

@@ -33,6 +33,8 @@ def test_example(
         assert finding.severity == rule.severity
         assert finding.kind == rule.name
         assert finding.path == "example_dag.py"
+        if not rule.fixable:
+            assert finding.fix is None, "a rule whose fix availability is never gave a fix"
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
@@ -45,6 +47,12 @@ def test_rule_is_documented_with_examples(rule: Rule) -> None:
     doc = rule.documentation()
     for heading in ("## What it does", "## Why it matters", "## Example", "## Use instead"):
         assert heading in doc
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_fix_availability_agrees_with_the_fix_safety_section(rule: Rule) -> None:
+    # The declaration decides; the documentation must say the same ("No fix: ...").
+    assert rule.fix_safety.strip().startswith("No") == (rule.fix_availability == "never")
 
 
 def test_codes_and_names_are_unique() -> None:

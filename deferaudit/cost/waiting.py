@@ -30,14 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["parameters_of", "waiting_costs"]
 
-# What each fix action turns the task into; other actions leave the waiting as it is.
-_AFTER_FIX: Mapping[str, WaitMode] = {
-    "add-deferrable": "deferrable",
-    "replace-mode-with-deferrable": "deferrable",
-    "replace-async-class": "deferrable",
-    "set-mode-reschedule": "reschedule",
-}
-
 
 def parameters_of(settings: Settings) -> CostParameters:
     return cost_parameters(
@@ -92,9 +84,8 @@ def waiting_costs(
         return (), {}
     fixes: dict[int, WaitMode] = {}
     for finding in findings:
-        after = (
-            _AFTER_FIX.get(finding.fix.action) if finding.fix and not finding.suppressed else None
-        )
+        # What the fix turns the task into (fixes that change no waiting have none).
+        after = finding.fix.after_fix if finding.fix and not finding.suppressed else None
         if after is not None and fixes.get(id(finding.span)) != "deferrable":
             fixes[id(finding.span)] = after
     names: dict[int, tuple[str | None, str | None]] = {}

@@ -134,13 +134,11 @@ def to_sarif(
     fingerprints = unique_identities(findings)
     edits: Mapping[int, Sequence[Any]] = {}
     if with_fixes:
-        from deferaudit.outputs.fix_edits import fix_replacements
+        # Runs the codemods: to move out of outputs/ once the Report carries the fix edits.
+        from deferaudit.fixes.edits import fix_edits_for
 
-        edits = fix_replacements(
-            [f if not f.suppressed else _no_fix(f) for f in findings],
-            here,
-            jobs=result.settings.jobs,
-        )
+        # A suppressed finding gets no edit (a decision to keep the code).
+        edits = fix_edits_for(findings, here, jobs=result.settings.jobs)
     rule_index = {rule.code: index for index, rule in enumerate(RULES)}
     notifications = [
         {
@@ -175,13 +173,6 @@ def to_sarif(
         },
     }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-
-
-def _no_fix(finding: Finding) -> Finding:
-    # A suppressed finding is a decision to keep the code: offer no edit for it.
-    from dataclasses import replace
-
-    return replace(finding, fix=None)
 
 
 def render_sarif(result: ScanResult, **options: Any) -> str:

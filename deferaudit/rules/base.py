@@ -9,35 +9,16 @@ from typing import Any, Literal
 from deferaudit.call_form import call_fingerprint
 from deferaudit.catalog import Catalog
 from deferaudit.facts import DagFacts, FileFacts, Span
+from deferaudit.fixes.model import Fix
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.settings import Settings
 from deferaudit.target import Target
 
 Severity = Literal["error", "warning", "info"]
-Safety = Literal["safe", "unsafe"]
+# Whether a rule's findings come with a fix (ruff's fix availability): "sometimes" when the fix
+# depends on the task (the class, the target version, the arguments it passes).
+FixAvailability = Literal["always", "sometimes", "never"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
-
-
-@dataclass(frozen=True)
-class Fix:
-    """A description of an edit (the codemods carry it out), and how safe it is."""
-
-    safety: Safety
-    description: str
-    action: str
-    details: Mapping[str, Any] = field(default_factory=dict)
-    unsafe_reasons: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "available": True,
-            "safety": self.safety,
-            "description": self.description,
-            "action": self.action,
-        }
-        if self.unsafe_reasons:
-            out["unsafe_reasons"] = list(self.unsafe_reasons)
-        return out
 
 
 @dataclass(frozen=True)
@@ -133,6 +114,11 @@ class Rule:
     check: Callable[[Rule, FileContext], Iterable[Finding]]
     valid: tuple[Example, ...] = ()
     invalid: tuple[Example, ...] = ()
+    fix_availability: FixAvailability = "never"
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix_availability != "never"
 
     def finding(
         self,

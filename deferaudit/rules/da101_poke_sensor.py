@@ -54,6 +54,7 @@ task sets `soft_fail` or a `pool`, or passes `**kwargs` that cannot be read: tho
 differently once the task defers. Needs a running `airflow triggerer`.
 """,
     check=check,
+    fix_availability="sometimes",
     valid=(
         Example(
             """

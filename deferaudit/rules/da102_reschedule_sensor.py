@@ -50,6 +50,7 @@ a `pool`, or an `execution_timeout` is set (in reschedule mode it bounds each po
 it bounds the whole wait).
 """,
     check=check,
+    fix_availability="sometimes",
     valid=(
         Example(
             """

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from deferaudit.fixes import ReplaceAsyncClass
 from deferaudit.resolve import ResolvedTask
-from deferaudit.rules.base import Example, FileContext, Finding, Fix, Rule
+from deferaudit.rules.base import Example, FileContext, Finding, Rule
 from deferaudit.rules.deferral import WaitStatus, status_of, unsafe_reasons
 
 
-def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[Fix | None, str]:
+def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[ReplaceAsyncClass | None, str]:
     """The class swap for an -Async task, or None and the reason there is none."""
     entry = task.cls.entry
     assert entry is not None
@@ -43,12 +44,12 @@ def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[Fix | None, s
             f"`{old}` becomes `{new}`: the replacement sensor polls its trigger every "
             f"`{new}` seconds (check that the interval still suits the wait)"
         )
-    fix = Fix(
-        safety="unsafe" if reasons else "safe",
+    fix = ReplaceAsyncClass(
         description=f"use `{entry.replacement}` with `deferrable=True`"
         + "".join(f", `{o}` renamed `{n}`" for o, n in renames.items()),
-        action="replace-async-class",
-        details={"replacement": entry.replacement, "renames": renames},
+        callee=task.site.callee,
+        replacement=entry.replacement,
+        renames=tuple(renames.items()),
         unsafe_reasons=tuple(reasons),
     )
     return fix, f"use `{short}(..., deferrable=True)` instead"
@@ -115,6 +116,7 @@ the target version, or when the task passes an argument the replacement has no p
 (e.g. `S3PrefixSensorAsync(prefix=...)`): the message says which.
 """,
     check=check,
+    fix_availability="sometimes",
     valid=(
         Example(
             """

@@ -48,6 +48,7 @@ slot) or passes `**kwargs` that cannot be read. With `wait_for_completion=False`
 nothing to wait for: no finding.
 """,
     check=check,
+    fix_availability="sometimes",
     valid=(
         Example(
             """

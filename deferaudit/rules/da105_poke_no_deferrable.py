@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deferaudit.rules.base import Example, FileContext, Finding, Fix, Rule
+from deferaudit.fixes import SetRescheduleMode
+from deferaudit.rules.base import Example, FileContext, Finding, Rule
 from deferaudit.rules.deferral import deferral_verdict, describe_mode, status_of
 
 # Below this a reschedule-mode sensor would spend more on task starts than it saves.
@@ -21,10 +22,9 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         seconds = BASE_SENSOR_POKE_INTERVAL if interval is None else interval.seconds()
         fix = None
         if seconds is not None and seconds >= MIN_RESCHEDULE_POKE_INTERVAL:
-            fix = Fix(
-                safety="unsafe",
+            fix = SetRescheduleMode(
                 description='set `mode="reschedule"` (frees the slot between pokes)',
-                action="set-mode-reschedule",
+                callee=task.site.callee,
                 unsafe_reasons=(
                     "each poke becomes a task start; the poke must not keep state between calls",
                 ),
@@ -65,6 +65,7 @@ Unsafe (offered only with --unsafe-fixes): `mode="reschedule"` when the poke int
 or more. Each poke becomes a task start, so a poke that keeps state in the instance breaks.
 """,
     check=check,
+    fix_availability="sometimes",
     valid=(
         Example(
             """

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.facts import ClassFacts, Span
-from deferaudit.rules.base import Example, FileContext, Finding, Fix, Rule
+from deferaudit.fixes import ReplaceSerializeClasspath
+from deferaudit.rules.base import Example, FileContext, Finding, Rule
 from deferaudit.rules.custom_code import class_finding, is_trigger, local_class, own_classes
 
 SELF_CLASSPATH = 'f"{type(self).__module__}.{type(self).__qualname__}"'
@@ -44,7 +45,7 @@ def _problem(ctx: FileContext, cls: ClassFacts, value: str) -> str | None:
     )
 
 
-def _fix(ctx: FileContext, source: str, span: Span) -> Fix:
+def _fix(ctx: FileContext, source: str, span: Span) -> ReplaceSerializeClasspath:
     reasons: tuple[str, ...] = ()
     if ctx.role == "dag":
         reasons = (
@@ -52,18 +53,11 @@ def _fix(ctx: FileContext, source: str, span: Span) -> Fix:
             "module name: `type(self).__module__` would not import back either; move the "
             "trigger to the plugins folder or a package (DA211)",
         )
-    return Fix(
-        safety="unsafe" if reasons else "safe",
+    return ReplaceSerializeClasspath(
         description=f"return {SELF_CLASSPATH} as the class path",
-        action="replace-serialize-classpath",
-        details={
-            "line": span.line,
-            "column": span.column,
-            "end_line": span.end_line,
-            "end_column": span.end_column,
-            "old": source,
-            "new": SELF_CLASSPATH,
-        },
+        span=span,
+        old=source,
+        new=SELF_CLASSPATH,
         unsafe_reasons=reasons,
     )
 
@@ -137,6 +131,7 @@ Airflow imports DAG files under a generated module name, so no class path import
 (move it first, DA211). No fix for a nested class.
 """,
     check=check,
+    fix_availability="sometimes",
     valid=(
         Example(
             """

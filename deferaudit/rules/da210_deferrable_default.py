@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.facts import ClassFacts, Span
+from deferaudit.fixes import DeferrableDefaultFromConfig
 from deferaudit.resolve import literal_of
-from deferaudit.rules.base import Example, FileContext, Finding, Fix, Rule
+from deferaudit.rules.base import Example, FileContext, Finding, Rule
 from deferaudit.rules.custom_code import class_finding, is_operator, own_classes
 
 CONFIG_DEFAULT = 'conf.getboolean("operators", "default_deferrable", fallback=False)'
@@ -19,7 +20,7 @@ _CONF_PATHS = frozenset(
 )
 
 
-def _fix(ctx: FileContext, cls: ClassFacts, span: Span) -> Fix | None:
+def _fix(ctx: FileContext, cls: ClassFacts, span: Span) -> DeferrableDefaultFromConfig | None:
     bound = ctx.facts.imports.get("conf", ()) if ctx.facts is not None else ()
     if bound and not set(bound) <= _CONF_PATHS:
         return None  # ``conf`` names something else in this file: no mechanical edit
@@ -39,20 +40,13 @@ def _fix(ctx: FileContext, cls: ClassFacts, span: Span) -> Fix | None:
             "the deployment sets `default_deferrable = True`: tasks that pass no `deferrable` "
             "start deferring (and need a running triggerer)"
         )
-    return Fix(
-        safety="unsafe" if reasons else "safe",
+    return DeferrableDefaultFromConfig(
         description=f"default `deferrable` to `{CONFIG_DEFAULT}`"
         + ("" if bound else f" and add `from {module} import conf`"),
-        action="deferrable-default-from-config",
-        details={
-            "line": span.line,
-            "column": span.column,
-            "end_line": span.end_line,
-            "end_column": span.end_column,
-            "old": old,
-            "new": CONFIG_DEFAULT,
-            "import": None if bound else {"module": module, "name": "conf"},
-        },
+        span=span,
+        old=old,
+        new=CONFIG_DEFAULT,
+        imports=None if bound else (module, "conf"),
         unsafe_reasons=tuple(reasons),
     )
 
@@ -115,6 +109,7 @@ Unsafe when the old default is `True` or not a literal, or the deployment turns
 `default_deferrable` on (tasks start deferring). No fix when `conf` names something else.
 """,
     check=check,
+    fix_availability="sometimes",
     valid=(
         Example(
             """

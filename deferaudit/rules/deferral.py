@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from deferaudit.fixes import AddDeferrable, ReplaceModeWithDeferrable, TaskFix
 from deferaudit.resolve import ResolvedTask, deferrable_state, operator_waits, sensor_mode
-from deferaudit.rules.base import FileContext, Fix
+from deferaudit.rules.base import FileContext
 from deferaudit.settings import Settings
 
 Status = Literal[
@@ -130,26 +131,23 @@ def _own_interval_params(task: ResolvedTask) -> tuple[str, ...]:
     return tuple(p for p in entry.params if _INTERVAL_PARAM.match(p))
 
 
-def deferrable_fix(task: ResolvedTask, status: WaitStatus) -> Fix | None:
+def deferrable_fix(task: ResolvedTask, status: WaitStatus) -> TaskFix | None:
     """The edit that makes a capable task defer, or None when none is valid on the target."""
     if task.cls.origin not in ("catalog", "local") or not task.cls.accepts_deferrable:
         return None
     mode_arg = task.site.kwargs.get("mode")
     replace_mode = mode_arg is not None and status.mode_origin in ("call", "partial")
+    kind: type[TaskFix] = AddDeferrable
+    description = "add `deferrable=True`"
     if replace_mode:
         description = f"replace `mode={mode_arg.source}` with `deferrable=True`"  # type: ignore[union-attr]
-        action = "replace-mode-with-deferrable"
-    else:
-        description = "add `deferrable=True`"
-        action = "add-deferrable"
+        kind = ReplaceModeWithDeferrable
     if status.mode_origin == "default_args" or status.deferrable_origin == "default_args":
         description += " to this task only (the DAG's default_args stay as they are)"
-    reasons = unsafe_reasons(task, status)
-    return Fix(
-        safety="unsafe" if reasons else "safe",
+    return kind(
         description=description,
-        action=action,
-        unsafe_reasons=reasons,
+        callee=task.site.callee,
+        unsafe_reasons=unsafe_reasons(task, status),
     )
 
 

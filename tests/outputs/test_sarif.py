@@ -167,7 +167,7 @@ def test_unscannable_paths_become_tool_notifications(
 
 
 def test_replacement_spans_count_characters() -> None:
-    from deferaudit.outputs.fix_edits import replacements
+    from deferaudit.fixes.edits import replacements
 
     before = "x = ('é', 1)\ny = 2\n"
     after = "x = ('é', 1, deferrable=True)\ny = 2\n"

@@ -1,4 +1,5 @@
-"""Each finding's fix as text replacements, carried out by the codemods (for SARIF ``fixes``).
+"""Findings turned into codemod edits: their edit targets (for ``fix``, SARIF and the HTML
+report alike), and each fix as text replacements (SARIF ``fixes``).
 
 The edit is never re-implemented here: the file is rewritten in memory by the same codemods
 ``deferaudit fix`` runs, and the difference is cut into replacements. One rewrite per file
@@ -17,13 +18,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import libcst as cst
+
+from codemods.actions import EditTarget
 from deferaudit.facts import Span
+from deferaudit.fixes.rewrite import check_rewrite, rewrite_text
 from deferaudit.rules.base import Finding
 from deferaudit.source import SourceError, read_source
 
 # Below this many files, worker processes cost more than they save.
 _PARALLEL_FILES = 8
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def edit_target(finding: Finding) -> EditTarget | None:
+    """Where and how the codemods carry out a finding's fix (None: it has none). A suppressed
+    finding is a decision to keep the code: it gets no edit."""
+    if finding.fix is None or finding.suppressed:
+        return None
+    return finding.fix.edit_target(finding.span)
 
 
 @dataclass(frozen=True)
@@ -89,17 +102,18 @@ def replacements(before: str, after: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def fix_replacements(
+def fix_edits_for(
     findings: Sequence[Finding], cwd: Path, *, jobs: int | None = None
 ) -> dict[int, tuple[Replacement, ...]]:
-    """Index in ``findings`` -> the replacements that carry out that finding's fix.
+    """Index in ``findings`` -> the replacements that carry out that finding's fix (relative
+    paths are read from ``cwd``).
 
-    Findings without a fix, in files that cannot be read or rewritten, or whose call the
-    codemods no longer find, get none.
+    Findings without an edit target (no fix, or suppressed), in files that cannot be read or
+    rewritten, or whose call the codemods no longer find, get none.
     """
     by_path: dict[str, list[int]] = {}
     for index, finding in enumerate(findings):
-        if finding.fix is not None:
+        if edit_target(finding) is not None:
             by_path.setdefault(finding.path, []).append(index)
     files = [
         (path, [(i, findings[i]) for i in indexes], cwd)
@@ -150,7 +164,7 @@ def _file_replacements(
             owned.setdefault(owners[0], []).append((start, end, new))
         else:
             # An edit outside any one call (an import): rewrite each applied finding alone.
-            alone = [(i, f) for i, f in findings if (f.span.line, f.span.column) in applied]
+            alone = [(i, f) for i, f in findings if _key(f) in applied]
             owned = {}
             break
     out = {i: tuple(_replacement(text, h) for h in hs) for i, hs in owned.items()}
@@ -161,25 +175,16 @@ def _file_replacements(
     return out
 
 
+def _key(finding: Finding) -> tuple[int, int] | None:
+    target = edit_target(finding)
+    return None if target is None else target.key
+
+
 def _rewrite(
     text: str, path: str, findings: Sequence[Finding]
 ) -> tuple[str, set[tuple[int, int]]] | None:
     """The codemods' rewrite of ``text`` for these findings' fixes (None when it fails)."""
-    import libcst as cst
-
-    from codemods import EditTarget
-    from deferaudit.fix import check_rewrite, rewrite_text
-
-    targets = [
-        EditTarget(
-            line=f.span.line,
-            column=f.span.column,
-            action=f.fix.action,
-            details=dict(f.fix.details),
-        )
-        for f in findings
-        if f.fix is not None
-    ]
+    targets = [t for t in map(edit_target, findings) if t is not None]
     try:
         after, applied = rewrite_text(text, path, targets)
     except (cst.ParserSyntaxError, RecursionError, ValueError):

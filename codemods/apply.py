@@ -1,0 +1,32 @@
+"""Every codemod family in one command: what ``deferaudit fix`` runs over a file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from codemods.async_class import ReplaceAsyncClassCommand
+from codemods.deferrable import MakeDeferrableCommand
+from codemods.expressions import ReplaceExpressionCommand
+from codemods.reschedule import SetRescheduleModeCommand
+from codemods.targets import CallEdit, DecoratorEdit, ExpressionEdit, TargetedCommand
+
+FAMILIES: tuple[type[TargetedCommand], ...] = (
+    MakeDeferrableCommand,
+    ReplaceAsyncClassCommand,
+    SetRescheduleModeCommand,
+    ReplaceExpressionCommand,
+)
+
+
+class ApplyFixesCommand(TargetedCommand):
+    DESCRIPTION = "Carry out every deferaudit fix (safe ones; unsafe with --unsafe-fixes)."
+    EDITS: ClassVar[Mapping[str, CallEdit]] = {
+        k: v for family in FAMILIES for k, v in family.EDITS.items()
+    }
+    DECORATOR_EDITS: ClassVar[Mapping[str, DecoratorEdit]] = {
+        k: v for family in FAMILIES for k, v in family.DECORATOR_EDITS.items()
+    }
+    EXPRESSION_EDITS: ClassVar[Mapping[str, ExpressionEdit]] = {
+        k: v for family in FAMILIES for k, v in family.EXPRESSION_EDITS.items()
+    }
