@@ -335,6 +335,8 @@ def _from_command_line(option: Option, raw: Any) -> Any:
         return validate_utilisation(raw, flag)
     if option.kind == "executor":
         return validate_executor(str(raw), flag)
+    if option.kind == "int" and not (isinstance(raw, int) and raw > 0):
+        raise ConfigError(f"{flag}: must be a positive integer, got {raw!r}")
     if option.kind == "paths":
         return tuple(Path(p) for p in raw)
     if option.kind == "path":
@@ -346,8 +348,10 @@ def _command_line_layer(given: Mapping[str, Any]) -> Layer:
     layer: dict[str, tuple[Any, str]] = {}
     for name, raw in given.items():
         option = OPTIONS_BY_NAME.get(name)
-        if option is None or not option.is_setting:
-            continue
+        if option is None:
+            raise ValueError(f"{name!r} is not a declared option (deferaudit.settings_table)")
+        if not option.is_setting:
+            continue  # --config, --isolated, --airflow-cfg: where the other layers come from
         value = _from_command_line(option, raw)
         if value is not None:
             layer[name] = (value, option.flag)

@@ -305,3 +305,12 @@ def test_json_output_is_unchanged_by_verbose_and_quiet(project: Path) -> None:
         project, "scan", "dags", "--no-cache", "--isolated", "--format", "json", "-v", "-q"
     )
     assert json.loads(plain.stdout) == json.loads(flagged.stdout)
+
+
+def test_command_line_values_are_checked_as_the_file_checks_them() -> None:
+    with pytest.raises(ConfigError, match="--jobs: must be a positive integer"):
+        resolve_settings(command_line={"jobs": 0})
+    with pytest.raises(ConfigError, match="--target-airflow: 'banana' is not an Airflow version"):
+        resolve_settings(command_line={"target_airflow": "banana"})
+    with pytest.raises(ValueError, match="not a declared option"):
+        resolve_settings(command_line={"no_such_option": 1})
