@@ -1,6 +1,7 @@
 """The command line: parse options, call the core, print, and pick the exit code.
 
-Exit codes: 0 the command ran; 1 findings remain and ``--exit-non-zero-on-finding`` was given;
+Exit codes: 0 the command ran; 1 findings remain and ``--exit-non-zero-on-finding`` was given
+(``fix``: edits are pending with ``--check``, or ``--apply`` could not write a file);
 2 a usage or configuration error (one line on stderr, never a traceback).
 """
 
@@ -360,7 +361,7 @@ def fix(
     **options: Any,
 ) -> None:
     """Show (or, with --apply, write) the edits that move waiting tasks to deferrable."""
-    from deferaudit.fix import apply_plan, plan_fixes, summarise_plan
+    from deferaudit.fix import apply_plan, plan_fixes, summarise_plan, unsafe_notes
 
     if verify and not apply_:
         raise UsageFailure("--verify checks written files: use it with --apply")
@@ -384,12 +385,15 @@ def fix(
                 raise UsageFailure(str(exc)) from exc
         else:
             failed = apply_plan(plan.changed)
+    for note in unsafe_notes(plan):
+        click.echo(note)
     for fix_, why in failed:
         click.echo(f"deferaudit: {fix_.path}: not written: {why}", err=True)
     for fix_, why in unverified:
         click.echo(f"deferaudit: {fix_.path}: written, not verified: {why}", err=True)
-    click.echo(summarise_plan(plan, applied=apply_, failed=len(failed), verified=len(verified)))
-    if check and plan.changed:
+    click.echo(summarise_plan(plan, applied=apply_, failed=failed, verified=len(verified)))
+    # Edits that could not be written are still pending, as with --check.
+    if failed or (check and plan.changed):
         sys.exit(EXIT_FINDINGS)
 
 

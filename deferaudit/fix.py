@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import difflib
+import errno
 import os
 import stat
 import tempfile
@@ -204,12 +205,16 @@ def write_atomically(file: Path, text: str, encoding: str) -> None:
 
     The new bytes go to a temporary file in the same folder, take the old file's mode, and
     replace it by rename. A symbolic link stays a link: its target is what gets rewritten.
+    A file its user may not write is left alone, as an editor would (a rename in a writable
+    folder would replace it anyway).
     """
     real = Path(os.path.realpath(file))
     try:
         data = text.encode(encoding)
     except (UnicodeEncodeError, LookupError) as exc:
         raise FixError(file, f"the new text cannot be encoded as {encoding}: {exc}") from exc
+    if os.path.exists(real) and not os.access(real, os.W_OK):
+        raise FixError(file, f"cannot write: {os.strerror(errno.EACCES)}")
     try:
         mode = stat.S_IMODE(os.stat(real).st_mode)
         fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".deferaudit")
@@ -242,18 +247,47 @@ def apply_plan(files: Iterable[FileFix]) -> list[tuple[FileFix, str]]:
     return failed
 
 
-def summarise_plan(plan: FixPlan, *, applied: bool, failed: int = 0, verified: int = 0) -> str:
-    """The closing lines of ``deferaudit fix``: what was (or would be) changed, and what not."""
-    edits = len(plan.applied)
-    files = len(plan.changed)
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def unsafe_notes(plan: FixPlan) -> list[str]:
+    """One line per unsafe fix of the plan, carried out or held back, saying why it is unsafe."""
+    notes = []
+    for finding in plan.applied:
+        if finding.fix is not None and finding.fix.safety == "unsafe":
+            reasons = "; ".join(finding.fix.unsafe_reasons)
+            notes.append((finding, f"unsafe fix, check that it suits ({reasons})"))
+    notes.extend((left.finding, left.reason) for left in plan.not_fixed if left.unsafe)
+    notes.sort(key=lambda note: note[0].sort_key())
+    return [f"{f.path}:{f.span.line}:{f.span.column}: {f.rule} {reason}" for f, reason in notes]
+
+
+def summarise_plan(
+    plan: FixPlan,
+    *,
+    applied: bool,
+    failed: Sequence[tuple[FileFix, str]] = (),
+    verified: int = 0,
+) -> str:
+    """The closing lines of ``deferaudit fix``: what was (or would be) changed, and what not.
+
+    ``failed`` are the files that could not be written (or were restored), with why: their
+    edits are not counted as made.
+    """
+    not_written = {fix.path for fix, _ in failed}
+    written = [f for f in plan.changed if f.path not in not_written]
+    edits = sum(len(f.applied) for f in written)
     verb = "Fixed" if applied else "Would fix"
-    lines = [
-        f"{verb} {edits} finding{'s' if edits != 1 else ''} in {files} file{'s' if files != 1 else ''}."
-    ]
+    lines = [f"{verb} {_count(edits, 'finding')} in {_count(len(written), 'file')}."]
     if applied and verified:
-        lines.append(f"Verified in Airflow: {verified} file(s) load with the same DAGs and tasks.")
+        loads = "loads" if verified == 1 else "load"
+        lines.append(
+            f"Verified in Airflow: {_count(verified, 'file')} {loads} with the same DAGs and tasks."
+        )
     if failed:
-        lines.append(f"{failed} file(s) not written (see above).")
+        reasons = "; ".join(dict.fromkeys(why for _, why in failed))
+        lines.append(f"{_count(len(failed), 'file')} not written: {reasons}.")
     if plan.not_fixed:
         unsafe = sum(1 for left in plan.not_fixed if left.unsafe)
         none = len(plan.not_fixed) - unsafe
@@ -263,6 +297,6 @@ def summarise_plan(plan: FixPlan, *, applied: bool, failed: int = 0, verified: i
         if none:
             parts.append(f"{none} with no fix")
         lines.append(f"Not fixed: {', '.join(parts)}.")
-    if not applied and files:
+    if not applied and written:
         lines.append("Nothing was written: run with --apply to write these edits.")
     return "\n".join(lines)

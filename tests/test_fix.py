@@ -9,6 +9,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -93,6 +94,68 @@ def test_broken_files_are_reported_and_untouched(tmp_path: Path) -> None:
     assert (folder / "broken.py").read_text() == broken
     assert "deferrable=True" in (folder / "ok.py").read_text()
     assert "Traceback" not in proc.stderr
+
+
+NOBODY = 65534
+
+
+def test_files_that_cannot_be_written_fail_the_command(tmp_path: Path) -> None:
+    """Read-only files, as a user who may not write them (root writes them regardless, so the
+    command runs as nobody when the tests run as root)."""
+    as_root = os.geteuid() == 0
+    as_nobody: list[str] = []
+    if as_root:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root and setpriv (util-linux) is missing to drop to nobody")
+        as_nobody = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    # nobody cannot reach pytest's own temporary folders (0700, root's): use one it can.
+    with tempfile.TemporaryDirectory(prefix="deferaudit-read-only-") as where:
+        root = Path(where)
+        root.chmod(0o755)
+        folder = root / "dags"
+        folder.mkdir()
+        for name in ("a", "b", "c"):
+            (folder / f"{name}.py").write_text(DAG.replace('"ingest"', f'"{name}"'))
+        if as_root:
+            for path in (folder, *folder.iterdir()):
+                os.chown(path, NOBODY, NOBODY)
+        (folder / "a.py").chmod(0o444)
+        (folder / "b.py").chmod(0o444)
+        proc = subprocess.run(
+            [*as_nobody, str(EXE), "fix", "dags", "--apply", "--no-cache"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+            env={"PATH": os.environ.get("PATH", ""), "HOME": where},
+        )
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "Fixed 1 finding in 1 file." in proc.stdout
+        assert "2 files not written: cannot write: Permission denied." in proc.stdout
+        assert "deferaudit: dags/a.py: not written: cannot write: Permission denied" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert (folder / "a.py").read_text() == DAG.replace('"ingest"', '"a"')
+        assert (folder / "b.py").read_text() == DAG.replace('"ingest"', '"b"')
+        assert "deferrable=True" in (folder / "c.py").read_text()
+        assert not [p for p in folder.iterdir() if p.name.endswith(".deferaudit")]
+
+
+def test_fix_says_why_a_fix_is_unsafe(tmp_path: Path) -> None:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "pooled.py").write_text(DAG.replace("timeout=60)", 'pool="s3", timeout=60)'))
+    held = run(tmp_path, "fix", "dags", "--no-cache")
+    assert held.returncode == 0, held.stderr
+    note = "dags/pooled.py:5:5: DA101 unsafe fix, needs --unsafe-fixes (pool is set: "
+    assert note in held.stdout
+    assert "Not fixed: 1 with an unsafe fix (--unsafe-fixes)." in held.stdout
+    made = run(tmp_path, "fix", "dags", "--no-cache", "--unsafe-fixes", "--no-diff")
+    assert "dags/pooled.py:5:5: DA101 unsafe fix, check that it suits (pool is set: " in (
+        made.stdout
+    )
+    assert "Would fix 1 finding in 1 file." in made.stdout
 
 
 # ------------------------------------------------------------------ real Airflow
