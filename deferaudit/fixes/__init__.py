@@ -1,11 +1,12 @@
-"""Fixes: typed fixes (``model``), findings turned into codemod edits (``edits``), the
-codemods' standalone target provider (``standalone``)."""
+"""Fixes: typed fixes (``model``), findings turned into codemod edits (``edits``), and the
+codemods run over a text in memory (``rewrite``)."""
 
 from __future__ import annotations
 
 from deferaudit.fixes.model import (
     FIX_TYPES,
     AddDeferrable,
+    AfterFix,
     DeferrableDefaultFromConfig,
     ExpressionFix,
     Fix,
@@ -20,6 +21,7 @@ from deferaudit.fixes.model import (
 __all__ = [
     "FIX_TYPES",
     "AddDeferrable",
+    "AfterFix",
     "DeferrableDefaultFromConfig",
     "ExpressionFix",
     "Fix",

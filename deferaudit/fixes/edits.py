@@ -17,13 +17,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import libcst as cst
 
 from codemods.actions import EditTarget
 from deferaudit.facts import Span
+from deferaudit.fixes.model import Fix
 from deferaudit.fixes.rewrite import check_rewrite, rewrite_text
-from deferaudit.rules.base import Finding
 from deferaudit.source import SourceError, read_source
 
 # Below this many files, worker processes cost more than they save.
@@ -31,7 +32,21 @@ _PARALLEL_FILES = 8
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
-def edit_target(finding: Finding) -> EditTarget | None:
+class Fixable(Protocol):
+    """What the fix layer reads of a finding (a deferaudit.rules.base.Finding): where it is,
+    its fix, and whether a suppression comment keeps the code as it is."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def span(self) -> Span: ...
+    @property
+    def fix(self) -> Fix | None: ...
+    @property
+    def suppressed(self) -> bool: ...
+
+
+def edit_target(finding: Fixable) -> EditTarget | None:
     """Where and how the codemods carry out a finding's fix (None: it has none). A suppressed
     finding is a decision to keep the code: it gets no edit."""
     if finding.fix is None or finding.suppressed:
@@ -103,7 +118,7 @@ def replacements(before: str, after: str) -> list[tuple[int, int, str]]:
 
 
 def fix_edits_for(
-    findings: Sequence[Finding], cwd: Path, *, jobs: int | None = None
+    findings: Sequence[Fixable], cwd: Path, *, jobs: int | None = None
 ) -> dict[int, tuple[Replacement, ...]]:
     """Index in ``findings`` -> the replacements that carry out that finding's fix (relative
     paths are read from ``cwd``).
@@ -133,13 +148,13 @@ def fix_edits_for(
 
 
 def _file_job(
-    job: tuple[str, list[tuple[int, Finding]], Path],
+    job: tuple[str, list[tuple[int, Fixable]], Path],
 ) -> dict[int, tuple[Replacement, ...]]:
     return _file_replacements(*job)
 
 
 def _file_replacements(
-    path: str, findings: Sequence[tuple[int, Finding]], cwd: Path
+    path: str, findings: Sequence[tuple[int, Fixable]], cwd: Path
 ) -> dict[int, tuple[Replacement, ...]]:
     try:
         source = read_source(Path(path) if os.path.isabs(path) else cwd / path)
@@ -151,7 +166,7 @@ def _file_replacements(
         return {}
     after, applied = rewritten
     owned: dict[int, list[tuple[int, int, str]]] = {}
-    alone: list[tuple[int, Finding]] = []
+    alone: list[tuple[int, Fixable]] = []
     hunks = replacements(source.text, after)
     for start, end, new in hunks:
         owners = [
@@ -175,13 +190,13 @@ def _file_replacements(
     return out
 
 
-def _key(finding: Finding) -> tuple[int, int] | None:
+def _key(finding: Fixable) -> tuple[int, int] | None:
     target = edit_target(finding)
     return None if target is None else target.key
 
 
 def _rewrite(
-    text: str, path: str, findings: Sequence[Finding]
+    text: str, path: str, findings: Sequence[Fixable]
 ) -> tuple[str, set[tuple[int, int]]] | None:
     """The codemods' rewrite of ``text`` for these findings' fixes (None when it fails)."""
     targets = [t for t in map(edit_target, findings) if t is not None]

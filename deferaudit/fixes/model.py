@@ -20,10 +20,11 @@ from codemods.actions import (
     SET_MODE_RESCHEDULE,
     EditTarget,
 )
-from deferaudit.cost.model import WaitMode
 from deferaudit.facts import Span
 
 Safety = Literal["safe", "unsafe"]
+# How a task waits once its fix is made (the cost model's wait modes a fix can lead to).
+AfterFix = Literal["deferrable", "reschedule"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,7 +35,7 @@ class Fix:
     # The id the codemods key their edit on (codemods.actions).
     action: ClassVar[str]
     # How the task waits once the edit is made; None: the edit changes no task's waiting.
-    after_fix: ClassVar[WaitMode | None] = None
+    after_fix: ClassVar[AfterFix | None] = None
 
     description: str
     unsafe_reasons: tuple[str, ...] = ()
@@ -80,7 +81,7 @@ class AddDeferrable(TaskFix):
     """``deferrable=True`` added as the call's last argument."""
 
     action: ClassVar[str] = ADD_DEFERRABLE
-    after_fix: ClassVar[WaitMode | None] = "deferrable"
+    after_fix: ClassVar[AfterFix | None] = "deferrable"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +89,7 @@ class ReplaceModeWithDeferrable(TaskFix):
     """The call's explicit ``mode=...`` replaced in place by ``deferrable=True``."""
 
     action: ClassVar[str] = REPLACE_MODE_WITH_DEFERRABLE
-    after_fix: ClassVar[WaitMode | None] = "deferrable"
+    after_fix: ClassVar[AfterFix | None] = "deferrable"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +98,7 @@ class ReplaceAsyncClass(TaskFix):
     ``renames`` maps arguments the replacement calls by another name."""
 
     action: ClassVar[str] = REPLACE_ASYNC_CLASS
-    after_fix: ClassVar[WaitMode | None] = "deferrable"
+    after_fix: ClassVar[AfterFix | None] = "deferrable"
 
     replacement: str
     renames: tuple[tuple[str, str], ...] = ()
@@ -113,7 +114,7 @@ class SetRescheduleMode(TaskFix):
     ``@task.sensor``, which becomes a call)."""
 
     action: ClassVar[str] = SET_MODE_RESCHEDULE
-    after_fix: ClassVar[WaitMode | None] = "reschedule"
+    after_fix: ClassVar[AfterFix | None] = "reschedule"
 
 
 @dataclass(frozen=True, kw_only=True)

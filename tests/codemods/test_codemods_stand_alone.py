@@ -47,7 +47,7 @@ def test_a_scan_names_its_fixes_without_loading_libcst() -> None:
 
 
 def test_deferaudit_is_the_registered_target_provider() -> None:
-    from deferaudit.fixes.standalone import edit_targets
+    from deferaudit.codemod_targets import edit_targets
 
     assert TARGET_PROVIDERS == "codemods.target_providers"
     assert target_provider() is edit_targets

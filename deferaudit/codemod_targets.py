@@ -1,8 +1,8 @@
 """The codemods' target provider: what a command run alone under ``python -m libcst.tool
 codemod`` edits is what ``deferaudit fix`` would edit in that file.
 
-Registered under the ``codemods.target_providers`` entry point (pyproject.toml), so the
-codemods find it without importing anything of deferaudit.
+An entry point, like the CLI: registered under ``codemods.target_providers`` (pyproject.toml),
+so the codemods find it without importing anything of deferaudit.
 """
 
 from __future__ import annotations
