@@ -7,7 +7,6 @@ Exit codes: 0 the command ran; 1 findings remain and ``--exit-non-zero-on-findin
 
 from __future__ import annotations
 
-import functools
 import gc
 import json
 import os
@@ -15,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -156,11 +156,14 @@ def pop_cost_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {o.name: kwargs.pop(o.name) for o in options_in("cost")}
 
 
+# The formats of deferaudit.outputs.FORMATS (a test checks the two agree): importing the
+# registry here would load the report model on every `deferaudit --help`.
+_FORMAT_NAMES = ("text", "json", "sarif", "github", "gitlab", "html")
 _OUTPUT_OPTIONS = (
     click.option(
         "--format",
         "fmt",
-        type=click.Choice(["text", "json", "sarif", "github", "gitlab", "html"]),
+        type=click.Choice(list(_FORMAT_NAMES)),
         default="text",
         show_default=True,
     ),
@@ -183,72 +186,53 @@ def pop_scan_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {o.name: kwargs.pop(o.name) for o in options_in("scan")}
 
 
-def settings_from_options(
+def open_run(
     paths: tuple[Path, ...], options: dict[str, Any], overrides: dict[str, Any] | None = None
-) -> tuple[Any, list[Path]]:
-    """Settings from the command line, pyproject.toml and the deployment (see
-    ``settings.resolve_settings`` for which wins); ``overrides`` are command-line values a
-    command declares itself (``check --require-reason``)."""
-    from deferaudit.deployment import load_deployment
-    from deferaudit.rules import validate_selectors
-    from deferaudit.settings import locate_config, resolve_settings
-
-    targets = list(paths) or [Path(".")]
-    start = targets[0] if targets[0].exists() else Path.cwd()
-    config_path = locate_config(options["config"], bool(options["isolated"]), start)
-    deployment = load_deployment(options["airflow_cfg"], os.environ)
-    settings = resolve_settings(
-        config_path,
-        options | (overrides or {}),
-        os.environ,
-        {name: (getattr(deployment, name), where) for name, where in deployment.sources.items()},
-    )
-    validate_selectors(settings.select, "--select")
-    validate_selectors(settings.ignore, "--ignore")
-    return settings, targets
-
-
-def run_scan_command(
-    paths: tuple[Path, ...],
-    options: dict[str, Any],
-    *,
-    need_facts: bool,
-    only: Any = None,
-    overrides: dict[str, Any] | None = None,
 ) -> Any:
-    """Settings, catalog and scan for a command; problems printed; exit 2 when nothing to scan.
-
-    ``only`` limits the rules to those display paths (see ``scan``); ``overrides`` are
-    settings the command sets itself (e.g. ``check --require-reason``)."""
-    from deferaudit.catalog import Catalog
-    from deferaudit.scan import scan as run_scan
-    from deferaudit.versions import installed_versions, read_constraints
+    """Settings, catalog and versions for a command; configuration errors exit 2."""
+    from deferaudit.commands import open_run as _open_run
 
     with _user_errors():
-        settings, targets = settings_from_options(paths, options, overrides)
-        constraints = settings.constraints
-        versions = read_constraints(constraints) if constraints else installed_versions()
-        catalog = Catalog.load()
-        with _progress() as (progress, on_total):
-            result = run_scan(
-                targets,
-                settings,
-                catalog,
-                versions=versions,
-                live=settings.live_check,
-                need_facts=need_facts,
-                progress=progress,
-                on_total=on_total,
-                only=only,
-            )
-    for problem in result.problems:
+        return _open_run(paths, options, overrides)
+
+
+def build(
+    run: Any,
+    make: Callable[..., Any],
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """Run one command of deferaudit.commands with a progress bar; print the problems (and,
+    with --verbose, why the cache was not used); exit 2 when there was nothing to scan."""
+    from deferaudit.report import Report
+
+    with _user_errors(), _progress() as (progress, on_total):
+        made = make(run, *args, progress=progress, on_total=on_total, **kwargs)
+    report = next(
+        r for r in (made if isinstance(made, tuple) else (made,)) if isinstance(r, Report)
+    )
+    for problem in report.problems:
         click.echo(f"deferaudit: {problem.path}: {problem.message}", err=True)
-    if getattr(settings, "verbose", 0):
-        for note in result.notes:
+    if run.settings.verbose:
+        for note in report.scan.notes:
             click.echo(f"deferaudit: cache: {note}", err=True)
-    if result.paths_missing:
+    if report.scan.paths_missing:
         raise UsageFailure("no file to scan")
-    return result
+    return made
+
+
+def emit_report(report: Any, fmt: str, output: Path | None, view: Any) -> None:
+    from deferaudit.outputs import FORMATS
+
+    write_output(lambda handle: FORMATS[fmt].emitter()(report, handle, view), output)
+
+
+def wants_for(fmt: str, **more: bool) -> Any:
+    from deferaudit.outputs import FORMATS
+    from deferaudit.pipeline import Wants
+
+    chosen = FORMATS[fmt]
+    return Wants(fix_edits=chosen.fix_edits, fix_diffs=chosen.fix_diffs, **more)
 
 
 @main.command()
@@ -266,29 +250,16 @@ def scan(
     **options: Any,
 ) -> None:
     """Scan DAG files and folders (default: the current folder)."""
-    from deferaudit.outputs import render
+    from deferaudit import commands
+    from deferaudit.report import View
 
     options = pop_scan_options(options) | pop_cost_options(options)
-    if fmt == "html":
-        _write_report(paths, options, output)
-        return
-    result = run_scan_command(paths, options, need_facts=False)
-    if fmt == "json":
-        from deferaudit.outputs.json import write_json
-
-        write_output(functools.partial(write_json, result), output)
-    else:
-        write_output(render(result, fmt, statistics=statistics), output)
-    if exit_non_zero_on_finding and result.findings:
+    run = open_run(paths, options)
+    report = build(run, commands.report, wants_for(fmt))
+    view = View(statistics=statistics, quiet=run.settings.quiet)
+    emit_report(report, fmt, output, view)
+    if exit_non_zero_on_finding and report.findings:
         sys.exit(EXIT_FINDINGS)
-
-
-def _write_report(paths: tuple[Path, ...], options: dict[str, Any], output: Path | None) -> None:
-    from deferaudit.outputs.html import render_report
-
-    result = run_scan_command(paths, options, need_facts=True)
-    shown = [p.as_posix() for p in paths] or ["."]
-    write_output(render_report(result, Path.cwd(), shown), output)
 
 
 @main.command()
@@ -304,8 +275,13 @@ def _write_report(paths: tuple[Path, ...], options: dict[str, Any], output: Path
 )
 def report(paths: tuple[Path, ...], output: Path, **options: Any) -> None:
     """Write the HTML report (short for scan --format html --output FILE)."""
+    from deferaudit import commands
+    from deferaudit.report import View
+
     options = pop_scan_options(options) | pop_cost_options(options)
-    _write_report(paths, options, output)
+    run = open_run(paths, options)
+    report = build(run, commands.report, wants_for("html"))
+    emit_report(report, "html", output, View(quiet=run.settings.quiet))
     if str(output) != "-":
         click.echo(f"Report written to {output}", err=True)
 
@@ -332,11 +308,15 @@ def capacity(
     paths: tuple[Path, ...], fmt: str, output: Path | None, top: int, **options: Any
 ) -> None:
     """Print what the waiting costs and the triggerers the migration needs."""
-    from deferaudit.outputs.capacity import render_capacity
+    from deferaudit import commands
+    from deferaudit.outputs.capacity import emit_capacity
+    from deferaudit.pipeline import Wants
+    from deferaudit.report import View
 
     options = pop_scan_options(options) | pop_cost_options(options)
-    result = run_scan_command(paths, options, need_facts=False)
-    write_output(render_capacity(result, fmt, top=top), output)
+    run = open_run(paths, options)
+    report = build(run, commands.report, Wants())
+    write_output(lambda handle: emit_capacity(report, handle, View(top=top), fmt), output)
 
 
 @main.command()
@@ -367,8 +347,12 @@ def fix(
         raise UsageFailure("--verify checks written files: use it with --apply")
     if check and apply_:
         raise UsageFailure("--check only reports pending edits: it cannot go with --apply")
-    result = run_scan_command(paths, pop_scan_options(options), need_facts=True)
-    plan = plan_fixes(result, Path.cwd(), unsafe=unsafe_fixes)
+    from deferaudit import commands
+    from deferaudit.pipeline import Wants
+
+    run = open_run(paths, pop_scan_options(options))
+    report = build(run, commands.report, Wants(plan=False, facts=True))
+    plan = plan_fixes(report.scan, Path.cwd(), unsafe=unsafe_fixes)
     if not no_diff and not apply_:
         click.echo(plan.diff(), nl=False)
     failed: list[tuple[Any, str]] = []
@@ -459,33 +443,30 @@ def check(
     **options: Any,
 ) -> None:
     """The CI gate: exit 1 when a finding is new (not in the baseline), else 0."""
+    from deferaudit import commands
     from deferaudit.gate import GATE_ERRORS, CheckOptions, parse_fail_on
-    from deferaudit.gate.check import judge, plan_check
-    from deferaudit.gate.report import render_check, verdict
+    from deferaudit.report import View
 
     options = pop_scan_options(options) | pop_cost_options(options)
     try:
         policy = parse_fail_on(fail_on, max_new_waste_hours)
-        gate = CheckOptions(baseline_file, changed_since, dag_folder, policy, update_baseline)
-        plan = plan_check(paths, gate, cwd=Path.cwd())
     except GATE_ERRORS as exc:
         raise UsageFailure(str(exc)) from exc
-    result = run_scan_command(
-        plan.roots,
-        options,
-        need_facts=False,
-        only=plan.only,
-        overrides={"require_reason": require_reason},
-    )
-    outcome = judge(result, plan, gate, cwd=Path.cwd())
-    scanned = [p.as_posix() for p in plan.roots] or ["."]
-    write_output(render_check(outcome, fmt, scanned=scanned), output)
+    gate = CheckOptions(baseline_file, changed_since, dag_folder, policy, update_baseline)
+    start = (*dag_folder, *paths)
+    run = open_run(start, options, {"require_reason": require_reason})
+    run = replace(run, paths=paths)
+    try:
+        report, decision = build(run, commands.check, gate, wants_for(fmt))
+    except GATE_ERRORS as exc:
+        raise UsageFailure(str(exc)) from exc
+    emit_report(report, fmt, output, View(quiet=run.settings.quiet))
     if fmt != "text" or output is not None:
-        for line in verdict(outcome):
+        for line in report.gate.lines:
             click.echo(f"deferaudit: {line}", err=True)
-    if outcome.updated_baseline is not None and baseline_file is not None:
-        write_output(outcome.updated_baseline.dumps(), baseline_file)
-    sys.exit(EXIT_FINDINGS if outcome.failed else EXIT_OK)
+    if decision.updated_baseline is not None and baseline_file is not None:
+        write_output(decision.updated_baseline.dumps(), baseline_file)
+    sys.exit(EXIT_FINDINGS if decision.failed else EXIT_OK)
 
 
 @main.command("baseline")
@@ -506,20 +487,16 @@ def baseline_command(
     paths: tuple[Path, ...], output: Path, require_reason: bool | None, **options: Any
 ) -> None:
     """Write a baseline of every current finding, so that `check` fails only on new ones."""
-    from deferaudit.gate import Baseline
+    from deferaudit import commands
+    from deferaudit.outputs import plural
 
-    result = run_scan_command(
-        paths,
-        pop_scan_options(options),
-        need_facts=False,
-        overrides={"require_reason": require_reason},
-    )
-    baseline = Baseline.from_findings(result.findings, output.parent, Path.cwd())
+    run = open_run(paths, pop_scan_options(options), {"require_reason": require_reason})
+    baseline, report = build(run, commands.baseline, output)
     write_output(baseline.dumps(), output)
-    entries = len(baseline.entries)
     click.echo(
-        f"Wrote {output}: {result.files_scanned} files, {baseline.total} findings "
-        f"({entries} distinct entr{'y' if entries == 1 else 'ies'})."
+        f"Wrote {output}: {plural(report.files_scanned, 'file')}, "
+        f"{plural(baseline.total, 'finding')} "
+        f"({plural(len(baseline.entries), 'distinct entry', 'distinct entries')})."
     )
 
 

@@ -24,6 +24,7 @@ from deferaudit.cost.model import SlotCost
 from deferaudit.cost.waiting import waiting_costs
 from deferaudit.discover import (
     Discovery,
+    IgnoreSyntax,
     default_ignore_syntax,
     discover,
     display_path,
@@ -33,6 +34,7 @@ from deferaudit.extract import ExtractError, extract, module_name
 from deferaudit.facts import ClassFacts, DagFacts, FileFacts
 from deferaudit.live import LiveIntrospection
 from deferaudit.plugin_folders import plugin_roots, under_any
+from deferaudit.project import default_cache_folder
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
 from deferaudit.settings import Settings, results_key
@@ -123,22 +125,44 @@ class ScanResult:
 # ---------------------------------------------------------------------- extraction
 
 
-Job = tuple[str, str, str, str | None, str]
+@dataclass(frozen=True, slots=True)
+class PlannedFile:
+    """One file a scan reads: where it is, how it is shown, the module name Airflow gives it,
+    its role ("dag": a DAG-folder file; "plugin": a plugins-folder file, read for its
+    classes) and whether Airflow's safe-mode test applies (folder walks of DAG files only:
+    a file named on the command line is always read, as ``airflow dags test FILE`` does)."""
+
+    path: Path
+    shown: str
+    module: str
+    role: str = "dag"
+    walked: bool = True
 
 
-def extract_file(job: Job) -> FileResult:
-    """Read and extract one file; never raises for bad input (runs in worker processes).
+@dataclass(frozen=True, slots=True)
+class ExtractJob:
+    """A planned file and the Airflow version whose safe-mode test applies (None: off)."""
 
-    ``job`` is (path, display path, module name, Airflow version whose safe-mode test applies
-    or None when safe mode is off, role: "dag" or "plugin").
-    """
+    file: PlannedFile
+    safe_mode_version: str | None
+
+
+def _job(file: PlannedFile, safe_version: str | None) -> ExtractJob:
+    applies = file.role == "dag" and file.walked
+    return ExtractJob(file, safe_version if applies else None)
+
+
+def extract_file(job: ExtractJob) -> FileResult:
+    """Read and extract one file; never raises for bad input (runs in worker processes)."""
     result = _extract_file(job)
-    return result if job[4] == "dag" else dataclasses.replace(result, role=job[4])
+    role = job.file.role
+    return result if role == "dag" else dataclasses.replace(result, role=role)
 
 
-def _extract_file(job: Job) -> FileResult:
-    real, shown, module, safe_mode_version, _role = job
-    path = Path(real)
+def _extract_file(job: ExtractJob) -> FileResult:
+    real, shown, module = str(job.file.path), job.file.shown, job.file.module
+    safe_mode_version = job.safe_mode_version
+    path = job.file.path
     if not real.endswith(".py") and _is_zip(path):
         return FileResult(shown, skipped="zip archives are not scanned")
     try:
@@ -162,13 +186,13 @@ def _extract_file(job: Job) -> FileResult:
 _CLASS_LINE = re.compile(rb"^[ \t\f]*class\b", re.MULTILINE)
 
 
-def _irrelevant(plan: tuple[Path, str, str, str], judged: Collection[str]) -> bool:
+def _irrelevant(plan: PlannedFile, judged: Collection[str]) -> bool:
     """A file not judged that defines no class: no line starts with ``class`` (a sound
     superset of class statements; a file that cannot be read is read in full later)."""
-    if plan[1] in judged:
+    if plan.shown in judged:
         return False
     try:
-        with open(plan[0], "rb") as handle:
+        with open(plan.path, "rb") as handle:
             return _CLASS_LINE.search(handle.read(MAX_FILE_BYTES + 1)) is None
     except OSError:
         return False
@@ -181,7 +205,7 @@ def _is_zip(path: Path) -> bool:
         return False
 
 
-def _extract_chunk(jobs: Sequence[Job]) -> list[FileResult]:
+def _extract_chunk(jobs: Sequence[ExtractJob]) -> list[FileResult]:
     with _no_cyclic_gc():
         return [extract_file(job) for job in jobs]
 
@@ -204,7 +228,7 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def _run_jobs(
-    jobs: Sequence[Job],
+    jobs: Sequence[ExtractJob],
     workers: int,
     progress: Callable[[int], None] | None,
 ) -> list[FileResult]:
@@ -247,33 +271,38 @@ def catalog_key(catalog: Catalog) -> str:
 
 def _plan_files(
     paths: Sequence[Path], found: Iterable[Path], cwd: Path, role: str = "dag"
-) -> list[tuple[Path, str, str, str]]:
+) -> list[PlannedFile]:
     """Each file with its display path, the module name Airflow would give it, and its role."""
     # Discovery gives absolute paths (joined to cwd, normalised, links kept): match roots alike.
     roots = [os.path.normpath(cwd / p) + os.sep for p in paths if (cwd / p).is_dir()]
-    out: list[tuple[Path, str, str, str]] = []
+    named = {os.path.normpath(cwd / p) for p in paths if not (cwd / p).is_dir()}
+    out: list[PlannedFile] = []
     for file in found:
         text = str(file)
         root = next((r for r in roots if text.startswith(r)), None)
         rel = text[len(root) :] if root else os.path.basename(text)
-        out.append((file, display_path(file, cwd), module_name(rel.replace(os.sep, "/")), role))
+        module = module_name(rel.replace(os.sep, "/"))
+        walked = root is not None or os.path.normpath(text) not in named
+        out.append(PlannedFile(file, display_path(file, cwd), module, role, walked))
     return out
 
 
 def _keys_for(
-    planned: Sequence[tuple[Path, str, str, str]], safe_version: str | None, ckey: str
+    planned: Sequence[PlannedFile], safe_version: str | None, ckey: str
 ) -> list[str | None]:
     keys: list[str | None] = []
-    for path, shown, module, role in planned:
-        data = _read_for_key(str(path))
-        safe = safe_version if role == "dag" else None
-        keys.append(None if data is None else file_key(shown, module, safe, data, ckey, role))
+    for file in planned:
+        data = _read_for_key(str(file.path))
+        safe = _job(file, safe_version).safe_mode_version
+        keys.append(
+            None if data is None else file_key(file.shown, file.module, safe, data, ckey, file.role)
+        )
     return keys
 
 
 def _results_for(
     indexes: Sequence[int],
-    planned: Sequence[tuple[Path, str, str, str]],
+    planned: Sequence[PlannedFile],
     keys: Sequence[str | None],
     cache: ScanCache | None,
     settings: Settings,
@@ -291,16 +320,7 @@ def _results_for(
         else:
             todo.append(index)
     # Plugin files are not DAG files: Airflow's safe-mode test does not apply to them.
-    jobs = [
-        (
-            str(planned[i][0]),
-            planned[i][1],
-            planned[i][2],
-            safe_version if planned[i][3] == "dag" else None,
-            planned[i][3],
-        )
-        for i in todo
-    ]
+    jobs = [_job(planned[i], safe_version) for i in todo]
     workers = settings.jobs or os.cpu_count() or 1
     for index, result in zip(todo, _run_jobs(jobs, workers, progress), strict=True):
         out[index] = result
@@ -492,22 +512,22 @@ class _Scan:
         # inferred from these very files) the more permissive Airflow 3 test applies.
         self.safe_version = (self.known_version or "3.3") if settings.safe_mode else None
         self.ckey = catalog_key(catalog)
-        self.cache_folder = settings.cache_dir or (cwd / ".deferaudit_cache")
+        self.cache_folder = settings.cache_dir or default_cache_folder(self.paths, cwd)
         self.cache = (
             ScanCache(self.cache_folder, self.ckey, scanned=[cwd / p for p in self.paths])
             if settings.cache
             else None
         )
 
-    def walk(self, syntax: str) -> tuple[object, list[tuple[Path, str, str, str]]]:
-        found = discover(self.paths, ignore_syntax=syntax, cwd=self.cwd)  # type: ignore[arg-type]
+    def walk(self, syntax: IgnoreSyntax) -> tuple[Discovery, list[PlannedFile]]:
+        found = discover(self.paths, ignore_syntax=syntax, cwd=self.cwd)
         planned = _plan_files(self.paths, found.files, self.cwd)
         roots = plugin_roots(self.paths, self.settings.plugins, self.cwd)
         if not roots:
             return found, planned
         # Files of a plugins folder are read as plugins, never as DAG files.
-        planned = [p for p in planned if not under_any(p[0], roots)]
-        plugins = discover(roots, ignore_syntax=syntax, cwd=self.cwd)  # type: ignore[arg-type]
+        planned = [p for p in planned if not under_any(p.path, roots)]
+        plugins = discover(roots, ignore_syntax=syntax, cwd=self.cwd)
         files = [f for f in plugins.files if f.suffix == ".py"]
         planned += _plan_files(roots, files, self.cwd, role="plugin")
         merged = Discovery(
@@ -557,7 +577,7 @@ class _Scan:
         outcomes: list[FileOutcome | None] = [None] * len(planned)
         todo: list[int] = []
         for index, key in enumerate(keys):
-            if only is not None and planned[index][1] not in only:
+            if only is not None and planned[index].shown not in only:
                 continue
             hit = cache.outcomes.get((key, ctx_key)) if cache and key else None
             if hit is not None and not need_facts and self.live is None:
@@ -581,7 +601,7 @@ class _Scan:
             cache.save()
         done = [o for o in outcomes if o is not None]
         skipped = Counter(o.skipped for o in done if o.skipped is not None)
-        problems = tuple(ScanProblem(p.path, p.message) for p in found.problems)  # type: ignore[attr-defined]
+        problems = tuple(ScanProblem(p.path, p.message) for p in found.problems)
         if self.live is not None:
             problems += tuple(
                 ScanProblem("live check", message)
@@ -599,7 +619,7 @@ class _Scan:
             tasks=tuple(tasks) if need_facts else (),
             skipped={
                 "safe_mode": skipped.get("safe-mode", 0),
-                "airflowignore": found.ignored,  # type: ignore[attr-defined]
+                "airflowignore": found.ignored,
                 "zip": sum(v for k, v in skipped.items() if k.startswith("zip")),
             },
             paths_missing=bool(self.paths) and not planned and bool(problems),
@@ -610,14 +630,14 @@ class _Scan:
             notes=tuple(cache.notes) if cache is not None else (),
         )
 
-    def _keys(self, planned: Sequence[tuple[Path, str, str, str]]) -> list[str | None]:
+    def _keys(self, planned: Sequence[PlannedFile]) -> list[str | None]:
         if self.cache is None:
             return [None] * len(planned)
         return _keys_for(planned, self.safe_version, self.ckey)
 
     def _metas(
         self,
-        planned: Sequence[tuple[Path, str, str, str]],
+        planned: Sequence[PlannedFile],
         keys: Sequence[str | None],
         progress: Callable[[int], None] | None,
         only: Collection[str] | None = None,

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from deferaudit.catalog import Catalog
+from deferaudit.pipeline import Wants, complete_report
+from deferaudit.report import Report
 from deferaudit.scan import ScanResult, scan
 from deferaudit.settings import Settings
 
@@ -44,3 +46,13 @@ def run_scan(catalog: Catalog, tmp_path: Path) -> Callable[..., ScanResult]:
         return scan(list(paths), Settings(**values), catalog, cwd=tmp_path)  # type: ignore[arg-type]
 
     return _run
+
+
+@pytest.fixture
+def report_of(tmp_path: Path) -> Callable[[ScanResult], Report]:
+    """The Report the emitters render, of a scan made in ``tmp_path`` (no capacity plan)."""
+
+    def _report(result: ScanResult, **wants: bool) -> Report:
+        return complete_report(result, Wants(plan=False, **wants), cwd=tmp_path)
+
+    return _report

@@ -73,12 +73,24 @@ def test_json_output_has_the_documented_keys(dag_folder: Path, tmp_path: Path) -
 
 
 def test_text_output_is_one_line_per_finding(dag_folder: Path, tmp_path: Path) -> None:
-    result = invoke("scan", "dags", "--no-cache", "--statistics", cwd=tmp_path)
+    result = invoke("scan", "dags", "--no-cache", cwd=tmp_path)
     assert result.exit_code == 0
     first = result.output.splitlines()[0]
     assert first.startswith("dags/ingest.py:6:5: DA101 [poke-sensor] `S3KeySensor` waits")
-    assert "DA101\t[*] poke-sensor" in result.output
-    assert "Found 1 finding" in result.output
+    assert "Found 1 finding (0 error, 1 warning, 0 info) in 1 file, 1 DAG, 1 task." in result.output
+
+
+def test_statistics_and_quiet_print_no_finding_lines(dag_folder: Path, tmp_path: Path) -> None:
+    """As ruff's --statistics: the counts per rule, then the summary; --quiet: the summary."""
+    stats = invoke("scan", "dags", "--no-cache", "--statistics", cwd=tmp_path)
+    assert stats.exit_code == 0
+    assert stats.output.splitlines()[0] == "     1\tDA101\t[*] poke-sensor"
+    assert "dags/ingest.py:6:5" not in stats.output
+    assert "Found 1 finding" in stats.output
+    quiet = invoke("scan", "dags", "--no-cache", "--quiet", cwd=tmp_path)
+    assert quiet.exit_code == 0
+    assert quiet.output.startswith("Found 1 finding (0 error, 1 warning, 0 info) in 1 file")
+    assert "dags/ingest.py" not in quiet.output
 
 
 def test_exit_codes(dag_folder: Path, tmp_path: Path) -> None:

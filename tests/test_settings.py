@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from deferaudit.cli import main, pop_cost_options, pop_scan_options, settings_from_options
+from deferaudit.cli import main, pop_cost_options, pop_scan_options
+from deferaudit.commands import settings_from_options
 from deferaudit.deployment import Deployment
 from deferaudit.scan import context_key
 from deferaudit.settings import ConfigError, Settings, load_settings, resolve_settings

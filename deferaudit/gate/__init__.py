@@ -13,6 +13,7 @@ from deferaudit.gate.check import (
     run_check,
     take_baseline,
 )
+from deferaudit.gate.verdict import gate_verdict, verdict
 
 # Errors that mean a bad option, file or ref: one line and exit 2 at the command line.
 GATE_ERRORS = (BaselineError, ChangedFilesError, GateError)
@@ -28,7 +29,9 @@ __all__ = [
     "FailPolicy",
     "GateError",
     "changed_since",
+    "gate_verdict",
     "parse_fail_on",
     "run_check",
     "take_baseline",
+    "verdict",
 ]

@@ -19,10 +19,14 @@ from deferaudit.gate.baseline import (
     relative_path,
 )
 from deferaudit.gate.changed import ChangedFiles, changed_since
+from deferaudit.gate.verdict import gate_verdict
+from deferaudit.pipeline import Wants, build_report
+from deferaudit.report import GateVerdict, Report
 from deferaudit.rules import RULES_BY_CODE, UnknownRuleError, validate_selectors
 from deferaudit.rules.base import SEVERITIES, Finding
-from deferaudit.scan import ScanResult, scan
+from deferaudit.scan import ScanResult
 from deferaudit.settings import Settings
+from deferaudit.versions import DeploymentVersions
 
 # Severities from worst to mildest: failing on one fails on the worse ones too.
 _RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
@@ -142,11 +146,6 @@ class CheckResult:
     def failed(self) -> bool:
         return bool(self.failing) or self.waste_exceeded
 
-    @property
-    def report(self) -> ScanResult:
-        """The scan as the outputs show it: the new findings only."""
-        return replace(self.scan, findings=self.new)
-
 
 def plan_check(paths: Sequence[Path], options: CheckOptions, *, cwd: Path) -> CheckPlan:
     """Read the baseline, ask git what changed, and decide what to scan and judge.
@@ -179,7 +178,10 @@ def plan_check(paths: Sequence[Path], options: CheckOptions, *, cwd: Path) -> Ch
 
 def judge(result: ScanResult, plan: CheckPlan, options: CheckOptions, *, cwd: Path) -> CheckResult:
     """The scan's findings (of the checked files) against the baseline and the fail policy."""
-    checked = tuple(o.path for o in result.outcomes)
+    # Every judged file decides which baseline entries are gone; the files counted as checked
+    # are those a scan counts as scanned (not those Airflow's safe mode skips).
+    judged = tuple(o.path for o in result.outcomes)
+    checked = tuple(o.path for o in result.outcomes if o.skipped is None)
     findings = result.findings
     baseline, changed = plan.baseline, plan.changed
     if baseline is None or options.baseline is None:
@@ -193,7 +195,7 @@ def judge(result: ScanResult, plan: CheckPlan, options: CheckOptions, *, cwd: Pa
                 relative_path(str(old), base_dir, cwd): relative_path(str(new), base_dir, cwd)
                 for new, old in changed.renamed_from.items()
             }
-        scope = {relative_path(p, base_dir, cwd) for p in checked}
+        scope = {relative_path(p, base_dir, cwd) for p in judged}
         settings = result.settings
         comparison = compare(
             findings,
@@ -238,11 +240,36 @@ def run_check(
     options: CheckOptions,
     *,
     cwd: Path,
-) -> CheckResult:
-    """Plan, scan and judge in one call (what the command line does, for tests and callers)."""
+    wants: Wants | None = None,
+    versions: DeploymentVersions | None = None,
+    live: bool = False,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> tuple[Report, CheckResult]:
+    """Plan, scan and judge: the Report of the new findings (with the verdict the emitters
+    show) and the decision (exit code, updated baseline)."""
     plan = plan_check(paths, options, cwd=cwd)
-    result = scan(list(plan.roots), settings, catalog, cwd=cwd, need_facts=False, only=plan.only)
-    return judge(result, plan, options, cwd=cwd)
+    decided: list[CheckResult] = []
+
+    def choose(result: ScanResult) -> tuple[Sequence[Finding], GateVerdict]:
+        check = judge(result, plan, options, cwd=cwd)
+        decided.append(check)
+        return check.new, gate_verdict(check)
+
+    report = build_report(
+        list(plan.roots),
+        settings,
+        catalog,
+        cwd=cwd,
+        wants=wants,
+        versions=versions,
+        live=live,
+        only=plan.only,
+        judge=choose,
+        progress=progress,
+        on_total=on_total,
+    )
+    return replace(report, scanned=tuple(p.as_posix() for p in plan.roots) or (".",)), decided[0]
 
 
 def take_baseline(
@@ -252,20 +279,24 @@ def take_baseline(
     output: Path,
     *,
     cwd: Path,
+    versions: DeploymentVersions | None = None,
+    live: bool = False,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
-) -> tuple[Baseline, ScanResult]:
+) -> tuple[Baseline, Report]:
     """The baseline of every finding under ``paths``, with paths relative to ``output``'s folder."""
-    result = scan(
+    report = build_report(
         list(paths) or [Path(".")],
         settings,
         catalog,
         cwd=cwd,
-        need_facts=False,
+        wants=Wants(plan=False),
+        versions=versions,
+        live=live,
         progress=progress,
         on_total=on_total,
     )
-    return Baseline.from_findings(result.findings, output.parent, cwd), result
+    return Baseline.from_findings(report.findings, output.parent, cwd), report
 
 
 def _rule_checked(key: EntryKey, settings: Settings) -> bool:

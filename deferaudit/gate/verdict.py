@@ -1,22 +1,17 @@
-"""What ``deferaudit check`` prints: the new findings in the chosen format, and the verdict."""
+"""What ``deferaudit check`` decided, in words (closing lines) and as the JSON ``gate`` object."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deferaudit.gate.check import CheckResult
+from deferaudit.report import GateVerdict
 
-
-def _clean(text: str) -> str:
-    # Strings from DAG files may hold control characters: never let them drive the terminal.
-    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+if TYPE_CHECKING:
+    from deferaudit.gate.check import CheckResult
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def verdict(check: CheckResult) -> list[str]:
@@ -66,41 +61,15 @@ def verdict(check: CheckResult) -> list[str]:
     return lines
 
 
-def render_check(
-    check: CheckResult, fmt: str, *, cwd: Path | None = None, scanned: Sequence[str] = ()
-) -> str:
-    """The new findings in ``fmt``: text and JSON carry the verdict; SARIF marks each result
-    ``baselineState: new``; GitHub, GitLab and HTML list the new findings alone."""
-    report = check.report
-    if fmt == "text":
-        lines = [
-            f"{_clean(f.path)}:{f.span.line}:{f.span.column}: {f.rule} [{f.kind}] {_clean(f.message)}"
-            for f in check.new
-        ]
-        if lines:
-            lines.append("")
-        lines.extend(_clean(line) for line in verdict(check))
-        return "\n".join(lines) + "\n"
-    if fmt == "json":
-        from deferaudit.outputs.json import to_document
-
-        doc = to_document(report)
-        failing = {id(f) for f in check.failing}
-        for finding, item in zip(check.new, doc["findings"], strict=True):
-            item["fails_check"] = id(finding) in failing
-        doc["gate"] = gate_json(check)
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    if fmt == "sarif":
-        from deferaudit.outputs.sarif import render_sarif
-
-        return render_sarif(report, cwd=cwd, baseline_state="new", include_suppressed=False)
-    if fmt == "html":
-        from deferaudit.outputs.html import render_html
-
-        return render_html(report, scanned=scanned)
-    from deferaudit.outputs import render
-
-    return render(report, fmt)
+def gate_verdict(check: CheckResult) -> GateVerdict:
+    """The verdict as the emitters show it: closing lines, the JSON ``gate`` object, and
+    which of the new findings fail."""
+    return GateVerdict(
+        passed=not check.failed,
+        lines=tuple(verdict(check)),
+        failing=frozenset(id(f) for f in check.failing),
+        document=gate_json(check),
+    )
 
 
 def gate_json(check: CheckResult) -> dict[str, Any]:

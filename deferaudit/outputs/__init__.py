@@ -1,52 +1,103 @@
-"""Renderers of a scan result: text and JSON (more formats arrive with later features)."""
+"""The emitters: each renders a Report (deferaudit.report) in one format and computes nothing.
+
+``FORMATS`` is the one registry of formats: the CLI's ``--format`` choices, what each format
+needs the pipeline to work out (fix edits for SARIF, fix diffs for HTML), and its emitter.
+Emitter modules are imported when used, so a text scan never loads jinja2.
+"""
 
 from __future__ import annotations
 
+import importlib
+import io
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
 
+from deferaudit.report import Report, View
 from deferaudit.rules.base import SEVERITIES
-from deferaudit.scan import ScanResult
 
-FORMATS = ("text", "json", "sarif", "github", "gitlab")
+__all__ = ["FORMATS", "Format", "clean", "emit", "plural", "render", "summary"]
+
+Emitter = Callable[[Report, TextIO, View], None]
 
 
-def summary(result: ScanResult) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Format:
+    """One output format: where its emitter lives and what it needs in the Report."""
+
+    name: str
+    emitter_path: str  # "module:function"
+    help: str
+    fix_edits: bool = False
+    fix_diffs: bool = False
+
+    def emitter(self) -> Emitter:
+        module, _, function = self.emitter_path.partition(":")
+        emitter: Emitter = getattr(importlib.import_module(module), function)
+        return emitter
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("text", "deferaudit.outputs.text:emit_text", "one line per finding, a summary"),
+        Format("json", "deferaudit.outputs.json:emit_json", "the deferaudit/1 document"),
+        Format(
+            "sarif",
+            "deferaudit.outputs.sarif:emit_sarif",
+            "SARIF 2.1.0 with rules, fingerprints, suppressions and fixes",
+            fix_edits=True,
+        ),
+        Format("github", "deferaudit.outputs.github:emit_github", "GitHub annotations"),
+        Format("gitlab", "deferaudit.outputs.gitlab:emit_gitlab", "GitLab Code Quality"),
+        Format(
+            "html",
+            "deferaudit.outputs.html:emit_html",
+            "one self-contained page, with the safe fixes' diffs",
+            fix_diffs=True,
+        ),
+    )
+}
+
+
+def emit(report: Report, fmt: str, out: TextIO, view: View | None = None) -> None:
+    """Write ``report`` to ``out`` in format ``fmt`` (a key of FORMATS)."""
+    FORMATS[fmt].emitter()(report, out, view or View())
+
+
+def render(report: Report, fmt: str, view: View | None = None) -> str:
+    """``emit`` into a string."""
+    buffer = io.StringIO()
+    emit(report, fmt, buffer, view)
+    return buffer.getvalue()
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 file``, ``2 files``, ``1 entry``/``2 entries`` (with ``many``); thousands grouped."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def clean(text: Any) -> str:
+    """Text from DAG files for a terminal: control characters shown escaped, never obeyed."""
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in str(text))
+
+
+def summary(report: Report) -> dict[str, Any]:
     """Counts every output shows the same way."""
-    by_rule = Counter(f.rule for f in result.findings)
-    by_severity = Counter(f.severity for f in result.findings)
-    fixes = Counter(f.fix.safety for f in result.findings if f.fix is not None)
+    findings = report.findings
+    by_rule = Counter(f.rule for f in findings)
+    by_severity = Counter(f.severity for f in findings)
+    fixes = Counter(f.fix.safety for f in findings if f.fix is not None)
     return {
-        "findings": len(result.findings),
+        "findings": len(findings),
         "by_severity": {s: by_severity.get(s, 0) for s in SEVERITIES},
         "by_rule": dict(sorted(by_rule.items())),
         "fixable": {"safe": fixes.get("safe", 0), "unsafe": fixes.get("unsafe", 0)},
-        "suppressed": len(result.suppressed),
-        "files_scanned": result.files_scanned,
-        "files_skipped": dict(result.skipped),
-        "dags": result.dag_count,
-        "tasks": result.task_count,
-        "parse_errors": sum(1 for f in result.outcomes if f.error is not None),
+        "suppressed": len(report.suppressed),
+        "files_scanned": report.files_scanned,
+        "files_skipped": dict(report.skipped),
+        "dags": report.dag_count,
+        "tasks": report.task_count,
+        "parse_errors": report.parse_errors,
     }
-
-
-def render(result: ScanResult, fmt: str, *, statistics: bool = False) -> str:
-    if fmt == "json":
-        from deferaudit.outputs.json import render_json
-
-        return render_json(result)
-    if fmt == "sarif":
-        from deferaudit.outputs.sarif import render_sarif
-
-        return render_sarif(result)
-    if fmt == "github":
-        from deferaudit.outputs.github import render_github
-
-        return render_github(result)
-    if fmt == "gitlab":
-        from deferaudit.outputs.gitlab import render_gitlab
-
-        return render_gitlab(result)
-    from deferaudit.outputs.text import render_text
-
-    return render_text(result, statistics=statistics)

@@ -1,68 +1,30 @@
-"""The capacity plan of a scan, as ``deferaudit capacity`` prints it (text or JSON)."""
+"""The capacity plan of a Report, as ``deferaudit capacity`` prints it (text or JSON)."""
 
 from __future__ import annotations
 
-import io
-from typing import Any
+from typing import TextIO
 
-from deferaudit.cost.capacity import TriggererPlan, plan_capacity, plan_parameters
+from deferaudit.cost.capacity import TriggererPlan
 from deferaudit.cost.durations import format_duration
 from deferaudit.cost.model import SlotCost
-from deferaudit.cost.plan_cache import load_plan, plan_file, save_plan
-from deferaudit.scan import ScanResult
+from deferaudit.outputs import clean as _clean
+from deferaudit.report import Report, View
 
-__all__ = ["plan_for", "render_capacity", "waiting_tasks_json"]
+__all__ = ["emit_capacity"]
 
 _SOURCES = ("measured", "configured", "defaulted", "assumed")
 
 
-def plan_for(result: ScanResult) -> TriggererPlan:
-    """The plan over every waiting task of the scan, from cached outcomes or fresh ones.
-
-    With the cache on, the plan is kept under the outcomes' key and the plan's settings: a
-    scan whose every outcome is unchanged gets the same plan back without the simulation.
-    """
-    params = plan_parameters(result.settings)
-    file = plan_file(result.cache_folder) if result.cache_folder else None
-    key = (result.outcomes_key, params)
-    if file is not None and result.outcomes_key is not None:
-        plan = load_plan(file, key, result.cache_seal)
-        if isinstance(plan, TriggererPlan):
-            return plan
-    plan = plan_capacity(((o.path, c) for o in result.outcomes for c in o.costs), params)
-    if file is not None and result.outcomes_key is not None:
-        save_plan(file, key, plan, result.cache_seal)
-    return plan
-
-
-def waiting_tasks_json(result: ScanResult) -> list[dict[str, Any]]:
-    return [
-        {
-            "path": o.path,
-            "line": c.line,
-            "dag_id": c.dag_id,
-            "task_id": c.task_id,
-            **c.to_json_detailed(),
-        }
-        for o in result.outcomes
-        for c in o.costs
-    ]
-
-
-def render_capacity(result: ScanResult, fmt: str, *, top: int = 20) -> str:
-    plan = plan_for(result)
+def emit_capacity(report: Report, out: TextIO, view: View, fmt: str = "text") -> None:
+    """The plan in ``fmt``: ``json`` is the deferaudit/1 document with every waiting task."""
+    if report.plan is None:
+        raise ValueError("the report was built without a capacity plan")
     if fmt == "json":
-        from deferaudit.outputs.json import write_json
+        from deferaudit.outputs.json import waiting_tasks, write_json
 
-        buffer = io.StringIO()
-        write_json(result, buffer, plan=plan, rows={"waiting_tasks": waiting_tasks_json(result)})
-        return buffer.getvalue()
-    return _text(result, plan, top)
-
-
-def _clean(text: str) -> str:
-    # Names from DAG files may hold control characters: never let them drive the terminal.
-    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in str(text))
+        write_json(report, out, rows={"waiting_tasks": waiting_tasks(report)})
+        return
+    out.write(_text(report, report.plan, view.top))
 
 
 def _n(value: float, digits: int = 2) -> str:
@@ -97,7 +59,7 @@ def _task_line(path: str, cost: SlotCost) -> list[str]:
     return [head, body]
 
 
-def _text(result: ScanResult, plan: TriggererPlan, top: int) -> str:
+def _text(result: Report, plan: TriggererPlan, top: int) -> str:
     p = plan.params
     out: list[str] = []
     files = sum(1 for o in result.outcomes if o.costs)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from deferaudit.scan import ScanResult
+from typing import TextIO
+
+from deferaudit.report import Report, View
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -17,7 +19,7 @@ def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_github(result: ScanResult) -> str:
+def render_github(result: Report) -> str:
     """One annotation per finding, in the location GitHub shows it (the file's diff)."""
     lines = []
     for f in result.findings:
@@ -36,3 +38,7 @@ def render_github(result: ScanResult) -> str:
             message += f"\nFix ({f.fix.safety}): {f.fix.description}"
         lines.append(f"::{_COMMAND[f.severity]} {','.join(props)}::{_data(message)}")
     return "".join(line + "\n" for line in lines)
+
+
+def emit_github(report: Report, out: TextIO, view: View) -> None:
+    out.write(render_github(report))

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TextIO
 
 from deferaudit.outputs.fingerprints import unique_identities
-from deferaudit.scan import ScanResult
+from deferaudit.report import Report, View
 
 # Code Quality severities: info, minor, major, critical, blocker. A finding that breaks the DAG
 # (error) is critical; a task holding a worker slot while it waits (warning) is major.
 SEVERITY = {"error": "critical", "warning": "major", "info": "info"}
 
 
-def to_gitlab(result: ScanResult) -> list[dict[str, Any]]:
+def to_gitlab(result: Report) -> list[dict[str, Any]]:
     """One issue per finding. The fingerprint leaves line numbers out, so GitLab sees the same
     issue when code above it moves, and a new one only when a finding is new."""
     issues = []
@@ -44,5 +44,5 @@ def to_gitlab(result: ScanResult) -> list[dict[str, Any]]:
     return issues
 
 
-def render_gitlab(result: ScanResult) -> str:
-    return json.dumps(to_gitlab(result), indent=2, ensure_ascii=False) + "\n"
+def emit_gitlab(report: Report, out: TextIO, view: View) -> None:
+    out.write(json.dumps(to_gitlab(report), indent=2, ensure_ascii=False) + "\n")

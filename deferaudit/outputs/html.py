@@ -1,4 +1,4 @@
-"""The HTML report: one self-contained page (inline CSS, JS and SVG; no network) from a scan."""
+"""The HTML report: one self-contained page (inline CSS, JS and SVG; no network) of a Report."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from deferaudit import __version__
+from deferaudit.report import Report, View
 from deferaudit.rules import RULES
-from deferaudit.scan import ScanResult
 
 # Bars shown in the waste-by-DAG chart; the rest are summed in the table under it.
 TOP_DAGS = 25
@@ -110,19 +109,17 @@ def _timeline_paths(capacity: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def render_html(
-    result: ScanResult,
-    *,
-    diffs: Mapping[str, str] | None = None,
-    scanned: Sequence[str] = (),
-    now: dt.datetime | None = None,
-) -> str:
-    """The report page. ``diffs`` maps file paths to the unified diff ``fix`` would make."""
+def emit_html(report: Report, out: TextIO, view: View) -> None:
+    out.write(render_html(report, now=view.generated))
+
+
+def render_html(report: Report, *, now: dt.datetime | None = None) -> str:
+    """The report page, with the diff of each file's safe fixes when the Report has them."""
     import jinja2
 
     from deferaudit.outputs.json import to_document
 
-    doc = to_document(result)
+    doc = to_document(report)
     findings = doc["findings"]
     rows = [
         {
@@ -164,8 +161,8 @@ def render_html(
         chart=_timeline_paths(capacity),
         chart_width=CHART_WIDTH,
         chart_height=CHART_HEIGHT,
-        diffs=sorted((diffs or {}).items()),
-        scanned=", ".join(scanned) or ".",
+        diffs=sorted(report.fix_diffs.items()),
+        scanned=", ".join(report.scanned) or ".",
         generated=(now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,
         total_waste=total_waste,
@@ -191,11 +188,3 @@ def render_html(
             ]
         ),
     )
-
-
-def render_report(result: ScanResult, cwd: Path, scanned: Sequence[str]) -> str:
-    """The report with the safe fixes' diffs (the scan must have been made with facts)."""
-    from deferaudit.fix import plan_fixes
-
-    plan = plan_fixes(result, cwd, unsafe=False)
-    return render_html(result, diffs={f.path: f.diff() for f in plan.changed}, scanned=scanned)

@@ -1,56 +1,66 @@
-"""The ``deferaudit/1`` JSON document of a scan."""
+"""The ``deferaudit/1`` JSON document of a Report."""
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any, TextIO
 
 from deferaudit import __version__
 from deferaudit.outputs import summary
-from deferaudit.scan import ScanResult
+from deferaudit.report import Report, View
 
 SCHEMA = "deferaudit/1"
 
 
-def to_document(result: ScanResult, plan: Any = None, *, findings: bool = True) -> dict[str, Any]:
-    """The document; ``plan`` is the scan's TriggererPlan when the caller already has it.
-
-    Each finding carries ``cost`` (its task's SlotCost, or null). ``findings=False`` leaves
-    the list empty for ``render_json``, which writes each finding as it goes.
-    """
-    if plan is None:
-        from deferaudit.outputs.capacity import plan_for
-
-        plan = plan_for(result)
-    return {
+def to_document(report: Report, *, findings: bool = True) -> dict[str, Any]:
+    """The document as a dict. Each finding carries ``cost`` (its task's SlotCost, or null)
+    and, from the gate, ``fails_check``; ``findings=False`` leaves the list empty for
+    ``write_json``, which writes each finding as it goes."""
+    doc: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": {"name": "deferaudit", "version": __version__},
         "target_airflow": {
-            "version": result.target.version,
-            "catalog_line": result.target.line,
-            "reason": result.target.reason,
+            "version": report.target.version,
+            "catalog_line": report.target.line,
+            "reason": report.target.reason,
         },
         "catalog": {
-            "source": result.catalog.source,
-            "packages": result.catalog.package_versions,
+            "source": report.catalog.source,
+            "packages": report.catalog.package_versions,
         },
         # The deployment's versions that `deferrable` support followed (null: the catalog's).
         "deployment_versions": (
-            {"source": result.versions.source, "packages": dict(result.versions.versions)}
-            if result.versions is not None
+            {"source": report.versions.source, "packages": dict(report.versions.versions)}
+            if report.versions is not None
             else None
         ),
-        "files_scanned": result.files_scanned,
-        "findings": [
-            {**f.to_json(), "cost": f.cost.to_json() if f.cost is not None else None}
-            for f in (result.findings if findings else ())
-        ],
-        "errors": [{"path": p.path, "message": p.message} for p in result.problems],
-        "summary": summary(result),
+        "files_scanned": report.files_scanned,
+        "findings": [_finding(report, f) for f in (report.findings if findings else ())],
+        "errors": [{"path": p.path, "message": p.message} for p in report.problems],
+        "summary": summary(report),
         # The triggerer capacity plan over every waiting task (deferaudit.cost.capacity).
-        "capacity": plan.to_json(),
+        "capacity": report.plan.to_json() if report.plan is not None else None,
     }
+    if report.gate is not None:
+        doc["gate"] = dict(report.gate.document)
+    return doc
+
+
+def _finding(report: Report, finding: Any) -> dict[str, Any]:
+    item = {**finding.to_json(), "cost": finding.cost.to_json() if finding.cost else None}
+    if report.gate is not None:
+        item["fails_check"] = report.fails(finding)
+    return item
+
+
+def waiting_tasks(report: Report) -> list[dict[str, Any]]:
+    """Every waiting task with its cost (``capacity --format json``)."""
+    return [
+        {"path": o.path, "line": c.line, "dag_id": c.dag_id, "task_id": c.task_id}
+        | c.to_json_detailed()
+        for o in report.outcomes
+        for c in o.costs
+    ]
 
 
 def _rows_inline(value: dict[str, Any], row_keys: tuple[str, ...]) -> str:
@@ -66,20 +76,11 @@ def _rows_inline(value: dict[str, Any], row_keys: tuple[str, ...]) -> str:
     return "{\n" + ",\n".join(parts) + "\n  }"
 
 
-def render_json(result: ScanResult) -> str:
-    """The document as one string (``write_json`` writes it piece by piece)."""
-    buffer = io.StringIO()
-    write_json(result, buffer)
-    return buffer.getvalue()
+def emit_json(report: Report, out: TextIO, view: View) -> None:
+    write_json(report, out)
 
 
-def write_json(
-    result: ScanResult,
-    handle: TextIO,
-    *,
-    plan: Any = None,
-    rows: dict[str, list[Any]] | None = None,
-) -> None:
+def write_json(report: Report, handle: TextIO, *, rows: dict[str, list[Any]] | None = None) -> None:
     """Indented at the top, one finding per line: readable, and the C encoder stays in use
     (``json.dumps`` with ``indent`` falls back to pure Python, 6x slower on 35,000 findings).
 
@@ -88,23 +89,26 @@ def write_json(
     JSON text its SlotCost carries (made when the file was scanned, cached with it).
     ``rows`` adds keys whose lists are written one item per line (``capacity --format json``).
     """
-    doc: dict[str, Any] = {**to_document(result, plan, findings=False), **(rows or {})}
+    doc: dict[str, Any] = {**to_document(report, findings=False), **(rows or {})}
     write = handle.write
     write("{\n")
     for index, (key, value) in enumerate(doc.items()):
         write(f",\n  {json.dumps(key)}: " if index else f"  {json.dumps(key)}: ")
-        if key == "findings" and result.findings:
+        if key == "findings" and report.findings:
             write("[\n")
-            for position, finding in enumerate(result.findings):
+            for position, finding in enumerate(report.findings):
                 text = json.dumps(finding.to_json(), ensure_ascii=False)
                 cost = finding.cost
                 write(",\n    " if position else "    ")
                 write(text[:-1])
                 write(', "cost": ')
                 write(cost.encoded if cost is not None else "null")
+                if report.gate is not None:
+                    write(', "fails_check": ')
+                    write("true" if report.fails(finding) else "false")
                 write("}")
             write("\n  ]")
-        elif key == "capacity":
+        elif key == "capacity" and value is not None:
             write(_rows_inline(value, ("dags", "timeline")))
         elif rows and key in rows and value:
             write("[\n    ")

@@ -6,14 +6,14 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote
 
 from deferaudit import __version__
 from deferaudit.outputs.fingerprints import unique_identities
+from deferaudit.report import Report, View
 from deferaudit.rules import RULES
 from deferaudit.rules.base import Finding, Rule
-from deferaudit.scan import ScanResult
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -116,36 +116,24 @@ def _result(
     return result
 
 
-def to_sarif(
-    result: ScanResult,
-    *,
-    cwd: Path | None = None,
-    baseline_state: str | None = None,
-    include_suppressed: bool = True,
-    with_fixes: bool = True,
-) -> dict[str, Any]:
-    """The SARIF log of a scan (or, from ``check``, of its new findings: ``baseline_state``
-    "new", suppressed findings left out)."""
-    here = cwd or Path.cwd()
-    findings: list[Finding] = list(result.findings)
-    if include_suppressed:
-        findings.extend(result.suppressed)
+def to_sarif(report: Report) -> dict[str, Any]:
+    """The SARIF log of a Report: every finding and the suppressed ones, or, from the gate,
+    its new findings (``baselineState: new``, suppressed findings left out). Fixes carry the
+    replacements the pipeline worked out (``Report.fix_edits``)."""
+    here = report.cwd or Path.cwd()
+    findings: list[Finding] = list(report.findings)
+    baseline_state = "new" if report.gate is not None else None
+    if report.gate is None:
+        findings.extend(report.suppressed)
         findings.sort(key=Finding.sort_key)
     fingerprints = unique_identities(findings)
-    edits: Mapping[int, Sequence[Any]] = {}
-    if with_fixes:
-        # Runs the codemods: to move out of outputs/ once the Report carries the fix edits.
-        from deferaudit.fixes.edits import fix_edits_for
-
-        # A suppressed finding gets no edit (a decision to keep the code).
-        edits = fix_edits_for(findings, here, jobs=result.settings.jobs)
     rule_index = {rule.code: index for index, rule in enumerate(RULES)}
     notifications = [
         {
             "level": "error",
             "message": {"text": f"{p.path}: {p.message}"},
         }
-        for p in result.problems
+        for p in report.problems
     ]
     run: dict[str, Any] = {
         "tool": {
@@ -160,20 +148,20 @@ def to_sarif(
         "originalUriBaseIds": {_SRCROOT: {"uri": here.resolve().as_uri() + "/"}},
         "columnKind": "unicodeCodePoints",
         "results": [
-            _result(f, fingerprints[i], rule_index, baseline_state, edits.get(i))
+            _result(f, fingerprints[i], rule_index, baseline_state, report.edits_of(f))
             for i, f in enumerate(findings)
         ],
         "properties": {
             "targetAirflow": {
-                "version": result.target.version,
-                "catalogLine": result.target.line,
-                "reason": result.target.reason,
+                "version": report.target.version,
+                "catalogLine": report.target.line,
+                "reason": report.target.reason,
             },
-            "filesScanned": result.files_scanned,
+            "filesScanned": report.files_scanned,
         },
     }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def render_sarif(result: ScanResult, **options: Any) -> str:
-    return json.dumps(to_sarif(result, **options), indent=2, ensure_ascii=False) + "\n"
+def emit_sarif(report: Report, out: TextIO, view: View) -> None:
+    out.write(json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n")

@@ -3,47 +3,61 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TextIO
 
-from deferaudit.outputs import summary
+from deferaudit.outputs import clean, plural, summary
+from deferaudit.report import Report, View
 from deferaudit.rules import RULES_BY_CODE
-from deferaudit.scan import ScanResult
+from deferaudit.rules.base import Finding
 
 
-def _clean(text: str) -> str:
-    # Strings from DAG files may hold control characters: never let them drive the terminal.
-    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+def finding_lines(finding: Finding) -> list[str]:
+    """The finding's line, and under it why its fix is unsafe when it is."""
+    f = finding
+    lines = [
+        f"{clean(f.path)}:{f.span.line}:{f.span.column}: {f.rule} [{f.kind}] {clean(f.message)}"
+    ]
+    if f.fix is not None and f.fix.safety == "unsafe":
+        reasons = "; ".join(f.fix.unsafe_reasons) or "it changes behaviour"
+        lines.append(f"    unsafe fix (--unsafe-fixes): {clean(reasons)}")
+    return lines
 
 
-def render_text(result: ScanResult, *, statistics: bool = False) -> str:
+def emit_text(report: Report, out: TextIO, view: View) -> None:
     lines: list[str] = []
-    for f in result.findings:
-        lines.append(
-            f"{_clean(f.path)}:{f.span.line}:{f.span.column}: {f.rule} [{f.kind}] {_clean(f.message)}"
-        )
-    counts = summary(result)
-    if statistics and result.findings:
-        if lines:
-            lines.append("")
-        by_rule = Counter(f.rule for f in result.findings)
-        fixable = Counter(f.rule for f in result.findings if f.fix is not None)
+    if not (view.quiet or view.statistics):
+        for f in report.findings:
+            lines.extend(finding_lines(f))
+    if view.statistics and report.findings:
+        by_rule = Counter(f.rule for f in report.findings)
+        fixable = Counter(f.rule for f in report.findings if f.fix is not None)
         for code, count in sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0])):
             rule = RULES_BY_CODE[code]
             mark = "[*]" if fixable[code] else "   "
             lines.append(f"{count:6d}\t{code}\t{mark} {rule.name}")
     if lines:
         lines.append("")
+    if report.gate is not None:
+        lines.extend(clean(line) for line in report.gate.lines)
+    else:
+        lines.extend(_summary_lines(report))
+    out.write("".join(line + "\n" for line in lines))
+
+
+def _summary_lines(report: Report) -> list[str]:
+    counts = summary(report)
     sev = counts["by_severity"]
-    total = counts["findings"]
-    lines.append(
-        f"Found {total} finding{'s' if total != 1 else ''} "
+    lines = [
+        f"Found {plural(counts['findings'], 'finding')} "
         f"({sev['error']} error, {sev['warning']} warning, {sev['info']} info) "
-        f"in {counts['files_scanned']} files, {counts['dags']} DAGs, {counts['tasks']} tasks."
-    )
+        f"in {plural(counts['files_scanned'], 'file')}, {plural(counts['dags'], 'DAG')}, "
+        f"{plural(counts['tasks'], 'task')}."
+    ]
     fix = counts["fixable"]
     if fix["safe"] or fix["unsafe"]:
         lines.append(
             f"{fix['safe'] + fix['unsafe']} with a fix proposed "
-            f"({fix['safe']} safe, {fix['unsafe']} unsafe); see each finding's fix in --format json."
+            f"({fix['safe']} safe, {fix['unsafe']} unsafe); `deferaudit fix` shows and applies them."
         )
     if counts["suppressed"]:
         lines.append(f"{counts['suppressed']} suppressed by `# deferaudit: ignore` comments.")
@@ -51,5 +65,5 @@ def render_text(result: ScanResult, *, statistics: bool = False) -> str:
     if any(skipped.values()):
         parts = [f"{n} {why.replace('_', '-')}" for why, n in skipped.items() if n]
         lines.append(f"Skipped files: {', '.join(parts)}.")
-    lines.append(f"Target Airflow {result.target.version} ({_clean(result.target.reason)}).")
-    return "\n".join(lines) + "\n"
+    lines.append(f"Target Airflow {report.target.version} ({clean(report.target.reason)}).")
+    return lines

@@ -11,7 +11,7 @@ import deferaudit.scan as scan_module
 from deferaudit import __version__
 from deferaudit.catalog import Catalog
 from deferaudit.cost.model import SlotCost
-from deferaudit.outputs.capacity import plan_for
+from deferaudit.pipeline import capacity_plan as plan_for
 from deferaudit.scan import ScanResult, scan
 from deferaudit.settings import Settings
 

@@ -6,11 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from deferaudit.outputs.github import render_github
+from deferaudit.report import Report
 from deferaudit.scan import ScanResult
 
 
 def test_one_annotation_per_finding_with_its_place(
-    tmp_path: Path, run_scan: Callable[..., ScanResult]
+    tmp_path: Path,
+    run_scan: Callable[..., ScanResult],
+    report_of: Callable[[ScanResult], Report],
 ) -> None:
     (tmp_path / "dags").mkdir()
     (tmp_path / "dags/feed, daily.py").write_text(
@@ -26,7 +29,7 @@ with DAG("feed", schedule="@daily"):
     )
 """
     )
-    out = render_github(run_scan(tmp_path / "dags", target_airflow="3.3"))
+    out = render_github(report_of(run_scan(tmp_path / "dags", target_airflow="3.3")))
     lines = out.splitlines()
     assert len(lines) == 3
     # ',' and ':' in a property are escaped, or GitHub splits the file name there.
@@ -42,9 +45,11 @@ with DAG("feed", schedule="@daily"):
 
 
 def test_message_escaping_keeps_one_command_per_line(
-    tmp_path: Path, run_scan: Callable[..., ScanResult]
+    tmp_path: Path,
+    run_scan: Callable[..., ScanResult],
+    report_of: Callable[[ScanResult], Report],
 ) -> None:
     (tmp_path / "bad.py").write_text("# airflow dag\nx = (\n")
-    out = render_github(run_scan(tmp_path / "bad.py"))
+    out = render_github(report_of(run_scan(tmp_path / "bad.py")))
     assert out.startswith("::error file=bad.py,line=")
     assert out.count("\n") == 1

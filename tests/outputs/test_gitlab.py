@@ -8,7 +8,8 @@ from pathlib import Path
 
 import jsonschema
 
-from deferaudit.outputs.gitlab import render_gitlab
+from deferaudit.outputs import render
+from deferaudit.report import Report
 from deferaudit.scan import ScanResult
 
 # The fields GitLab's Code Quality documentation requires of each issue.
@@ -53,10 +54,14 @@ with DAG("feed", schedule="@daily"):
 
 
 def test_issues_follow_the_code_quality_format(
-    tmp_path: Path, run_scan: Callable[..., ScanResult]
+    tmp_path: Path,
+    run_scan: Callable[..., ScanResult],
+    report_of: Callable[[ScanResult], Report],
 ) -> None:
     (tmp_path / "feed.py").write_text(DAG)
-    issues = json.loads(render_gitlab(run_scan(tmp_path / "feed.py", target_airflow="3.3")))
+    issues = json.loads(
+        render(report_of(run_scan(tmp_path / "feed.py", target_airflow="3.3")), "gitlab")
+    )
     jsonschema.validate(issues, {"type": "array", "items": ISSUE})
     assert [(i["check_name"], i["severity"]) for i in issues] == [
         ("DA101 poke-sensor", "major"),
@@ -68,13 +73,15 @@ def test_issues_follow_the_code_quality_format(
 
 
 def test_fingerprints_survive_moved_lines(
-    tmp_path: Path, run_scan: Callable[..., ScanResult]
+    tmp_path: Path,
+    run_scan: Callable[..., ScanResult],
+    report_of: Callable[[ScanResult], Report],
 ) -> None:
     dag = tmp_path / "feed.py"
     dag.write_text(DAG)
-    before = json.loads(render_gitlab(run_scan(dag, target_airflow="3.3")))
+    before = json.loads(render(report_of(run_scan(dag, target_airflow="3.3")), "gitlab"))
     dag.write_text('"""Feeds."""\nOWNER = "data"\n' + DAG)
-    after = json.loads(render_gitlab(run_scan(dag, target_airflow="3.3")))
+    after = json.loads(render(report_of(run_scan(dag, target_airflow="3.3")), "gitlab"))
     assert [i["fingerprint"] for i in before] == [i["fingerprint"] for i in after]
     assert [i["location"]["positions"]["begin"]["line"] for i in after] == [
         i["location"]["positions"]["begin"]["line"] + 2 for i in before

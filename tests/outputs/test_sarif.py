@@ -10,6 +10,8 @@ import pytest
 
 from deferaudit.fix import plan_fixes
 from deferaudit.outputs.sarif import to_sarif
+from deferaudit.pipeline import Wants, complete_report
+from deferaudit.report import GateVerdict
 from deferaudit.rules import RULES
 from deferaudit.scan import ScanResult
 
@@ -25,6 +27,14 @@ def schema_errors(doc: dict) -> list[str]:
     return sarif_kit.validation_errors(doc)
 
 
+def sarif(result: ScanResult, cwd: Path, *, fixes: bool = True, gate: bool = False) -> dict:
+    """The SARIF log of a scan's Report (as ``scan``, or as ``check`` shows new findings)."""
+    report = complete_report(result, Wants(plan=False, fix_edits=fixes), cwd=cwd)
+    if gate:
+        report = report.filtered(report.findings, GateVerdict(True, (), frozenset(), {}))
+    return to_sarif(report)
+
+
 @pytest.fixture
 def sample(tmp_path: Path, run_scan: Callable[..., ScanResult]) -> tuple[Path, ScanResult]:
     folder = tmp_path / "sample_dags"
@@ -34,7 +44,7 @@ def sample(tmp_path: Path, run_scan: Callable[..., ScanResult]) -> tuple[Path, S
 
 def test_the_sample_folder_gives_valid_sarif(sample: tuple[Path, ScanResult]) -> None:
     cwd, result = sample
-    doc = to_sarif(result, cwd=cwd)
+    doc = sarif(result, cwd)
     assert schema_errors(doc) == []
     (run,) = doc["runs"]
     rules = run["tool"]["driver"]["rules"]
@@ -52,7 +62,7 @@ def test_the_sample_folder_gives_valid_sarif(sample: tuple[Path, ScanResult]) ->
 
 def test_a_suppressed_finding_carries_its_reason(sample: tuple[Path, ScanResult]) -> None:
     cwd, result = sample
-    (run,) = to_sarif(result, cwd=cwd)["runs"]
+    (run,) = sarif(result, cwd)["runs"]
     suppressed = [r for r in run["results"] if "suppressions" in r]
     assert len(suppressed) == len(result.suppressed) == 1
     (suppression,) = suppressed[0]["suppressions"]
@@ -88,7 +98,7 @@ def test_each_fix_alone_makes_its_finding_go_away(
     sample: tuple[Path, ScanResult], run_scan: Callable[..., ScanResult]
 ) -> None:
     cwd, result = sample
-    (run,) = to_sarif(result, cwd=cwd)["runs"]
+    (run,) = sarif(result, cwd)["runs"]
     fixed = [r for r in run["results"] if "fixes" in r]
     # The fixes are exactly those `deferaudit fix --unsafe-fixes` carries out.
     plan = plan_fixes(result, cwd, unsafe=True)
@@ -123,7 +133,7 @@ def test_check_output_marks_results_new_and_leaves_suppressed_out(
     sample: tuple[Path, ScanResult],
 ) -> None:
     cwd, result = sample
-    doc = to_sarif(result, cwd=cwd, baseline_state="new", include_suppressed=False)
+    doc = sarif(result, cwd, gate=True)
     assert schema_errors(doc) == []
     results = doc["runs"][0]["results"]
     assert len(results) == len(result.findings)
@@ -144,9 +154,9 @@ with DAG("loop", schedule="@daily"):
     S3KeySensor(task_id=f"wait_{table}", bucket_key="k", timeout=60)
 """
     dag.write_text(body)
-    first = to_sarif(run_scan(dag, target_airflow="3.3"), cwd=tmp_path, with_fixes=False)
+    first = sarif(run_scan(dag, target_airflow="3.3"), tmp_path, fixes=False)
     dag.write_text("# a new first line\n\n" + body)
-    second = to_sarif(run_scan(dag, target_airflow="3.3"), cwd=tmp_path, with_fixes=False)
+    second = sarif(run_scan(dag, target_airflow="3.3"), tmp_path, fixes=False)
 
     def prints(doc: dict) -> list[str]:
         return [r["partialFingerprints"]["deferaudit/v1"] for r in doc["runs"][0]["results"]]
@@ -160,7 +170,7 @@ def test_unscannable_paths_become_tool_notifications(
 ) -> None:
     (tmp_path / "dags").mkdir()
     result = run_scan(tmp_path / "dags", tmp_path / "missing.py", target_airflow="3.3")
-    doc = to_sarif(result, cwd=tmp_path)
+    doc = sarif(result, tmp_path)
     assert schema_errors(doc) == []
     (notification,) = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     assert "missing.py" in notification["message"]["text"]

@@ -1,0 +1,144 @@
+"""What each command does, below the command line: settings, catalog and versions in, a Report out.
+
+The CLI (deferaudit.cli) parses options, calls one of these, prints and picks the exit code;
+everything a test of the core could want to reach is here or further down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deferaudit.catalog import Catalog
+from deferaudit.pipeline import Wants, build_report
+from deferaudit.report import Report
+from deferaudit.settings import Settings
+from deferaudit.versions import DeploymentVersions
+
+__all__ = ["Run", "baseline", "check", "open_run", "report", "settings_from_options"]
+
+Progress = Callable[[int], None] | None
+
+
+def settings_from_options(
+    paths: tuple[Path, ...] | list[Path],
+    options: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[Settings, list[Path]]:
+    """Settings from the command line, pyproject.toml and the deployment (see
+    ``settings.resolve_settings`` for which wins); ``overrides`` are command-line values a
+    command declares itself (``check --require-reason``)."""
+    from deferaudit.deployment import load_deployment
+    from deferaudit.rules import validate_selectors
+    from deferaudit.settings import locate_config, resolve_settings
+
+    targets = list(paths) or [Path(".")]
+    start = targets[0] if targets[0].exists() else Path.cwd()
+    config_path = locate_config(options["config"], bool(options["isolated"]), start)
+    deployment = load_deployment(options["airflow_cfg"], os.environ)
+    settings = resolve_settings(
+        config_path,
+        dict(options) | dict(overrides or {}),
+        os.environ,
+        {name: (getattr(deployment, name), where) for name, where in deployment.sources.items()},
+    )
+    validate_selectors(settings.select, "--select")
+    validate_selectors(settings.ignore, "--ignore")
+    return settings, targets
+
+
+@dataclass(frozen=True)
+class Run:
+    """What every scanning command starts from (``paths`` as given: none means the current
+    folder, or for ``check --dag-folder`` only the folders)."""
+
+    paths: tuple[Path, ...]
+    settings: Settings
+    catalog: Catalog
+    versions: DeploymentVersions | None
+    cwd: Path
+
+
+def open_run(
+    paths: tuple[Path, ...] | list[Path],
+    options: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    cwd: Path | None = None,
+) -> Run:
+    """Settings, the catalog and the deployment's versions (``--constraints``, else the
+    installed distributions); raises ConfigError, CatalogError or UnknownRuleError."""
+    from deferaudit.versions import installed_versions, read_constraints
+
+    settings, _targets = settings_from_options(paths, options, overrides)
+    constraints = settings.constraints
+    versions = read_constraints(constraints) if constraints else installed_versions()
+    return Run(tuple(paths), settings, Catalog.load(), versions, cwd or Path.cwd())
+
+
+def report(
+    run: Run,
+    wants: Wants | None = None,
+    *,
+    progress: Progress = None,
+    on_total: Progress = None,
+) -> Report:
+    """scan, report, capacity and fix: the Report of every finding under the paths."""
+    return build_report(
+        list(run.paths) or [Path(".")],
+        run.settings,
+        run.catalog,
+        cwd=run.cwd,
+        wants=wants,
+        versions=run.versions,
+        live=run.settings.live_check,
+        progress=progress,
+        on_total=on_total,
+    )
+
+
+def check(
+    run: Run,
+    options: Any,
+    wants: Wants | None = None,
+    *,
+    progress: Progress = None,
+    on_total: Progress = None,
+) -> tuple[Report, Any]:
+    """The gate: the Report of the new findings and the decision (deferaudit.gate)."""
+    from deferaudit.gate import run_check
+
+    return run_check(
+        list(run.paths),
+        run.settings,
+        run.catalog,
+        options,
+        cwd=run.cwd,
+        wants=wants,
+        versions=run.versions,
+        live=run.settings.live_check,
+        progress=progress,
+        on_total=on_total,
+    )
+
+
+def baseline(
+    run: Run, output: Path, *, progress: Progress = None, on_total: Progress = None
+) -> tuple[Any, Report]:
+    """The baseline of every current finding (deferaudit.gate.take_baseline)."""
+    from deferaudit.gate import take_baseline
+
+    return take_baseline(
+        list(run.paths),
+        run.settings,
+        run.catalog,
+        output,
+        cwd=run.cwd,
+        versions=run.versions,
+        live=run.settings.live_check,
+        progress=progress,
+        on_total=on_total,
+    )

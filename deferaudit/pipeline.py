@@ -1,0 +1,128 @@
+"""The run: scan (plan, facts, resolve, rules, suppression, cost), then plan and fixes: a Report.
+
+Every command that reports goes through ``build_report``: the CLI's scan, report and capacity,
+the gate (which chooses the findings to show before fixes are worked out) and ``fix``. Nothing
+downstream (deferaudit.outputs) computes: what a format shows is in the Report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from deferaudit.catalog import Catalog
+from deferaudit.cost.capacity import TriggererPlan, plan_capacity, plan_parameters
+from deferaudit.cost.plan_cache import load_plan, plan_file, save_plan
+from deferaudit.report import GateVerdict, Report
+from deferaudit.rules.base import Finding
+from deferaudit.scan import ScanResult, scan
+from deferaudit.settings import Settings
+from deferaudit.versions import DeploymentVersions
+
+__all__ = ["Judge", "Wants", "build_report", "capacity_plan", "complete_report"]
+
+# The gate's choice of findings to show, and its verdict, made from the scan.
+Judge = Callable[[ScanResult], tuple[Sequence[Finding], GateVerdict]]
+
+
+@dataclass(frozen=True)
+class Wants:
+    """What a command needs in its Report besides the findings."""
+
+    plan: bool = True
+    # Text replacements of each fix (SARIF).
+    fix_edits: bool = False
+    # Each file's diff of the safe fixes (HTML); needs facts.
+    fix_diffs: bool = False
+    # Every file's facts and resolved tasks (``fix``); a warm cache answers without them.
+    facts: bool = False
+
+
+def build_report(
+    paths: Sequence[Path],
+    settings: Settings,
+    catalog: Catalog,
+    *,
+    cwd: Path,
+    wants: Wants | None = None,
+    versions: DeploymentVersions | None = None,
+    live: bool = False,
+    only: Collection[str] | None = None,
+    judge: Judge | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> Report:
+    """Scan ``paths`` and work out what ``wants`` asks for; ``judge`` (the gate) picks the
+    findings to show before any fix is worked out."""
+    result = scan(
+        paths,
+        settings,
+        catalog,
+        cwd=cwd,
+        need_facts=wants.facts or wants.fix_diffs,
+        progress=progress,
+        on_total=on_total,
+        versions=versions,
+        live=live,
+        only=only,
+    )
+    return complete_report(result, wants, cwd=cwd, scanned=paths, judge=judge)
+
+
+def complete_report(
+    result: ScanResult,
+    wants: Wants,
+    *,
+    cwd: Path,
+    scanned: Sequence[Path] = (),
+    judge: Judge | None = None,
+) -> Report:
+    """The Report of a scan already made."""
+    findings: Sequence[Finding] = result.findings
+    verdict = None
+    if judge is not None:
+        findings, verdict = judge(result)
+    plan = capacity_plan(result) if wants.plan else None
+    edits = None
+    if wants.fix_edits:
+        from deferaudit.fixes.edits import fix_edits_for
+
+        by_index = fix_edits_for(findings, cwd, jobs=result.settings.jobs)
+        edits = {id(findings[i]): replacements for i, replacements in by_index.items()}
+    diffs: dict[str, str] = {}
+    if wants.fix_diffs:
+        from deferaudit.fix import plan_fixes
+
+        fixed = plan_fixes(result, cwd, unsafe=False, jobs=result.settings.jobs)
+        diffs = {f.path: f.diff() for f in fixed.changed}
+    return Report(
+        scan=result,
+        findings=tuple(findings),
+        plan=plan,
+        fix_edits=edits,
+        fix_diffs=diffs,
+        scanned=tuple(p.as_posix() for p in scanned) or (".",),
+        cwd=cwd,
+        gate=verdict,
+    )
+
+
+def capacity_plan(result: ScanResult) -> TriggererPlan:
+    """The plan over every waiting task of the scan, from cached outcomes or fresh ones.
+
+    With the cache on, the plan is kept under the outcomes' key and the plan's settings: a
+    scan whose every outcome is unchanged gets the same plan back without the simulation.
+    """
+    params = plan_parameters(result.settings)
+    cached = result.cache_folder is not None and result.outcomes_key is not None
+    file = plan_file(result.cache_folder) if result.cache_folder is not None else None
+    key = (result.outcomes_key, params)
+    if cached and file is not None:
+        plan = load_plan(file, key, result.cache_seal)
+        if isinstance(plan, TriggererPlan):
+            return plan
+    plan = plan_capacity(((o.path, c) for o in result.outcomes for c in o.costs), params)
+    if cached and file is not None:
+        save_plan(file, key, plan, result.cache_seal)
+    return plan

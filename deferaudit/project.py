@@ -1,0 +1,58 @@
+"""The project a scan belongs to: its root folder, and where its cache lives."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from deferaudit.cache_file import default_key_file
+
+__all__ = ["PROJECT_MARKERS", "default_cache_folder", "find_project_root"]
+
+# What marks a project root: version control, Python packaging, or an Airflow image/compose.
+PROJECT_MARKERS = (
+    ".git",
+    "pyproject.toml",
+    "setup.cfg",
+    "setup.py",
+    "Dockerfile",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+    "compose.yml",
+    "compose.yaml",
+)
+CACHE_FOLDER_NAME = ".deferaudit_cache"
+
+
+def find_project_root(paths: Sequence[Path], cwd: Path) -> Path | None:
+    """The nearest folder at or above the first scanned path that holds a project marker."""
+    first = (cwd / paths[0]) if paths else cwd
+    try:
+        current = first.resolve()
+    except (OSError, RuntimeError):
+        return None
+    if not current.is_dir():
+        current = current.parent
+    for folder in (current, *current.parents):
+        for marker in PROJECT_MARKERS:
+            if os.path.lexists(folder / marker):
+                return folder
+    return None
+
+
+def default_cache_folder(paths: Sequence[Path], cwd: Path) -> Path:
+    """``.deferaudit_cache/`` at the project root; for a folder that belongs to no project, a
+    folder of its own in the user's cache directory (never inside the scanned DAG folder, so
+    it is never deployed with the DAGs)."""
+    root = find_project_root(paths, cwd)
+    if root is not None:
+        return root / CACHE_FOLDER_NAME
+    first = (cwd / paths[0]) if paths else cwd
+    try:
+        where = str(first.resolve())
+    except (OSError, RuntimeError):
+        where = os.path.abspath(first)
+    digest = hashlib.blake2b(where.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    return default_key_file().parent / "projects" / f"{Path(where).name or 'root'}-{digest}"

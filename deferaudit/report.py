@@ -1,0 +1,127 @@
+"""One value holding everything a run found: what every emitter renders and the gate filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from deferaudit.rules.base import Finding
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from deferaudit.catalog import Catalog
+    from deferaudit.cost.capacity import TriggererPlan
+    from deferaudit.scan import FileOutcome, ScanProblem, ScanResult
+    from deferaudit.settings import Settings
+    from deferaudit.target import Target
+    from deferaudit.versions import DeploymentVersions
+
+__all__ = ["GateVerdict", "Report", "View"]
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """What ``deferaudit check`` decided, as the emitters show it."""
+
+    passed: bool
+    # The closing lines (what was checked, against what, why it passed or failed).
+    lines: tuple[str, ...]
+    # ids of the findings (of ``Report.findings``) that fail the check.
+    failing: frozenset[int]
+    # The JSON document's ``gate`` object.
+    document: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class View:
+    """How an emitter shows a report (never what is in it)."""
+
+    statistics: bool = False
+    # Summary only: no finding lines (text).
+    quiet: bool = False
+    # Rows of the capacity plan's top list.
+    top: int = 20
+    generated: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one run found, computed by the pipeline (deferaudit.pipeline).
+
+    ``findings`` are the findings to show: every finding of a scan, or, from the gate, the
+    new ones. ``plan`` is the capacity plan over every waiting task; ``fix_edits`` the text
+    replacements of each finding's fix (keyed by ``id`` of the finding, SARIF); ``fix_diffs``
+    the unified diff of each file's safe fixes (HTML). Each is present when it was asked for.
+    """
+
+    scan: ScanResult
+    findings: tuple[Finding, ...]
+    plan: TriggererPlan | None = None
+    fix_edits: Mapping[int, Sequence[Any]] | None = None
+    fix_diffs: Mapping[str, str] = field(default_factory=dict)
+    # The paths as given on the command line (the report's header).
+    scanned: tuple[str, ...] = ()
+    cwd: Path | None = None
+    gate: GateVerdict | None = None
+
+    # What the emitters read of the scan, named here so they never reach into it.
+    @property
+    def target(self) -> Target:
+        return self.scan.target
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.scan.catalog
+
+    @property
+    def settings(self) -> Settings:
+        return self.scan.settings
+
+    @property
+    def versions(self) -> DeploymentVersions | None:
+        return self.scan.versions
+
+    @property
+    def outcomes(self) -> tuple[FileOutcome, ...]:
+        return self.scan.outcomes
+
+    @property
+    def suppressed(self) -> tuple[Finding, ...]:
+        return self.scan.suppressed
+
+    @property
+    def problems(self) -> tuple[ScanProblem, ...]:
+        return self.scan.problems
+
+    @property
+    def skipped(self) -> Mapping[str, int]:
+        return self.scan.skipped
+
+    @property
+    def files_scanned(self) -> int:
+        return self.scan.files_scanned
+
+    @property
+    def dag_count(self) -> int:
+        return self.scan.dag_count
+
+    @property
+    def task_count(self) -> int:
+        return self.scan.task_count
+
+    @property
+    def parse_errors(self) -> int:
+        return sum(1 for o in self.scan.outcomes if o.error is not None)
+
+    def edits_of(self, finding: Finding) -> Sequence[Any] | None:
+        return None if self.fix_edits is None else self.fix_edits.get(id(finding))
+
+    def fails(self, finding: Finding) -> bool:
+        return self.gate is not None and id(finding) in self.gate.failing
+
+    def filtered(self, findings: Sequence[Finding], gate: GateVerdict) -> Report:
+        """The report the gate shows: only ``findings`` (the new ones), with its verdict."""
+        return replace(self, findings=tuple(findings), gate=gate)
