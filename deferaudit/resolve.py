@@ -8,30 +8,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from deferaudit.catalog import Catalog, ClassEntry
+from deferaudit.catalog.roots import OPERATOR_ROOTS, SENSOR_ROOTS
 from deferaudit.facts import Arg, ClassFacts, DagFacts, TaskSite
 from deferaudit.live import LiveIntrospection
 from deferaudit.versions import DeploymentVersions, deferrable_gap
-
-# Airflow's base classes, under every import path DAG code uses for them. The catalog lists
-# their subclasses; these roots let a custom class in the DAG folder be recognised even when
-# it subclasses the base directly.
-SENSOR_ROOTS = frozenset(
-    {
-        "airflow.sensors.base.BaseSensorOperator",
-        "airflow.sensors.base_sensor_operator.BaseSensorOperator",
-        "airflow.sdk.BaseSensorOperator",
-        "airflow.sdk.bases.sensor.BaseSensorOperator",
-    }
-)
-OPERATOR_ROOTS = frozenset(
-    {
-        "airflow.models.BaseOperator",
-        "airflow.models.baseoperator.BaseOperator",
-        "airflow.sdk.BaseOperator",
-        "airflow.sdk.bases.operator.BaseOperator",
-        "airflow.operators.BaseOperator",
-    }
-)
 
 Origin = Literal["catalog", "other-line", "local", "unknown"]
 Tristate = Literal["on", "off", "unknown"]

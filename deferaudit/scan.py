@@ -39,6 +39,7 @@ from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
 from deferaudit.settings import Settings, results_key
 from deferaudit.source import MAX_FILE_BYTES, SourceError, read_source
+from deferaudit.suppression import suppression_of
 from deferaudit.target import Target, installed_airflow_version, resolve_target
 from deferaudit.versions import DeploymentVersions
 
@@ -402,17 +403,29 @@ def evaluate_file(
         role=role,
         resolver=resolver,
     )
+    raw = [
+        finding
+        for rule in rules
+        if settings.rule_enabled(rule.code)
+        for finding in rule.check(rule, ctx)
+    ]
+    # One pass decides suppression (rules never do), then the cost model prices each waiting
+    # task knowing which findings' fixes count; each finding is then made once, whole.
+    decided = [suppression_of(finding, facts) for finding in raw]
+    hidden = {id(f) for f, (is_hidden, _) in zip(raw, decided, strict=True) if is_hidden}
+    operators = tuple(t for t in tasks if t.cls.is_operator)
+    costs, cost_of = waiting_costs(ctx, raw, hidden)
     kept: list[Finding] = []
     suppressed: list[Finding] = []
-    for rule in rules:
-        if settings.rule_enabled(rule.code):
-            for finding in rule.check(rule, ctx):
-                (suppressed if finding.suppressed else kept).append(finding)
-    operators = tuple(t for t in tasks if t.cls.is_operator)
-    costs, cost_of = waiting_costs(ctx, kept + suppressed)
-    if cost_of:
-        for finding in kept + suppressed:
-            _with_cost(finding, cost_of)
+    for finding, (is_hidden, reason) in zip(raw, decided, strict=True):
+        final = dataclasses.replace(
+            finding,
+            suppressed=is_hidden,
+            suppression_reason=reason,
+            suppressible=None,
+            cost=cost_of.get(id(finding.span)),
+        )
+        (suppressed if is_hidden else kept).append(final)
     outcome = FileOutcome(
         path=result.path,
         findings=tuple(sorted(kept, key=Finding.sort_key)),
@@ -424,16 +437,6 @@ def evaluate_file(
         costs=costs,
     )
     return outcome, operators
-
-
-def _with_cost(finding: Finding, cost_of: dict) -> Finding:
-    cost = cost_of.get(id(finding.span))
-    if cost is not None:
-        # The last step of building a finding the rules made for this file a moment ago and
-        # nothing else holds yet: set in place (dataclasses.replace on 35,000 findings cost
-        # more than the rest of the cost model).
-        object.__setattr__(finding, "cost", cost)
-    return finding
 
 
 def run_rules(

@@ -379,7 +379,7 @@ def _deployment_layer(deployment: Layer) -> Layer:
 
 def validate_duration(raw: Any, where: str) -> float:
     """Seconds from a number or a duration string (``"30m"``); raises ConfigError otherwise."""
-    from deferaudit.cost.durations import DurationError, parse_duration
+    from deferaudit.durations import DurationError, parse_duration
 
     try:
         return parse_duration(raw)

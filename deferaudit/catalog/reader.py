@@ -15,27 +15,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from deferaudit.catalog.roots import ROOTS, SENSOR_ROOTS
 from deferaudit.catalog.wheel_tree import ModuleTree
-
-# The classes every operator derives from. Re-export paths are listed as well so that a
-# universe missing the defining module (say, a provider read without the task SDK) still
-# recognises them. The walk up the MRO stops at these: their parameters are not class facts.
-OPERATOR_ROOTS = frozenset(
-    {
-        "airflow.models.baseoperator.BaseOperator",
-        "airflow.models.BaseOperator",
-        "airflow.sdk.bases.operator.BaseOperator",
-        "airflow.sdk.BaseOperator",
-    }
-)
-SENSOR_ROOTS = frozenset(
-    {
-        "airflow.sensors.base.BaseSensorOperator",
-        "airflow.sdk.bases.sensor.BaseSensorOperator",
-        "airflow.sdk.BaseSensorOperator",
-    }
-)
-ROOTS = OPERATOR_ROOTS | SENSOR_ROOTS
 
 WAIT_PREFIXES = ("wait_for_", "wait_until_")
 SENSOR_DEFAULT_NAMES = ("mode", "poke_interval", "timeout")

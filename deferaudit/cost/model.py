@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from deferaudit.cost.durations import format_duration
 from deferaudit.cost.schedule import Timing
+from deferaudit.durations import format_duration
 
 __all__ = [
     "DEFAULT_START_OVERHEAD",

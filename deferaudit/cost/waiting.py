@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from deferaudit.cost.durations import format_duration
 from deferaudit.cost.model import (
     DEFAULT_POKE_INTERVAL,
     DEFAULT_SENSOR_TIMEOUT,
@@ -20,6 +19,7 @@ from deferaudit.cost.model import (
     slot_cost,
 )
 from deferaudit.cost.schedule import DAY, Schedule, read_schedule
+from deferaudit.durations import format_duration
 from deferaudit.facts import Arg, DagFacts
 from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.deferral import WaitStatus, status_of
@@ -56,13 +56,13 @@ def _now_mode(status: WaitStatus) -> WaitMode | None:
 
 
 def waiting_costs(
-    ctx: FileContext, findings: Sequence[Finding]
+    ctx: FileContext, findings: Sequence[Finding], hidden: Collection[int] = frozenset()
 ) -> tuple[tuple[SlotCost, ...], dict[int, SlotCost]]:
     """The cost of every waiting task of one file, and each task's cost by the identity of
     its call's span (the Span object the task's findings carry).
 
-    ``findings`` are the file's findings (kept and suppressed): only kept findings with a fix
-    change how a task waits after the migration.
+    ``findings`` are the file's findings, ``hidden`` the ids of those a suppression comment
+    hides: only findings not hidden with a fix change how a task waits after the migration.
     """
     params = parameters_of(ctx.settings)
     waiting: list[tuple[ResolvedTask, WaitMode]] = []
@@ -85,7 +85,7 @@ def waiting_costs(
     fixes: dict[int, WaitMode] = {}
     for finding in findings:
         # What the fix turns the task into (fixes that change no waiting have none).
-        after = finding.fix.after_fix if finding.fix and not finding.suppressed else None
+        after = finding.fix.after_fix if finding.fix and id(finding) not in hidden else None
         if after is not None and fixes.get(id(finding.span)) != "deferrable":
             fixes[id(finding.span)] = after
     names: dict[int, tuple[str | None, str | None]] = {}

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from deferaudit.gate.baseline import Baseline, BaselineError
 from deferaudit.gate.changed import ChangedFiles, ChangedFilesError, changed_since
-from deferaudit.gate.check import (
+from deferaudit.gate.check import run_check, take_baseline
+from deferaudit.gate.policy import (
     CheckOptions,
     CheckResult,
     FailPolicy,
     GateError,
     parse_fail_on,
-    run_check,
-    take_baseline,
 )
 from deferaudit.gate.verdict import gate_verdict, verdict
 

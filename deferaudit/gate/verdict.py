@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from deferaudit.gate.policy import CheckResult
 from deferaudit.report import GateVerdict
-
-if TYPE_CHECKING:
-    from deferaudit.gate.check import CheckResult
 
 
 def _plural(n: int, word: str) -> str:

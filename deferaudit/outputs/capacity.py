@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TextIO
 
 from deferaudit.cost.capacity import TriggererPlan
-from deferaudit.cost.durations import format_duration
 from deferaudit.cost.model import SlotCost
+from deferaudit.durations import format_duration
 from deferaudit.outputs import clean as _clean
 from deferaudit.report import Report, View
 

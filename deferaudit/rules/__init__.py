@@ -1,59 +1,33 @@
-"""The rule registry: one module per rule, listed here in code order."""
+"""The rule registry: every ``daNNN_name`` module of this package, found by registration."""
 
 from __future__ import annotations
 
-from deferaudit.rules import (
-    da001_parse_error,
-    da002_suppression_without_reason,
-    da101_poke_sensor,
-    da102_reschedule_sensor,
-    da103_async_class,
-    da104_blocking_operator,
-    da105_poke_no_deferrable,
-    da106_deferrable_opt_out,
-    da107_unsupported_deferrable,
-    da108_sensor_no_timeout,
-    da109_reschedule_no_deferrable,
-    da201_blocking_call_in_trigger,
-    da202_trigger_serialize_classpath,
-    da203_trigger_serialize_kwargs,
-    da204_defer_missing_method,
-    da205_custom_polling,
-    da206_custom_sensor_no_defer,
-    da207_start_from_trigger,
-    da208_end_from_trigger,
-    da209_run_not_async_generator,
-    da210_deferrable_default,
-    da211_trigger_in_dag_folder,
-    da212_non_serializable_trigger_arg,
-)
+import importlib
+import pkgutil
+import re
+
 from deferaudit.rules.base import Example, FileContext, Finding, Fix, Rule
 
-RULES: tuple[Rule, ...] = (
-    da001_parse_error.RULE,
-    da002_suppression_without_reason.RULE,
-    da101_poke_sensor.RULE,
-    da102_reschedule_sensor.RULE,
-    da103_async_class.RULE,
-    da104_blocking_operator.RULE,
-    da105_poke_no_deferrable.RULE,
-    da106_deferrable_opt_out.RULE,
-    da107_unsupported_deferrable.RULE,
-    da108_sensor_no_timeout.RULE,
-    da109_reschedule_no_deferrable.RULE,
-    da201_blocking_call_in_trigger.RULE,
-    da202_trigger_serialize_classpath.RULE,
-    da203_trigger_serialize_kwargs.RULE,
-    da204_defer_missing_method.RULE,
-    da205_custom_polling.RULE,
-    da206_custom_sensor_no_defer.RULE,
-    da207_start_from_trigger.RULE,
-    da208_end_from_trigger.RULE,
-    da209_run_not_async_generator.RULE,
-    da210_deferrable_default.RULE,
-    da211_trigger_in_dag_folder.RULE,
-    da212_non_serializable_trigger_arg.RULE,
-)
+# A rule is a module of this package named for its code (``da101_poke_sensor``) that defines
+# ``RULE``: adding a rule is adding its file.
+_RULE_MODULE = re.compile(r"^da\d{3}_\w+$")
+
+
+def _registered() -> tuple[Rule, ...]:
+    rules = []
+    for module in pkgutil.iter_modules(__path__):
+        if _RULE_MODULE.match(module.name):
+            rule = importlib.import_module(f"{__name__}.{module.name}").RULE
+            if not module.name.startswith(rule.code.lower() + "_"):
+                raise ImportError(f"{module.name} defines {rule.code}: name the file for its code")
+            rules.append(rule)
+    codes = [rule.code for rule in rules]
+    if len(set(codes)) != len(codes):
+        raise ImportError(f"two rule modules define one code: {sorted(codes)}")
+    return tuple(sorted(rules, key=lambda rule: rule.code))
+
+
+RULES: tuple[Rule, ...] = _registered()
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 
 

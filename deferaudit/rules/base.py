@@ -22,8 +22,28 @@ SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
 
 @dataclass(frozen=True)
+class Suppressible:
+    """Where a ``# deferaudit: ignore`` comment can hide a finding: comments on ``lines``, and
+    ``codes`` already known to be suppressed there (a task's call, with ``reasons``). The one
+    suppression pass (deferaudit.suppression) decides; rules never do."""
+
+    lines: tuple[int, ...] = ()
+    codes: frozenset[str] = frozenset()
+    reasons: Mapping[str, str] = field(default_factory=dict)
+
+
+# Nothing known yet: comments decide (a rule's default).
+NOT_SUPPRESSED = Suppressible()
+
+
+@dataclass(frozen=True)
 class Finding:
-    """One problem at one place."""
+    """One problem at one place.
+
+    Rules make it with ``suppressible`` (None: no comment can hide it, as DA002's); the
+    suppression pass sets ``suppressed`` and ``suppression_reason`` and drops ``suppressible``,
+    and the cost model sets ``cost``.
+    """
 
     rule: str
     kind: str
@@ -43,6 +63,7 @@ class Finding:
     # What the task's waiting costs (deferaudit.cost.model.SlotCost); None for findings on
     # tasks that do not wait. The deferaudit/1 JSON document writes it as "cost".
     cost: Any = None
+    suppressible: Suppressible | None = NOT_SUPPRESSED
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.rule)
@@ -127,8 +148,12 @@ class Rule:
         message: str,
         fix: Fix | None = None,
     ) -> Finding:
-        suppressed = self.code in task.site.suppressed or "*" in task.site.suppressed
-        reasons = task.site.suppression_reasons
+        site = task.site
+        where = (
+            Suppressible((), site.suppressed, site.suppression_reasons)
+            if site.suppressed
+            else NOT_SUPPRESSED
+        )
         return Finding(
             rule=self.code,
             kind=self.name,
@@ -140,9 +165,8 @@ class Rule:
             task_id=task.task_id,
             operator=task.operator,
             fix=fix,
-            suppressed=suppressed,
-            fingerprint=call_fingerprint(task.site),
-            suppression_reason=(reasons.get(self.code) or reasons.get("*")) if suppressed else None,
+            fingerprint=call_fingerprint(site),
+            suppressible=where,
         )
 
     def documentation(self) -> str:

@@ -8,14 +8,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from deferaudit.catalog.roots import OPERATOR_ROOTS, SENSOR_ROOTS, TRIGGER_ROOTS
 from deferaudit.facts import ClassCode, ClassFacts, MethodSig, Span
-from deferaudit.resolve import OPERATOR_ROOTS, SENSOR_ROOTS, ResolvedClass
-from deferaudit.rules.base import FileContext, Finding, Fix, Rule
+from deferaudit.resolve import ResolvedClass
+from deferaudit.rules.base import FileContext, Finding, Fix, Rule, Suppressible
 
-# Airflow's trigger base classes (``airflow/triggers/base.py``, the same path on 2.x and 3.x).
-TRIGGER_ROOTS = frozenset(
-    {"airflow.triggers.base.BaseTrigger", "airflow.triggers.base.BaseEventTrigger"}
-)
 # Bases that say nothing about what a class is.
 _NEUTRAL_BASES = frozenset(
     {"object", "abc.ABC", "ABC", "typing.Generic", "Generic", "LoggingMixin"}
@@ -160,23 +157,6 @@ def code_fingerprint(owner: str, message: str) -> str:
     return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
-def _suppression(
-    ctx: FileContext, code: str, lines: tuple[int, ...], codes: frozenset[str]
-) -> tuple[bool, str | None]:
-    """Whether a ``# deferaudit: ignore`` comment on one of the lines (or ``codes`` already
-    known to be suppressed) hides the finding, and the reason written after the comment."""
-    found = set(codes)
-    reason = None
-    if ctx.facts is not None:
-        for line in lines:
-            found |= ctx.facts.suppressions.get(line, frozenset())
-        for comment in ctx.facts.suppression_comments:
-            if comment.span.line in lines and (code in comment.codes or "*" in comment.codes):
-                reason = reason or comment.reason
-    suppressed = code in found or "*" in found
-    return suppressed, reason if suppressed else None
-
-
 def class_finding(
     rule: Rule,
     ctx: FileContext,
@@ -189,7 +169,6 @@ def class_finding(
 ) -> Finding:
     """A finding on a class's code; ``# deferaudit: ignore[...]`` on its line (or on the
     class's ``class`` line) suppresses it."""
-    suppressed, reason = _suppression(ctx, rule.code, (span.line, cls.span.line), also_suppressed)
     return Finding(
         rule=rule.code,
         kind=rule.name,
@@ -199,9 +178,8 @@ def class_finding(
         message=message,
         operator=cls.path,
         fix=fix,
-        suppressed=suppressed,
         fingerprint=code_fingerprint(cls.path, message),
-        suppression_reason=reason,
+        suppressible=Suppressible((span.line, cls.span.line), also_suppressed),
     )
 
 
@@ -218,7 +196,6 @@ def line_finding(
 ) -> Finding:
     """A finding on a line of a function (a poll loop), suppressed by the codes given or by a
     comment on the line."""
-    hidden, reason = _suppression(ctx, rule.code, (span.line,), suppressed)
     return Finding(
         rule=rule.code,
         kind=rule.name,
@@ -229,9 +206,8 @@ def line_finding(
         dag_id=dag_id,
         task_id=task_id,
         operator=operator,
-        suppressed=hidden,
         fingerprint=code_fingerprint(operator or task_id or "", message),
-        suppression_reason=reason,
+        suppressible=Suppressible((span.line,), suppressed),
     )
 
 

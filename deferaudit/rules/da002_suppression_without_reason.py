@@ -54,7 +54,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             task_id=task.task_id if task is not None else None,
             operator=task.operator if task is not None else None,
             # The comment cannot hide its own finding (a bare ignore would).
-            suppressed=False,
+            suppressible=None,
             fingerprint=fingerprint,
         )
 
