@@ -136,6 +136,7 @@ def render_html(report: Report, *, now: dt.datetime | None = None) -> str:
             "waste": _waste(f),
             "fix": _fix_tier(f),
             "message": f["message"],
+            "unsafe": "; ".join((f.get("fix") or {}).get("unsafe_reasons", ())),
         }
         for i, f in enumerate(findings)
     ]
