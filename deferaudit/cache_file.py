@@ -33,7 +33,9 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+from deferaudit.atomic_file import replace_file
 
 __all__ = [
     "CacheKey",
@@ -275,22 +277,16 @@ def read_sealed(file: Path, key: CacheKey, purpose: str) -> tuple[Any, str | Non
 def write_sealed(file: Path, key: CacheKey, purpose: str, value: Any) -> str | None:
     """Seal and write atomically; returns why it was not written (a cache only costs speed)."""
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    folder = file.parent
+
+    def write(handle: BinaryIO) -> None:
+        handle.write(MAGIC)
+        handle.write(key.tag(purpose, payload))
+        handle.write(payload)
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{file.stem}-", suffix=".tmp")
+        replace_file(file, write)
     except OSError as exc:
         return f"{file}: cannot write ({exc.strerror or exc})"
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(MAGIC)
-            handle.write(key.tag(purpose, payload))
-            handle.write(payload)
-        os.replace(tmp, file)
-    except OSError as exc:
-        return f"{file}: cannot write ({exc.strerror or exc})"
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
     return None
 
 

@@ -8,10 +8,10 @@ Exit codes: 0 the command ran; 1 findings remain and ``--exit-non-zero-on-findin
 from __future__ import annotations
 
 import gc
+import io
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -72,21 +72,17 @@ def write_output(text: str | Callable[[TextIO], None], output: Path | None) -> N
         with target.open("w", encoding="utf-8") as handle:
             write(handle)
         return
-    folder = target.parent if str(target.parent) else Path(".")
+    from deferaudit.atomic_file import replace_file, umask_mode
+
+    def write_text(handle: Any) -> None:
+        # A report is an ordinary file, readable as the umask allows; utf-8, newlines as given.
+        text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+        write(text)
+        text.flush()
+        text.detach()  # the handle is replace_file's to close
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                write(handle)
-        except BaseException:
-            # A report that failed half-way is never left behind, not even as a temp file.
-            os.unlink(tmp)
-            raise
-        # mkstemp creates 0600; a report is an ordinary file, readable as the umask allows.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
+        replace_file(target, write_text, mode=umask_mode())
     except OSError as exc:
         raise UsageFailure(f"--output {output}: {exc.strerror or exc}") from exc
 

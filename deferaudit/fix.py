@@ -7,7 +7,6 @@ import difflib
 import errno
 import os
 import stat
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import libcst as cst
 
 from codemods.actions import EditTarget
+from deferaudit.atomic_file import replace_file
 from deferaudit.fixes.edits import edit_target
 from deferaudit.fixes.rewrite import check_rewrite, rewrite_text
 from deferaudit.rules import RULES_BY_CODE
@@ -217,21 +217,11 @@ def write_atomically(file: Path, text: str, encoding: str) -> None:
         raise FixError(file, f"cannot write: {os.strerror(errno.EACCES)}")
     try:
         mode = stat.S_IMODE(os.stat(real).st_mode)
-        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".deferaudit")
+        replace_file(
+            real, lambda handle: handle.write(data), mode=mode, durable=True, suffix=".deferaudit"
+        )
     except OSError as exc:
         raise FixError(file, f"cannot write: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, real)
-    except OSError as exc:
-        raise FixError(file, f"cannot write: {exc.strerror or exc}") from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def apply_plan(files: Iterable[FileFix]) -> list[tuple[FileFix, str]]:
