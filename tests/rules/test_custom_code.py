@@ -10,7 +10,9 @@ import airflow.triggers.base as trigger_base
 import pytest
 from airflow.sdk import BaseOperator, BaseSensorOperator
 
-from deferaudit.extract_classes import BLOCKING_CALLS, EVENT_KINDS, START_TRIGGER_FIELDS
+from deferaudit.extract.deferral import START_TRIGGER_FIELDS
+from deferaudit.extract.library_calls import BLOCKING_CALLS
+from deferaudit.extract.triggers import EVENT_KINDS
 from deferaudit.rules.custom_code import ROOT_METHODS, TRIGGER_ROOTS
 from deferaudit.rules.da210_deferrable_default import CONF_IMPORTS, CONFIG_DEFAULT
 

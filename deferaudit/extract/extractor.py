@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from deferaudit.extract_classes import PollCollector, class_code, module_functions
+from deferaudit.extract.class_reader import module_functions
+from deferaudit.extract.classes import class_facts
+from deferaudit.extract.polls import PollCollector
 from deferaudit.facts import (
     Arg,
     ClassFacts,
@@ -551,51 +553,13 @@ class _Extractor(ast.NodeVisitor):
         self.visit(node.body)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        bases: list[str] = []
-        for base in node.bases:
-            resolved = self.resolve(base)
-            bases.append(resolved[0] if resolved else self.segment(base))
-        methods: list[str] = []
-        init_params: tuple[str, ...] | None = None
-        var_kwargs = False
-        deferrable_default: str | None = None
-        for stmt in node.body:
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                methods.append(stmt.name)
-                if stmt.name == "__init__":
-                    args = stmt.args
-                    names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
-                    init_params = tuple(n for n in names if n != "self")
-                    var_kwargs = args.kwarg is not None
-                    deferrable_default = _default_of(args, "deferrable", self.segment)
-        calls_defer = any(
-            isinstance(sub, ast.Call)
-            and isinstance(sub.func, ast.Attribute)
-            and sub.func.attr == "defer"
-            and isinstance(sub.func.value, ast.Name)
-            and sub.func.value.id == "self"
-            for sub in ast.walk(node)
-        )
-        code = class_code(
-            self,
-            node,
-            path=f"{self.module}.{node.name}" if self.module else node.name,
-            nested=self.class_depth > 0 or bool(self.function_stack),
-            functions=self._module_functions,
-            suppress=self._suppressed_line,
-        )
         self.classes.append(
-            ClassFacts(
-                name=node.name,
-                module=self.module,
-                span=self.span(node),
-                bases=tuple(bases),
-                methods=tuple(methods),
-                init_params=init_params,
-                init_var_kwargs=var_kwargs,
-                calls_defer=calls_defer,
-                deferrable_default=deferrable_default,
-                code=code,
+            class_facts(
+                self,
+                node,
+                nested=self.class_depth > 0 or bool(self.function_stack),
+                functions=self._module_functions,
+                suppress=self._suppressed_line,
             )
         )
         self.class_depth += 1
@@ -1090,19 +1054,6 @@ class _Unknown:
 
 
 _UNKNOWN: Any = _Unknown()
-
-
-def _default_of(args: ast.arguments, name: str, text: Any) -> str | None:
-    """Source text of a parameter's default value (None when absent or without default)."""
-    positional = [*args.posonlyargs, *args.args]
-    offset = len(positional) - len(args.defaults)
-    for index, arg in enumerate(positional):
-        if arg.arg == name and index >= offset:
-            return text(args.defaults[index - offset])
-    for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
-        if arg.arg == name and default is not None:
-            return text(default)
-    return None
 
 
 def _is_number(value: Any) -> bool:
