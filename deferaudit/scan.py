@@ -1,71 +1,44 @@
-"""The scan pipeline: discover files, extract facts (in parallel, cached), resolve, run rules."""
+"""The scan: plan the files, read their facts (deferaudit.extraction), resolve the target and
+the class table, judge each file (deferaudit.evaluate), with the per-file cache around it."""
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import dataclasses
-import gc
 import hashlib
-import os
-import re
-import stat
-import zipfile
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from deferaudit import __version__
-from deferaudit.cache import FileMeta, FileResult, ScanCache, file_key, meta_of
+from deferaudit.cache import FileMeta, FileResult, ScanCache, meta_of
 from deferaudit.cache_file import CacheKey
 from deferaudit.catalog import Catalog
-from deferaudit.cost.model import SlotCost
-from deferaudit.cost.waiting import waiting_costs
 from deferaudit.discover import (
     Discovery,
     IgnoreSyntax,
     default_ignore_syntax,
     discover,
-    display_path,
-    might_contain_dag,
 )
-from deferaudit.extract import ExtractError, extract, module_name
-from deferaudit.facts import ClassFacts, DagFacts, FileFacts
+from deferaudit.evaluate import FileOutcome, evaluate_file, run_rules
+from deferaudit.extraction import (
+    PlannedFile,
+    defines_no_class,
+    keys_for,
+    no_cyclic_gc,
+    plan_files,
+    results_for,
+)
+from deferaudit.facts import ClassFacts, DagFacts
 from deferaudit.live import LiveIntrospection
 from deferaudit.plugin_folders import plugin_roots, under_any
 from deferaudit.project import default_cache_folder
 from deferaudit.resolve import ClassResolver, ResolvedTask
-from deferaudit.rules import RULES, FileContext, Finding, Rule
+from deferaudit.rules import RULES, Finding
 from deferaudit.settings import Settings, results_key
-from deferaudit.source import MAX_FILE_BYTES, SourceError, read_source
-from deferaudit.suppression import suppression_of
 from deferaudit.target import Target, installed_airflow_version, resolve_target
 from deferaudit.versions import DeploymentVersions
 
 __all__ = ["FileOutcome", "FileResult", "ScanProblem", "ScanResult", "run_rules", "scan"]
-
-# Files per task sent to a worker process: large enough that pickling overhead is small,
-# small enough that both cores stay busy to the end.
-_CHUNK = 48
-# Below this many files a process pool costs more than it saves.
-_PARALLEL_THRESHOLD = 64
-
-
-@dataclass(frozen=True)
-class FileOutcome:
-    """What the rules made of one file: its findings and counts (cached per file)."""
-
-    path: str
-    findings: tuple[Finding, ...] = ()
-    suppressed: tuple[Finding, ...] = ()
-    tasks: int = 0
-    dags: int = 0
-    error: str | None = None
-    skipped: str | None = None
-    # Every waiting task of the file with its cost (deferaudit.cost): the capacity plan is
-    # computed from these, so a warm scan needs no facts for it.
-    costs: tuple[SlotCost, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,144 +96,6 @@ class ScanResult:
         return tuple(d for r in self.files if r.facts for d in r.facts.dags)
 
 
-# ---------------------------------------------------------------------- extraction
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedFile:
-    """One file a scan reads: where it is, how it is shown, the module name Airflow gives it,
-    its role ("dag": a DAG-folder file; "plugin": a plugins-folder file, read for its
-    classes) and whether Airflow's safe-mode test applies (folder walks of DAG files only:
-    a file named on the command line is always read, as ``airflow dags test FILE`` does)."""
-
-    path: Path
-    shown: str
-    module: str
-    role: str = "dag"
-    walked: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class ExtractJob:
-    """A planned file and the Airflow version whose safe-mode test applies (None: off)."""
-
-    file: PlannedFile
-    safe_mode_version: str | None
-
-
-def _job(file: PlannedFile, safe_version: str | None) -> ExtractJob:
-    applies = file.role == "dag" and file.walked
-    return ExtractJob(file, safe_version if applies else None)
-
-
-def extract_file(job: ExtractJob) -> FileResult:
-    """Read and extract one file; never raises for bad input (runs in worker processes)."""
-    result = _extract_file(job)
-    role = job.file.role
-    return result if role == "dag" else dataclasses.replace(result, role=role)
-
-
-def _extract_file(job: ExtractJob) -> FileResult:
-    real, shown, module = str(job.file.path), job.file.shown, job.file.module
-    safe_mode_version = job.safe_mode_version
-    path = job.file.path
-    if not real.endswith(".py") and _is_zip(path):
-        return FileResult(shown, skipped="zip archives are not scanned")
-    try:
-        source = read_source(path)
-    except SourceError as exc:
-        return FileResult(shown, error=str(exc))
-    try:
-        facts: FileFacts | None = extract(source.text, shown, module)
-        error = None
-    except ExtractError as exc:
-        facts, error = None, str(exc)
-    except RecursionError:
-        facts, error = None, "cannot parse: the file nests too deeply"
-    if safe_mode_version and not might_contain_dag(source.data, airflow_version=safe_mode_version):
-        # Airflow does not parse it for DAGs, but DAGs may import classes from it (custom
-        # sensors in a plugins-style module): keep its facts for class resolution only.
-        return FileResult(shown, facts=facts, skipped="safe-mode")
-    return FileResult(shown, facts=facts, error=error)
-
-
-_CLASS_LINE = re.compile(rb"^[ \t\f]*class\b", re.MULTILINE)
-
-
-def _irrelevant(plan: PlannedFile, judged: Collection[str]) -> bool:
-    """A file not judged that defines no class: no line starts with ``class`` (a sound
-    superset of class statements; a file that cannot be read is read in full later)."""
-    if plan.shown in judged:
-        return False
-    try:
-        with open(plan.path, "rb") as handle:
-            return _CLASS_LINE.search(handle.read(MAX_FILE_BYTES + 1)) is None
-    except OSError:
-        return False
-
-
-def _is_zip(path: Path) -> bool:
-    try:
-        return zipfile.is_zipfile(path)
-    except OSError:
-        return False
-
-
-def _extract_chunk(jobs: Sequence[ExtractJob]) -> list[FileResult]:
-    with _no_cyclic_gc():
-        return [extract_file(job) for job in jobs]
-
-
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector.
-
-    Parsing and unpickling create millions of small acyclic objects; each allocation burst
-    triggers a full collection pass that finds nothing. Pausing it makes unpickling the facts
-    of 10,000 files six times faster (3.5 s to 0.6 s) and parsing noticeably faster.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _run_jobs(
-    jobs: Sequence[ExtractJob],
-    workers: int,
-    progress: Callable[[int], None] | None,
-) -> list[FileResult]:
-    if workers <= 1 or len(jobs) < _PARALLEL_THRESHOLD:
-        out = []
-        for job in jobs:
-            out.append(extract_file(job))
-            if progress:
-                progress(1)
-        return out
-    chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
-    results: list[FileResult] = []
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-        for chunk_result in pool.map(_extract_chunk, chunks):
-            results.extend(chunk_result)
-            if progress:
-                progress(len(chunk_result))
-    return results
-
-
-def _read_for_key(path: str) -> bytes | None:
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
-            return None
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
 def catalog_key(catalog: Catalog) -> str:
     digest = hashlib.blake2b(digest_size=16)
     digest.update(repr(sorted(catalog.package_versions.items())).encode())
@@ -268,68 +103,6 @@ def catalog_key(catalog: Catalog) -> str:
     digest.update(repr(sorted(catalog.history)).encode())
     digest.update(str(sum(1 for e in catalog.entries if e.deferrable_since)).encode())
     return digest.hexdigest()
-
-
-def _plan_files(
-    paths: Sequence[Path], found: Iterable[Path], cwd: Path, role: str = "dag"
-) -> list[PlannedFile]:
-    """Each file with its display path, the module name Airflow would give it, and its role."""
-    # Discovery gives absolute paths (joined to cwd, normalised, links kept): match roots alike.
-    roots = [os.path.normpath(cwd / p) + os.sep for p in paths if (cwd / p).is_dir()]
-    named = {os.path.normpath(cwd / p) for p in paths if not (cwd / p).is_dir()}
-    out: list[PlannedFile] = []
-    for file in found:
-        text = str(file)
-        root = next((r for r in roots if text.startswith(r)), None)
-        rel = text[len(root) :] if root else os.path.basename(text)
-        module = module_name(rel.replace(os.sep, "/"))
-        walked = root is not None or os.path.normpath(text) not in named
-        out.append(PlannedFile(file, display_path(file, cwd), module, role, walked))
-    return out
-
-
-def _keys_for(
-    planned: Sequence[PlannedFile], safe_version: str | None, ckey: str
-) -> list[str | None]:
-    keys: list[str | None] = []
-    for file in planned:
-        data = _read_for_key(str(file.path))
-        safe = _job(file, safe_version).safe_mode_version
-        keys.append(
-            None if data is None else file_key(file.shown, file.module, safe, data, ckey, file.role)
-        )
-    return keys
-
-
-def _results_for(
-    indexes: Sequence[int],
-    planned: Sequence[PlannedFile],
-    keys: Sequence[str | None],
-    cache: ScanCache | None,
-    settings: Settings,
-    safe_version: str | None,
-    progress: Callable[[int], None] | None,
-) -> dict[int, FileResult]:
-    """Facts of the given files: from the cache where it has them, else extracted."""
-    out: dict[int, FileResult] = {}
-    todo: list[int] = []
-    for index in indexes:
-        key = keys[index]
-        hit = cache.facts.get(key) if cache is not None and key is not None else None
-        if hit is not None:
-            out[index] = hit
-        else:
-            todo.append(index)
-    # Plugin files are not DAG files: Airflow's safe-mode test does not apply to them.
-    jobs = [_job(planned[i], safe_version) for i in todo]
-    workers = settings.jobs or os.cpu_count() or 1
-    for index, result in zip(todo, _run_jobs(jobs, workers, progress), strict=True):
-        out[index] = result
-        key = keys[index]
-        if cache is not None and key is not None:
-            cache.facts.put(key, result)
-            cache.meta.put(key, meta_of(result))
-    return out
 
 
 def context_key(
@@ -370,94 +143,6 @@ def _outcomes_key(
     return digest.hexdigest()
 
 
-def evaluate_file(
-    result: FileResult,
-    resolver: ClassResolver,
-    target: Target,
-    settings: Settings,
-    catalog: Catalog,
-    rules: Sequence[Rule],
-) -> tuple[FileOutcome, tuple[ResolvedTask, ...]]:
-    """Run the enabled rules over one file: a pure function of facts, classes and settings."""
-    # A file safe mode skips is no DAG file, but the classes it defines (triggers, sensors)
-    # are still judged; so are a plugins folder's files.
-    role = "module" if result.skipped == "safe-mode" and result.facts else result.role
-    if result.skipped is not None and role != "module":
-        return FileOutcome(result.path, skipped=result.skipped), ()
-    facts = result.facts
-    dags = {dag.key: dag for dag in facts.dags} if facts and role == "dag" else {}
-    tasks = tuple(
-        ResolvedTask(site, resolver.resolve(site.class_candidates), dags.get(site.dag_key or ""))
-        for site in (facts.tasks if facts and role == "dag" else ())
-    )
-    tasks = tuple(t for t in tasks if t.cls.is_operator or t.cls.origin == "unknown")
-    ctx = FileContext(
-        path=result.path,
-        facts=facts,
-        error=result.error,
-        tasks=tasks,
-        target=target,
-        settings=settings,
-        catalog=catalog,
-        dags=dags,
-        role=role,
-        resolver=resolver,
-    )
-    raw = [
-        finding
-        for rule in rules
-        if settings.rule_enabled(rule.code)
-        for finding in rule.check(rule, ctx)
-    ]
-    # One pass decides suppression (rules never do), then the cost model prices each waiting
-    # task knowing which findings' fixes count; each finding is then made once, whole.
-    decided = [suppression_of(finding, facts) for finding in raw]
-    hidden = {id(f) for f, (is_hidden, _) in zip(raw, decided, strict=True) if is_hidden}
-    operators = tuple(t for t in tasks if t.cls.is_operator)
-    costs, cost_of = waiting_costs(ctx, raw, hidden)
-    kept: list[Finding] = []
-    suppressed: list[Finding] = []
-    for finding, (is_hidden, reason) in zip(raw, decided, strict=True):
-        final = dataclasses.replace(
-            finding,
-            suppressed=is_hidden,
-            suppression_reason=reason,
-            suppressible=None,
-            cost=cost_of.get(id(finding.span)),
-        )
-        (suppressed if is_hidden else kept).append(final)
-    outcome = FileOutcome(
-        path=result.path,
-        findings=tuple(sorted(kept, key=Finding.sort_key)),
-        suppressed=tuple(sorted(suppressed, key=Finding.sort_key)),
-        tasks=len(operators),
-        dags=len(dags),
-        error=result.error,
-        skipped=result.skipped,
-        costs=costs,
-    )
-    return outcome, operators
-
-
-def run_rules(
-    results: Sequence[FileResult],
-    target: Target,
-    settings: Settings,
-    catalog: Catalog,
-    rules: Sequence[Rule] = RULES,
-) -> tuple[list[FileOutcome], list[ResolvedTask]]:
-    """Outcomes of every file and the resolved tasks, with no cache involved."""
-    classes = [c for r in results if r.facts is not None for c in r.facts.classes]
-    resolver = ClassResolver(catalog, target.line, classes)
-    outcomes: list[FileOutcome] = []
-    tasks: list[ResolvedTask] = []
-    for result in results:
-        outcome, resolved = evaluate_file(result, resolver, target, settings, catalog, rules)
-        outcomes.append(outcome)
-        tasks.extend(resolved)
-    return outcomes, tasks
-
-
 def scan(
     paths: Sequence[Path],
     settings: Settings,
@@ -482,7 +167,7 @@ def scan(
     for what the judged files depend on (classes defined elsewhere, the target version), from
     the cache's metadata when it has it, but get no outcome (``check --changed-since``).
     """
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         return _Scan(
             paths, settings, catalog, cwd or Path.cwd(), installed_version, versions, live
         ).run(need_facts, progress, on_total, only)
@@ -524,7 +209,7 @@ class _Scan:
 
     def walk(self, syntax: IgnoreSyntax) -> tuple[Discovery, list[PlannedFile]]:
         found = discover(self.paths, ignore_syntax=syntax, cwd=self.cwd)
-        planned = _plan_files(self.paths, found.files, self.cwd)
+        planned = plan_files(self.paths, found.files, self.cwd)
         roots = plugin_roots(self.paths, self.settings.plugins, self.cwd)
         if not roots:
             return found, planned
@@ -532,7 +217,7 @@ class _Scan:
         planned = [p for p in planned if not under_any(p.path, roots)]
         plugins = discover(roots, ignore_syntax=syntax, cwd=self.cwd)
         files = [f for f in plugins.files if f.suffix == ".py"]
-        planned += _plan_files(roots, files, self.cwd, role="plugin")
+        planned += plan_files(roots, files, self.cwd, role="plugin")
         merged = Discovery(
             found.files + tuple(files),
             found.problems + plugins.problems,
@@ -589,7 +274,7 @@ class _Scan:
                 todo.append(index)
         missing = [i for i in todo if i not in results]
         results.update(
-            _results_for(missing, planned, keys, cache, settings, self.safe_version, progress)
+            results_for(missing, planned, keys, cache, settings, self.safe_version, progress)
         )
         tasks: list[ResolvedTask] = []
         for index in todo:
@@ -636,7 +321,7 @@ class _Scan:
     def _keys(self, planned: Sequence[PlannedFile]) -> list[str | None]:
         if self.cache is None:
             return [None] * len(planned)
-        return _keys_for(planned, self.safe_version, self.ckey)
+        return keys_for(planned, self.safe_version, self.ckey)
 
     def _metas(
         self,
@@ -659,11 +344,11 @@ class _Scan:
             meta = self.cache.meta.get(key) if self.cache is not None and key else None
             if meta is not None:
                 metas[index] = meta
-            elif judged is not None and _irrelevant(planned[index], judged):
+            elif judged is not None and defines_no_class(planned[index], judged):
                 metas[index] = FileMeta((), False)
             else:
                 unknown.append(index)
-        results = _results_for(
+        results = results_for(
             unknown, planned, keys, self.cache, self.settings, self.safe_version, progress
         )
         for index, result in results.items():

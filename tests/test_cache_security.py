@@ -102,7 +102,9 @@ def _capacity(project: Path, env: dict[str, str] | None = None) -> str:
 
 def _stores(project: Path) -> dict[str, Path]:
     folder = project / ".deferaudit_cache"
-    return {file.name.split("-", 1)[0]: file for file in folder.glob("*.pickle")}
+    # Newest last: the store files of the code that runs now (their names carry its fingerprint).
+    files = sorted(folder.glob("*.pickle"), key=lambda f: f.stat().st_mtime_ns)
+    return {file.name.split("-", 1)[0]: file for file in files}
 
 
 def _key() -> CacheKey:

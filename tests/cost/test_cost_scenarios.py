@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import deferaudit.scan as scan_module
+import deferaudit.evaluate as evaluate_module
 from deferaudit import __version__
 from deferaudit.catalog import Catalog
 from deferaudit.cost.model import SlotCost
@@ -277,7 +277,7 @@ def test_a_warm_scan_gives_the_cold_scans_costs_and_plan(
     cold = cached_scan(tmp_path, catalog)
     cold_plan = plan_for(cold)
     # the warm scan must answer from the cache: running the cost model again would fail
-    monkeypatch.setattr(scan_module, "waiting_costs", _must_not_run)
+    monkeypatch.setattr(evaluate_module, "waiting_costs", _must_not_run)
     warm = cached_scan(tmp_path, catalog)
     assert costs(warm) == costs(cold)
     assert [f.cost for f in warm.findings] == [f.cost for f in cold.findings]

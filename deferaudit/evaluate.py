@@ -1,0 +1,122 @@
+"""One file's rules, suppression and cost: a pure function of its facts, the class table and
+the settings (what the scan cache stores per file)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from deferaudit.cache import FileResult
+from deferaudit.catalog import Catalog
+from deferaudit.cost.model import SlotCost
+from deferaudit.cost.waiting import waiting_costs
+from deferaudit.resolve import ClassResolver, ResolvedTask
+from deferaudit.rules import RULES, FileContext, Finding, Rule
+from deferaudit.settings import Settings
+from deferaudit.suppression import suppression_of
+from deferaudit.target import Target
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What the rules made of one file: its findings and counts (cached per file)."""
+
+    path: str
+    findings: tuple[Finding, ...] = ()
+    suppressed: tuple[Finding, ...] = ()
+    tasks: int = 0
+    dags: int = 0
+    error: str | None = None
+    skipped: str | None = None
+    # Every waiting task of the file with its cost (deferaudit.cost): the capacity plan is
+    # computed from these, so a warm scan needs no facts for it.
+    costs: tuple[SlotCost, ...] = ()
+
+
+def evaluate_file(
+    result: FileResult,
+    resolver: ClassResolver,
+    target: Target,
+    settings: Settings,
+    catalog: Catalog,
+    rules: Sequence[Rule],
+) -> tuple[FileOutcome, tuple[ResolvedTask, ...]]:
+    """Run the enabled rules over one file: a pure function of facts, classes and settings."""
+    # A file safe mode skips is no DAG file, but the classes it defines (triggers, sensors)
+    # are still judged; so are a plugins folder's files.
+    role = "module" if result.skipped == "safe-mode" and result.facts else result.role
+    if result.skipped is not None and role != "module":
+        return FileOutcome(result.path, skipped=result.skipped), ()
+    facts = result.facts
+    dags = {dag.key: dag for dag in facts.dags} if facts and role == "dag" else {}
+    tasks = tuple(
+        ResolvedTask(site, resolver.resolve(site.class_candidates), dags.get(site.dag_key or ""))
+        for site in (facts.tasks if facts and role == "dag" else ())
+    )
+    tasks = tuple(t for t in tasks if t.cls.is_operator or t.cls.origin == "unknown")
+    ctx = FileContext(
+        path=result.path,
+        facts=facts,
+        error=result.error,
+        tasks=tasks,
+        target=target,
+        settings=settings,
+        catalog=catalog,
+        dags=dags,
+        role=role,
+        resolver=resolver,
+    )
+    raw = [
+        finding
+        for rule in rules
+        if settings.rule_enabled(rule.code)
+        for finding in rule.check(rule, ctx)
+    ]
+    # One pass decides suppression (rules never do), then the cost model prices each waiting
+    # task knowing which findings' fixes count; each finding is then made once, whole.
+    decided = [suppression_of(finding, facts) for finding in raw]
+    hidden = {id(f) for f, (is_hidden, _) in zip(raw, decided, strict=True) if is_hidden}
+    operators = tuple(t for t in tasks if t.cls.is_operator)
+    costs, cost_of = waiting_costs(ctx, raw, hidden)
+    kept: list[Finding] = []
+    suppressed: list[Finding] = []
+    for finding, (is_hidden, reason) in zip(raw, decided, strict=True):
+        final = dataclasses.replace(
+            finding,
+            suppressed=is_hidden,
+            suppression_reason=reason,
+            suppressible=None,
+            cost=cost_of.get(id(finding.span)),
+        )
+        (suppressed if is_hidden else kept).append(final)
+    outcome = FileOutcome(
+        path=result.path,
+        findings=tuple(sorted(kept, key=Finding.sort_key)),
+        suppressed=tuple(sorted(suppressed, key=Finding.sort_key)),
+        tasks=len(operators),
+        dags=len(dags),
+        error=result.error,
+        skipped=result.skipped,
+        costs=costs,
+    )
+    return outcome, operators
+
+
+def run_rules(
+    results: Sequence[FileResult],
+    target: Target,
+    settings: Settings,
+    catalog: Catalog,
+    rules: Sequence[Rule] = RULES,
+) -> tuple[list[FileOutcome], list[ResolvedTask]]:
+    """Outcomes of every file and the resolved tasks, with no cache involved."""
+    classes = [c for r in results if r.facts is not None for c in r.facts.classes]
+    resolver = ClassResolver(catalog, target.line, classes)
+    outcomes: list[FileOutcome] = []
+    tasks: list[ResolvedTask] = []
+    for result in results:
+        outcome, resolved = evaluate_file(result, resolver, target, settings, catalog, rules)
+        outcomes.append(outcome)
+        tasks.extend(resolved)
+    return outcomes, tasks

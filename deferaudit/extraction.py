@@ -1,0 +1,229 @@
+"""Reading the planned files: extraction jobs run in worker processes, answered from the cache
+where it has them (deferaudit.cache)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import dataclasses
+import gc
+import os
+import re
+import stat
+import zipfile
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from deferaudit.cache import FileResult, ScanCache, file_key, meta_of
+from deferaudit.discover import (
+    display_path,
+    might_contain_dag,
+)
+from deferaudit.extract import ExtractError, extract, module_name
+from deferaudit.facts import FileFacts
+from deferaudit.settings import Settings
+from deferaudit.source import MAX_FILE_BYTES, SourceError, read_source
+
+# Files per task sent to a worker process: large enough that pickling overhead is small,
+# small enough that both cores stay busy to the end.
+_CHUNK = 48
+# Below this many files a process pool costs more than it saves.
+_PARALLEL_THRESHOLD = 64
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedFile:
+    """One file a scan reads: where it is, how it is shown, the module name Airflow gives it,
+    its role ("dag": a DAG-folder file; "plugin": a plugins-folder file, read for its
+    classes) and whether Airflow's safe-mode test applies (folder walks of DAG files only:
+    a file named on the command line is always read, as ``airflow dags test FILE`` does)."""
+
+    path: Path
+    shown: str
+    module: str
+    role: str = "dag"
+    walked: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractJob:
+    """A planned file and the Airflow version whose safe-mode test applies (None: off)."""
+
+    file: PlannedFile
+    safe_mode_version: str | None
+
+
+def _job(file: PlannedFile, safe_version: str | None) -> ExtractJob:
+    applies = file.role == "dag" and file.walked
+    return ExtractJob(file, safe_version if applies else None)
+
+
+def extract_file(job: ExtractJob) -> FileResult:
+    """Read and extract one file; never raises for bad input (runs in worker processes)."""
+    result = _extract_file(job)
+    role = job.file.role
+    return result if role == "dag" else dataclasses.replace(result, role=role)
+
+
+def _extract_file(job: ExtractJob) -> FileResult:
+    real, shown, module = str(job.file.path), job.file.shown, job.file.module
+    safe_mode_version = job.safe_mode_version
+    path = job.file.path
+    if not real.endswith(".py") and _is_zip(path):
+        return FileResult(shown, skipped="zip archives are not scanned")
+    try:
+        source = read_source(path)
+    except SourceError as exc:
+        return FileResult(shown, error=str(exc))
+    try:
+        facts: FileFacts | None = extract(source.text, shown, module)
+        error = None
+    except ExtractError as exc:
+        facts, error = None, str(exc)
+    except RecursionError:
+        facts, error = None, "cannot parse: the file nests too deeply"
+    if safe_mode_version and not might_contain_dag(source.data, airflow_version=safe_mode_version):
+        # Airflow does not parse it for DAGs, but DAGs may import classes from it (custom
+        # sensors in a plugins-style module): keep its facts for class resolution only.
+        return FileResult(shown, facts=facts, skipped="safe-mode")
+    return FileResult(shown, facts=facts, error=error)
+
+
+_CLASS_LINE = re.compile(rb"^[ \t\f]*class\b", re.MULTILINE)
+
+
+def defines_no_class(plan: PlannedFile, judged: Collection[str]) -> bool:
+    """A file not judged that defines no class: no line starts with ``class`` (a sound
+    superset of class statements; a file that cannot be read is read in full later)."""
+    if plan.shown in judged:
+        return False
+    try:
+        with open(plan.path, "rb") as handle:
+            return _CLASS_LINE.search(handle.read(MAX_FILE_BYTES + 1)) is None
+    except OSError:
+        return False
+
+
+def _is_zip(path: Path) -> bool:
+    try:
+        return zipfile.is_zipfile(path)
+    except OSError:
+        return False
+
+
+def _extract_chunk(jobs: Sequence[ExtractJob]) -> list[FileResult]:
+    with no_cyclic_gc():
+        return [extract_file(job) for job in jobs]
+
+
+@contextlib.contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector.
+
+    Parsing and unpickling create millions of small acyclic objects; each allocation burst
+    triggers a full collection pass that finds nothing. Pausing it makes unpickling the facts
+    of 10,000 files six times faster (3.5 s to 0.6 s) and parsing noticeably faster.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run_jobs(
+    jobs: Sequence[ExtractJob],
+    workers: int,
+    progress: Callable[[int], None] | None,
+) -> list[FileResult]:
+    if workers <= 1 or len(jobs) < _PARALLEL_THRESHOLD:
+        out = []
+        for job in jobs:
+            out.append(extract_file(job))
+            if progress:
+                progress(1)
+        return out
+    chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
+    results: list[FileResult] = []
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        for chunk_result in pool.map(_extract_chunk, chunks):
+            results.extend(chunk_result)
+            if progress:
+                progress(len(chunk_result))
+    return results
+
+
+def _read_for_key(path: str) -> bytes | None:
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+            return None
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def plan_files(
+    paths: Sequence[Path], found: Iterable[Path], cwd: Path, role: str = "dag"
+) -> list[PlannedFile]:
+    """Each file with its display path, the module name Airflow would give it, and its role."""
+    # Discovery gives absolute paths (joined to cwd, normalised, links kept): match roots alike.
+    roots = [os.path.normpath(cwd / p) + os.sep for p in paths if (cwd / p).is_dir()]
+    named = {os.path.normpath(cwd / p) for p in paths if not (cwd / p).is_dir()}
+    out: list[PlannedFile] = []
+    for file in found:
+        text = str(file)
+        root = next((r for r in roots if text.startswith(r)), None)
+        rel = text[len(root) :] if root else os.path.basename(text)
+        module = module_name(rel.replace(os.sep, "/"))
+        walked = root is not None or os.path.normpath(text) not in named
+        out.append(PlannedFile(file, display_path(file, cwd), module, role, walked))
+    return out
+
+
+def keys_for(
+    planned: Sequence[PlannedFile], safe_version: str | None, ckey: str
+) -> list[str | None]:
+    keys: list[str | None] = []
+    for file in planned:
+        data = _read_for_key(str(file.path))
+        safe = _job(file, safe_version).safe_mode_version
+        keys.append(
+            None if data is None else file_key(file.shown, file.module, safe, data, ckey, file.role)
+        )
+    return keys
+
+
+def results_for(
+    indexes: Sequence[int],
+    planned: Sequence[PlannedFile],
+    keys: Sequence[str | None],
+    cache: ScanCache | None,
+    settings: Settings,
+    safe_version: str | None,
+    progress: Callable[[int], None] | None,
+) -> dict[int, FileResult]:
+    """Facts of the given files: from the cache where it has them, else extracted."""
+    out: dict[int, FileResult] = {}
+    todo: list[int] = []
+    for index in indexes:
+        key = keys[index]
+        hit = cache.facts.get(key) if cache is not None and key is not None else None
+        if hit is not None:
+            out[index] = hit
+        else:
+            todo.append(index)
+    # Plugin files are not DAG files: Airflow's safe-mode test does not apply to them.
+    jobs = [_job(planned[i], safe_version) for i in todo]
+    workers = settings.jobs or os.cpu_count() or 1
+    for index, result in zip(todo, _run_jobs(jobs, workers, progress), strict=True):
+        out[index] = result
+        key = keys[index]
+        if cache is not None and key is not None:
+            cache.facts.put(key, result)
+            cache.meta.put(key, meta_of(result))
+    return out
