@@ -95,3 +95,18 @@ def test_a_file_named_on_the_command_line_is_scanned_whatever_safe_mode_says(
     assert named_doc["summary"]["files_skipped"]["safe_mode"] == 0
     assert {f["rule"] for f in named_doc["findings"]} == {"DA101"}
     assert named_doc["files_scanned"] == 1
+
+
+def test_scan_check_and_baseline_count_the_same_files(tmp_path: Path) -> None:
+    """A file safe mode skips is read but not counted as scanned, by every command alike."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "ingest.py").write_text(DAG)
+    (tmp_path / "dags" / "ingest_two.py").write_text(DAG.replace('"ingest"', '"ingest_two"'))
+    (tmp_path / "dags" / "builder.py").write_text(BUILDER)  # skipped by safe mode
+    scan = _run(tmp_path, "scan", "dags", "--target-airflow", "3.3")
+    check = _run(tmp_path, "check", "dags", "--target-airflow", "3.3")
+    baseline = _run(tmp_path, "baseline", "dags", "--target-airflow", "3.3", "-o", "b.json")
+    assert "in 2 files, 2 DAGs, 2 tasks." in scan.stdout
+    assert "Checked 2 files." in check.stdout
+    assert baseline.stdout.startswith("Wrote b.json: 2 files, 2 findings (2 distinct entries).")
