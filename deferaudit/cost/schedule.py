@@ -8,7 +8,7 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
-from deferaudit.extract import timedelta_seconds
+from deferaudit.extract.values import timedelta_seconds
 from deferaudit.facts import Arg
 
 __all__ = [

@@ -25,7 +25,7 @@ def run_blocking(cls: ClassReader, run: Function) -> tuple[BlockingCall, ...]:
     for call, awaited, hooks in _calls(cls, run):
         found = _blocking(cls, call, awaited, hooks)
         if found is not None:
-            out.append(BlockingCall(found[0], found[1], cls.reader.span(call)))
+            out.append(BlockingCall(found[0], found[1], cls.model.span(call)))
             continue
         helper = cls.helper(call)
         if helper is None:
@@ -33,7 +33,7 @@ def run_blocking(cls: ClassReader, run: Function) -> tuple[BlockingCall, ...]:
         inner = _first_blocking(cls, helper[1], memo, 1, {id(run)})
         if inner is not None:
             what, kind, line = inner
-            out.append(BlockingCall(what, kind, cls.reader.span(call), helper[0], line))
+            out.append(BlockingCall(what, kind, cls.model.span(call), helper[0], line))
     return tuple(out)
 
 
@@ -50,7 +50,7 @@ def _calls(cls: ClassReader, fn: Function) -> Iterator[tuple[ast.Call, bool, dic
         elif isinstance(sub, ast.AsyncFor):
             awaited.add(id(sub.iter))
         elif isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
-            hook = sync_hook(cls.reader.resolve(sub.value.func))
+            hook = sync_hook(cls.model.resolve(sub.value.func))
             for target in sub.targets:
                 if isinstance(target, ast.Name):
                     if hook is not None:
@@ -65,7 +65,7 @@ def _blocking(
     cls: ClassReader, call: ast.Call, awaited: bool, hooks: Mapping[str, str]
 ) -> tuple[str, str] | None:
     func = call.func
-    paths = cls.reader.resolve(func)
+    paths = cls.model.resolve(func)
     for path in paths:
         kind = BLOCKING_CALLS.get(path)
         if kind is not None:
@@ -87,7 +87,7 @@ def _blocking(
         hook = cls.self_resources[receiver.attr][0].split("`")[1]
         return f"{hook}.{func.attr}", "hook"
     if isinstance(receiver, ast.Call):
-        hook = sync_hook(cls.reader.resolve(receiver.func))
+        hook = sync_hook(cls.model.resolve(receiver.func))
         if hook is not None:
             return f"{hook}.{func.attr}", "hook"
     if func.attr in PATH_METHODS:

@@ -9,35 +9,16 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Protocol
 
 from deferaudit.extract.library_calls import RESOURCE_CALLS
-from deferaudit.facts import Arg, Span
+from deferaudit.extract.semantic import ModuleModel
+from deferaudit.facts import Span
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 # Nodes that open a scope of their own: a body's walk does not enter them.
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 # How deep calls into the module's own helpers are followed.
 MAX_HELPER_DEPTH = 6
-
-
-class CodeReader(Protocol):
-    """What class facts need from the extractor: names, positions and values."""
-
-    text: str
-    module: str
-    tree: ast.Module
-    imports: dict[str, list[str]]
-
-    def resolve(self, node: ast.expr) -> tuple[str, ...]: ...
-
-    def span(self, node: ast.AST) -> Span: ...
-
-    def segment(self, node: ast.AST) -> str: ...
-
-    def evaluate(self, node: ast.expr, depth: int = 0) -> Arg: ...
-
-    def lookup(self, name: str) -> ast.expr | None: ...
 
 
 def body_nodes(stmts: Sequence[ast.AST]) -> Iterator[ast.AST]:
@@ -80,36 +61,16 @@ def _any_hook(paths: Sequence[str]) -> str | None:
     return next((last_name(p) for p in paths if last_name(p).endswith("Hook")), None)
 
 
-def literal_keys(node: ast.expr | None) -> tuple[str, ...] | None:
-    """The string keys of a literal dict (or ``dict(a=...)``); None when any key is unknown."""
-    if isinstance(node, ast.Dict):
-        keys = []
-        for key in node.keys:
-            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
-                return None
-            keys.append(key.value)
-        return tuple(keys)
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "dict"
-        and not node.args
-        and all(kw.arg for kw in node.keywords)
-    ):
-        return tuple(kw.arg for kw in node.keywords if kw.arg)
-    return None
-
-
 class ClassReader:
     """Reads one class definition's methods."""
 
     def __init__(
         self,
-        reader: CodeReader,
+        model: ModuleModel,
         node: ast.ClassDef,
         functions: Callable[[], Mapping[str, Function]],
     ) -> None:
-        self.reader = reader
+        self.model = model
         self.node = node
         self.functions = functions
         self.methods: dict[str, Function] = {
@@ -146,7 +107,7 @@ class ClassReader:
 
     def resource(self, call: ast.Call) -> tuple[str, bool] | None:
         """What a call makes when it is a hook, client, file or lock, and whether it is a sync hook."""
-        paths = self.reader.resolve(call.func)
+        paths = self.model.resolve(call.func)
         hook = _any_hook(paths)
         if hook is not None:
             return f"a `{hook}` instance", sync_hook(paths) is not None
@@ -167,7 +128,7 @@ class ClassReader:
             and func.attr in self.methods
         ):
             return f"self.{func.attr}", self.methods[func.attr]
-        if isinstance(func, ast.Name) and func.id not in self.reader.imports:
+        if isinstance(func, ast.Name) and func.id not in self.model.imports:
             found = self.functions().get(func.id)
             if found is not None:
                 return func.id, found

@@ -10,19 +10,19 @@ from typing import Any
 from deferaudit.extract.blocking import run_blocking
 from deferaudit.extract.class_reader import (
     ClassReader,
-    CodeReader,
     Function,
     body_nodes,
     header_span,
 )
 from deferaudit.extract.deferral import defers, trigger_flags
 from deferaudit.extract.polls import execute_loops
+from deferaudit.extract.semantic import ModuleModel
 from deferaudit.extract.triggers import run_events, serialize_facts
 from deferaudit.facts import ClassCode, ClassFacts, MethodSig
 
 
 def class_facts(
-    reader: CodeReader,
+    model: ModuleModel,
     node: ast.ClassDef,
     *,
     nested: bool,
@@ -32,8 +32,8 @@ def class_facts(
     """One class definition's facts; ``nested`` when it stands inside a function or class."""
     bases: list[str] = []
     for base in node.bases:
-        resolved = reader.resolve(base)
-        bases.append(resolved[0] if resolved else reader.segment(base))
+        resolved = model.resolve(base)
+        bases.append(resolved[0] if resolved else model.segment(base))
     methods: list[str] = []
     init_params: tuple[str, ...] | None = None
     var_kwargs = False
@@ -47,7 +47,7 @@ def class_facts(
                 init_params = tuple(n for n in names if n != "self")
                 var_kwargs = args.kwarg is not None
                 default = _default_node(args, "deferrable")
-                deferrable_default = reader.segment(default) if default is not None else None
+                deferrable_default = model.segment(default) if default is not None else None
     calls_defer = any(
         isinstance(sub, ast.Call)
         and isinstance(sub.func, ast.Attribute)
@@ -57,17 +57,17 @@ def class_facts(
         for sub in ast.walk(node)
     )
     code = class_code(
-        reader,
+        model,
         node,
-        path=f"{reader.module}.{node.name}" if reader.module else node.name,
+        path=f"{model.module}.{node.name}" if model.module else node.name,
         nested=nested,
         functions=functions,
         suppress=suppress,
     )
     return ClassFacts(
         name=node.name,
-        module=reader.module,
-        span=reader.span(node),
+        module=model.module,
+        span=model.span(node),
         bases=tuple(bases),
         methods=tuple(methods),
         init_params=init_params,
@@ -79,7 +79,7 @@ def class_facts(
 
 
 def class_code(
-    reader: CodeReader,
+    model: ModuleModel,
     node: ast.ClassDef,
     *,
     path: str,
@@ -88,7 +88,7 @@ def class_code(
     suppress: Callable[[int], frozenset[str]],
 ) -> ClassCode:
     """The facts the DA2xx rules read from one class definition."""
-    cls = ClassReader(reader, node, functions)
+    cls = ClassReader(model, node, functions)
     fields: dict[str, Any] = {"header": header_span(node), "nested": nested}
     fields["signatures"] = _signatures(cls)
     run = cls.methods.get("run")
@@ -98,7 +98,7 @@ def class_code(
     serialize = cls.methods.get("serialize")
     if serialize is not None:
         fields.update(serialize_facts(cls, serialize))
-    text = reader.text
+    text = model.text
     if "defer" in text or "TaskDeferred" in text:
         fields["defers"] = defers(cls)
     if "_from_trigger" in text or "start_trigger_args" in text:
@@ -109,8 +109,8 @@ def class_code(
     if init is not None:
         default = _default_node(init.args, "deferrable")
         if default is not None:
-            fields["deferrable_default_span"] = reader.span(default)
-            fields["deferrable_default_from_config"] = _reads_default_deferrable(reader, default)
+            fields["deferrable_default_span"] = model.span(default)
+            fields["deferrable_default_from_config"] = _reads_default_deferrable(model, default)
     return ClassCode(**fields)
 
 
@@ -160,12 +160,12 @@ def _default_node(args: ast.arguments, name: str) -> ast.expr | None:
     return None
 
 
-def _reads_default_deferrable(reader: CodeReader, node: ast.expr, depth: int = 0) -> bool:
+def _reads_default_deferrable(model: ModuleModel, node: ast.expr, depth: int = 0) -> bool:
     """Whether a default reads ``[operators] default_deferrable`` (directly or via a constant)."""
-    if "default_deferrable" in reader.segment(node):
+    if "default_deferrable" in model.segment(node):
         return True
     if isinstance(node, ast.Name) and depth < 5:
-        bound = reader.lookup(node.id)
+        bound = model.lookup(node.id)
         if bound is not None and bound is not node:
-            return _reads_default_deferrable(reader, bound, depth + 1)
+            return _reads_default_deferrable(model, bound, depth + 1)
     return False

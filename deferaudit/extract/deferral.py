@@ -12,8 +12,8 @@ from deferaudit.extract.class_reader import (
     Function,
     body_nodes,
     last_name,
-    literal_keys,
 )
+from deferaudit.extract.values import literal_keys
 from deferaudit.facts import BadTriggerArg, DeferCall, StartTrigger, TriggerCall
 
 # ``airflow.triggers.base.StartTriggerArgs``'s fields, in order (positional arguments).
@@ -41,7 +41,7 @@ def defers(cls: ClassReader) -> tuple[DeferCall, ...]:
             elif (
                 isinstance(sub, ast.Raise)
                 and isinstance(sub.exc, ast.Call)
-                and any(last_name(p) == "TaskDeferred" for p in cls.reader.resolve(sub.exc.func))
+                and any(last_name(p) == "TaskDeferred" for p in cls.model.resolve(sub.exc.func))
             ):
                 call = sub.exc
             if call is not None:
@@ -52,9 +52,9 @@ def defers(cls: ClassReader) -> tuple[DeferCall, ...]:
 def _defer(
     cls: ClassReader, method: Function, call: ast.Call, local: Mapping[str, ast.expr]
 ) -> DeferCall:
-    reader = cls.reader
+    model = cls.model
     keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
-    method_name = reader.evaluate(keywords["method_name"]) if "method_name" in keywords else None
+    method_name = model.evaluate(keywords["method_name"]) if "method_name" in keywords else None
     kwargs_keys: tuple[str, ...] | None = ()
     if "kwargs" in keywords:
         kwargs_keys = literal_keys(keywords["kwargs"])
@@ -67,7 +67,7 @@ def _defer(
     if isinstance(trigger_expr, ast.Call):
         trigger = _trigger_call(cls, trigger_expr, local)
     return DeferCall(
-        span=reader.span(call),
+        span=model.span(call),
         method=method.name,
         method_name=method_name,
         kwargs_keys=kwargs_keys,
@@ -76,23 +76,23 @@ def _defer(
 
 
 def _trigger_call(cls: ClassReader, call: ast.Call, local: Mapping[str, ast.expr]) -> TriggerCall:
-    reader = cls.reader
+    model = cls.model
     keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
     bad: list[BadTriggerArg] = []
     for index, arg in enumerate(call.args):
         what = unserializable(cls, arg, local)
         if what is not None:
-            bad.append(BadTriggerArg(f"argument {index + 1}", what, reader.span(arg)))
+            bad.append(BadTriggerArg(f"argument {index + 1}", what, model.span(arg)))
     for name, value in keywords.items():
         what = unserializable(cls, value, local)
         if what is not None:
-            bad.append(BadTriggerArg(name, what, reader.span(value)))
+            bad.append(BadTriggerArg(name, what, model.span(value)))
     end = keywords.get("end_from_trigger")
     return TriggerCall(
-        span=reader.span(call),
-        candidates=reader.resolve(call.func),
+        span=model.span(call),
+        candidates=model.resolve(call.func),
         keywords=tuple(keywords),
-        end_from_trigger=reader.evaluate(end) if end is not None else None,
+        end_from_trigger=model.evaluate(end) if end is not None else None,
         bad_args=tuple(bad),
     )
 
@@ -106,7 +106,7 @@ def unserializable(cls: ClassReader, value: ast.expr, local: Mapping[str, ast.ex
         if isinstance(bound, ast.Call):
             found = cls.resource(bound)
             return found[0] if found else None
-        if bound is None and value.id in cls.functions() and value.id not in cls.reader.imports:
+        if bound is None and value.id in cls.functions() and value.id not in cls.model.imports:
             return f"the function `{value.id}`"
         return None
     if (
@@ -128,7 +128,7 @@ def unserializable(cls: ClassReader, value: ast.expr, local: Mapping[str, ast.ex
 
 def trigger_flags(cls: ClassReader) -> dict[str, Any]:
     """``start_from_trigger``, ``end_from_trigger`` and ``start_trigger_args`` as the class sets them."""
-    reader = cls.reader
+    model = cls.model
     out: dict[str, Any] = {}
     assignments: list[tuple[str, ast.expr]] = []
     for stmt in cls.node.body:
@@ -152,7 +152,7 @@ def trigger_flags(cls: ClassReader) -> dict[str, Any]:
                         assignments.append((target.attr, sub.value))
     for name, value in assignments:
         if name in ("start_from_trigger", "end_from_trigger"):
-            arg = reader.evaluate(value)
+            arg = model.evaluate(value)
             current = out.get(name)
             # A literal True anywhere wins: the class can start (or end) from the trigger.
             if current is None or not (current.kind == "literal" and current.value is True):
@@ -160,14 +160,14 @@ def trigger_flags(cls: ClassReader) -> dict[str, Any]:
         elif name == "start_trigger_args":
             out["start_trigger_args_set"] = True
             if isinstance(value, ast.Call) and any(
-                last_name(p) == "StartTriggerArgs" for p in reader.resolve(value.func)
+                last_name(p) == "StartTriggerArgs" for p in model.resolve(value.func)
             ):
                 out["start_trigger_args"] = _start_trigger(cls, value)
     return out
 
 
 def _start_trigger(cls: ClassReader, call: ast.Call) -> StartTrigger:
-    reader = cls.reader
+    model = cls.model
     given: dict[str, ast.expr] = dict(zip(START_TRIGGER_FIELDS, call.args, strict=False))
     given.update({kw.arg: kw.value for kw in call.keywords if kw.arg})
     kwargs = given.get("trigger_kwargs")
@@ -178,13 +178,13 @@ def _start_trigger(cls: ClassReader, call: ast.Call) -> StartTrigger:
         for key, value in zip(kwargs.keys, kwargs.values, strict=True):
             what = unserializable(cls, value, {})
             if what is not None and isinstance(key, ast.Constant):
-                bad.append(BadTriggerArg(str(key.value), what, reader.span(value)))
+                bad.append(BadTriggerArg(str(key.value), what, model.span(value)))
     elif isinstance(kwargs, ast.Constant) and kwargs.value is None:
         keys = ()
     return StartTrigger(
-        span=reader.span(call),
-        trigger_cls=reader.evaluate(given["trigger_cls"]) if "trigger_cls" in given else None,
-        next_method=reader.evaluate(given["next_method"]) if "next_method" in given else None,
+        span=model.span(call),
+        trigger_cls=model.evaluate(given["trigger_cls"]) if "trigger_cls" in given else None,
+        next_method=model.evaluate(given["next_method"]) if "next_method" in given else None,
         trigger_kwargs_keys=keys if kwargs is not None else (),
         bad_args=tuple(bad),
     )

@@ -10,34 +10,34 @@ from deferaudit.extract.class_reader import (
     MAX_HELPER_DEPTH,
     SCOPES,
     ClassReader,
-    CodeReader,
     Function,
     body_nodes,
 )
+from deferaudit.extract.semantic import ModuleModel
 from deferaudit.facts import Arg, PollLoop, TaskSite
 
 
-def _sleep_arg(reader: CodeReader, call: ast.Call) -> Arg | None:
+def _sleep_arg(model: ModuleModel, call: ast.Call) -> Arg | None:
     if call.args:
-        return reader.evaluate(call.args[0])
+        return model.evaluate(call.args[0])
     for kw in call.keywords:
         if kw.arg in ("secs", "seconds"):
-            return reader.evaluate(kw.value)
+            return model.evaluate(kw.value)
     return None
 
 
-def _is_sleep(reader: CodeReader, node: ast.AST) -> bool:
-    return isinstance(node, ast.Call) and "time.sleep" in reader.resolve(node.func)
+def _is_sleep(model: ModuleModel, node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and "time.sleep" in model.resolve(node.func)
 
 
-def sleep_loops(reader: CodeReader, stmts: Sequence[ast.stmt]) -> list[tuple[ast.AST, ast.Call]]:
+def sleep_loops(model: ModuleModel, stmts: Sequence[ast.stmt]) -> list[tuple[ast.AST, ast.Call]]:
     """Outermost ``for``/``while`` loops that call ``time.sleep``, each with its first sleep."""
     out: list[tuple[ast.AST, ast.Call]] = []
     stack: list[ast.AST] = [s for s in reversed(stmts) if not isinstance(s, SCOPES)]
     while stack:
         node = stack.pop()
         if isinstance(node, ast.For | ast.While):
-            sleep = next((n for n in body_nodes([node]) if _is_sleep(reader, n)), None)
+            sleep = next((n for n in body_nodes([node]) if _is_sleep(model, n)), None)
             if sleep is not None:
                 out.append((node, sleep))  # type: ignore[arg-type]
                 continue
@@ -52,7 +52,7 @@ def execute_loops(
     execute = cls.methods.get("execute")
     if execute is None:
         return ()
-    reader = cls.reader
+    model = cls.model
     out: list[PollLoop] = []
     todo: list[Function] = [execute]
     seen: set[int] = set()
@@ -61,13 +61,13 @@ def execute_loops(
         if id(fn) in seen:
             continue
         seen.add(id(fn))
-        for loop, sleep in sleep_loops(reader, fn.body):
+        for loop, sleep in sleep_loops(model, fn.body):
             out.append(
                 PollLoop(
-                    span=reader.span(loop),
+                    span=model.span(loop),
                     where="execute",
                     owner=owner,
-                    sleep=_sleep_arg(reader, sleep),
+                    sleep=_sleep_arg(model, sleep),
                     suppressed=suppress(loop.lineno),
                 )
             )
@@ -82,15 +82,15 @@ def execute_loops(
 class PollCollector:
     """Poll loops in functions: ``@task`` functions, and functions given as ``python_callable``."""
 
-    def __init__(self, reader: CodeReader) -> None:
-        self.reader = reader
+    def __init__(self, model: ModuleModel) -> None:
+        self.model = model
         self.loops: dict[str, list[tuple[ast.AST, ast.Call]]] = {}
         self.tasks: list[tuple[Function, ast.AST, ast.Call, Arg, str | None]] = []
 
     def function(
         self, node: Function, task_decorator: ast.expr | None, dag_key: str | None
     ) -> None:
-        loops = sleep_loops(self.reader, node.body)
+        loops = sleep_loops(self.model, node.body)
         if not loops:
             return
         self.loops.setdefault(node.name, []).extend(loops)
@@ -99,7 +99,7 @@ class PollCollector:
             if isinstance(task_decorator, ast.Call):
                 for kw in task_decorator.keywords:
                     if kw.arg == "task_id":
-                        task_id = self.reader.evaluate(kw.value)
+                        task_id = self.model.evaluate(kw.value)
             for loop, sleep in loops:
                 self.tasks.append((node, loop, sleep, task_id, dag_key))
 
@@ -115,10 +115,10 @@ class PollCollector:
         for node, loop, sleep, task_id, dag_key in self.tasks:
             out.append(
                 PollLoop(
-                    span=self.reader.span(loop),
+                    span=self.model.span(loop),
                     where="task",
                     owner=node.name,
-                    sleep=_sleep_arg(self.reader, sleep),
+                    sleep=_sleep_arg(self.model, sleep),
                     task_id=task_id,
                     dag_key=dag_key or only_dag,
                     suppressed=suppress(loop.lineno) | suppress(node.lineno),
@@ -131,10 +131,10 @@ class PollCollector:
             for loop, sleep in self.loops.get(callable_arg.source, ()):
                 out.append(
                     PollLoop(
-                        span=self.reader.span(loop),
+                        span=self.model.span(loop),
                         where="python_callable",
                         owner=callable_arg.source,
-                        sleep=_sleep_arg(self.reader, sleep),
+                        sleep=_sleep_arg(self.model, sleep),
                         task_id=site.task_id,
                         dag_key=site.dag_key,
                         suppressed=suppress(loop.lineno) | site.suppressed,

@@ -10,8 +10,8 @@ from deferaudit.extract.class_reader import (
     Function,
     body_nodes,
     last_name,
-    literal_keys,
 )
+from deferaudit.extract.values import literal_keys
 from deferaudit.facts import Arg
 
 EVENT_KINDS = {
@@ -39,7 +39,7 @@ def _event_kind(cls: ClassReader, value: ast.expr | None) -> str:
     if value is None:
         return "not-event"
     if isinstance(value, ast.Call):
-        names = [last_name(p) for p in cls.reader.resolve(value.func)]
+        names = [last_name(p) for p in cls.model.resolve(value.func)]
         if not names and isinstance(value.func, ast.Name):
             names = [value.func.id]
         if not names and isinstance(value.func, ast.Attribute):
@@ -55,7 +55,7 @@ def _event_kind(cls: ClassReader, value: ast.expr | None) -> str:
 
 def serialize_facts(cls: ClassReader, method: Function) -> dict[str, Any]:
     """The classpath and kwargs keys ``serialize()`` returns, when every return agrees."""
-    reader = cls.reader
+    model = cls.model
     local: dict[str, ast.expr] = {}
     returns: list[ast.expr] = []
     for sub in body_nodes(method.body):
@@ -82,14 +82,14 @@ def serialize_facts(cls: ClassReader, method: Function) -> dict[str, Any]:
             classpath = local[classpath.id]
         classpaths.append(classpath)
     first = classpaths[0]
-    source = reader.segment(first)
+    source = model.segment(first)
     is_self = "__module__" in source and ("__name__" in source or "__qualname__" in source)
-    value = reader.evaluate(first)
-    same = all(reader.segment(c) == source for c in classpaths)
+    value = model.evaluate(first)
+    same = all(model.segment(c) == source for c in classpaths)
     if same:
         out["serialize_classpath"] = value if value.kind == "literal" else Arg(source)
         out["serialize_classpath_self"] = is_self
-        out["serialize_classpath_span"] = reader.span(first)
+        out["serialize_classpath_span"] = model.span(first)
     kwargs_exprs = []
     for _, kwargs in pairs:  # type: ignore[misc]
         if isinstance(kwargs, ast.Name) and kwargs.id in local:
@@ -98,5 +98,5 @@ def serialize_facts(cls: ClassReader, method: Function) -> dict[str, Any]:
     keys = [literal_keys(k) for k in kwargs_exprs]
     if keys and all(k is not None for k in keys) and len(set(keys)) == 1:
         out["serialize_kwargs"] = keys[0]
-        out["serialize_kwargs_span"] = reader.span(kwargs_exprs[0])
+        out["serialize_kwargs_span"] = model.span(kwargs_exprs[0])
     return out

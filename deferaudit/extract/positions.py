@@ -1,0 +1,58 @@
+"""Where a node stands in a file's text: spans in characters, and its source as written."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from deferaudit.facts import Span
+
+# Line breaks as Python's tokenizer counts them (str.splitlines also splits on form
+# feeds and other separators, which would shift every line number after them).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class SourceText:
+    """One file's text by line; ``ast`` gives byte columns, findings want character columns."""
+
+    __slots__ = ("lines", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = _LINE_BREAK.split(text)
+
+    def line(self, number: int) -> str:
+        """The text of a 1-based line ("" past the end)."""
+        return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
+
+    def span(self, node: ast.AST) -> Span:
+        line = getattr(node, "lineno", 1)
+        end_line = getattr(node, "end_lineno", None) or line
+        col = self._char_col(line, getattr(node, "col_offset", 0))
+        end_col = self._char_col(end_line, getattr(node, "end_col_offset", None) or 0)
+        return Span(line, col + 1, end_line, end_col + 1)
+
+    def _char_col(self, line: int, byte_col: int) -> int:
+        if not 0 < line <= len(self.lines):
+            return byte_col
+        text = self.lines[line - 1]
+        if text.isascii():
+            return byte_col
+        return len(text.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+
+    def segment(self, node: ast.AST) -> str:
+        """The node's source text as written (one line), read from the file, not unparsed."""
+        if isinstance(node, ast.Constant):
+            return repr(node.value)
+        line = getattr(node, "lineno", None)
+        end = getattr(node, "end_lineno", None)
+        if line is not None and line == end and 0 < line <= len(self.lines):
+            text = self.lines[line - 1]
+            start, stop = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+            if text.isascii():
+                return text[start:stop]
+            return text.encode("utf-8")[start:stop].decode("utf-8", "replace")
+        try:
+            return ast.unparse(node)
+        except Exception:  # pragma: no cover - unparse handles every expression ast makes
+            return "<expr>"

@@ -1,0 +1,221 @@
+"""Task sites: operator and sensor calls, ``.partial(...).expand(...)``, ``@task.sensor``
+functions, and the DAG each task belongs to (its own ``dag=``, the DAG around it, the DAG a
+helper function is called from, or the file's only DAG) with that DAG's ``default_args``."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from typing import Any
+
+from deferaudit.extract.dags import DAG_CLASSES, DagFinder
+from deferaudit.extract.semantic import ModuleModel
+from deferaudit.extract.suppressions import Suppressions
+from deferaudit.facts import Arg, Span, TaskSite
+
+TASK_DECORATORS = frozenset({"airflow.decorators.task", "airflow.sdk.task"})
+# ``@task.sensor`` builds this class (2.x path first, then the standard provider's).
+TASK_SENSOR_CLASSES = (
+    "airflow.decorators.sensor.DecoratedSensorOperator",
+    "airflow.providers.standard.decorators.sensor.DecoratedSensorOperator",
+)
+_TASK_SUFFIXES = ("Operator", "Sensor", "OperatorAsync", "SensorAsync")
+
+# A task as dependencies name it: (its literal task_id, its DAG key), either possibly unknown.
+TaskRef = tuple[str | None, str | None]
+
+
+class TaskFinder:
+    """The task sites of one file, and the names and call nodes that stand for each task."""
+
+    def __init__(self, model: ModuleModel, dags: DagFinder, suppress: Suppressions) -> None:
+        self.model = model
+        self.dags = dags
+        self.suppress = suppress
+        self.sites: list[TaskSite] = []
+        # Variable (or TaskFlow function) name -> the task it holds.
+        self.vars: dict[str, TaskRef] = {}
+        # id of the call node that made a task -> the task.
+        self.calls: dict[int, TaskRef] = {}
+        # Function name -> indexes of tasks built in it with no DAG of their own.
+        self._in_function: dict[str, list[int]] = {}
+        # Function name -> keys of the DAGs it is called inside.
+        self._called_in_dags: dict[str, set[str]] = {}
+
+    def site(
+        self,
+        call: ast.Call,
+        callee: ast.expr,
+        *,
+        via: str,
+        expand: ast.Call | None,
+    ) -> TaskSite | None:
+        """The task a call makes, when its callee is an operator or sensor (or a local class)."""
+        model = self.model
+        candidates = model.resolve(callee)
+        if not candidates:
+            return None
+        if any(c in DAG_CLASSES for c in candidates):
+            return None
+        keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
+        last = candidates[0].rsplit(".", 1)[-1]
+        is_local = candidates[0] == (f"{model.module}.{last}" if model.module else last)
+        if not ("task_id" in keywords or last.endswith(_TASK_SUFFIXES) or is_local):
+            return None
+        if is_local and "task_id" not in keywords and not last.endswith(_TASK_SUFFIXES):
+            return None
+        kwargs: dict[str, Arg] = {}
+        star = False
+        for kw in call.keywords:
+            if kw.arg is None:
+                merged, known = model.evaluate_dict(kw.value)
+                kwargs.update(merged)
+                star = star or not known
+            else:
+                kwargs[kw.arg] = model.evaluate(kw.value)
+        mapped = expand is not None
+        map_count: int | None = None
+        if expand is not None:
+            map_count = self._map_count(expand)
+            for kw in expand.keywords:
+                if kw.arg:
+                    kwargs.setdefault(kw.arg, Arg(model.segment(kw.value)))
+        dag_key = self.dags.dag_for(keywords.get("dag"))
+        return TaskSite(
+            span=model.span(call if expand is None else expand),
+            callee=model.segment(callee),
+            class_ref=candidates[0],
+            class_candidates=candidates,
+            task_id=kwargs.get("task_id"),
+            dag_key=dag_key,
+            kwargs=kwargs,
+            star_kwargs=star,
+            mapped=mapped,
+            map_count=map_count,
+            via=via,  # type: ignore[arg-type]
+            in_loop=model.loop_depth > 0,
+            in_function=bool(model.functions),
+        )
+
+    def decorator(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.expr | None:
+        """The ``@task`` / ``@task.<kind>(...)`` decorator of a TaskFlow function, if any."""
+        resolve = self.model.resolve
+        for deco in node.decorator_list:
+            target = deco.func if isinstance(deco, ast.Call) else deco
+            if any(p in TASK_DECORATORS for p in resolve(target)) or (
+                isinstance(target, ast.Attribute)
+                and any(p in TASK_DECORATORS for p in resolve(target.value))
+            ):
+                return deco
+        return None
+
+    def sensor_site(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> TaskSite | None:
+        """The sensor a ``@task.sensor`` function makes."""
+        model = self.model
+        for deco in node.decorator_list:
+            target = deco.func if isinstance(deco, ast.Call) else deco
+            if not (isinstance(target, ast.Attribute) and target.attr == "sensor"):
+                continue
+            if not any(p in TASK_DECORATORS for p in model.resolve(target.value)):
+                continue
+            kwargs: dict[str, Arg] = {}
+            if isinstance(deco, ast.Call):
+                for kw in deco.keywords:
+                    if kw.arg:
+                        kwargs[kw.arg] = model.evaluate(kw.value)
+            task_id = kwargs.get("task_id") or Arg(repr(node.name), "literal", node.name)
+            first = model.span(deco)
+            return TaskSite(
+                span=Span(first.line, first.column, first.end_line, first.end_column),
+                callee=model.segment(target),
+                class_ref=TASK_SENSOR_CLASSES[0],
+                class_candidates=TASK_SENSOR_CLASSES,
+                task_id=task_id,
+                dag_key=None,
+                kwargs=kwargs,
+                via="task_sensor",
+                in_loop=model.loop_depth > 0,
+                in_function=bool(model.functions),
+            )
+        return None
+
+    def _map_count(self, expand: ast.Call) -> int | None:
+        func = expand.func
+        assert isinstance(func, ast.Attribute)
+        if func.attr == "expand_kwargs":
+            if expand.args and isinstance(expand.args[0], ast.List | ast.Tuple):
+                return len(expand.args[0].elts)
+            return None
+        total = 1
+        for kw in expand.keywords:
+            value = kw.value
+            if isinstance(value, ast.Name):
+                bound = self.model.lookup(value.id)
+                value = bound if bound is not None else value
+            if isinstance(value, ast.List | ast.Tuple | ast.Set):
+                total *= len(value.elts)
+            elif isinstance(value, ast.Dict):
+                total *= len(value.keys)
+            else:
+                return None
+        return total if expand.keywords else None
+
+    def add(self, site: TaskSite, node: ast.AST) -> None:
+        """Record a task made by ``node`` (a call, or a ``@task.sensor`` function)."""
+        first = site.span.line
+        last = site.span.end_line
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = min(first, node.lineno)
+            last = max(last, node.lineno)
+            if self.dags.stack:
+                site = _replace(site, dag_key=self.dags.stack[-1].key)
+        site = _replace(site, suppressed=self.suppress.in_lines(first, last))
+        if site.suppressed:
+            site = _replace(site, suppression_reasons=self.suppress.reasons_in(first, last))
+        index = len(self.sites)
+        self.sites.append(site)
+        task_id = (
+            site.task_id.value
+            if site.task_id is not None and site.task_id.kind == "literal"
+            else None
+        )
+        self.calls[id(node)] = (task_id, site.dag_key)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            self.vars[node.name] = (task_id, site.dag_key)
+        functions = self.model.functions
+        if functions and site.dag_key is None:
+            self._in_function.setdefault(functions[-1], []).append(index)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and site.dag_key is None:
+            self._in_function.setdefault(node.name, []).append(index)
+
+    def note_function_call(self, name: str) -> None:
+        """A call of a function by name: inside a DAG, it gives the function's tasks that DAG."""
+        if self.dags.stack:
+            self._called_in_dags.setdefault(name, set()).add(self.dags.stack[-1].key)
+
+    def attach_to_dags(self, only_dag: str | None) -> None:
+        """Give tasks built in helper functions the DAG they are called from, or the file's only DAG."""
+        for function, indexes in self._in_function.items():
+            dags = self._called_in_dags.get(function, set())
+            target = next(iter(dags)) if len(dags) == 1 else None
+            for index in indexes:
+                if self.sites[index].dag_key is None and target is not None:
+                    self.sites[index] = _replace(self.sites[index], dag_key=target)
+        if only_dag is not None:
+            for index, site in enumerate(self.sites):
+                if site.dag_key is None:
+                    self.sites[index] = _replace(site, dag_key=only_dag)
+
+    def apply_default_args(self) -> None:
+        """Each task gets its DAG's ``default_args`` (and whether they were all readable)."""
+        by_key = {dag.key: dag for dag in self.dags.found}
+        for index, site in enumerate(self.sites):
+            dag = by_key.get(site.dag_key or "")
+            if dag is not None:
+                self.sites[index] = _replace(
+                    site, default_args=dag.default_args, default_args_known=dag.default_args_known
+                )
+
+
+def _replace(site: TaskSite, **changes: Any) -> TaskSite:
+    return dataclasses.replace(site, **changes)

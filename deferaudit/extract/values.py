@@ -1,0 +1,169 @@
+"""Constant folding: the value an expression has when the file alone decides it, or ``UNKNOWN``."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+DURATION_CALLS = frozenset({"datetime.timedelta", "pendulum.duration", "pendulum.Duration"})
+_DURATION_UNITS = {
+    "weeks": 604800.0,
+    "days": 86400.0,
+    "hours": 3600.0,
+    "minutes": 60.0,
+    "seconds": 1.0,
+    "milliseconds": 0.001,
+    "microseconds": 0.000001,
+}
+_TIMEDELTA_POSITIONAL = ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours")
+# How many names and operands one value is followed through before it is called unknown.
+MAX_EVAL_DEPTH = 20
+
+
+class _Unknown:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN: Any = _Unknown()
+
+
+class Names(Protocol):
+    """What folding asks of the module: what a name is bound to, what a callee imports."""
+
+    def lookup(self, name: str) -> ast.expr | None: ...
+
+    def resolve(self, node: ast.expr) -> tuple[str, ...]: ...
+
+
+def literal(names: Names, node: ast.expr, depth: int = 0) -> Any:
+    """The Python literal an expression folds to (through names bound once), or ``UNKNOWN``."""
+    if depth > MAX_EVAL_DEPTH:
+        return UNKNOWN
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, str | int | float | bool | type(None)):
+            return node.value
+        return UNKNOWN
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        items = [literal(names, elt, depth + 1) for elt in node.elts]
+        if any(i is UNKNOWN for i in items):
+            return UNKNOWN
+        return tuple(items)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Not):
+        inner = literal(names, node.operand, depth + 1)
+        if isinstance(node.op, ast.Not) and inner is not UNKNOWN:
+            return not inner
+        if isinstance(inner, int | float) and not isinstance(inner, bool):
+            return -inner if isinstance(node.op, ast.USub) else inner
+        return UNKNOWN
+    if isinstance(node, ast.BinOp):
+        left = literal(names, node.left, depth + 1)
+        right = literal(names, node.right, depth + 1)
+        return _arith(node.op, left, right)
+    if isinstance(node, ast.Name):
+        bound = names.lookup(node.id)
+        if bound is not None and bound is not node:
+            return literal(names, bound, depth + 1)
+        return UNKNOWN
+    return UNKNOWN
+
+
+def duration(names: Names, node: ast.expr, depth: int = 0) -> float | None:
+    """Seconds of a ``timedelta(...)``/``pendulum.duration(...)`` expression (sums and multiples too)."""
+    if depth > MAX_EVAL_DEPTH:
+        return None
+    if isinstance(node, ast.Name):
+        bound = names.lookup(node.id)
+        return duration(names, bound, depth + 1) if bound is not None else None
+    if isinstance(node, ast.BinOp):
+        left = duration(names, node.left, depth + 1)
+        right = duration(names, node.right, depth + 1)
+        if isinstance(node.op, ast.Add | ast.Sub) and left is not None and right is not None:
+            return left + right if isinstance(node.op, ast.Add) else left - right
+        factor = literal(names, node.right if left is not None else node.left, depth + 1)
+        base = left if left is not None else right
+        if (
+            isinstance(node.op, ast.Mult)
+            and base is not None
+            and isinstance(factor, int | float)
+            and not isinstance(factor, bool)
+        ):
+            return base * factor
+        return None
+    if not isinstance(node, ast.Call) or not any(
+        path in DURATION_CALLS for path in names.resolve(node.func)
+    ):
+        return None
+    return timedelta_seconds(
+        [literal(names, arg, depth + 1) for arg in node.args],
+        {kw.arg: literal(names, kw.value, depth + 1) for kw in node.keywords},
+    )
+
+
+def timedelta_seconds(
+    positional: Sequence[Any], keywords: Mapping[str | None, Any]
+) -> float | None:
+    """Seconds of ``timedelta(*positional, **keywords)`` (also ``pendulum.duration``) when every
+    argument is a number and a unit timedelta takes; None otherwise."""
+    total = 0.0
+    for index, value in enumerate(positional):
+        if index >= len(_TIMEDELTA_POSITIONAL) or not _is_number(value):
+            return None
+        total += value * _DURATION_UNITS[_TIMEDELTA_POSITIONAL[index]]
+    for name, value in keywords.items():
+        if name not in _DURATION_UNITS or not _is_number(value):
+            return None
+        total += value * _DURATION_UNITS[name]
+    return total
+
+
+def literal_keys(node: ast.expr | None) -> tuple[str, ...] | None:
+    """The string keys of a literal dict (or ``dict(a=...)``); None when any key is unknown."""
+    if isinstance(node, ast.Dict):
+        keys = []
+        for key in node.keys:
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                return None
+            keys.append(key.value)
+        return tuple(keys)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "dict"
+        and not node.args
+        and all(kw.arg for kw in node.keywords)
+    ):
+        return tuple(kw.arg for kw in node.keywords if kw.arg)
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _arith(op: ast.operator, left: Any, right: Any) -> Any:
+    if left is UNKNOWN or right is UNKNOWN:
+        return UNKNOWN
+    if isinstance(left, str) and isinstance(right, str) and isinstance(op, ast.Add):
+        return left + right
+    if not (_is_number(left) and _is_number(right)):
+        return UNKNOWN
+    try:
+        if isinstance(op, ast.Add):
+            return left + right
+        if isinstance(op, ast.Sub):
+            return left - right
+        if isinstance(op, ast.Mult):
+            return left * right
+        if isinstance(op, ast.Div):
+            return left / right
+        if isinstance(op, ast.FloorDiv):
+            return left // right
+        if isinstance(op, ast.Pow) and abs(right) <= 64:
+            return left**right
+    except (ZeroDivisionError, OverflowError):
+        return UNKNOWN
+    return UNKNOWN
