@@ -1,4 +1,11 @@
-"""Facts of one DAG file from one static pass over its syntax tree; the file is never imported."""
+"""Facts of one DAG file from one static pass over its syntax tree; the file is never imported.
+
+``extractor`` walks the tree once and hands each node to the part that reads it:
+``semantic`` (the module's model: imports, scopes, bindings, values, folded by ``values``),
+``dags``, ``tasks`` and ``dependencies`` (what the DAG file builds), and ``classes`` (class
+definitions, with ``triggers``, ``deferral``, ``blocking`` and ``polls`` for their code, read
+through ``class_reader``). ``positions`` and ``suppressions`` read the text itself.
+"""
 
 from deferaudit.extract.extractor import ExtractError, extract
 from deferaudit.extract.semantic import module_name
