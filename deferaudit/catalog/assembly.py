@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deferaudit.catalog import replacements
+from deferaudit.catalog.class_facts import ClassFacts, read_facts
 from deferaudit.catalog.model import CATALOG_SCHEMA, ClassEntry, PackageSource
-from deferaudit.catalog.reader import ClassFacts, ClassInfo, SourceUniverse
+from deferaudit.catalog.parameters import root_params
+from deferaudit.catalog.universe import ClassInfo, SourceUniverse
 from deferaudit.catalog.wheel_tree import ModuleTree
 
 GENERATOR = "python -m deferaudit.catalog.build"
@@ -126,7 +128,7 @@ def _read_classes(
             info = universe.class_info(module, name)
             if not universe.is_operator(info):
                 continue
-            facts = universe.facts(info)
+            facts = read_facts(universe, info)
             for base in facts.unresolved_bases:
                 report.unresolved_bases[base] = report.unresolved_bases.get(base, 0) + 1
             count += 1
@@ -166,7 +168,7 @@ def _base_params(line_universes: Mapping[str, SourceUniverse]) -> replacements.B
     operator: frozenset[str] | None = None
     sensor: frozenset[str] | None = None
     for universe in line_universes.values():
-        line_operator, line_sensor = universe.root_params()
+        line_operator, line_sensor = root_params(universe)
         operator = line_operator if operator is None else operator & line_operator
         sensor = line_sensor if sensor is None else sensor & line_sensor
     return replacements.BaseParams(operator or frozenset(), sensor or frozenset())

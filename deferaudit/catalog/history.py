@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deferaudit.catalog.class_facts import read_facts
 from deferaudit.catalog.model import version_key
-from deferaudit.catalog.reader import ClassInfo, SourceUniverse
+from deferaudit.catalog.universe import ClassInfo, SourceUniverse
 from deferaudit.catalog.wheel_tree import ModuleTree
 
 METHOD = (
@@ -170,7 +171,7 @@ def read_answers(
             isinstance(info, ClassInfo)
             and info.module.distribution == tree.distribution
             and universe.is_operator(info)
-            and universe.facts(info).accepts_deferrable
+            and read_facts(universe, info).accepts_deferrable
         )
         out[path] = bool(ok)
     return out

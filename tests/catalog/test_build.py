@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from deferaudit.catalog import AIRFLOW_LINES, Catalog
 from deferaudit.catalog.assembly import Distribution, ReadDistribution, assemble
 from deferaudit.catalog.build import BuildError, build, load_pins, main, render
-from deferaudit.catalog.reader import ClassFacts, SourceUniverse
+from deferaudit.catalog.class_facts import ClassFacts, read_facts
+from deferaudit.catalog.universe import SourceUniverse
 from deferaudit.catalog.wheel_tree import ModuleTree
 
 # A miniature Airflow 2 core: the real root paths, a lazy map and a 1.x-style shim.
@@ -246,7 +247,7 @@ def module_tree(tmp_path: Path, name: str, files: Mapping[str, str], version: st
 def facts_of(universe: SourceUniverse, path: str) -> ClassFacts:
     info = universe.resolve(path)
     assert info is not None, f"{path} does not resolve"
-    return universe.facts(info)
+    return read_facts(universe, info)
 
 
 @pytest.fixture

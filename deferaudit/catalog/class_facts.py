@@ -1,0 +1,78 @@
+"""One class's facts for the catalog, assembled from its MRO, ``__init__`` chain and deprecation.
+
+Everything here is read statically (``universe``, ``parameters``, ``deprecation``); the
+catalog's assembly turns these facts into entries, one per class and Airflow line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from deferaudit.catalog.deprecation import deprecation_message, replacement_hints
+from deferaudit.catalog.parameters import read_init, sensor_defaults
+from deferaudit.catalog.roots import ROOTS
+from deferaudit.catalog.universe import ClassInfo, SourceUniverse, node_path
+
+# Keyword parameters that say whether the operator waits for its external job.
+WAIT_PREFIXES = ("wait_for_", "wait_until_")
+# Bases from the standard library that no package here defines: not worth reporting.
+_EXTERNAL_BASES = ("typing.", "abc.", "enum.", "collections.")
+
+
+@dataclass(frozen=True)
+class ClassFacts:
+    """What the static reading says about one operator class."""
+
+    path: str
+    is_operator: bool
+    is_sensor: bool
+    bases: tuple[str, ...]
+    accepts_deferrable: bool
+    deferrable_default: str | None
+    deferrable_default_from_config: bool
+    forces_deferrable: bool
+    wait_params: dict[str, str | None]
+    params: tuple[str, ...]
+    accepts_var_kwargs: bool
+    sensor_defaults: dict[str, str]
+    deprecated: str | None
+    is_async_class: bool
+    replacement_hints: tuple[str, ...] = ()
+    unresolved_bases: tuple[str, ...] = field(default=())
+
+
+def read_facts(universe: SourceUniverse, info: ClassInfo) -> ClassFacts:
+    """What the static reading says about ``info``, a class of ``universe``."""
+    mro = universe.mro(info)
+    init = read_init(universe, mro)
+    chosen = init.deferrable
+    is_sensor = universe.is_sensor(info)
+    bases = universe.bases(info)
+    return ClassFacts(
+        path=info.path,
+        is_operator=universe.is_operator(info),
+        is_sensor=is_sensor,
+        bases=tuple(node_path(b) for b in bases),
+        accepts_deferrable=chosen is not None,
+        deferrable_default=chosen.default if chosen is not None else None,
+        deferrable_default_from_config=init.deferrable_default_from_config,
+        forces_deferrable=init.forces_deferrable,
+        wait_params={
+            name: param.default
+            for name, param in sorted(init.accepted.items())
+            if name == "wait" or name.startswith(WAIT_PREFIXES)
+        },
+        params=tuple(sorted(init.accepted)),
+        accepts_var_kwargs=init.accepts_var_kwargs,
+        sensor_defaults=sensor_defaults(mro, init.chain) if is_sensor else {},
+        deprecated=deprecation_message(info, init.chain),
+        is_async_class=info.name.endswith("Async"),
+        replacement_hints=replacement_hints(info, init.chain),
+        unresolved_bases=tuple(
+            sorted(
+                n
+                for n in {n for n in mro if isinstance(n, str) and n not in ROOTS}
+                if not n.startswith(_EXTERNAL_BASES)
+            )
+        ),
+    )
