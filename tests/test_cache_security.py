@@ -73,23 +73,19 @@ def _deferaudit(
     )
 
 
-def _scan(project: Path, env: dict[str, str] | None = None, *extra: str) -> str:
-    done = _deferaudit(
-        project,
-        "scan",
-        "dags",
-        "--target-airflow",
-        "3.3",
-        "--cache-dir",
-        ".deferaudit_cache",
-        "--format",
-        "json",
-        *extra,
-        env=env,
-    )
+def _scan_run(
+    project: Path, env: dict[str, str] | None = None, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``scan dags`` as JSON with the project's cache folder."""
+    args = ("--target-airflow", "3.3", "--cache-dir", ".deferaudit_cache", "--format", "json")
+    done = _deferaudit(project, "scan", "dags", *args, *extra, env=env)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    return done.stdout
+    return done
+
+
+def _scan(project: Path, env: dict[str, str] | None = None, *extra: str) -> str:
+    return _scan_run(project, env, *extra).stdout
 
 
 def _capacity(project: Path, env: dict[str, str] | None = None) -> str:
@@ -222,20 +218,7 @@ def test_a_cache_sealed_with_another_users_key_is_ignored(
     alice, bob = tmp_path / "alice" / "key", tmp_path / "bob" / "key"
     _scan(project, _env(alice))
     before = {name: file.read_bytes() for name, file in _stores(project).items()}
-    done = _deferaudit(
-        project,
-        "scan",
-        "dags",
-        "--target-airflow",
-        "3.3",
-        "--cache-dir",
-        ".deferaudit_cache",
-        "--format",
-        "json",
-        "--verbose",
-        env=_env(bob),
-    )
-    assert done.returncode == 0, done.stderr
+    done = _scan_run(project, _env(bob), "--verbose")
     assert _findings(done.stdout) == _findings(clean[0])
     assert "does not match this user's key" in done.stderr
     after = {name: file.read_bytes() for name, file in _stores(project).items()}
