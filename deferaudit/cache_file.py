@@ -70,9 +70,14 @@ class CacheKey:
     secret: bytes
     file: Path
 
-    def tag(self, purpose: str, payload: bytes) -> bytes:
+    def mac(self, purpose: str) -> hmac.HMAC:
+        """An HMAC-SHA256 over MAGIC and the file's purpose, to be fed the payload."""
         mac = hmac.new(self.secret, MAGIC, hashlib.sha256)
         mac.update(purpose.encode("utf-8", "surrogatepass") + b"\0")
+        return mac
+
+    def tag(self, purpose: str, payload: bytes) -> bytes:
+        mac = self.mac(purpose)
         mac.update(payload)
         return mac.digest()
 
@@ -255,21 +260,35 @@ def read_sealed(file: Path, key: CacheKey, purpose: str) -> tuple[Any, str | Non
         with os.fdopen(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 return None, f"{file}: not a regular file; ignored"
-            data = handle.read()
+            return _load_verified(handle, file, key, purpose)
     except OSError as exc:
         return None, f"{file}: cannot read ({exc.strerror or exc}); rebuilt"
-    head = len(MAGIC) + _TAG
-    if len(data) < head or not data.startswith(MAGIC):
+
+
+def _load_verified(
+    handle: BinaryIO, file: Path, key: CacheKey, purpose: str
+) -> tuple[Any, str | None]:
+    """Check the seal over the whole file, then unpickle from the same open file.
+
+    Two passes over one descriptor: the payload is never held whole in memory (a warm scan's
+    stores are tens of megabytes), and what is unpickled is exactly what was checked (writers
+    replace the file by rename, which never changes an open file's contents).
+    """
+    head = handle.read(len(MAGIC) + _TAG)
+    if len(head) < len(MAGIC) + _TAG or not head.startswith(MAGIC):
         return None, f"{file}: not a sealed deferaudit cache file (planted or old); rebuilt"
-    tag, payload = data[len(MAGIC) : head], memoryview(data)[head:]
-    if not hmac.compare_digest(tag, key.tag(purpose, payload)):
+    mac = key.mac(purpose)
+    for chunk in iter(lambda: handle.read(1 << 20), b""):
+        mac.update(chunk)
+    if not hmac.compare_digest(head[len(MAGIC) :], mac.digest()):
         return (
             None,
             f"{file}: its seal does not match this user's key (written elsewhere, planted, "
             "truncated or corrupt); rebuilt",
         )
+    handle.seek(len(MAGIC) + _TAG)
     try:
-        return SafeUnpickler(io.BytesIO(payload)).load(), None
+        return SafeUnpickler(handle).load(), None
     except Exception as exc:  # a sealed file of an older layout: never worth a crash
         return None, f"{file}: cannot be loaded ({type(exc).__name__}: {exc}); rebuilt"
 
