@@ -98,12 +98,25 @@ def installed_versions(
         distributions = metadata.distributions()
     found: dict[str, str] = {}
     for dist in distributions:
+        if not _may_be_relevant(dist):
+            continue
         name = dist.metadata.get("Name") if dist.metadata else None
         if name and _RELEVANT.match(normalise(name)):
             found.setdefault(normalise(name), dist.version)
     if not found:
         return None
     return DeploymentVersions(dict(sorted(found.items())), "installed distributions")
+
+
+def _may_be_relevant(dist: metadata.Distribution) -> bool:
+    """Whether a distribution's folder name (``apache_airflow-3.3.2.dist-info``) allows it to
+    be Airflow or a provider: reading every installed package's metadata cost 0.2 s a scan. A
+    distribution without such a name is read in full."""
+    folder = getattr(dist, "_path", None)
+    name = getattr(folder, "name", "")
+    if not name.endswith((".dist-info", ".egg-info")) or "-" not in name:
+        return True
+    return bool(_RELEVANT.match(normalise(name.split("-", 1)[0])))
 
 
 def deferrable_gap(entry: ClassEntry, versions: DeploymentVersions | None) -> str | None:
