@@ -22,7 +22,7 @@ from deferaudit.facts import ClassFacts, FileFacts
 # Past this many entries a cache file keeps only what the last scan used.
 _CACHE_LIMIT = 200_000
 # Bumped whenever the shape of the cached facts or outcomes changes.
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,37 @@ class FileMeta:
 
     classes: tuple[ClassFacts, ...]
     airflow3: bool
+    # Dotted names the file imports, and their parents (a name may be a module or a member of
+    # one): where the scan looks for the project's helper modules.
+    imported: frozenset[str] = frozenset()
+    # A library module's imports seen from outside: ``team.sensors.LandingSensor`` (a name
+    # that ``team/sensors/__init__.py`` imports) -> where it comes from. DAG files have none.
+    exports: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def meta_of(result: FileResult) -> FileMeta:
     facts = result.facts
     if facts is None:
         return FileMeta((), False)
-    return FileMeta(facts.classes, facts.airflow3_imports)
+    exports: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    if not facts.dags and not facts.tasks and facts.module:
+        exports = tuple(
+            (f"{facts.module}.{name}", targets)
+            for name, targets in sorted(facts.imports.items())
+            if targets and not name.startswith("_")
+        )
+    return FileMeta(facts.classes, facts.airflow3_imports, imported_names(facts), exports)
+
+
+def imported_names(facts: FileFacts) -> frozenset[str]:
+    names: set[str] = set(facts.star_imports)
+    for targets in facts.imports.values():
+        for target in targets:
+            names.add(target)
+            if "." in target:
+                names.add(target.rsplit(".", 1)[0])
+    # Airflow's own modules are the catalog's business, never the project's.
+    return frozenset(n for n in names if n and n.split(".", 1)[0] != "airflow")
 
 
 def file_key(

@@ -56,3 +56,46 @@ def default_cache_folder(paths: Sequence[Path], cwd: Path) -> Path:
         where = os.path.abspath(first)
     digest = hashlib.blake2b(where.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
     return default_key_file().parent / "projects" / f"{Path(where).name or 'root'}-{digest}"
+
+
+def import_roots(
+    scanned: Sequence[Path],
+    plugin_roots: Sequence[Path],
+    python_path: Sequence[Path],
+    cwd: Path,
+) -> list[Path]:
+    """The folders Airflow would have on ``sys.path`` for this project, in its order: each
+    scanned DAG folder, the plugins folders, configured ``python-path`` folders, the project
+    root and its ``src/`` folder (a ``src`` layout). Absolute and normalised, without repeats."""
+    out: list[Path] = []
+
+    def add(folder: Path) -> None:
+        normal = Path(os.path.normpath(cwd / folder))
+        if normal not in out and normal.is_dir():
+            out.append(normal)
+
+    for path in scanned:
+        target = cwd / path
+        add(target if target.is_dir() else target.parent)
+    for folder in (*plugin_roots, *python_path):
+        add(folder)
+    root = find_project_root(scanned, cwd)
+    if root is not None:
+        add(root)
+        add(root / "src")
+    return out
+
+
+def locate_module(name: str, roots: Sequence[Path]) -> tuple[Path, Path] | None:
+    """The file that ``import name`` finds under the roots (a module ``a/b.py`` or a package
+    ``a/b/__init__.py``), with its root; the first root that has it wins, as on sys.path."""
+    parts = name.split(".")
+    if not all(part.isidentifier() for part in parts):
+        return None
+    relative = os.path.join(*parts)
+    for root in roots:
+        base = os.path.join(root, relative)
+        for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+            if os.path.isfile(candidate):
+                return Path(candidate), root
+    return None

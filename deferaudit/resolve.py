@@ -97,8 +97,12 @@ class ClassResolver:
         local_classes: Iterable[ClassFacts],
         versions: DeploymentVersions | None = None,
         live: LiveIntrospection | None = None,
+        aliases: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.catalog = catalog
+        # Names the project's modules re-export (``team.sensors.LandingSensor`` imported into
+        # ``team/sensors/__init__.py`` from ``team.sensors.s3``): followed to what they name.
+        self.aliases = aliases or {}
         self.line = line
         # The deployment's package versions (``deferrable`` support follows them) and, when
         # asked for, live introspection of installed classes (preferred over the catalog).
@@ -115,8 +119,22 @@ class ClassResolver:
     def resolve(self, candidates: Iterable[str]) -> ResolvedClass:
         key = tuple(candidates)
         if key not in self._memo:
-            self._memo[key] = self._resolve(key, ())
+            self._memo[key] = self._resolve(self._through_aliases(key), ())
         return self._memo[key]
+
+    def _through_aliases(self, candidates: tuple[str, ...]) -> tuple[str, ...]:
+        """The candidates, each followed by what it re-exports (a few levels, no cycles)."""
+        if not self.aliases:
+            return candidates
+        out: list[str] = []
+        todo = list(candidates)
+        while todo and len(out) < 32:
+            path = todo.pop(0)
+            if path in out:
+                continue
+            out.append(path)
+            todo.extend(self.aliases.get(path, ()))
+        return tuple(out)
 
     def local_class(self, path: str) -> ClassFacts | None:
         """The class defined in the scanned (or plugin) files under this import path, if any."""

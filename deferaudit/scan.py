@@ -4,8 +4,10 @@ the class table, judge each file (deferaudit.evaluate), with the per-file cache 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,10 +33,11 @@ from deferaudit.extraction import (
 from deferaudit.facts import ClassFacts, DagFacts
 from deferaudit.live import LiveIntrospection
 from deferaudit.plugin_folders import plugin_roots, under_any
-from deferaudit.project import default_cache_folder
+from deferaudit.project import default_cache_folder, import_roots, locate_module
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, Finding
 from deferaudit.settings import Settings, results_key
+from deferaudit.source import MAX_FILE_BYTES
 from deferaudit.target import Target, installed_airflow_version, resolve_target
 from deferaudit.versions import DeploymentVersions
 
@@ -111,6 +114,7 @@ def context_key(
     classes: Iterable[ClassFacts],
     versions: DeploymentVersions | None = None,
     live: bool = False,
+    aliases: Mapping[str, tuple[str, ...]] | None = None,
 ) -> str:
     """Everything besides a file's own facts that its findings depend on."""
     digest = hashlib.blake2b(digest_size=20)
@@ -122,6 +126,7 @@ def context_key(
         # Every setting the table marks as changing results (deferaudit.settings_table).
         results_key(settings),
         repr(sorted(classes, key=lambda c: (c.path, c.span.line))),
+        repr(sorted((aliases or {}).items())),
         versions.key() if versions is not None else "catalog versions",
         "live" if live else "",
     )
@@ -171,6 +176,40 @@ def scan(
         return _Scan(
             paths, settings, catalog, cwd or Path.cwd(), installed_version, versions, live
         ).run(need_facts, progress, on_total, only)
+
+
+# How far the scan follows imports into the project's own modules, and how many it reads.
+MAX_HELPER_ROUNDS = 8
+MAX_HELPER_FILES = 5_000
+
+
+def _root_of(file: Path, roots: Sequence[Path]) -> Path | None:
+    """The import root a file lies under (the first, as on sys.path), if any."""
+    text = os.path.normpath(file)
+    return next((root for root in roots if text.startswith(str(root) + os.sep)), None)
+
+
+def _mentions(path: Path, modules: Collection[str]) -> bool:
+    """Whether a file's text names one of the modules (``a.b``, or ``from a import b``)."""
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        return False
+    for module in modules:
+        if module.encode() in text:
+            return True
+        parent, _, leaf = module.rpartition(".")
+        if parent and re.search(
+            rb"from\s+"
+            + re.escape(parent.encode())
+            + rb"\s+import\b[^\n]*\b"
+            + re.escape(leaf.encode())
+            + rb"\b",
+            text,
+        ):
+            return True
+    return False
 
 
 class _Scan:
@@ -253,6 +292,11 @@ class _Scan:
                 found, planned = self.walk(inferred)
                 keys = self._keys(planned)
                 results, metas = self._metas(planned, keys, progress)
+        planned, keys, metas = self._with_helpers(
+            planned, keys, results, metas, progress, changed=only or ()
+        )
+        if only is not None:
+            only = set(only) | self._dependents(planned, metas, only)
         from_versions = self.versions is not None and self.versions.airflow == self.installed
         if from_versions and target.reason == "installed apache-airflow":
             source = self.versions.source if self.versions else ""
@@ -260,8 +304,13 @@ class _Scan:
                 target.version, target.line, f"apache-airflow {self.installed} in {source}"
             )
         classes = [c for m in metas for c in m.classes]
-        ctx_key = context_key(target, settings, classes, self.versions, self.live is not None)
-        resolver = ClassResolver(self.catalog, target.line, classes, self.versions, self.live)
+        aliases = {name: targets for m in metas for name, targets in m.exports}
+        ctx_key = context_key(
+            target, settings, classes, self.versions, self.live is not None, aliases
+        )
+        resolver = ClassResolver(
+            self.catalog, target.line, classes, self.versions, self.live, aliases
+        )
         outcomes: list[FileOutcome | None] = [None] * len(planned)
         todo: list[int] = []
         for index, key in enumerate(keys):
@@ -317,6 +366,93 @@ class _Scan:
             cache_seal=cache.key if cache is not None else None,
             notes=tuple(cache.notes) if cache is not None else (),
         )
+
+    def _with_helpers(
+        self,
+        planned: list[PlannedFile],
+        keys: list[str | None],
+        results: dict[int, FileResult],
+        metas: list[FileMeta],
+        progress: Callable[[int], None] | None,
+        changed: Collection[str] = (),
+    ) -> tuple[list[PlannedFile], list[str | None], list[FileMeta]]:
+        """Add the project's modules that the planned files import (and that those import, to
+        ``MAX_HELPER_ROUNDS`` levels, at most ``MAX_HELPER_FILES`` files), found under the
+        folders Airflow has on sys.path: read for their classes, never imported, and never
+        DAG files (role "helper"). Only imported modules are read, however large the project."""
+        roots = import_roots(
+            self.paths,
+            plugin_roots(self.paths, self.settings.plugins, self.cwd),
+            self.settings.python_path,
+            self.cwd,
+        )
+        known = {os.path.normpath(p.path) for p in planned}
+        asked: set[str] = set()
+        frontier = set().union(*(m.imported for m in metas)) if metas else set()
+        added = 0
+        # Changed modules under an import root (``check --changed-since``) are read even when
+        # no judged file imports them: the files that do are found from them (_dependents).
+        seeds = [
+            (Path(os.path.normpath(self.cwd / shown)), root)
+            for shown in sorted(changed)
+            if shown.endswith(".py")
+            and os.path.normpath(self.cwd / shown) not in known
+            and (root := _root_of(self.cwd / shown, roots)) is not None
+        ]
+        for _round in range(MAX_HELPER_ROUNDS):
+            new: list[PlannedFile] = []
+            for file, root in seeds:
+                known.add(os.path.normpath(file))
+                new.extend(plan_files([root], [file], self.cwd, "helper"))
+            seeds = []
+            for name in sorted(frontier - asked):
+                asked.add(name)
+                found = locate_module(name, roots)
+                if found is None or added + len(new) >= MAX_HELPER_FILES:
+                    continue
+                file, root = found
+                if os.path.normpath(file) in known:
+                    continue
+                known.add(os.path.normpath(file))
+                new.extend(plan_files([root], [Path(os.path.normpath(file))], self.cwd, "helper"))
+            if not new:
+                break
+            added += len(new)
+            new_keys = self._keys(new)
+            new_results, new_metas = self._metas(new, new_keys, progress)
+            offset = len(planned)
+            planned = [*planned, *new]
+            keys = [*keys, *new_keys]
+            metas = [*metas, *new_metas]
+            results.update({offset + i: r for i, r in new_results.items()})
+            frontier = set().union(*(m.imported for m in new_metas))
+        return planned, keys, metas
+
+    @staticmethod
+    def _dependents(
+        planned: Sequence[PlannedFile], metas: Sequence[FileMeta], only: Collection[str]
+    ) -> set[str]:
+        """The files to judge besides ``only`` (``check --changed-since``): those that import,
+        directly or through other modules, a changed module that is not a DAG file (a helper
+        or a plugin defines classes the DAG files use). A file read only for its classes
+        (not parsed when unchanged) is matched by the module names in its text."""
+        changed = {p.module for p in planned if p.shown in only and p.role != "dag"}
+        if not changed:
+            return set()
+        out: set[str] = set()
+        reached = set(changed)
+        while True:
+            grown = False
+            for plan, meta in zip(planned, metas, strict=True):
+                if plan.shown in out or plan.shown in only:
+                    continue
+                if meta.imported & reached or _mentions(plan.path, reached):
+                    out.add(plan.shown)
+                    if plan.role != "dag" and plan.module not in reached:
+                        reached.add(plan.module)
+                        grown = True
+            if not grown:
+                return out
 
     def _keys(self, planned: Sequence[PlannedFile]) -> list[str | None]:
         if self.cache is None:

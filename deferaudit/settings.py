@@ -56,6 +56,8 @@ class Settings:
     config_path: Path | None = None
     # Plugin folders read for custom triggers and operators (besides the detected plugins/).
     plugins: tuple[Path, ...] = ()
+    # Folders on sys.path whose modules the DAG files import (read, never imported).
+    python_path: tuple[Path, ...] = ()
     # The deployment's pinned versions (a constraints file) and the live signature check.
     constraints: Path | None = None
     live_check: bool = False

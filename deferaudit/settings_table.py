@@ -204,6 +204,19 @@ OPTIONS: tuple[Option, ...] = (
         changes_results=True,
     ),
     Option(
+        "python_path",
+        "paths",
+        "A folder Airflow has on sys.path (repeatable): modules the DAG files import from it are "
+        "read for their classes, never imported. Default: the DAG folder, the plugins folder, "
+        "the project root and its src/ folder, and [tool.deferaudit] python-path.",
+        default=(),
+        toml="python-path",
+        flags=("--python-path",),
+        path_type="dir",
+        confined=True,
+        changes_results=True,
+    ),
+    Option(
         "constraints",
         "path",
         "An Airflow constraints file or `pip freeze` output: `deferrable` support and "

@@ -14,11 +14,10 @@ SELF_CLASSPATH = 'f"{type(self).__module__}.{type(self).__qualname__}"'
 
 
 def _where(role: str) -> str:
-    return (
-        "with the plugins folder on sys.path"
-        if role == "plugin"
-        else "with the DAG folder on sys.path"
-    )
+    return {
+        "plugin": "with the plugins folder on sys.path",
+        "helper": "with its import root on sys.path",
+    }.get(role, "with the DAG folder on sys.path")
 
 
 def _problem(ctx: FileContext, cls: ClassFacts, value: str) -> str | None:
@@ -29,7 +28,9 @@ def _problem(ctx: FileContext, cls: ClassFacts, value: str) -> str | None:
         return None
     # Module names in the DAG folder depend on where the folder's root is; a path that ends
     # the same way is the same class seen from another root.
-    if ctx.role != "plugin" and (value.endswith("." + cls.path) or cls.path.endswith("." + value)):
+    if ctx.role not in ("plugin", "helper") and (
+        value.endswith("." + cls.path) or cls.path.endswith("." + value)
+    ):
         return None
     module, name = value.rsplit(".", 1)
     other = local_class(ctx, value)

@@ -10,7 +10,8 @@ from deferaudit.rules.custom_code import class_finding, is_trigger, own_classes
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    if ctx.role == "plugin" or ctx.target.version.split(".", 1)[0] != "3":
+    # Plugins and the project's helper modules are on every component's sys.path.
+    if ctx.role in ("plugin", "helper") or ctx.target.version.split(".", 1)[0] != "3":
         return
     for cls, code in own_classes(ctx):
         if not is_trigger(ctx, cls):
