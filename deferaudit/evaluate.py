@@ -32,6 +32,9 @@ class FileOutcome:
     # Every waiting task of the file with its cost (deferaudit.cost): the capacity plan is
     # computed from these, so a warm scan needs no facts for it.
     costs: tuple[SlotCost, ...] = ()
+    # Classes called as tasks (with ``task_id=``, or through ``.partial(...)``) that resolve to
+    # nothing deferaudit knows, with how many call sites of each: what it could not judge.
+    unresolved: tuple[tuple[str, int], ...] = ()
 
 
 def evaluate_file(
@@ -94,13 +97,30 @@ def evaluate_file(
         path=result.path,
         findings=tuple(sorted(kept, key=Finding.sort_key)),
         suppressed=tuple(sorted(suppressed, key=Finding.sort_key)),
-        tasks=len(operators),
+        # The tasks Airflow creates: a call in a loop makes one per element.
+        tasks=sum(t.site.repeat for t in operators),
         dags=len(dags),
         error=result.error,
         skipped=result.skipped,
         costs=costs,
+        unresolved=_unresolved(tasks),
     )
     return outcome, operators
+
+
+def _unresolved(tasks: Sequence[ResolvedTask]) -> tuple[tuple[str, int], ...]:
+    """Call sites per class path of the task-like calls whose class could not be resolved.
+
+    Only class names count (``TaskFlow`` calls such as ``task(...)``, ``fn.override(...)`` and
+    functions given a ``task_id`` are no operator classes deferaudit failed to find)."""
+    counts: dict[str, int] = {}
+    for task in tasks:
+        site = task.site
+        if task.cls.origin == "unknown" and ("task_id" in site.kwargs or site.via == "partial"):
+            name = task.cls.path or site.class_ref or site.callee
+            if name.rsplit(".", 1)[-1][:1].isupper():
+                counts[name] = counts.get(name, 0) + 1
+    return tuple(sorted(counts.items()))
 
 
 def run_rules(

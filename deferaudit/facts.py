@@ -53,6 +53,22 @@ ArgOrigin = Literal["call", "partial", "default_args", "decorator"]
 
 
 @dataclass(frozen=True)
+class LoopRepeat:
+    """How many tasks one call makes because it stands in loops (``for``, comprehensions).
+
+    ``count`` is the product of the loops' lengths (nested loops multiply), None when a
+    loop's length cannot be read (over a call result, a glob, a parameter; a ``while``; a
+    ``break``/``continue``; the call under a condition in the loop). ``detail`` says which
+    loops, for the cost model's assumptions; ``task_ids`` are the task ids Airflow would
+    create, when the ``task_id`` folds for every element (empty otherwise).
+    """
+
+    count: int | None
+    detail: str
+    task_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class TaskSite:
     """One call that creates an operator or sensor.
 
@@ -78,8 +94,17 @@ class TaskSite:
     suppressed: frozenset[str] = frozenset()
     in_loop: bool = False
     in_function: bool = False
+    # Set for a call in a loop. One site stands for all the tasks its loop makes (one finding,
+    # one fix edit, one baseline key): counts and costs multiply by ``repeat``.
+    loop: LoopRepeat | None = None
     # Suppressed code (or "*") -> the reason written after its comment, when one was.
     suppression_reasons: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def repeat(self) -> int:
+        """How many tasks Airflow creates from this call (1 when a loop's length is unknown)."""
+        loop = self.loop
+        return 1 if loop is None or loop.count is None else loop.count
 
     def arg(self, name: str) -> tuple[Arg, ArgOrigin] | None:
         """The effective value of a parameter: the call's own, else the DAG's default_args."""

@@ -113,6 +113,16 @@ class Report:
         return self.scan.task_count
 
     @property
+    def unresolved(self) -> tuple[tuple[str, int], ...]:
+        """Classes called as tasks that deferaudit could not resolve, with their call sites
+        over every file (most first): what the scan could not judge."""
+        counts: dict[str, int] = {}
+        for outcome in self.scan.outcomes:
+            for name, sites in outcome.unresolved:
+                counts[name] = counts.get(name, 0) + sites
+        return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    @property
     def parse_errors(self) -> int:
         return sum(1 for o in self.scan.outcomes if o.error is not None)
 

@@ -11,6 +11,7 @@ from deferaudit.cost.model import (
     DEFAULT_POKE_INTERVAL,
     DEFAULT_SENSOR_TIMEOUT,
     Assumption,
+    AssumptionSource,
     CostParameters,
     SlotCost,
     WaitMode,
@@ -20,7 +21,7 @@ from deferaudit.cost.model import (
 )
 from deferaudit.cost.schedule import DAY, Schedule, read_schedule
 from deferaudit.durations import format_duration
-from deferaudit.facts import Arg, DagFacts
+from deferaudit.facts import Arg, DagFacts, LoopRepeat
 from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.deferral import WaitStatus, status_of
 
@@ -306,20 +307,49 @@ def _deferrable_starts(task: ResolvedTask) -> tuple[int, Assumption]:
 
 
 def _map_count(task: ResolvedTask) -> tuple[int, Assumption | None]:
+    """Task instances per DAG run from this call: its ``.expand()`` length times the tasks its
+    loops make (``TaskSite.loop``: one site stands for every task of the loop)."""
     site = task.site
+    loop = site.loop
     if site.mapped:
         if site.map_count is not None:
-            return site.map_count, assumption(
-                "map_count", "measured", f".expand() over {site.map_count} values"
-            )
-        return 1, assumption(
-            "map_count", "assumed", ".expand() over values of unknown length: counted as 1"
-        )
+            count, note = site.map_count, f".expand() over {site.map_count} values"
+            source: AssumptionSource = "measured"
+        else:
+            count, note = 1, ".expand() over values of unknown length: counted as 1"
+            source = "assumed"
+        if loop is None:
+            return count, assumption("map_count", source, note)
+        return _in_loop(count, note, source, loop)
+    if loop is not None:
+        return _in_loop(1, None, "measured", loop)
     if site.in_loop:
         return 1, assumption(
             "map_count", "assumed", "created in a loop: one task site, counted once"
         )
     return 1, None
+
+
+@functools.lru_cache(maxsize=4096)
+def _in_loop(
+    count: int, mapped: str | None, source: AssumptionSource, loop: LoopRepeat
+) -> tuple[int, Assumption]:
+    prefix = f"{mapped}, " if mapped else ""
+    if loop.count is None:
+        return count, assumption(
+            "map_count",
+            "assumed",
+            f"{prefix}created in {loop.detail}: repeat count unknown, counted once",
+        )
+    ids = ""
+    if loop.task_ids:
+        shown = ", ".join(loop.task_ids[:5])
+        ids = f" ({shown}{', ...' if len(loop.task_ids) > 5 else ''})"
+    return count * loop.count, assumption(
+        "map_count",
+        source,
+        f"{prefix}created in {loop.detail}: {loop.count} task{'s' if loop.count != 1 else ''}{ids}",
+    )
 
 
 def _is_true(arg: Arg | None) -> bool:

@@ -10,6 +10,7 @@ from deferaudit.extract.class_reader import Function, module_functions
 from deferaudit.extract.classes import class_facts
 from deferaudit.extract.dags import DagFinder
 from deferaudit.extract.dependencies import Dependencies
+from deferaudit.extract.loops import bind_targets
 from deferaudit.extract.polls import PollCollector
 from deferaudit.extract.positions import SourceText
 from deferaudit.extract.semantic import ModuleModel
@@ -181,6 +182,11 @@ class Extractor(ast.NodeVisitor):
         if self._polls is not None:
             self._polls.function(node, self.tasks.decorator(node), self.dags.current())
         self.model.enter_function(node.name)
+        # Parameters shadow module names of the same name: their values are the caller's.
+        args = node.args
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if arg is not None:
+                self.model.bind(arg.arg, ast.Name(id=arg.arg, ctx=ast.Store()))
         if dag is not None:
             self.dags.stack.append(dag)
         for stmt in node.body:
@@ -215,11 +221,15 @@ class Extractor(ast.NodeVisitor):
     def _loop(self, node: ast.For | ast.AsyncFor | ast.While) -> None:
         if isinstance(node, ast.For | ast.AsyncFor):
             self.visit(node.iter)
+            bind_targets(self.model, node.target)
         else:
             self.visit(node.test)
+        loops = self.tasks.loops
         self.model.loop_depth += 1
+        loops.enter(node)
         for stmt in node.body:
             self.visit(stmt)
+        loops.leave()
         self.model.loop_depth -= 1
         for stmt in node.orelse:
             self.visit(stmt)
@@ -228,9 +238,35 @@ class Extractor(ast.NodeVisitor):
     visit_AsyncFor = _loop
     visit_While = _loop
 
-    def visit_comprehension_like(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp) -> None:
+    def visit_If(self, node: ast.If) -> None:
+        # A task made under a condition inside a loop is not made once per element.
+        self.visit(node.test)
+        loops = self.tasks.loops
+        loops.branch_depth += 1
+        for stmt in node.body:
+            self.visit(stmt)
+        for stmt in node.orelse:
+            self.visit(stmt)
+        loops.branch_depth -= 1
+
+    def visit_comprehension_like(
+        self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+    ) -> None:
+        # The generators first (each a loop around what follows), then the element.
+        loops = self.tasks.loops
         self.model.loop_depth += 1
-        self.generic_visit(node)
+        for generator in node.generators:
+            self.visit(generator.iter)
+            loops.enter(generator)
+            for condition in generator.ifs:
+                self.visit(condition)
+        if isinstance(node, ast.DictComp):
+            self.visit(node.key)
+            self.visit(node.value)
+        else:
+            self.visit(node.elt)
+        for _ in node.generators:
+            loops.leave()
         self.model.loop_depth -= 1
 
     visit_ListComp = visit_comprehension_like

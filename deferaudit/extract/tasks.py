@@ -9,6 +9,7 @@ import dataclasses
 from typing import Any
 
 from deferaudit.extract.dags import DAG_CLASSES, DagFinder
+from deferaudit.extract.loops import Loops
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.extract.suppressions import Suppressions
 from deferaudit.facts import Arg, Span, TaskSite
@@ -33,6 +34,8 @@ class TaskFinder:
         self.dags = dags
         self.suppress = suppress
         self.sites: list[TaskSite] = []
+        # The loops around the walk: a call in them makes a task per element.
+        self.loops = Loops(model)
         # Variable (or TaskFlow function) name -> the task it holds.
         self.vars: dict[str, TaskRef] = {}
         # id of the call node that made a task -> the task.
@@ -95,6 +98,7 @@ class TaskFinder:
             via=via,  # type: ignore[arg-type]
             in_loop=model.loop_depth > 0,
             in_function=bool(model.functions),
+            loop=self.loops.repeat(keywords.get("task_id")) if model.loop_depth else None,
         )
 
     def decorator(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.expr | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -68,7 +69,76 @@ def literal(names: Names, node: ast.expr, depth: int = 0) -> Any:
         if bound is not None and bound is not node:
             return literal(names, bound, depth + 1)
         return UNKNOWN
+    if isinstance(node, ast.JoinedStr):
+        return _f_string(names, node, depth)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "format"
+    ):
+        return _str_format(names, node, depth)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "str"
+        and len(node.args) == 1
+        and not node.keywords
+        and names.lookup("str") is None
+    ):
+        inner = literal(names, node.args[0], depth + 1)
+        return UNKNOWN if inner is UNKNOWN else str(inner)
     return UNKNOWN
+
+
+# A width or precision this long in a format would build a huge string: never folded.
+_HUGE_FORMAT = re.compile(r"\d{4,}")
+
+
+def _f_string(names: Names, node: ast.JoinedStr, depth: int) -> Any:
+    """``f"wait_{name}"`` when every part folds (task ids made in loops, from constants)."""
+    parts: list[str] = []
+    for value in node.values:
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            parts.append(value.value)
+            continue
+        if not isinstance(value, ast.FormattedValue):
+            return UNKNOWN
+        inner = literal(names, value.value, depth + 1)
+        if inner is UNKNOWN:
+            return UNKNOWN
+        if value.conversion == ord("r"):
+            inner = repr(inner)
+        elif value.conversion == ord("a"):
+            inner = ascii(inner)
+        spec = "" if value.format_spec is None else literal(names, value.format_spec, depth + 1)
+        if not isinstance(spec, str) or _HUGE_FORMAT.search(spec):
+            return UNKNOWN
+        try:
+            parts.append(format(inner, spec))
+        except (ValueError, TypeError):
+            return UNKNOWN
+    return "".join(parts)
+
+
+def _str_format(names: Names, node: ast.Call, depth: int) -> Any:
+    """``"wait_{}".format(name)`` on a literal template with literal arguments."""
+    template = literal(names, node.func.value, depth + 1)  # type: ignore[attr-defined]
+    # Nested fields (``{:{}}``) would take a width from the arguments: not folded.
+    if not isinstance(template, str) or _HUGE_FORMAT.search(template) or "{{" in template:
+        return UNKNOWN
+    if re.search(r"\{[^{}]*\{", template):
+        return UNKNOWN
+    args = [literal(names, arg, depth + 1) for arg in node.args]
+    kwargs = {kw.arg: literal(names, kw.value, depth + 1) for kw in node.keywords}
+    if any(a is UNKNOWN for a in args) or any(k is None or v is UNKNOWN for k, v in kwargs.items()):
+        return UNKNOWN
+    # Only plain fields: ``{0.attr}`` or ``{x[0]}`` would reach into the values' objects.
+    if any(c in field for field in re.findall(r"\{([^{}]*)\}", template) for c in ".["):
+        return UNKNOWN
+    try:
+        return template.format(*args, **kwargs)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return UNKNOWN
 
 
 def duration(names: Names, node: ast.expr, depth: int = 0) -> float | None:
@@ -149,6 +219,17 @@ def _arith(op: ast.operator, left: Any, right: Any) -> Any:
         return UNKNOWN
     if isinstance(left, str) and isinstance(right, str) and isinstance(op, ast.Add):
         return left + right
+    if (
+        isinstance(left, str)
+        and isinstance(op, ast.Mod)
+        and not _HUGE_FORMAT.search(left)
+        and "*" not in left
+    ):
+        # ``"wait_%s" % name``
+        try:
+            return left % right
+        except (ValueError, TypeError, KeyError):
+            return UNKNOWN
     if not (_is_number(left) and _is_number(right)):
         return UNKNOWN
     try:

@@ -100,4 +100,5 @@ def summary(report: Report) -> dict[str, Any]:
         "dags": report.dag_count,
         "tasks": report.task_count,
         "parse_errors": report.parse_errors,
+        "unresolved": [{"name": name, "call_sites": n} for name, n in report.unresolved],
     }

@@ -65,5 +65,21 @@ def _summary_lines(report: Report) -> list[str]:
     if any(skipped.values()):
         parts = [f"{n} {why.replace('_', '-')}" for why, n in skipped.items() if n]
         lines.append(f"Skipped files: {', '.join(parts)}.")
+    unresolved = counts["unresolved"]
+    if unresolved:
+        sites = sum(item["call_sites"] for item in unresolved)
+        shown = ", ".join(
+            f"{clean(item['name'].rsplit('.', 1)[-1])} ({item['call_sites']})"
+            for item in unresolved[:_UNRESOLVED_SHOWN]
+        )
+        more = ", ..." if len(unresolved) > _UNRESOLVED_SHOWN else ""
+        lines.append(
+            f"Not judged: {plural(sites, 'call site')} of {plural(len(unresolved), 'name')} "
+            f"deferaudit could not resolve: {shown}{more} (--format json lists them)."
+        )
     lines.append(f"Target Airflow {report.target.version} ({clean(report.target.reason)}).")
     return lines
+
+
+# Unresolved names the summary line shows (the JSON lists them all).
+_UNRESOLVED_SHOWN = 5
