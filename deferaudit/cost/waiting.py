@@ -325,7 +325,7 @@ def _map_count(task: ResolvedTask) -> tuple[int, Assumption | None]:
         return _in_loop(1, None, "measured", loop)
     if site.in_loop:
         return 1, assumption(
-            "map_count", "assumed", "created in a loop: one task site, counted once"
+            "map_count", "assumed", "created in a loop: repeat count unknown, counted once"
         )
     return 1, None
 
