@@ -48,7 +48,8 @@ def _task_line(path: str, cost: SlotCost) -> list[str]:
     )
     runs = f"{_runs(cost.runs_per_day)} ({sources.get('runs_per_day', '?')})"
     mapped = (
-        f" x {cost.map_count} mapped ({sources['map_count']})" if "map_count" in sources else ""
+        # Instances per run: a mapped task's .expand() length times the tasks its loops make.
+        f" x {cost.map_count} instances ({sources['map_count']})" if "map_count" in sources else ""
     )
     body = (
         f"      {runs}{mapped}, wait {format_duration(cost.wait)} ({sources.get('wait', '?')}), "
