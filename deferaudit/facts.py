@@ -251,6 +251,38 @@ class ClassCode:
         return next((s for s in self.signatures if s.name == name), None)
 
 
+InitHow = Literal["default", "setdefault", "passed", "assigned"]
+
+
+@dataclass(frozen=True)
+class InitValue:
+    """A value a class's ``__init__`` gives one of its base's parameters (``mode``,
+    ``timeout``, ``poke_interval``, ``deferrable``, ``wait_for_*``).
+
+    ``how``: ``default`` (its own parameter's default, passed on), ``setdefault``
+    (``kwargs.setdefault(...)``, ``kwargs.pop(name, default)``): a call-site value wins over
+    both; ``passed`` (a keyword of ``super().__init__(...)`` the call site cannot reach: passing
+    it too is a TypeError) and ``assigned`` (``kwargs[name] = ...``, overwriting the call's).
+    """
+
+    name: str
+    value: Arg
+    line: int
+    how: InitHow
+    owner: str  # the class path
+    from_config: bool = False  # reads ``[operators] default_deferrable``
+
+
+@dataclass(frozen=True)
+class SuperExecute:
+    """How an overriding ``execute`` reaches its base's: the ``super().execute(...)`` call's line
+    (None: never called) and the first code that runs after it returns or around it."""
+
+    line: int | None
+    after_line: int | None = None
+    after_kind: Literal["after", "handler", "finally"] | None = None
+
+
 @dataclass(frozen=True)
 class ClassFacts:
     """A class defined in the file, with what rules about custom operators need."""
@@ -265,6 +297,10 @@ class ClassFacts:
     calls_defer: bool
     deferrable_default: str | None = None  # source of the ``deferrable`` default, if any
     code: ClassCode | None = None  # method facts for the DA2xx rules
+    # What ``__init__`` gives its base for the waiting parameters, and how ``execute`` (when
+    # the class overrides it) calls the base's.
+    init_values: tuple[InitValue, ...] = ()
+    execute_super: SuperExecute | None = None
 
     @property
     def path(self) -> str:

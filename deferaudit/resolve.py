@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from deferaudit.catalog import Catalog, ClassEntry
 from deferaudit.catalog.roots import OPERATOR_ROOTS, SENSOR_ROOTS
-from deferaudit.facts import Arg, ClassFacts, DagFacts, TaskSite
+from deferaudit.facts import Arg, ClassFacts, DagFacts, InitValue, TaskSite
 from deferaudit.live import LiveIntrospection
 from deferaudit.versions import DeploymentVersions, deferrable_gap
 
@@ -35,6 +35,15 @@ class ResolvedClass:
     deferrable_gap: str | None = None
     # For -Async classes: why the replacement cannot take ``deferrable`` in the deployment.
     replacement_gap: str | None = None
+    # What the project's subclasses give their bases for the waiting parameters (the nearest
+    # class's value wins), and why a deferrable fix would lose what the subclass does.
+    class_values: Mapping[str, InitValue] = field(default_factory=dict)
+    defer_hazards: tuple[str, ...] = ()
+
+    def pinned(self, name: str) -> InitValue | None:
+        """The value a subclass gives the base for ``name`` whatever the call site says."""
+        value = self.class_values.get(name)
+        return value if value is not None and value.how in ("passed", "assigned") else None
 
     @property
     def known(self) -> bool:
@@ -74,17 +83,32 @@ class ResolvedTask:
     def arg(self, name: str) -> Arg | None:
         """A parameter as the task gets it. default_args reach only parameters the class's
         ``__init__`` accepts (Airflow's ``BaseOperatorMeta._apply_defaults`` filters them)."""
-        found = self.site.arg(name)
-        if found is None:
-            return None
-        value, origin = found
-        if origin == "default_args" and name == "deferrable" and not self.cls.accepts_deferrable:
-            return None
-        return value
+        found = self._arg(name)
+        return found[0] if found else None
 
     def arg_origin(self, name: str) -> str | None:
-        found = self.site.arg(name)
+        found = self._arg(name)
         return found[1] if found else None
+
+    def _arg(self, name: str) -> tuple[Arg, str] | None:
+        """The value and where it came from: ``class`` when a subclass sets it whatever the
+        call says, ``class default`` when the call (or, for the subclass's own parameter,
+        default_args) could have set it and did not."""
+        given = self.cls.class_values.get(name)
+        if given is not None and given.how in ("passed", "assigned"):
+            return given.value, "class"
+        found = self.site.arg(name)
+        if found is not None and found[1] == "default_args":
+            if name == "deferrable" and not self.cls.accepts_deferrable:
+                found = None
+            elif given is not None and given.how == "setdefault":
+                # ``kwargs.setdefault`` runs before the base's __init__ fills default_args in.
+                found = None
+        if found is not None:
+            return found
+        if given is not None:
+            return given.value, "class default"
+        return None
 
 
 class ClassResolver:
@@ -220,6 +244,17 @@ class ClassResolver:
         passes_up = cls.init_params is None or cls.init_var_kwargs
         accepts = own_param or (passes_up and any(b.accepts_deferrable for b in known_bases))
         nearest = next((b.entry for b in known_bases if b.entry is not None), None)
+        values: dict[str, InitValue] = {}
+        for base in reversed(known_bases):
+            values.update(base.class_values)
+        values.update((v.name, v) for v in cls.init_values)
+        pin = values.get("deferrable")
+        pinned_on = (
+            pin is not None
+            and pin.how in ("passed", "assigned")
+            and pin.value.kind == "literal"
+            and pin.value.value is True
+        )
         return ResolvedClass(
             cls.path,
             "local" if is_operator else "unknown",
@@ -227,14 +262,73 @@ class ClassResolver:
             is_sensor,
             is_operator,
             accepts,
-            always_defers=cls.calls_defer and not own_param,
+            always_defers=(cls.calls_defer and not own_param) or pinned_on,
             local=cls,
             deferrable_gap=(
                 None
                 if accepts
                 else next((b.deferrable_gap for b in known_bases if b.deferrable_gap), None)
             ),
+            class_values=values,
+            defer_hazards=defer_hazards(cls, known_bases, nearest),
         )
+
+
+def _where(cls: ClassFacts, method: str) -> str:
+    """``Name.method`` (line N of module) for a message."""
+    sig = cls.code.signature(method) if cls.code is not None else None
+    line = sig.span.line if sig is not None else cls.span.line
+    module = f"{cls.module}, " if cls.module else ""
+    return f"`{cls.name}.{method}` ({module}line {line})"
+
+
+def defer_hazards(
+    cls: ClassFacts, bases: Iterable[ResolvedClass], nearest: ClassEntry | None
+) -> tuple[str, ...]:
+    """What a subclass does that a deferring base skips: Airflow resumes a deferred task in the
+    ``method_name`` of ``self.defer(...)`` (``execute_complete``, ``trigger_reentry``), never in
+    ``execute``, and a deferring sensor's trigger does the waiting instead of ``poke``."""
+    inherited = [h for b in bases for h in b.defer_hazards]
+    if cls.calls_defer:
+        return ()
+    own: list[str] = []
+    sup = cls.execute_super
+    if sup is not None:
+        if sup.line is None:
+            return (
+                f"{_where(cls, 'execute')} does not call super().execute(): the base's "
+                "deferrable path may never run",
+            )
+        if sup.after_kind == "handler":
+            own.append(
+                f"{_where(cls, 'execute')} handles the errors of its super().execute() call "
+                f"(line {sup.line}) in an except block (line {sup.after_line}): on deferral the "
+                "task resumes in the trigger's method and that handler never runs"
+            )
+        elif sup.after_kind == "finally":
+            own.append(
+                f"{_where(cls, 'execute')} has a finally block (line {sup.after_line}) around its "
+                f"super().execute() call (line {sup.line}): it runs when the task defers, before "
+                "the job ends"
+            )
+        elif sup.after_kind == "after":
+            own.append(
+                f"{_where(cls, 'execute')} runs code after its super().execute() call (line "
+                f"{sup.line}), from line {sup.after_line}: on deferral the task resumes in the "
+                "trigger's method and that code never runs"
+            )
+    if (
+        "poke" in cls.methods
+        and nearest is not None
+        and nearest.is_sensor
+        and nearest.accepts_deferrable
+        and sup is None
+    ):
+        own.append(
+            f"{_where(cls, 'poke')} overrides the base's poke: deferred, `{nearest.name}`'s "
+            "trigger does the waiting and may never call it"
+        )
+    return tuple(dict.fromkeys((*own, *inherited)))
 
 
 # ------------------------------------------------------------------ how a task waits
@@ -270,9 +364,19 @@ def deferrable_state(task: ResolvedTask, default_deferrable: bool) -> tuple[Tris
     """Whether the task defers: (on | off | unknown, where that came from)."""
     if task.cls.always_defers:
         return "on", "the class always defers"
+    pin = task.cls.pinned("deferrable")
+    if pin is not None:
+        if pin.value.kind == "literal" and isinstance(pin.value.value, bool):
+            return ("on" if pin.value.value else "off"), "class"
+        if pin.from_config:
+            return ("on" if default_deferrable else "off"), "[operators] default_deferrable"
+        return "unknown", "class"
     if not task.cls.accepts_deferrable:
         return "off", "the class cannot defer"
     arg = task.arg("deferrable")
+    given = task.cls.class_values.get("deferrable")
+    if arg is not None and given is not None and arg is given.value and given.from_config:
+        return ("on" if default_deferrable else "off"), "[operators] default_deferrable"
     if arg is not None:
         origin = task.arg_origin("deferrable") or "call"
         if arg.kind == "literal" and isinstance(arg.value, bool):

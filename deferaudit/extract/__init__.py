@@ -4,7 +4,8 @@
 ``semantic`` (the module's model: imports, scopes, bindings, values, folded by ``values``),
 ``dags``, ``tasks`` and ``dependencies`` (what the DAG file builds), and ``classes`` (class
 definitions, with ``triggers``, ``deferral``, ``blocking`` and ``polls`` for their code, read
-through ``class_reader``). ``positions`` and ``suppressions`` read the text itself.
+through ``class_reader``, and ``subclass`` for what a subclass's ``__init__`` gives its base and
+how its ``execute`` calls the base's). ``positions`` and ``suppressions`` read the text itself.
 """
 
 from deferaudit.extract.extractor import ExtractError, extract

@@ -17,8 +17,9 @@ from deferaudit.extract.class_reader import (
 from deferaudit.extract.deferral import defers, trigger_flags
 from deferaudit.extract.polls import execute_loops
 from deferaudit.extract.semantic import ModuleModel
+from deferaudit.extract.subclass import init_values, super_execute
 from deferaudit.extract.triggers import run_events, serialize_facts
-from deferaudit.facts import ClassCode, ClassFacts, MethodSig
+from deferaudit.facts import ClassCode, ClassFacts, InitValue, MethodSig, SuperExecute
 
 
 def class_facts(
@@ -38,6 +39,9 @@ def class_facts(
     init_params: tuple[str, ...] | None = None
     var_kwargs = False
     deferrable_default: str | None = None
+    path = f"{model.module}.{node.name}" if model.module else node.name
+    values: tuple[InitValue, ...] = ()
+    execute: SuperExecute | None = None
     for stmt in node.body:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             methods.append(stmt.name)
@@ -48,6 +52,11 @@ def class_facts(
                 var_kwargs = args.kwarg is not None
                 default = _default_node(args, "deferrable")
                 deferrable_default = model.segment(default) if default is not None else None
+                values = init_values(
+                    model, stmt, path, lambda n: _reads_default_deferrable(model, n)
+                )
+            elif stmt.name == "execute":
+                execute = super_execute(stmt)
     calls_defer = any(
         isinstance(sub, ast.Call)
         and isinstance(sub.func, ast.Attribute)
@@ -59,7 +68,7 @@ def class_facts(
     code = class_code(
         model,
         node,
-        path=f"{model.module}.{node.name}" if model.module else node.name,
+        path=path,
         nested=nested,
         functions=functions,
         suppress=suppress,
@@ -75,6 +84,8 @@ def class_facts(
         calls_defer=calls_defer,
         deferrable_default=deferrable_default,
         code=code,
+        init_values=values,
+        execute_super=execute,
     )
 
 

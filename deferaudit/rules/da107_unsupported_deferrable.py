@@ -14,6 +14,16 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             continue
         if cls.origin not in ("catalog", "local") or not cls.is_operator:
             continue
+        pin = cls.pinned("deferrable")
+        if pin is not None and pin.how == "passed":
+            yield rule.finding(
+                ctx,
+                task,
+                f"`{task.class_name}` passes `deferrable={pin.value.source}` to its base itself "
+                f'(`{pin.owner}`, line {pin.line}): the DAG fails to import ("got multiple '
+                "values for keyword argument 'deferrable'\")",
+            )
+            continue
         if cls.accepts_deferrable:
             continue
         if (

@@ -36,6 +36,11 @@ class WaitStatus:
     reason: str = ""
 
 
+# Where a ``deferrable=False`` is a choice someone made (``class``: a subclass passes it to its
+# base's ``__init__``), as opposed to a default.
+OPT_OUT_ORIGINS = ("call", "partial", "default_args", "class")
+
+
 def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
     """Classify a task; every DA1xx waiting rule reads this one answer."""
     cls = task.cls
@@ -52,8 +57,8 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
             return WaitStatus(
                 "unknown", mode, mode_origin, origin, "mode or deferrable not literal"
             )
-        if cls.accepts_deferrable:
-            if origin in ("call", "partial", "default_args"):
+        if cls.accepts_deferrable or origin == "class":
+            if origin in OPT_OUT_ORIGINS:
                 return WaitStatus("opted-out", mode, mode_origin, origin)
             return WaitStatus("poke" if mode == "poke" else "reschedule", mode, mode_origin, origin)
         return WaitStatus(
@@ -62,7 +67,8 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
             mode_origin,
             origin,
         )
-    if not cls.accepts_deferrable and cls.deferrable_gap is None:
+    pinned_off = state == "off" and origin == "class"
+    if not cls.accepts_deferrable and cls.deferrable_gap is None and not pinned_off:
         return WaitStatus("not-waiting", reason="the operator cannot defer")
     waits, why = operator_waits(task)
     if waits == "off":
@@ -73,7 +79,7 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
         return WaitStatus("deferred", deferrable_origin=origin, reason=why)
     if state == "unknown":
         return WaitStatus("unknown", deferrable_origin=origin, reason="deferrable not literal")
-    if origin in ("call", "partial", "default_args"):
+    if origin in OPT_OUT_ORIGINS:
         return WaitStatus("opted-out", deferrable_origin=origin, reason=why)
     return WaitStatus("blocking", deferrable_origin=origin, reason=why)
 
@@ -117,6 +123,7 @@ def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
         )
     if task.site.star_kwargs:
         reasons.append("the call passes **kwargs that could not be read")
+    reasons.extend(task.cls.defer_hazards)
     return tuple(reasons)
 
 
@@ -134,6 +141,10 @@ def _own_interval_params(task: ResolvedTask) -> tuple[str, ...]:
 def deferrable_fix(task: ResolvedTask, status: WaitStatus) -> TaskFix | None:
     """The edit that makes a capable task defer, or None when none is valid on the target."""
     if task.cls.origin not in ("catalog", "local") or not task.cls.accepts_deferrable:
+        return None
+    if task.cls.pinned("deferrable") is not None:
+        # The class passes ``deferrable`` to its base itself: a call-site one is a TypeError
+        # ("got multiple values for keyword argument 'deferrable'") or is overwritten.
         return None
     mode_arg = task.site.kwargs.get("mode")
     replace_mode = mode_arg is not None and status.mode_origin in ("call", "partial")
@@ -169,4 +180,6 @@ def describe_mode(status: WaitStatus) -> str:
         return f'in mode="{status.mode}" (from default_args)'
     if origin == "class default":
         return f"in {status.mode} mode (the class's default)"
+    if origin == "class":
+        return f"in {status.mode} mode (set by the class)"
     return f"in {status.mode} mode (the default)"
