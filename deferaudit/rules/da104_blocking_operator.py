@@ -44,7 +44,9 @@ run = GlueJobOperator(task_id="transform", job_name="nightly_transform", deferra
 """,
     fix_safety="""
 Safe: add `deferrable=True`. Unsafe when the task sets a `pool` (a deferred task holds no pool
-slot) or passes `**kwargs` that cannot be read. With `wait_for_completion=False` there is
+slot) or passes `**kwargs` that cannot be read, or when its class overrides `execute` and runs
+code after `super().execute()` (a deferred task resumes in the trigger's method and that code
+never runs). With `wait_for_completion=False` there is
 nothing to wait for: no finding.
 """,
     check=check,

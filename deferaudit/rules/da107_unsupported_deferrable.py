@@ -49,7 +49,8 @@ RULE = Rule(
     summary="deferrable= passed to a class that does not accept it",
     what="""
 Finds tasks that pass `deferrable=` to a class whose `__init__` (and every base's) has no
-`deferrable` parameter on the target version.
+`deferrable` parameter on the target version, or to a project subclass that passes
+`deferrable` to its base itself ("got multiple values for keyword argument").
 """,
     why="""
 `BaseOperator` rejects unknown arguments: the DAG file fails to import and every DAG in it
