@@ -400,21 +400,27 @@ class _Scan:
             and (root := _root_of(self.cwd / shown, roots)) is not None
         ]
         for _round in range(MAX_HELPER_ROUNDS):
-            new: list[PlannedFile] = []
+            by_root: dict[Path, list[Path]] = {}
             for file, root in seeds:
                 known.add(os.path.normpath(file))
-                new.extend(plan_files([root], [file], self.cwd, "helper"))
+                by_root.setdefault(root, []).append(file)
             seeds = []
             for name in sorted(frontier - asked):
                 asked.add(name)
                 found = locate_module(name, roots)
-                if found is None or added + len(new) >= MAX_HELPER_FILES:
+                if found is None or added + sum(map(len, by_root.values())) >= MAX_HELPER_FILES:
                     continue
                 file, root = found
-                if os.path.normpath(file) in known:
+                normal = os.path.normpath(file)
+                if normal in known:
                     continue
-                known.add(os.path.normpath(file))
-                new.extend(plan_files([root], [Path(os.path.normpath(file))], self.cwd, "helper"))
+                known.add(normal)
+                by_root.setdefault(root, []).append(Path(normal))
+            new = [
+                plan
+                for root, files in by_root.items()
+                for plan in plan_files([root], files, self.cwd, "helper")
+            ]
             if not new:
                 break
             added += len(new)
