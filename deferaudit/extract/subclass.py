@@ -107,8 +107,14 @@ def _passed(
 
 def _is_base_init(call: ast.Call) -> bool:
     """``super().__init__(...)``, ``super(C, self).__init__(...)`` or ``Base.__init__(self, ...)``."""
+    return _is_base_method(call, "__init__")
+
+
+def _is_base_method(call: ast.Call, method: str) -> bool:
+    """``super().<method>(...)``, ``super(C, self).<method>(...)`` or
+    ``Base.<method>(self, ...)``."""
     func = call.func
-    if not isinstance(func, ast.Attribute) or func.attr != "__init__":
+    if not isinstance(func, ast.Attribute) or func.attr != method:
         return False
     target = func.value
     if isinstance(target, ast.Call):
@@ -181,18 +187,7 @@ def super_execute(execute: Function) -> SuperExecute:
 
 
 def _is_base_execute(call: ast.Call) -> bool:
-    func = call.func
-    if not isinstance(func, ast.Attribute) or func.attr != "execute":
-        return False
-    target = func.value
-    if isinstance(target, ast.Call):
-        return isinstance(target.func, ast.Name) and target.func.id == "super"
-    return (
-        isinstance(target, ast.Name | ast.Attribute)
-        and bool(call.args)
-        and isinstance(call.args[0], ast.Name)
-        and call.args[0].id == "self"
-    )
+    return _is_base_method(call, "execute")
 
 
 Chain = list[tuple[Sequence[ast.stmt], int, ast.stmt | None, str]]
