@@ -22,7 +22,7 @@ from deferaudit.facts import ClassFacts, FileFacts
 # Past this many entries a cache file keeps only what the last scan used.
 _CACHE_LIMIT = 200_000
 # Bumped whenever the shape of the cached facts or outcomes changes.
-CACHE_FORMAT = 6
+CACHE_FORMAT = 7
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,8 @@ def code_fingerprint() -> str:
 
 
 class ScanCache:
-    """Three stores: per-file facts (large, read only when needed), per-file metadata
+    """Three stores: per-file facts (large, read only when needed; each entry the pickled
+    bytes of a FileResult, unpickled one file at a time by deferaudit.extraction), per-file metadata
     (small: classes and imports that decide other files' answers), and per-file rule outcomes
     keyed also by a context key (target, settings and the folder's class table)."""
 

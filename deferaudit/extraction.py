@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import gc
 import os
+import pickle
 import re
 import stat
 import zipfile
@@ -15,7 +16,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from deferaudit.cache import FileResult, ScanCache, file_key, meta_of
+from deferaudit.cache import FileMeta, FileResult, ScanCache, file_key, meta_of
+from deferaudit.cache_file import safe_loads
 from deferaudit.discover import (
     display_path,
     might_contain_dag,
@@ -57,6 +59,32 @@ class ExtractJob:
 def _job(file: PlannedFile, safe_version: str | None) -> ExtractJob:
     applies = file.role == "dag" and file.walked
     return ExtractJob(file, safe_version if applies else None)
+
+
+@dataclass(frozen=True, slots=True)
+class PackedResult:
+    """A file's facts as pickled bytes, with the metadata other files need.
+
+    Worker processes send these, the cache stores the bytes, and the scan unpacks one file at
+    a time when it judges it: the facts of every file are never all alive at once (they were
+    the bulk of a cold scan's memory). ``fresh``: made by this run's own extraction (else
+    read from the cache, and unpickled through the allowlisting unpickler).
+    """
+
+    blob: bytes
+    meta: FileMeta | None
+    fresh: bool = True
+
+
+def pack(result: FileResult) -> PackedResult:
+    return PackedResult(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), meta_of(result))
+
+
+def unpack(packed: PackedResult) -> FileResult:
+    result = pickle.loads(packed.blob) if packed.fresh else safe_loads(packed.blob)
+    if not isinstance(result, FileResult):
+        raise TypeError("a cached facts entry is not a FileResult")
+    return result
 
 
 def extract_file(job: ExtractJob) -> FileResult:
@@ -112,9 +140,9 @@ def _is_zip(path: Path) -> bool:
         return False
 
 
-def _extract_chunk(jobs: Sequence[ExtractJob]) -> list[FileResult]:
+def _extract_chunk(jobs: Sequence[ExtractJob]) -> list[PackedResult]:
     with no_cyclic_gc():
-        return [extract_file(job) for job in jobs]
+        return [pack(extract_file(job)) for job in jobs]
 
 
 @contextlib.contextmanager
@@ -138,16 +166,16 @@ def _run_jobs(
     jobs: Sequence[ExtractJob],
     workers: int,
     progress: Callable[[int], None] | None,
-) -> list[FileResult]:
+) -> list[PackedResult]:
     if workers <= 1 or len(jobs) < _PARALLEL_THRESHOLD:
         out = []
         for job in jobs:
-            out.append(extract_file(job))
+            out.append(pack(extract_file(job)))
             if progress:
                 progress(1)
         return out
     chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
-    results: list[FileResult] = []
+    results: list[PackedResult] = []
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
         for chunk_result in pool.map(_extract_chunk, chunks):
             results.extend(chunk_result)
@@ -206,15 +234,16 @@ def results_for(
     settings: Settings,
     safe_version: str | None,
     progress: Callable[[int], None] | None,
-) -> dict[int, FileResult]:
+) -> dict[int, PackedResult]:
     """Facts of the given files: from the cache where it has them, else extracted."""
-    out: dict[int, FileResult] = {}
+    out: dict[int, PackedResult] = {}
     todo: list[int] = []
     for index in indexes:
         key = keys[index]
         hit = cache.facts.get(key) if cache is not None and key is not None else None
-        if hit is not None:
-            out[index] = hit
+        if isinstance(hit, bytes):
+            meta = cache.meta.get(key) if cache is not None else None
+            out[index] = PackedResult(hit, meta if isinstance(meta, FileMeta) else None, False)
         else:
             todo.append(index)
     # Plugin files are not DAG files: Airflow's safe-mode test does not apply to them.
@@ -224,6 +253,6 @@ def results_for(
         out[index] = result
         key = keys[index]
         if cache is not None and key is not None:
-            cache.facts.put(key, result)
-            cache.meta.put(key, meta_of(result))
+            cache.facts.put(key, result.blob)
+            cache.meta.put(key, result.meta)
     return out

@@ -23,12 +23,14 @@ from deferaudit.discover import (
 )
 from deferaudit.evaluate import FileOutcome, evaluate_file, run_rules
 from deferaudit.extraction import (
+    PackedResult,
     PlannedFile,
     defines_no_class,
     keys_for,
     no_cyclic_gc,
     plan_files,
     results_for,
+    unpack,
 )
 from deferaudit.facts import ClassFacts, DagFacts
 from deferaudit.live import LiveIntrospection
@@ -326,12 +328,19 @@ class _Scan:
             results_for(missing, planned, keys, cache, settings, self.safe_version, progress)
         )
         tasks: list[ResolvedTask] = []
+        unpacked: dict[int, FileResult] = {}
         for index in todo:
+            # One file's facts at a time: unpacked, judged, and let go unless asked for.
+            result = unpack(results[index])
+            if need_facts:
+                unpacked[index] = result
             outcome, resolved = evaluate_file(
-                results[index], resolver, target, settings, self.catalog, RULES
+                result, resolver, target, settings, self.catalog, RULES
             )
             outcomes[index] = outcome
-            tasks.extend(resolved)
+            if need_facts:
+                # Resolved tasks hold their file's facts: kept only when asked for.
+                tasks.extend(resolved)
             if cache is not None and keys[index] is not None:
                 cache.outcomes.put((keys[index], ctx_key), outcome)
         if cache is not None:
@@ -352,7 +361,11 @@ class _Scan:
             findings=tuple(sorted((f for o in done for f in o.findings), key=Finding.sort_key)),
             suppressed=tuple(sorted((f for o in done for f in o.suppressed), key=Finding.sort_key)),
             problems=problems,
-            files=tuple(results[i] for i in sorted(results)) if need_facts else (),
+            files=(
+                tuple(unpacked.get(i) or unpack(results[i]) for i in sorted(results))
+                if need_facts
+                else ()
+            ),
             tasks=tuple(tasks) if need_facts else (),
             skipped={
                 "safe_mode": skipped.get("safe-mode", 0),
@@ -371,7 +384,7 @@ class _Scan:
         self,
         planned: list[PlannedFile],
         keys: list[str | None],
-        results: dict[int, FileResult],
+        results: dict[int, PackedResult],
         metas: list[FileMeta],
         progress: Callable[[int], None] | None,
         changed: Collection[str] = (),
@@ -471,7 +484,7 @@ class _Scan:
         keys: Sequence[str | None],
         progress: Callable[[int], None] | None,
         only: Collection[str] | None = None,
-    ) -> tuple[dict[int, FileResult], list[FileMeta]]:
+    ) -> tuple[dict[int, PackedResult], list[FileMeta]]:
         """Every file's metadata; files the cache does not know are extracted now.
 
         With ``only`` and a known target version, a file that is not judged and has no line
@@ -493,8 +506,8 @@ class _Scan:
         results = results_for(
             unknown, planned, keys, self.cache, self.settings, self.safe_version, progress
         )
-        for index, result in results.items():
-            metas[index] = meta_of(result)
+        for index, packed in results.items():
+            metas[index] = packed.meta or meta_of(unpack(packed))
             key = keys[index]
             if self.cache is not None and key is not None and self.cache.meta.get(key) is None:
                 # Facts came from the cache but their metadata did not (a lost or planted
