@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,8 @@ from deferaudit.facts import ClassFacts, FileFacts
 
 # Past this many entries a cache file keeps only what the last scan used.
 _CACHE_LIMIT = 200_000
+# Stores of other code unused for this long are deleted when the cache is written.
+STALE_AFTER_DAYS = 7
 # Bumped whenever the shape of the cached facts or outcomes changes.
 CACHE_FORMAT = 7
 
@@ -186,3 +190,25 @@ class ScanCache:
     def save(self) -> None:
         for store in (self.facts, self.meta, self.outcomes):
             store.save()
+        if any(store.dirty for store in (self.facts, self.meta, self.outcomes)):
+            self._forget_old_stores()
+
+    def _forget_old_stores(self) -> None:
+        """Delete the stores of other deferaudit code (another release, an edited checkout, an
+        older catalog) unused for ``STALE_AFTER_DAYS``: each code change starts new stores,
+        and the old ones (tens of megabytes) would pile up. A store another installed version
+        still uses is touched by it and kept."""
+        current = {
+            self.facts.file.name,
+            self.meta.file.name,
+            self.outcomes.file.name,
+            f"plan-{__version__}.pickle",  # deferaudit.cost.plan_cache.plan_file
+        }
+        folder = self.facts.file.parent
+        cutoff = time.time() - STALE_AFTER_DAYS * 86400
+        for pattern in ("facts-*.pickle", "meta-*.pickle", "outcomes-*.pickle", "plan-*.pickle"):
+            for old in folder.glob(pattern):
+                with contextlib.suppress(OSError):
+                    info = old.lstat()
+                    if old.name not in current and info.st_mtime < cutoff:
+                        old.unlink()

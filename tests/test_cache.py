@@ -107,3 +107,27 @@ def test_parallel_and_serial_scans_agree(tmp_path: Path, catalog: Catalog) -> No
     serial = _run(tmp_path, catalog, cache=False, jobs=1)
     parallel = _run(tmp_path, catalog, cache=False, jobs=2)
     assert serial.findings and _rules(serial) == _rules(parallel)
+
+
+def test_stores_of_other_code_unused_for_a_week_are_deleted(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    import os
+    import time
+
+    folder = _folder(tmp_path)
+    cache = folder / ".cache"
+    cache.mkdir()
+    old = cache / "facts-0.0.1-3-aaaaaaaaaaaa-bbbbbbbbbbbb.pickle"
+    recent = cache / "outcomes-0.0.2-3-cccccccccccc-dddddddddddd.pickle"
+    other = cache / "notes.txt"
+    for file in (old, recent, other):
+        file.write_bytes(b"x")
+    week_ago = time.time() - 8 * 86400
+    os.utime(old, (week_ago, week_ago))
+    os.utime(other, (week_ago, week_ago))
+    _run(folder, catalog)
+    assert not old.exists()  # another version's store, unused for 8 days
+    assert recent.exists()  # another version may still use it
+    assert other.exists()  # not a store
+    assert list(cache.glob("outcomes-*.pickle")) != [recent]
