@@ -4,6 +4,7 @@ the settings (what the scan cache stores per file)."""
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -140,3 +141,33 @@ def run_rules(
         outcomes.append(outcome)
         tasks.extend(resolved)
     return outcomes, tasks
+
+
+# What the worker processes that judge files share, set once per process by ``start_judging``
+# (forked workers inherit it; nothing is sent per file but the file's packed facts).
+_JUDGE: dict[str, object] = {}
+
+
+def start_judging(
+    resolver: ClassResolver, target: Target, settings: Settings, catalog: Catalog
+) -> None:
+    _JUDGE.update(resolver=resolver, target=target, settings=settings, catalog=catalog)
+
+
+def judge_packed(blobs: Sequence[tuple[int, bytes, bool]]) -> list[tuple[int, FileOutcome]]:
+    """Judge files in a worker process: (index, packed facts, fresh) -> (index, outcome)."""
+    from deferaudit.cache_file import safe_loads
+
+    out = []
+    for index, blob, fresh in blobs:
+        result = pickle.loads(blob) if fresh else safe_loads(blob)
+        outcome, _tasks = evaluate_file(
+            result,
+            _JUDGE["resolver"],  # type: ignore[arg-type]
+            _JUDGE["target"],  # type: ignore[arg-type]
+            _JUDGE["settings"],  # type: ignore[arg-type]
+            _JUDGE["catalog"],  # type: ignore[arg-type]
+            RULES,
+        )
+        out.append((index, outcome))
+    return out

@@ -256,3 +256,29 @@ def results_for(
             cache.facts.put(key, result.blob)
             cache.meta.put(key, result.meta)
     return out
+
+
+def judge_in_workers(
+    packed: Sequence[tuple[int, PackedResult]],
+    workers: int,
+    resolver: object,
+    target: object,
+    settings: Settings,
+    catalog: object,
+) -> list[tuple[int, object]]:
+    """Each file's outcome, judged in worker processes that share the class table (given to
+    each worker once, when it starts), in the order given."""
+    from deferaudit.evaluate import judge_packed, start_judging
+
+    items = [(index, p.blob, p.fresh) for index, p in packed]
+    size = max(1, min(_CHUNK * 4, len(items) // (workers * 4) or 1))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    out: list[tuple[int, object]] = []
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers,
+        initializer=start_judging,
+        initargs=(resolver, target, settings, catalog),
+    ) as pool:
+        for done in pool.map(judge_packed, chunks):
+            out.extend(done)
+    return out

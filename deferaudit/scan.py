@@ -26,6 +26,7 @@ from deferaudit.extraction import (
     PackedResult,
     PlannedFile,
     defines_no_class,
+    judge_in_workers,
     keys_for,
     no_cyclic_gc,
     plan_files,
@@ -180,6 +181,9 @@ def scan(
         ).run(need_facts, progress, on_total, only)
 
 
+# From this many files to judge on, judging runs in worker processes (below, starting them
+# costs more than it saves).
+PARALLEL_JUDGING = 2_000
 # How far the scan follows imports into the project's own modules, and how many it reads.
 MAX_HELPER_ROUNDS = 8
 MAX_HELPER_FILES = 5_000
@@ -329,6 +333,16 @@ class _Scan:
         )
         tasks: list[ResolvedTask] = []
         unpacked: dict[int, FileResult] = {}
+        workers = settings.jobs or os.cpu_count() or 1
+        if not need_facts and self.live is None and workers > 1 and len(todo) >= PARALLEL_JUDGING:
+            # Judging is a third of a cold scan: on every core, from the packed facts.
+            for index, outcome in judge_in_workers(
+                [(i, results[i]) for i in todo], workers, resolver, target, settings, self.catalog
+            ):
+                outcomes[index] = outcome
+                if cache is not None and keys[index] is not None:
+                    cache.outcomes.put((keys[index], ctx_key), outcome)
+            todo = []
         for index in todo:
             # One file's facts at a time: unpacked, judged, and let go unless asked for.
             result = unpack(results[index])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from deferaudit.catalog import Catalog
 from deferaudit.scan import ScanResult, scan
 from deferaudit.settings import Settings
@@ -131,3 +133,27 @@ def test_stores_of_other_code_unused_for_a_week_are_deleted(
     assert recent.exists()  # another version may still use it
     assert other.exists()  # not a store
     assert list(cache.glob("outcomes-*.pickle")) != [recent]
+
+
+def test_judging_in_worker_processes_gives_the_serial_answer(
+    tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+    import sys
+
+    import deferaudit.scan as scan_module
+
+    spec = importlib.util.spec_from_file_location(
+        "generate_corpus",
+        Path(__file__).resolve().parent.parent / "benchmarks" / "generate_corpus.py",
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["generate_corpus"] = module
+    spec.loader.exec_module(module)
+    module.generate(150, tmp_path / "dags", seed=5)
+    serial = _run(tmp_path, catalog, cache=False, jobs=1, select=())
+    monkeypatch.setattr(scan_module, "PARALLEL_JUDGING", 10)
+    parallel = _run(tmp_path, catalog, cache=False, jobs=2, select=())
+    assert serial.findings and serial.findings == parallel.findings
+    assert [o.costs for o in serial.outcomes] == [o.costs for o in parallel.outcomes]
