@@ -31,6 +31,11 @@ DAG_DECORATORS = frozenset(
 _SCHEDULE_KEYS = ("schedule", "schedule_interval", "timetable")
 
 
+def names_dag_class(paths: tuple[str, ...]) -> bool:
+    """Whether any of a callee's dotted paths is the DAG class."""
+    return not DAG_CLASSES.isdisjoint(paths)
+
+
 @dataclass
 class DagContext:
     """A DAG the walk is inside (a ``with`` block or a ``@dag`` function's body)."""
@@ -53,9 +58,7 @@ class DagFinder:
         self.calls: dict[int, str] = {}
 
     def is_dag_call(self, node: ast.expr) -> bool:
-        return isinstance(node, ast.Call) and any(
-            p in DAG_CLASSES for p in self.model.resolve(node.func)
-        )
+        return isinstance(node, ast.Call) and names_dag_class(self.model.resolve(node.func))
 
     def current(self) -> str | None:
         """The key of the innermost DAG the walk is in."""

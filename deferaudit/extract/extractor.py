@@ -8,7 +8,7 @@ from typing import Any
 
 from deferaudit.extract.class_reader import Function, module_functions
 from deferaudit.extract.classes import class_facts
-from deferaudit.extract.dags import DagFinder
+from deferaudit.extract.dags import DagFinder, names_dag_class
 from deferaudit.extract.dependencies import Dependencies
 from deferaudit.extract.loops import bind_targets
 from deferaudit.extract.polls import PollCollector
@@ -114,25 +114,46 @@ class Extractor(ast.NodeVisitor):
         kind = type(node)
         method = _DISPATCH.get(kind)
         if method is None:
-            method = getattr(type(self), "visit_" + kind.__name__, None) or Extractor.generic_visit
-            _DISPATCH[kind] = method
+            method = _method_for(kind)
         method(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
         # ast.NodeVisitor's version visits every leaf (and warns through visit_Constant);
-        # skipping leaves halves the time of a scan.
-        for name in node._fields:
+        # skipping leaves halves the time of a scan. The fields worth reading are looked up
+        # once a node type, and children are dispatched here rather than through ``visit``.
+        kind = type(node)
+        fields = _CHILD_FIELDS.get(kind)
+        if fields is None:
+            fields = _CHILD_FIELDS[kind] = tuple(node._fields)
+        dispatch = _DISPATCH
+        for name in fields:
             value = getattr(node, name, None)
-            if isinstance(value, list):
+            if type(value) is list:
                 for item in value:
-                    if isinstance(item, ast.AST) and type(item) not in _LEAVES:
-                        self.visit(item)
-            elif isinstance(value, ast.AST) and type(value) not in _LEAVES:
-                self.visit(value)
+                    item_kind = type(item)
+                    if item_kind in _LEAVES or not isinstance(item, ast.AST):
+                        continue
+                    method = dispatch.get(item_kind)
+                    if method is None:
+                        method = _method_for(item_kind)
+                    method(self, item)
+            elif value is not None:
+                value_kind = type(value)
+                if value_kind in _LEAVES or not isinstance(value, ast.AST):
+                    continue
+                method = dispatch.get(value_kind)
+                if method is None:
+                    method = _method_for(value_kind)
+                method(self, value)
 
     def _visit_all(self, nodes: list[ast.expr], keywords: list[ast.keyword]) -> None:
         for arg in (*nodes, *(kw.value for kw in keywords)):
             self.visit(arg)
+
+    def visit_keyword(self, node: ast.keyword) -> None:
+        value = node.value
+        if type(value) not in _LEAVES:
+            self.visit(value)
 
     # ---------------------------------------------------------------- imports and bindings
 
@@ -300,7 +321,10 @@ class Extractor(ast.NodeVisitor):
             return
         func = node.func
         tasks = self.tasks
-        if self.dags.is_dag_call(node):
+        # What the callee names cannot change while one call is read (expressions import
+        # nothing): resolved once, it answers the DAG test, the dependency helpers and the task.
+        resolved = self.model.resolve(func)
+        if names_dag_class(resolved):
             self._visit_all(node.args, node.keywords)
             self.dags.add_call(node)
             return
@@ -321,33 +345,38 @@ class Extractor(ast.NodeVisitor):
         if isinstance(func, ast.Attribute) and func.attr == "partial":
             site = tasks.site(node, func.value, via="partial", expand=None)
             if site is not None:
-                self.generic_visit(node)
+                self._visit_call_parts(node)
                 tasks.add(site, node)
                 return
         if isinstance(func, ast.Attribute) and func.attr in ("set_downstream", "set_upstream"):
-            self.generic_visit(node)
+            self._visit_call_parts(node)
             self.dependencies.method_call(node, func)
             return
         if isinstance(func, ast.Name | ast.Attribute):
-            resolved = self.model.resolve(func)
             if any(p.endswith((".chain", ".chain_linear")) for p in resolved) or (
                 isinstance(func, ast.Name) and func.id in ("chain", "chain_linear") and not resolved
             ):
-                self.generic_visit(node)
+                self._visit_call_parts(node)
                 self.dependencies.chain(node.args)
                 return
             if any(p.endswith(".cross_downstream") for p in resolved):
-                self.generic_visit(node)
+                self._visit_call_parts(node)
                 self.dependencies.cross_downstream(node.args)
                 return
             if isinstance(func, ast.Name):
                 tasks.note_function_call(func.id)
-            site = tasks.site(node, func, via="call", expand=None)
+            site = tasks.site(node, func, via="call", expand=None, candidates=resolved)
             if site is not None:
-                self.generic_visit(node)
+                self._visit_call_parts(node)
                 tasks.add(site, node)
                 return
-        self.generic_visit(node)
+        self._visit_call_parts(node)
+
+    def _visit_call_parts(self, node: ast.Call) -> None:
+        # What generic_visit visits in a call, in its order, without stepping through keywords.
+        for child in (node.func, *node.args, *(kw.value for kw in node.keywords)):
+            if type(child) not in _LEAVES:
+                self.visit(child)
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
         if isinstance(node.op, ast.RShift | ast.LShift):
@@ -367,3 +396,11 @@ class Extractor(ast.NodeVisitor):
 
 # Node type -> the Extractor method that visits it, filled on first sight of each type.
 _DISPATCH: dict[type, Any] = {}
+# Node type -> its field names, for generic_visit.
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _method_for(kind: type) -> Any:
+    method = getattr(Extractor, "visit_" + kind.__name__, None) or Extractor.generic_visit
+    _DISPATCH[kind] = method
+    return method

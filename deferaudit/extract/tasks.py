@@ -8,7 +8,7 @@ import ast
 import dataclasses
 from typing import Any
 
-from deferaudit.extract.dags import DAG_CLASSES, DagFinder
+from deferaudit.extract.dags import DagFinder, names_dag_class
 from deferaudit.extract.loops import Loops
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.extract.suppressions import Suppressions
@@ -52,21 +52,25 @@ class TaskFinder:
         *,
         via: str,
         expand: ast.Call | None,
+        candidates: tuple[str, ...] | None = None,
     ) -> TaskSite | None:
-        """The task a call makes, when its callee is an operator or sensor (or a local class)."""
+        """The task a call makes, when its callee is an operator or sensor (or a local class).
+
+        ``candidates`` are the callee's resolved paths when the caller has them already."""
         model = self.model
-        candidates = model.resolve(callee)
+        if candidates is None:
+            candidates = model.resolve(callee)
         if not candidates:
             return None
-        if any(c in DAG_CLASSES for c in candidates):
+        if names_dag_class(candidates):
+            return None
+        last = candidates[0].rsplit(".", 1)[-1]
+        # A class named ...Operator or ...Sensor makes a task; any other callee only with a task_id.
+        if not last.endswith(_TASK_SUFFIXES) and not any(
+            kw.arg == "task_id" for kw in call.keywords
+        ):
             return None
         keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
-        last = candidates[0].rsplit(".", 1)[-1]
-        is_local = candidates[0] == (f"{model.module}.{last}" if model.module else last)
-        if not ("task_id" in keywords or last.endswith(_TASK_SUFFIXES) or is_local):
-            return None
-        if is_local and "task_id" not in keywords and not last.endswith(_TASK_SUFFIXES):
-            return None
         kwargs: dict[str, Arg] = {}
         star = False
         for kw in call.keywords:
@@ -168,14 +172,18 @@ class TaskFinder:
         """Record a task made by ``node`` (a call, or a ``@task.sensor`` function)."""
         first = site.span.line
         last = site.span.end_line
+        # The site is rebuilt once, with every change this step makes.
+        changes: dict[str, Any] = {}
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             first = min(first, node.lineno)
             last = max(last, node.lineno)
             if self.dags.stack:
-                site = _replace(site, dag_key=self.dags.stack[-1].key)
-        site = _replace(site, suppressed=self.suppress.in_lines(first, last))
-        if site.suppressed:
-            site = _replace(site, suppression_reasons=self.suppress.reasons_in(first, last))
+                changes["dag_key"] = self.dags.stack[-1].key
+        suppressed = self.suppress.in_lines(first, last)
+        changes["suppressed"] = suppressed
+        if suppressed:
+            changes["suppression_reasons"] = self.suppress.reasons_in(first, last)
+        site = _replace(site, **changes)
         index = len(self.sites)
         self.sites.append(site)
         task_id = (
@@ -222,4 +230,23 @@ class TaskFinder:
 
 
 def _replace(site: TaskSite, **changes: Any) -> TaskSite:
-    return dataclasses.replace(site, **changes)
+    """``dataclasses.replace`` for a site, without its per-field checks.
+
+    ``TaskSite`` is a frozen dataclass with every field in ``__init__`` and no
+    ``__post_init__``: a copy of its fields with some changed is what ``replace`` makes (the
+    same fields in the same order, so the same pickle). ``_FAST_REPLACE`` says it still is.
+    """
+    if not _FAST_REPLACE:
+        return dataclasses.replace(site, **changes)
+    copy = object.__new__(TaskSite)
+    fields = copy.__dict__
+    fields.update(site.__dict__)
+    fields.update(changes)
+    return copy
+
+
+_FAST_REPLACE = (
+    not hasattr(TaskSite, "__post_init__")
+    and not hasattr(TaskSite, "__slots__")
+    and all(f.init for f in dataclasses.fields(TaskSite))
+)
