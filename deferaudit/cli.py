@@ -14,7 +14,6 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -183,13 +182,16 @@ def pop_scan_options(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def open_run(
-    paths: tuple[Path, ...], options: dict[str, Any], overrides: dict[str, Any] | None = None
+    paths: tuple[Path, ...],
+    options: dict[str, Any],
+    overrides: dict[str, Any] | None = None,
+    config_from: tuple[Path, ...] | None = None,
 ) -> Any:
     """Settings, catalog and versions for a command; configuration errors exit 2."""
     from deferaudit.commands import open_run as _open_run
 
     with _user_errors():
-        return _open_run(paths, options, overrides)
+        return _open_run(paths, options, overrides, config_from=config_from)
 
 
 def build(
@@ -199,14 +201,10 @@ def build(
     **kwargs: Any,
 ) -> Any:
     """Run one command of deferaudit.commands with a progress bar; print the problems (and,
-    with --verbose, why the cache was not used); exit 2 when there was nothing to scan."""
-    from deferaudit.report import Report
-
+    with --verbose, why the cache was not used); exit 2 when there was nothing to scan.
+    Every command returns (its Report, what else it decided)."""
     with _user_errors(), _progress() as (progress, on_total):
-        made = make(run, *args, progress=progress, on_total=on_total, **kwargs)
-    report = next(
-        r for r in (made if isinstance(made, tuple) else (made,)) if isinstance(r, Report)
-    )
+        report, decided = make(run, *args, progress=progress, on_total=on_total, **kwargs)
     for problem in report.problems:
         click.echo(f"deferaudit: {problem.path}: {problem.message}", err=True)
     if run.settings.verbose:
@@ -214,21 +212,13 @@ def build(
             click.echo(f"deferaudit: cache: {note}", err=True)
     if report.scan.paths_missing:
         raise UsageFailure("no file to scan")
-    return made
+    return report, decided
 
 
 def emit_report(report: Any, fmt: str, output: Path | None, view: Any) -> None:
     from deferaudit.outputs import FORMATS
 
     write_output(lambda handle: FORMATS[fmt].emitter()(report, handle, view), output)
-
-
-def wants_for(fmt: str, **more: bool) -> Any:
-    from deferaudit.outputs import FORMATS
-    from deferaudit.pipeline import Wants
-
-    chosen = FORMATS[fmt]
-    return Wants(fix_edits=chosen.fix_edits, fix_diffs=chosen.fix_diffs, **more)
 
 
 @main.command()
@@ -251,7 +241,7 @@ def scan(
 
     options = pop_scan_options(options) | pop_cost_options(options)
     run = open_run(paths, options)
-    report = build(run, commands.report, wants_for(fmt))
+    report, _ = build(run, commands.report, commands.wants_for(fmt))
     view = View(statistics=statistics, quiet=run.settings.quiet)
     emit_report(report, fmt, output, view)
     if exit_non_zero_on_finding and report.findings:
@@ -276,7 +266,7 @@ def report(paths: tuple[Path, ...], output: Path, **options: Any) -> None:
 
     options = pop_scan_options(options) | pop_cost_options(options)
     run = open_run(paths, options)
-    report = build(run, commands.report, wants_for("html"))
+    report, _ = build(run, commands.report, commands.wants_for("html"))
     emit_report(report, "html", output, View(quiet=run.settings.quiet))
     if str(output) != "-":
         click.echo(f"Report written to {output}", err=True)
@@ -311,7 +301,7 @@ def capacity(
 
     options = pop_scan_options(options) | pop_cost_options(options)
     run = open_run(paths, options)
-    report = build(run, commands.report, Wants())
+    report, _ = build(run, commands.report, Wants())
     write_output(lambda handle: emit_capacity(report, handle, View(top=top), fmt), output)
 
 
@@ -347,7 +337,7 @@ def fix(
     from deferaudit.pipeline import Wants
 
     run = open_run(paths, pop_scan_options(options))
-    report = build(run, commands.report, Wants(plan=False, facts=True))
+    report, _ = build(run, commands.report, Wants(plan=False, facts=True))
     plan = plan_fixes(report.scan, Path.cwd(), unsafe=unsafe_fixes)
     if not no_diff and not apply_:
         click.echo(plan.diff(), nl=False)
@@ -449,11 +439,11 @@ def check(
     except GATE_ERRORS as exc:
         raise UsageFailure(str(exc)) from exc
     gate = CheckOptions(baseline_file, changed_since, dag_folder, policy, update_baseline)
-    start = (*dag_folder, *paths)
-    run = open_run(start, options, {"require_reason": require_reason})
-    run = replace(run, paths=paths)
+    run = open_run(
+        paths, options, {"require_reason": require_reason}, config_from=(*dag_folder, *paths)
+    )
     try:
-        report, decision = build(run, commands.check, gate, wants_for(fmt))
+        report, decision = build(run, commands.check, gate, commands.wants_for(fmt))
     except GATE_ERRORS as exc:
         raise UsageFailure(str(exc)) from exc
     emit_report(report, fmt, output, View(quiet=run.settings.quiet))
@@ -487,7 +477,7 @@ def baseline_command(
     from deferaudit.outputs import plural
 
     run = open_run(paths, pop_scan_options(options), {"require_reason": require_reason})
-    baseline, report = build(run, commands.baseline, output)
+    report, baseline = build(run, commands.baseline, output)
     write_output(baseline.dumps(), output)
     click.echo(
         f"Wrote {output}: {plural(report.files_scanned, 'file')}, "

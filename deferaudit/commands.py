@@ -18,7 +18,15 @@ from deferaudit.report import Report
 from deferaudit.settings import Settings
 from deferaudit.versions import DeploymentVersions
 
-__all__ = ["Run", "baseline", "check", "open_run", "report", "settings_from_options"]
+__all__ = [
+    "Run",
+    "baseline",
+    "check",
+    "open_run",
+    "report",
+    "settings_from_options",
+    "wants_for",
+]
 
 Progress = Callable[[int], None] | None
 
@@ -68,15 +76,26 @@ def open_run(
     overrides: Mapping[str, Any] | None = None,
     *,
     cwd: Path | None = None,
+    config_from: tuple[Path, ...] | list[Path] | None = None,
 ) -> Run:
     """Settings, the catalog and the deployment's versions (``--constraints``, else the
-    installed distributions); raises ConfigError, CatalogError or UnknownRuleError."""
+    installed distributions); raises ConfigError, CatalogError or UnknownRuleError.
+    ``config_from``: where to look for pyproject.toml when not from ``paths`` (``check
+    --dag-folder``)."""
     from deferaudit.versions import installed_versions, read_constraints
 
-    settings, _targets = settings_from_options(paths, options, overrides)
+    settings, _targets = settings_from_options(config_from or paths, options, overrides)
     constraints = settings.constraints
     versions = read_constraints(constraints) if constraints else installed_versions()
     return Run(tuple(paths), settings, Catalog.load(), versions, cwd or Path.cwd())
+
+
+def wants_for(fmt: str) -> Wants:
+    """What the pipeline must work out for an output format (deferaudit.outputs.FORMATS)."""
+    from deferaudit.outputs import FORMATS
+
+    chosen = FORMATS[fmt]
+    return Wants(fix_edits=chosen.fix_edits, fix_diffs=chosen.fix_diffs)
 
 
 def report(
@@ -85,19 +104,16 @@ def report(
     *,
     progress: Progress = None,
     on_total: Progress = None,
-) -> Report:
+) -> tuple[Report, None]:
     """scan, report, capacity and fix: the Report of every finding under the paths."""
-    return build_report(
+    made = build_report(
         list(run.paths) or [Path(".")],
         run.settings,
         run.catalog,
-        cwd=run.cwd,
         wants=wants,
-        versions=run.versions,
-        live=run.settings.live_check,
-        progress=progress,
-        on_total=on_total,
+        **_scan_arguments(run, progress, on_total),
     )
+    return made, None
 
 
 def check(
@@ -116,29 +132,33 @@ def check(
         run.settings,
         run.catalog,
         options,
-        cwd=run.cwd,
         wants=wants,
-        versions=run.versions,
-        live=run.settings.live_check,
-        progress=progress,
-        on_total=on_total,
+        **_scan_arguments(run, progress, on_total),
     )
 
 
 def baseline(
     run: Run, output: Path, *, progress: Progress = None, on_total: Progress = None
-) -> tuple[Any, Report]:
+) -> tuple[Report, Any]:
     """The baseline of every current finding (deferaudit.gate.take_baseline)."""
     from deferaudit.gate import take_baseline
 
-    return take_baseline(
+    taken, made = take_baseline(
         list(run.paths),
         run.settings,
         run.catalog,
         output,
-        cwd=run.cwd,
-        versions=run.versions,
-        live=run.settings.live_check,
-        progress=progress,
-        on_total=on_total,
+        **_scan_arguments(run, progress, on_total),
     )
+    return made, taken
+
+
+def _scan_arguments(run: Run, progress: Progress, on_total: Progress) -> dict[str, Any]:
+    """What every command passes the pipeline besides its paths and settings."""
+    return {
+        "cwd": run.cwd,
+        "versions": run.versions,
+        "live": run.settings.live_check,
+        "progress": progress,
+        "on_total": on_total,
+    }

@@ -3,15 +3,17 @@ the settings (what the scan cache stores per file)."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from deferaudit.cache import FileResult
 from deferaudit.catalog import Catalog
 from deferaudit.cost.model import SlotCost
 from deferaudit.cost.waiting import waiting_costs
+from deferaudit.extraction import CHUNK, PackedResult, unpack
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
 from deferaudit.settings import Settings
@@ -143,30 +145,50 @@ def run_rules(
     return outcomes, tasks
 
 
-# What the worker processes that judge files share, set once per process by ``start_judging``
-# (forked workers inherit it; nothing is sent per file but the file's packed facts).
-_JUDGE: dict[str, object] = {}
+# What the worker processes that judge files share, set once per process by ``_start_judging``
+# (forked workers inherit it): only each file's packed facts are sent per task.
+_JUDGE: dict[str, Any] = {}
 
 
-def start_judging(
+def judge_in_workers(
+    packed: Sequence[tuple[int, PackedResult]],
+    workers: int,
+    resolver: ClassResolver,
+    target: Target,
+    settings: Settings,
+    catalog: Catalog,
+) -> list[tuple[int, FileOutcome]]:
+    """Each file's outcome, judged in worker processes that share the class table (given to
+    each worker once, when it starts), in the order given."""
+    items = list(packed)
+    size = max(1, min(CHUNK * 4, len(items) // (workers * 4) or 1))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    out: list[tuple[int, FileOutcome]] = []
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers,
+        initializer=_start_judging,
+        initargs=(resolver, target, settings, catalog),
+    ) as pool:
+        for done in pool.map(_judge_chunk, chunks):
+            out.extend(done)
+    return out
+
+
+def _start_judging(
     resolver: ClassResolver, target: Target, settings: Settings, catalog: Catalog
 ) -> None:
     _JUDGE.update(resolver=resolver, target=target, settings=settings, catalog=catalog)
 
 
-def judge_packed(blobs: Sequence[tuple[int, bytes, bool]]) -> list[tuple[int, FileOutcome]]:
-    """Judge files in a worker process: (index, packed facts, fresh) -> (index, outcome)."""
-    from deferaudit.cache_file import safe_loads
-
+def _judge_chunk(chunk: Sequence[tuple[int, PackedResult]]) -> list[tuple[int, FileOutcome]]:
     out = []
-    for index, blob, fresh in blobs:
-        result = pickle.loads(blob) if fresh else safe_loads(blob)
+    for index, packed in chunk:
         outcome, _tasks = evaluate_file(
-            result,
-            _JUDGE["resolver"],  # type: ignore[arg-type]
-            _JUDGE["target"],  # type: ignore[arg-type]
-            _JUDGE["settings"],  # type: ignore[arg-type]
-            _JUDGE["catalog"],  # type: ignore[arg-type]
+            unpack(packed),
+            _JUDGE["resolver"],
+            _JUDGE["target"],
+            _JUDGE["settings"],
+            _JUDGE["catalog"],
             RULES,
         )
         out.append((index, outcome))

@@ -27,9 +27,9 @@ from deferaudit.facts import FileFacts
 from deferaudit.settings import Settings
 from deferaudit.source import MAX_FILE_BYTES, SourceError, read_source
 
-# Files per task sent to a worker process: large enough that pickling overhead is small,
+# Files per task sent to a worker process (extracting here, judging in deferaudit.evaluate): large enough that pickling overhead is small,
 # small enough that both cores stay busy to the end.
-_CHUNK = 48
+CHUNK = 48
 # Below this many files a process pool costs more than it saves.
 _PARALLEL_THRESHOLD = 64
 
@@ -174,7 +174,7 @@ def _run_jobs(
             if progress:
                 progress(1)
         return out
-    chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
+    chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     results: list[PackedResult] = []
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
         for chunk_result in pool.map(_extract_chunk, chunks):
@@ -255,30 +255,4 @@ def results_for(
         if cache is not None and key is not None:
             cache.facts.put(key, result.blob)
             cache.meta.put(key, result.meta)
-    return out
-
-
-def judge_in_workers(
-    packed: Sequence[tuple[int, PackedResult]],
-    workers: int,
-    resolver: object,
-    target: object,
-    settings: Settings,
-    catalog: object,
-) -> list[tuple[int, object]]:
-    """Each file's outcome, judged in worker processes that share the class table (given to
-    each worker once, when it starts), in the order given."""
-    from deferaudit.evaluate import judge_packed, start_judging
-
-    items = [(index, p.blob, p.fresh) for index, p in packed]
-    size = max(1, min(_CHUNK * 4, len(items) // (workers * 4) or 1))
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    out: list[tuple[int, object]] = []
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers,
-        initializer=start_judging,
-        initargs=(resolver, target, settings, catalog),
-    ) as pool:
-        for done in pool.map(judge_packed, chunks):
-            out.extend(done)
     return out

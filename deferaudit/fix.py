@@ -109,7 +109,7 @@ def _left_alone(finding: Finding, unsafe: bool) -> NotFixed | None:
             return NotFixed(finding, " ".join(rule.fix_safety.split()))
         return NotFixed(finding, "no fix: " + finding.message.split("; ", 1)[-1])
     if fix.safety == "unsafe" and not unsafe:
-        reasons = "; ".join(fix.unsafe_reasons)
+        reasons = fix.unsafe_text
         return NotFixed(finding, f"unsafe fix, needs --unsafe-fixes ({reasons})", unsafe=True)
     return None
 
@@ -246,7 +246,7 @@ def unsafe_notes(plan: FixPlan) -> list[str]:
     notes = []
     for finding in plan.applied:
         if finding.fix is not None and finding.fix.safety == "unsafe":
-            reasons = "; ".join(finding.fix.unsafe_reasons)
+            reasons = finding.fix.unsafe_text
             notes.append((finding, f"unsafe fix, check that it suits ({reasons})"))
     notes.extend((left.finding, left.reason) for left in plan.not_fixed if left.unsafe)
     notes.sort(key=lambda note: note[0].sort_key())

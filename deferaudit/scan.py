@@ -21,12 +21,11 @@ from deferaudit.discover import (
     default_ignore_syntax,
     discover,
 )
-from deferaudit.evaluate import FileOutcome, evaluate_file, run_rules
+from deferaudit.evaluate import FileOutcome, evaluate_file, judge_in_workers, run_rules
 from deferaudit.extraction import (
     PackedResult,
     PlannedFile,
     defines_no_class,
-    judge_in_workers,
     keys_for,
     no_cyclic_gc,
     plan_files,
@@ -195,27 +194,31 @@ def _root_of(file: Path, roots: Sequence[Path]) -> Path | None:
     return next((root for root in roots if text.startswith(str(root) + os.sep)), None)
 
 
-def _mentions(path: Path, modules: Collection[str]) -> bool:
-    """Whether a file's text names one of the modules (``a.b``, or ``from a import b``)."""
+def _mention_pattern(modules: Collection[str]) -> re.Pattern[bytes]:
+    """One pattern for a file's text that names one of the modules: ``a.b``, or
+    ``from a import ..., b``."""
+    forms = []
+    for module in sorted(modules):
+        forms.append(re.escape(module.encode()))
+        parent, _, leaf = module.rpartition(".")
+        if parent:
+            forms.append(
+                rb"from\s+"
+                + re.escape(parent.encode())
+                + rb"\s+import\b[^\n]*\b"
+                + re.escape(leaf.encode())
+                + rb"\b"
+            )
+    return re.compile(b"|".join(forms))
+
+
+def _mentions(path: Path, pattern: re.Pattern[bytes]) -> bool:
+    """Whether a file's text matches ``pattern`` (an unreadable file does not)."""
     try:
         with open(path, "rb") as handle:
-            text = handle.read(MAX_FILE_BYTES + 1)
+            return pattern.search(handle.read(MAX_FILE_BYTES + 1)) is not None
     except OSError:
         return False
-    for module in modules:
-        if module.encode() in text:
-            return True
-        parent, _, leaf = module.rpartition(".")
-        if parent and re.search(
-            rb"from\s+"
-            + re.escape(parent.encode())
-            + rb"\s+import\b[^\n]*\b"
-            + re.escape(leaf.encode())
-            + rb"\b",
-            text,
-        ):
-            return True
-    return False
 
 
 class _Scan:
@@ -476,10 +479,11 @@ class _Scan:
         reached = set(changed)
         while True:
             grown = False
+            pattern = _mention_pattern(reached)
             for plan, meta in zip(planned, metas, strict=True):
                 if plan.shown in out or plan.shown in only:
                     continue
-                if meta.imported & reached or _mentions(plan.path, reached):
+                if meta.imported & reached or _mentions(plan.path, pattern):
                     out.add(plan.shown)
                     if plan.role != "dag" and plan.module not in reached:
                         reached.add(plan.module)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+from corpus_generator import load_corpus_generator
 
 from deferaudit.catalog import Catalog
 from deferaudit.pipeline import Wants, complete_report
@@ -29,6 +31,12 @@ def _cache_key_of_this_session(tmp_path_factory: pytest.TempPathFactory) -> Iter
         os.environ.pop("DEFERAUDIT_KEY_FILE", None)
     else:
         os.environ["DEFERAUDIT_KEY_FILE"] = before
+
+
+@pytest.fixture(scope="session")
+def corpus_generator() -> ModuleType:
+    """benchmarks/generate_corpus.py, loaded from its file."""
+    return load_corpus_generator()
 
 
 @pytest.fixture(scope="session")

@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from corpus_generator import load_corpus_generator
 
-GENERATOR_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "generate_corpus.py"
 SEED = 1234
 COUNT = 50
 
-
-def _load_generator() -> ModuleType:
-    # benchmarks/ is a folder of scripts, not a package: load the module from its file.
-    name = "deferaudit_benchmarks_generate_corpus"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, GENERATOR_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-generator = _load_generator()
+generator = load_corpus_generator()
 
 
 def _files(root: Path) -> dict[str, bytes]:

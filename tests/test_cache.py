@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -93,19 +94,10 @@ def test_a_corrupt_cache_is_ignored(tmp_path: Path, catalog: Catalog) -> None:
     assert _rules(_run(folder, catalog)) == [("DA105", "dags/partner.py", 6)]
 
 
-def test_parallel_and_serial_scans_agree(tmp_path: Path, catalog: Catalog) -> None:
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location(
-        "generate_corpus",
-        Path(__file__).resolve().parent.parent / "benchmarks" / "generate_corpus.py",
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["generate_corpus"] = module
-    spec.loader.exec_module(module)
-    module.generate(120, tmp_path / "dags", seed=3)
+def test_parallel_and_serial_scans_agree(
+    tmp_path: Path, catalog: Catalog, corpus_generator: ModuleType
+) -> None:
+    corpus_generator.generate(120, tmp_path / "dags", seed=3)
     serial = _run(tmp_path, catalog, cache=False, jobs=1)
     parallel = _run(tmp_path, catalog, cache=False, jobs=2)
     assert serial.findings and _rules(serial) == _rules(parallel)
@@ -136,22 +128,11 @@ def test_stores_of_other_code_unused_for_a_week_are_deleted(
 
 
 def test_judging_in_worker_processes_gives_the_serial_answer(
-    tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, catalog: Catalog, corpus_generator: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import importlib.util
-    import sys
-
     import deferaudit.scan as scan_module
 
-    spec = importlib.util.spec_from_file_location(
-        "generate_corpus",
-        Path(__file__).resolve().parent.parent / "benchmarks" / "generate_corpus.py",
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["generate_corpus"] = module
-    spec.loader.exec_module(module)
-    module.generate(150, tmp_path / "dags", seed=5)
+    corpus_generator.generate(150, tmp_path / "dags", seed=5)
     serial = _run(tmp_path, catalog, cache=False, jobs=1, select=())
     monkeypatch.setattr(scan_module, "PARALLEL_JUDGING", 10)
     parallel = _run(tmp_path, catalog, cache=False, jobs=2, select=())

@@ -207,3 +207,29 @@ def test_check_changed_since_judges_the_dag_files_of_a_changed_helper(tmp_path: 
     assert done.returncode == 1, done.stderr
     doc = json.loads(done.stdout)
     assert ("dags/ingest.py", 7, "DA104", "load") in _found(doc)
+
+
+def test_a_trigger_in_a_helper_package_is_not_one_in_the_dag_folder(tmp_path: Path) -> None:
+    """The triggerer imports a helper package as the DAGs do: no DA211, and DA202 checks the
+    class path against the helper's own module name."""
+    repo = _repo(tmp_path / "repo")
+    (repo / "operators" / "triggers.py").write_text(
+        "from airflow.triggers.base import BaseTrigger, TriggerEvent\n\n\n"
+        "class JobTrigger(BaseTrigger):\n"
+        "    def __init__(self, job_id):\n"
+        "        super().__init__()\n"
+        "        self.job_id = job_id\n\n"
+        "    def serialize(self):\n"
+        '        return ("operators.old.JobTrigger", {"job_id": self.job_id})\n\n'
+        "    async def run(self):\n"
+        "        yield TriggerEvent({})\n"
+    )
+    (repo / "dags" / "jobs.py").write_text(
+        "from airflow.sdk import DAG\nfrom operators.triggers import JobTrigger\n\n"
+        "with DAG('jobs', schedule='@daily'):\n    pass\n"
+    )
+    doc = _scan(repo, "dags", "--no-cache")
+    found = {(f["path"], f["rule"]): f["message"] for f in doc["findings"]}
+    assert ("operators/triggers.py", "DA211") not in found
+    message = found[("operators/triggers.py", "DA202")]
+    assert "`operators.triggers.JobTrigger` (with its import root on sys.path)" in message

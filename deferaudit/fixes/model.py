@@ -45,6 +45,11 @@ class Fix:
         return "unsafe" if self.unsafe_reasons else "safe"
 
     @property
+    def unsafe_text(self) -> str:
+        """Why the fix is unsafe, in one line ("" for a safe fix)."""
+        return "; ".join(self.unsafe_reasons)
+
+    @property
     def details(self) -> Mapping[str, Any]:
         """What the codemod's edit reads besides the position."""
         return {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from deferaudit.catalog import Catalog
@@ -157,7 +156,7 @@ def run_check(
         progress=progress,
         on_total=on_total,
     )
-    return replace(report, scanned=tuple(p.as_posix() for p in plan.roots) or (".",)), decided[0]
+    return report, decided[0]
 
 
 def take_baseline(

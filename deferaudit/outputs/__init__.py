@@ -28,7 +28,6 @@ class Format:
 
     name: str
     emitter_path: str  # "module:function"
-    help: str
     fix_edits: bool = False
     fix_diffs: bool = False
 
@@ -41,20 +40,18 @@ class Format:
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        Format("text", "deferaudit.outputs.text:emit_text", "one line per finding, a summary"),
-        Format("json", "deferaudit.outputs.json:emit_json", "the deferaudit/1 document"),
+        Format("text", "deferaudit.outputs.text:emit_text"),
+        Format("json", "deferaudit.outputs.json:emit_json"),
         Format(
             "sarif",
             "deferaudit.outputs.sarif:emit_sarif",
-            "SARIF 2.1.0 with rules, fingerprints, suppressions and fixes",
             fix_edits=True,
         ),
-        Format("github", "deferaudit.outputs.github:emit_github", "GitHub annotations"),
-        Format("gitlab", "deferaudit.outputs.gitlab:emit_gitlab", "GitLab Code Quality"),
+        Format("github", "deferaudit.outputs.github:emit_github"),
+        Format("gitlab", "deferaudit.outputs.gitlab:emit_gitlab"),
         Format(
             "html",
             "deferaudit.outputs.html:emit_html",
-            "one self-contained page, with the safe fixes' diffs",
             fix_diffs=True,
         ),
     )

@@ -18,8 +18,7 @@ def finding_lines(finding: Finding) -> list[str]:
         f"{clean(f.path)}:{f.span.line}:{f.span.column}: {f.rule} [{f.kind}] {clean(f.message)}"
     ]
     if f.fix is not None and f.fix.safety == "unsafe":
-        reasons = "; ".join(f.fix.unsafe_reasons) or "it changes behaviour"
-        lines.append(f"    unsafe fix (--unsafe-fixes): {clean(reasons)}")
+        lines.append(f"    unsafe fix (--unsafe-fixes): {clean(f.fix.unsafe_text)}")
     return lines
 
 
