@@ -19,7 +19,7 @@ from deferaudit.cache_file import (
     read_sealed,
     write_sealed,
 )
-from deferaudit.facts import ClassFacts, FileFacts
+from deferaudit.facts import ClassFacts, FileFacts, FunctionFacts, ModuleScope
 
 # Past this many entries a cache file keeps only what the last scan used.
 _CACHE_LIMIT = 200_000
@@ -54,6 +54,12 @@ class FileMeta:
     # A library module's imports seen from outside: ``team.sensors.LandingSensor`` (a name
     # that ``team/sensors/__init__.py`` imports) -> where it comes from. DAG files have none.
     exports: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The functions that build tasks or DAGs or call the project's code (deferaudit.expand),
+    # the module's scope for reading them again, and the callee paths of the calls made at
+    # module level (the roots a DAG file's tasks are built from).
+    functions: tuple[FunctionFacts, ...] = ()
+    scope: ModuleScope | None = None
+    calls: tuple[tuple[str, ...], ...] = ()
 
 
 def meta_of(result: FileResult) -> FileMeta:
@@ -61,13 +67,23 @@ def meta_of(result: FileResult) -> FileMeta:
     if facts is None:
         return FileMeta((), False)
     exports: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    if not facts.dags and not facts.tasks and facts.module:
+    own_tasks = any(t.function is None for t in facts.tasks)
+    own_dags = any(d.function is None for d in facts.dags)
+    if not own_dags and not own_tasks and facts.module:
         exports = tuple(
             (f"{facts.module}.{name}", targets)
             for name, targets in sorted(facts.imports.items())
             if targets and not name.startswith("_")
         )
-    return FileMeta(facts.classes, facts.airflow3_imports, imported_names(facts), exports)
+    return FileMeta(
+        facts.classes,
+        facts.airflow3_imports,
+        imported_names(facts),
+        exports,
+        facts.functions,
+        facts.scope,
+        tuple(call.candidates for call in facts.calls),
+    )
 
 
 def imported_names(facts: FileFacts) -> frozenset[str]:

@@ -13,6 +13,7 @@ from deferaudit.cache import FileResult
 from deferaudit.catalog import Catalog
 from deferaudit.cost.model import SlotCost
 from deferaudit.cost.waiting import waiting_costs
+from deferaudit.expand import expand_file
 from deferaudit.extraction import CHUNK, PackedResult, unpack
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
@@ -55,10 +56,11 @@ def evaluate_file(
     if result.skipped is not None and role != "module":
         return FileOutcome(result.path, skipped=result.skipped), ()
     facts = result.facts
-    dags = {dag.key: dag for dag in facts.dags} if facts and role == "dag" else {}
+    sites, made = expand_file(facts, resolver.factories) if facts and role == "dag" else ([], [])
+    dags = {dag.key: dag for dag in made}
     tasks = tuple(
         ResolvedTask(site, resolver.resolve(site.class_candidates), dags.get(site.dag_key or ""))
-        for site in (facts.tasks if facts and role == "dag" else ())
+        for site in sites
     )
     tasks = tuple(t for t in tasks if t.cls.is_operator or t.cls.origin == "unknown")
     ctx = FileContext(
@@ -79,6 +81,7 @@ def evaluate_file(
         if settings.rule_enabled(rule.code)
         for finding in rule.check(rule, ctx)
     ]
+    raw = _one_fix_per_factory_call(raw)
     # One pass decides suppression (rules never do), then the cost model prices each waiting
     # task knowing which findings' fixes count; each finding is then made once, whole.
     decided = [suppression_of(finding, facts) for finding in raw]
@@ -100,8 +103,9 @@ def evaluate_file(
         path=result.path,
         findings=tuple(sorted(kept, key=Finding.sort_key)),
         suppressed=tuple(sorted(suppressed, key=Finding.sort_key)),
-        # The tasks Airflow creates: a call in a loop makes one per element.
-        tasks=sum(t.site.repeat for t in operators),
+        # The tasks Airflow creates: a call in a loop makes one per element; a task written in
+        # a function that no DAG file calls is reported where written but makes no task.
+        tasks=sum(t.site.repeat for t in operators if t.site.function is None),
         dags=len(dags),
         error=result.error,
         skipped=result.skipped,
@@ -109,6 +113,25 @@ def evaluate_file(
         unresolved=_unresolved(tasks),
     )
     return outcome, operators
+
+
+def _one_fix_per_factory_call(findings: list[Finding]) -> list[Finding]:
+    """A factory's operator call is edited once for all of its calls: when the calls' findings
+    of one rule ask for different edits there, none is offered."""
+    wanted: dict[tuple[int, int, str], set[str]] = {}
+    for finding in findings:
+        if finding.fix_at is not None:
+            key = (finding.fix_at.line, finding.fix_at.column, finding.rule)
+            wanted.setdefault(key, set()).add(repr(finding.fix))
+    split = {key for key, fixes in wanted.items() if len(fixes) > 1}
+    if not split:
+        return findings
+    return [
+        dataclasses.replace(f, fix=None, fix_at=None)
+        if f.fix_at is not None and (f.fix_at.line, f.fix_at.column, f.rule) in split
+        else f
+        for f in findings
+    ]
 
 
 def _unresolved(tasks: Sequence[ResolvedTask]) -> tuple[tuple[str, int], ...]:

@@ -118,12 +118,13 @@ def _extract_file(job: ExtractJob) -> FileResult:
     return FileResult(shown, facts=facts, error=error)
 
 
-_CLASS_LINE = re.compile(rb"^[ \t\f]*class\b", re.MULTILINE)
+_CLASS_LINE = re.compile(rb"^[ \t\f]*(?:class|def|async[ \t]+def)\b", re.MULTILINE)
 
 
 def defines_no_class(plan: PlannedFile, judged: Collection[str]) -> bool:
-    """A file not judged that defines no class: no line starts with ``class`` (a sound
-    superset of class statements; a file that cannot be read is read in full later)."""
+    """A file not judged that defines no class and no function (a factory): no line starts
+    with ``class`` or ``def`` (a sound superset of those statements; a file that cannot be
+    read is read in full later)."""
     if plan.shown in judged:
         return False
     try:

@@ -99,6 +99,16 @@ class TaskSite:
     loop: LoopRepeat | None = None
     # Suppressed code (or "*") -> the reason written after its comment, when one was.
     suppression_reasons: Mapping[str, str] = field(default_factory=dict)
+    # The function (dotted: ``team.sensors.wait_for_file``, ``team.emr.SparkJob.__init__``)
+    # whose body makes the task; None at module level or in a ``@dag`` function's body.
+    function: str | None = None
+    # The source of each ``**expr`` whose entries could not be read (a factory's ``**kwargs``),
+    # and of ``dag=`` when it names no DAG of this file (a parameter, ``team.dag``).
+    star_sources: tuple[str, ...] = ()
+    dag_source: str | None = None
+    # Set on a task a factory builds for a call (deferaudit.expand): where the operator call
+    # is written and the calls that led there. ``span`` is then the outermost call's.
+    built: Built | None = None
 
     @property
     def repeat(self) -> int:
@@ -129,6 +139,113 @@ class DagFacts:
     default_args_known: bool
     max_active_runs: Arg | None
     doc: str | None = None
+    # As on TaskSite: the function whose body makes the DAG (a DAG factory), the source of
+    # ``default_args=`` (read again with a call's arguments), and for a DAG a factory call
+    # made, where.
+    function: str | None = None
+    default_args_source: str | None = None
+    built: Built | None = None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One call on the way from a DAG file to a task a factory builds: where it stands and
+    the function (or class) it calls."""
+
+    path: str
+    line: int
+    calls: str
+
+
+@dataclass(frozen=True)
+class Built:
+    """Where a factory-built task (or DAG) is written, and the calls that built it, outermost
+    first (the first one stands in the file the task is reported in)."""
+
+    path: str
+    line: int
+    function: str
+    chain: tuple[Frame, ...]
+    # The operator call's own span (a fix of a factory in the reported file edits it), and
+    # the keywords whose values came from the call (a fix cannot serve every call then).
+    span: Span | None = None
+    from_call: frozenset[str] = frozenset()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "function": self.function}
+
+    def frames_json(self) -> list[dict[str, Any]]:
+        return [{"path": f.path, "line": f.line, "calls": f.calls} for f in self.chain]
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call of a function or class of the project (or of a name that may be one): read again
+    with the function's body when the function builds tasks or DAGs (deferaudit.expand).
+
+    ``args``/``kwargs`` are the values as written (positional, then keywords);
+    ``star_sources`` the ``**expr`` that could not be read; ``dag_args`` the arguments that
+    name a DAG of this file (position or keyword -> DAG key); ``assigned`` the name the
+    result is bound to (``globals()[...]`` -> ``"globals()"``); ``function`` the function the
+    call stands in (None: module level or a ``@dag`` body).
+    """
+
+    span: Span
+    candidates: tuple[str, ...]
+    args: tuple[Arg, ...]
+    kwargs: Mapping[str, Arg]
+    star_sources: tuple[str, ...] = ()
+    star_known: bool = True
+    dag_args: Mapping[str, str] = field(default_factory=dict)
+    dag_key: str | None = None
+    dag_source: str | None = None
+    loop: LoopRepeat | None = None
+    function: str | None = None
+    assigned: str | None = None
+    suppressed: frozenset[str] = frozenset()
+    # A call in loops whose elements are known: its values for each element, in order (the
+    # function is then read once per element; ``loop`` still says how many).
+    iterations: tuple[tuple[tuple[Arg, ...], Mapping[str, Arg]], ...] = ()
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    """A function (or method) whose body builds tasks or DAGs, or calls the project's code.
+
+    ``path`` is dotted (``team.sensors.wait_for_file``; a class's ``__init__`` is
+    ``team.emr.SparkJob.__init__``); ``params`` the positional-or-keyword parameters in order
+    (``self`` left out of methods), ``defaults`` their default sources; ``locals`` the names
+    its body binds once, with their sources (read again with a call's arguments);
+    ``dag_attrs`` the attributes an ``__init__`` sets to a DAG it makes (``self.dag`` ->
+    that DAG's key); ``returns`` the sources of its ``return`` values.
+    """
+
+    path: str
+    span: Span
+    params: tuple[str, ...]
+    kwonly: tuple[str, ...]
+    defaults: Mapping[str, str]
+    var_args: str | None
+    var_kwargs: str | None
+    locals: Mapping[str, str]
+    tasks: tuple[TaskSite, ...] = ()
+    dags: tuple[DagFacts, ...] = ()
+    calls: tuple[CallSite, ...] = ()
+    returns: tuple[str, ...] = ()
+    dag_attrs: Mapping[str, str] = field(default_factory=dict)
+    dag_vars: Mapping[str, str] = field(default_factory=dict)
+    is_method: bool = False
+
+
+@dataclass(frozen=True)
+class ModuleScope:
+    """What reading a function of a module again needs of the module: its path, imports and
+    the sources of its names bound once at module level."""
+
+    path: str
+    module: str
+    imports: Mapping[str, tuple[str, ...]]
+    constants: Mapping[str, str]
 
 
 PollWhere = Literal["execute", "task", "python_callable", "bash_command"]
@@ -333,3 +450,8 @@ class FileFacts:
     poll_loops: tuple[PollLoop, ...] = ()  # in @task functions, python_callables, bash commands
     suppressions: Mapping[int, frozenset[str]] = field(default_factory=dict)  # line -> codes
     suppression_comments: tuple[SuppressionComment, ...] = ()
+    # Calls of the project's functions at module level (or in a ``@dag`` body), the functions
+    # that build tasks, DAGs or call the project's code, and the module's scope for them.
+    calls: tuple[CallSite, ...] = ()
+    functions: tuple[FunctionFacts, ...] = ()
+    scope: ModuleScope | None = None

@@ -168,11 +168,12 @@ def _fix_file(path: str, cwd: Path, findings: Sequence[Finding]) -> FileFix:
             tuple(NotFixed(f, str(exc)) for f in findings),
             str(exc),
         )
-    targets = {}
+    # Findings of the calls of one factory share its one edit.
+    targets: dict[tuple[int, int], tuple[EditTarget, list[Finding]]] = {}
     for finding in findings:
         target = edit_target(finding)
         if target is not None:
-            targets[target.key] = (target, finding)
+            targets.setdefault(target.key, (target, []))[1].append(finding)
     try:
         after, applied = rewrite_text(source.text, path, [t for t, _ in targets.values()])
     except cst.ParserSyntaxError as exc:
@@ -188,11 +189,12 @@ def _fix_file(path: str, cwd: Path, findings: Sequence[Finding]) -> FileFix:
             reason,
         )
     error = check_rewrite(after, path)
-    done = tuple(f for key, (_, f) in targets.items() if key in applied)
+    done = tuple(f for key, (_, fs) in targets.items() if key in applied for f in fs)
     skipped = tuple(
         NotFixed(f, "the call at this position no longer matches the scan (file changed?)")
-        for key, (_, f) in targets.items()
+        for key, (_, fs) in targets.items()
         if key not in applied
+        for f in fs
     )
     if error is not None:
         skipped = tuple(NotFixed(f, error) for f in findings)

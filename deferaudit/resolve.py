@@ -9,6 +9,7 @@ from typing import Literal
 
 from deferaudit.catalog import Catalog, ClassEntry
 from deferaudit.catalog.roots import OPERATOR_ROOTS, SENSOR_ROOTS
+from deferaudit.expand import EMPTY, FactoryTable
 from deferaudit.facts import Arg, ClassFacts, DagFacts, InitValue, TaskSite
 from deferaudit.live import LiveIntrospection
 from deferaudit.versions import DeploymentVersions, deferrable_gap
@@ -122,8 +123,11 @@ class ClassResolver:
         versions: DeploymentVersions | None = None,
         live: LiveIntrospection | None = None,
         aliases: Mapping[str, tuple[str, ...]] | None = None,
+        factories: FactoryTable | None = None,
     ) -> None:
         self.catalog = catalog
+        # The project's functions that build tasks and DAGs (deferaudit.expand).
+        self.factories = factories if factories is not None else EMPTY
         # Names the project's modules re-export (``team.sensors.LandingSensor`` imported into
         # ``team/sensors/__init__.py`` from ``team.sensors.s3``): followed to what they name.
         self.aliases = aliases or {}

@@ -22,6 +22,7 @@ from deferaudit.discover import (
     discover,
 )
 from deferaudit.evaluate import FileOutcome, evaluate_file, judge_in_workers, run_rules
+from deferaudit.expand import FactoryTable
 from deferaudit.extraction import (
     PackedResult,
     PlannedFile,
@@ -117,6 +118,7 @@ def context_key(
     versions: DeploymentVersions | None = None,
     live: bool = False,
     aliases: Mapping[str, tuple[str, ...]] | None = None,
+    factories: str = "",
 ) -> str:
     """Everything besides a file's own facts that its findings depend on."""
     digest = hashlib.blake2b(digest_size=20)
@@ -131,6 +133,7 @@ def context_key(
         repr(sorted((aliases or {}).items())),
         versions.key() if versions is not None else "catalog versions",
         "live" if live else "",
+        factories,
     )
     for part in parts:
         digest.update(part.encode("utf-8", "surrogatepass"))
@@ -314,11 +317,16 @@ class _Scan:
             )
         classes = [c for m in metas for c in m.classes]
         aliases = {name: targets for m in metas for name, targets in m.exports}
+        factories = FactoryTable(
+            ((m.scope, fn) for m in metas if m.scope is not None for fn in m.functions),
+            (c for p, m in zip(planned, metas, strict=True) if p.role == "dag" for c in m.calls),
+            aliases,
+        )
         ctx_key = context_key(
-            target, settings, classes, self.versions, self.live is not None, aliases
+            target, settings, classes, self.versions, self.live is not None, aliases, factories.key
         )
         resolver = ClassResolver(
-            self.catalog, target.line, classes, self.versions, self.live, aliases
+            self.catalog, target.line, classes, self.versions, self.live, aliases, factories
         )
         outcomes: list[FileOutcome | None] = [None] * len(planned)
         todo: list[int] = []

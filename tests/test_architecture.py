@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (4, ("deferaudit.scan",)),
     (3, ("deferaudit.extraction", "deferaudit.evaluate")),
     (2, ("deferaudit.rules", "deferaudit.cost", "deferaudit.suppression")),
-    (1, ("deferaudit.fixes", "deferaudit.resolve")),
+    (1, ("deferaudit.fixes", "deferaudit.resolve", "deferaudit.expand")),
     (
         0,
         (
@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "deferaudit.live",
             "deferaudit.graph",
             "deferaudit.call_form",
+            "deferaudit.pins",
         ),
     ),
     (

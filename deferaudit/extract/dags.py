@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.facts import Arg, DagFacts
+
+if TYPE_CHECKING:
+    from deferaudit.extract.functions import Functions
 
 # The public DAG API across Airflow 2.x and 3.x. These are names of Airflow's own authoring
 # interface, not facts about operators (those come from the generated catalog).
@@ -31,6 +35,21 @@ DAG_DECORATORS = frozenset(
 _SCHEDULE_KEYS = ("schedule", "schedule_interval", "timetable")
 
 
+# A DAG that the project's code returns, settled once that code is read (deferaudit.expand):
+# ``?<source>`` then, after a NUL, the key of the DAG around (empty: none).
+PENDING = "?"
+
+
+def pending_key(source: str, outer: str | None) -> str:
+    return f"{PENDING}{source}\x00{outer or ''}"
+
+
+def split_pending(key: str) -> tuple[str, str | None]:
+    """A pending key's source and the key of the DAG around it."""
+    source, _, outer = key[1:].partition("\x00")
+    return source, outer or None
+
+
 def names_dag_class(paths: tuple[str, ...]) -> bool:
     """Whether any of a callee's dotted paths is the DAG class."""
     return not DAG_CLASSES.isdisjoint(paths)
@@ -47,9 +66,10 @@ class DagContext:
 class DagFinder:
     """The DAGs of one file, and the DAG each place and name belongs to."""
 
-    def __init__(self, model: ModuleModel, path: str) -> None:
+    def __init__(self, model: ModuleModel, path: str, functions: Functions | None = None) -> None:
         self.model = model
         self.path = path
+        self.functions = functions
         self.found: list[DagFacts] = []
         self.stack: list[DagContext] = []
         # Variable name -> DAG key (``with DAG(...) as dag``, ``dag = DAG(...)``).
@@ -77,6 +97,16 @@ class DagFinder:
         if self.stack:
             return self.stack[-1].key
         return None
+
+    def key_of(self, node: ast.expr) -> str | None:
+        """The DAG an expression names: a DAG variable or a ``DAG(...)`` call of this file."""
+        if isinstance(node, ast.Name):
+            return self.vars.get(node.id)
+        return self.calls.get(id(node))
+
+    def enter_known(self, key: str) -> None:
+        """``with dag:`` over a DAG made earlier (or one the project's code returns)."""
+        self.stack.append(DagContext(key))
 
     def add_call(self, call: ast.Call) -> None:
         """A ``DAG(...)`` call outside a ``with``: assigned to a name, or passed as ``dag=``."""
@@ -138,6 +168,9 @@ class DagFinder:
                         doc = arg.value
                         break
         key = f"{self.path}:{model.span(node).line}"
+        functions = self.functions
+        if functions is not None:
+            functions.dag_made(len(self.found))
         self.found.append(
             DagFacts(
                 key=key,
@@ -150,6 +183,10 @@ class DagFinder:
                 default_args_known=known,
                 max_active_runs=max_runs,
                 doc=doc,
+                function=functions.current() if functions is not None else None,
+                default_args_source=(
+                    model.segment(kwargs["default_args"]) if "default_args" in kwargs else None
+                ),
             )
         )
         return DagContext(key)

@@ -8,15 +8,16 @@ from typing import Any
 
 from deferaudit.extract.class_reader import Function, module_functions
 from deferaudit.extract.classes import class_facts
-from deferaudit.extract.dags import DagFinder, names_dag_class
+from deferaudit.extract.dags import DagFinder, names_dag_class, pending_key
 from deferaudit.extract.dependencies import Dependencies
+from deferaudit.extract.functions import Functions, call_values
 from deferaudit.extract.loops import bind_targets
 from deferaudit.extract.polls import PollCollector
 from deferaudit.extract.positions import SourceText
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.extract.suppressions import Suppressions
-from deferaudit.extract.tasks import TaskFinder
-from deferaudit.facts import ClassFacts, FileFacts
+from deferaudit.extract.tasks import TASK_SUFFIXES, TaskFinder
+from deferaudit.facts import CallSite, ClassFacts, FileFacts
 
 # Nodes that hold nothing extraction looks for: never descended into.
 _LEAVES = frozenset(
@@ -35,6 +36,10 @@ _LEAVES = frozenset(
         ast.Nonlocal,
     }
 )
+
+
+# A call of the project's code in loops is read once per element up to this many elements.
+MAX_ITERATIONS = 200
 
 
 class ExtractError(Exception):
@@ -64,8 +69,9 @@ class Extractor(ast.NodeVisitor):
         self.tree = tree
         self.model = ModuleModel(source, module, tree)
         self.suppress = Suppressions(source)
-        self.dags = DagFinder(self.model, path)
-        self.tasks = TaskFinder(self.model, self.dags, self.suppress)
+        self.functions = Functions(self.model, tree)
+        self.dags = DagFinder(self.model, path, self.functions)
+        self.tasks = TaskFinder(self.model, self.dags, self.suppress, self.functions)
         self.dependencies = Dependencies(self.tasks)
         self.classes: list[ClassFacts] = []
         # ``.partial(...)`` calls already read as part of their ``.expand(...)``.
@@ -87,10 +93,11 @@ class Extractor(ast.NodeVisitor):
             else ()
         )
         model = self.model
+        imports = {k: tuple(v) for k, v in sorted(model.imports.items())}
         return FileFacts(
             path=self.path,
             module=model.module,
-            imports={k: tuple(v) for k, v in sorted(model.imports.items())},
+            imports=imports,
             star_imports=tuple(model.star_imports),
             dags=tuple(self.dags.found),
             tasks=tuple(self.tasks.sites),
@@ -101,6 +108,9 @@ class Extractor(ast.NodeVisitor):
             poll_loops=poll_loops,
             suppressions=self.suppress.by_line,
             suppression_comments=self.suppress.comments(),
+            calls=self.functions.root_calls(),
+            functions=tuple(self.functions.found),
+            scope=self.functions.scope(imports, self.path),
         )
 
     def _module_functions(self) -> dict[str, Function]:
@@ -176,8 +186,12 @@ class Extractor(ast.NodeVisitor):
             self._bind(node.target, node.value)
 
     def _bind(self, target: ast.expr, value: ast.expr) -> None:
+        functions = self.functions
         if isinstance(target, ast.Name):
             self.model.bind(target.id, value)
+            functions.assigned(target.id, value)
+            if functions.is_call(value):
+                functions.call_assigned(value, target.id)
             task = self.tasks.calls.get(id(value))
             if task is not None:
                 self.tasks.vars[target.id] = task
@@ -192,6 +206,19 @@ class Extractor(ast.NodeVisitor):
         ):
             # ``default_args["mode"] = ...`` after the dict was built.
             self.model.bind_item(target.value.id, target.slice, value)
+        elif isinstance(target, ast.Subscript) and functions.is_call(value):
+            # ``globals()[dag_id] = create_dag(...)``: Airflow finds the DAG in the module.
+            functions.call_assigned(value, "globals()")
+        elif (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+        ):
+            dag = self.dags.calls.get(id(value))
+            if dag is None and isinstance(value, ast.Name):
+                dag = self.dags.vars.get(value.id)
+            if dag is not None:
+                self.functions.self_attribute(target.attr, dag)
 
     # ---------------------------------------------------------------- scopes
 
@@ -202,6 +229,12 @@ class Extractor(ast.NodeVisitor):
         sensor_site = self.tasks.sensor_site(node)
         if self._polls is not None:
             self._polls.function(node, self.tasks.decorator(node), self.dags.current())
+        functions = self.functions
+        if dag is None:
+            functions.enter(
+                node, runtime=self.tasks.decorator(node) is not None, dag_vars=self.dags.vars
+            )
+        dag_vars = dict(self.dags.vars)
         self.model.enter_function(node.name)
         # Parameters shadow module names of the same name: their values are the caller's.
         args = node.args
@@ -214,6 +247,10 @@ class Extractor(ast.NodeVisitor):
             self.visit(stmt)
         if dag is not None:
             self.dags.stack.pop()
+        else:
+            functions.leave(self.tasks.sites, self.dags.found, self.dags.vars)
+        # A DAG bound to a name in a function is that function's own.
+        self.dags.vars = dag_vars
         self.model.leave_function()
         if sensor_site is not None:
             self.tasks.add(sensor_site, node)
@@ -235,14 +272,19 @@ class Extractor(ast.NodeVisitor):
             )
         )
         model.enter_class()
+        self.functions.enter_class(node.name)
         for stmt in node.body:
             self.visit(stmt)
+        self.functions.leave_class()
         model.leave_class()
 
     def _loop(self, node: ast.For | ast.AsyncFor | ast.While) -> None:
         if isinstance(node, ast.For | ast.AsyncFor):
             self.visit(node.iter)
             bind_targets(self.model, node.target)
+            for name in ast.walk(node.target):
+                if isinstance(name, ast.Name):
+                    self.functions.rebound(name.id)
         else:
             self.visit(node.test)
         loops = self.tasks.loops
@@ -258,6 +300,11 @@ class Extractor(ast.NodeVisitor):
     visit_For = _loop
     visit_AsyncFor = _loop
     visit_While = _loop
+
+    def visit_Return(self, node: ast.Return) -> None:
+        self.functions.returned(node.value)
+        if node.value is not None:
+            self.visit(node.value)
 
     def visit_If(self, node: ast.If) -> None:
         # A task made under a condition inside a loop is not made once per element.
@@ -303,10 +350,20 @@ class Extractor(ast.NodeVisitor):
                 self._visit_all(expr.args, expr.keywords)
                 self.dags.enter_with(expr, item.optional_vars)
                 pushed += 1
+            elif isinstance(expr, ast.Name) and expr.id in self.dags.vars:
+                # ``with dag:`` over a DAG made earlier.
+                self.dags.enter_known(self.dags.vars[expr.id])
+                pushed += 1
             else:
                 self.visit(expr)
                 if item.optional_vars is not None:
                     self._bind(item.optional_vars, expr)
+                    if isinstance(item.optional_vars, ast.Name):
+                        self.functions.rebound(item.optional_vars.id)
+                pending = self._pending_dag(expr)
+                if pending is not None:
+                    self.dags.enter_known(pending)
+                    pushed += 1
         for stmt in node.body:
             self.visit(stmt)
         for _ in range(pushed):
@@ -353,24 +410,92 @@ class Extractor(ast.NodeVisitor):
             self.dependencies.method_call(node, func)
             return
         if isinstance(func, ast.Name | ast.Attribute):
-            if any(p.endswith((".chain", ".chain_linear")) for p in resolved) or (
+            if any(_airflow_helper(p, (".chain", ".chain_linear")) for p in resolved) or (
                 isinstance(func, ast.Name) and func.id in ("chain", "chain_linear") and not resolved
             ):
                 self._visit_call_parts(node)
                 self.dependencies.chain(node.args)
                 return
-            if any(p.endswith(".cross_downstream") for p in resolved):
+            if any(_airflow_helper(p, (".cross_downstream",)) for p in resolved):
                 self._visit_call_parts(node)
                 self.dependencies.cross_downstream(node.args)
                 return
             if isinstance(func, ast.Name):
                 tasks.note_function_call(func.id)
             site = tasks.site(node, func, via="call", expand=None, candidates=resolved)
+            targets = self.functions.callee(func, resolved)
             if site is not None:
                 self._visit_call_parts(node)
                 tasks.add(site, node)
+                if targets and not site.callee.endswith(TASK_SUFFIXES):
+                    # ``make(task_id=...)`` may be the project's factory or wrapper class:
+                    # when it is one, its expansion replaces this site.
+                    self._record_call(node, targets)
+                return
+            if targets and not (self.functions.stack and self.functions.stack[-1].runtime):
+                self._visit_call_parts(node)
+                self._record_call(node, targets)
                 return
         self._visit_call_parts(node)
+
+    def _record_call(self, node: ast.Call, targets: tuple[str, ...]) -> None:
+        """A call of the project's code that may build tasks or DAGs (deferaudit.expand)."""
+        model, dags = self.model, self.dags
+        args, kwargs = call_values(model, node)
+        stars: list[str] = []
+        star_known = True
+        for kw in node.keywords:
+            if kw.arg is None:
+                merged, known = model.evaluate_dict(kw.value)
+                for name, value in merged.items():
+                    kwargs.setdefault(name, value)
+                if not known:
+                    stars.append(model.segment(kw.value))
+                    star_known = False
+        dag_args: dict[str, str] = {}
+        for position, arg in enumerate(node.args):
+            key = dags.key_of(arg)
+            if key is not None:
+                dag_args[str(position)] = key
+        for kw in node.keywords:
+            key = dags.key_of(kw.value) if kw.arg else None
+            if key is not None:
+                dag_args[str(kw.arg)] = key
+        span = model.span(node)
+        iterations = []
+        if model.loop_depth:
+            for _ in self.tasks.loops.each_element(MAX_ITERATIONS):
+                iterations.append(call_values(model, node))
+        self.functions.call(
+            node,
+            CallSite(
+                span=span,
+                candidates=targets,
+                args=args,
+                kwargs=kwargs,
+                star_sources=tuple(stars),
+                star_known=star_known,
+                dag_args=dag_args,
+                dag_key=dags.current(),
+                loop=self.tasks.loops.repeat(None) if model.loop_depth else None,
+                function=self.functions.current(),
+                suppressed=self.suppress.in_lines(span.line, span.end_line),
+                iterations=tuple(iterations),
+            ),
+        )
+
+    def _pending_dag(self, expr: ast.expr) -> str | None:
+        """``with team.dag:``, ``with built:`` or ``with create_dag(...):`` over what the
+        project's code returns: a DAG key to settle once that code is read (deferaudit.expand),
+        falling back to the DAG around."""
+        base = expr.value if isinstance(expr, ast.Attribute) else expr
+        if isinstance(base, ast.Name):
+            bound = self.model.lookup(base.id)
+            if bound is None or not self.functions.is_call(bound):
+                return None
+        elif not self.functions.is_call(base):
+            return None
+        return pending_key(self.model.segment(expr), self.dags.current())
 
     def _visit_call_parts(self, node: ast.Call) -> None:
         # What generic_visit visits in a call, in its order, without stepping through keywords.
@@ -392,6 +517,12 @@ class Extractor(ast.NodeVisitor):
             self._visit_shift_operands(node.right)
         else:
             self.visit(node)
+
+
+def _airflow_helper(path: str, names: tuple[str, ...]) -> bool:
+    """Whether a callee is one of Airflow's dependency helpers (a project's own ``chain``
+    function is not)."""
+    return path.startswith("airflow.") and path.endswith(names)
 
 
 # Node type -> the Extractor method that visits it, filled on first sight of each type.

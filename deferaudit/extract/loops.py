@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from deferaudit.extract.semantic import ModuleModel, Scope
@@ -88,6 +88,30 @@ class Loops:
             f"a loop over {over} values" if len(counts) == 1 else f"nested loops over {over} values"
         )
         return LoopRepeat(total, detail, self._task_ids(task_id, readings, total))
+
+    def each_element(self, limit: int) -> Iterator[None]:
+        """Stand the walk at each element of the loops around it in turn (the loop targets
+        bound to that element's values); nothing when the elements are not all known, the
+        call stands under a condition, or there are more than ``limit`` of them."""
+        if not self.frames or self.branch_depth > self.frames[0].branch_depth:
+            return
+        readings = [self._read(frame) for frame in self.frames]
+        element_lists = [r.elements for r in readings]
+        total = 1
+        for reading in readings:
+            total *= reading.count or 0
+        if total == 0 or total > limit or any(e is None for e in element_lists):
+            return
+        scopes = self.model.scopes
+        for combination in itertools.product(*element_lists):  # type: ignore[arg-type]
+            scope = Scope()
+            for bindings in combination:
+                scope.bindings.update(bindings)
+            scopes.append(scope)
+            try:
+                yield
+            finally:
+                scopes.pop()
 
     def _read(self, frame: _Frame) -> _Reading:
         if frame.reading is None:

@@ -9,6 +9,7 @@ import dataclasses
 from typing import Any
 
 from deferaudit.extract.dags import DagFinder, names_dag_class
+from deferaudit.extract.functions import Functions
 from deferaudit.extract.loops import Loops
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.extract.suppressions import Suppressions
@@ -20,7 +21,7 @@ TASK_SENSOR_CLASSES = (
     "airflow.decorators.sensor.DecoratedSensorOperator",
     "airflow.providers.standard.decorators.sensor.DecoratedSensorOperator",
 )
-_TASK_SUFFIXES = ("Operator", "Sensor", "OperatorAsync", "SensorAsync")
+TASK_SUFFIXES = ("Operator", "Sensor", "OperatorAsync", "SensorAsync")
 
 # A task as dependencies name it: (its literal task_id, its DAG key), either possibly unknown.
 TaskRef = tuple[str | None, str | None]
@@ -29,8 +30,15 @@ TaskRef = tuple[str | None, str | None]
 class TaskFinder:
     """The task sites of one file, and the names and call nodes that stand for each task."""
 
-    def __init__(self, model: ModuleModel, dags: DagFinder, suppress: Suppressions) -> None:
+    def __init__(
+        self,
+        model: ModuleModel,
+        dags: DagFinder,
+        suppress: Suppressions,
+        functions: Functions | None = None,
+    ) -> None:
         self.model = model
+        self.functions = functions
         self.dags = dags
         self.suppress = suppress
         self.sites: list[TaskSite] = []
@@ -66,18 +74,21 @@ class TaskFinder:
             return None
         last = candidates[0].rsplit(".", 1)[-1]
         # A class named ...Operator or ...Sensor makes a task; any other callee only with a task_id.
-        if not last.endswith(_TASK_SUFFIXES) and not any(
+        if not last.endswith(TASK_SUFFIXES) and not any(
             kw.arg == "task_id" for kw in call.keywords
         ):
             return None
         keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
         kwargs: dict[str, Arg] = {}
         star = False
+        stars: list[str] = []
         for kw in call.keywords:
             if kw.arg is None:
                 merged, known = model.evaluate_dict(kw.value)
                 kwargs.update(merged)
                 star = star or not known
+                if not known:
+                    stars.append(model.segment(kw.value))
             else:
                 kwargs[kw.arg] = model.evaluate(kw.value)
         mapped = expand is not None
@@ -87,7 +98,12 @@ class TaskFinder:
             for kw in expand.keywords:
                 if kw.arg:
                     kwargs.setdefault(kw.arg, Arg(model.segment(kw.value)))
-        dag_key = self.dags.dag_for(keywords.get("dag"))
+        dag_arg = keywords.get("dag")
+        dag_key = self.dags.dag_for(dag_arg)
+        dag_source = None
+        if dag_arg is not None and self.dags.key_of(dag_arg) is None:
+            dag_source = model.segment(dag_arg)
+        functions = self.functions
         return TaskSite(
             span=model.span(call if expand is None else expand),
             callee=model.segment(callee),
@@ -103,6 +119,9 @@ class TaskFinder:
             in_loop=model.loop_depth > 0,
             in_function=bool(model.functions),
             loop=self.loops.repeat(keywords.get("task_id")) if model.loop_depth else None,
+            function=functions.current() if functions is not None else None,
+            star_sources=tuple(stars),
+            dag_source=dag_source,
         )
 
     def decorator(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.expr | None:
@@ -144,6 +163,7 @@ class TaskFinder:
                 via="task_sensor",
                 in_loop=model.loop_depth > 0,
                 in_function=bool(model.functions),
+                function=self.functions.current() if self.functions is not None else None,
             )
         return None
 
@@ -186,6 +206,8 @@ class TaskFinder:
         site = _replace(site, **changes)
         index = len(self.sites)
         self.sites.append(site)
+        if self.functions is not None:
+            self.functions.task_made(index)
         task_id = (
             site.task_id.value
             if site.task_id is not None and site.task_id.kind == "literal"

@@ -44,6 +44,13 @@ class Fixable(Protocol):
     def fix(self) -> Fix | None: ...
     @property
     def suppressed(self) -> bool: ...
+    @property
+    def fix_at(self) -> Span | None: ...
+
+
+def edit_span(finding: Fixable) -> Span:
+    """The call a finding's fix edits: its own, or the operator call in a factory."""
+    return finding.fix_at or finding.span
 
 
 def edit_target(finding: Fixable) -> EditTarget | None:
@@ -51,7 +58,7 @@ def edit_target(finding: Fixable) -> EditTarget | None:
     finding is a decision to keep the code: it gets no edit."""
     if finding.fix is None or finding.suppressed:
         return None
-    return finding.fix.edit_target(finding.span)
+    return finding.fix.edit_target(edit_span(finding))
 
 
 @dataclass(frozen=True)
@@ -172,8 +179,8 @@ def _file_replacements(
         owners = [
             i
             for i, f in findings
-            if text.offset(f.span.line, f.span.column) <= start
-            and end <= text.offset(f.span.end_line, f.span.end_column)
+            if text.offset(edit_span(f).line, edit_span(f).column) <= start
+            and end <= text.offset(edit_span(f).end_line, edit_span(f).end_column)
         ]
         if len(owners) == 1:
             owned.setdefault(owners[0], []).append((start, end, new))

@@ -29,6 +29,18 @@ def _fix_tier(finding: Mapping[str, Any]) -> str:
     return fix["safety"] if fix else "none"
 
 
+def _built(finding: dict[str, Any]) -> str:
+    """Where a factory-built task is written and the calls on the way ("" for others)."""
+    built = finding.get("built_at")
+    if not built:
+        return ""
+    via = " \u2192 ".join(
+        f"{frame['calls']} ({frame['path']}:{frame['line']})"
+        for frame in finding.get("called_from") or ()
+    )
+    return f"built at {built['path']}:{built['line']} by {via}"
+
+
 def _waste(finding: Mapping[str, Any]) -> float | None:
     cost = finding.get("cost")
     if not cost:
@@ -137,6 +149,7 @@ def render_html(report: Report, *, now: dt.datetime | None = None) -> str:
             "fix": _fix_tier(f),
             "message": f["message"],
             "unsafe": "; ".join((f.get("fix") or {}).get("unsafe_reasons", ())),
+            "built": _built(f),
         }
         for i, f in enumerate(findings)
     ]

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from deferaudit import __version__
+from deferaudit.facts import Built
 from deferaudit.outputs.fingerprints import unique_identities
 from deferaudit.report import Report, View
 from deferaudit.rules import RULES
@@ -71,6 +72,23 @@ def _fix(finding: Finding, replacements: Sequence[Any]) -> dict[str, Any]:
     return fix
 
 
+def _related(built: Built) -> list[dict[str, Any]]:
+    """Where a factory-built task's operator call is written, then each call on the way."""
+    places = [(built.path, built.line, f"built here by `{built.function}`")]
+    places += [(f.path, f.line, f"calls `{f.calls}`") for f in built.chain]
+    return [
+        {
+            "id": index,
+            "physicalLocation": {
+                "artifactLocation": _artifact(path),
+                "region": {"startLine": line},
+            },
+            "message": {"text": text},
+        }
+        for index, (path, line, text) in enumerate(places)
+    ]
+
+
 def _result(
     finding: Finding,
     fingerprint: str,
@@ -95,6 +113,8 @@ def _result(
     }
     if finding.rule in rule_index:
         result["ruleIndex"] = rule_index[finding.rule]
+    if finding.built is not None:
+        result["relatedLocations"] = _related(finding.built)
     properties: dict[str, Any] = {}
     for name in ("dag_id", "task_id", "operator"):
         value = getattr(finding, name)

@@ -17,9 +17,19 @@ def finding_lines(finding: Finding) -> list[str]:
     lines = [
         f"{clean(f.path)}:{f.span.line}:{f.span.column}: {f.rule} [{f.kind}] {clean(f.message)}"
     ]
+    if f.built is not None:
+        lines.append(f"    {clean(built_text(f))}")
     if f.fix is not None and f.fix.safety == "unsafe":
         lines.append(f"    unsafe fix (--unsafe-fixes): {clean(f.fix.unsafe_text)}")
     return lines
+
+
+def built_text(finding: Finding) -> str:
+    """Where a factory-built task is written and the calls on the way, in words."""
+    built = finding.built
+    assert built is not None
+    via = " -> ".join(f"`{frame.calls}` ({frame.path}:{frame.line})" for frame in built.chain)
+    return f"built at {built.path}:{built.line} by {via}"
 
 
 def emit_text(report: Report, out: TextIO, view: View) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from deferaudit.call_form import call_fingerprint
 from deferaudit.catalog import Catalog
-from deferaudit.facts import DagFacts, FileFacts, Span
+from deferaudit.facts import Built, DagFacts, FileFacts, Span
 from deferaudit.fixes.model import Fix
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.settings import Settings
@@ -64,6 +64,12 @@ class Finding:
     # tasks that do not wait. The deferaudit/1 JSON document writes it as "cost".
     cost: Any = None
     suppressible: Suppressible | None = NOT_SUPPRESSED
+    # For a task the project's code builds (a factory, a wrapper class): where its operator
+    # call is written and the calls that led there (deferaudit.expand).
+    built: Built | None = None
+    # Where the fix edits when that is not the finding's span: the operator call a factory
+    # of the same file writes.
+    fix_at: Span | None = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.rule)
@@ -83,7 +89,29 @@ class Finding:
             "operator": self.operator,
             "message": self.message,
             "fix": self.fix.to_json() if self.fix else None,
+            "built_at": self.built.to_json() if self.built else None,
+            "called_from": self.built.frames_json() if self.built else [],
         }
+
+
+# Parameters that decide how a task waits: a factory whose calls give them cannot be fixed in
+# one edit for all of its calls.
+_WAITING_PARAMS = frozenset(
+    {"mode", "deferrable", "timeout", "poke_interval", "exponential_backoff", "soft_fail", "**"}
+)
+
+
+def _factory_fix_at(path: str, built: Built) -> Span | None:
+    """Where a factory-built task's fix edits: the operator call in the factory, when the
+    factory stands in the reported file (every call on the way too) and its calls give it none
+    of the waiting parameters; None otherwise (the fix would edit another file, or could not
+    serve every call of the factory)."""
+    if built.span is None or built.path != path or any(f.path != path for f in built.chain):
+        return None
+    given = built.from_call
+    if given & _WAITING_PARAMS or any(name.startswith("wait_for") for name in given):
+        return None
+    return built.span
 
 
 @dataclass(frozen=True)
@@ -149,6 +177,11 @@ class Rule:
         fix: Fix | None = None,
     ) -> Finding:
         site = task.site
+        fix_at = None
+        if site.built is not None:
+            fix_at = _factory_fix_at(ctx.path, site.built) if fix is not None else None
+            if fix_at is None:
+                fix = None
         where = (
             Suppressible((), site.suppressed, site.suppression_reasons)
             if site.suppressed
@@ -167,6 +200,8 @@ class Rule:
             fix=fix,
             fingerprint=call_fingerprint(site),
             suppressible=where,
+            built=site.built,
+            fix_at=fix_at,
         )
 
     def documentation(self) -> str:

@@ -1,0 +1,598 @@
+"""Tasks and DAGs that the project's own code builds: factories and wrapper classes.
+
+A function anywhere in the project (a DAG file, a helper package, a plugins folder) whose body
+makes operators or DAGs is read again for each call of it, its parameters bound to the call's
+arguments as far as the call site decides them (literals, durations, the caller's own
+arguments), its defaults and the module's constants filling the rest. Each call then stands for
+the tasks and DAGs that call makes: reported at the call in the DAG file, with where the
+operator is written and the calls on the way (``facts.Built``). Factories calling factories are
+followed ``MAX_DEPTH`` levels deep; a function that calls itself is read once on each path.
+
+Nothing is imported or run: the bodies were read by the extractor, once per module, and are
+only re-evaluated here with the values a call gives.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from deferaudit.extract.dags import PENDING, split_pending
+from deferaudit.extract.semantic import ModuleModel
+from deferaudit.extract.values import UNKNOWN, duration, literal
+from deferaudit.facts import (
+    Arg,
+    Built,
+    CallSite,
+    DagFacts,
+    FileFacts,
+    Frame,
+    FunctionFacts,
+    LoopRepeat,
+    ModuleScope,
+    TaskSite,
+)
+
+# How many factory calls deep a task is followed (a DAG file's call is the first).
+MAX_DEPTH = 4
+# At most this many tasks and DAGs come out of one file's calls (loops of factories of loops).
+MAX_PRODUCTS = 20000
+_TIMEDELTA = "__deferaudit_timedelta__"
+
+
+@dataclass(frozen=True)
+class Factory:
+    """A function of the project with the module it stands in."""
+
+    scope: ModuleScope
+    function: FunctionFacts
+
+
+class FactoryTable:
+    """Every function of the project that builds tasks or DAGs (directly or through the
+    functions it calls), by dotted path; and which of them the DAG files' calls reach."""
+
+    def __init__(
+        self,
+        functions: Iterable[tuple[ModuleScope, FunctionFacts]],
+        roots: Iterable[tuple[str, ...]],
+        aliases: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.aliases = aliases or {}
+        every = {fn.path: Factory(scope, fn) for scope, fn in functions}
+        # Keep the functions that build something, directly or through their calls.
+        useful = {path for path, f in every.items() if f.function.tasks or f.function.dags}
+        grown = True
+        while grown:
+            grown = False
+            for path, f in every.items():
+                if path in useful:
+                    continue
+                if any(self._find(c.candidates, every) in useful for c in f.function.calls):
+                    useful.add(path)
+                    grown = True
+        self.by_path = {path: every[path] for path in sorted(useful)}
+        reached: set[str] = set()
+        todo = [p for r in roots if (p := self._find(r, self.by_path)) is not None]
+        while todo:
+            path = todo.pop()
+            if path in reached:
+                continue
+            reached.add(path)
+            for call in self.by_path[path].function.calls:
+                found = self._find(call.candidates, self.by_path)
+                if found is not None and found not in reached:
+                    todo.append(found)
+        self.reached = frozenset(reached)
+        digest = hashlib.blake2b(digest_size=16)
+        for path, f in self.by_path.items():
+            digest.update(repr((path, f.scope, f.function, path in reached)).encode())
+        self.key = digest.hexdigest()
+
+    def _find(self, candidates: Sequence[str], table: Mapping[str, Factory]) -> str | None:
+        todo = list(candidates)
+        seen: list[str] = []
+        while todo and len(seen) < 32:
+            path = todo.pop(0)
+            if path in seen:
+                continue
+            seen.append(path)
+            for name in (path, f"{path}.__init__"):
+                if name in table:
+                    return name
+            todo.extend(self.aliases.get(path, ()))
+        return None
+
+    def lookup(self, candidates: Sequence[str]) -> Factory | None:
+        path = self._find(candidates, self.by_path)
+        return self.by_path[path] if path is not None else None
+
+    def hides(self, function: str | None) -> bool:
+        """Whether tasks written in this function are made only by the calls that reach it
+        (reported there), not where they are written."""
+        if function is None:
+            return False
+        return any(function == r or function.startswith(r + ".") for r in self.reached)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_path)
+
+
+EMPTY = FactoryTable((), ())
+
+
+@dataclass
+class Expansion:
+    """What one DAG file's calls of the project's code make."""
+
+    tasks: list[TaskSite] = field(default_factory=list)
+    dags: list[DagFacts] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # Names (and ``name.attr``) bound at module level to a DAG a call made.
+    named_dags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Result:
+    returned_dag: str | None = None
+    attrs: dict[str, str] = field(default_factory=dict)
+
+
+def expand_file(facts: FileFacts, table: FactoryTable) -> tuple[list[TaskSite], list[DagFacts]]:
+    """The file's own tasks and DAGs (less those written in functions its project calls) and
+    the ones its calls of factories make, each task tied to its DAG and its defaults."""
+    own_tasks = [t for t in facts.tasks if not table.hides(t.function)]
+    own_dags = [d for d in facts.dags if not table.hides(d.function)]
+    if not table or not facts.calls:
+        if any(_needs_settling(t) for t in own_tasks):
+            own_tasks = [_settle(t, {}) for t in own_tasks]
+        return own_tasks, own_dags
+    out = Expansion()
+    expander = _Expander(table, facts.path, out)
+    expanded: set[tuple[int, int]] = set()
+    for call in facts.calls:
+        if len(out.tasks) + len(out.dags) > MAX_PRODUCTS:
+            break
+        dag_key = _named_dag(call.dag_key, out.named_dags)
+        for index, (args, kwargs) in enumerate(_variants(call)):
+            result = expander.call(
+                call,
+                args,
+                kwargs,
+                parent=None,
+                dag_map={},
+                context_dag=dag_key,
+                chain=(),
+                outer=call,
+                iteration=index if call.iterations else None,
+            )
+            if result is None:
+                continue
+            expanded.add((call.span.line, call.span.column))
+            if call.assigned is None:
+                continue
+            if result.returned_dag is not None:
+                out.named_dags[call.assigned] = result.returned_dag
+            for attr, key in result.attrs.items():
+                out.named_dags[f"{call.assigned}.{attr}"] = key
+    # A call given a ``task_id`` was also kept as a task of an unknown class: the factory's
+    # tasks replace it.
+    tasks = [
+        _settle(t, out.named_dags)
+        for t in own_tasks
+        if (t.span.line, t.span.column) not in expanded
+    ] + out.tasks
+    dags = own_dags + out.dags
+    by_key = {d.key: d for d in dags}
+    return [_with_defaults(t, by_key) for t in tasks], dags
+
+
+def _variants(call: CallSite) -> Sequence[tuple[tuple[Arg, ...], Mapping[str, Arg]]]:
+    return call.iterations or ((call.args, call.kwargs),)
+
+
+def _named_dag(key: str | None, named: Mapping[str, str]) -> str | None:
+    if key is None or not key.startswith(PENDING):
+        return key
+    source, outer = split_pending(key)
+    return named.get(source, outer)
+
+
+def _needs_settling(task: TaskSite) -> bool:
+    return task.dag_source is not None or (task.dag_key or "").startswith(PENDING)
+
+
+def _settle(task: TaskSite, named: Mapping[str, str]) -> TaskSite:
+    """A task of the file whose DAG is one the project's code made (``dag=team.dag``,
+    ``with built:``): tied to it, else to the DAG around it."""
+    if not _needs_settling(task):
+        return task
+    key = _named_dag(task.dag_key, named)
+    if task.dag_source is not None and task.dag_source in named:
+        key = named[task.dag_source]
+    return dataclasses.replace(task, dag_key=key)
+
+
+def _with_defaults(task: TaskSite, dags: Mapping[str, DagFacts]) -> TaskSite:
+    dag = dags.get(task.dag_key or "")
+    if dag is None or task.default_args or not dag.default_args:
+        return task
+    return dataclasses.replace(
+        task, default_args=dag.default_args, default_args_known=dag.default_args_known
+    )
+
+
+class _Names:
+    """What a name stands for inside one call of a function: its parameters bound to the
+    call's values, its body's own names, the enclosing function's (for a closure), then the
+    module's constants. Answers ``deferaudit.extract.values``' questions."""
+
+    evaluate_dict = ModuleModel.evaluate_dict
+
+    def __init__(
+        self,
+        env: Mapping[str, Arg],
+        stars: Mapping[str, tuple[dict[str, Arg], bool]],
+        function: FunctionFacts,
+        scope: ModuleScope,
+        parent: _Names | None,
+    ) -> None:
+        self.env = env
+        self.stars = stars
+        self.function = function
+        self.scope = scope
+        self.parent = parent
+
+    def lookup(self, name: str) -> ast.expr | None:
+        if name in self.env:
+            return _node(self.env[name])
+        if name in self.stars:
+            return None
+        source = self.function.locals.get(name)
+        if source:
+            return _parse(source)
+        if self.parent is not None:
+            found = self.parent.lookup(name)
+            if found is not None:
+                return found
+        constant = self.scope.constants.get(name)
+        return _parse(constant) if constant else None
+
+    def resolve(self, node: ast.expr) -> tuple[str, ...]:
+        parts: list[str] = []
+        current: ast.expr = node
+        while isinstance(current, ast.Attribute):
+            parts.append(current.attr)
+            current = current.value
+        if not isinstance(current, ast.Name):
+            return ()
+        if current.id == _TIMEDELTA and not parts:
+            return ("datetime.timedelta",)
+        parts.reverse()
+        bases = self.scope.imports.get(current.id)
+        if bases is None and self.parent is not None and current.id not in self.env:
+            return self.parent.resolve(node)
+        return tuple(".".join([base, *parts]) for base in bases or ())
+
+    def evaluate(self, node: ast.expr, depth: int = 0) -> Arg:
+        if isinstance(node, ast.Name) and node.id in self.env:
+            return self.env[node.id]
+        source = ast.unparse(node)
+        value = literal(self, node, depth)
+        if value is not UNKNOWN:
+            return Arg(source, "literal", value)
+        seconds = duration(self, node, depth)
+        if seconds is not None:
+            return Arg(source, "duration", seconds)
+        return Arg(source)
+
+    def again(self, arg: Arg) -> Arg:
+        """A value written in the function's body, read again with this call's values."""
+        if arg.known:
+            return arg
+        node = _parse(arg.source)
+        if node is None:
+            return arg
+        found = self.evaluate(node)
+        return found if found.known or found.source != ast.unparse(node) else arg
+
+    def star(self, source: str) -> tuple[dict[str, Arg], bool]:
+        """The entries of a ``**source`` written in the body (a ``**kwargs`` parameter's are
+        the call's keywords that match no parameter)."""
+        if source in self.stars:
+            return self.stars[source]
+        node = _parse(source)
+        if node is None:
+            return {}, False
+        return self.evaluate_dict(node)
+
+
+@lru_cache(maxsize=4096)
+def _parse(source: str) -> ast.expr | None:
+    try:
+        return ast.parse(f"(\n{source}\n)", mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _node(arg: Arg) -> ast.expr | None:
+    if arg.kind == "literal":
+        return _constant(arg.value)
+    if arg.kind == "duration":
+        return ast.Call(
+            func=ast.Name(id=_TIMEDELTA, ctx=ast.Load()),
+            args=[],
+            keywords=[ast.keyword(arg="seconds", value=ast.Constant(arg.value))],
+        )
+    return None
+
+
+def _constant(value: Any) -> ast.expr:
+    if isinstance(value, tuple):
+        return ast.Tuple(elts=[_constant(v) for v in value], ctx=ast.Load())
+    return ast.Constant(value)
+
+
+class _Expander:
+    def __init__(self, table: FactoryTable, path: str, out: Expansion) -> None:
+        self.table = table
+        self.path = path
+        self.out = out
+        self.dag_count = 0
+
+    def call(
+        self,
+        call: CallSite,
+        args: Sequence[Arg],
+        kwargs: Mapping[str, Arg],
+        *,
+        parent: _Names | None,
+        dag_map: Mapping[str, str],
+        context_dag: str | None,
+        chain: tuple[Frame, ...],
+        outer: CallSite,
+        iteration: int | None,
+        caller: str | None = None,
+        caller_path: str | None = None,
+        star_known: bool | None = None,
+    ) -> _Result | None:
+        factory = self.table.lookup(call.candidates)
+        if factory is None:
+            return None
+        fn, scope = factory.function, factory.scope
+        if len(chain) >= MAX_DEPTH or any(frame.calls == fn.path for frame in chain):
+            return None
+        out = self.out
+        if len(out.tasks) + len(out.dags) > MAX_PRODUCTS:
+            return None
+        env, stars, dags_in = _bind(
+            fn, call, args, kwargs, dag_map, call.star_known if star_known is None else star_known
+        )
+        # A closure reads its enclosing function's names (that call's values).
+        enclosing = parent if caller is not None and fn.path.startswith(caller + ".") else None
+        names = _Names(env, stars, fn, scope, enclosing)
+        for name in (*fn.params, *fn.kwonly):
+            if name not in env and name in fn.defaults:
+                # Defaults are read in the function's own module, without the call's values.
+                default = _parse(fn.defaults[name])
+                base = _Names({}, {}, fn, scope, None)
+                env[name] = base.evaluate(default) if default is not None else Arg("")
+        frame = Frame(caller_path or self.path, call.span.line, fn.path)
+        chain = (*chain, frame)
+        local_dags = dict(dag_map)
+        for dag in fn.dags:
+            made = self._dag(dag, names, outer, iteration, chain, scope)
+            local_dags[dag.key] = made.key
+            out.dags.append(made)
+        for task in fn.tasks:
+            out.tasks.append(
+                self._task(task, names, env, dags_in, local_dags, context_dag, outer, chain, scope)
+            )
+        result = _Result()
+        inner_results: dict[str, _Result] = {}
+        for inner in fn.calls:
+            inner_context = local_dags.get(inner.dag_key or "", context_dag)
+            inner_context = _named_dag(inner_context, {}) if inner_context else context_dag
+            for index, (inner_args, inner_kwargs) in enumerate(_variants(inner)):
+                given = {k: names.again(v) for k, v in inner_kwargs.items()}
+                known = True
+                for source in inner.star_sources:
+                    entries, complete = names.star(source)
+                    for key, value in entries.items():
+                        given.setdefault(key, value)
+                    known = known and complete
+                got = self.call(
+                    inner,
+                    [names.again(a) for a in inner_args],
+                    given,
+                    parent=names,
+                    dag_map={**local_dags, **_dag_args_of(inner, local_dags, dags_in)},
+                    context_dag=inner_context,
+                    chain=chain,
+                    outer=outer,
+                    iteration=index if inner.iterations else iteration,
+                    caller=fn.path,
+                    caller_path=scope.path,
+                    star_known=known,
+                )
+                if got is not None and inner.assigned:
+                    inner_results[inner.assigned] = got
+        for returned in fn.returns:
+            name = returned.strip()
+            if name in fn.dag_vars:
+                result.returned_dag = local_dags.get(fn.dag_vars[name])
+            elif name in inner_results and inner_results[name].returned_dag:
+                result.returned_dag = inner_results[name].returned_dag
+            elif name in dags_in:
+                result.returned_dag = dags_in[name]
+        for attr, key in fn.dag_attrs.items():
+            if key in local_dags:
+                result.attrs[attr] = local_dags[key]
+        if result.returned_dag is None:
+            for inner in fn.calls:
+                got = inner_results.get(inner.assigned or "")
+                if got is not None and inner.assigned and inner.assigned in fn.returns:
+                    result.returned_dag = got.returned_dag
+        return result
+
+    def _dag(
+        self,
+        dag: DagFacts,
+        names: _Names,
+        outer: CallSite,
+        iteration: int | None,
+        chain: tuple[Frame, ...],
+        scope: ModuleScope,
+    ) -> DagFacts:
+        self.dag_count += 1
+        default_args, known = dag.default_args, dag.default_args_known
+        if dag.default_args_source is not None:
+            node = _parse(dag.default_args_source)
+            if node is not None:
+                default_args, known = names.evaluate_dict(node)
+        suffix = f"#{iteration}" if iteration is not None else ""
+        return dataclasses.replace(
+            dag,
+            key=f"{self.path}:{outer.span.line}>{self.dag_count}{suffix}",
+            span=outer.span,
+            dag_id=names.again(dag.dag_id) if dag.dag_id is not None else None,
+            schedule=names.again(dag.schedule) if dag.schedule is not None else None,
+            max_active_runs=(
+                names.again(dag.max_active_runs) if dag.max_active_runs is not None else None
+            ),
+            default_args=default_args,
+            default_args_known=known,
+            function=None,
+            default_args_source=None,
+            built=Built(scope.path, dag.span.line, chain[-1].calls, chain),
+        )
+
+    def _task(
+        self,
+        task: TaskSite,
+        names: _Names,
+        env: Mapping[str, Arg],
+        dags_in: Mapping[str, str],
+        local_dags: Mapping[str, str],
+        context_dag: str | None,
+        outer: CallSite,
+        chain: tuple[Frame, ...],
+        scope: ModuleScope,
+    ) -> TaskSite:
+        kwargs = {name: names.again(value) for name, value in task.kwargs.items()}
+        from_call = {name for name, value in task.kwargs.items() if kwargs[name] is not value}
+        star_unknown = False
+        stars_left: list[str] = []
+        passed_dag: str | None = None
+        for source in task.star_sources:
+            entries, known = names.star(source)
+            for name, value in entries.items():
+                if name not in kwargs:
+                    kwargs[name] = value
+                    from_call.add(name)
+            if source in names.stars and "dag" in dags_in and "dag" not in kwargs:
+                passed_dag = dags_in["dag"]
+            if not known:
+                star_unknown = True
+                stars_left.append(source)
+        if task.dag_source is not None and task.dag_source in dags_in:
+            dag_key = dags_in[task.dag_source]
+        elif passed_dag is not None:
+            dag_key = passed_dag
+        elif task.dag_key is not None and task.dag_key in local_dags:
+            dag_key = local_dags[task.dag_key]
+        else:
+            dag_key = context_dag
+        loop = _loops(outer, task.loop)
+        return dataclasses.replace(
+            task,
+            span=outer.span,
+            kwargs=kwargs,
+            task_id=kwargs.get("task_id"),
+            dag_key=dag_key,
+            default_args={},
+            default_args_known=True,
+            star_kwargs=star_unknown,
+            star_sources=tuple(stars_left),
+            dag_source=None,
+            suppressed=task.suppressed | outer.suppressed,
+            in_loop=loop is not None,
+            in_function=False,
+            loop=loop,
+            function=None,
+            built=Built(
+                scope.path,
+                task.span.line,
+                chain[-1].calls,
+                chain,
+                task.span,
+                frozenset(from_call) | (frozenset({"**"}) if star_unknown else frozenset()),
+            ),
+        )
+
+
+def _loops(outer: CallSite, inner: LoopRepeat | None) -> LoopRepeat | None:
+    """How many tasks one written operator call stands for: the DAG file's call repeats (when
+    its loop's elements were not each read) times the loops in the factory."""
+    first = None if outer.iterations else outer.loop
+    if first is None:
+        return inner
+    if inner is None:
+        return LoopRepeat(first.count, first.detail)
+    count = None if first.count is None or inner.count is None else first.count * inner.count
+    detail = "; ".join(d for d in (first.detail, inner.detail) if d)
+    return LoopRepeat(count, detail, inner.task_ids if first.count == 1 else ())
+
+
+def _bind(
+    fn: FunctionFacts,
+    call: CallSite,
+    args: Sequence[Arg],
+    kwargs: Mapping[str, Arg],
+    dag_map: Mapping[str, str],
+    star_known: bool,
+) -> tuple[dict[str, Arg], dict[str, tuple[dict[str, Arg], bool]], dict[str, str]]:
+    """Parameters bound to a call's values (positional, then keywords), what a ``**kwargs``
+    parameter receives, and the parameters given a DAG."""
+    env: dict[str, Arg] = {}
+    dags_in: dict[str, str] = {}
+    for position, value in enumerate(args):
+        if value.source.startswith("*"):
+            break
+        if position < len(fn.params):
+            env[fn.params[position]] = value
+            key = call.dag_args.get(str(position))
+            if key is not None:
+                dags_in[fn.params[position]] = dag_map.get(key, key)
+    extra: dict[str, Arg] = {}
+    named = set(fn.params) | set(fn.kwonly)
+    for name, value in kwargs.items():
+        key = call.dag_args.get(name)
+        if name in named:
+            env[name] = value
+            if key is not None:
+                dags_in[name] = dag_map.get(key, key)
+        else:
+            extra[name] = value
+            if key is not None:
+                dags_in[name] = dag_map.get(key, key)
+    stars: dict[str, tuple[dict[str, Arg], bool]] = {}
+    if fn.var_kwargs:
+        stars[fn.var_kwargs] = (extra, star_known)
+    return env, stars, dags_in
+
+
+def _dag_args_of(
+    call: CallSite, local_dags: Mapping[str, str], dags_in: Mapping[str, str]
+) -> dict[str, str]:
+    """Template DAG keys an inner call passes, and the caller's DAG parameters it passes on."""
+    out = {key: local_dags[key] for key in call.dag_args.values() if key in local_dags}
+    for name, value in call.kwargs.items():
+        if value.source in dags_in and name not in call.dag_args:
+            out[f"param:{value.source}"] = dags_in[value.source]
+    return out

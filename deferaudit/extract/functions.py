@@ -1,0 +1,243 @@
+"""Functions that build tasks or DAGs (factories, wrapper classes), and the calls of the project's
+code that may reach one: recorded as written, read again with each call's arguments by
+``deferaudit.expand`` once every module of the project is known."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import dataclass, field, replace
+
+from deferaudit.extract.semantic import ModuleModel
+from deferaudit.facts import Arg, CallSite, DagFacts, FunctionFacts, ModuleScope, TaskSite
+
+# Calls into these top-level modules never build a project's tasks: not recorded.
+_NOT_PROJECT = frozenset(sys.stdlib_module_names) | {
+    "airflow",
+    "pendulum",
+    "builtins",
+    "typing_extensions",
+}
+# A module constant longer than this is not kept for reading a factory again.
+_MAX_CONSTANT_SOURCE = 2000
+
+
+@dataclass
+class _Builder:
+    """A function the walk is in."""
+
+    path: str
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    is_method: bool
+    runtime: bool  # a @task function: what it does happens when the task runs
+    tasks: list[int] = field(default_factory=list)
+    dags: list[int] = field(default_factory=list)
+    calls: list[int] = field(default_factory=list)
+    defs: dict[str, str] = field(default_factory=dict)  # nested def name -> path
+    assigned: dict[str, str] = field(default_factory=dict)
+    reassigned: set[str] = field(default_factory=set)
+    returns: list[str] = field(default_factory=list)
+    dag_attrs: dict[str, str] = field(default_factory=dict)
+    dag_vars_before: dict[str, str] = field(default_factory=dict)
+
+
+class Functions:
+    """The functions of one module and the calls of the project's code made in it."""
+
+    def __init__(self, model: ModuleModel, tree: ast.Module) -> None:
+        self.model = model
+        self.stack: list[_Builder] = []
+        self.classes: list[str] = []
+        self.found: list[FunctionFacts] = []
+        self.calls: list[CallSite] = []
+        self._call_index: dict[int, int] = {}
+        prefix = f"{model.module}." if model.module else ""
+        self.module_defs = {
+            stmt.name: prefix + stmt.name
+            for stmt in tree.body
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+
+    # ---------------------------------------------------------------- scopes
+
+    def current(self) -> str | None:
+        """The function whose body the walk is in (None: module level, ``@dag`` bodies)."""
+        if not self.stack:
+            return None
+        top = self.stack[-1]
+        return None if top.runtime else top.path
+
+    def enter_class(self, name: str) -> None:
+        self.classes.append(name)
+
+    def leave_class(self) -> None:
+        self.classes.pop()
+
+    def enter(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        *,
+        runtime: bool,
+        dag_vars: dict[str, str],
+    ) -> None:
+        if self.stack:
+            path = f"{self.stack[-1].path}.{node.name}"
+            self.stack[-1].defs[node.name] = path
+        else:
+            path = ".".join(p for p in (self.model.module, *self.classes, node.name) if p)
+        self.stack.append(
+            _Builder(
+                path,
+                node,
+                is_method=bool(self.classes) and not self.stack,
+                runtime=runtime or bool(self.stack and self.stack[-1].runtime),
+                dag_vars_before=dict(dag_vars),
+            )
+        )
+
+    def leave(
+        self,
+        sites: list[TaskSite],
+        dags: list[DagFacts],
+        dag_vars: dict[str, str],
+    ) -> None:
+        builder = self.stack.pop()
+        if builder.runtime or not (builder.tasks or builder.dags or builder.calls):
+            return
+        node = builder.node
+        args = node.args
+        positional = [a.arg for a in (*args.posonlyargs, *args.args)]
+        if builder.is_method and positional and not _is_static(node):
+            positional = positional[1:]
+        segment = self.model.segment
+        defaults: dict[str, str] = {}
+        for arg, default in zip(
+            reversed((*args.posonlyargs, *args.args)), reversed(args.defaults), strict=False
+        ):
+            defaults[arg.arg] = segment(default)
+        for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+            if kw_default is not None:
+                defaults[arg.arg] = segment(kw_default)
+        own_dag_vars = {
+            name: key for name, key in dag_vars.items() if builder.dag_vars_before.get(name) != key
+        }
+        self.found.append(
+            FunctionFacts(
+                path=builder.path,
+                span=self.model.span(node),
+                params=tuple(positional),
+                kwonly=tuple(a.arg for a in args.kwonlyargs),
+                defaults=defaults,
+                var_args=args.vararg.arg if args.vararg else None,
+                var_kwargs=args.kwarg.arg if args.kwarg else None,
+                locals={k: v for k, v in builder.assigned.items() if k not in builder.reassigned},
+                tasks=tuple(sites[i] for i in builder.tasks),
+                dags=tuple(dags[i] for i in builder.dags),
+                calls=tuple(self.calls[i] for i in builder.calls),
+                returns=tuple(builder.returns),
+                dag_attrs=dict(builder.dag_attrs),
+                dag_vars=own_dag_vars,
+                is_method=builder.is_method,
+            )
+        )
+
+    # ---------------------------------------------------------------- what a body does
+
+    def task_made(self, index: int) -> None:
+        if self.stack and not self.stack[-1].runtime:
+            self.stack[-1].tasks.append(index)
+
+    def dag_made(self, index: int) -> None:
+        if self.stack and not self.stack[-1].runtime:
+            self.stack[-1].dags.append(index)
+
+    def assigned(self, name: str, value: ast.expr) -> None:
+        if not self.stack:
+            return
+        builder = self.stack[-1]
+        if name in builder.assigned:
+            builder.reassigned.add(name)
+        builder.assigned[name] = self.model.segment(value)
+
+    def rebound(self, name: str) -> None:
+        """A name bound by a loop or ``with ... as``: no one value."""
+        if self.stack:
+            self.stack[-1].reassigned.add(name)
+            self.stack[-1].assigned.setdefault(name, "")
+
+    def returned(self, value: ast.expr | None) -> None:
+        if self.stack and value is not None:
+            self.stack[-1].returns.append(self.model.segment(value))
+
+    def self_attribute(self, attr: str, dag_key: str) -> None:
+        """``self.<attr> = <a DAG>`` in a method."""
+        if self.stack:
+            self.stack[-1].dag_attrs[attr] = dag_key
+
+    def callee(self, func: ast.expr, resolved: tuple[str, ...]) -> tuple[str, ...]:
+        """The dotted paths a call may reach in the project, or () for calls that cannot
+        build a project's tasks (the standard library, Airflow, builtins, unknown objects)."""
+        if resolved:
+            top = resolved[0].split(".", 1)[0]
+            return () if top in _NOT_PROJECT else resolved
+        if isinstance(func, ast.Name):
+            for builder in reversed(self.stack):
+                if func.id in builder.defs:
+                    return (builder.defs[func.id],)
+            found = self.module_defs.get(func.id)
+            return (found,) if found else ()
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "self"
+            and self.stack
+            and self.stack[0].is_method
+        ):
+            owner = self.stack[0].path.rsplit(".", 1)[0]
+            return (f"{owner}.{func.attr}",)
+        return ()
+
+    def call(self, node: ast.Call, site: CallSite) -> None:
+        index = len(self.calls)
+        self.calls.append(site)
+        self._call_index[id(node)] = index
+        if self.stack and not self.stack[-1].runtime:
+            self.stack[-1].calls.append(index)
+
+    def call_assigned(self, node: ast.expr, name: str) -> None:
+        """The result of a recorded call is bound to ``name`` (or ``globals()``)."""
+        index = self._call_index.get(id(node))
+        if index is not None:
+            self.calls[index] = replace(self.calls[index], assigned=name)
+
+    def is_call(self, node: ast.expr) -> bool:
+        return id(node) in self._call_index
+
+    def root_calls(self) -> tuple[CallSite, ...]:
+        return tuple(c for c in self.calls if c.function is None)
+
+    def scope(self, imports: dict[str, tuple[str, ...]], path: str) -> ModuleScope | None:
+        """What reading this module's functions again needs (None when it has none)."""
+        if not self.found:
+            return None
+        segment = self.model.segment
+        constants = {}
+        for name, value in self.model.constants.items():
+            text = segment(value)
+            if len(text) <= _MAX_CONSTANT_SOURCE:
+                constants[name] = text
+        return ModuleScope(path, self.model.module, imports, constants)
+
+
+def _is_static(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
+
+
+def call_values(model: ModuleModel, node: ast.Call) -> tuple[tuple[Arg, ...], dict[str, Arg]]:
+    """A call's positional values and keyword values, as written."""
+    args = tuple(
+        Arg(model.segment(a)) if isinstance(a, ast.Starred) else model.evaluate(a)
+        for a in node.args
+    )
+    kwargs = {kw.arg: model.evaluate(kw.value) for kw in node.keywords if kw.arg}
+    return args, kwargs
