@@ -56,7 +56,11 @@ def evaluate_file(
     if result.skipped is not None and role != "module":
         return FileOutcome(result.path, skipped=result.skipped), ()
     facts = result.facts
-    sites, made = expand_file(facts, resolver.factories) if facts and role == "dag" else ([], [])
+    sites, made = (
+        expand_file(facts, resolver.factories, lambda c: resolver.resolve(c).is_operator)
+        if facts and role == "dag"
+        else ([], [])
+    )
     dags = {dag.key: dag for dag in made}
     tasks = tuple(
         ResolvedTask(site, resolver.resolve(site.class_candidates), dags.get(site.dag_key or ""))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -143,9 +143,16 @@ class _Result:
     attrs: dict[str, str] = field(default_factory=dict)
 
 
-def expand_file(facts: FileFacts, table: FactoryTable) -> tuple[list[TaskSite], list[DagFacts]]:
+def expand_file(
+    facts: FileFacts,
+    table: FactoryTable,
+    is_operator: Callable[[tuple[str, ...]], bool] = lambda candidates: False,
+) -> tuple[list[TaskSite], list[DagFacts]]:
     """The file's own tasks and DAGs (less those written in functions its project calls) and
-    the ones its calls of factories make, each task tied to its DAG and its defaults."""
+    the ones its calls of factories make, each task tied to its DAG and its defaults.
+
+    ``is_operator`` tells an operator class (its instantiation is a task, whatever its
+    ``__init__`` does) from a wrapper class."""
     own_tasks = [t for t in facts.tasks if not table.hides(t.function)]
     own_dags = [d for d in facts.dags if not table.hides(d.function)]
     if not table or not facts.calls:
@@ -153,13 +160,14 @@ def expand_file(facts: FileFacts, table: FactoryTable) -> tuple[list[TaskSite], 
             own_tasks = [_settle(t, {}) for t in own_tasks]
         return own_tasks, own_dags
     out = Expansion()
-    expander = _Expander(table, facts.path, out)
+    expander = _Expander(table, facts.path, out, is_operator)
     expanded: set[tuple[int, int]] = set()
     for call in facts.calls:
         if len(out.tasks) + len(out.dags) > MAX_PRODUCTS:
             break
         dag_key = _named_dag(call.dag_key, out.named_dags)
         for index, (args, kwargs) in enumerate(_variants(call)):
+            before = len(out.tasks) + len(out.dags)
             result = expander.call(
                 call,
                 args,
@@ -173,7 +181,8 @@ def expand_file(facts: FileFacts, table: FactoryTable) -> tuple[list[TaskSite], 
             )
             if result is None:
                 continue
-            expanded.add((call.span.line, call.span.column))
+            if len(out.tasks) + len(out.dags) > before:
+                expanded.add((call.span.line, call.span.column))
             if call.assigned is None:
                 continue
             if result.returned_dag is not None:
@@ -188,6 +197,10 @@ def expand_file(facts: FileFacts, table: FactoryTable) -> tuple[list[TaskSite], 
         if (t.span.line, t.span.column) not in expanded
     ] + out.tasks
     dags = own_dags + out.dags
+    if len(dags) == 1:
+        # As for the file's own tasks: with one DAG in the file, a task made outside any DAG
+        # joins it (``>>`` with one of its tasks does that in Airflow).
+        tasks = [t if t.dag_key else dataclasses.replace(t, dag_key=dags[0].key) for t in tasks]
     by_key = {d.key: d for d in dags}
     return [_with_defaults(t, by_key) for t in tasks], dags
 
@@ -339,7 +352,14 @@ def _constant(value: Any) -> ast.expr:
 
 
 class _Expander:
-    def __init__(self, table: FactoryTable, path: str, out: Expansion) -> None:
+    def __init__(
+        self,
+        table: FactoryTable,
+        path: str,
+        out: Expansion,
+        is_operator: Callable[[tuple[str, ...]], bool],
+    ) -> None:
+        self.is_operator = is_operator
         self.table = table
         self.path = path
         self.out = out
@@ -365,6 +385,8 @@ class _Expander:
         if factory is None:
             return None
         fn, scope = factory.function, factory.scope
+        if fn.path.endswith(".__init__") and self.is_operator(call.candidates):
+            return None
         if len(chain) >= MAX_DEPTH or any(frame.calls == fn.path for frame in chain):
             return None
         out = self.out

@@ -230,10 +230,12 @@ class Extractor(ast.NodeVisitor):
         if self._polls is not None:
             self._polls.function(node, self.tasks.decorator(node), self.dags.current())
         functions = self.functions
-        if dag is None:
-            functions.enter(
-                node, runtime=self.tasks.decorator(node) is not None, dag_vars=self.dags.vars
-            )
+        functions.enter(
+            node,
+            runtime=dag is None and self.tasks.decorator(node) is not None,
+            dag_vars=self.dags.vars,
+            transparent=dag is not None,
+        )
         dag_vars = dict(self.dags.vars)
         self.model.enter_function(node.name)
         # Parameters shadow module names of the same name: their values are the caller's.
@@ -247,8 +249,7 @@ class Extractor(ast.NodeVisitor):
             self.visit(stmt)
         if dag is not None:
             self.dags.stack.pop()
-        else:
-            functions.leave(self.tasks.sites, self.dags.found, self.dags.vars)
+        functions.leave(self.tasks.sites, self.dags.found, self.dags.vars)
         # A DAG bound to a name in a function is that function's own.
         self.dags.vars = dag_vars
         self.model.leave_function()
@@ -432,7 +433,7 @@ class Extractor(ast.NodeVisitor):
                     # when it is one, its expansion replaces this site.
                     self._record_call(node, targets)
                 return
-            if targets and not (self.functions.stack and self.functions.stack[-1].runtime):
+            if targets and not self.functions.in_runtime():
                 self._visit_call_parts(node)
                 self._record_call(node, targets)
                 return

@@ -30,6 +30,7 @@ class _Builder:
     node: ast.FunctionDef | ast.AsyncFunctionDef
     is_method: bool
     runtime: bool  # a @task function: what it does happens when the task runs
+    transparent: bool = False  # a @dag function: its body is the DAG's, at module level
     tasks: list[int] = field(default_factory=list)
     dags: list[int] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)
@@ -60,12 +61,23 @@ class Functions:
 
     # ---------------------------------------------------------------- scopes
 
+    def _owner(self) -> _Builder | None:
+        """The function that owns what the walk meets: the innermost one, passing through
+        ``@dag`` bodies; None at module level and in ``@task`` bodies."""
+        for builder in reversed(self.stack):
+            if builder.runtime:
+                return None
+            if not builder.transparent:
+                return builder
+        return None
+
     def current(self) -> str | None:
         """The function whose body the walk is in (None: module level, ``@dag`` bodies)."""
-        if not self.stack:
-            return None
-        top = self.stack[-1]
-        return None if top.runtime else top.path
+        owner = self._owner()
+        return owner.path if owner is not None else None
+
+    def in_runtime(self) -> bool:
+        return bool(self.stack) and self.stack[-1].runtime
 
     def enter_class(self, name: str) -> None:
         self.classes.append(name)
@@ -79,18 +91,23 @@ class Functions:
         *,
         runtime: bool,
         dag_vars: dict[str, str],
+        transparent: bool = False,
     ) -> None:
         if self.stack:
             path = f"{self.stack[-1].path}.{node.name}"
             self.stack[-1].defs[node.name] = path
         else:
             path = ".".join(p for p in (self.model.module, *self.classes, node.name) if p)
+            if not self.classes:
+                # A module-level def in a loop, ``if`` or ``with`` block.
+                self.module_defs[node.name] = path
         self.stack.append(
             _Builder(
                 path,
                 node,
                 is_method=bool(self.classes) and not self.stack,
                 runtime=runtime or bool(self.stack and self.stack[-1].runtime),
+                transparent=transparent,
                 dag_vars_before=dict(dag_vars),
             )
         )
@@ -102,7 +119,11 @@ class Functions:
         dag_vars: dict[str, str],
     ) -> None:
         builder = self.stack.pop()
-        if builder.runtime or not (builder.tasks or builder.dags or builder.calls):
+        if (
+            builder.runtime
+            or builder.transparent
+            or not (builder.tasks or builder.dags or builder.calls)
+        ):
             return
         node = builder.node
         args = node.args
@@ -144,35 +165,40 @@ class Functions:
     # ---------------------------------------------------------------- what a body does
 
     def task_made(self, index: int) -> None:
-        if self.stack and not self.stack[-1].runtime:
-            self.stack[-1].tasks.append(index)
+        owner = self._owner()
+        if owner is not None:
+            owner.tasks.append(index)
 
     def dag_made(self, index: int) -> None:
-        if self.stack and not self.stack[-1].runtime:
-            self.stack[-1].dags.append(index)
+        owner = self._owner()
+        if owner is not None:
+            owner.dags.append(index)
 
     def assigned(self, name: str, value: ast.expr) -> None:
-        if not self.stack:
+        builder = self._owner()
+        if builder is None:
             return
-        builder = self.stack[-1]
         if name in builder.assigned:
             builder.reassigned.add(name)
         builder.assigned[name] = self.model.segment(value)
 
     def rebound(self, name: str) -> None:
         """A name bound by a loop or ``with ... as``: no one value."""
-        if self.stack:
-            self.stack[-1].reassigned.add(name)
-            self.stack[-1].assigned.setdefault(name, "")
+        builder = self._owner()
+        if builder is not None:
+            builder.reassigned.add(name)
+            builder.assigned.setdefault(name, "")
 
     def returned(self, value: ast.expr | None) -> None:
-        if self.stack and value is not None:
-            self.stack[-1].returns.append(self.model.segment(value))
+        builder = self._owner()
+        if builder is not None and value is not None and self.stack[-1] is builder:
+            builder.returns.append(self.model.segment(value))
 
     def self_attribute(self, attr: str, dag_key: str) -> None:
         """``self.<attr> = <a DAG>`` in a method."""
-        if self.stack:
-            self.stack[-1].dag_attrs[attr] = dag_key
+        builder = self._owner()
+        if builder is not None:
+            builder.dag_attrs[attr] = dag_key
 
     def callee(self, func: ast.expr, resolved: tuple[str, ...]) -> tuple[str, ...]:
         """The dotted paths a call may reach in the project, or () for calls that cannot
@@ -201,8 +227,9 @@ class Functions:
         index = len(self.calls)
         self.calls.append(site)
         self._call_index[id(node)] = index
-        if self.stack and not self.stack[-1].runtime:
-            self.stack[-1].calls.append(index)
+        owner = self._owner()
+        if owner is not None:
+            owner.calls.append(index)
 
     def call_assigned(self, node: ast.expr, name: str) -> None:
         """The result of a recorded call is bound to ``name`` (or ``globals()``)."""

@@ -73,6 +73,9 @@ class TaskFinder:
         if names_dag_class(candidates):
             return None
         last = candidates[0].rsplit(".", 1)[-1]
+        if last.startswith("__"):
+            # ``BaseSensorOperator.__init__(self, task_id=...)`` in a subclass: no new task.
+            return None
         # A class named ...Operator or ...Sensor makes a task; any other callee only with a task_id.
         if not last.endswith(TASK_SUFFIXES) and not any(
             kw.arg == "task_id" for kw in call.keywords
