@@ -877,3 +877,103 @@ def test_a_kwargs_only_wrapper_passes_the_call_s_keywords_to_the_sensor(tmp_path
     }
     assert len(y["called_from"]) == 2
     assert _frames(y)[1] == ("team/wrappers.py", 10, "team.wrappers.make")
+
+
+# --------------------------------------------------------------------------------------------
+# Shapes met on the real repositories of ../shared/corpus/real
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_sensor_subclass_calling_its_base_init_with_a_task_id_stays_one_task(
+    tmp_path: Path,
+) -> None:
+    """``WaitForOthers.__init__`` calls ``BaseSensorOperator.__init__(self, task_id=task_id,
+    **kwargs)`` (dfinity/dre-airflow does): that call makes no task of its own, and the class
+    is an operator, so ``WaitForOthers(task_id="wait_for_others")`` is one sensor task (poke
+    mode, no timeout: DA108 at the call), never a wrapper expanded into nothing."""
+    helper = (
+        "from airflow.sdk import BaseSensorOperator\n"
+        "\n"
+        "\n"
+        "class WaitForOthers(BaseSensorOperator):\n"
+        "    def __init__(self, *, task_id, source=None, **kwargs):\n"
+        "        BaseSensorOperator.__init__(self, task_id=task_id, **kwargs)\n"
+        "        self.source = source\n"
+        "\n"
+        "    def poke(self, context):\n"
+        "        return bool(self.source)\n"
+    )
+    dag = (
+        "from airflow.sdk import DAG\n"
+        "from team import waits\n"
+        "\n"
+        "with DAG('others', schedule='@daily'):\n"
+        "    waits.WaitForOthers(task_id='wait_for_others')\n"
+    )
+    repo = _write(tmp_path / "repo", {"team/waits.py": helper, "dags/others.py": dag})
+    doc = _scan(repo, "dags")
+    assert ("dags/others.py", 5, "DA108", "wait_for_others") in _found(doc)
+    assert doc["summary"]["tasks"] == 1
+    assert doc["summary"]["unresolved"] == []
+
+
+def test_a_group_builder_defined_in_a_module_level_loop_is_expanded_at_each_call(
+    tmp_path: Path,
+) -> None:
+    """A builder ``def`` written inside ``for network in [...]: with DAG(...):`` (module level,
+    not a function) and called in a loop over ``range(2)`` inside a TaskGroup: each DAG (2)
+    gets the builder's sensor twice, so 4 sensors: the call is read once per element of the
+    loops around it (2 x 2), each reported at the builder's call (line 14); nothing is reported
+    where the sensor is written (line 8)."""
+    dag = (
+        "from airflow.sdk import DAG, TaskGroup\n"
+        "from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n"
+        "\n"
+        "for network in ['main', 'test']:\n"
+        "    with DAG(f'rollout_{network}', schedule=None):\n"
+        "\n"
+        "        def make_batch(index):\n"
+        "            return S3KeySensor(\n"
+        "                task_id='wait', bucket_key=f's3://b/{index}', mode='reschedule', timeout=60\n"
+        "            )\n"
+        "\n"
+        "        for index in range(2):\n"
+        "            with TaskGroup(group_id=f'batch_{index}'):\n"
+        "                make_batch(index)\n"
+    )
+    repo = _write(tmp_path / "repo", {"dags/rollout.py": dag})
+    doc = _scan(repo, "dags")
+    found = _found(doc)
+    assert found == [("dags/rollout.py", 14, "DA102", "wait")] * 4
+    assert doc["summary"]["tasks"] == 4
+    assert {f["built_at"]["line"] for f in doc["findings"]} == {8}
+
+
+def test_a_factory_task_made_outside_the_dag_block_joins_the_file_s_only_dag(
+    tmp_path: Path,
+) -> None:
+    """``should_continue()`` (a helper returning a sensor) is called after the ``with DAG``
+    block, in a ``>>`` chain with the DAG's task (clin-pipelines-dags does this): Airflow puts
+    it in that DAG, so the finding carries the DAG's id."""
+    helper = (
+        "from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n"
+        "\n"
+        "\n"
+        "def should_continue():\n"
+        "    return S3KeySensor(task_id='should_continue', bucket_key='s3://b/k', timeout=60)\n"
+    )
+    dag = (
+        "from airflow.sdk import DAG\n"
+        "from airflow.providers.standard.operators.empty import EmptyOperator\n"
+        "from team.gates import should_continue\n"
+        "\n"
+        "with DAG('gated', schedule='@daily'):\n"
+        "    start = EmptyOperator(task_id='start')\n"
+        "\n"
+        "start >> should_continue()\n"
+    )
+    repo = _write(tmp_path / "repo", {"team/gates.py": helper, "dags/gated.py": dag})
+    doc = _scan(repo, "dags")
+    assert _found(doc) == [("dags/gated.py", 8, "DA101", "should_continue")]
+    assert doc["findings"][0]["dag_id"] == "gated"
+    assert doc["summary"]["tasks"] == 2
