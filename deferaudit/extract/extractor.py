@@ -237,6 +237,12 @@ class Extractor(ast.NodeVisitor):
             transparent=dag is not None,
         )
         dag_vars = dict(self.dags.vars)
+        loops = self.tasks.loops
+        saved = (self.model.loop_depth, loops.frames, loops.branch_depth)
+        if dag is None:
+            # A function's body runs when it is called, not once per element of the loops
+            # around its ``def``: its calls carry those (a ``@dag`` body is the DAG's own).
+            self.model.loop_depth, loops.frames, loops.branch_depth = 0, [], 0
         self.model.enter_function(node.name)
         # Parameters shadow module names of the same name: their values are the caller's.
         args = node.args
@@ -250,6 +256,7 @@ class Extractor(ast.NodeVisitor):
         if dag is not None:
             self.dags.stack.pop()
         functions.leave(self.tasks.sites, self.dags.found, self.dags.vars)
+        self.model.loop_depth, loops.frames, loops.branch_depth = saved
         # A DAG bound to a name in a function is that function's own.
         self.dags.vars = dag_vars
         self.model.leave_function()
