@@ -413,7 +413,8 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
     for path, cost in costs:
         (dag_id, _, _, runs, timing, mapped, wait, _, offset, now, later, overhead, _, starts,
          now_s, deferred_s, after_s, worst_s, assumptions, _) = cost  # fmt: skip
-        total += 1
+        # A site in a loop or mapped over values stands for ``mapped`` tasks.
+        total += mapped
         key = id(timing)
         timings[key] = timing
         per_day = runs * mapped / 3600
@@ -425,9 +426,9 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
         recovered += task_back
         sums = dags.get((path, dag_id))
         if sums is None:
-            dags[(path, dag_id)] = [1, runs, task_waste, task_worst, task_back]
+            dags[(path, dag_id)] = [mapped, runs, task_waste, task_worst, task_back]
         else:
-            sums[0] += 1
+            sums[0] += mapped
             sums[2] += task_waste
             sums[3] += task_worst
             sums[4] += task_back
@@ -440,14 +441,15 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
     little = 0.0
     for shape, n in shapes.items():
         key, runs, mapped, wait, offset, now, later, overhead, starts, now_s, after_s = shape
+        tasks = n * mapped
         if now == "deferrable":
-            counts["already"] += n
+            counts["already"] += tasks
         elif later == "deferrable":
-            counts["to_deferrable"] += n
+            counts["to_deferrable"] += tasks
         elif later != now:
-            counts["to_reschedule"] += n
+            counts["to_reschedule"] += tasks
         else:
-            counts["unchanged"] += n
+            counts["unchanged"] += tasks
         weight = mapped * n
         if later == "deferrable":
             triggers[(key, offset, wait)] += weight

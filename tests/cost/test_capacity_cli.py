@@ -80,7 +80,11 @@ def test_the_sample_plan_traces_every_number_to_its_source(tmp_path: Path) -> No
             >= 3
         ), line
     doc = capacity_json_for(SAMPLE_DAGS, tmp_path)
-    assert doc["capacity"]["waiting_tasks"]["total"] == len(doc["waiting_tasks"])
+    # Each listed call stands for map_count tasks (a loop, an .expand()): the total counts tasks.
+    assert doc["capacity"]["waiting_tasks"]["total"] == sum(
+        task["map_count"] for task in doc["waiting_tasks"]
+    )
+    assert doc["capacity"]["waiting_tasks"]["total"] > len(doc["waiting_tasks"])
     for task in doc["waiting_tasks"]:
         assert set(task["assumptions"]) >= {"runs_per_day", "wait", "start_overhead"}
         for note in task["assumptions"].values():
