@@ -60,6 +60,11 @@ class FileMeta:
     functions: tuple[FunctionFacts, ...] = ()
     scope: ModuleScope | None = None
     calls: tuple[tuple[str, ...], ...] = ()
+    # The file imports what Airflow 3 removed (``airflow.contrib``, ``airflow.operators.subdag``).
+    airflow2: bool = False
+
+
+_AIRFLOW2_ONLY = ("airflow.contrib", "airflow.operators.subdag")
 
 
 def meta_of(result: FileResult) -> FileMeta:
@@ -83,6 +88,13 @@ def meta_of(result: FileResult) -> FileMeta:
         facts.functions,
         facts.scope,
         tuple(call.candidates for call in facts.calls),
+        any(
+            t == prefix or t.startswith(prefix + ".")
+            for targets in facts.imports.values()
+            for t in targets
+            for prefix in _AIRFLOW2_ONLY
+        )
+        or any(s.startswith(_AIRFLOW2_ONLY) for s in facts.star_imports),
     )
 
 

@@ -124,8 +124,12 @@ class ClassResolver:
         live: LiveIntrospection | None = None,
         aliases: Mapping[str, tuple[str, ...]] | None = None,
         factories: FactoryTable | None = None,
+        unvouched: str | None = None,
     ) -> None:
         self.catalog = catalog
+        # For a target outside the catalog's lines: the clause saying whether a class takes
+        # ``deferrable`` there is not known (no class is then said to accept it).
+        self.unvouched = unvouched
         # The project's functions that build tasks and DAGs (deferaudit.expand).
         self.factories = factories if factories is not None else EMPTY
         # Names the project's modules re-export (``team.sensors.LandingSensor`` imported into
@@ -213,6 +217,8 @@ class ClassResolver:
         """The catalog's answer, following the deployment's versions and the live class."""
         accepts = entry.accepts_deferrable
         gap = deferrable_gap(entry, self.versions)
+        if gap is None and accepts and self.unvouched and not entry.forces_deferrable:
+            gap = self.unvouched
         note = None
         if gap is not None:
             accepts = False

@@ -35,13 +35,24 @@ from deferaudit.extraction import (
 )
 from deferaudit.facts import ClassFacts, DagFacts
 from deferaudit.live import LiveIntrospection
+from deferaudit.pins import AirflowChoice, find_pins
 from deferaudit.plugin_folders import plugin_roots, under_any
-from deferaudit.project import default_cache_folder, import_roots, locate_module
+from deferaudit.project import (
+    default_cache_folder,
+    find_project_root,
+    import_roots,
+    locate_module,
+)
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, Finding
 from deferaudit.settings import Settings, results_key
 from deferaudit.source import MAX_FILE_BYTES
-from deferaudit.target import Target, installed_airflow_version, resolve_target
+from deferaudit.target import (
+    Target,
+    installed_airflow_version,
+    newest_line_allowed,
+    resolve_target,
+)
 from deferaudit.versions import DeploymentVersions
 
 __all__ = ["FileOutcome", "FileResult", "ScanProblem", "ScanResult", "run_rules", "scan"]
@@ -191,6 +202,23 @@ MAX_HELPER_ROUNDS = 8
 MAX_HELPER_FILES = 5_000
 
 
+def _pin_words(package: str, choice: AirflowChoice) -> str:
+    """``apache-airflow==2.9.3 in requirements.txt:1`` (and the files that agree)."""
+    text = f"{package}=={choice.version} in {choice.pin.where}"
+    others = sorted({p.where for p in choice.agreeing} - {choice.pin.where})
+    if others:
+        text += f" (also {', '.join(others[:3])})"
+    return text
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
 def _root_of(file: Path, roots: Sequence[Path]) -> Path | None:
     """The import root a file lies under (the first, as on sys.path), if any."""
     text = os.path.normpath(file)
@@ -243,6 +271,14 @@ class _Scan:
         self.cwd = cwd
         self.versions = versions
         self.live = LiveIntrospection() if live else None
+        # Where the version comes from (deferaudit.target): --target-airflow, else the
+        # --constraints file, else the project's own pins, else what is installed.
+        self.pinned: tuple[str, str] | None = None
+        self.pin_notes: tuple[str, ...] = ()
+        self.pin_conflicts: tuple[str, ...] = ()
+        if not settings.target_airflow and not settings.constraints:
+            versions = self._project_pins(versions)
+            self.versions = versions
         self.installed = None if settings.target_airflow else installed_version()
         if versions is not None and versions.airflow and not settings.target_airflow:
             self.installed = versions.airflow
@@ -256,6 +292,64 @@ class _Scan:
             ScanCache(self.cache_folder, self.ckey, scanned=[cwd / p for p in self.paths])
             if settings.cache
             else None
+        )
+
+    def _project_pins(self, versions: DeploymentVersions | None) -> DeploymentVersions | None:
+        """The Airflow and provider versions the project pins (deferaudit.pins): they replace
+        the installed ones. A range pin takes the newest catalog line it allows."""
+        folders = [self.cwd / p for p in self.paths] or [self.cwd]
+        root = find_project_root(self.paths, self.cwd)
+        if root is None and all(_inside(f, self.cwd) for f in folders):
+            # No marker (a copy without .git): the folder the scan runs from, as a user runs
+            # it from the repository's root.
+            root = self.cwd
+        if root is None:
+            return versions
+        found = find_pins(root, folders)
+        self.pin_notes = tuple(found.notes[:5])
+        choice = found.airflow()
+        if choice is not None:
+            self.pinned = (choice.version, _pin_words(choice.pin.package, choice))
+            if choice.warning():
+                self.pin_conflicts = (str(choice.warning()),)
+        else:
+            for pin in found.airflow_ranges():
+                line = newest_line_allowed(pin.spec)
+                if line is not None:
+                    self.pinned = (
+                        line,
+                        f"{pin.spec} in {pin.where} (a range: the newest release "
+                        f"line the catalog knows that it allows)",
+                    )
+                    break
+        if self.pinned is None:
+            return versions
+        pinned = {"apache-airflow": self.pinned[0], **found.providers()}
+        files = sorted({p.source for p in found.pins if p.version})
+        return DeploymentVersions(pinned, "project pins (" + ", ".join(files[:4]) + ")")
+
+    def _target(self, metas: Sequence[FileMeta]) -> Target:
+        versions = self.versions
+        source = versions.source if versions is not None else ""
+        return resolve_target(
+            explicit=self.settings.target_airflow,
+            explicit_source="--target-airflow or [tool.deferaudit] target-airflow",
+            pinned=self.pinned,
+            installed=self.installed,
+            installed_reason=(
+                f"apache-airflow {self.installed} in {source}"
+                if versions is not None and versions.airflow == self.installed
+                else "installed apache-airflow"
+            )
+            + (
+                " (the project pins no Airflow version)"
+                if versions is None or versions.source == "installed distributions"
+                else ""
+            ),
+            folder_uses_airflow3=any(m.airflow3 for m in metas),
+            folder_uses_airflow2=any(m.airflow2 for m in metas),
+            notes=self.pin_notes,
+            conflicts=self.pin_conflicts,
         )
 
     def walk(self, syntax: IgnoreSyntax) -> tuple[Discovery, list[PlannedFile]]:
@@ -290,12 +384,7 @@ class _Scan:
             on_total(len(planned))
         keys = self._keys(planned)
         results, metas = self._metas(planned, keys, progress, only)
-        target = resolve_target(
-            explicit=settings.target_airflow,
-            explicit_source="--target-airflow or [tool.deferaudit] target-airflow",
-            installed=self.installed,
-            folder_uses_airflow3=any(m.airflow3 for m in metas),
-        )
+        target = self._target(metas)
         if self.known_version is None and settings.ignore_syntax is None:
             inferred = default_ignore_syntax(target.version)
             if inferred != syntax:
@@ -309,12 +398,6 @@ class _Scan:
         )
         if only is not None:
             only = set(only) | self._dependents(planned, metas, only)
-        from_versions = self.versions is not None and self.versions.airflow == self.installed
-        if from_versions and target.reason == "installed apache-airflow":
-            source = self.versions.source if self.versions else ""
-            target = Target(
-                target.version, target.line, f"apache-airflow {self.installed} in {source}"
-            )
         classes = [c for m in metas for c in m.classes]
         aliases = {name: targets for m in metas for name, targets in m.exports}
         factories = FactoryTable(
@@ -326,7 +409,14 @@ class _Scan:
             target, settings, classes, self.versions, self.live is not None, aliases, factories.key
         )
         resolver = ClassResolver(
-            self.catalog, target.line, classes, self.versions, self.live, aliases, factories
+            self.catalog,
+            target.line,
+            classes,
+            self.versions,
+            self.live,
+            aliases,
+            factories,
+            target.unvouched,
         )
         outcomes: list[FileOutcome | None] = [None] * len(planned)
         todo: list[int] = []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import metadata
 
 from deferaudit.catalog import Catalog
+from deferaudit.catalog.model import AIRFLOW_LINES, version_key
 
 # The newest 2.x line the catalog covers: the answer for folders with no Airflow 3-only import.
 NEWEST_AIRFLOW2 = "2.11"
@@ -19,10 +21,20 @@ class Target:
     version: str
     line: str
     reason: str
+    # One line each: sources that disagree and the choice made, a version outside the catalog.
+    warnings: tuple[str, ...] = ()
+    # Project files the version search could not read (one line each).
+    notes: tuple[str, ...] = ()
 
     @property
     def major(self) -> int:
         return int(self.version.split(".", 1)[0])
+
+    @property
+    def unvouched(self) -> str | None:
+        """For a version outside the catalog's lines, the clause saying that whether a class
+        takes ``deferrable`` there is not known (no fix is then proposed on that ground)."""
+        return catalog_gap(self.version)
 
 
 def installed_airflow_version() -> str | None:
@@ -35,26 +47,144 @@ def installed_airflow_version() -> str | None:
     return None
 
 
+def catalog_gap(version: str) -> str | None:
+    """Why the catalog cannot vouch for a version older than its oldest line or newer than its
+    newest (None inside)."""
+    wanted = version_key(version)[:2]
+    oldest, newest = AIRFLOW_LINES[0], AIRFLOW_LINES[-1]
+    if wanted < version_key(oldest)[:2]:
+        return (
+            f"may not accept `deferrable` on Airflow {version}: the catalog starts at Airflow "
+            f"{oldest}, so it cannot tell"
+        )
+    if wanted > version_key(newest)[:2]:
+        return (
+            f"may not accept `deferrable` on Airflow {version}: the catalog ends at Airflow "
+            f"{newest}, so it cannot tell"
+        )
+    return None
+
+
+_CLAUSE = re.compile(r"^\s*(===|==|~=|!=|<=|>=|<|>)\s*([0-9][0-9A-Za-z.*+!_-]*)\s*$")
+
+
+def newest_line_allowed(spec: str) -> str | None:
+    """The newest catalog line whose first release (``X.Y.0``) and last patches a requirement
+    range allows (``>=2.5,<3`` -> 2.11); None when it allows none of them or cannot be read.
+    A line counts when its ``.0`` release or a version of it named in the range is allowed."""
+    # ``apache-airflow[extra]>=2.5,<3; python_version>'3.8'`` -> ``>=2.5,<3``.
+    spec = re.sub(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?", "", spec.split(";")[0])
+    clauses = []
+    for part in spec.split(","):
+        if not part.strip():
+            continue
+        match = _CLAUSE.match(part)
+        if match is None:
+            return None
+        clauses.append((match.group(1), match.group(2)))
+    if not clauses:
+        return None
+    for line in reversed(AIRFLOW_LINES):
+        named = [v for _, v in clauses if v.rstrip(".*").startswith(line + ".") or v == line]
+        if any(_allows(clauses, version) for version in (f"{line}.0", *named)):
+            return line
+    return None
+
+
+def _allows(clauses: list[tuple[str, str]], version: str) -> bool:
+    have = version_key(version)
+    for op, bound in clauses:
+        if bound.endswith(".*"):
+            prefix = version_key(bound[:-2])
+            same = have[: len(prefix)] == prefix
+            if (op in ("==", "===") and not same) or (op == "!=" and same):
+                return False
+            continue
+        want = version_key(bound)
+        size = max(len(have), len(want))
+        a, b = have + (0,) * (size - len(have)), want + (0,) * (size - len(want))
+        if op == "~=":
+            prefix = want[:-1] if len(want) > 1 else want
+            if not (a >= b and have[: len(prefix)] == prefix):
+                return False
+        elif not {
+            "==": a == b,
+            "===": a == b,
+            "!=": a != b,
+            "<=": a <= b,
+            ">=": a >= b,
+            "<": a < b,
+            ">": a > b,
+        }[op]:
+            return False
+    return True
+
+
+def _range_warning(version: str) -> tuple[str, ...]:
+    gap = catalog_gap(version)
+    if gap is None:
+        return ()
+    line = Catalog.line_for(version)
+    return (
+        f"Airflow {version} is outside the catalog's lines ({AIRFLOW_LINES[0]} to "
+        f"{AIRFLOW_LINES[-1]}): judged with the {line} line, and no `deferrable` fix is "
+        "proposed on its word",
+    )
+
+
 def resolve_target(
     *,
     explicit: str | None,
     explicit_source: str,
     installed: str | None,
     folder_uses_airflow3: bool,
+    pinned: tuple[str, str] | None = None,
+    folder_uses_airflow2: bool = False,
+    installed_reason: str = "installed apache-airflow",
+    notes: tuple[str, ...] = (),
+    conflicts: tuple[str, ...] = (),
 ) -> Target:
-    """Pick the target: given > installed Airflow > inferred from the folder's imports."""
+    """Pick the target: given > the project's pins > installed Airflow > inferred from the
+    folder's imports. ``pinned`` is (version, where it is pinned); ``conflicts`` are warnings
+    the caller found (pins that disagree), ``notes`` the project files it could not read. When the chosen source and the folder's imports
+    disagree (pins on 2.x and ``airflow.sdk`` imports; pins on 3.x and ``airflow.contrib``),
+    one warning says so."""
     if explicit:
-        return Target(explicit, Catalog.line_for(explicit), f"set by {explicit_source}")
-    if installed:
-        return Target(installed, Catalog.line_for(installed), "installed apache-airflow")
+        version, reason = explicit, f"set by {explicit_source}"
+    elif pinned is not None:
+        version, reason = pinned[0], f"pinned by the project: {pinned[1]}"
+    elif installed:
+        version, reason = installed, installed_reason
+    else:
+        version = ""
+        reason = ""
+    if version:
+        warnings = [*conflicts, *_range_warning(version)]
+        major = version_key(version)[0]
+        if major < 3 and folder_uses_airflow3:
+            warnings.append(
+                f"the target Airflow {version} ({reason}) is 2.x, but DAG files import "
+                "`airflow.sdk` (Airflow 3 only): judged as Airflow "
+                f"{version}; pass --target-airflow to choose"
+            )
+        if major >= 3 and folder_uses_airflow2:
+            warnings.append(
+                f"the target Airflow {version} ({reason}) is 3.x, but DAG files import "
+                "`airflow.contrib` or `airflow.operators.subdag` (gone in Airflow 3): judged as "
+                f"Airflow {version}; pass --target-airflow to choose"
+            )
+        return Target(version, Catalog.line_for(version), reason, tuple(warnings), notes)
     if folder_uses_airflow3:
         return Target(
             NEWEST_AIRFLOW3,
             Catalog.line_for(NEWEST_AIRFLOW3),
             "inferred: the folder imports airflow.sdk (Airflow 3 only)",
+            conflicts,
+            notes,
         )
     return Target(
         NEWEST_AIRFLOW2,
         Catalog.line_for(NEWEST_AIRFLOW2),
         "inferred: no Airflow 3-only import in the folder, so the newest 2.x",
+        notes,
     )

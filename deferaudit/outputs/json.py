@@ -23,6 +23,8 @@ def to_document(report: Report, *, findings: bool = True) -> dict[str, Any]:
             "version": report.target.version,
             "catalog_line": report.target.line,
             "reason": report.target.reason,
+            "warnings": list(report.target.warnings),
+            "notes": list(report.target.notes),
         },
         "catalog": {
             "source": report.catalog.source,

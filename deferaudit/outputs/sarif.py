@@ -176,6 +176,7 @@ def to_sarif(report: Report) -> dict[str, Any]:
                 "version": report.target.version,
                 "catalogLine": report.target.line,
                 "reason": report.target.reason,
+                "warnings": list(report.target.warnings),
             },
             "filesScanned": report.files_scanned,
         },

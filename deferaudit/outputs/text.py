@@ -87,6 +87,8 @@ def _summary_lines(report: Report) -> list[str]:
             f"deferaudit could not resolve: {shown}{more} (--format json lists them)."
         )
     lines.append(f"Target Airflow {report.target.version} ({clean(report.target.reason)}).")
+    lines.extend(f"Warning: {clean(warning)}." for warning in report.target.warnings)
+    lines.extend(f"Note: {clean(note)}" for note in report.target.notes)
     return lines
 
 
