@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ from deferaudit.cost.model import SlotCost
 from deferaudit.cost.waiting import waiting_costs
 from deferaudit.expand import expand_file
 from deferaudit.extraction import CHUNK, PackedResult, unpack
+from deferaudit.facts import DagFacts
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
 from deferaudit.settings import Settings
@@ -110,13 +111,27 @@ def evaluate_file(
         # The tasks Airflow creates: a call in a loop makes one per element; a task written in
         # a function that no DAG file calls is reported where written but makes no task.
         tasks=sum(t.site.repeat for t in operators if t.site.function is None),
-        dags=len(dags),
+        dags=_dag_count(dags.values()),
         error=result.error,
         skipped=result.skipped,
         costs=costs,
         unresolved=_unresolved(tasks),
     )
     return outcome, operators
+
+
+def _dag_count(dags: Iterable[DagFacts]) -> int:
+    """The DAGs Airflow registers from the file: one per dag_id (a DAG built again under the
+    same id, as in the two arms of an ``if`` on a Variable, replaces the first), each DAG of
+    unknown id counted once."""
+    ids: set[object] = set()
+    unknown = 0
+    for dag in dags:
+        if dag.dag_id is not None and dag.dag_id.kind == "literal":
+            ids.add(dag.dag_id.value)
+        else:
+            unknown += 1
+    return len(ids) + unknown
 
 
 def _one_fix_per_factory_call(findings: list[Finding]) -> list[Finding]:
