@@ -35,9 +35,10 @@ class _Builder:
     dags: list[int] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)
     defs: dict[str, str] = field(default_factory=dict)  # nested def name -> path
-    assigned: dict[str, str] = field(default_factory=dict)
+    # Sources are cut only for the functions kept (most functions build nothing).
+    assigned: dict[str, ast.expr | None] = field(default_factory=dict)
     reassigned: set[str] = field(default_factory=set)
-    returns: list[str] = field(default_factory=list)
+    returns: list[ast.expr] = field(default_factory=list)
     dag_attrs: dict[str, str] = field(default_factory=dict)
     dag_vars_before: dict[str, str] = field(default_factory=dict)
 
@@ -155,7 +156,7 @@ class Functions:
                 tasks=tuple(sites[i] for i in builder.tasks),
                 dags=tuple(dags[i] for i in builder.dags),
                 calls=tuple(self.calls[i] for i in builder.calls),
-                returns=tuple(builder.returns),
+                returns=tuple(segment(r) for r in builder.returns),
                 dag_attrs=dict(builder.dag_attrs),
                 dag_vars=own_dag_vars,
                 is_method=builder.is_method,
@@ -180,19 +181,19 @@ class Functions:
             return
         if name in builder.assigned:
             builder.reassigned.add(name)
-        builder.assigned[name] = self.model.segment(value)
+        builder.assigned[name] = value
 
     def rebound(self, name: str) -> None:
         """A name bound by a loop or ``with ... as``: no one value."""
         builder = self._owner()
         if builder is not None:
             builder.reassigned.add(name)
-            builder.assigned.setdefault(name, "")
+            builder.assigned.setdefault(name, None)
 
     def returned(self, value: ast.expr | None) -> None:
         builder = self._owner()
         if builder is not None and value is not None and self.stack[-1] is builder:
-            builder.returns.append(self.model.segment(value))
+            builder.returns.append(value)
 
     def self_attribute(self, attr: str, dag_key: str) -> None:
         """``self.<attr> = <a DAG>`` in a method."""
