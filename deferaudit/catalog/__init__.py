@@ -8,6 +8,7 @@ from deferaudit.catalog.model import (
     Catalog,
     CatalogError,
     ClassEntry,
+    LineStatus,
     PackageSource,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "ClassEntry",
+    "LineStatus",
     "PackageSource",
 ]

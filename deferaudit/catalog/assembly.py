@@ -182,9 +182,14 @@ class _Alias:
 
 
 def _aliases_in(universe: SourceUniverse, tree: ModuleTree) -> Iterator[_Alias]:
-    """Other import paths a tree offers for classes: package re-exports, lazy maps, shims."""
+    """Other import paths a tree offers for classes: package re-exports, lazy maps, shims.
+
+    Shims are ``add_deprecated_classes`` maps and modules that warn of their own deprecation
+    on import (Airflow 2.0-2.3's ``airflow/sensors/external_task_sensor.py`` and the like);
+    both give deprecated aliases.
+    """
     for module in universe.tree_modules(tree):
-        if module.is_package or module.lazy_names:
+        if module.is_package or module.lazy_names or module.warns_deprecated:
             for name, bindings in module.bindings.items():
                 if not name[:1].isupper() or all(b.local_class for b in bindings):
                     continue
@@ -193,7 +198,7 @@ def _aliases_in(universe: SourceUniverse, tree: ModuleTree) -> Iterator[_Alias]:
                 path = f"{module.name}.{name}"
                 info = universe.resolve(path)
                 if isinstance(info, ClassInfo) and info.path != path:
-                    yield _Alias(path, info.path, deprecated=False)
+                    yield _Alias(path, info.path, deprecated=module.warns_deprecated)
         for sub, names in module.deprecated_submodules.items():
             for name, target in names.items():
                 info = universe.resolve(target)

@@ -7,13 +7,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 CATALOG_SCHEMA = "deferaudit-catalog/1"
 
-# The Airflow release lines the bundled catalog was read from. A target version maps onto
-# the nearest line at or below it (see ``Catalog.line_for``).
+# The Airflow release lines the bundled catalog was read from, oldest first: 2.2 (the first
+# release with deferrable operators) to 3.3. A target version maps onto the nearest line at or
+# below it (see ``Catalog.line_for``); ``Catalog.line_status`` tells whether a version lies
+# outside them (older than the oldest line, newer than the newest), where no line vouches for it.
 AIRFLOW_LINES: tuple[str, ...] = (
+    "2.2",
+    "2.3",
+    "2.4",
+    "2.5",
+    "2.6",
     "2.7",
     "2.8",
     "2.9",
@@ -24,6 +31,10 @@ AIRFLOW_LINES: tuple[str, ...] = (
     "3.2",
     "3.3",
 )
+
+
+# Where an Airflow version lies against AIRFLOW_LINES: on or between its lines, or outside them.
+LineStatus = Literal["in", "older", "newer"]
 
 
 class CatalogError(Exception):
@@ -239,12 +250,50 @@ class Catalog:
 
     @staticmethod
     def line_for(version: str) -> str:
-        """The catalog line that answers for an Airflow version (nearest at or below)."""
+        """The catalog line that answers for an Airflow version (nearest at or below).
+
+        Always answers with a line, also for a version the catalog does not cover: one older
+        than the oldest line gets the oldest line of its major (or the oldest line at all, e.g.
+        for 1.10), one newer than the newest gets the newest line. Ask ``line_status`` (or
+        ``covers``) first to know whether that line really vouches for the version.
+        """
         wanted = _version_key(version)[:2]
         same_major = [ln for ln in AIRFLOW_LINES if _version_key(ln)[:1] == wanted[:1]]
         candidates = same_major or list(AIRFLOW_LINES)
         at_or_below = [ln for ln in candidates if _version_key(ln) <= wanted]
         return at_or_below[-1] if at_or_below else candidates[0]
+
+    @staticmethod
+    def line_status(version: str) -> LineStatus:
+        """Where an Airflow version lies against the catalog's lines (``AIRFLOW_LINES``).
+
+        ``"older"``: its release line is older than the oldest line (``1.10.15``, ``2.1.4``);
+        ``"newer"``: newer than the newest line (``3.4.0``, ``4.0``); ``"in"`` for any release
+        of a catalogued line, also a patch newer than the one read (``2.5.9`` is on the 2.5
+        line, read from 2.5.3: patches add no operator API). Lines are compared within the
+        version's major when the catalog has lines of it, so a ``2.12`` would be ``"newer"``
+        (past the newest 2.x line) although 3.x lines exist. Only the major and minor count;
+        suffixes are dropped (``2.6.0rc1`` is ``"in"``); a bare major is ``"in"`` when the
+        catalog has lines of it (``"3"``; ``line_for`` gives its oldest line); a string with no
+        leading number is ``"older"``. For an ``"in"`` version ``line_for`` is the line to judge
+        it by.
+        """
+        wanted = _version_key(version)[:2]
+        if not wanted:
+            return "older"
+        same_major = [ln for ln in AIRFLOW_LINES if _version_key(ln)[:1] == wanted[:1]]
+        candidates = same_major or list(AIRFLOW_LINES)
+        size = len(wanted)
+        if wanted < _version_key(candidates[0])[:size]:
+            return "older"
+        if wanted > _version_key(candidates[-1])[:size]:
+            return "newer"
+        return "in"
+
+    @staticmethod
+    def covers(version: str) -> bool:
+        """True when ``line_for(version)`` is a line that vouches for the version (``"in"``)."""
+        return Catalog.line_status(version) == "in"
 
 
 def _build_index(entries: Iterable[ClassEntry]) -> dict[str, tuple[ClassEntry, ...]]:

@@ -126,6 +126,12 @@ def _decide_one(
             continue
         missing = [line for line in lines if line not in present]
         without = [line for line, e in present.items() if not e.accepts_deferrable]
+        # A provider's -Async class is valid on every line, but a successor in Airflow core
+        # may take `deferrable` only from some line on (ExternalTaskSensor: 2.7): it is still
+        # the successor there, and on the older lines the rules find it takes none.
+        older = _only_on_older_lines(lines, [*missing, *without])
+        if entry.airflow_lines is None and older:
+            missing, without = [], []
         if missing:
             rejected.append(
                 f"{candidate.path} ({candidate.origin}) is missing on Airflow {', '.join(missing)}"
@@ -143,6 +149,8 @@ def _decide_one(
         note = f"{candidate.origin}; takes deferrable"
         if target.deferrable_default_from_config:
             note += " (default from [operators] default_deferrable)"
+        if entry.airflow_lines is None and older:
+            note += f" from Airflow {lines[len(older)]} (not on {', '.join(older)})"
         if rejected:
             note += "; passed over: " + "; ".join(rejected)
         if gaps:
@@ -161,6 +169,14 @@ def _decide_one(
         if elsewhere:
             note += f"; {elsewhere}"
     return dataclasses.replace(entry, replacement=None, replacement_note=note)
+
+
+def _only_on_older_lines(lines: Sequence[str], failing: Sequence[str]) -> list[str]:
+    """``failing`` when it is a run of the oldest ``lines`` that leaves the newest one out."""
+    count = len(set(failing))
+    if not count or count >= len(lines) or set(lines[:count]) != set(failing):
+        return []
+    return list(lines[:count])
 
 
 def _on_other_lines(

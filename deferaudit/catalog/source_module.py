@@ -3,12 +3,16 @@
 A ``ParsedModule`` records every way a name gets a value: ``from x import Y as Z``, relative
 imports, local classes, ``X = Y`` aliases, PEP 562 lazy-import maps and the
 ``__deprecated_classes`` shim maps that Airflow hands to ``add_deprecated_classes``. Every
-branch of ``try``/``except`` and ``if``/``else`` binds, in source order.
+branch of ``try``/``except`` and ``if``/``else`` binds, in source order. A module that warns
+of its own deprecation when imported (the Airflow 2.0-2.3 shim modules such as
+``airflow/sensors/external_task_sensor.py``: ``from airflow.sensors.external_task import
+ExternalTaskSensor`` then ``warnings.warn(..., DeprecationWarning)``) is marked as such.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -39,6 +43,9 @@ class ParsedModule:
         self.star_imports: list[str] = []
         self.lazy_names: set[str] = set()
         self.deprecated_submodules: dict[str, dict[str, str]] = {}
+        # An unconditional module-level ``warnings.warn(..., DeprecationWarning)``: importing
+        # the module at all is deprecated, so the names it imports are deprecated aliases.
+        self.warns_deprecated = any(_is_deprecation_warning(stmt) for stmt in body)
         self._collect(body, runtime=True)
 
     @classmethod
@@ -170,6 +177,21 @@ class ParsedModule:
             rest = module[level:]
             module = ".".join([*parts, rest]) if rest else ".".join(parts)
         return f"{module}.{attr}" if attr else module
+
+
+_DEPRECATION_CATEGORY = re.compile(r"Deprecat|RemovedIn")
+
+
+def _is_deprecation_warning(stmt: ast.stmt) -> bool:
+    """``warnings.warn(message, SomeDeprecationWarning, ...)`` as a statement of its own."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return False
+    call = stmt.value
+    if callee_name(call) != "warn" or not call.args:
+        return False
+    category = call.args[1] if len(call.args) > 1 else None
+    category = next((kw.value for kw in call.keywords if kw.arg == "category"), category)
+    return category is not None and bool(_DEPRECATION_CATEGORY.search(ast.unparse(category)))
 
 
 def _is_type_checking(test: ast.expr) -> bool:

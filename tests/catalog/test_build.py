@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from deferaudit.catalog import AIRFLOW_LINES, Catalog
+from deferaudit.catalog import AIRFLOW_LINES, Catalog, ClassEntry
 from deferaudit.catalog.assembly import Distribution, ReadDistribution, assemble
 from deferaudit.catalog.build import BuildError, build, load_pins, main, render
 from deferaudit.catalog.class_facts import ClassFacts, read_facts
+from deferaudit.catalog.replacements import decide, entry_key
 from deferaudit.catalog.universe import SourceUniverse
 from deferaudit.catalog.wheel_tree import ModuleTree
 
@@ -441,6 +442,41 @@ def test_package_reexports_and_lazy_maps_become_aliases(catalog: Catalog):
     assert old is not None and old.path == "airflow.sensors.filesystem.FileSensor"
 
 
+def test_a_module_warning_of_its_own_deprecation_gives_deprecated_aliases(tmp_path: Path):
+    # Airflow 2.0-2.3's 1.10-style shim modules: a plain module that re-imports the class and
+    # warns on import. A module that merely imports a class for its own use gives no alias.
+    files = {
+        **CORE_2,
+        "airflow/sensors/time_delta_sensor.py": """
+            import warnings
+
+            from airflow.sensors.time_delta import TimeDeltaSensor  # noqa
+
+            warnings.warn(
+                "This module is deprecated. Please use `airflow.sensors.time_delta`.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        """,
+        "airflow/sensors/weekday.py": """
+            import warnings
+
+            from airflow.sensors.time_delta import TimeDeltaSensor
+
+            def check():
+                warnings.warn("check is deprecated", DeprecationWarning)
+        """,
+    }
+    core = ReadDistribution(
+        Distribution("apache-airflow", "2.2.9", "2.2"), module_tree(tmp_path, "c", files, "2.2.9")
+    )
+    catalog = Catalog.from_json(assemble([core]), source="test")
+    old = catalog.lookup("airflow.sensors.time_delta_sensor.TimeDeltaSensor", "2.2")
+    assert old is not None and old.path == "airflow.sensors.time_delta.TimeDeltaSensor"
+    assert "airflow.sensors.time_delta_sensor.TimeDeltaSensor" in old.deprecated_aliases
+    assert catalog.lookup("airflow.sensors.weekday.TimeDeltaSensor", "2.2") is None
+
+
 def test_async_replacement_normalises_the_prefix_and_lists_param_gaps(catalog: Catalog):
     entry = catalog.lookup("astronomer.providers.acme.sensors.files.FileSensorAsync", "3.3")
     assert entry is not None
@@ -613,3 +649,40 @@ def test_history_budget_leaves_packages_not_walked_and_says_so(tmp_path: Path):
         assert document["history"][package]["method"].startswith("not walked: the build's")
     assert not any(c.get("deferrable_since") for c in document["classes"])
     assert Catalog.load(out).lookup("airflow.providers.acme.sensors.files.FileSensor", "2.10")
+
+
+def test_a_provider_async_class_keeps_a_core_successor_that_defers_from_some_line_on():
+    def core(line: str, deferrable: bool) -> ClassEntry:
+        return ClassEntry(
+            path="airflow.sensors.external.ExternalSensor",
+            package="apache-airflow",
+            version=f"{line}.0",
+            is_sensor=True,
+            is_operator=True,
+            accepts_deferrable=deferrable,
+            airflow_lines=(line,),
+            params=("external_id",),
+        )
+
+    lines = ("2.5", "2.6", "2.7", "2.8")
+    cores = [core("2.5", False), core("2.6", False), core("2.7", True), core("2.8", True)]
+    async_ = ClassEntry(
+        path="astronomer.providers.core.sensors.external.ExternalSensorAsync",
+        package="astronomer-providers",
+        version="1.0",
+        is_sensor=True,
+        is_operator=True,
+        accepts_deferrable=False,
+        is_async_class=True,
+        params=("external_id",),
+    )
+    hints = {entry_key(async_): ("airflow.sensors.external.ExternalSensor",)}
+    decided = decide([*cores, async_], hints, lines=lines)[-1]
+    assert decided.replacement == "airflow.sensors.external.ExternalSensor"
+    assert "from Airflow 2.7 (not on 2.5, 2.6)" in (decided.replacement_note or "")
+
+    # Not deferrable on a line in between (or on the newest): no successor.
+    gap = [core("2.5", False), core("2.6", True), core("2.7", False), core("2.8", True)]
+    assert decide([*gap, async_], hints, lines=lines)[-1].replacement is None
+    newest = [core("2.5", True), core("2.6", True), core("2.7", True), core("2.8", False)]
+    assert decide([*newest, async_], hints, lines=lines)[-1].replacement is None
