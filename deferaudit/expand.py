@@ -14,17 +14,13 @@ only re-evaluated here with the values a call gives.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
 
+from deferaudit.call_names import CallNames, Constants, parse_source
 from deferaudit.extract.dags import PENDING, split_pending
-from deferaudit.extract.semantic import ModuleModel
-from deferaudit.extract.values import UNKNOWN, duration, literal
 from deferaudit.facts import (
     Arg,
     Built,
@@ -42,7 +38,6 @@ from deferaudit.facts import (
 MAX_DEPTH = 4
 # At most this many tasks and DAGs come out of one file's calls (loops of factories of loops).
 MAX_PRODUCTS = 20000
-_TIMEDELTA = "__deferaudit_timedelta__"
 
 
 @dataclass(frozen=True)
@@ -53,7 +48,7 @@ class Factory:
     function: FunctionFacts
 
 
-class FactoryTable:
+class FactoryTable(Constants):
     """Every function of the project that builds tasks or DAGs (directly or through the
     functions it calls), by dotted path; and which of them the DAG files' calls reach."""
 
@@ -62,8 +57,11 @@ class FactoryTable:
         functions: Iterable[tuple[ModuleScope, FunctionFacts]],
         roots: Iterable[tuple[str, ...]],
         aliases: Mapping[str, tuple[str, ...]] | None = None,
+        scopes: Iterable[ModuleScope] = (),
     ) -> None:
         self.aliases = aliases or {}
+        # Library modules' constants, for loops over what another module defines.
+        self.modules = {scope.module: scope for scope in scopes if scope.constants}
         every = {fn.path: Factory(scope, fn) for scope, fn in functions}
         # Keep the functions that build something, directly or through their calls.
         useful = {path for path, f in every.items() if f.function.tasks or f.function.dags}
@@ -92,7 +90,18 @@ class FactoryTable:
         digest = hashlib.blake2b(digest_size=16)
         for path, f in self.by_path.items():
             digest.update(repr((path, f.scope, f.function, path in reached)).encode())
+        for name in sorted(self.modules):
+            digest.update(repr(sorted(self.modules[name].constants.items())).encode())
         self.key = digest.hexdigest()
+
+    def constant(self, path: str) -> str | None:
+        """The source a library module binds a dotted name to (``team.config.TABLES``)."""
+        for dotted in (path, *self.aliases.get(path, ())):
+            module, _, name = dotted.rpartition(".")
+            scope = self.modules.get(module)
+            if scope is not None and name in scope.constants:
+                return scope.constants[name]
+        return None
 
     def _find(self, candidates: Sequence[str], table: Mapping[str, Factory]) -> str | None:
         todo = list(candidates)
@@ -120,7 +129,7 @@ class FactoryTable:
         return any(function == r or function.startswith(r + ".") for r in self.reached)
 
     def __bool__(self) -> bool:
-        return bool(self.by_path)
+        return bool(self.by_path) or bool(self.modules)
 
 
 EMPTY = FactoryTable((), ())
@@ -155,12 +164,25 @@ def expand_file(
     ``__init__`` does) from a wrapper class."""
     own_tasks = [t for t in facts.tasks if not table.hides(t.function)]
     own_dags = [d for d in facts.dags if not table.hides(d.function)]
+    file_names = CallNames(
+        {},
+        {},
+        None,
+        facts.scope or ModuleScope(facts.path, facts.module, facts.imports, {}),
+        None,
+        table,
+    )
+    if table.modules and any(t.loop is not None and t.loop.unknown for t in own_tasks):
+        own_tasks = [
+            t if t.loop is None or not t.loop.unknown else _with_loop(t, file_names.loop(t.loop))
+            for t in own_tasks
+        ]
     if not table or not facts.calls:
         if any(_needs_settling(t) for t in own_tasks):
             own_tasks = [_settle(t, {}) for t in own_tasks]
         return own_tasks, own_dags
     out = Expansion()
-    expander = _Expander(table, facts.path, out, is_operator)
+    expander = _Expander(table, facts.path, out, is_operator, file_names)
     expanded: set[tuple[int, int]] = set()
     for call in facts.calls:
         if len(out.tasks) + len(out.dags) > MAX_PRODUCTS:
@@ -205,6 +227,10 @@ def expand_file(
     return [_with_defaults(t, by_key) for t in tasks], dags
 
 
+def _with_loop(task: TaskSite, loop: LoopRepeat | None) -> TaskSite:
+    return task if loop is task.loop else dataclasses.replace(task, loop=loop)
+
+
 def _variants(call: CallSite) -> Sequence[tuple[tuple[Arg, ...], Mapping[str, Arg]]]:
     return call.iterations or ((call.args, call.kwargs),)
 
@@ -240,117 +266,6 @@ def _with_defaults(task: TaskSite, dags: Mapping[str, DagFacts]) -> TaskSite:
     )
 
 
-class _Names:
-    """What a name stands for inside one call of a function: its parameters bound to the
-    call's values, its body's own names, the enclosing function's (for a closure), then the
-    module's constants. Answers ``deferaudit.extract.values``' questions."""
-
-    evaluate_dict = ModuleModel.evaluate_dict
-
-    def __init__(
-        self,
-        env: Mapping[str, Arg],
-        stars: Mapping[str, tuple[dict[str, Arg], bool]],
-        function: FunctionFacts,
-        scope: ModuleScope,
-        parent: _Names | None,
-    ) -> None:
-        self.env = env
-        self.stars = stars
-        self.function = function
-        self.scope = scope
-        self.parent = parent
-
-    def lookup(self, name: str) -> ast.expr | None:
-        if name in self.env:
-            return _node(self.env[name])
-        if name in self.stars:
-            return None
-        source = self.function.locals.get(name)
-        if source:
-            return _parse(source)
-        if self.parent is not None:
-            found = self.parent.lookup(name)
-            if found is not None:
-                return found
-        constant = self.scope.constants.get(name)
-        return _parse(constant) if constant else None
-
-    def resolve(self, node: ast.expr) -> tuple[str, ...]:
-        parts: list[str] = []
-        current: ast.expr = node
-        while isinstance(current, ast.Attribute):
-            parts.append(current.attr)
-            current = current.value
-        if not isinstance(current, ast.Name):
-            return ()
-        if current.id == _TIMEDELTA and not parts:
-            return ("datetime.timedelta",)
-        parts.reverse()
-        bases = self.scope.imports.get(current.id)
-        if bases is None and self.parent is not None and current.id not in self.env:
-            return self.parent.resolve(node)
-        return tuple(".".join([base, *parts]) for base in bases or ())
-
-    def evaluate(self, node: ast.expr, depth: int = 0) -> Arg:
-        if isinstance(node, ast.Name) and node.id in self.env:
-            return self.env[node.id]
-        source = ast.unparse(node)
-        value = literal(self, node, depth)
-        if value is not UNKNOWN:
-            return Arg(source, "literal", value)
-        seconds = duration(self, node, depth)
-        if seconds is not None:
-            return Arg(source, "duration", seconds)
-        return Arg(source)
-
-    def again(self, arg: Arg) -> Arg:
-        """A value written in the function's body, read again with this call's values."""
-        if arg.known:
-            return arg
-        node = _parse(arg.source)
-        if node is None:
-            return arg
-        found = self.evaluate(node)
-        return found if found.known or found.source != ast.unparse(node) else arg
-
-    def star(self, source: str) -> tuple[dict[str, Arg], bool]:
-        """The entries of a ``**source`` written in the body (a ``**kwargs`` parameter's are
-        the call's keywords that match no parameter)."""
-        if source in self.stars:
-            return self.stars[source]
-        node = _parse(source)
-        if node is None:
-            return {}, False
-        return self.evaluate_dict(node)
-
-
-@lru_cache(maxsize=4096)
-def _parse(source: str) -> ast.expr | None:
-    try:
-        return ast.parse(f"(\n{source}\n)", mode="eval").body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-
-
-def _node(arg: Arg) -> ast.expr | None:
-    if arg.kind == "literal":
-        return _constant(arg.value)
-    if arg.kind == "duration":
-        return ast.Call(
-            func=ast.Name(id=_TIMEDELTA, ctx=ast.Load()),
-            args=[],
-            keywords=[ast.keyword(arg="seconds", value=ast.Constant(arg.value))],
-        )
-    return None
-
-
-def _constant(value: Any) -> ast.expr:
-    if isinstance(value, tuple):
-        return ast.Tuple(elts=[_constant(v) for v in value], ctx=ast.Load())
-    return ast.Constant(value)
-
-
 class _Expander:
     def __init__(
         self,
@@ -358,7 +273,9 @@ class _Expander:
         path: str,
         out: Expansion,
         is_operator: Callable[[tuple[str, ...]], bool],
+        file_names: CallNames,
     ) -> None:
+        self.file_names = file_names
         self.is_operator = is_operator
         self.table = table
         self.path = path
@@ -371,7 +288,7 @@ class _Expander:
         args: Sequence[Arg],
         kwargs: Mapping[str, Arg],
         *,
-        parent: _Names | None,
+        parent: CallNames | None,
         dag_map: Mapping[str, str],
         context_dag: str | None,
         chain: tuple[Frame, ...],
@@ -397,12 +314,12 @@ class _Expander:
         )
         # A closure reads its enclosing function's names (that call's values).
         enclosing = parent if caller is not None and fn.path.startswith(caller + ".") else None
-        names = _Names(env, stars, fn, scope, enclosing)
+        names = CallNames(env, stars, fn, scope, enclosing, self.table)
         for name in (*fn.params, *fn.kwonly):
             if name not in env and name in fn.defaults:
                 # Defaults are read in the function's own module, without the call's values.
-                default = _parse(fn.defaults[name])
-                base = _Names({}, {}, fn, scope, None)
+                default = parse_source(fn.defaults[name])
+                base = CallNames({}, {}, fn, scope, None, self.table)
                 env[name] = base.evaluate(default) if default is not None else Arg("")
         frame = Frame(caller_path or self.path, call.span.line, fn.path)
         chain = (*chain, frame)
@@ -465,7 +382,7 @@ class _Expander:
     def _dag(
         self,
         dag: DagFacts,
-        names: _Names,
+        names: CallNames,
         outer: CallSite,
         iteration: int | None,
         chain: tuple[Frame, ...],
@@ -474,7 +391,7 @@ class _Expander:
         self.dag_count += 1
         default_args, known = dag.default_args, dag.default_args_known
         if dag.default_args_source is not None:
-            node = _parse(dag.default_args_source)
+            node = parse_source(dag.default_args_source)
             if node is not None:
                 default_args, known = names.evaluate_dict(node)
         suffix = f"#{iteration}" if iteration is not None else ""
@@ -497,7 +414,7 @@ class _Expander:
     def _task(
         self,
         task: TaskSite,
-        names: _Names,
+        names: CallNames,
         env: Mapping[str, Arg],
         dags_in: Mapping[str, str],
         local_dags: Mapping[str, str],
@@ -530,7 +447,9 @@ class _Expander:
             dag_key = local_dags[task.dag_key]
         else:
             dag_key = context_dag
-        loop = _loops(outer, task.loop)
+        loop = _loops(
+            None if outer.iterations else self.file_names.loop(outer.loop), names.loop(task.loop)
+        )
         return dataclasses.replace(
             task,
             span=outer.span,
@@ -558,10 +477,9 @@ class _Expander:
         )
 
 
-def _loops(outer: CallSite, inner: LoopRepeat | None) -> LoopRepeat | None:
+def _loops(first: LoopRepeat | None, inner: LoopRepeat | None) -> LoopRepeat | None:
     """How many tasks one written operator call stands for: the DAG file's call repeats (when
     its loop's elements were not each read) times the loops in the factory."""
-    first = None if outer.iterations else outer.loop
     if first is None:
         return inner
     if inner is None:

@@ -66,6 +66,11 @@ class LoopRepeat:
     count: int | None
     detail: str
     task_ids: tuple[str, ...] = ()
+    # When a loop's length is unknown only because its iterable names what another module
+    # defines (``for t in TABLES``, ``range(MAX_BATCHES)``): the iterables' sources and the
+    # product of the other loops' lengths, read again once the project's modules are known.
+    unknown: tuple[str, ...] = ()
+    known: int = 1
 
 
 @dataclass(frozen=True)

@@ -404,6 +404,7 @@ class _Scan:
             ((m.scope, fn) for m in metas if m.scope is not None for fn in m.functions),
             (c for p, m in zip(planned, metas, strict=True) if p.role == "dag" for c in m.calls),
             aliases,
+            (m.scope for m in metas if m.scope is not None),
         )
         ctx_key = context_key(
             target, settings, classes, self.versions, self.live is not None, aliases, factories.key

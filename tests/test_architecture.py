@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (3, ("deferaudit.extraction", "deferaudit.evaluate")),
     (2, ("deferaudit.rules", "deferaudit.cost", "deferaudit.suppression")),
     (1, ("deferaudit.fixes", "deferaudit.resolve", "deferaudit.expand")),
+    (1, ("deferaudit.call_names",)),
     (
         0,
         (

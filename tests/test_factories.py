@@ -977,3 +977,32 @@ def test_a_factory_task_made_outside_the_dag_block_joins_the_file_s_only_dag(
     assert _found(doc) == [("dags/gated.py", 8, "DA101", "should_continue")]
     assert doc["findings"][0]["dag_id"] == "gated"
     assert doc["summary"]["tasks"] == 2
+
+
+def test_loops_over_constants_of_another_module_count_their_elements(tmp_path: Path) -> None:
+    """``for table in TABLES`` and ``range(MAX_BATCHES)`` over names imported from
+    ``team/config.py`` (3 tables, 4 batches): Airflow makes 3 + 4 sensors, and a factory called
+    in such a loop makes its sensor once per element too (2 regions: 2 more)."""
+    config = (
+        'TABLES = ["orders", "users", "events"]\nMAX_BATCHES: int = 4\nREGIONS = ("eu", "us")\n'
+    )
+    dag = (
+        "from airflow.sdk import DAG\n"
+        "from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n"
+        "from team.config import MAX_BATCHES, REGIONS, TABLES\n"
+        "from team.sensors import wait_for_file\n"
+        "\n"
+        "with DAG('tables', schedule='@daily'):\n"
+        "    for table in TABLES:\n"
+        "        S3KeySensor(task_id=f'wait_{table}', bucket_key='s3://b/k', timeout=60)\n"
+        "    for batch in range(MAX_BATCHES):\n"
+        "        S3KeySensor(task_id=f'batch_{batch}', bucket_key='s3://b/k', timeout=60)\n"
+        "    for region in REGIONS:\n"
+        "        wait_for_file(region)\n"
+    )
+    repo = _write(
+        tmp_path / "repo",
+        {"team/config.py": config, "team/sensors.py": SENSORS, "dags/tables.py": dag},
+    )
+    doc = _scan(repo, "dags")
+    assert doc["summary"]["tasks"] == 3 + 4 + 2

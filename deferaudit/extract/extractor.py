@@ -110,7 +110,12 @@ class Extractor(ast.NodeVisitor):
             suppression_comments=self.suppress.comments(),
             calls=self.functions.root_calls(),
             functions=tuple(self.functions.found),
-            scope=self.functions.scope(imports, self.path),
+            scope=self.functions.scope(
+                imports,
+                self.path,
+                library=not any(d.function is None for d in self.dags.found)
+                and not any(t.function is None for t in self.tasks.sites),
+            ),
         )
 
     def _module_functions(self) -> dict[str, Function]:

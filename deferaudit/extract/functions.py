@@ -244,9 +244,13 @@ class Functions:
     def root_calls(self) -> tuple[CallSite, ...]:
         return tuple(c for c in self.calls if c.function is None)
 
-    def scope(self, imports: dict[str, tuple[str, ...]], path: str) -> ModuleScope | None:
-        """What reading this module's functions again needs (None when it has none)."""
-        if not self.found:
+    def scope(
+        self, imports: dict[str, tuple[str, ...]], path: str, library: bool = False
+    ) -> ModuleScope | None:
+        """What reading this module's functions again needs, and for a module that makes no
+        DAG or task of its own (a library other modules import), its constants: None when
+        neither applies."""
+        if not self.found and not (library and self.model.constants):
             return None
         segment = self.model.segment
         constants = {}

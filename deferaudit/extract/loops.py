@@ -45,6 +45,8 @@ class _Reading:
     detail: str
     # One set of bindings per element; None when the elements cannot be bound to the targets.
     elements: list[Bindings] | None
+    # For a ``for`` over an iterable whose length this file cannot decide: its source.
+    source: str | None = None
 
 
 @dataclass
@@ -76,6 +78,12 @@ class Loops:
         readings = [self._read(frame) for frame in self.frames]
         unknown = next((r for r in readings if r.count is None), None)
         if unknown is not None:
+            sources = tuple(r.source for r in readings if r.count is None)
+            if all(sources) and self.branch_depth <= self.frames[0].branch_depth:
+                known = 1
+                for reading in readings:
+                    known *= reading.count or 1
+                return LoopRepeat(None, unknown.detail, (), sources, known)  # type: ignore[arg-type]
             return LoopRepeat(None, unknown.detail)
         if self.branch_depth > self.frames[0].branch_depth:
             return LoopRepeat(None, "the call stands under a condition inside its loop")
@@ -151,9 +159,10 @@ def _read_loop(model: ModuleModel, node: LoopNode) -> _Reading:
             return _Reading(None, "a comprehension with a condition", None)
     elif _leaves_early(node):
         return _Reading(None, "a loop with a break or continue", None)
-    found = _elements(model, node.iter, 0)
+    found = elements_of(model, node.iter, 0)
     if found is None:
-        return _Reading(None, f"a loop over `{_short(model.segment(node.iter))}`", None)
+        source = model.segment(node.iter)
+        return _Reading(None, f"a loop over `{_short(source)}`", None, source)
     count, elements = found
     if elements is None:
         return _Reading(count, "", None)
@@ -166,7 +175,7 @@ def _read_loop(model: ModuleModel, node: LoopNode) -> _Reading:
     return _Reading(count, "", bound)
 
 
-def _elements(
+def elements_of(
     model: ModuleModel, node: ast.expr, depth: int
 ) -> tuple[int, list[ast.expr] | None] | None:
     """(length, elements) of an iterable the file alone decides; elements None when too many
@@ -177,7 +186,7 @@ def _elements(
         bound = model.lookup(node.id)
         if bound is None or bound is node or (isinstance(bound, ast.Name) and bound.id == node.id):
             return None
-        return _elements(model, bound, depth + 1)
+        return elements_of(model, bound, depth + 1)
     if isinstance(node, ast.List | ast.Tuple | ast.Set):
         if any(isinstance(e, ast.Starred) for e in node.elts):
             return None
@@ -207,9 +216,9 @@ def _elements(
             return length, None
         return len(numbers), [ast.Constant(i) for i in numbers]
     if name in _PASS_THROUGH and len(node.args) == 1:
-        return _elements(model, node.args[0], depth + 1)
+        return elements_of(model, node.args[0], depth + 1)
     if name == "enumerate" and node.args and len(node.args) <= 2:
-        inner = _elements(model, node.args[0], depth + 1)
+        inner = elements_of(model, node.args[0], depth + 1)
         start = literal(model, node.args[1], depth + 1) if len(node.args) == 2 else 0
         if inner is None or not isinstance(start, int):
             return None
@@ -221,7 +230,7 @@ def _elements(
             for i, e in enumerate(elements)
         ]
     if name == "zip" and node.args and not node.keywords:
-        parts = [_elements(model, a, depth + 1) for a in node.args]
+        parts = [elements_of(model, a, depth + 1) for a in node.args]
         if any(p is None for p in parts):
             return None
         count = min(p[0] for p in parts if p is not None)
