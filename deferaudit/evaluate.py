@@ -130,7 +130,7 @@ def _dag_count(dags: Iterable[DagFacts]) -> int:
         if dag.dag_id is not None and dag.dag_id.kind == "literal":
             ids.add(dag.dag_id.value)
         else:
-            unknown += 1
+            unknown += dag.repeat
     return len(ids) + unknown
 
 

@@ -409,7 +409,14 @@ class _Expander:
             function=None,
             default_args_source=None,
             built=Built(scope.path, dag.span.line, chain[-1].calls, chain),
+            repeat=self._repeat(outer),
         )
+
+    def _repeat(self, outer: CallSite) -> int:
+        if outer.iterations or outer.loop is None:
+            return 1
+        loop = self.file_names.loop(outer.loop)
+        return loop.count if loop is not None and loop.count else 1
 
     def _task(
         self,

@@ -150,6 +150,9 @@ class DagFacts:
     function: str | None = None
     default_args_source: str | None = None
     built: Built | None = None
+    # How many DAGs this one stands for: a factory called in a loop whose elements could not
+    # be read one by one (its length known), each making a DAG of an id not known here.
+    repeat: int = 1
 
 
 @dataclass(frozen=True)

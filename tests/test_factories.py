@@ -1006,3 +1006,53 @@ def test_loops_over_constants_of_another_module_count_their_elements(tmp_path: P
     )
     doc = _scan(repo, "dags")
     assert doc["summary"]["tasks"] == 3 + 4 + 2
+
+
+def test_a_dag_factory_in_a_loop_over_another_module_s_list_makes_one_dag_per_element(
+    tmp_path: Path,
+) -> None:
+    """``for workflow in WORKFLOWS: globals()[workflow.dag_id] = create_dag(workflow)`` with
+    ``WORKFLOWS`` a list of three ``Workflow(...)`` records in ``team/workflows.py`` (the
+    openverse-catalog shape): the elements cannot be read one by one (``workflow.dag_id`` is an
+    attribute of a call), but there are three, so Airflow registers three DAGs, each with the
+    factory's sensor."""
+    workflows = (
+        "from dataclasses import dataclass\n"
+        "\n"
+        "\n"
+        "@dataclass\n"
+        "class Workflow:\n"
+        "    dag_id: str\n"
+        "\n"
+        "\n"
+        "WORKFLOWS = [\n"
+        "    Workflow(dag_id='a'),\n"
+        "    Workflow(dag_id='b'),\n"
+        "    Workflow(dag_id='c'),\n"
+        "]\n"
+    )
+    factory = (
+        "from airflow.sdk import DAG\n"
+        "from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n"
+        "\n"
+        "\n"
+        "def create_dag(workflow):\n"
+        "    with DAG(workflow.dag_id, schedule='@daily') as dag:\n"
+        "        S3KeySensor(task_id='wait', bucket_key='s3://b/k', timeout=60)\n"
+        "    return dag\n"
+    )
+    dag = (
+        '"""airflow dag"""\n'
+        "from team.factory import create_dag\n"
+        "from team.workflows import WORKFLOWS\n"
+        "\n"
+        "for workflow in WORKFLOWS:\n"
+        "    globals()[workflow.dag_id] = create_dag(workflow)\n"
+    )
+    repo = _write(
+        tmp_path / "repo",
+        {"team/workflows.py": workflows, "team/factory.py": factory, "dags/generated.py": dag},
+    )
+    doc = _scan(repo, "dags")
+    assert doc["summary"]["dags"] == 3
+    assert doc["summary"]["tasks"] == 3

@@ -19,7 +19,7 @@ _NOT_PROJECT = frozenset(sys.stdlib_module_names) | {
     "typing_extensions",
 }
 # A module constant longer than this is not kept for reading a factory again.
-_MAX_CONSTANT_SOURCE = 2000
+_MAX_CONSTANT_SOURCE = 20000
 
 
 @dataclass
