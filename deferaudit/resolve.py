@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -40,6 +41,10 @@ class ResolvedClass:
     # class's value wins), and why a deferrable fix would lose what the subclass does.
     class_values: Mapping[str, InitValue] = field(default_factory=dict)
     defer_hazards: tuple[str, ...] = ()
+    # Set when the task's import path does not exist on the target line but names a class
+    # that does, under another path (``airflow.sensors.external_task_sensor`` on Airflow 3):
+    # (the path as imported, the class's path on the target). The task is judged as that class.
+    moved: tuple[str, str] | None = None
 
     def pinned(self, name: str) -> InitValue | None:
         """The value a subclass gives the base for ``name`` whatever the call site says."""
@@ -147,6 +152,7 @@ class ClassResolver:
             for i in range(1, len(parts)):
                 self._by_suffix.setdefault(".".join(parts[i:]), []).append(cls)
         self._memo: dict[tuple[str, ...], ResolvedClass] = {}
+        self._by_name: dict[str, list[ClassEntry]] | None = None
 
     def resolve(self, candidates: Iterable[str]) -> ResolvedClass:
         key = tuple(candidates)
@@ -202,6 +208,10 @@ class ClassResolver:
                 entry = next(
                     e for ln in reversed(lines) if (e := self.catalog.lookup(path, ln)) is not None
                 )
+                canonical = self._on_this_line(path, entry)
+                if canonical is not None:
+                    resolved = self._from_catalog(canonical.path, canonical)
+                    return dataclasses.replace(resolved, moved=(path, canonical.path))
                 note = (
                     f"`{path}` is not in Airflow {self.line}'s catalog "
                     f"(known on {', '.join(lines)})"
@@ -212,6 +222,26 @@ class ClassResolver:
         return ResolvedClass(
             candidates[0] if candidates else None, "unknown", None, False, False, False
         )
+
+    def _on_this_line(self, path: str, entry: ClassEntry) -> ClassEntry | None:
+        """The class an import path names on other lines, where the target line has it: the
+        same entry under its own path, else the one class of that name on the target line
+        (Airflow 3 moved the core operators and sensors into the standard provider)."""
+        own = self.catalog.lookup(entry.path, self.line)
+        if own is not None:
+            return own
+        if self._by_name is None:
+            by_name: dict[str, list[ClassEntry]] = {}
+            for candidate in self.catalog.entries:
+                by_name.setdefault(candidate.path.rsplit(".", 1)[-1], []).append(candidate)
+            self._by_name = by_name
+        name = path.rsplit(".", 1)[-1]
+        found = [
+            e
+            for e in self._by_name.get(name, ())
+            if e.path_valid_on(e.path, self.line) and e.is_sensor == entry.is_sensor
+        ]
+        return found[0] if len(found) == 1 else None
 
     def _from_catalog(self, path: str, entry: ClassEntry) -> ResolvedClass:
         """The catalog's answer, following the deployment's versions and the live class."""

@@ -123,6 +123,11 @@ def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
         )
     if task.site.star_kwargs:
         reasons.append("the call passes **kwargs that could not be read")
+    if task.cls.moved is not None:
+        reasons.append(
+            f"the class is imported through `{task.cls.moved[0].rsplit('.', 1)[0]}`, which the "
+            f"target Airflow does not have: import `{task.cls.moved[1]}` instead (DA110)"
+        )
     reasons.extend(task.cls.defer_hazards)
     return tuple(reasons)
 
