@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from typing import Any
 
 from deferaudit.extract.class_reader import Function, module_functions
@@ -53,6 +54,15 @@ def extract(text: str, path: str, module: str = "") -> FileFacts:
     except SyntaxError as exc:
         line = exc.lineno or 1
         col = exc.offset or 1
+        if sys.version_info < (3, 12) and str(exc.msg).startswith("f-string"):
+            # PEP 701 (Python 3.12) lifted these f-string limits: the file may be valid on the
+            # deployment's Python.
+            here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+            raise ExtractError(
+                f"needs Python 3.12 or newer to be read (an f-string at {line}:{col} that "
+                f"Python {here} rejects: {exc.msg}); deferaudit runs on Python {here}: run it "
+                "on Python 3.12+ to scan this file"
+            ) from exc
         raise ExtractError(f"syntax error at {line}:{col}: {exc.msg}") from exc
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ExtractError(f"cannot parse: {exc}") from exc

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from deferaudit.facts import Span
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
+
+# "syntax error at L:C" and "needs Python 3.12 ... (an f-string at L:C ...".
+_POSITION = re.compile(
+    r"^(?:syntax error|needs Python [0-9.]+ or newer to be read \(an f-string) at (\d+):(\d+)"
+)
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
@@ -14,10 +20,9 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     line = 1
     column = 1
     # Syntax errors carry "at L:C"; keep the position so editors jump to it.
-    if ctx.error.startswith("syntax error at "):
-        where = ctx.error[len("syntax error at ") :].split(":", 2)
-        if len(where) >= 2 and where[0].isdigit() and where[1].isdigit():
-            line, column = int(where[0]), max(int(where[1]), 1)
+    found = _POSITION.search(ctx.error)
+    if found is not None:
+        line, column = int(found.group(1)), max(int(found.group(2)), 1)
     yield Finding(
         rule=rule.code,
         kind=rule.name,

@@ -1,0 +1,38 @@
+"""A file valid only on Python 3.12+ (PEP 701 f-strings) is scanned when deferaudit runs on
+3.12+, and otherwise reported as needing Python 3.12 at the f-string's position, never as a
+plain "syntax error" (issue 14)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from deferaudit.catalog import Catalog
+from deferaudit.scan import scan
+from deferaudit.settings import Settings
+
+PEP701 = """\
+from airflow import DAG
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+TABLES = ["a", "b"]
+LABEL = f"{", ".join(TABLES)}"
+
+with DAG("d", schedule="@daily"):
+    S3KeySensor(task_id="wait", bucket_key="s3://b/k", timeout=60)
+"""
+
+
+def test_a_pep_701_f_string_file_is_scanned_or_said_to_need_python_3_12(tmp_path: Path) -> None:
+    (tmp_path / "d.py").write_text(PEP701)
+    settings = Settings(cache=False, target_airflow="3.3")  # type: ignore[call-arg]
+    result = scan([tmp_path], settings, Catalog.load(), cwd=tmp_path)
+    errors = [f for f in result.findings if f.rule == "DA001"]
+    if sys.version_info >= (3, 12):
+        assert errors == []
+        assert any(f.task_id == "wait" for f in result.findings)
+        return
+    (error,) = errors
+    assert "needs Python 3.12 or newer" in error.message
+    assert "syntax error" not in error.message
+    assert error.span.line == 5
