@@ -174,3 +174,19 @@ def test_unreadable_pin_files_are_notes_and_the_scan_goes_on(tmp_path: Path) -> 
     notes = " ".join(doc["target_airflow"]["notes"])
     assert "pyproject.toml" in notes and "Dockerfile" in notes
     assert doc["findings"]
+
+
+def test_the_baseline_file_names_the_target_and_its_source(tmp_path: Path) -> None:
+    repo = _project(tmp_path / "repo", {"requirements.txt": "apache-airflow==2.9.3\n"})
+    done = subprocess.run(
+        [DEFERAUDIT, "baseline", "dags", "-o", "baseline.json", "--no-cache"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((repo / "baseline.json").read_text())
+    assert doc["target_airflow"]["version"] == "2.9.3"
+    assert "requirements.txt:1" in doc["target_airflow"]["reason"]

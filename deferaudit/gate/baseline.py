@@ -74,6 +74,9 @@ class Baseline:
     """Entries with their counts."""
 
     entries: Mapping[EntryKey, int] = field(default_factory=dict)
+    # The Airflow version the findings were judged against and where it came from (written
+    # in the file for the reader; not part of what a baseline compares).
+    target: tuple[str, str] | None = field(default=None, compare=False)
 
     @property
     def total(self) -> int:
@@ -91,6 +94,10 @@ class Baseline:
             f'  "tool": {json.dumps(f"deferaudit {__version__}")},',
             f'  "note": {json.dumps(_NOTE)},',
         ]
+        if self.target is not None:
+            version, reason = self.target
+            target = {"version": version, "reason": reason}
+            lines.append(f'  "target_airflow": {json.dumps(target, ensure_ascii=False)},')
         rows = [
             json.dumps(
                 {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -183,7 +184,9 @@ def take_baseline(
         progress=progress,
         on_total=on_total,
     )
-    return Baseline.from_findings(report.findings, output.parent, cwd), report
+    baseline = Baseline.from_findings(report.findings, output.parent, cwd)
+    target = (report.target.version, report.target.reason)
+    return dataclasses.replace(baseline, target=target), report
 
 
 def _rule_checked(key: EntryKey, settings: Settings) -> bool:
