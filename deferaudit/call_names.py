@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from deferaudit.extract.loops import elements_of
-from deferaudit.extract.semantic import ModuleModel
+from deferaudit.extract.semantic import ModuleModel, name_and_attributes
 from deferaudit.extract.values import UNKNOWN, duration, literal
 from deferaudit.facts import Arg, FunctionFacts, LoopRepeat, ModuleScope
 
@@ -87,18 +87,14 @@ class CallNames:
         return LoopRepeat(total, f"a loop over {total} values (read from the project's modules)")
 
     def resolve(self, node: ast.expr) -> tuple[str, ...]:
-        parts: list[str] = []
-        current: ast.expr = node
-        while isinstance(current, ast.Attribute):
-            parts.append(current.attr)
-            current = current.value
-        if not isinstance(current, ast.Name):
+        split = name_and_attributes(node)
+        if split is None:
             return ()
-        if current.id == _TIMEDELTA and not parts:
+        root, parts = split
+        if root == _TIMEDELTA and not parts:
             return ("datetime.timedelta",)
-        parts.reverse()
-        bases = self.scope.imports.get(current.id)
-        if bases is None and self.parent is not None and current.id not in self.env:
+        bases = self.scope.imports.get(root)
+        if bases is None and self.parent is not None and root not in self.env:
             return self.parent.resolve(node)
         return tuple(".".join([base, *parts]) for base in bases or ())
 

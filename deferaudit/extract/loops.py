@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from deferaudit.extract.semantic import ModuleModel, Scope
@@ -95,7 +95,7 @@ class Loops:
         detail = (
             f"a loop over {over} values" if len(counts) == 1 else f"nested loops over {over} values"
         )
-        return LoopRepeat(total, detail, self._task_ids(task_id, readings, total))
+        return LoopRepeat(total, detail, self._task_ids(task_id))
 
     def each_element(self, limit: int) -> Iterator[None]:
         """Stand the walk at each element of the loops around it in turn (the loop targets
@@ -126,28 +126,19 @@ class Loops:
             frame.reading = _read_loop(self.model, frame.node)
         return frame.reading
 
-    def _task_ids(
-        self, task_id: ast.expr | None, readings: Sequence[_Reading], total: int
-    ) -> tuple[str, ...]:
-        if task_id is None or total > MAX_TASK_IDS or total == 0:
+    def _task_ids(self, task_id: ast.expr | None) -> tuple[str, ...]:
+        if task_id is None:
             return ()
-        element_lists = [r.elements for r in readings]
-        if any(e is None for e in element_lists):
-            return ()
-        scopes = self.model.scopes
         ids: list[str] = []
-        for combination in itertools.product(*element_lists):  # type: ignore[arg-type]
-            scope = Scope()
-            for bindings in combination:
-                scope.bindings.update(bindings)
-            scopes.append(scope)
-            try:
+        elements = self.each_element(MAX_TASK_IDS)
+        try:
+            for _ in elements:
                 value = literal(self.model, task_id)
-            finally:
-                scopes.pop()
-            if not isinstance(value, str):
-                return ()
-            ids.append(value)
+                if not isinstance(value, str):
+                    return ()
+                ids.append(value)
+        finally:
+            elements.close()  # the element's scope is left even on an early return
         return tuple(ids)
 
 

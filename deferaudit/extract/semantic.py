@@ -130,15 +130,10 @@ class ModuleModel:
 
     def resolve(self, node: ast.expr) -> tuple[str, ...]:
         """Dotted import paths an expression may name (several with try/except fallbacks)."""
-        parts: list[str] = []
-        current: ast.expr = node
-        while isinstance(current, ast.Attribute):
-            parts.append(current.attr)
-            current = current.value
-        if not isinstance(current, ast.Name):
+        split = name_and_attributes(node)
+        if split is None:
             return ()
-        parts.reverse()
-        root = current.id
+        root, parts = split
         if root in self.imports:
             return tuple(".".join([base, *parts]) for base in self.imports[root])
         if root in self.local_classes and not parts:
@@ -202,6 +197,19 @@ class ModuleModel:
             if self.resolve(func) in (("copy.copy",), ("copy.deepcopy",)) and node.args:
                 return self.evaluate_dict(node.args[0], depth + 1)
         return {}, False
+
+
+def name_and_attributes(node: ast.expr) -> tuple[str, list[str]] | None:
+    """``a.b.c`` -> ("a", ["b", "c"]); None for anything but a name and its attributes."""
+    parts: list[str] = []
+    current: ast.expr = node
+    while isinstance(current, ast.Attribute):
+        parts.append(current.attr)
+        current = current.value
+    if not isinstance(current, ast.Name):
+        return None
+    parts.reverse()
+    return current.id, parts
 
 
 def _module_constants(tree: ast.Module) -> dict[str, ast.expr]:
