@@ -36,8 +36,10 @@ from deferaudit.facts import (
 
 # How many factory calls deep a task is followed (a DAG file's call is the first).
 MAX_DEPTH = 4
-# At most this many tasks and DAGs come out of one file's calls (loops of factories of loops).
+# At most this many tasks and DAGs come out of one file's calls (loops of factories of loops),
+# and at most this many factory calls are read for one file (loops of calls that make nothing).
 MAX_PRODUCTS = 20000
+MAX_CALLS = 50000
 
 
 @dataclass(frozen=True)
@@ -281,6 +283,7 @@ class _Expander:
         self.path = path
         self.out = out
         self.dag_count = 0
+        self.calls_read = 0
 
     def call(
         self,
@@ -299,8 +302,9 @@ class _Expander:
         star_known: bool | None = None,
     ) -> _Result | None:
         factory = self.table.lookup(call.candidates)
-        if factory is None:
+        if factory is None or self.calls_read >= MAX_CALLS:
             return None
+        self.calls_read += 1
         fn, scope = factory.function, factory.scope
         if fn.path.endswith(".__init__") and self.is_operator(call.candidates):
             return None

@@ -1056,3 +1056,33 @@ def test_a_dag_factory_in_a_loop_over_another_module_s_list_makes_one_dag_per_el
     doc = _scan(repo, "dags")
     assert doc["summary"]["dags"] == 3
     assert doc["summary"]["tasks"] == 3
+
+
+def test_loops_of_factories_calling_factories_stay_bounded(tmp_path: Path) -> None:
+    """Four factories, each calling the next 150 times in a literal loop, the last making one
+    sensor: 150**4 (about 500 million) calls if followed blindly. The scan reads a bounded
+    number of them, reports the sensor at the DAG file's call, and ends (no hang)."""
+    levels = "".join(
+        f"def level_{n}(x):\n    for i in range(150):\n        level_{n + 1}(i)\n\n\n"
+        for n in range(1, 4)
+    )
+    helper = (
+        "from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n"
+        "\n"
+        "\n"
+        f"{levels}"
+        "def level_4(x):\n"
+        "    return S3KeySensor(task_id='deep', bucket_key='s3://b/k', timeout=60)\n"
+    )
+    dag = (
+        "from airflow.sdk import DAG\n"
+        "from team.deep import level_1\n"
+        "\n"
+        "with DAG('deep', schedule='@daily'):\n"
+        "    level_1(0)\n"
+    )
+    repo = _write(tmp_path / "repo", {"team/deep.py": helper, "dags/deep.py": dag})
+    doc = _scan(repo, "dags")
+    assert {(f["path"], f["line"], f["task_id"]) for f in doc["findings"]} == {
+        ("dags/deep.py", 5, "deep")
+    }
