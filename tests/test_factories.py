@@ -1086,3 +1086,43 @@ def test_loops_of_factories_calling_factories_stay_bounded(tmp_path: Path) -> No
     assert {(f["path"], f["line"], f["task_id"]) for f in doc["findings"]} == {
         ("dags/deep.py", 5, "deep")
     }
+
+
+def test_text_and_sarif_name_where_a_factory_built_task_is_written(tmp_path: Path) -> None:
+    """The sensor of ``wait_for_file`` (team/sensors.py line 5), called at dags/landing.py:5:
+    text prints "built at team/sensors.py:5 by `team.sensors.wait_for_file` (dags/landing.py:5)"
+    under the finding; SARIF gives the operator call and the call as related locations."""
+    dag = (
+        "from airflow.sdk import DAG\n"
+        "from team.sensors import wait_for_file\n"
+        "\n"
+        "with DAG('landing', schedule='@daily'):\n"
+        "    wait_for_file('orders', mode='reschedule')\n"
+    )
+    repo = _write(tmp_path / "repo", {"team/sensors.py": SENSORS, "dags/landing.py": dag})
+    base = [DEFERAUDIT, "scan", "dags", "--target-airflow", "3.3", "--no-cache"]
+    text = subprocess.run(
+        base, cwd=repo, capture_output=True, text=True, timeout=120, check=False
+    ).stdout
+    assert (
+        "    built at team/sensors.py:5 by `team.sensors.wait_for_file` (dags/landing.py:5)"
+    ) in text
+    sarif = json.loads(
+        subprocess.run(
+            [*base, "--format", "sarif"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        ).stdout
+    )
+    (run,) = sarif["runs"]
+    related = run["results"][0]["relatedLocations"]
+    assert [
+        (
+            r["physicalLocation"]["artifactLocation"]["uri"],
+            r["physicalLocation"]["region"]["startLine"],
+        )
+        for r in related
+    ] == [("team/sensors.py", 5), ("dags/landing.py", 5)]
