@@ -47,6 +47,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_scan import tree_rss
+
 DEFAULT_CORPUS = Path("/work/shared/corpus/real")
 DEFAULT_CHECKOUT = Path(__file__).resolve().parent.parent
 GNU_TIME = Path("/usr/bin/time")
@@ -151,45 +154,6 @@ def dag_files(root: Path, dag_folder: str) -> tuple[int, int]:
             continue
         defining += bool(DAG_DEFINITION.search(text))
     return len(paths), defining
-
-
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return kids
-    for tid in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as handle:
-                kids.extend(int(k) for k in handle.read().split())
-        except OSError:
-            continue
-    return kids
-
-
-def _rss_bytes(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def tree_rss(root: int) -> tuple[int, int]:
-    """(summed VmRSS of root and its descendants, number of processes) right now."""
-    total, stack, seen = 0, [root], set()
-    while stack:
-        pid = stack.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        total += _rss_bytes(pid)
-        stack.extend(_children(pid))
-    return total, len(seen)
 
 
 def environment(checkout: Path) -> dict[str, str]:

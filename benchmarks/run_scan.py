@@ -124,8 +124,8 @@ def _rss_bytes(pid: int) -> int:
     return 0
 
 
-def tree_rss_bytes(root: int) -> int:
-    """Summed VmRSS of ``root`` and all its descendants right now.
+def tree_rss(root: int) -> tuple[int, int]:
+    """(summed VmRSS of ``root`` and all its descendants right now, how many processes).
 
     Pages shared between forked workers are counted once per process, so this is an upper
     bound of the memory the tree really holds.
@@ -138,7 +138,7 @@ def tree_rss_bytes(root: int) -> int:
         seen.add(pid)
         total += _rss_bytes(pid)
         stack.extend(_children(pid))
-    return total
+    return total, len(seen)
 
 
 def run_once(command: Sequence[str], cwd: Path, sample_seconds: float) -> tuple[Run, str]:
@@ -161,7 +161,7 @@ def run_once(command: Sequence[str], cwd: Path, sample_seconds: float) -> tuple[
         def sample() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, tree_rss_bytes(proc.pid))
+                peak = max(peak, tree_rss(proc.pid)[0])
                 done.wait(sample_seconds)
 
         sampler = threading.Thread(target=sample, daemon=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from deferaudit.extract.loops import elements_of
 from deferaudit.extract.semantic import ModuleModel, name_and_attributes
-from deferaudit.extract.values import UNKNOWN, duration, literal
+from deferaudit.extract.values import fold
 from deferaudit.facts import Arg, FunctionFacts, LoopRepeat, ModuleScope
 
 _TIMEDELTA = "__deferaudit_timedelta__"
@@ -101,14 +101,7 @@ class CallNames:
     def evaluate(self, node: ast.expr, depth: int = 0) -> Arg:
         if isinstance(node, ast.Name) and node.id in self.env:
             return self.env[node.id]
-        source = ast.unparse(node)
-        value = literal(self, node, depth)
-        if value is not UNKNOWN:
-            return Arg(source, "literal", value)
-        seconds = duration(self, node, depth)
-        if seconds is not None:
-            return Arg(source, "duration", seconds)
-        return Arg(source)
+        return fold(self, node, ast.unparse(node), depth)
 
     def again(self, arg: Arg) -> Arg:
         """A value written in the function's body, read again with this call's values."""

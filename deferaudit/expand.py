@@ -143,7 +143,6 @@ class Expansion:
 
     tasks: list[TaskSite] = field(default_factory=list)
     dags: list[DagFacts] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
     # Names (and ``name.attr``) bound at module level to a DAG a call made.
     named_dags: dict[str, str] = field(default_factory=dict)
 
@@ -334,7 +333,7 @@ class _Expander:
             out.dags.append(made)
         for task in fn.tasks:
             out.tasks.append(
-                self._task(task, names, env, dags_in, local_dags, context_dag, outer, chain, scope)
+                self._task(task, names, dags_in, local_dags, context_dag, outer, chain, scope)
             )
         result = _Result()
         inner_results: dict[str, _Result] = {}
@@ -343,12 +342,7 @@ class _Expander:
             inner_context = _named_dag(inner_context, {}) if inner_context else context_dag
             for index, (inner_args, inner_kwargs) in enumerate(_variants(inner)):
                 given = {k: names.again(v) for k, v in inner_kwargs.items()}
-                known = True
-                for source in inner.star_sources:
-                    entries, complete = names.star(source)
-                    for key, value in entries.items():
-                        given.setdefault(key, value)
-                    known = known and complete
+                _, unread = _merge_stars(given, inner.star_sources, names)
                 got = self.call(
                     inner,
                     [names.again(a) for a in inner_args],
@@ -361,7 +355,7 @@ class _Expander:
                     iteration=index if inner.iterations else iteration,
                     caller=fn.path,
                     caller_path=scope.path,
-                    star_known=known,
+                    star_known=not unread,
                 )
                 if got is not None and inner.assigned:
                     inner_results[inner.assigned] = got
@@ -376,11 +370,6 @@ class _Expander:
         for attr, key in fn.dag_attrs.items():
             if key in local_dags:
                 result.attrs[attr] = local_dags[key]
-        if result.returned_dag is None:
-            for inner in fn.calls:
-                got = inner_results.get(inner.assigned or "")
-                if got is not None and inner.assigned and inner.assigned in fn.returns:
-                    result.returned_dag = got.returned_dag
         return result
 
     def _dag(
@@ -426,7 +415,6 @@ class _Expander:
         self,
         task: TaskSite,
         names: CallNames,
-        env: Mapping[str, Arg],
         dags_in: Mapping[str, str],
         local_dags: Mapping[str, str],
         context_dag: str | None,
@@ -436,20 +424,15 @@ class _Expander:
     ) -> TaskSite:
         kwargs = {name: names.again(value) for name, value in task.kwargs.items()}
         from_call = {name for name, value in task.kwargs.items() if kwargs[name] is not value}
-        star_unknown = False
-        stars_left: list[str] = []
-        passed_dag: str | None = None
-        for source in task.star_sources:
-            entries, known = names.star(source)
-            for name, value in entries.items():
-                if name not in kwargs:
-                    kwargs[name] = value
-                    from_call.add(name)
-            if source in names.stars and "dag" in dags_in and "dag" not in kwargs:
-                passed_dag = dags_in["dag"]
-            if not known:
-                star_unknown = True
-                stars_left.append(source)
+        added, stars_left = _merge_stars(kwargs, task.star_sources, names)
+        from_call |= added
+        star_unknown = bool(stars_left)
+        # ``make(dag=dag)`` with ``S3KeySensor(**kwargs)`` in ``make``: the DAG passes through.
+        passed_dag = (
+            dags_in.get("dag")
+            if "dag" not in task.kwargs and any(s in names.stars for s in task.star_sources)
+            else None
+        )
         if task.dag_source is not None and task.dag_source in dags_in:
             dag_key = dags_in[task.dag_source]
         elif passed_dag is not None:
@@ -486,6 +469,24 @@ class _Expander:
                 frozenset(from_call) | (frozenset({"**"}) if star_unknown else frozenset()),
             ),
         )
+
+
+def _merge_stars(
+    kwargs: dict[str, Arg], sources: Sequence[str], names: CallNames
+) -> tuple[set[str], tuple[str, ...]]:
+    """Add the entries of each ``**source`` of a call written in a body to its keywords (the
+    keywords written win): the names added, and the sources whose entries are not all known."""
+    added: set[str] = set()
+    unread: list[str] = []
+    for source in sources:
+        entries, known = names.star(source)
+        for name, value in entries.items():
+            if name not in kwargs:
+                kwargs[name] = value
+                added.add(name)
+        if not known:
+            unread.append(source)
+    return added, tuple(unread)
 
 
 def _loops(first: LoopRepeat | None, inner: LoopRepeat | None) -> LoopRepeat | None:

@@ -121,7 +121,7 @@ def _extract_file(job: ExtractJob) -> FileResult:
 _CLASS_LINE = re.compile(rb"^[ \t\f]*(?:class|def|async[ \t]+def)\b", re.MULTILINE)
 
 
-def defines_no_class(plan: PlannedFile, judged: Collection[str]) -> bool:
+def defines_nothing_shared(plan: PlannedFile, judged: Collection[str]) -> bool:
     """A file not judged that defines no class and no function (a factory): no line starts
     with ``class`` or ``def`` (a sound superset of those statements; a file that cannot be
     read is read in full later)."""

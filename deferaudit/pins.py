@@ -189,6 +189,21 @@ def parse_requirement(text: str) -> tuple[str, str, str | None] | None:
     return name, spec, (version if exact else None)
 
 
+def clauses(spec: str) -> list[tuple[str, str]] | None:
+    """A requirement's version clauses (``apache-airflow>=2.5,<3`` or ``>=2.5,<3`` ->
+    ``[(">=", "2.5"), ("<", "3")]``); None when they cannot be read (``^2.9``, a URL)."""
+    text = spec.split(";", 1)[0].strip()
+    if text[:1].isalnum():
+        parsed = parse_requirement(text)
+        if parsed is None:
+            return None
+        text = parsed[1]
+    found = [_CLAUSE.match(c.strip()) for c in text.split(",") if c.strip()]
+    if not found or not all(found):
+        return None
+    return [(m[1], m[2]) for m in found if m]
+
+
 def _poetry_spec(value: object) -> tuple[str, str | None] | None:
     """A Poetry constraint: bare ``3.3.0`` (or ``==``/``=``) is exact, ``^``/``~``/``*`` ranges."""
     value = value.get("version") if isinstance(value, dict) else value

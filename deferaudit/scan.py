@@ -26,7 +26,7 @@ from deferaudit.expand import FactoryTable
 from deferaudit.extraction import (
     PackedResult,
     PlannedFile,
-    defines_no_class,
+    defines_nothing_shared,
     keys_for,
     no_cyclic_gc,
     plan_files,
@@ -616,7 +616,7 @@ class _Scan:
             meta = self.cache.meta.get(key) if self.cache is not None and key else None
             if meta is not None:
                 metas[index] = meta
-            elif judged is not None and defines_no_class(planned[index], judged):
+            elif judged is not None and defines_nothing_shared(planned[index], judged):
                 metas[index] = FileMeta((), False)
             else:
                 unknown.append(index)

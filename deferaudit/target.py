@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from importlib import metadata
 
 from deferaudit.catalog import Catalog
 from deferaudit.catalog.model import AIRFLOW_LINES, version_key
+from deferaudit.pins import clauses
 
 # The newest 2.x line the catalog covers: the answer for folders with no Airflow 3-only import.
 NEWEST_AIRFLOW2 = "2.11"
@@ -49,44 +49,28 @@ def installed_airflow_version() -> str | None:
 
 def catalog_gap(version: str) -> str | None:
     """Why the catalog cannot vouch for a version older than its oldest line or newer than its
-    newest (None inside)."""
-    wanted = version_key(version)[:2]
-    oldest, newest = AIRFLOW_LINES[0], AIRFLOW_LINES[-1]
-    if wanted < version_key(oldest)[:2]:
-        return (
-            f"may not accept `deferrable` on Airflow {version}: the catalog starts at Airflow "
-            f"{oldest}, so it cannot tell"
-        )
-    if wanted > version_key(newest)[:2]:
-        return (
-            f"may not accept `deferrable` on Airflow {version}: the catalog ends at Airflow "
-            f"{newest}, so it cannot tell"
-        )
-    return None
-
-
-_CLAUSE = re.compile(r"^\s*(===|==|~=|!=|<=|>=|<|>)\s*([0-9][0-9A-Za-z.*+!_-]*)\s*$")
+    newest (None inside; ``Catalog.line_status`` decides)."""
+    status = Catalog.line_status(version)
+    if status == "in":
+        return None
+    where = (
+        f"the catalog starts at Airflow {AIRFLOW_LINES[0]}"
+        if status == "older"
+        else f"the catalog's newest line for it is Airflow {Catalog.line_for(version)}"
+    )
+    return f"may not accept `deferrable` on Airflow {version}: {where}, so it cannot tell"
 
 
 def newest_line_allowed(spec: str) -> str | None:
     """The newest catalog line whose first release (``X.Y.0``) and last patches a requirement
     range allows (``>=2.5,<3`` -> 2.11); None when it allows none of them or cannot be read.
     A line counts when its ``.0`` release or a version of it named in the range is allowed."""
-    # ``apache-airflow[extra]>=2.5,<3; python_version>'3.8'`` -> ``>=2.5,<3``.
-    spec = re.sub(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?", "", spec.split(";")[0])
-    clauses = []
-    for part in spec.split(","):
-        if not part.strip():
-            continue
-        match = _CLAUSE.match(part)
-        if match is None:
-            return None
-        clauses.append((match.group(1), match.group(2)))
-    if not clauses:
+    found = clauses(spec)
+    if not found:
         return None
     for line in reversed(AIRFLOW_LINES):
-        named = [v for _, v in clauses if v.rstrip(".*").startswith(line + ".") or v == line]
-        if any(_allows(clauses, version) for version in (f"{line}.0", *named)):
+        named = [v for _, v in found if v.rstrip(".*").startswith(line + ".") or v == line]
+        if any(_allows(found, version) for version in (f"{line}.0", *named)):
             return line
     return None
 
@@ -121,8 +105,7 @@ def _allows(clauses: list[tuple[str, str]], version: str) -> bool:
 
 
 def _range_warning(version: str) -> tuple[str, ...]:
-    gap = catalog_gap(version)
-    if gap is None:
+    if Catalog.line_status(version) == "in":
         return ()
     line = Catalog.line_for(version)
     return (

@@ -1126,3 +1126,76 @@ def test_text_and_sarif_name_where_a_factory_built_task_is_written(tmp_path: Pat
         )
         for r in related
     ] == [("team/sensors.py", 5), ("dags/landing.py", 5)]
+
+
+FACTORY_BEFORE = """\
+from airflow.sdk import DAG
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+
+def wait_for(name):
+    return S3KeySensor(task_id=f"wait_{name}", bucket_key=f"s3://b/{name}", timeout=600)
+
+
+with DAG("landing", schedule="@daily"):
+    wait_for("orders")
+    wait_for("users")
+"""
+FACTORY_AFTER = """\
+from airflow.sdk import DAG
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+
+def wait_for(name):
+    return S3KeySensor(task_id=f"wait_{name}", bucket_key=f"s3://b/{name}", timeout=600, deferrable=True)
+
+
+with DAG("landing", schedule="@daily"):
+    wait_for("orders")
+    wait_for("users")
+"""
+
+
+def test_a_same_file_factory_is_fixed_once_in_the_factory_byte_for_byte(tmp_path: Path) -> None:
+    """Both calls' DA101 findings ask for the same edit of the operator call in ``wait_for``:
+    ``fix --apply`` makes it once (never at the calls), and the next scan finds nothing."""
+    repo = _write(tmp_path / "repo", {"dags/landing.py": FACTORY_BEFORE})
+    done = subprocess.run(
+        [DEFERAUDIT, "fix", "dags", "--apply", "--target-airflow", "3.3", "--no-cache"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (repo / "dags" / "landing.py").read_text() == FACTORY_AFTER
+    assert _scan(repo, "dags")["findings"] == []
+
+
+def test_a_dag_passed_through_kwargs_outside_a_dag_block_reaches_the_task(
+    tmp_path: Path,
+) -> None:
+    """``make(task_id="x", dag=dag)`` outside any ``with DAG`` block, ``make`` passing
+    ``**kwargs`` to the sensor: Airflow puts the task in ``dag``, so the finding carries its id
+    (the file has two DAGs, so no "only DAG" fallback can supply it)."""
+    helper = (
+        "from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n"
+        "\n"
+        "\n"
+        "def make(**kwargs):\n"
+        "    return S3KeySensor(bucket_key='s3://b/k', timeout=60, **kwargs)\n"
+    )
+    dag = (
+        "from airflow.sdk import DAG\n"
+        "from team.wrappers import make\n"
+        "\n"
+        "first = DAG('first', schedule='@daily')\n"
+        "second = DAG('second', schedule='@daily')\n"
+        "make(task_id='x', dag=second)\n"
+    )
+    repo = _write(tmp_path / "repo", {"team/wrappers.py": helper, "dags/two.py": dag})
+    doc = _scan(repo, "dags")
+    assert [(f["rule"], f["task_id"], f["dag_id"]) for f in doc["findings"]] == [
+        ("DA101", "x", "second")
+    ]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from deferaudit.extract.positions import SourceText
-from deferaudit.extract.values import MAX_EVAL_DEPTH, UNKNOWN, duration, literal
+from deferaudit.extract.values import MAX_EVAL_DEPTH, fold
 from deferaudit.facts import Arg, Span
 
 _CLASS_NAME = re.compile(r"^[ \t]*class[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
@@ -143,14 +143,7 @@ class ModuleModel:
     # ---------------------------------------------------------------- values
 
     def evaluate(self, node: ast.expr, depth: int = 0) -> Arg:
-        source = self.segment(node)
-        value = literal(self, node, depth)
-        if value is not UNKNOWN:
-            return Arg(source, "literal", value)
-        seconds = duration(self, node, depth)
-        if seconds is not None:
-            return Arg(source, "duration", seconds)
-        return Arg(source)
+        return fold(self, node, self.segment(node), depth)
 
     def evaluate_dict(self, node: ast.expr | None, depth: int = 0) -> tuple[dict[str, Arg], bool]:
         """A dict expression's entries and whether every entry could be read."""

@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from deferaudit.facts import Arg
+
 DURATION_CALLS = frozenset({"datetime.timedelta", "pendulum.duration", "pendulum.Duration"})
 _DURATION_UNITS = {
     "weeks": 604800.0,
@@ -38,6 +40,18 @@ class Names(Protocol):
     def lookup(self, name: str) -> ast.expr | None: ...
 
     def resolve(self, node: ast.expr) -> tuple[str, ...]: ...
+
+
+def fold(names: Names, node: ast.expr, source: str, depth: int = 0) -> Arg:
+    """An expression's value as an ``Arg``: a literal, else a duration, else unknown (its
+    source kept)."""
+    value = literal(names, node, depth)
+    if value is not UNKNOWN:
+        return Arg(source, "literal", value)
+    seconds = duration(names, node, depth)
+    if seconds is not None:
+        return Arg(source, "duration", seconds)
+    return Arg(source)
 
 
 def literal(names: Names, node: ast.expr, depth: int = 0) -> Any:
