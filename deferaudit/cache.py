@@ -19,14 +19,14 @@ from deferaudit.cache_file import (
     read_sealed,
     write_sealed,
 )
-from deferaudit.facts import ClassFacts, FileFacts, FunctionFacts, ModuleScope
+from deferaudit.facts import ClassFacts, FileFacts, FunctionFacts, HandCode, ModuleScope
 
 # Past this many entries a cache file keeps only what the last scan used.
 _CACHE_LIMIT = 200_000
 # Stores of other code unused for this long are deleted when the cache is written.
 STALE_AFTER_DAYS = 7
 # Bumped whenever the shape of the cached facts or outcomes changes.
-CACHE_FORMAT = 7
+CACHE_FORMAT = 8
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,9 @@ class FileMeta:
     calls: tuple[tuple[str, ...], ...] = ()
     # The file imports what Airflow 3 removed (``airflow.contrib``, ``airflow.operators.subdag``).
     airflow2: bool = False
+    # Its functions' hand-written waits and calls, and the code its tasks run
+    # (deferaudit.hand_waits).
+    hand_code: HandCode | None = None
 
 
 _AIRFLOW2_ONLY = ("airflow.contrib", "airflow.operators.subdag")
@@ -95,6 +98,7 @@ def meta_of(result: FileResult) -> FileMeta:
             for prefix in _AIRFLOW2_ONLY
         )
         or any(s.startswith(_AIRFLOW2_ONLY) for s in facts.star_imports),
+        facts.hand_code,
     )
 
 

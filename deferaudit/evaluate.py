@@ -16,6 +16,7 @@ from deferaudit.cost.waiting import waiting_costs
 from deferaudit.expand import expand_file
 from deferaudit.extraction import CHUNK, PackedResult, unpack
 from deferaudit.facts import DagFacts
+from deferaudit.hand_waits import HandWaitTable
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
 from deferaudit.settings import Settings
@@ -177,7 +178,10 @@ def run_rules(
 ) -> tuple[list[FileOutcome], list[ResolvedTask]]:
     """Outcomes of every file and the resolved tasks, with no cache involved."""
     classes = [c for r in results if r.facts is not None for c in r.facts.classes]
-    resolver = ClassResolver(catalog, target.line, classes)
+    hand_waits = HandWaitTable(
+        r.facts.hand_code for r in results if r.facts is not None and r.facts.hand_code
+    )
+    resolver = ClassResolver(catalog, target.line, classes, hand_waits=hand_waits)
     outcomes: list[FileOutcome] = []
     tasks: list[ResolvedTask] = []
     for result in results:

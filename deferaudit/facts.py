@@ -256,12 +256,18 @@ class ModuleScope:
     constants: Mapping[str, str]
 
 
-PollWhere = Literal["execute", "task", "python_callable", "bash_command"]
+PollWhere = Literal["execute", "task", "python_callable", "bash_command", "function"]
+# What a hand-written wait is: ``poll`` a loop whose exit tests a value re-read each turn;
+# ``endless`` a loop that sleeps and never exits; ``sleep-loop`` a loop of sleeps with no
+# exit test (a long sleep cut in pieces, or long sleeps between items); ``sleep`` one long
+# sleep (60 s or more, or a duration that cannot be read); ``sensor`` a sensor run by hand
+# (its ``execute()`` called, or its ``poke()`` in a loop).
+WaitKind = Literal["poll", "endless", "sleep-loop", "sleep", "sensor"]
 
 
 @dataclass(frozen=True)
 class PollLoop:
-    """A loop that sleeps between checks in code a worker runs (a custom poll)."""
+    """A hand-written wait (a custom poll) in code a worker runs."""
 
     span: Span
     where: PollWhere
@@ -270,6 +276,46 @@ class PollLoop:
     task_id: Arg | None = None
     dag_key: str | None = None
     suppressed: frozenset[str] = frozenset()
+    kind: WaitKind = "poll"
+    # How long the code says the wait lasts at most (a loop's bound times its sleep, a
+    # deadline's duration, a plain sleep's length); None when it does not say.
+    bound: Arg | None = None
+    # For ``sensor``: the class the code builds (its candidate paths).
+    sensor: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WaitingFunction:
+    """A function of the project (a module function, a method, a ``@task`` body, a lambda) with
+    the hand-written waits written in its own body and the project's functions it calls."""
+
+    path: str  # dotted: ``team.jobs.wait_for_job``, ``team.jobs.Client.poll``
+    line: int  # the ``def`` line
+    name: str = ""  # its name in its module: ``wait_for_job``, ``Client.poll``
+    waits: tuple[PollLoop, ...] = ()
+    calls: tuple[tuple[str, ...], ...] = ()  # each call's candidate paths
+
+
+@dataclass(frozen=True)
+class TaskRoot:
+    """The code a task runs: a ``@task`` function's body, or its ``python_callable``."""
+
+    label: str  # the task id (its source when not a literal)
+    dag_id: str | None
+    where: Literal["task", "python_callable"]
+    span: Span  # the task's call (``python_callable``) or the ``def`` (``@task``)
+    runs: tuple[str, ...]  # the function's candidate paths
+    suppressed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class HandCode:
+    """What one module holds for hand-written waits: its waiting and calling functions and
+    the code its tasks run (read across the project by ``deferaudit.hand_waits``)."""
+
+    path: str  # the file's display path
+    functions: tuple[WaitingFunction, ...] = ()
+    roots: tuple[TaskRoot, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -369,6 +415,9 @@ class ClassCode:
     start_trigger_args_set: bool = False
     end_from_trigger: Arg | None = None
     poll_loops: tuple[PollLoop, ...] = ()
+    # ``poke()`` returns only truthy values (``True``, ``PokeReturnValue(is_done=True)``) on
+    # every path: the sensor never waits.
+    poke_never_false: bool = False
     deferrable_default_span: Span | None = None
     deferrable_default_from_config: bool = False
 
@@ -455,7 +504,8 @@ class FileFacts:
     classes: tuple[ClassFacts, ...]
     airflow3_imports: bool = False
     file_suppressed: frozenset[str] = frozenset()
-    poll_loops: tuple[PollLoop, ...] = ()  # in @task functions, python_callables, bash commands
+    # Hand-written waits in the module's functions and the code its tasks run.
+    hand_code: HandCode | None = None
     suppressions: Mapping[int, frozenset[str]] = field(default_factory=dict)  # line -> codes
     suppression_comments: tuple[SuppressionComment, ...] = ()
     # Calls of the project's functions at module level (or in a ``@dag`` body), the functions

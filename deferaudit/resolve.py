@@ -12,6 +12,8 @@ from deferaudit.catalog import Catalog, ClassEntry
 from deferaudit.catalog.roots import OPERATOR_ROOTS, SENSOR_ROOTS
 from deferaudit.expand import EMPTY, FactoryTable
 from deferaudit.facts import Arg, ClassFacts, DagFacts, InitValue, TaskSite
+from deferaudit.hand_waits import EMPTY as NO_HAND_WAITS
+from deferaudit.hand_waits import HandWaitTable
 from deferaudit.live import LiveIntrospection
 from deferaudit.versions import DeploymentVersions, deferrable_gap
 
@@ -130,8 +132,11 @@ class ClassResolver:
         aliases: Mapping[str, tuple[str, ...]] | None = None,
         factories: FactoryTable | None = None,
         unvouched: str | None = None,
+        hand_waits: HandWaitTable | None = None,
     ) -> None:
         self.catalog = catalog
+        # The project's hand-written waits and the tasks that reach them (DA205).
+        self.hand_waits = hand_waits if hand_waits is not None else NO_HAND_WAITS
         # For a target outside the catalog's lines: the clause saying whether a class takes
         # ``deferrable`` there is not known (no class is then said to accept it).
         self.unvouched = unvouched

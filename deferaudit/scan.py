@@ -34,6 +34,7 @@ from deferaudit.extraction import (
     unpack,
 )
 from deferaudit.facts import ClassFacts, DagFacts
+from deferaudit.hand_waits import HandWaitTable
 from deferaudit.live import LiveIntrospection
 from deferaudit.pins import AirflowChoice, find_pins
 from deferaudit.plugin_folders import plugin_roots, under_any
@@ -406,8 +407,15 @@ class _Scan:
             aliases,
             (m.scope for m in metas if m.scope is not None),
         )
+        hand_waits = HandWaitTable((m.hand_code for m in metas if m.hand_code is not None), aliases)
         ctx_key = context_key(
-            target, settings, classes, self.versions, self.live is not None, aliases, factories.key
+            target,
+            settings,
+            classes,
+            self.versions,
+            self.live is not None,
+            aliases,
+            factories.key + hand_waits.key,
         )
         resolver = ClassResolver(
             self.catalog,
@@ -418,6 +426,7 @@ class _Scan:
             aliases,
             factories,
             target.unvouched,
+            hand_waits,
         )
         outcomes: list[FileOutcome | None] = [None] * len(planned)
         todo: list[int] = []

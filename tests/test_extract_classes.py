@@ -202,11 +202,24 @@ with DAG("d"):
     facts = _facts(text)
     op = next(c for c in facts.classes if c.name == "Op")
     assert op.code is not None
-    loops = [(p.span.line, p.sleep.source if p.sleep else None) for p in op.code.poll_loops]
-    assert loops == [(9, "self.interval"), (15, "5")]  # the outer loop once; nested def skipped
-    by_where = {(p.where, p.task_id.value if p.task_id else None) for p in facts.poll_loops}
-    assert by_where == {("task", "waiter"), ("python_callable", "p")}
-    assert all(p.dag_key for p in facts.poll_loops)
+    loops = [(p.span.line, p.kind, p.sleep.source if p.sleep else None) for p in op.code.poll_loops]
+    # The loop that sleeps (not the loop around it), once; the nested def is not execute's.
+    assert loops == [(10, "poll", "self.interval"), (15, "endless", "5")]
+    code = facts.hand_code
+    assert code is not None
+    waits = {f.path: [(w.span.line, w.kind) for w in f.waits] for f in code.functions if f.waits}
+    assert waits == {
+        "acme.mod.Op.execute": [(10, "poll")],
+        "acme.mod.Op._wait": [(15, "endless")],
+        "acme.mod.Op.ready.later": [(20, "endless")],
+        "acme.mod.poll": [(25, "endless")],
+        "acme.mod.wait": [(31, "endless")],
+    }
+    roots = {(r.where, r.label, r.dag_id, r.runs) for r in code.roots}
+    assert roots == {
+        ("task", "waiter", "d", ("acme.mod.wait",)),
+        ("python_callable", "p", "d", ("acme.mod.poll",)),
+    }
 
 
 def test_no_sleep_no_poll_analysis_and_defaults_through_constants() -> None:
@@ -227,7 +240,8 @@ class S(BaseSensorOperator):
     facts = _facts(text)
     code = facts.classes[0].code
     assert code is not None
-    assert code.poll_loops == () and facts.poll_loops == ()
+    assert code.poll_loops == () and facts.hand_code is not None
+    assert all(not f.waits for f in facts.hand_code.functions)
     assert code.deferrable_default_from_config
     assert code.deferrable_default_span is not None
     assert code.deferrable_default_span.line == 8

@@ -21,7 +21,7 @@ from deferaudit.cost.model import (
 )
 from deferaudit.cost.schedule import DAY, Schedule, read_schedule
 from deferaudit.durations import format_duration
-from deferaudit.facts import Arg, DagFacts, LoopRepeat
+from deferaudit.facts import Arg, DagFacts, LoopRepeat, PollLoop
 from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.deferral import WaitStatus, status_of
 
@@ -67,18 +67,19 @@ def waiting_costs(
     """
     params = parameters_of(ctx.settings)
     waiting: list[tuple[ResolvedTask, WaitMode]] = []
-    # A hand-written poll loop in the task's own code (DA205 on the task's call) holds its
-    # slot like a blocking operator: costed as one, with no fix to change it.
+    # A hand-written wait in the task's own code (DA205: its bash command, its operator's
+    # ``execute``, or what its ``python_callable`` runs) holds its slot like a blocking
+    # operator: costed as one, with no fix to change it, for as long as the code says.
     polling = {id(f.span) for f in findings if f.rule == "DA205"}
-    callables = {
-        loop.owner
-        for loop in (ctx.facts.poll_loops if ctx.facts is not None else ())
-        if loop.where == "python_callable"
-    }
+    hand: dict[int, tuple[PollLoop, ...]] = {}
     for task in ctx.tasks:
         mode = _now_mode(status_of(ctx, task))
-        if mode is None and _polls_in_own_code(task, polling, callables):
-            mode = "blocking"
+        if mode is None:
+            local = task.cls.local
+            own = local.code.poll_loops if local is not None and local.code is not None else ()
+            hand[id(task.site)] = _hand_waits(ctx, task) or own
+            if _polls_in_own_code(task, polling) or hand[id(task.site)]:
+                mode = "blocking"
         if mode is not None:
             waiting.append((task, mode))
     if not waiting:
@@ -93,7 +94,9 @@ def waiting_costs(
     waits: dict[int, tuple[float, float, tuple[Assumption, ...]]] = {}
     for task, _ in waiting:
         dag_id, task_id = names[id(task.site)] = (task.dag_id, task.task_id)
-        waits[id(task.site)] = _expected_wait(task, dag_id, task_id, params)
+        waits[id(task.site)] = _expected_wait(
+            task, dag_id, task_id, params, hand.get(id(task.site), ())
+        )
     placement = _Placement(ctx, params, waits)
     costs: list[SlotCost] = []
     by_span: dict[int, SlotCost] = {}
@@ -106,16 +109,61 @@ def waiting_costs(
     return tuple(costs), by_span
 
 
-def _polls_in_own_code(task: ResolvedTask, polling: set[int], callables: set[str]) -> bool:
-    """A task whose own code sleeps in a loop (DA205): its bash command, its operator class's
-    ``execute``, or the function it runs as ``python_callable``."""
+def _polls_in_own_code(task: ResolvedTask, polling: set[int]) -> bool:
+    """A task whose own code waits (DA205): its bash command or its operator class's
+    ``execute``."""
     if id(task.site.span) in polling:
         return True
     local = task.cls.local
-    if local is not None and local.code is not None and local.code.poll_loops:
-        return True
-    runs = task.arg("python_callable")
-    return runs is not None and runs.source in callables
+    return local is not None and local.code is not None and bool(local.code.poll_loops)
+
+
+def _hand_waits(ctx: FileContext, task: ResolvedTask) -> tuple[PollLoop, ...]:
+    """The hand-written waits the task's ``python_callable`` reaches (deferaudit.hand_waits);
+    a sensor built by hand counts when the class is a sensor."""
+    resolver = ctx.resolver
+    if resolver is None or task.site.built is not None:
+        return ()
+    waits = resolver.hand_waits.of_task(ctx.path, task.site.span)
+    return tuple(w for w in waits if w.kind != "sensor" or resolver.resolve(w.sensor).is_sensor)
+
+
+def _code_wait(
+    waits: Sequence[PollLoop], default: float, default_note: Assumption
+) -> tuple[float, float | None, Assumption]:
+    """(expected wait, bound, its assumption) from what the task's code says: a plain sleep or
+    a loop of sleeps lasts what its numbers add up to; a poll with a bound (its turns times its
+    sleep, a deadline) lasts the default wait at most that bound; otherwise the default."""
+    exact = [w for w in waits if w.kind in ("sleep", "sleep-loop") and w.bound is not None]
+    if exact and len(exact) == len(waits):
+        longest = max(exact, key=lambda w: w.bound.seconds() or 0.0)  # type: ignore[union-attr]
+        seconds = longest.bound.seconds() or 0.0  # type: ignore[union-attr]
+        return (
+            seconds,
+            seconds,
+            assumption(
+                "wait",
+                "measured",
+                f"{format_duration(seconds)}: the task's code sleeps "
+                f"`{_short(longest.bound.source)}` (line {longest.span.line})",  # type: ignore[union-attr]
+            ),
+        )
+    bounds = [w.bound.seconds() for w in waits if w.bound is not None]
+    if bounds and len(bounds) == len(waits) and all(b is not None for b in bounds):
+        bound = max(b for b in bounds if b is not None)
+        if bound < default:
+            return (
+                bound,
+                bound,
+                assumption(
+                    "wait",
+                    "measured",
+                    f"{format_duration(bound)}: {default_note.detail}, capped by the bound the "
+                    "task's code sets on its wait",
+                ),
+            )
+        return default, bound, default_note
+    return default, None, default_note
 
 
 # ---------------------------------------------------------------------- per task
@@ -167,15 +215,32 @@ def _cost(
 
 
 def _expected_wait(
-    task: ResolvedTask, dag_id: str | None, task_id: str | None, params: CostParameters
+    task: ResolvedTask,
+    dag_id: str | None,
+    task_id: str | None,
+    params: CostParameters,
+    hand: Sequence[PollLoop] = (),
 ) -> tuple[float, float, tuple[Assumption, ...]]:
     """(expected wait, worst-case wait, their assumptions), the expected one capped by the
-    task's timeout."""
+    task's timeout. A wait the task's own code spells out (``hand``) stands in for the
+    default when no configured wait is given."""
     found = params.wait_for(dag_id, task_id, task.operator) if params.waits else None
     wait, wait_note = (
         found if found is not None else (params.default_wait, params.default_wait_from)
     )
+    code_bound = None
+    if found is None and hand:
+        wait, code_bound, wait_note = _code_wait(hand, wait, wait_note)
     limit, limit_note = _timeout(task)
+    if limit is None and code_bound is not None:
+        limit, limit_note = (
+            code_bound,
+            assumption(
+                "worst_case_wait",
+                "measured",
+                f"{format_duration(code_bound)}: the bound the task's code sets on its wait",
+            ),
+        )
     if limit is not None and limit < wait:
         wait_note = _capped(limit, wait_note, limit_note)
         wait = limit

@@ -15,7 +15,7 @@ from deferaudit.extract.class_reader import (
     header_span,
 )
 from deferaudit.extract.deferral import defers, trigger_flags
-from deferaudit.extract.polls import execute_loops
+from deferaudit.extract.polls import execute_loops, poke_never_false
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.extract.subclass import init_values, super_execute
 from deferaudit.extract.triggers import run_events, serialize_facts
@@ -116,6 +116,9 @@ def class_code(
         fields.update(trigger_flags(cls))
     if "sleep" in text:
         fields["poll_loops"] = execute_loops(cls, path, suppress)
+    poke = cls.methods.get("poke")
+    if poke is not None:
+        fields["poke_never_false"] = poke_never_false(poke)
     init = cls.methods.get("__init__")
     if init is not None:
         default = _default_node(init.args, "deferrable")

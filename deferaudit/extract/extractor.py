@@ -86,8 +86,9 @@ class Extractor(ast.NodeVisitor):
         self.classes: list[ClassFacts] = []
         # ``.partial(...)`` calls already read as part of their ``.expand(...)``.
         self.handled_calls: set[int] = set()
-        # Poll loops are only looked for when the file can hold one (it must say "sleep").
-        self._polls = PollCollector(self.model) if "sleep" in text else None
+        # Function bodies are read for sleeps only when the file can hold one (it must say
+        # "sleep"); calls and sensors run by hand are noted as the walk meets them.
+        self._polls = PollCollector(self.model, bodies="sleep" in text)
         self._functions: dict[str, Function] | None = None
 
     def run(self) -> FileFacts:
@@ -97,10 +98,8 @@ class Extractor(ast.NodeVisitor):
         self.tasks.attach_to_dags(only_dag)
         edges = self.dependencies.finish(only_dag)
         self.tasks.apply_default_args()
-        poll_loops = (
-            self._polls.finish(self.tasks.sites, only_dag, self.suppress.on_line)
-            if self._polls is not None
-            else ()
+        hand_code = self._polls.finish(
+            self.path, self.tasks.sites, self.dags.found, only_dag, self.functions.module_defs
         )
         model = self.model
         imports = {k: tuple(v) for k, v in sorted(model.imports.items())}
@@ -115,7 +114,7 @@ class Extractor(ast.NodeVisitor):
             classes=tuple(self.classes),
             airflow3_imports=model.airflow3,
             file_suppressed=frozenset(),
-            poll_loops=poll_loops,
+            hand_code=hand_code,
             suppressions=self.suppress.by_line,
             suppression_comments=self.suppress.comments(),
             calls=self.functions.root_calls(),
@@ -242,14 +241,22 @@ class Extractor(ast.NodeVisitor):
             self.visit(deco)
         dag = self.dags.from_decorators(node)
         sensor_site = self.tasks.sensor_site(node)
-        if self._polls is not None:
-            self._polls.function(node, self.tasks.decorator(node), self.dags.current())
+        decorator = self.tasks.decorator(node)
         functions = self.functions
         functions.enter(
             node,
-            runtime=dag is None and self.tasks.decorator(node) is not None,
+            runtime=dag is None and decorator is not None,
             dag_vars=self.dags.vars,
             transparent=dag is not None,
+        )
+        builder = functions.stack[-1]
+        self._polls.enter(
+            node,
+            builder.path,
+            decorator,
+            self.dags.current(),
+            self.suppress.on_line,
+            builder.is_method,
         )
         dag_vars = dict(self.dags.vars)
         loops = self.tasks.loops
@@ -271,6 +278,7 @@ class Extractor(ast.NodeVisitor):
         if dag is not None:
             self.dags.stack.pop()
         functions.leave(self.tasks.sites, self.dags.found, self.dags.vars)
+        self._polls.leave()
         self.model.loop_depth, loops.frames, loops.branch_depth = saved
         # A DAG bound to a name in a function is that function's own.
         self.dags.vars = dag_vars
@@ -281,7 +289,10 @@ class Extractor(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
+        stack = self.functions.stack
+        self._polls.enter_lambda(node, stack[-1].path if stack else None)
         self.visit(node.body)
+        self._polls.leave()
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         model = self.model
@@ -447,6 +458,7 @@ class Extractor(ast.NodeVisitor):
                 tasks.note_function_call(func.id)
             site = tasks.site(node, func, via="call", expand=None, candidates=resolved)
             targets = self.functions.callee(func, resolved)
+            self._polls.call(node, targets)
             if site is not None:
                 self._visit_call_parts(node)
                 tasks.add(site, node)

@@ -1,10 +1,31 @@
-"""Poll loops: ``for``/``while`` loops that call ``time.sleep``, in an operator's ``execute()``
-(and the methods it calls), in ``@task`` functions, and in functions given as ``python_callable``."""
+"""Hand-written waits in code a worker runs: poll loops, long sleeps and sensors run by hand, in
+an operator's ``execute()`` (and the methods it calls) and in every function of the module
+(read across the project by ``deferaudit.hand_waits`` from the tasks that run them).
+
+A loop that sleeps is judged by its shape, not by the sleep alone:
+
+- a **retry** (every sleep in an ``except`` handler; or a loop over attempts, ``for attempt in
+  range(n)`` / ``while tries < n``, that gives up with a ``raise``, with no test of a state) is
+  no wait: it sleeps only after a failure;
+- a **rate limit** (a ``for`` over a collection, its element used in the body, sleeping less
+  than ``LONG_SLEEP`` between items) is no wait;
+- a **poll** (the loop's test, or the ``if`` around a ``break``/``return``, reads a value fetched
+  again each turn: a call, a name assigned in the loop, an attribute of an object refreshed in
+  the loop) is a wait; so is a ``while True`` that never exits;
+- any other loop of sleeps (``for _ in range(100): sleep(60)``) is a wait when its sleeps add up
+  to ``LONG_SLEEP`` or more, or to a length the code does not say.
+
+A sleep outside any loop is a wait when it lasts ``LONG_SLEEP`` or more, or its length cannot be
+read (a variable, an attribute); one in an ``except`` handler (a single retry) is not.
+"""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
 
 from deferaudit.extract.class_reader import (
     MAX_HELPER_DEPTH,
@@ -14,45 +35,457 @@ from deferaudit.extract.class_reader import (
     body_nodes,
 )
 from deferaudit.extract.semantic import ModuleModel
-from deferaudit.facts import Arg, PollLoop, TaskSite
+from deferaudit.facts import (
+    Arg,
+    DagFacts,
+    HandCode,
+    PollLoop,
+    PollWhere,
+    Span,
+    TaskRoot,
+    TaskSite,
+    WaitingFunction,
+    WaitKind,
+)
+
+# A sleep this long (seconds), or a loop's sleeps adding up to it, holds a slot for a wait.
+LONG_SLEEP = 60.0
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_TIME_NOW = frozenset({"time.time", "time.monotonic", "time.perf_counter"})
+# Words of a loop counter that counts attempts (``attempt``, ``retries``, ``num_tries``).
+_ATTEMPT_WORDS = frozenset(
+    {"attempt", "attempts", "retry", "retries", "try", "tries", "tried", "trial", "trials"}
+)
+# Attributes and keys that hold an external state a poll waits on.
+_STATE_WORDS = re.compile(r"(state|status|phase|ready|done|complete|finished)", re.IGNORECASE)
+# Calls whose result does not change from one turn to the next.
+_PURE_CALLS = frozenset({"len", "range", "isinstance", "int", "str", "float", "bool"})
+# Iterables that count turns rather than hold items.
+_COUNTERS = frozenset({"range", "itertools.count", "itertools.repeat", "count", "repeat"})
 
 
-def _sleep_arg(model: ModuleModel, call: ast.Call) -> Arg | None:
-    if call.args:
-        return model.evaluate(call.args[0])
+# A class body's names bound once (``SLEEP = 30``): what ``self.SLEEP`` reads in its methods.
+ClassAttrs = Mapping[str, ast.expr]
+
+
+def _sleep_arg(model: ModuleModel, call: ast.Call, attrs: ClassAttrs | None = None) -> Arg | None:
+    node = call.args[0] if call.args else None
     for kw in call.keywords:
         if kw.arg in ("secs", "seconds"):
-            return model.evaluate(kw.value)
-    return None
+            node = kw.value
+    if node is None:
+        return None
+    if (
+        attrs
+        and isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("self", "cls")
+        and node.attr in attrs
+    ):
+        value = model.evaluate(attrs[node.attr])
+        if value.known:
+            return Arg(model.segment(node), value.kind, value.value)
+    return model.evaluate(node)
+
+
+def class_attrs(node: ast.ClassDef) -> dict[str, ast.expr]:
+    """The names a class body binds once to a value."""
+    out: dict[str, ast.expr] = {}
+    seen: set[str] = set()
+    for stmt in node.body:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else []
+        if isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets = [stmt.target]
+        for target in targets:
+            if isinstance(target, ast.Name):
+                if target.id in seen:
+                    out.pop(target.id, None)
+                else:
+                    out[target.id] = stmt.value  # type: ignore[assignment]
+                seen.add(target.id)
+    return out
 
 
 def _is_sleep(model: ModuleModel, node: ast.AST) -> bool:
     return isinstance(node, ast.Call) and "time.sleep" in model.resolve(node.func)
 
 
-def sleep_loops(model: ModuleModel, stmts: Sequence[ast.stmt]) -> list[tuple[ast.AST, ast.Call]]:
-    """Outermost ``for``/``while`` loops that call ``time.sleep``, each with its first sleep."""
-    out: list[tuple[ast.AST, ast.Call]] = []
-    stack: list[ast.AST] = [s for s in reversed(stmts) if not isinstance(s, SCOPES)]
+def _seconds(arg: Arg | None) -> float | None:
+    return arg.seconds() if arg is not None else None
+
+
+@dataclass
+class _Sleep:
+    call: ast.Call
+    loop: ast.For | ast.AsyncFor | ast.While | None  # the innermost loop around it
+    in_handler: bool  # in an ``except`` handler inside that loop (or the function)
+
+
+@dataclass
+class _Walk:
+    sleeps: list[_Sleep] = field(default_factory=list)
+    after: dict[int, ast.stmt] = field(default_factory=dict)  # loop -> the statement after it
+
+
+def _walk(model: ModuleModel, stmts: Sequence[ast.stmt]) -> _Walk:
+    """The sleeps of a body (nested functions, lambdas and classes left out), each with its
+    innermost loop and whether an ``except`` handler inside that loop holds it."""
+    out = _Walk()
+    _siblings(stmts, out.after)
+    stack: list[tuple[ast.AST, ast.For | ast.AsyncFor | ast.While | None, bool]] = [
+        (s, None, False) for s in reversed(stmts) if not isinstance(s, SCOPES)
+    ]
     while stack:
-        node = stack.pop()
-        if isinstance(node, ast.For | ast.While):
-            sleep = next((n for n in body_nodes([node]) if _is_sleep(model, n)), None)
-            if sleep is not None:
-                out.append((node, sleep))  # type: ignore[arg-type]
+        node, loop, handler = stack.pop()
+        if isinstance(node, ast.Call) and _is_sleep(model, node):
+            out.sleeps.append(_Sleep(node, loop, handler))
+        children: list[tuple[ast.AST, ast.For | ast.AsyncFor | ast.While | None, bool]] = []
+        for name, value in ast.iter_fields(node):
+            items = value if isinstance(value, list) else [value]
+            nodes = [v for v in items if isinstance(v, ast.AST) and not isinstance(v, SCOPES)]
+            if not nodes:
                 continue
-        stack.extend(reversed([c for c in ast.iter_child_nodes(node) if not isinstance(c, SCOPES)]))
+            if isinstance(nodes[0], ast.stmt):
+                _siblings(nodes, out.after)  # type: ignore[arg-type]
+            inner, in_handler = loop, handler
+            if isinstance(node, _LOOPS) and name in ("body", "orelse"):
+                inner, in_handler = node, False
+            elif isinstance(node, ast.ExceptHandler):
+                in_handler = True
+            children.extend((n, inner, in_handler) for n in nodes)
+        stack.extend(reversed(children))
     return out
+
+
+def _siblings(stmts: Sequence[ast.stmt], after: dict[int, ast.stmt]) -> None:
+    for first, second in pairwise(stmts):
+        if isinstance(first, _LOOPS):
+            after[id(first)] = second
+
+
+# ---------------------------------------------------------------------- one loop
+
+
+def _own_nodes(loop: ast.AST) -> Iterator[tuple[ast.AST, ast.If | None]]:
+    """The nodes of a loop's body with the nearest ``if`` around each (None: none inside the
+    loop), nested loops' bodies included (a ``return`` there leaves this loop too)."""
+    stack: list[tuple[ast.AST, ast.If | None]] = [
+        (s, None)
+        for s in reversed(loop.body)
+        if not isinstance(s, SCOPES)  # type: ignore[attr-defined]
+    ]
+    while stack:
+        node, guard = stack.pop()
+        yield node, guard
+        inner = node if isinstance(node, ast.If) else guard
+        children = [c for c in ast.iter_child_nodes(node) if not isinstance(c, SCOPES)]
+        stack.extend((c, inner) for c in reversed(children))
+
+
+def _exits(loop: ast.AST) -> list[ast.expr | None]:
+    """The tests that decide each way out of the loop (``break`` of this loop, ``return``):
+    the ``if`` around it, None for an unconditional one."""
+    out: list[ast.expr | None] = []
+    nested: set[int] = set()
+    for node, guard in _own_nodes(loop):
+        if isinstance(node, _LOOPS):
+            nested.update(id(n) for n in body_nodes(node.body))
+        if isinstance(node, ast.Return) or (isinstance(node, ast.Break) and id(node) not in nested):
+            out.append(guard.test if guard is not None else None)
+    return out
+
+
+def _fresh_names(loop: ast.AST) -> tuple[set[str], set[str]]:
+    """Names assigned a fetched value in the loop's body, and names whose methods the body
+    calls (an object refreshed there: ``job.reload()``)."""
+    fresh: set[str] = set()
+    refreshed: set[str] = set()
+    for node, _ in _own_nodes(loop):
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            if any(
+                isinstance(n, ast.Call | ast.Attribute | ast.Subscript | ast.Await)
+                for n in ast.walk(node.value)
+            ):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    fresh.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.NamedExpr):
+            fresh.add(node.target.id)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            fresh.update(n.id for n in ast.walk(node.optional_vars) if isinstance(n, ast.Name))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+        ):
+            refreshed.add(node.func.value.id)
+    return fresh, refreshed
+
+
+def _root_name(node: ast.expr) -> str | None:
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _rereads(model: ModuleModel, test: ast.expr, fresh: set[str], refreshed: set[str]) -> bool:
+    """Whether a test reads a value fetched again each turn."""
+    for node in ast.walk(test):
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else None
+            if name not in _PURE_CALLS:
+                return True
+        elif isinstance(node, ast.Name) and node.id in fresh:
+            return True
+        elif isinstance(node, ast.Attribute | ast.Subscript):
+            root = _root_name(node)
+            if root is not None and (root in fresh or root in refreshed):
+                return True
+    return False
+
+
+def _state_test(test: ast.expr) -> bool:
+    """Whether a test compares with a state: a string (``== "DONE"``, ``in ("FAILED", ...)``)
+    or an attribute or key named for one (``job.state``, ``r["status"]``; not
+    ``status_code``, an HTTP answer)."""
+    for node in ast.walk(test):
+        if isinstance(node, ast.Compare):
+            for side in (node.left, *node.comparators):
+                values = side.elts if isinstance(side, ast.Tuple | ast.List | ast.Set) else [side]
+                if any(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in values):
+                    return True
+        word = None
+        if isinstance(node, ast.Attribute):
+            word = node.attr
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            word = str(node.slice.value)
+        if word is not None and word != "status_code" and _STATE_WORDS.search(word):
+            return True
+    return False
+
+
+def _counter_names(loop: ast.AST) -> set[str]:
+    if isinstance(loop, ast.For | ast.AsyncFor):
+        return {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+    assert isinstance(loop, ast.While)
+    names: set[str] = set()
+    for node in ast.walk(loop.test):
+        if isinstance(node, ast.Compare):
+            for side in (node.left, *node.comparators):
+                if isinstance(side, ast.Name):
+                    names.add(side.id)
+    return names
+
+
+def _is_attempts(name: str) -> bool:
+    return bool(set(name.lower().strip("_").split("_")) & _ATTEMPT_WORDS)
+
+
+def _iter_call(model: ModuleModel, loop: ast.AST) -> str | None:
+    """``range``/``itertools.count``... when a ``for`` counts turns, else None."""
+    if not isinstance(loop, ast.For | ast.AsyncFor) or not isinstance(loop.iter, ast.Call):
+        return None
+    func = loop.iter.func
+    names = set(model.resolve(func))
+    if isinstance(func, ast.Name):
+        names.add(func.id)
+    found = names & _COUNTERS
+    return next(iter(found)) if found else None
+
+
+def _turns(model: ModuleModel, loop: ast.AST) -> float | None:
+    """How many turns a ``for ... in range(...)`` makes, when its bounds are literals."""
+    if _iter_call(model, loop) != "range":
+        return None
+    call = loop.iter  # type: ignore[attr-defined]
+    if call.keywords or not 1 <= len(call.args) <= 3:
+        return None
+    values = [model.evaluate(a).value for a in call.args]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return None
+    return float(len(range(*values)))
+
+
+def _gives_up(loop: ast.AST, after: ast.stmt | None) -> bool:
+    """A ``raise`` in the loop, in its ``else:``, or right after it: the attempts run out."""
+    if isinstance(after, ast.Raise):
+        return True
+    if any(isinstance(n, ast.Raise) for n in body_nodes(loop.orelse)):  # type: ignore[attr-defined]
+        return True
+    return any(isinstance(n, ast.Raise) for n in body_nodes(loop.body))  # type: ignore[attr-defined]
+
+
+def _deadline(model: ModuleModel, fn_body: Sequence[ast.stmt], test: ast.expr) -> Arg | None:
+    """The duration of a ``while time.monotonic() < deadline`` (``deadline = time.monotonic()
+    + X`` before the loop) or ``while time.time() - start < X``, when X can be read."""
+    if not isinstance(test, ast.Compare) or len(test.comparators) != 1:
+        return None
+    left, right = test.left, test.comparators[0]
+    if isinstance(left, ast.BinOp) and isinstance(left.op, ast.Sub) and _is_now(model, left.left):
+        return model.evaluate(right)
+    if not (_is_now(model, left) and isinstance(right, ast.Name)):
+        return None
+    for node in body_nodes(fn_body):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == right.id for t in node.targets)
+            and isinstance(node.value, ast.BinOp)
+            and isinstance(node.value.op, ast.Add)
+        ):
+            value = node.value
+            if _is_now(model, value.left):
+                return model.evaluate(value.right)
+            if _is_now(model, value.right):
+                return model.evaluate(value.left)
+    return None
+
+
+def _is_now(model: ModuleModel, node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and bool(set(model.resolve(node.func)) & _TIME_NOW)
+
+
+def _times(turns: float, sleep: Arg | None) -> Arg | None:
+    seconds = _seconds(sleep)
+    if seconds is None or sleep is None:
+        return None
+    return Arg(f"{turns:g} × {sleep.source}", "literal", turns * seconds)
+
+
+def classify_loop(
+    model: ModuleModel,
+    loop: ast.For | ast.AsyncFor | ast.While,
+    sleeps: Sequence[_Sleep],
+    after: ast.stmt | None,
+    fn_body: Sequence[ast.stmt],
+    attrs: ClassAttrs | None = None,
+) -> tuple[WaitKind, Arg | None] | None:
+    """What a loop that sleeps is: a wait (its kind and how long the code says it lasts at
+    most) or None (a retry, a rate limit, or sleeps too short to matter)."""
+    exits = _exits(loop)
+    tests = [t for t in exits if t is not None]
+    if isinstance(loop, ast.While):
+        tests.append(loop.test)
+    state = any(_state_test(t) for t in tests)
+    if all(s.in_handler for s in sleeps) and not state:
+        return None  # a retry: it sleeps only after an exception
+    counters = _counter_names(loop)
+    attempts = any(_is_attempts(n) for n in counters) or any(
+        s.call.args
+        and {n.id for n in ast.walk(s.call.args[0]) if isinstance(n, ast.Name)} & counters
+        for s in sleeps
+    )
+    if attempts and not state and _gives_up(loop, after):
+        return None  # a retry over attempts that gives up
+    args = [_sleep_arg(model, s.call, attrs) for s in sleeps]
+    longest = max((_seconds(a) or 0.0 for a in args), default=0.0)
+    known = all(_seconds(a) is not None for a in args)
+    sleep = args[0] if args else None
+    counting = _iter_call(model, loop)
+    fresh, refreshed = _fresh_names(loop)
+    polls = any(_rereads(model, t, fresh, refreshed) for t in tests)
+    if isinstance(loop, ast.For | ast.AsyncFor) and counting is None and not polls:
+        names = _counter_names(loop)
+        if any(isinstance(n, ast.Name) and n.id in names for n in body_nodes(loop.body)):
+            # Sleeps between the items of a collection: a rate limit, unless each is long.
+            return ("sleep-loop", None) if known and longest >= LONG_SLEEP else None
+    turns = _turns(model, loop)
+    if polls:
+        bound = _times(turns, sleep) if turns is not None and len(args) == 1 else None
+        if bound is None and isinstance(loop, ast.While):
+            bound = _deadline(model, fn_body, loop.test)
+            if bound is not None and not bound.known:
+                bound = None
+        return "poll", bound
+    endless = isinstance(loop, ast.While) and (
+        isinstance(loop.test, ast.Constant) and bool(loop.test.value)
+    )
+    if endless and not exits:
+        return "endless", None
+    if turns is not None and len(args) == 1:
+        total = _times(turns, sleep)
+        if total is None:
+            return "sleep-loop", None
+        return ("sleep-loop", total) if total.value >= LONG_SLEEP else None
+    if not known or longest >= LONG_SLEEP:
+        return "sleep-loop", None
+    return None
+
+
+def function_waits(
+    model: ModuleModel,
+    body: Sequence[ast.stmt],
+    *,
+    where: PollWhere,
+    owner: str,
+    suppressed: frozenset[str] = frozenset(),
+    suppress: Callable[[int], frozenset[str]] | None = None,
+    attrs: ClassAttrs | None = None,
+) -> list[PollLoop]:
+    """The hand-written waits written in one body (nested functions left out); ``attrs`` are
+    the class attributes when the body is a method's."""
+    walk = _walk(model, body)
+    if not walk.sleeps:
+        return []
+    out: list[PollLoop] = []
+    by_loop: dict[int, list[_Sleep]] = {}
+    loops: dict[int, ast.For | ast.AsyncFor | ast.While] = {}
+    for sleep in walk.sleeps:
+        if sleep.loop is None:
+            if sleep.in_handler:
+                continue  # one retry after an exception
+            arg = _sleep_arg(model, sleep.call, attrs)
+            seconds = _seconds(arg)
+            if seconds is not None and seconds < LONG_SLEEP:
+                continue
+            out.append(
+                _wait(model, sleep.call, "sleep", arg, arg, where, owner, suppressed, suppress)
+            )
+            continue
+        by_loop.setdefault(id(sleep.loop), []).append(sleep)
+        loops[id(sleep.loop)] = sleep.loop
+    for key, sleeps in by_loop.items():
+        loop = loops[key]
+        found = classify_loop(model, loop, sleeps, walk.after.get(key), body, attrs)
+        if found is None:
+            continue
+        kind, bound = found
+        arg = _sleep_arg(model, sleeps[0].call, attrs)
+        out.append(_wait(model, loop, kind, arg, bound, where, owner, suppressed, suppress))
+    return sorted(out, key=lambda p: (p.span.line, p.span.column))
+
+
+def _wait(
+    model: ModuleModel,
+    node: ast.AST,
+    kind: WaitKind,
+    sleep: Arg | None,
+    bound: Arg | None,
+    where: PollWhere,
+    owner: str,
+    suppressed: frozenset[str],
+    suppress: Callable[[int], frozenset[str]] | None,
+) -> PollLoop:
+    line = node.lineno  # type: ignore[attr-defined]
+    return PollLoop(
+        span=model.span(node),
+        where=where,
+        owner=owner,
+        sleep=sleep,
+        suppressed=suppressed | (suppress(line) if suppress is not None else frozenset()),
+        kind=kind,
+        bound=bound if bound is not None and bound.known else None,
+    )
 
 
 def execute_loops(
     cls: ClassReader, owner: str, suppress: Callable[[int], frozenset[str]]
 ) -> tuple[PollLoop, ...]:
-    """Poll loops in a class's ``execute()`` and the ``self.`` methods it calls."""
+    """Hand-written waits in a class's ``execute()`` and the ``self.`` methods it calls."""
     execute = cls.methods.get("execute")
     if execute is None:
         return ()
     model = cls.model
+    attrs = class_attrs(cls.node)
     out: list[PollLoop] = []
     todo: list[Function] = [execute]
     seen: set[int] = set()
@@ -61,16 +494,11 @@ def execute_loops(
         if id(fn) in seen:
             continue
         seen.add(id(fn))
-        for loop, sleep in sleep_loops(model, fn.body):
-            out.append(
-                PollLoop(
-                    span=model.span(loop),
-                    where="execute",
-                    owner=owner,
-                    sleep=_sleep_arg(model, sleep),
-                    suppressed=suppress(loop.lineno),
-                )
+        out.extend(
+            function_waits(
+                model, fn.body, where="execute", owner=owner, suppress=suppress, attrs=attrs
             )
+        )
         for sub in body_nodes(fn.body):
             if isinstance(sub, ast.Call):
                 helper = cls.helper(sub)
@@ -79,65 +507,283 @@ def execute_loops(
     return tuple(sorted(out, key=lambda p: (p.span.line, p.span.column)))
 
 
+# ---------------------------------------------------------------------- DA206
+
+
+def poke_never_false(fn: Function) -> bool:
+    """Whether a ``poke()`` returns a truthy value on every path: only ``return`` of a truthy
+    literal or of ``PokeReturnValue(is_done=True)``, and no way to fall off its end."""
+    returns = [n for n in body_nodes(fn.body) if isinstance(n, ast.Return)]
+    if not returns or any(isinstance(n, ast.Yield | ast.YieldFrom) for n in body_nodes(fn.body)):
+        return False
+    return all(_truthy(r.value) for r in returns) and _ends(fn.body)
+
+
+def _truthy(value: ast.expr | None) -> bool:
+    if isinstance(value, ast.Constant):
+        return bool(value.value) and value.value is not Ellipsis
+    if isinstance(value, ast.Call):
+        name = value.func.attr if isinstance(value.func, ast.Attribute) else None
+        if isinstance(value.func, ast.Name):
+            name = value.func.id
+        if name != "PokeReturnValue":
+            return False
+        done = value.args[0] if value.args else None
+        for kw in value.keywords:
+            if kw.arg == "is_done":
+                done = kw.value
+        return isinstance(done, ast.Constant) and done.value is True
+    return False
+
+
+def _ends(stmts: Sequence[ast.stmt]) -> bool:
+    """Whether a block always ends in ``return`` or ``raise`` (never falls through)."""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, ast.Return | ast.Raise):
+        return True
+    if isinstance(last, ast.If):
+        return _ends(last.body) and _ends(last.orelse)
+    if isinstance(last, ast.With | ast.AsyncWith):
+        return _ends(last.body)
+    if isinstance(last, ast.Try):
+        if _ends(last.finalbody):
+            return True
+        body = _ends(last.orelse) if last.orelse else _ends(last.body)
+        return body and all(_ends(h.body) for h in last.handlers)
+    if isinstance(last, ast.While):
+        test = last.test
+        forever = isinstance(test, ast.Constant) and bool(test.value)
+        return forever and not any(isinstance(n, ast.Break) for n in body_nodes(last.body))
+    return False
+
+
+# ---------------------------------------------------------------------- the module's functions
+
+
+@dataclass
+class _Function:
+    path: str
+    line: int
+    waits: list[PollLoop] = field(default_factory=list)
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+
+
 class PollCollector:
-    """Poll loops in functions: ``@task`` functions, and functions given as ``python_callable``."""
+    """The hand-written waits and project calls of every function of a module, gathered as the
+    extractor's walk meets them (bodies are read for sleeps only when the file says "sleep"),
+    and the code each task of the module runs."""
 
-    def __init__(self, model: ModuleModel) -> None:
+    def __init__(self, model: ModuleModel, bodies: bool) -> None:
         self.model = model
-        self.loops: dict[str, list[tuple[ast.AST, ast.Call]]] = {}
-        self.tasks: list[tuple[Function, ast.AST, ast.Call, Arg, str | None]] = []
+        self.bodies = bodies
+        self.functions: dict[str, _Function] = {}
+        self.stack: list[_Function | None] = []
+        self.tasks: list[tuple[str, Arg, str | None, Span, frozenset[str]]] = []
+        self.lambdas: dict[str, str] = {}  # a lambda's source -> its path
 
-    def function(
-        self, node: Function, task_decorator: ast.expr | None, dag_key: str | None
+    def enter(
+        self,
+        node: Function,
+        path: str,
+        task_decorator: ast.expr | None,
+        dag_key: str | None,
+        suppress: Callable[[int], frozenset[str]],
+        is_method: bool = False,
     ) -> None:
-        loops = sleep_loops(self.model, node.body)
-        if not loops:
-            return
-        self.loops.setdefault(node.name, []).extend(loops)
+        current = self.functions.get(path)
+        if current is None:
+            current = self.functions[path] = _Function(path, node.lineno)
+        self.stack.append(current)
+        suppressed = suppress(node.lineno)
+        if self.bodies:
+            current.waits.extend(
+                function_waits(
+                    self.model,
+                    node.body,
+                    where="task" if task_decorator is not None else "function",
+                    owner=node.name,
+                    suppressed=suppressed,
+                    suppress=suppress,
+                    # The class body read so far (the walk has not entered this def yet).
+                    attrs=self.model.scopes[-1].bindings if is_method else None,
+                )
+            )
         if task_decorator is not None:
             task_id = Arg(repr(node.name), "literal", node.name)
             if isinstance(task_decorator, ast.Call):
                 for kw in task_decorator.keywords:
                     if kw.arg == "task_id":
                         task_id = self.model.evaluate(kw.value)
-            for loop, sleep in loops:
-                self.tasks.append((node, loop, sleep, task_id, dag_key))
+            span = self.model.span(node)
+            head = Span(span.line, span.column, span.line, span.column + 4 + len(node.name))
+            self.tasks.append((path, task_id, dag_key, head, suppressed))
+
+    def leave(self) -> None:
+        self.stack.pop()
+
+    def enter_lambda(self, node: ast.Lambda, owner: str | None) -> None:
+        """A lambda is a function of its own (a ``python_callable=lambda: ...``)."""
+        path = f"{owner or self.model.module}.<lambda:{node.lineno}:{node.col_offset + 1}>"
+        current = self.functions[path] = _Function(path, node.lineno)
+        self.lambdas.setdefault(self.model.segment(node), path)
+        self.stack.append(current)
+        if self.bodies:
+            body = [ast.Expr(node.body, lineno=node.lineno, col_offset=node.col_offset)]
+            current.waits.extend(
+                function_waits(self.model, body, where="python_callable", owner="lambda")
+            )
+
+    def call(self, node: ast.Call, targets: tuple[str, ...]) -> None:
+        """A call in the function the walk is in: of the project's code (``targets``, or a
+        method of an instance of a class built here), or a sensor's ``execute``/``poke``."""
+        current = self.stack[-1] if self.stack else None
+        if current is None:
+            return
+        func = node.func
+        if targets:
+            current.calls.append(targets)
+            return
+        if not isinstance(func, ast.Attribute):
+            return
+        built = self._built(func.value)
+        if not built:
+            return
+        if func.attr == "execute" or (func.attr == "poke" and self.model.loop_depth):
+            current.waits.append(
+                PollLoop(
+                    span=self.model.span(node),
+                    where="function",
+                    owner=_receiver(func),
+                    sleep=None,
+                    kind="sensor",
+                    sensor=built,
+                )
+            )
+        elif not any(p.split(".", 1)[0] in ("airflow", "builtins") for p in built):
+            current.calls.append(tuple(f"{p}.{func.attr}" for p in built))
+
+    def _built(self, receiver: ast.expr) -> tuple[str, ...]:
+        """The class a receiver is an instance of: ``Cls(...)`` or a name bound to one."""
+        if isinstance(receiver, ast.Name):
+            bound = self.model.lookup(receiver.id)
+            receiver = bound if bound is not None else receiver
+        if isinstance(receiver, ast.Call):
+            return self.model.resolve(receiver.func)
+        return ()
 
     def finish(
         self,
+        path: str,
         sites: Sequence[TaskSite],
+        dags: Sequence[DagFacts],
         only_dag: str | None,
-        suppress: Callable[[int], frozenset[str]],
-    ) -> tuple[PollLoop, ...]:
-        if not self.loops:
-            return ()
-        out: list[PollLoop] = []
-        for node, loop, sleep, task_id, dag_key in self.tasks:
-            out.append(
-                PollLoop(
-                    span=self.model.span(loop),
+        module_defs: dict[str, str],
+    ) -> HandCode | None:
+        dag_ids = {d.key: _label(d.dag_id) for d in dags}
+        roots: list[TaskRoot] = []
+        for fn_path, task_id, dag_key, span, suppressed in self.tasks:
+            roots.append(
+                TaskRoot(
+                    label=_label(task_id) or fn_path.rsplit(".", 1)[-1],
+                    dag_id=dag_ids.get(dag_key or only_dag or ""),
                     where="task",
-                    owner=node.name,
-                    sleep=_sleep_arg(self.model, sleep),
-                    task_id=task_id,
-                    dag_key=dag_key or only_dag,
-                    suppressed=suppress(loop.lineno) | suppress(node.lineno),
+                    span=span,
+                    runs=(fn_path,),
+                    suppressed=suppressed,
                 )
             )
         for site in sites:
-            callable_arg = site.kwargs.get("python_callable")
-            if callable_arg is None or not callable_arg.source.isidentifier():
+            runs = site.kwargs.get("python_callable")
+            if runs is None:
                 continue
-            for loop, sleep in self.loops.get(callable_arg.source, ()):
-                out.append(
-                    PollLoop(
-                        span=self.model.span(loop),
+            candidates = self._callable(runs.source, site.function, module_defs)
+            if candidates:
+                roots.append(
+                    TaskRoot(
+                        label=_label(site.task_id) or "?",
+                        dag_id=dag_ids.get(site.dag_key or ""),
                         where="python_callable",
-                        owner=callable_arg.source,
-                        sleep=_sleep_arg(self.model, sleep),
-                        task_id=site.task_id,
-                        dag_key=site.dag_key,
-                        suppressed=suppress(loop.lineno) | site.suppressed,
+                        span=site.span,
+                        runs=candidates,
+                        suppressed=site.suppressed,
                     )
                 )
-        return tuple(out)
+        functions = []
+        for fn in self.functions.values():
+            waits = _without_sensor_loops(fn.waits)
+            if waits or fn.calls:
+                functions.append(
+                    WaitingFunction(
+                        fn.path,
+                        fn.line,
+                        fn.path.removeprefix(f"{self.model.module}."),
+                        tuple(waits),
+                        tuple(dict.fromkeys(fn.calls)),
+                    )
+                )
+        if not functions and not roots:
+            return None
+        return HandCode(path, tuple(functions), tuple(roots))
+
+    def _callable(
+        self, source: str, function: str | None, module_defs: dict[str, str]
+    ) -> tuple[str, ...]:
+        """The function a ``python_callable=`` names: a name, a dotted name, a lambda, or the
+        first argument of ``functools.partial(...)``."""
+        if source in self.lambdas:
+            return (self.lambdas[source],)
+        try:
+            node = ast.parse(source, mode="eval").body
+        except SyntaxError:
+            return ()
+        if isinstance(node, ast.Call) and node.args:
+            if not any(p.endswith("partial") for p in self.model.resolve(node.func)):
+                return ()
+            node = node.args[0]
+        resolved = self.model.resolve(node)
+        if resolved:
+            return resolved
+        if isinstance(node, ast.Name):
+            nested = f"{function}.{node.id}" if function else None
+            if nested is not None and nested in self.functions:
+                return (nested,)
+            if node.id in module_defs:
+                return (module_defs[node.id],)
+            # A def nested in a ``@dag`` function or a factory the site does not name.
+            nested_defs = [p for p in self.functions if p.endswith(f".{node.id}")]
+            if len(nested_defs) == 1:
+                return (nested_defs[0],)
+        return ()
+
+
+def _receiver(func: ast.Attribute) -> str:
+    """``sensor.execute`` or ``S3KeySensor(...).execute``: how a finding names the call."""
+    value = func.value
+    if isinstance(value, ast.Name):
+        return f"{value.id}.{func.attr}"
+    if isinstance(value, ast.Call):
+        inner = value.func
+        name = inner.attr if isinstance(inner, ast.Attribute) else getattr(inner, "id", "?")
+        return f"{name}(...).{func.attr}"
+    return func.attr
+
+
+def _label(arg: Arg | None) -> str | None:
+    if arg is None:
+        return None
+    return str(arg.value) if arg.kind == "literal" else arg.source
+
+
+def _without_sensor_loops(waits: Sequence[PollLoop]) -> list[PollLoop]:
+    """A loop around a sensor's ``poke()`` is that sensor's wait: reported once, as the sensor."""
+    sensors = [w.span for w in waits if w.kind == "sensor"]
+
+    def inside(outer: Span, inner: Span) -> bool:
+        return (outer.line, outer.column) <= (inner.line, inner.column) and (
+            inner.end_line,
+            inner.end_column,
+        ) <= (outer.end_line, outer.end_column)
+
+    return [w for w in waits if w.kind == "sensor" or not any(inside(w.span, s) for s in sensors)]

@@ -30,7 +30,8 @@ def _can_defer(ctx: FileContext, cls: ClassFacts) -> bool | None:
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for cls, code in own_classes(ctx):
-        if "poke" not in cls.methods:
+        if "poke" not in cls.methods or code.poke_never_false:
+            # A poke() that cannot return a falsy value ends at its first poke: no wait.
             continue
         found = resolved(ctx, cls)
         if found is None or not found.is_sensor or _can_defer(ctx, cls) is not False:
@@ -56,7 +57,9 @@ Reports a `BaseSensorOperator` subclass defined in the scanned or plugin files t
 `poke()` and never defers: no `self.defer(...)` (or `raise TaskDeferred`) in it or its
 scanned bases, no `start_from_trigger = True`, and no base from Airflow or a provider that
 accepts `deferrable`. The tasks that use such a sensor are reported too (DA105, DA109); this
-finding is on the class, where the change would be made.
+finding is on the class, where the change would be made. A `poke()` that cannot return a
+falsy value (every path returns `True`, a truthy literal or `PokeReturnValue(is_done=True)`)
+never waits: no finding.
 """,
     why="""
 Each task of such a sensor holds a worker slot for its whole wait in poke mode, or starts a
@@ -109,16 +112,45 @@ class StrictS3Sensor(S3KeySensor):
             count=0,
             note="defers itself; inherits deferral from S3KeySensor",
         ),
+        Example(
+            """
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+
+class AlwaysReadySensor(BaseSensorOperator):
+    def poke(self, context):
+        self.log.info("nothing to wait for")
+        return True
+
+class PassThroughSensor(BaseSensorOperator):
+    def poke(self, context):
+        if context.get("params"):
+            return PokeReturnValue(is_done=True, xcom_value=context["params"])
+        return PokeReturnValue(True)
+""",
+            count=0,
+            note="poke() cannot return a falsy value: the first poke ends the task",
+        ),
     ),
     invalid=(
         Example(
             """
-from airflow.sdk import BaseSensorOperator
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 class ExportReadySensor(BaseSensorOperator):
     def poke(self, context):
         return False
-"""
+
+class MaybeReadySensor(BaseSensorOperator):
+    def poke(self, context):
+        if context.get("params"):
+            return True
+
+class ReadyWhenDoneSensor(BaseSensorOperator):
+    def poke(self, context):
+        return PokeReturnValue(is_done=self.done())
+""",
+            count=3,
+            note="returns False; falls off its end (None) on one path; is_done not a literal",
         ),
     ),
 )
