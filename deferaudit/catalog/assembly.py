@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from deferaudit.catalog import replacements
+from deferaudit.catalog import replacements, wait_overrides
 from deferaudit.catalog.class_facts import ClassFacts, read_facts
 from deferaudit.catalog.model import CATALOG_SCHEMA, ClassEntry, PackageSource
 from deferaudit.catalog.parameters import root_params
@@ -86,18 +86,19 @@ def assemble(
         [*(line_universes[lines[-1]].trees if lines else [d.tree for d in providers]), *fallback]
     )
 
+    overrides = wait_overrides.load()
     entries: dict[str, ClassEntry] = {}  # key: path@lines
     hints: dict[str, tuple[str, ...]] = {}
     for dist in core:
         line = dist.pin.airflow_line
         assert line is not None
         for facts in _read_classes(line_universes[line], dist, report):
-            entry = _entry(facts, dist, (line,))
+            entry = wait_overrides.apply(_entry(facts, dist, (line,)), overrides)
             entries[replacements.entry_key(entry)] = entry
             hints[replacements.entry_key(entry)] = facts.replacement_hints
     for dist in providers:
         for facts in _read_classes(provider_universe, dist, report):
-            entry = _entry(facts, dist, None)
+            entry = wait_overrides.apply(_entry(facts, dist, None), overrides)
             entries[replacements.entry_key(entry)] = entry
             hints[replacements.entry_key(entry)] = facts.replacement_hints
 
@@ -142,6 +143,7 @@ def _read_classes(
 
 
 def _entry(facts: ClassFacts, dist: ReadDistribution, lines: tuple[str, ...] | None) -> ClassEntry:
+    waiting = facts.waiting
     return ClassEntry(
         path=facts.path,
         package=dist.pin.name,
@@ -160,6 +162,11 @@ def _entry(facts: ClassFacts, dist: ReadDistribution, lines: tuple[str, ...] | N
         deprecated=facts.deprecated,
         is_async_class=facts.is_async_class,
         forces_deferrable=facts.forces_deferrable,
+        wait_kind=waiting.kind if waiting is not None else None,
+        wait_evidence=waiting.evidence if waiting is not None else None,
+        waits_unless=dict(waiting.waits_unless) if waiting is not None else {},
+        wait_ends_at_known_time=waiting.known_end if waiting is not None else None,
+        deferrable_ignores=dict(waiting.deferrable_ignores) if waiting is not None else {},
     )
 
 

@@ -12,6 +12,7 @@ from deferaudit.catalog.deprecation import deprecation_message, replacement_hint
 from deferaudit.catalog.parameters import read_init, sensor_defaults
 from deferaudit.catalog.roots import ROOTS
 from deferaudit.catalog.universe import ClassInfo, SourceUniverse, node_path
+from deferaudit.catalog.waiting import WaitReading, read_waiting
 
 # Keyword parameters that say whether the operator waits for its external job.
 WAIT_PREFIXES = ("wait_for_", "wait_until_")
@@ -39,6 +40,7 @@ class ClassFacts:
     is_async_class: bool
     replacement_hints: tuple[str, ...] = ()
     unresolved_bases: tuple[str, ...] = field(default=())
+    waiting: WaitReading | None = None
 
 
 def read_facts(universe: SourceUniverse, info: ClassInfo) -> ClassFacts:
@@ -48,6 +50,11 @@ def read_facts(universe: SourceUniverse, info: ClassInfo) -> ClassFacts:
     chosen = init.deferrable
     is_sensor = universe.is_sensor(info)
     bases = universe.bases(info)
+    wait_params = {
+        name: param.default
+        for name, param in sorted(init.accepted.items())
+        if name == "wait" or name.startswith(WAIT_PREFIXES)
+    }
     return ClassFacts(
         path=info.path,
         is_operator=universe.is_operator(info),
@@ -57,11 +64,7 @@ def read_facts(universe: SourceUniverse, info: ClassInfo) -> ClassFacts:
         deferrable_default=chosen.default if chosen is not None else None,
         deferrable_default_from_config=init.deferrable_default_from_config,
         forces_deferrable=init.forces_deferrable,
-        wait_params={
-            name: param.default
-            for name, param in sorted(init.accepted.items())
-            if name == "wait" or name.startswith(WAIT_PREFIXES)
-        },
+        wait_params=wait_params,
         params=tuple(sorted(init.accepted)),
         accepts_var_kwargs=init.accepts_var_kwargs,
         sensor_defaults=sensor_defaults(mro, init.chain) if is_sensor else {},
@@ -74,5 +77,14 @@ def read_facts(universe: SourceUniverse, info: ClassInfo) -> ClassFacts:
                 for n in {n for n in mro if isinstance(n, str) and n not in ROOTS}
                 if not n.startswith(_EXTERNAL_BASES)
             )
+        ),
+        waiting=read_waiting(
+            universe,
+            mro,
+            init.chain,
+            init.accepted,
+            is_sensor=is_sensor,
+            accepts_deferrable=chosen is not None or init.forces_deferrable,
+            wait_params=wait_params,
         ),
     )

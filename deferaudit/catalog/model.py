@@ -99,6 +99,19 @@ class ClassEntry:
     # ``deferrable``; None when the class does not accept it or the history was not walked.
     # How it was found is in the catalog's ``history`` (per package).
     deferrable_since: str | None = None
+    # What the class does while it waits (``sensor``, ``job-waiter``, ``no-wait``; None when
+    # not read) and the source it was read from (or the override's reason). ``waits_unless``:
+    # for a job-waiter, the parameters that turn waiting off, with their defaults as written.
+    wait_kind: str | None = None
+    wait_evidence: str | None = None
+    waits_unless: Mapping[str, str | None] = field(default_factory=dict)
+    # For a sensor whose wait ends at a known time (DateTimeSensor): the evidence.
+    wait_ends_at_known_time: str | None = None
+    # Parameters the deferrable path does not honour: name -> {"effect": "falls-back" (setting
+    # it makes the task run the worker path although deferrable=True), "ignored" (the
+    # deferred wait does not use it) or "differs" (it does, to another effect), "evidence":
+    # the source, or the override's reason}.
+    deferrable_ignores: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -143,7 +156,17 @@ class ClassEntry:
             replacement_params_compatible=raw.get("replacement_params_compatible"),
             replacement_param_gaps=tuple(raw.get("replacement_param_gaps", ())),
             deferrable_since=raw.get("deferrable_since"),
+            wait_kind=raw.get("wait_kind"),
+            wait_evidence=raw.get("wait_evidence"),
+            waits_unless=dict(raw.get("waits_unless", {})),
+            wait_ends_at_known_time=raw.get("wait_ends_at_known_time"),
+            deferrable_ignores={k: dict(v) for k, v in raw.get("deferrable_ignores", {}).items()},
         )
+
+    def falls_back_on(self, name: str) -> bool:
+        """Whether setting ``name`` makes the task run its worker path despite deferrable=True."""
+        note = self.deferrable_ignores.get(name)
+        return note is not None and note.get("effect") == "falls-back"
 
 
 def version_key(version: str) -> tuple[int, ...]:

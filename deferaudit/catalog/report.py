@@ -100,6 +100,23 @@ def fact_rows(catalog: Catalog, entry: ClassEntry) -> list[tuple[str, str, str]]
     if entry.wait_params:
         waits = ", ".join(f"{k}={v}" for k, v in sorted(entry.wait_params.items()))
         rows.append(("wait parameters", waits, read))
+    if entry.wait_kind is not None or entry.wait_evidence:
+        value = entry.wait_kind or "undecided"
+        if entry.waits_unless:
+            off = ", ".join(f"{k}=False" for k in sorted(entry.waits_unless))
+            defaults = ", ".join(f"{k}={v}" for k, v in sorted(entry.waits_unless.items()))
+            value += f" (no wait with {off}; default {defaults})"
+        rows.append(("wait kind", value, f"{read}: {entry.wait_evidence}"))
+    if entry.wait_ends_at_known_time:
+        rows.append(("wait ends", "at a known time", f"{read}: {entry.wait_ends_at_known_time}"))
+    for name, note in sorted(entry.deferrable_ignores.items()):
+        effect = note.get("effect", "")
+        value = {
+            "falls-back": f"`{name}` set: runs the worker path even with deferrable=True",
+            "ignored": f"`{name}`: ignored by the deferrable path",
+            "differs": f"`{name}`: honoured differently by the deferrable path",
+        }.get(effect, f"`{name}`: {effect}")
+        rows.append(("deferrable parity", value, f"{read}: {note.get('evidence', '')}"))
     if entry.sensor_defaults:
         defaults = ", ".join(f"{k}={v}" for k, v in sorted(entry.sensor_defaults.items()))
         rows.append(("sensor defaults", defaults, read))
@@ -158,6 +175,11 @@ def export_entry(entry: ClassEntry) -> dict[str, Any]:
         "aliases": list(entry.aliases),
         "deprecated_aliases": list(entry.deprecated_aliases),
         "deprecated": entry.deprecated,
+        "wait_kind": entry.wait_kind,
+        "wait_evidence": entry.wait_evidence,
+        "waits_unless": dict(entry.waits_unless),
+        "wait_ends_at_known_time": entry.wait_ends_at_known_time,
+        "deferrable_ignores": {k: dict(v) for k, v in sorted(entry.deferrable_ignores.items())},
     }
 
 
@@ -208,6 +230,8 @@ def stats(catalog: Catalog) -> dict[str, Any]:
         "async_with_replacement": sum(1 for e in asyncs if e.replacement),
         "async_without_replacement": sum(1 for e in asyncs if not e.replacement),
         "aliases": sum(len(e.aliases) for e in entries),
+        "wait_kinds": dict(sorted(Counter(e.wait_kind or "undecided" for e in entries).items())),
+        "parity_notes": sum(len(e.deferrable_ignores) for e in entries),
         "per_package": {
             name: dict(sorted(counts.items())) for name, counts in sorted(per_package.items())
         },
@@ -226,6 +250,9 @@ def stats_text(counts: Mapping[str, Any]) -> str:
         f"({counts['deferrable_since_known']} with the release that added it)",
         f"-Async classes      {counts['async_classes']} ({counts['async_with_replacement']} with "
         f"a replacement, {counts['async_without_replacement']} without)",
+        "wait kinds          "
+        + ", ".join(f"{k} {v}" for k, v in counts.get("wait_kinds", {}).items()),
+        f"parity notes        {counts.get('parity_notes', 0)}",
         "",
         f"{'package':<48} {'classes':>7} {'sensors':>7} {'deferrable':>10} {'-Async':>6}",
     ]

@@ -38,6 +38,8 @@ class ParsedModule:
         self.is_package = is_package
         self.distribution = distribution
         self.classes: dict[str, ast.ClassDef] = {}
+        # Module-level functions, read when the catalog follows what a method calls.
+        self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self.bindings: dict[str, list[Binding]] = {}
         self.constants: dict[str, ast.expr] = {}
         self.star_imports: list[str] = []
@@ -103,6 +105,8 @@ class ParsedModule:
                     else:
                         top = alias.name.split(".")[0]
                         self._bind(top, Binding(target=top, runtime=runtime))
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions.setdefault(stmt.name, stmt)
             elif isinstance(stmt, ast.ClassDef):
                 self.classes.setdefault(stmt.name, stmt)
                 self._bind(stmt.name, Binding(local_class=True, runtime=runtime))

@@ -34,6 +34,11 @@ class WaitStatus:
     mode_origin: str | None = None
     deferrable_origin: str | None = None
     reason: str = ""
+    # Parameters the task sets that make its class run the worker path even with
+    # ``deferrable=True`` (the catalog's parity notes): the task waits as if not deferred.
+    # ``falls_back_note`` says so, naming the class's package and version.
+    falls_back: tuple[str, ...] = ()
+    falls_back_note: str = ""
 
 
 # Where a ``deferrable=False`` is a choice someone made (``class``: a subclass passes it to its
@@ -49,8 +54,18 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
     if cls.entry is not None and cls.entry.is_async_class and cls.origin != "local":
         return WaitStatus("async-class")
     state, origin = deferrable_state(task, settings.default_deferrable)
+    falls_back = set_parity_params(task, "falls-back")
     if cls.is_sensor:
         mode, mode_origin = sensor_mode(task)
+        if state == "on" and falls_back and mode in ("poke", "reschedule"):
+            return WaitStatus(
+                "poke" if mode == "poke" else "reschedule",
+                mode,
+                mode_origin,
+                origin,
+                falls_back=falls_back,
+                falls_back_note=parity_clause(task, falls_back),
+            )
         if state == "on":
             return WaitStatus("deferred", mode, mode_origin, origin)
         if state == "unknown" or mode == "unknown":
@@ -60,12 +75,26 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
         if cls.accepts_deferrable or origin == "class":
             if origin in OPT_OUT_ORIGINS:
                 return WaitStatus("opted-out", mode, mode_origin, origin)
-            return WaitStatus("poke" if mode == "poke" else "reschedule", mode, mode_origin, origin)
+            return WaitStatus(
+                "poke" if mode == "poke" else "reschedule",
+                mode,
+                mode_origin,
+                origin,
+                falls_back=falls_back,
+                falls_back_note=parity_clause(task, falls_back),
+            )
         return WaitStatus(
             "poke-cannot-defer" if mode == "poke" else "reschedule-cannot-defer",
             mode,
             mode_origin,
             origin,
+        )
+    entry = cls.entry
+    if entry is not None and entry.wait_kind is not None and entry.wait_kind != "job-waiter":
+        # A request, a transfer, a query that returns: nothing to wait for, and its
+        # ``deferrable`` (if any) moves the work itself, not a wait, into the triggerer.
+        return WaitStatus(
+            "not-waiting", reason=f"the class does not wait for an external job ({entry.wait_kind})"
         )
     pinned_off = state == "off" and origin == "class"
     if not cls.accepts_deferrable and cls.deferrable_gap is None and not pinned_off:
@@ -75,13 +104,62 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
         return WaitStatus("not-waiting", reason=why)
     if waits == "unknown":
         return WaitStatus("unknown", reason=why)
+    if state == "on" and falls_back:
+        return WaitStatus(
+            "blocking",
+            deferrable_origin=origin,
+            reason=why,
+            falls_back=falls_back,
+            falls_back_note=parity_clause(task, falls_back),
+        )
     if state == "on":
         return WaitStatus("deferred", deferrable_origin=origin, reason=why)
     if state == "unknown":
         return WaitStatus("unknown", deferrable_origin=origin, reason="deferrable not literal")
     if origin in OPT_OUT_ORIGINS:
         return WaitStatus("opted-out", deferrable_origin=origin, reason=why)
-    return WaitStatus("blocking", deferrable_origin=origin, reason=why)
+    return WaitStatus(
+        "blocking",
+        deferrable_origin=origin,
+        reason=why,
+        falls_back=falls_back,
+        falls_back_note=parity_clause(task, falls_back),
+    )
+
+
+def set_parity_params(task: ResolvedTask, *effects: str) -> tuple[str, ...]:
+    """The parameters the task sets whose catalog parity note has one of ``effects``.
+
+    "Set" means given a value other than a literal None or False (the call, ``partial`` or the
+    DAG's ``default_args``, or a subclass passing it to its base).
+    """
+    entry = task.cls.entry
+    if entry is None or not entry.deferrable_ignores:
+        return ()
+    found: list[str] = []
+    for name, note in sorted(entry.deferrable_ignores.items()):
+        if note.get("effect") not in effects:
+            continue
+        arg = task.arg(name)
+        if arg is None or (arg.kind == "literal" and arg.value in (None, False)):
+            continue
+        found.append(name)
+    return tuple(found)
+
+
+def parity_clause(task: ResolvedTask, names: tuple[str, ...]) -> str:
+    """``HttpSensor`` in apache-airflow-providers-http 6.3.0 runs its worker path when
+    `response_check` is set, even with deferrable=True."""
+    if not names:
+        return ""
+    entry = task.cls.entry
+    where = f" in {entry.package} {entry.version}" if entry is not None else ""
+    listed = ", ".join(f"`{n}`" for n in names)
+    verb = "is" if len(names) == 1 else "are"
+    return (
+        f"`{task.class_name}`{where} runs its worker path when {listed} {verb} set, even with "
+        "deferrable=True"
+    )
 
 
 def status_of(ctx: FileContext, task: ResolvedTask) -> WaitStatus:
@@ -129,6 +207,15 @@ def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
             f"target Airflow does not have: import `{task.cls.moved[1]}` instead (DA110)"
         )
     reasons.extend(task.cls.defer_hazards)
+    entry = task.cls.entry
+    if entry is not None:
+        for name in set_parity_params(task, "ignored", "differs"):
+            note = entry.deferrable_ignores[name]
+            how = "ignores it" if note.get("effect") == "ignored" else "honours it differently"
+            reasons.append(
+                f"`{name}` is set, but the deferrable path of `{task.class_name}` in "
+                f"{entry.package} {entry.version} {how}: {note.get('evidence', '')}"
+            )
     return tuple(reasons)
 
 
@@ -150,6 +237,10 @@ def deferrable_fix(task: ResolvedTask, status: WaitStatus) -> TaskFix | None:
     if task.cls.pinned("deferrable") is not None:
         # The class passes ``deferrable`` to its base itself: a call-site one is a TypeError
         # ("got multiple values for keyword argument 'deferrable'") or is overwritten.
+        return None
+    if status.falls_back:
+        # With these set the class runs its worker path whatever ``deferrable`` says: the
+        # edit would change nothing (and a scan after it would still report the task).
         return None
     mode_arg = task.site.kwargs.get("mode")
     replace_mode = mode_arg is not None and status.mode_origin in ("call", "partial")
@@ -178,6 +269,13 @@ def deferral_verdict(task: ResolvedTask, line: str) -> str:
 
 
 def describe_mode(status: WaitStatus) -> str:
+    text = _describe_mode(status)
+    if status.falls_back_note:
+        text += f" ({status.falls_back_note}: `deferrable` changes nothing here)"
+    return text
+
+
+def _describe_mode(status: WaitStatus) -> str:
     origin = status.mode_origin
     if origin in ("call", "partial"):
         return f'in mode="{status.mode}"'
