@@ -568,6 +568,9 @@ class _Function:
     line: int
     waits: list[PollLoop] = field(default_factory=list)
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    # ``sensor.poke(...)`` outside a loop's body (a ``while not sensor.poke(...)`` test is
+    # outside it): a wait when a loop that sleeps holds it.
+    pokes: list[PollLoop] = field(default_factory=list)
 
 
 class PollCollector:
@@ -650,8 +653,9 @@ class PollCollector:
         built = self._built(func.value)
         if not built:
             return
-        if func.attr == "execute" or (func.attr == "poke" and self.model.loop_depth):
-            current.waits.append(
+        if func.attr in ("execute", "poke"):
+            in_loop = func.attr == "execute" or self.model.loop_depth
+            (current.waits if in_loop else current.pokes).append(
                 PollLoop(
                     span=self.model.span(node),
                     where="function",
@@ -712,7 +716,7 @@ class PollCollector:
                 )
         functions = []
         for fn in self.functions.values():
-            waits = _without_sensor_loops(fn.waits)
+            waits = _without_sensor_loops(fn.waits, fn.pokes)
             if waits or fn.calls:
                 functions.append(
                     WaitingFunction(
@@ -776,9 +780,9 @@ def _label(arg: Arg | None) -> str | None:
     return str(arg.value) if arg.kind == "literal" else arg.source
 
 
-def _without_sensor_loops(waits: Sequence[PollLoop]) -> list[PollLoop]:
-    """A loop around a sensor's ``poke()`` is that sensor's wait: reported once, as the sensor."""
-    sensors = [w.span for w in waits if w.kind == "sensor"]
+def _without_sensor_loops(waits: Sequence[PollLoop], pokes: Sequence[PollLoop]) -> list[PollLoop]:
+    """A loop around a sensor's ``poke()`` is that sensor's wait: reported once, as the sensor
+    (a ``poke()`` in a loop's test counts when that loop is a wait)."""
 
     def inside(outer: Span, inner: Span) -> bool:
         return (outer.line, outer.column) <= (inner.line, inner.column) and (
@@ -786,4 +790,8 @@ def _without_sensor_loops(waits: Sequence[PollLoop]) -> list[PollLoop]:
             inner.end_column,
         ) <= (outer.end_line, outer.end_column)
 
-    return [w for w in waits if w.kind == "sensor" or not any(inside(w.span, s) for s in sensors)]
+    loops = [w for w in waits if w.kind != "sensor"]
+    found = [w for w in waits if w.kind == "sensor"]
+    found += [p for p in pokes if any(inside(w.span, p.span) for w in loops)]
+    kept = [w for w in loops if not any(inside(w.span, s.span) for s in found)]
+    return sorted(kept + found, key=lambda w: (w.span.line, w.span.column))
