@@ -147,6 +147,34 @@ SHAPES = [
         [("sleep", 60.0)],
         id="a-minute",
     ),
+    pytest.param(
+        """
+        def f(ready):
+            if not ready:
+                pause = 1200
+                time.sleep(pause)
+        """,
+        [("sleep", 1200.0)],
+        id="a-local-bound-once",
+    ),
+    pytest.param(
+        """
+        def f(self):
+            wait = self.DELAY - (time.time() - self.last)
+            if wait >= 0:
+                time.sleep(wait)
+        """,
+        [],
+        id="a-throttle-topping-up-elapsed-time",
+    ),
+    pytest.param(
+        """
+        def f(until):
+            time.sleep(until - time.time())
+        """,
+        [("sleep", None)],
+        id="a-sleep-until-a-moment",
+    ),
 ]
 
 

@@ -122,9 +122,15 @@ def _hand_waits(ctx: FileContext, task: ResolvedTask) -> tuple[PollLoop, ...]:
     """The hand-written waits the task's ``python_callable`` reaches (deferaudit.hand_waits);
     a sensor built by hand counts when the class is a sensor."""
     resolver = ctx.resolver
-    if resolver is None or task.site.built is not None:
+    if resolver is None:
         return ()
-    waits = resolver.hand_waits.of_task(ctx.path, task.site.span)
+    built = task.site.built
+    # A task a factory builds runs the callable written in the factory, at its operator call.
+    where = (built.path, built.span) if built is not None and built.span else (None, None)
+    path, span = where if built is not None else (ctx.path, task.site.span)
+    if path is None or span is None:
+        return ()
+    waits = resolver.hand_waits.of_task(path, span)
     return tuple(w for w in waits if w.kind != "sensor" or resolver.resolve(w.sensor).is_sensor)
 
 

@@ -68,24 +68,84 @@ _COUNTERS = frozenset({"range", "itertools.count", "itertools.repeat", "count", 
 ClassAttrs = Mapping[str, ast.expr]
 
 
-def _sleep_arg(model: ModuleModel, call: ast.Call, attrs: ClassAttrs | None = None) -> Arg | None:
+def _sleep_node(call: ast.Call) -> ast.expr | None:
     node = call.args[0] if call.args else None
     for kw in call.keywords:
         if kw.arg in ("secs", "seconds"):
             node = kw.value
+    return node
+
+
+def _sleep_arg(
+    model: ModuleModel,
+    call: ast.Call,
+    attrs: ClassAttrs | None = None,
+    local: Mapping[str, ast.expr] | None = None,
+) -> Arg | None:
+    """The sleep's length: read from the call, a class attribute (``self.SLEEP``) or a name
+    the function binds once (``pause = 1200``), as far as it folds to a number."""
+    node = _sleep_node(call)
     if node is None:
         return None
+    bound = None
     if (
         attrs
         and isinstance(node, ast.Attribute)
         and isinstance(node.value, ast.Name)
         and node.value.id in ("self", "cls")
-        and node.attr in attrs
     ):
-        value = model.evaluate(attrs[node.attr])
+        bound = attrs.get(node.attr)
+    elif local and isinstance(node, ast.Name):
+        bound = local.get(node.id)
+    if bound is not None:
+        value = model.evaluate(bound)
         if value.known:
             return Arg(model.segment(node), value.kind, value.value)
     return model.evaluate(node)
+
+
+def _throttle(model: ModuleModel, call: ast.Call, local: Mapping[str, ast.expr]) -> bool:
+    """A sleep that tops up the time elapsed since the last request (``delay - (time.time() -
+    last)``): a rate limit, however its length is spelt. (``until - time.time()``, a sleep
+    until a moment, is not one.)"""
+    node = _sleep_node(call)
+    if isinstance(node, ast.Name) and node.id in local:
+        node = local[node.id]
+    return node is not None and any(
+        isinstance(n, ast.BinOp) and isinstance(n.op, ast.Sub) and _is_now(model, n.left)
+        for n in ast.walk(node)
+    )
+
+
+def _bound_once(body: Sequence[ast.stmt]) -> dict[str, ast.expr]:
+    """The names a function body binds exactly once, with their values."""
+    out: dict[str, ast.expr] = {}
+    seen: set[str] = set()
+    for node in body_nodes(body):
+        names: list[str] = []
+        value = None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            if isinstance(node.targets[0], ast.Name):
+                names, value = [node.targets[0].id], node.value
+            else:
+                names = [n.id for n in ast.walk(node.targets[0]) if isinstance(n, ast.Name)]
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names = [node.target.id]
+            value = node.value if isinstance(node, ast.AnnAssign) else None
+        elif isinstance(node, ast.For | ast.AsyncFor | ast.With | ast.AsyncWith | ast.NamedExpr):
+            targets = (
+                [node.target]
+                if isinstance(node, ast.For | ast.AsyncFor | ast.NamedExpr)
+                else [i.optional_vars for i in node.items if i.optional_vars is not None]
+            )
+            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        for name in names:
+            if name in seen:
+                out.pop(name, None)
+            elif value is not None:
+                out[name] = value
+            seen.add(name)
+    return out
 
 
 def class_attrs(node: ast.ClassDef) -> dict[str, ast.expr]:
@@ -358,9 +418,13 @@ def classify_loop(
     after: ast.stmt | None,
     fn_body: Sequence[ast.stmt],
     attrs: ClassAttrs | None = None,
+    local: Mapping[str, ast.expr] | None = None,
 ) -> tuple[WaitKind, Arg | None] | None:
     """What a loop that sleeps is: a wait (its kind and how long the code says it lasts at
     most) or None (a retry, a rate limit, or sleeps too short to matter)."""
+    local = local or {}
+    if all(_throttle(model, s.call, local) for s in sleeps):
+        return None  # it tops up the time since the last call: a rate limit
     exits = _exits(loop)
     tests = [t for t in exits if t is not None]
     if isinstance(loop, ast.While):
@@ -376,7 +440,7 @@ def classify_loop(
     )
     if attempts and not state and _gives_up(loop, after):
         return None  # a retry over attempts that gives up
-    args = [_sleep_arg(model, s.call, attrs) for s in sleeps]
+    args = [_sleep_arg(model, s.call, attrs, local) for s in sleeps]
     longest = max((_seconds(a) or 0.0 for a in args), default=0.0)
     known = all(_seconds(a) is not None for a in args)
     sleep = args[0] if args else None
@@ -426,6 +490,7 @@ def function_waits(
     walk = _walk(model, body)
     if not walk.sleeps:
         return []
+    local = _bound_once(body)
     out: list[PollLoop] = []
     by_loop: dict[int, list[_Sleep]] = {}
     loops: dict[int, ast.For | ast.AsyncFor | ast.While] = {}
@@ -433,10 +498,12 @@ def function_waits(
         if sleep.loop is None:
             if sleep.in_handler:
                 continue  # one retry after an exception
-            arg = _sleep_arg(model, sleep.call, attrs)
+            arg = _sleep_arg(model, sleep.call, attrs, local)
             seconds = _seconds(arg)
             if seconds is not None and seconds < LONG_SLEEP:
                 continue
+            if _throttle(model, sleep.call, local):
+                continue  # a rate limit between calls
             out.append(
                 _wait(model, sleep.call, "sleep", arg, arg, where, owner, suppressed, suppress)
             )
@@ -445,11 +512,11 @@ def function_waits(
         loops[id(sleep.loop)] = sleep.loop
     for key, sleeps in by_loop.items():
         loop = loops[key]
-        found = classify_loop(model, loop, sleeps, walk.after.get(key), body, attrs)
+        found = classify_loop(model, loop, sleeps, walk.after.get(key), body, attrs, local)
         if found is None:
             continue
         kind, bound = found
-        arg = _sleep_arg(model, sleeps[0].call, attrs)
+        arg = _sleep_arg(model, sleeps[0].call, attrs, local)
         out.append(_wait(model, loop, kind, arg, bound, where, owner, suppressed, suppress))
     return sorted(out, key=lambda p: (p.span.line, p.span.column))
 
