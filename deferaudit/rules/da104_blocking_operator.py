@@ -13,11 +13,14 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         status = status_of(ctx, task)
         if status.status != "blocking":
             continue
+        verdict = deferral_verdict(task, ctx.target.line)
+        if status.falls_back_note:
+            verdict = f"{status.falls_back_note}, so `deferrable` does not release the slot"
         yield rule.finding(
             ctx,
             task,
             f"`{task.class_name}` holds a worker slot until its external job ends "
-            f"({status.reason}); {deferral_verdict(task, ctx.target.line)}",
+            f"({status.reason}); {verdict}",
             deferrable_fix(task, status),
         )
 
@@ -31,6 +34,13 @@ RULE = Rule(
 Finds operators (not sensors) that start an external job and wait for it in their worker
 slot, because `wait_for_completion` (or the class's equivalent) is true, explicitly or by
 default, and whose class accepts `deferrable` on the target version.
+
+Only *job-waiters* count: the catalog reads each class's source for what `execute()` does
+(a waiter or poll call, a loop that sleeps, or a trigger whose `run()` polls a job's state).
+A *no-wait* class (one HTTP request, a file transfer, a query that returns: `HttpOperator`,
+`SFTPOperator`, `SQLExecuteQueryOperator`) is never reported, with or without
+`deferrable=True`: there its `deferrable` moves the work itself into the triggerer.
+`deferaudit catalog show CLASS` prints the wait kind and its evidence.
 """,
     why="""
 A Glue job, a Databricks run or a pod can run for hours; the task holds a worker slot all that
@@ -47,7 +57,11 @@ Safe: add `deferrable=True`. Unsafe when the task sets a `pool` (a deferred task
 slot) or passes `**kwargs` that cannot be read, or when its class overrides `execute` and runs
 code after `super().execute()` (a deferred task resumes in the trigger's method and that code
 never runs). With `wait_for_completion=False` there is
-nothing to wait for: no finding.
+nothing to wait for: no finding. Unsafe too when the call sets a parameter the class's
+deferrable path ignores in the catalogued release (the reason names it, the package and the
+version). No fix when the call sets a parameter that makes the class run its worker path even
+with `deferrable=True` (the finding says which): the edit would change nothing, and a task
+already carrying `deferrable=True` with such a parameter is still reported.
 """,
     check=check,
     fix_availability="sometimes",
@@ -72,6 +86,31 @@ with DAG("etl"):
 """,
             count=0,
         ),
+        Example(
+            """
+from airflow.sdk import DAG
+from airflow.providers.http.operators.http import HttpOperator
+from airflow.providers.sftp.operators.sftp import SFTPOperator
+
+with DAG("notify"):
+    HttpOperator(task_id="hook", http_conn_id="slack", endpoint="/post", method="POST")
+    HttpOperator(task_id="hook2", http_conn_id="slack", endpoint="/post", deferrable=True)
+    SFTPOperator(task_id="get", ssh_conn_id="p", remote_filepath="/a", local_filepath="/b")
+""",
+            count=0,
+            note="no-wait classes: one request, one transfer; deferrable there moves the work",
+        ),
+        Example(
+            """
+from airflow.sdk import DAG
+from airflow.providers.amazon.aws.operators.emr import EmrAddStepsOperator
+
+with DAG("emr"):
+    EmrAddStepsOperator(task_id="steps", job_flow_id="j-1", steps=[])
+""",
+            count=0,
+            note="a job-waiter whose wait_for_completion defaults to False",
+        ),
     ),
     invalid=(
         Example(
@@ -91,6 +130,16 @@ from airflow.providers.databricks.operators.databricks import DatabricksSubmitRu
 with DAG("ml"):
     DatabricksSubmitRunOperator(task_id="train", json={"run_name": "x"}, pool="dbx")
 """
+        ),
+        Example(
+            """
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+with DAG("parent"):
+    TriggerDagRunOperator(task_id="child", trigger_dag_id="child", wait_for_completion=True)
+""",
+            note="on Airflow 3 the task runner waits for the triggered run (catalog override)",
         ),
     ),
 )

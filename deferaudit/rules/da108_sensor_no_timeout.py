@@ -19,6 +19,10 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         entry = task.cls.entry
         if entry is not None and "timeout" in entry.sensor_defaults:
             continue
+        if entry is not None and entry.wait_ends_at_known_time:
+            # DateTimeSensor, TimeSensor, TimeDeltaSensor: the wait ends when the clock
+            # passes its target, not after seven days of searching.
+            continue
         yield rule.finding(
             ctx,
             task,
@@ -34,7 +38,10 @@ RULE = Rule(
     summary="A sensor relies on the default timeout of 7 days",
     what="""
 Finds sensors with no `timeout`, on the task or in the DAG's `default_args`, whose class sets
-no timeout of its own.
+no timeout of its own. Sensors whose wait ends at a known time are exempt: the catalog reads
+from each class's source whether `poke()` compares the clock with a target moment, or its
+trigger waits until one (`DateTimeSensor`, `TimeSensor`, `TimeDeltaSensor`, their `-Async`
+variants, `WaitSensor`).
 """,
     why="""
 `BaseSensorOperator` defaults to 7 days. A sensor waiting for a file that never comes holds a
@@ -58,6 +65,20 @@ with DAG("x", default_args={"timeout": 3600}):
     S3KeySensor(task_id="wait", bucket_key="s3://b/k", deferrable=True)
 """,
             count=0,
+        ),
+        Example(
+            """
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.sensors.date_time import DateTimeSensor
+from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
+
+with DAG("x"):
+    DateTimeSensor(task_id="at_six", target_time="{{ ds }}T06:00:00", deferrable=True)
+    TimeDeltaSensor(task_id="grace", delta=datetime.timedelta(minutes=30))
+""",
+            count=0,
+            note="their wait ends at a known time",
         ),
     ),
     invalid=(
