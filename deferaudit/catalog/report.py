@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from deferaudit.catalog.model import AIRFLOW_LINES, Catalog, ClassEntry, PackageSource
+from deferaudit.catalog.wait_overrides import OVERRIDE_PREFIX
 
 EXPORT_SCHEMA = "deferaudit-catalog-export/1"
 
@@ -103,12 +104,15 @@ def fact_rows(catalog: Catalog, entry: ClassEntry) -> list[tuple[str, str, str]]
     if entry.wait_kind is not None or entry.wait_evidence:
         value = entry.wait_kind or "undecided"
         if entry.waits_unless:
-            off = ", ".join(f"{k}=False" for k in sorted(entry.waits_unless))
-            defaults = ", ".join(f"{k}={v}" for k, v in sorted(entry.waits_unless.items()))
-            value += f" (no wait with {off}; default {defaults})"
-        rows.append(("wait kind", value, f"{read}: {entry.wait_evidence}"))
+            unless = ", ".join(
+                f"`{k}` is false (default: {v})" for k, v in sorted(entry.waits_unless.items())
+            )
+            value += f" (waits unless {unless})"
+        rows.append(("wait kind", value, _evidence(read, entry.wait_evidence)))
     if entry.wait_ends_at_known_time:
-        rows.append(("wait ends", "at a known time", f"{read}: {entry.wait_ends_at_known_time}"))
+        rows.append(
+            ("wait ends", "at a known time", _evidence(read, entry.wait_ends_at_known_time))
+        )
     for name, note in sorted(entry.deferrable_ignores.items()):
         effect = note.get("effect", "")
         value = {
@@ -116,7 +120,7 @@ def fact_rows(catalog: Catalog, entry: ClassEntry) -> list[tuple[str, str, str]]
             "ignored": f"`{name}`: ignored by the deferrable path",
             "differs": f"`{name}`: honoured differently by the deferrable path",
         }.get(effect, f"`{name}`: {effect}")
-        rows.append(("deferrable parity", value, f"{read}: {note.get('evidence', '')}"))
+        rows.append(("deferrable parity", value, _evidence(read, note.get("evidence"))))
     if entry.sensor_defaults:
         defaults = ", ".join(f"{k}={v}" for k, v in sorted(entry.sensor_defaults.items()))
         rows.append(("sensor defaults", defaults, read))
@@ -139,6 +143,13 @@ def fact_rows(catalog: Catalog, entry: ClassEntry) -> list[tuple[str, str, str]]
     if entry.bases:
         rows.append(("bases", ", ".join(entry.bases), read))
     return rows
+
+
+def _evidence(read: str, evidence: str | None) -> str:
+    """The source of a waiting fact: the code it was read from, or the override table."""
+    if evidence and evidence.startswith(OVERRIDE_PREFIX):
+        return evidence
+    return f"{read}: {evidence or 'no evidence recorded'}"
 
 
 def show_text(catalog: Catalog, entries: Sequence[ClassEntry]) -> str:
