@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from deferaudit.cache_file import (
     write_sealed,
 )
 from deferaudit.facts import ClassFacts, FileFacts, FunctionFacts, HandCode, ModuleScope
+from deferaudit.record import record
 
 # Past this many entries a cache file keeps only what the last scan used.
 _CACHE_LIMIT = 200_000
@@ -29,7 +29,7 @@ STALE_AFTER_DAYS = 7
 CACHE_FORMAT = 8
 
 
-@dataclass(frozen=True)
+@record
 class FileResult:
     """What extraction made of one file."""
 
@@ -42,7 +42,7 @@ class FileResult:
     role: str = "dag"
 
 
-@dataclass(frozen=True)
+@record
 class FileMeta:
     """The little of a file's facts that other files' findings depend on."""
 

@@ -17,14 +17,16 @@ from deferaudit.expand import expand_file
 from deferaudit.extraction import CHUNK, PackedResult, unpack
 from deferaudit.facts import DagFacts
 from deferaudit.hand_waits import HandWaitTable
-from deferaudit.resolve import ClassResolver, ResolvedTask
+from deferaudit.record import record
+from deferaudit.resolve import ClassResolver, ResolvedClass, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
 from deferaudit.settings import Settings
 from deferaudit.suppression import suppression_of
 from deferaudit.target import Target
+from deferaudit.versions import DeploymentVersions
 
 
-@dataclass(frozen=True)
+@record
 class FileOutcome:
     """What the rules made of one file: its findings and counts (cached per file)."""
 
@@ -189,6 +191,118 @@ def run_rules(
         outcomes.append(outcome)
         tasks.extend(resolved)
     return outcomes, tasks
+
+
+@record
+class EarlyOutcome:
+    """A file judged in the process that read it, before the rest of the project was read:
+    its outcome and what that judgement took the rest of the project to be (``EarlyCheck``)."""
+
+    outcome: FileOutcome
+    # The class lookups its tasks made, answered from the catalog alone.
+    class_keys: tuple[tuple[str, ...], ...]
+    # The functions its tasks and DAGs are written in (the project may call them: a factory).
+    functions: tuple[str, ...]
+    # Whether a task stands in a loop over something the file does not define.
+    unknown_loops: bool
+
+
+class _CatalogOnly(ClassResolver):
+    """The class table before the project is read: the catalog alone, noting what it is asked."""
+
+    def __init__(
+        self, catalog: Catalog, target: Target, versions: DeploymentVersions | None
+    ) -> None:
+        super().__init__(catalog, target.line, (), versions, unvouched=target.unvouched)
+        self.asked: set[tuple[str, ...]] = set()
+        self.asked_local = False
+
+    def resolve(self, candidates: Iterable[str]) -> ResolvedClass:
+        key = tuple(candidates)
+        self.asked.add(key)
+        return super().resolve(key)
+
+    def local_class(self, path: str) -> None:
+        self.asked_local = True
+        return None
+
+
+@dataclass
+class EarlyJudge:
+    """Judges a file as soon as it is read (in the extracting process), for files whose
+    outcome can depend on the rest of the project only through class lookups and factories:
+    no calls of the project's code, no classes of their own. ``EarlyCheck`` later keeps the
+    answer only where the whole project gives the same lookups (most DAG files of most
+    repositories): the file's facts then never travel between processes or get read twice."""
+
+    catalog: Catalog
+    target: Target
+    settings: Settings
+    versions: DeploymentVersions | None
+    _resolver: _CatalogOnly | None = None
+
+    @property
+    def resolver(self) -> _CatalogOnly:
+        if self._resolver is None:
+            self._resolver = _CatalogOnly(self.catalog, self.target, self.versions)
+        return self._resolver
+
+    def __call__(self, result: FileResult) -> EarlyOutcome | None:
+        facts = result.facts
+        if facts is not None and (facts.calls or facts.classes):
+            return None
+        resolver = self.resolver
+        resolver.asked = set()
+        resolver.asked_local = False
+        outcome, _ = evaluate_file(
+            result, resolver, self.target, self.settings, self.catalog, RULES
+        )
+        if resolver.asked_local:
+            return None
+        functions: set[str] = set()
+        unknown_loops = False
+        if facts is not None:
+            functions = {t.function for t in facts.tasks if t.function is not None}
+            functions |= {d.function for d in facts.dags if d.function is not None}
+            unknown_loops = any(t.loop is not None and t.loop.unknown for t in facts.tasks)
+        return EarlyOutcome(outcome, tuple(resolver.asked), tuple(functions), unknown_loops)
+
+
+class EarlyCheck:
+    """Whether an early outcome is the one the whole project gives: same target, no factory
+    hides or reaches into its tasks, and every class lookup it made answers the same."""
+
+    def __init__(self, judge: EarlyJudge, resolver: ClassResolver, target: Target) -> None:
+        self.same_target = (judge.target.version, judge.target.line) == (
+            target.version,
+            target.line,
+        )
+        self.before = judge.resolver
+        self.after = resolver
+        self._same: dict[tuple[str, ...], bool] = {}
+        # Files whose tasks reach a hand-written wait, or that hold one that tasks reach: the
+        # early judge knew only the file itself.
+        waits = resolver.hand_waits
+        self.hand_wait_files = set(waits.by_file) | {path for path, _ in waits.by_task}
+
+    def outcome(self, early: EarlyOutcome | None) -> FileOutcome | None:
+        """The early outcome when it holds for the whole project, else None."""
+        return early.outcome if early is not None and self.holds(early) else None
+
+    def holds(self, early: EarlyOutcome) -> bool:
+        if not self.same_target or early.outcome.path in self.hand_wait_files:
+            return False
+        table = self.after.factories
+        if early.unknown_loops and table.modules:
+            return False
+        if any(table.hides(function) for function in early.functions):
+            return False
+        return all(self._answers_alike(key) for key in early.class_keys)
+
+    def _answers_alike(self, key: tuple[str, ...]) -> bool:
+        if key not in self._same:
+            self._same[key] = self.after.resolve(key) == self.before.resolve(key)
+        return self._same[key]
 
 
 # What the worker processes that judge files share, set once per process by ``_start_judging``

@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from deferaudit.cache import FileMeta, FileResult, ScanCache, file_key, meta_of
 from deferaudit.cache_file import safe_loads
@@ -71,16 +72,38 @@ class PackedResult:
     read from the cache, and unpickled through the allowlisting unpickler).
     """
 
-    blob: bytes
+    blob: bytes | None
     meta: FileMeta | None
     fresh: bool = True
+    # The file judged where it was read, under what was known before the other files were
+    # (an ``EarlyJudge``'s answer, see ``results_for``); ``blob`` is then None unless a cache
+    # keeps it.
+    early: Any = None
+
+
+# Judges a file's facts in the process that read them, before the rest of the project is
+# known (deferaudit.evaluate.EarlyJudge): its answer, or None when it cannot judge this file.
+EarlyJudge = Callable[[FileResult], Any]
 
 
 def pack(result: FileResult) -> PackedResult:
     return PackedResult(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), meta_of(result))
 
 
+def _read(job: ExtractJob, early: EarlyJudge | None, keep_blob: bool) -> PackedResult:
+    """One file extracted, judged early when a judge is given; its facts pickled only when
+    they are still needed (no early answer, or a cache to store them in)."""
+    result = extract_file(job)
+    answer = early(result) if early is not None else None
+    if answer is None or keep_blob:
+        packed = pack(result)
+        return packed if answer is None else dataclasses.replace(packed, early=answer)
+    return PackedResult(None, meta_of(result), True, answer)
+
+
 def unpack(packed: PackedResult) -> FileResult:
+    if packed.blob is None:
+        raise ValueError(f"the facts of {packed.meta} were not kept")
     result = pickle.loads(packed.blob) if packed.fresh else safe_loads(packed.blob)
     if not isinstance(result, FileResult):
         raise TypeError("a cached facts entry is not a FileResult")
@@ -141,9 +164,18 @@ def _is_zip(path: Path) -> bool:
         return False
 
 
+# What the extracting worker processes share, set once per process by ``_start_extracting``.
+_WORKER: dict[str, Any] = {}
+
+
+def _start_extracting(early: EarlyJudge | None, keep_blobs: bool) -> None:
+    _WORKER.update(early=early, keep_blobs=keep_blobs)
+
+
 def _extract_chunk(jobs: Sequence[ExtractJob]) -> list[PackedResult]:
+    early, keep = _WORKER.get("early"), _WORKER.get("keep_blobs", True)
     with no_cyclic_gc():
-        return [pack(extract_file(job)) for job in jobs]
+        return [_read(job, early, keep) for job in jobs]
 
 
 @contextlib.contextmanager
@@ -167,17 +199,21 @@ def _run_jobs(
     jobs: Sequence[ExtractJob],
     workers: int,
     progress: Callable[[int], None] | None,
+    early: EarlyJudge | None = None,
+    keep_blobs: bool = True,
 ) -> list[PackedResult]:
     if workers <= 1 or len(jobs) < _PARALLEL_THRESHOLD:
         out = []
         for job in jobs:
-            out.append(pack(extract_file(job)))
+            out.append(_read(job, early, keep_blobs))
             if progress:
                 progress(1)
         return out
     chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     results: list[PackedResult] = []
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_extracting, initargs=(early, keep_blobs)
+    ) as pool:
         for chunk_result in pool.map(_extract_chunk, chunks):
             results.extend(chunk_result)
             if progress:
@@ -235,8 +271,13 @@ def results_for(
     settings: Settings,
     safe_version: str | None,
     progress: Callable[[int], None] | None,
+    early: EarlyJudge | None = None,
 ) -> dict[int, PackedResult]:
-    """Facts of the given files: from the cache where it has them, else extracted."""
+    """Facts of the given files: from the cache where it has them, else extracted.
+
+    With ``early``, each extracted file is also judged in the process that read it, and its
+    facts are not kept unless the cache stores them: whoever asked checks the early answers
+    once the whole project is known, and has a file read again where one no longer holds."""
     out: dict[int, PackedResult] = {}
     todo: list[int] = []
     for index in indexes:
@@ -250,10 +291,11 @@ def results_for(
     # Plugin files are not DAG files: Airflow's safe-mode test does not apply to them.
     jobs = [_job(planned[i], safe_version) for i in todo]
     workers = settings.jobs or os.cpu_count() or 1
-    for index, result in zip(todo, _run_jobs(jobs, workers, progress), strict=True):
+    keep = cache is not None
+    for index, result in zip(todo, _run_jobs(jobs, workers, progress, early, keep), strict=True):
         out[index] = result
         key = keys[index]
-        if cache is not None and key is not None:
+        if cache is not None and key is not None and result.blob is not None:
             cache.facts.put(key, result.blob)
             cache.meta.put(key, result.meta)
     return out

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
+
+from deferaudit.record import record
 
 ArgKind = Literal["literal", "duration", "unknown"]
 
 
-@dataclass(frozen=True)
+@record
 class Span:
     """Where a node stands: 1-based lines and 1-based character columns (end exclusive)."""
 
@@ -19,7 +21,7 @@ class Span:
     end_column: int
 
 
-@dataclass(frozen=True)
+@record
 class Arg:
     """One argument value as far as it can be known without running the file.
 
@@ -52,7 +54,7 @@ class Arg:
 ArgOrigin = Literal["call", "partial", "default_args", "decorator"]
 
 
-@dataclass(frozen=True)
+@record
 class LoopRepeat:
     """How many tasks one call makes because it stands in loops (``for``, comprehensions).
 
@@ -73,7 +75,7 @@ class LoopRepeat:
     known: int = 1
 
 
-@dataclass(frozen=True)
+@record
 class TaskSite:
     """One call that creates an operator or sensor.
 
@@ -130,7 +132,7 @@ class TaskSite:
         return None
 
 
-@dataclass(frozen=True)
+@record
 class DagFacts:
     """One DAG definition (``with DAG``, ``DAG(...)`` or an ``@dag`` function)."""
 
@@ -155,7 +157,7 @@ class DagFacts:
     repeat: int = 1
 
 
-@dataclass(frozen=True)
+@record
 class Frame:
     """One call on the way from a DAG file to a task a factory builds: where it stands and
     the function (or class) it calls."""
@@ -165,7 +167,7 @@ class Frame:
     calls: str
 
 
-@dataclass(frozen=True)
+@record
 class Built:
     """Where a factory-built task (or DAG) is written, and the calls that built it, outermost
     first (the first one stands in the file the task is reported in)."""
@@ -186,7 +188,7 @@ class Built:
         return [{"path": f.path, "line": f.line, "calls": f.calls} for f in self.chain]
 
 
-@dataclass(frozen=True)
+@record
 class CallSite:
     """A call of a function or class of the project (or of a name that may be one): read again
     with the function's body when the function builds tasks or DAGs (deferaudit.expand).
@@ -216,7 +218,7 @@ class CallSite:
     iterations: tuple[tuple[tuple[Arg, ...], Mapping[str, Arg]], ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class FunctionFacts:
     """A function (or method) whose body builds tasks or DAGs, or calls the project's code.
 
@@ -245,7 +247,7 @@ class FunctionFacts:
     is_method: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class ModuleScope:
     """What reading a function of a module again needs of the module: its path, imports and
     the sources of its names bound once at module level."""
@@ -265,7 +267,7 @@ PollWhere = Literal["execute", "task", "python_callable", "bash_command", "funct
 WaitKind = Literal["poll", "endless", "sleep-loop", "sleep", "sensor"]
 
 
-@dataclass(frozen=True)
+@record
 class PollLoop:
     """A hand-written wait (a custom poll) in code a worker runs."""
 
@@ -284,7 +286,7 @@ class PollLoop:
     sensor: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class WaitingFunction:
     """A function of the project (a module function, a method, a ``@task`` body, a lambda) with
     the hand-written waits written in its own body and the project's functions it calls."""
@@ -296,7 +298,7 @@ class WaitingFunction:
     calls: tuple[tuple[str, ...], ...] = ()  # each call's candidate paths
 
 
-@dataclass(frozen=True)
+@record
 class TaskRoot:
     """The code a task runs: a ``@task`` function's body, or its ``python_callable``."""
 
@@ -308,7 +310,7 @@ class TaskRoot:
     suppressed: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
+@record
 class HandCode:
     """What one module holds for hand-written waits: its waiting and calling functions and
     the code its tasks run (read across the project by ``deferaudit.hand_waits``)."""
@@ -318,7 +320,7 @@ class HandCode:
     roots: tuple[TaskRoot, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class MethodSig:
     """A method's parameters as written (``self`` left out)."""
 
@@ -332,7 +334,7 @@ class MethodSig:
     span: Span  # the ``def`` line
 
 
-@dataclass(frozen=True)
+@record
 class BlockingCall:
     """A call that blocks the event loop, reached from a trigger's ``run``.
 
@@ -347,7 +349,7 @@ class BlockingCall:
     line: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class BadTriggerArg:
     """A trigger argument Airflow cannot serialize (a lambda, function, client, open file)."""
 
@@ -356,7 +358,7 @@ class BadTriggerArg:
     span: Span
 
 
-@dataclass(frozen=True)
+@record
 class TriggerCall:
     """A trigger built at a deferral: its class and what it is given."""
 
@@ -367,7 +369,7 @@ class TriggerCall:
     bad_args: tuple[BadTriggerArg, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class DeferCall:
     """``self.defer(...)`` or ``raise TaskDeferred(...)`` in a class's methods."""
 
@@ -378,7 +380,7 @@ class DeferCall:
     trigger: TriggerCall | None
 
 
-@dataclass(frozen=True)
+@record
 class StartTrigger:
     """A ``StartTriggerArgs(...)`` assigned to ``start_trigger_args``."""
 
@@ -389,7 +391,7 @@ class StartTrigger:
     bad_args: tuple[BadTriggerArg, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class ClassCode:
     """What the DA2xx rules read from a class's methods (triggers and deferring operators).
 
@@ -428,7 +430,7 @@ class ClassCode:
 InitHow = Literal["default", "setdefault", "passed", "assigned"]
 
 
-@dataclass(frozen=True)
+@record
 class InitValue:
     """A value a class's ``__init__`` gives one of its base's parameters (``mode``,
     ``timeout``, ``poke_interval``, ``deferrable``, ``wait_for_*``).
@@ -447,7 +449,7 @@ class InitValue:
     from_config: bool = False  # reads ``[operators] default_deferrable``
 
 
-@dataclass(frozen=True)
+@record
 class SuperExecute:
     """How an overriding ``execute`` reaches its base's: the ``super().execute(...)`` call's line
     (None: never called) and the first code that runs after it returns or around it."""
@@ -457,7 +459,7 @@ class SuperExecute:
     after_kind: Literal["after", "handler", "finally"] | None = None
 
 
-@dataclass(frozen=True)
+@record
 class ClassFacts:
     """A class defined in the file, with what rules about custom operators need."""
 
@@ -481,7 +483,7 @@ class ClassFacts:
         return f"{self.module}.{self.name}" if self.module else self.name
 
 
-@dataclass(frozen=True)
+@record
 class SuppressionComment:
     """One ``# deferaudit: ignore[...]`` comment: where, which codes ("*": all), and why."""
 
@@ -490,7 +492,7 @@ class SuppressionComment:
     reason: str | None
 
 
-@dataclass(frozen=True)
+@record
 class FileFacts:
     """Everything extraction learnt from one file, free of judgement."""
 

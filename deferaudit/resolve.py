@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
 from deferaudit.catalog import Catalog, ClassEntry
@@ -15,13 +15,14 @@ from deferaudit.facts import Arg, ClassFacts, DagFacts, InitValue, TaskSite
 from deferaudit.hand_waits import EMPTY as NO_HAND_WAITS
 from deferaudit.hand_waits import HandWaitTable
 from deferaudit.live import LiveIntrospection
+from deferaudit.record import record
 from deferaudit.versions import DeploymentVersions, deferrable_gap
 
 Origin = Literal["catalog", "other-line", "local", "unknown"]
 Tristate = Literal["on", "off", "unknown"]
 
 
-@dataclass(frozen=True)
+@record
 class ResolvedClass:
     """What a task's class is and can do on the target Airflow line."""
 
@@ -58,7 +59,7 @@ class ResolvedClass:
         return self.origin != "unknown"
 
 
-@dataclass(frozen=True)
+@record
 class ResolvedTask:
     """A task site with its class and DAG."""
 

@@ -21,7 +21,14 @@ from deferaudit.discover import (
     default_ignore_syntax,
     discover,
 )
-from deferaudit.evaluate import FileOutcome, evaluate_file, judge_in_workers, run_rules
+from deferaudit.evaluate import (
+    EarlyCheck,
+    EarlyJudge,
+    FileOutcome,
+    evaluate_file,
+    judge_in_workers,
+    run_rules,
+)
 from deferaudit.expand import FactoryTable
 from deferaudit.extraction import (
     PackedResult,
@@ -36,14 +43,13 @@ from deferaudit.extraction import (
 from deferaudit.facts import ClassFacts, DagFacts
 from deferaudit.hand_waits import HandWaitTable
 from deferaudit.live import LiveIntrospection
-from deferaudit.pins import AirflowChoice, find_pins
 from deferaudit.plugin_folders import plugin_roots, under_any
 from deferaudit.project import (
     default_cache_folder,
-    find_project_root,
     import_roots,
     locate_module,
 )
+from deferaudit.project_pins import ProjectPins, project_pins
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, Finding
 from deferaudit.settings import Settings, results_key
@@ -51,7 +57,6 @@ from deferaudit.source import MAX_FILE_BYTES
 from deferaudit.target import (
     Target,
     installed_airflow_version,
-    newest_line_allowed,
     resolve_target,
 )
 from deferaudit.versions import DeploymentVersions
@@ -203,23 +208,6 @@ MAX_HELPER_ROUNDS = 8
 MAX_HELPER_FILES = 5_000
 
 
-def _pin_words(package: str, choice: AirflowChoice) -> str:
-    """``apache-airflow==2.9.3 in requirements.txt:1`` (and the files that agree)."""
-    text = f"{package}=={choice.version} in {choice.pin.where}"
-    others = sorted({p.where for p in choice.agreeing} - {choice.pin.where})
-    if others:
-        text += f" (also {', '.join(others[:3])})"
-    return text
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except (ValueError, OSError, RuntimeError):
-        return False
-    return True
-
-
 def _root_of(file: Path, roots: Sequence[Path]) -> Path | None:
     """The import root a file lies under (the first, as on sys.path), if any."""
     text = os.path.normpath(file)
@@ -274,12 +262,12 @@ class _Scan:
         self.live = LiveIntrospection() if live else None
         # Where the version comes from (deferaudit.target): --target-airflow, else the
         # --constraints file, else the project's own pins, else what is installed.
-        self.pinned: tuple[str, str] | None = None
-        self.pin_notes: tuple[str, ...] = ()
-        self.pin_conflicts: tuple[str, ...] = ()
+        pins = ProjectPins()
         if not settings.target_airflow and not settings.constraints:
-            versions = self._project_pins(versions)
+            pins = project_pins(self.paths, cwd)
+            versions = pins.versions or versions
             self.versions = versions
+        self.pins = pins
         self.installed = None if settings.target_airflow else installed_version()
         if versions is not None and versions.airflow and not settings.target_airflow:
             self.installed = versions.airflow
@@ -295,47 +283,13 @@ class _Scan:
             else None
         )
 
-    def _project_pins(self, versions: DeploymentVersions | None) -> DeploymentVersions | None:
-        """The Airflow and provider versions the project pins (deferaudit.pins): they replace
-        the installed ones. A range pin takes the newest catalog line it allows."""
-        folders = [self.cwd / p for p in self.paths] or [self.cwd]
-        root = find_project_root(self.paths, self.cwd)
-        if root is None and all(_inside(f, self.cwd) for f in folders):
-            # No marker (a copy without .git): the folder the scan runs from, as a user runs
-            # it from the repository's root.
-            root = self.cwd
-        if root is None:
-            return versions
-        found = find_pins(root, folders)
-        self.pin_notes = tuple(found.notes[:5])
-        choice = found.airflow()
-        if choice is not None:
-            self.pinned = (choice.version, _pin_words(choice.pin.package, choice))
-            if choice.warning():
-                self.pin_conflicts = (str(choice.warning()),)
-        else:
-            for pin in found.airflow_ranges():
-                line = newest_line_allowed(pin.spec)
-                if line is not None:
-                    self.pinned = (
-                        line,
-                        f"{pin.spec} in {pin.where} (a range: the newest release "
-                        f"line the catalog knows that it allows)",
-                    )
-                    break
-        if self.pinned is None:
-            return versions
-        pinned = {"apache-airflow": self.pinned[0], **found.providers()}
-        files = sorted({p.source for p in found.pins if p.version})
-        return DeploymentVersions(pinned, "project pins (" + ", ".join(files[:4]) + ")")
-
     def _target(self, metas: Sequence[FileMeta]) -> Target:
         versions = self.versions
         source = versions.source if versions is not None else ""
         return resolve_target(
             explicit=self.settings.target_airflow,
             explicit_source="--target-airflow or [tool.deferaudit] target-airflow",
-            pinned=self.pinned,
+            pinned=self.pins.pinned,
             installed=self.installed,
             installed_reason=(
                 f"apache-airflow {self.installed} in {source}"
@@ -349,8 +303,8 @@ class _Scan:
             ),
             folder_uses_airflow3=any(m.airflow3 for m in metas),
             folder_uses_airflow2=any(m.airflow2 for m in metas),
-            notes=self.pin_notes,
-            conflicts=self.pin_conflicts,
+            notes=self.pins.notes,
+            conflicts=self.pins.conflicts,
         )
 
     def walk(self, syntax: IgnoreSyntax) -> tuple[Discovery, list[PlannedFile]]:
@@ -384,7 +338,14 @@ class _Scan:
         if on_total:
             on_total(len(planned))
         keys = self._keys(planned)
-        results, metas = self._metas(planned, keys, progress, only)
+        # With the target known before the files (a flag, a pin, an installed Airflow), a
+        # run that keeps only outcomes judges each file where it is read.
+        early = (
+            EarlyJudge(self.catalog, self._target(()), settings, self.versions)
+            if self.known_version and not need_facts and only is None and self.live is None
+            else None
+        )
+        results, metas = self._metas(planned, keys, progress, only, early)
         target = self._target(metas)
         if self.known_version is None and settings.ignore_syntax is None:
             inferred = default_ignore_syntax(target.version)
@@ -393,7 +354,7 @@ class _Scan:
                 # .airflowignore syntax (files already read keep their facts).
                 found, planned = self.walk(inferred)
                 keys = self._keys(planned)
-                results, metas = self._metas(planned, keys, progress)
+                results, metas = self._metas(planned, keys, progress, early=early)
         planned, keys, metas = self._with_helpers(
             planned, keys, results, metas, progress, changed=only or ()
         )
@@ -430,13 +391,22 @@ class _Scan:
         )
         outcomes: list[FileOutcome | None] = [None] * len(planned)
         todo: list[int] = []
+        check = EarlyCheck(early, resolver, target) if early is not None else None
         for index, key in enumerate(keys):
             if only is not None and planned[index].shown not in only:
                 continue
             hit = cache.outcomes.get((key, ctx_key)) if cache and key else None
+            packed = results.get(index)
+            early_outcome = check.outcome(packed.early) if check and packed else None
             if hit is not None and not need_facts and self.live is None:
                 outcomes[index] = hit
+            elif early_outcome is not None:
+                outcomes[index] = early_outcome
+                if cache is not None and key is not None:
+                    cache.outcomes.put((key, ctx_key), early_outcome)
             else:
+                if packed is not None and packed.blob is None:
+                    del results[index]  # judged early on what no longer holds: read it again
                 todo.append(index)
         missing = [i for i in todo if i not in results]
         results.update(
@@ -610,6 +580,7 @@ class _Scan:
         keys: Sequence[str | None],
         progress: Callable[[int], None] | None,
         only: Collection[str] | None = None,
+        early: EarlyJudge | None = None,
     ) -> tuple[dict[int, PackedResult], list[FileMeta]]:
         """Every file's metadata; files the cache does not know are extracted now.
 
@@ -630,7 +601,7 @@ class _Scan:
             else:
                 unknown.append(index)
         results = results_for(
-            unknown, planned, keys, self.cache, self.settings, self.safe_version, progress
+            unknown, planned, keys, self.cache, self.settings, self.safe_version, progress, early
         )
         for index, packed in results.items():
             metas[index] = packed.meta or meta_of(unpack(packed))

@@ -42,12 +42,14 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "deferaudit.graph",
             "deferaudit.call_form",
             "deferaudit.pins",
+            "deferaudit.project_pins",
         ),
     ),
     (
         -1,
         (
             "deferaudit.facts",
+            "deferaudit.record",
             "deferaudit.source",
             "deferaudit.cache_file",
             "deferaudit.atomic_file",

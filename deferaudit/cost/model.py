@@ -7,11 +7,11 @@ import functools
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 from deferaudit.cost.schedule import Timing
 from deferaudit.durations import format_duration
+from deferaudit.record import record
 
 __all__ = [
     "DEFAULT_START_OVERHEAD",
@@ -74,7 +74,7 @@ def assumption(quantity: str, source: AssumptionSource, detail: str) -> Assumpti
     return Assumption(quantity, source, detail)
 
 
-@dataclass(frozen=True)
+@record
 class CostParameters:
     """The per-task model's inputs from the settings, each with the assumption it rests on."""
 

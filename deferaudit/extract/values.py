@@ -42,9 +42,18 @@ class Names(Protocol):
     def resolve(self, node: ast.expr) -> tuple[str, ...]: ...
 
 
+# The types of constants that are literals (``type(x) in _PLAIN``: subclasses go the long way).
+_PLAIN = frozenset({str, int, float, bool})
+
+
 def fold(names: Names, node: ast.expr, source: str, depth: int = 0) -> Arg:
     """An expression's value as an ``Arg``: a literal, else a duration, else unknown (its
     source kept)."""
+    if type(node) is ast.Constant:  # most arguments: no lookups to try
+        value = node.value
+        if value is None or type(value) in _PLAIN:
+            return Arg(source, "literal", value)
+        return Arg(source)
     value = literal(names, node, depth)
     if value is not UNKNOWN:
         return Arg(source, "literal", value)
@@ -56,6 +65,9 @@ def fold(names: Names, node: ast.expr, source: str, depth: int = 0) -> Arg:
 
 def literal(names: Names, node: ast.expr, depth: int = 0) -> Any:
     """The Python literal an expression folds to (through names bound once), or ``UNKNOWN``."""
+    if type(node) is ast.Constant:
+        value = node.value
+        return value if value is None or type(value) in _PLAIN else UNKNOWN
     if depth > MAX_EVAL_DEPTH:
         return UNKNOWN
     if isinstance(node, ast.Constant):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from deferaudit.call_form import call_fingerprint
 from deferaudit.catalog import Catalog
-from deferaudit.facts import Built, DagFacts, FileFacts, Span
+from deferaudit.facts import Built, DagFacts, FileFacts, Span, TaskSite
 from deferaudit.fixes.model import Fix
+from deferaudit.record import record
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.settings import Settings
 from deferaudit.target import Target
@@ -21,7 +22,7 @@ FixAvailability = Literal["always", "sometimes", "never"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
 
-@dataclass(frozen=True)
+@record
 class Suppressible:
     """Where a ``# deferaudit: ignore`` comment can hide a finding: comments on ``lines``, and
     ``codes`` already known to be suppressed there (a task's call, with ``reasons``). The one
@@ -36,7 +37,7 @@ class Suppressible:
 NOT_SUPPRESSED = Suppressible()
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """One problem at one place.
 
@@ -101,6 +102,15 @@ _WAITING_PARAMS = frozenset(
 )
 
 
+def _fingerprint(ctx: FileContext, site: TaskSite) -> str:
+    """``call_fingerprint`` once per site, however many rules report it."""
+    key = ("fingerprint", id(site))
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = call_fingerprint(site)
+    return found
+
+
 def _factory_fix_at(path: str, built: Built) -> Span | None:
     """Where a factory-built task's fix edits: the operator call in the factory, when the
     factory stands in the reported file (every call on the way too) and its calls give it none
@@ -114,7 +124,7 @@ def _factory_fix_at(path: str, built: Built) -> Span | None:
     return built.span
 
 
-@dataclass(frozen=True)
+@record
 class FileContext:
     """What rules see of one file: its facts (or why it has none) and its resolved tasks."""
 
@@ -136,7 +146,7 @@ class FileContext:
     memo: dict[tuple[str, int], Any] = field(default_factory=dict, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@record
 class Example:
     """A DAG file a rule must flag (``count`` times) or leave alone (``count`` 0)."""
 
@@ -147,7 +157,7 @@ class Example:
     settings: Mapping[str, Any] = field(default_factory=dict)  # Settings fields to set
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """One rule: its identity, its documentation, its examples and its check."""
 
@@ -198,7 +208,7 @@ class Rule:
             task_id=task.task_id,
             operator=task.operator,
             fix=fix,
-            fingerprint=call_fingerprint(site),
+            fingerprint=_fingerprint(ctx, site),
             suppressible=where,
             built=site.built,
             fix_at=fix_at,

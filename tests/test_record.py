@@ -1,0 +1,58 @@
+"""``@record`` behaves as ``@dataclass(frozen=True)``, with its cheaper ``__init__``."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from collections.abc import Mapping
+from dataclasses import field
+
+import pytest
+
+from deferaudit.facts import Arg, Span, TaskSite
+from deferaudit.record import record
+
+
+@record
+class Pair:
+    name: str
+    count: int = 1
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def test_a_record_is_a_frozen_dataclass() -> None:
+    one = Pair("a")
+    assert (one.name, one.count, one.tags) == ("a", 1, {})
+    assert one == Pair("a", 1, {}) and hash(Span(1, 2, 3, 4)) == hash(Span(1, 2, 3, 4))
+    assert one != Pair("b")
+    assert repr(one) == "Pair(name='a', count=1, tags={})"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        one.name = "b"  # type: ignore[misc]
+    assert Pair("a").tags is not Pair("a").tags  # a fresh default for each
+    assert dataclasses.replace(one, count=3) == Pair("a", 3)
+    assert pickle.loads(pickle.dumps(one)) == one
+    assert Pair(count=2, name="k") == Pair("k", 2)
+    with pytest.raises(TypeError):
+        Pair()  # type: ignore[call-arg]
+
+
+def test_the_scan_facts_are_records() -> None:
+    span = Span(1, 2, 3, 4)
+    site = TaskSite(span, "S", "a.S", ("a.S",), Arg("'t'", "literal", "t"), None, {})
+    assert site.default_args == {} and site.suppressed == frozenset()
+    assert pickle.loads(pickle.dumps(site)) == site
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        span.line = 2  # type: ignore[misc]
+
+
+def test_a_class_with_post_init_keeps_the_dataclass_init() -> None:
+    @record
+    class Checked:
+        value: int
+
+        def __post_init__(self) -> None:
+            if self.value < 0:
+                raise ValueError("negative")
+
+    with pytest.raises(ValueError):
+        Checked(-1)
