@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from deferaudit.catalog.model import ClassEntry
 from deferaudit.fixes import AddDeferrable, ReplaceModeWithDeferrable, TaskFix
 from deferaudit.resolve import ResolvedTask, deferrable_state, operator_waits, sensor_mode
 from deferaudit.rules.base import FileContext
@@ -89,7 +90,7 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
             mode_origin,
             origin,
         )
-    entry = cls.entry
+    entry = catalog_behaviour(task)
     if entry is not None and entry.wait_kind is not None and entry.wait_kind != "job-waiter":
         # A request, a transfer, a query that returns: nothing to wait for, and its
         # ``deferrable`` (if any) moves the work itself, not a wait, into the triggerer.
@@ -127,13 +128,25 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
     )
 
 
+def catalog_behaviour(task: ResolvedTask) -> ClassEntry | None:
+    """The catalog entry whose wait kind and parity notes describe what the task runs.
+
+    None for a project class that writes its own ``execute`` or defers itself: its code, not
+    its catalogued base's, decides how it waits.
+    """
+    local = task.cls.local
+    if local is not None and ("execute" in local.methods or local.calls_defer):
+        return None
+    return task.cls.entry
+
+
 def set_parity_params(task: ResolvedTask, *effects: str) -> tuple[str, ...]:
     """The parameters the task sets whose catalog parity note has one of ``effects``.
 
     "Set" means given a value other than a literal None or False (the call, ``partial`` or the
     DAG's ``default_args``, or a subclass passing it to its base).
     """
-    entry = task.cls.entry
+    entry = catalog_behaviour(task)
     if entry is None or not entry.deferrable_ignores:
         return ()
     found: list[str] = []
