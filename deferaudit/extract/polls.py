@@ -666,8 +666,11 @@ class PollCollector:
         if current is None:
             current = self.functions[path] = _Function(path, node.lineno)
         self.stack.append(current)
+        sleeps = self.bodies and self._says_sleep(node)
+        if not sleeps and task_decorator is None:
+            return
         suppressed = suppress(node.lineno)
-        if self.bodies:
+        if sleeps:
             current.waits.extend(
                 function_waits(
                     self.model,
@@ -692,6 +695,13 @@ class PollCollector:
 
     def leave(self) -> None:
         self.stack.pop()
+
+    def _says_sleep(self, node: Function) -> bool:
+        """Whether the def's own lines say "sleep" (most functions of a file that sleeps
+        somewhere do not: their bodies are not walked)."""
+        lines = self.model.source.lines
+        end = node.end_lineno or node.lineno
+        return any("sleep" in line for line in lines[node.lineno - 1 : end])
 
     def enter_lambda(self, node: ast.Lambda, owner: str | None) -> None:
         """A lambda is a function of its own (a ``python_callable=lambda: ...``)."""
@@ -783,7 +793,11 @@ class PollCollector:
                 )
         functions = []
         for fn in self.functions.values():
-            waits = _without_sensor_loops(fn.waits, fn.pokes)
+            if not (fn.waits or fn.calls):
+                continue
+            waits = fn.waits
+            if fn.pokes or any(w.kind == "sensor" for w in waits):
+                waits = _without_sensor_loops(waits, fn.pokes)
             if waits or fn.calls:
                 functions.append(
                     WaitingFunction(
@@ -805,10 +819,14 @@ class PollCollector:
         first argument of ``functools.partial(...)``."""
         if source in self.lambdas:
             return (self.lambdas[source],)
-        try:
-            node = ast.parse(source, mode="eval").body
-        except SyntaxError:
-            return ()
+        node: ast.expr
+        if source.isidentifier():
+            node = ast.Name(id=source, ctx=ast.Load())
+        else:
+            try:
+                node = ast.parse(source, mode="eval").body
+            except SyntaxError:
+                return ()
         if isinstance(node, ast.Call) and node.args:
             if not any(p.endswith("partial") for p in self.model.resolve(node.func)):
                 return ()
