@@ -77,7 +77,8 @@ def test_with_response_check_it_pokes_on_the_worker_despite_deferrable(
 def test_trigger_dag_run_leaves_the_wait_to_the_task_runner_on_airflow_3(
     catalog: Catalog,
 ) -> None:
-    # Why the catalog overrides its wait kind: execute() only raises, carrying the wish to wait.
+    # The catalog reads the wait from execute() handing wait_for_completion on: it raises,
+    # and the task runner waits.
     from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
     from airflow.sdk.exceptions import DagRunTriggerException
 

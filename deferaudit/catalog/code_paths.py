@@ -147,6 +147,12 @@ def callees(
     for sub in live_walk(node):
         if isinstance(sub, ast.Call):
             func = sub.func
+            resume = _resume_name(sub)
+            if resume is not None:
+                # ``self.defer(..., method_name="execute_complete")``: the task resumes there.
+                found = method(classes, resume)
+                if found is not None:
+                    yield found
             if isinstance(func, ast.Attribute):
                 if (attr := self_attribute(func)) is not None:
                     found = method(classes, attr)
@@ -166,6 +172,16 @@ def callees(
                 found = method(classes, attr)
                 if found is not None and is_property(found.node):
                     yield found
+
+
+def _resume_name(call: ast.Call) -> str | None:
+    if callee_name(call) != "defer":
+        return None
+    for keyword in call.keywords:
+        if keyword.arg == "method_name" and isinstance(keyword.value, ast.Constant):
+            value = keyword.value.value
+            return value if isinstance(value, str) else None
+    return None
 
 
 def module_function(universe: SourceUniverse, module: ParsedModule, name: str) -> Function | None:

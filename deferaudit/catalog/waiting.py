@@ -113,7 +113,16 @@ def read_waiting(
         )
     trigger_signals, triggers = _trigger_signals(universe, run_fns)
     worker_signals = list(_wait_signals(run_fns))
-    signals = [*trigger_signals, *worker_signals]
+    # A wait parameter the code honours: the wait happens in what it is handed to (a hook's
+    # ``run_flow(..., wait_for_completion=...)``).
+    param_signals = [
+        f"{fn.where} reads `{ast.unparse(node)}` (line {node.lineno}), the "
+        f"`{name}` parameter: the class waits unless it is false"
+        for name in sorted(wait_params)
+        if (found := _param_read(run_fns, name, attrs)) is not None
+        for fn, node in [found]
+    ]
+    signals = [*trigger_signals, *worker_signals, *param_signals]
     if signals:
         unless = {
             name: default
@@ -232,8 +241,24 @@ def _attribute_params(chain: InitChain, params: frozenset[str]) -> dict[str, set
 
 
 def _reads_param(fns: Sequence[Function], name: str, attrs: Mapping[str, set[str]]) -> bool:
+    return _param_read(fns, name, attrs) is not None
+
+
+def _param_read(
+    fns: Sequence[Function], name: str, attrs: Mapping[str, set[str]]
+) -> tuple[Function, ast.Attribute] | None:
+    """Where the code reads the attribute a parameter is kept in: ``self.<attr>``, or
+    ``<operator>.<attr>`` in a module function the class hands itself to."""
     wanted = {attr for attr, names in attrs.items() if name in names}
-    return any(self_attribute(node) in wanted for fn in fns for node in live_walk(fn.node))
+    for fn in fns:
+        for node in live_walk(fn.node):
+            if not isinstance(node, ast.Attribute) or node.attr not in wanted:
+                continue
+            if self_attribute(node) is not None or (
+                fn.owner is None and isinstance(node.value, ast.Name)
+            ):
+                return fn, node
+    return None
 
 
 def _known_end(

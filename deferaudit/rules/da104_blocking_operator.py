@@ -139,7 +139,7 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 with DAG("parent"):
     TriggerDagRunOperator(task_id="child", trigger_dag_id="child", wait_for_completion=True)
 """,
-            note="on Airflow 3 the task runner waits for the triggered run (catalog override)",
+            note="on Airflow 3 the task runner waits for the triggered run",
         ),
     ),
 )

@@ -110,19 +110,6 @@ def test_the_source_alone_says_otherwise(override: Override, bundled: Catalog) -
 # -- each row's claim, checked in the package source ----------------------------------------
 
 
-def _trigger_dag_run_claim() -> None:
-    sdk = _pin("apache-airflow-task-sdk", "3.3")
-    runner = _wheel_text(sdk.name, sdk.version, "airflow/sdk/execution_time/task_runner.py")
-    assert "if drte.wait_for_completion:" in runner
-    assert "DagStateTrigger(" in runner
-    assert "time.sleep(drte.poke_interval)" in runner
-    standard = _pin("apache-airflow-providers-standard")
-    operator = _wheel_text(
-        standard.name, standard.version, "airflow/providers/standard/operators/trigger_dagrun.py"
-    )
-    assert "raise DagRunTriggerException(" in operator
-
-
 def _file_trigger_claim(module: str, package: str, line: str | None) -> Callable[[], None]:
     def check() -> None:
         pin = _pin(package, line)
@@ -136,10 +123,6 @@ def _file_trigger_claim(module: str, package: str, line: str | None) -> Callable
 
 
 CLAIMS: dict[tuple[str, str | None], Callable[[], None]] = {
-    (
-        "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator",
-        None,
-    ): _trigger_dag_run_claim,
     ("airflow.providers.standard.sensors.filesystem.FileSensor", "filepath"): _file_trigger_claim(
         "airflow/providers/standard/triggers/file.py", "apache-airflow-providers-standard", None
     ),

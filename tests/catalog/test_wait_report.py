@@ -12,7 +12,7 @@ from deferaudit.cli import main
 
 HTTP_SENSOR = "airflow.providers.http.sensors.http.HttpSensor"
 GLUE = "airflow.providers.amazon.aws.operators.glue.GlueJobOperator"
-TRIGGER = "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator"
+FILE_SENSOR = "airflow.providers.standard.sensors.filesystem.FileSensor"
 
 
 def test_show_prints_parity_notes_with_their_source() -> None:
@@ -35,9 +35,10 @@ def test_show_prints_the_wait_kind_and_what_turns_it_off() -> None:
 
 
 def test_show_names_the_override_table_as_the_source_of_an_override() -> None:
-    shown = CliRunner().invoke(main, ["catalog", "show", TRIGGER])
+    shown = CliRunner().invoke(main, ["catalog", "show", FILE_SENSOR])
     lines = shown.output.splitlines()
-    index = next(i for i, ln in enumerate(lines) if ln.strip().startswith("wait kind"))
+    index = next(i for i, ln in enumerate(lines) if ln.strip().startswith("deferrable parity"))
+    assert "`filepath`: honoured differently by the deferrable path" in lines[index]
     assert lines[index + 1].strip().startswith("source: override (wait_overrides.toml):")
 
 
