@@ -21,6 +21,9 @@ SET_MODE_RESCHEDULE = "set-mode-reschedule"
 REPLACE_SERIALIZE_CLASSPATH = "replace-serialize-classpath"
 # A custom operator's ``deferrable`` default reads the deployment's setting (DA210).
 DEFERRABLE_DEFAULT_FROM_CONFIG = "deferrable-default-from-config"
+# A subclass's ``deferrable=False`` given to its base becomes a default its tasks can
+# override (``kwargs.pop("deferrable", False)``, DA106).
+CLASS_DEFERRABLE_CHOICE = "class-deferrable-choice"
 
 
 @dataclass(frozen=True)

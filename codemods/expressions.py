@@ -1,4 +1,5 @@
-"""DA202/DA210: replace one expression the scan names (a classpath, a ``deferrable`` default)."""
+"""DA202/DA210/DA106: replace one expression the scan names (a classpath, a ``deferrable``
+default, a ``deferrable`` a subclass gives its base)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from codemods.actions import (
+    CLASS_DEFERRABLE_CHOICE,
     DEFERRABLE_DEFAULT_FROM_CONFIG,
     REPLACE_SERIALIZE_CLASSPATH,
     EditTarget,
@@ -49,9 +51,11 @@ def _same_expression(code: str, old: str) -> bool:
 class ReplaceExpressionCommand(TargetedCommand):
     DESCRIPTION = (
         "Replace the expression a deferaudit finding names: a trigger's serialize() classpath "
-        "(DA202) or a custom operator's deferrable default (DA210)."
+        "(DA202), a custom operator's deferrable default (DA210), or the deferrable a "
+        "subclass gives its base (DA106)."
     )
     EXPRESSION_EDITS: ClassVar[Mapping[str, ExpressionEdit]] = {
         REPLACE_SERIALIZE_CLASSPATH: edit_replace_expression,
         DEFERRABLE_DEFAULT_FROM_CONFIG: edit_replace_expression,
+        CLASS_DEFERRABLE_CHOICE: edit_replace_expression,
     }

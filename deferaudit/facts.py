@@ -447,6 +447,13 @@ class InitValue:
     how: InitHow
     owner: str  # the class path
     from_config: bool = False  # reads ``[operators] default_deferrable``
+    # Where the value is written: the class's file (display path) and the value's span.
+    file: str | None = None
+    span: Span | None = None
+    # For a literal passed to the base's ``__init__`` ahead of the call's ``**kwargs``: the
+    # expression that keeps it as the default but lets each task pass its own
+    # (``kwargs.pop("deferrable", False)``); None where no such mechanical edit exists.
+    choice: str | None = None
 
 
 @record

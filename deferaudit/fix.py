@@ -15,7 +15,7 @@ import libcst as cst
 
 from codemods.actions import EditTarget
 from deferaudit.atomic_file import replace_file
-from deferaudit.fixes.edits import edit_target
+from deferaudit.fixes.edits import edit_path, edit_target
 from deferaudit.fixes.rewrite import check_rewrite, rewrite_text
 from deferaudit.rules import RULES_BY_CODE
 from deferaudit.rules.base import Finding
@@ -133,7 +133,7 @@ def plan_fixes(
     for finding in result.findings:
         left = _left_alone(finding, unsafe)
         if left is None:
-            by_file.setdefault(finding.path, []).append(finding)
+            by_file.setdefault(edit_path(finding), []).append(finding)
         else:
             not_fixed.append(left)
     jobs_ = [(path, cwd, findings) for path, findings in sorted(by_file.items())]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from deferaudit.catalog import Catalog
 from deferaudit.extract import extract
+from deferaudit.fixes import LetTasksChooseDeferrable
 from deferaudit.rules.base import Finding
 from deferaudit.scan import ScanResult, scan
 from deferaudit.settings import Settings
@@ -195,7 +196,10 @@ with DAG("pinned", schedule="@daily"):
     # No DA101 and never a call-site deferrable=True; the pinned-on class already defers.
     assert _by_task(result) == {"off": ["DA106"], "broken": ["DA107"]}
     off = _finding(result, "off", "DA106")
-    assert off.fix is None
+    # The fix edits the class (once, in its file), never the call.
+    assert isinstance(off.fix, LetTasksChooseDeferrable) and off.fix.safety == "safe"
+    assert off.fix.path == "dags/common/sensors.py" and off.fix.span.line == 41
+    assert (off.fix.old, off.fix.new) == ("False", 'kwargs.pop("deferrable", False)')
     assert "`common.sensors.PinnedOffSensor` passes `deferrable=False`" in off.message
     assert "(line 41)" in off.message
     assert "got multiple values for keyword argument 'deferrable'" in off.message

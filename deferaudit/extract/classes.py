@@ -29,8 +29,10 @@ def class_facts(
     nested: bool,
     functions: Callable[[], Mapping[str, Function]],
     suppress: Callable[[int], frozenset[str]],
+    file: str | None = None,
 ) -> ClassFacts:
-    """One class definition's facts; ``nested`` when it stands inside a function or class."""
+    """One class definition's facts; ``nested`` when it stands inside a function or class;
+    ``file`` is the display path of the file it is written in."""
     bases: list[str] = []
     for base in node.bases:
         resolved = model.resolve(base)
@@ -53,7 +55,7 @@ def class_facts(
                 default = _default_node(args, "deferrable")
                 deferrable_default = model.segment(default) if default is not None else None
                 values = init_values(
-                    model, stmt, path, lambda n: _reads_default_deferrable(model, n)
+                    model, stmt, path, lambda n: _reads_default_deferrable(model, n), file
                 )
             elif stmt.name == "execute":
                 execute = super_execute(stmt)

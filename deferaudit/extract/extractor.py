@@ -303,6 +303,7 @@ class Extractor(ast.NodeVisitor):
                 nested=model.class_depth > 0 or bool(model.functions),
                 functions=self._module_functions,
                 suppress=self.suppress.on_line,
+                file=self.path,
             )
         )
         model.enter_class()

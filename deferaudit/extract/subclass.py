@@ -28,6 +28,7 @@ def init_values(
     init: Function,
     owner: str,
     reads_config: Callable[[ast.expr], bool],
+    file: str | None = None,
 ) -> tuple[InitValue, ...]:
     """The waiting parameters ``__init__`` gives its base: its own parameters' defaults, the
     keywords of ``super().__init__(...)`` (or ``Base.__init__(self, ...)``), and
@@ -45,12 +46,24 @@ def init_values(
     star = args.kwarg.arg if args.kwarg is not None else None
     found: dict[str, InitValue] = {}
 
-    def record(name: str, node: ast.expr, line: int, how: InitHow) -> None:
+    def record(
+        name: str, node: ast.expr, line: int, how: InitHow, choice: str | None = None
+    ) -> None:
         current = found.get(name)
         if current is not None and _ORDER[current.how] > _ORDER[how]:
             return
         from_config = name == "deferrable" and reads_config(node)
-        found[name] = InitValue(name, model.evaluate(node), line, how, owner, from_config)
+        found[name] = InitValue(
+            name,
+            model.evaluate(node),
+            line,
+            how,
+            owner,
+            from_config,
+            file,
+            model.span(node),
+            choice,
+        )
 
     for name, default in defaults.items():
         if waiting_param(name):
@@ -58,10 +71,11 @@ def init_values(
     for node in body_nodes(init.body):
         if isinstance(node, ast.Call):
             if _is_base_init(node):
-                for kw in node.keywords:
+                for index, kw in enumerate(node.keywords):
                     if kw.arg is None or not waiting_param(kw.arg):
                         continue
-                    _passed(kw.arg, kw.value, defaults, own, star, record)
+                    choice = _choice(model, kw, node.keywords[index + 1 :], star)
+                    _passed(kw.arg, kw.value, defaults, own, star, record, choice)
             elif star is not None and _kwargs_method(node, star, "setdefault") is not None:
                 key = _kwargs_method(node, star, "setdefault")
                 if key is not None and waiting_param(key) and len(node.args) == 2:
@@ -80,7 +94,8 @@ def _passed(
     defaults: dict[str, ast.expr],
     own: set[str],
     star: str | None,
-    record: Callable[[str, ast.expr, int, InitHow], None],
+    record: Callable[[str, ast.expr, int, InitHow, str | None], None],
+    choice: str | None = None,
 ) -> None:
     """One keyword given to the base's ``__init__``."""
     if isinstance(value, ast.Name) and value.id in own:
@@ -88,21 +103,37 @@ def _passed(
         if value.id == name:
             # ``mode=mode``: the call site's value, else the parameter's default.
             if default is not None:
-                record(name, default, default.lineno, "default")
+                record(name, default, default.lineno, "default", None)
             return
         if default is not None:
-            record(name, default, value.lineno, "passed")
+            record(name, default, value.lineno, "passed", None)
         else:
-            record(name, value, value.lineno, "passed")
+            record(name, value, value.lineno, "passed", None)
         return
     if star is not None and isinstance(value, ast.Call):
         for method in ("pop", "get"):
             key = _kwargs_method(value, star, method)
             if key == name:
                 if len(value.args) == 2:
-                    record(name, value.args[1], value.lineno, "setdefault")
+                    record(name, value.args[1], value.lineno, "setdefault", None)
                 return
-    record(name, value, value.lineno, "passed")
+    record(name, value, value.lineno, "passed", choice)
+
+
+def _choice(
+    model: ModuleModel, keyword: ast.keyword, after: Sequence[ast.keyword], star: str | None
+) -> str | None:
+    """``kwargs.pop("deferrable", False)`` for ``deferrable=False`` given to the base ahead of
+    the call's own ``**kwargs``: the same default, and a task's own value wins. Only for a
+    literal, and only where ``**kwargs`` follows (arguments are evaluated left to right: the
+    pop runs before the dict is unpacked, so the keyword is never given twice)."""
+    if star is None or keyword.arg is None or not isinstance(keyword.value, ast.Constant):
+        return None
+    if not any(
+        k.arg is None and isinstance(k.value, ast.Name) and k.value.id == star for k in after
+    ):
+        return None
+    return f'{star}.pop("{keyword.arg}", {model.segment(keyword.value)})'
 
 
 def _is_base_init(call: ast.Call) -> bool:

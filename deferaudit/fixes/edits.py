@@ -48,6 +48,13 @@ class Fixable(Protocol):
     def fix_at(self) -> Span | None: ...
 
 
+def edit_path(finding: Fixable) -> str:
+    """The file a finding's fix edits: its own, or the project file its fix names (a class
+    the finding's tasks share)."""
+    fix = finding.fix
+    return fix.path if fix is not None and fix.path is not None else finding.path
+
+
 def edit_span(finding: Fixable) -> Span:
     """The call a finding's fix edits: its own, or the operator call in a factory."""
     return finding.fix_at or finding.span
@@ -136,7 +143,7 @@ def fix_edits_for(
     by_path: dict[str, list[int]] = {}
     for index, finding in enumerate(findings):
         if edit_target(finding) is not None:
-            by_path.setdefault(finding.path, []).append(index)
+            by_path.setdefault(edit_path(finding), []).append(index)
     files = [
         (path, [(i, findings[i]) for i in indexes], cwd)
         for path, indexes in sorted(by_path.items())

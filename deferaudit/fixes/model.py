@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal
 
 from codemods.actions import (
     ADD_DEFERRABLE,
+    CLASS_DEFERRABLE_CHOICE,
     DEFERRABLE_DEFAULT_FROM_CONFIG,
     REPLACE_ASYNC_CLASS,
     REPLACE_MODE_WITH_DEFERRABLE,
@@ -39,6 +40,9 @@ class Fix:
 
     description: str
     unsafe_reasons: tuple[str, ...] = ()
+    # The file the edit is made in (display path), when it is not the finding's own: a
+    # project class that all the finding's tasks share.
+    path: str | None = None
 
     @property
     def safety(self) -> Safety:
@@ -67,6 +71,8 @@ class Fix:
         }
         if self.unsafe_reasons:
             out["unsafe_reasons"] = list(self.unsafe_reasons)
+        if self.path is not None:
+            out["path"] = self.path
         return out
 
 
@@ -170,6 +176,15 @@ class DeferrableDefaultFromConfig(ExpressionFix):
         return {**super().details, "import": wanted}
 
 
+@dataclass(frozen=True, kw_only=True)
+class LetTasksChooseDeferrable(ExpressionFix):
+    """A project subclass's ``deferrable=False`` given to its base becomes
+    ``kwargs.pop("deferrable", False)`` in the class's file (``path``): every task of the class
+    keeps waiting as it does, and a task can now be given ``deferrable=True``."""
+
+    action: ClassVar[str] = CLASS_DEFERRABLE_CHOICE
+
+
 # Every fix action, one class each.
 FIX_TYPES: tuple[type[Fix], ...] = (
     AddDeferrable,
@@ -178,4 +193,5 @@ FIX_TYPES: tuple[type[Fix], ...] = (
     SetRescheduleMode,
     ReplaceSerializeClasspath,
     DeferrableDefaultFromConfig,
+    LetTasksChooseDeferrable,
 )

@@ -53,7 +53,7 @@ def _fix(finding: Finding, replacements: Sequence[Any]) -> dict[str, Any]:
         "description": {"text": finding.fix.description},
         "artifactChanges": [
             {
-                "artifactLocation": _artifact(finding.path),
+                "artifactLocation": _artifact(finding.fix.path or finding.path),
                 "replacements": [
                     {
                         "deletedRegion": _region(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
+from deferaudit.facts import InitValue
+from deferaudit.fixes import LetTasksChooseDeferrable
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
 from deferaudit.rules.deferral import status_of
 
@@ -25,6 +28,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 "`deferrable=True` at the call would fail the DAG's import (\"got multiple "
                 "values for keyword argument 'deferrable'\"); it holds a worker slot while it "
                 "waits (change the class to let its tasks defer)",
+                _class_fix(pin),
             )
             continue
         where = "in default_args" if status.deferrable_origin == "default_args" else "on the task"
@@ -34,6 +38,31 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             f"`{task.class_name}` opts out of deferral with `deferrable=False` {where}; "
             "it holds a worker slot while it waits (a deliberate choice: never rewritten)",
         )
+
+
+def _class_fix(pin: InitValue) -> LetTasksChooseDeferrable | None:
+    """The class's literal ``deferrable=False`` turned into a default each task can override,
+    where that is mechanical (``InitValue.choice``) and the file is the project's own (a path
+    inside the scanned project, not an installed package)."""
+    if pin.choice is None or pin.span is None or pin.file is None:
+        return None
+    if pin.value.kind != "literal" or pin.value.value is not False:
+        return None
+    if os.path.isabs(pin.file) or pin.file.split("/", 1)[0] == "..":
+        return None
+    owner = pin.owner.rsplit(".", 1)[-1]
+    return LetTasksChooseDeferrable(
+        description=(
+            f"let each task of `{owner}` choose: `deferrable={pin.value.source}` becomes "
+            f"`deferrable={pin.choice}` in {pin.file} (line {pin.line}); every task keeps "
+            "waiting as it does until it is given `deferrable=True`, which the next "
+            "`deferaudit fix` offers"
+        ),
+        span=pin.span,
+        old=pin.value.source,
+        new=pin.choice,
+        path=pin.file,
+    )
 
 
 RULE = Rule(
@@ -57,10 +86,16 @@ S3KeySensor(task_id="wait", bucket_key="s3://b/k", deferrable=False)
 S3KeySensor(task_id="wait", bucket_key="s3://b/k", deferrable=True)
 """,
     fix_safety="""
-No fix: an explicit opt-out is respected and never rewritten. When the class pins
-`deferrable=False`, adding `deferrable=True` at the call would be a TypeError at import.
+An opt-out at the call or in `default_args` is respected and never rewritten. When a project
+class pins `deferrable=False` (adding `deferrable=True` at the call would be a TypeError at
+import), the fix edits the class instead, where that is mechanical: the literal passed ahead of
+the call's `**kwargs` becomes `kwargs.pop("deferrable", False)`. Safe: no task changes how it
+waits (each keeps the class's `False` until it is given `deferrable=True`, which a later `fix`
+offers per task). Not offered for a class in an installed package or outside the project, a
+value that is not a literal, or a call that unpacks `**kwargs` before the keyword.
 """,
     check=check,
+    fix_availability="sometimes",
     valid=(
         Example(
             """

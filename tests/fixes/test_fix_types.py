@@ -37,6 +37,7 @@ def test_the_cost_model_reads_how_a_task_waits_after_its_fix() -> None:
         "SetRescheduleMode": "reschedule",
         "ReplaceSerializeClasspath": None,
         "DeferrableDefaultFromConfig": None,
+        "LetTasksChooseDeferrable": None,
     }
 
 
