@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (4, ("deferaudit.scan",)),
     (3, ("deferaudit.extraction", "deferaudit.evaluate")),
     (2, ("deferaudit.rules", "deferaudit.cost", "deferaudit.suppression")),
-    (1, ("deferaudit.fixes", "deferaudit.resolve", "deferaudit.expand")),
+    (1, ("deferaudit.fixes", "deferaudit.resolve", "deferaudit.expand", "deferaudit.hand_waits")),
     (1, ("deferaudit.call_names",)),
     (
         0,
