@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,6 +107,7 @@ def assemble(
     decided = replacements.decide(
         list(entries.values()), hints, _base_params(line_universes), lines
     )
+    decided = _successors(decided, hints)
     decided.sort(key=lambda e: (e.path, tuple(e.airflow_lines or ())))
     packages = [_package_json(d) for d in distributions]
     return {
@@ -168,6 +170,30 @@ def _entry(facts: ClassFacts, dist: ReadDistribution, lines: tuple[str, ...] | N
         wait_ends_at_known_time=waiting.known_end if waiting is not None else None,
         deferrable_ignores=dict(waiting.deferrable_ignores) if waiting is not None else {},
     )
+
+
+_BARE_NAME = re.compile(r"`([A-Z]\w*)`|\bUse ([A-Z]\w*)\b")
+
+
+def _successors(
+    entries: list[ClassEntry], hints: Mapping[str, tuple[str, ...]]
+) -> list[ClassEntry]:
+    """``deprecated_by`` for each deprecated class: the first successor its own deprecation
+    text names that the catalog holds (by path or alias)."""
+    known = {path for e in entries for path in (e.path, *e.aliases)}
+    out: list[ClassEntry] = []
+    for entry in entries:
+        if entry.deprecated:
+            module = entry.path.rpartition(".")[0]
+            # A bare class name in the text (``Use `TimeSensor` with deferrable=True``) is
+            # looked for in the class's own module.
+            bare = [f"{module}.{a or b}" for a, b in _BARE_NAME.findall(entry.deprecated) if a or b]
+            named = (*hints.get(replacements.entry_key(entry), ()), *bare)
+            successor = next((h for h in named if h in known and h != entry.path), None)
+            if successor is not None:
+                entry = dataclasses.replace(entry, deprecated_by=successor)
+        out.append(entry)
+    return out
 
 
 def _base_params(line_universes: Mapping[str, SourceUniverse]) -> replacements.BaseParams:

@@ -112,6 +112,9 @@ class ClassEntry:
     # deferred wait does not use it) or "differs" (it does, to another effect), "evidence":
     # the source, or the override's reason}.
     deferrable_ignores: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # For a class its own package deprecates (``deprecated``): the successor its deprecation
+    # text names, when that is a catalogued class (its path or an alias).
+    deprecated_by: str | None = None
 
     @property
     def name(self) -> str:
@@ -161,6 +164,7 @@ class ClassEntry:
             waits_unless=dict(raw.get("waits_unless", {})),
             wait_ends_at_known_time=raw.get("wait_ends_at_known_time"),
             deferrable_ignores={k: dict(v) for k, v in raw.get("deferrable_ignores", {}).items()},
+            deprecated_by=raw.get("deprecated_by"),
         )
 
     def falls_back_on(self, name: str) -> bool:

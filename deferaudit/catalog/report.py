@@ -125,7 +125,15 @@ def fact_rows(catalog: Catalog, entry: ClassEntry) -> list[tuple[str, str, str]]
         defaults = ", ".join(f"{k}={v}" for k, v in sorted(entry.sensor_defaults.items()))
         rows.append(("sensor defaults", defaults, read))
     if entry.deprecated:
-        rows.append(("deprecated", entry.deprecated, f"{read}: warning raised in __init__"))
+        rows.append(
+            (
+                "deprecated",
+                entry.deprecated,
+                f"{read}: its @deprecated decorator, __init__ warning or is_deprecated flag",
+            )
+        )
+        if entry.deprecated_by:
+            rows.append(("deprecated by", entry.deprecated_by, f"{read}: named in that text"))
     if entry.is_async_class:
         value = entry.replacement or "none"
         if entry.replacement and entry.replacement_param_gaps:
@@ -191,6 +199,13 @@ def export_entry(entry: ClassEntry) -> dict[str, Any]:
         "waits_unless": dict(entry.waits_unless),
         "wait_ends_at_known_time": entry.wait_ends_at_known_time,
         "deferrable_ignores": {k: dict(v) for k, v in sorted(entry.deferrable_ignores.items())},
+        # Deprecated only when the package says so; None for a live class (e.g. Airflow 3.3's
+        # DateTimeSensorAsync, the documented deferrable variant of DateTimeSensor).
+        "deprecated_by": (
+            {"message": entry.deprecated, "successor": entry.deprecated_by}
+            if entry.deprecated
+            else None
+        ),
     }
 
 
