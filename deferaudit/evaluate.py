@@ -181,7 +181,8 @@ def run_rules(
     """Outcomes of every file and the resolved tasks, with no cache involved."""
     classes = [c for r in results if r.facts is not None for c in r.facts.classes]
     hand_waits = HandWaitTable(
-        r.facts.hand_code for r in results if r.facts is not None and r.facts.hand_code
+        (r.facts.hand_code for r in results if r.facts is not None and r.facts.hand_code),
+        classes=classes,
     )
     resolver = ClassResolver(catalog, target.line, classes, hand_waits=hand_waits)
     outcomes: list[FileOutcome] = []

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from deferaudit.facts import HandCode, PollLoop, Span, TaskRoot, WaitingFunction
+from deferaudit.facts import ClassFacts, HandCode, PollLoop, Span, TaskRoot, WaitingFunction
 
 # How many calls deep a task's own code is followed: the task's function is depth 0, what it
 # calls depth 1, and so on down to this depth (a poll loop in a helper of a helper of a
@@ -53,10 +53,16 @@ class HandWaitTable:
     """The project's hand-written waits by the file they are written in, and by task."""
 
     def __init__(
-        self, codes: Iterable[HandCode], aliases: Mapping[str, tuple[str, ...]] | None = None
+        self,
+        codes: Iterable[HandCode],
+        aliases: Mapping[str, tuple[str, ...]] | None = None,
+        classes: Iterable[ClassFacts] = (),
     ) -> None:
         codes = list(codes)
         self.aliases = aliases or {}
+        # A method a class inherits from a base the project defines (``client.wait()`` on a
+        # subclass that does not override ``wait``).
+        self.bases = {c.path: c.bases for c in classes}
         self.functions: dict[str, tuple[str, WaitingFunction]] = {}
         for code in codes:
             for fn in code.functions:
@@ -106,9 +112,10 @@ class HandWaitTable:
             if path in self.functions:
                 return path
             todo.extend(self.aliases.get(path, ()))
-            # ``team.Client.poll`` where ``team.Client`` re-exports ``team.jobs.Client``.
+            # ``team.Client.poll`` where ``team.Client`` re-exports ``team.jobs.Client``, or
+            # where ``poll`` is written on a base of ``Client``.
             owner, _, name = path.rpartition(".")
-            for target in self.aliases.get(owner, ()):
+            for target in (*self.aliases.get(owner, ()), *self.bases.get(owner, ())):
                 todo.append(f"{target}.{name}")
         return None
 

@@ -368,7 +368,9 @@ class _Scan:
             aliases,
             (m.scope for m in metas if m.scope is not None),
         )
-        hand_waits = HandWaitTable((m.hand_code for m in metas if m.hand_code is not None), aliases)
+        hand_waits = HandWaitTable(
+            (m.hand_code for m in metas if m.hand_code is not None), aliases, classes
+        )
         ctx_key = context_key(
             target,
             settings,

@@ -433,3 +433,76 @@ def test_a_poke_that_always_returns_true_never_waits(
     found = [f for f in _scan(run_scan, dag).findings if f.rule == "DA206"]
     # SometimesSensor falls off its end (None) when the context is empty: it can wait.
     assert [f.operator for f in found] == ["waits.SometimesSensor"]
+
+
+def test_a_method_inherited_from_a_project_base_class_is_followed(
+    tmp_path: Path, run_scan: Callable[..., ScanResult]
+) -> None:
+    dag = _dag(
+        tmp_path,
+        """
+        class BaseClient:
+            def wait_until_done(self, job_id):
+                while requests.get(f"https://api/jobs/{job_id}").json()["state"] != "DONE":
+                    time.sleep(45)
+
+        class ExportClient(BaseClient):
+            def start(self):
+                return requests.post("https://api/jobs").json()["id"]
+
+        def export():
+            client = ExportClient()
+            client.wait_until_done(client.start())
+
+        with DAG("d"):
+            PythonOperator(task_id="export", python_callable=export)
+        """,
+    )
+    found = _da205(_scan(run_scan, dag))
+    assert [(f.span.line, f.task_id) for f in found] == [(_line(dag, "while requests"), "export")]
+    assert found[0].message.startswith("`BaseClient.wait_until_done` polls in a loop")
+
+
+def test_a_comment_on_the_task_call_suppresses_its_wait_written_elsewhere(
+    tmp_path: Path, run_scan: Callable[..., ScanResult]
+) -> None:
+    dag = _dag(
+        tmp_path,
+        """
+        def nap():
+            time.sleep(3600)
+
+        with DAG("d"):
+            PythonOperator(task_id="a", python_callable=nap)  # deferaudit: ignore[DA205] batch window
+        """,
+    )
+    result = _scan(run_scan, dag)
+    assert _da205(result) == []
+    assert [(f.rule, f.task_id) for f in result.suppressed] == [("DA205", "a")]
+
+
+def test_a_project_operator_run_by_hand_in_a_task_reaches_its_execute_loop(
+    tmp_path: Path, run_scan: Callable[..., ScanResult]
+) -> None:
+    # The operator's own loop is reported once, on the class; the task's use adds nothing new.
+    dag = _dag(
+        tmp_path,
+        """
+        from airflow.sdk import BaseOperator
+
+        class ExportOperator(BaseOperator):
+            def execute(self, context):
+                while requests.get("https://api/x").json()["state"] != "DONE":
+                    time.sleep(60)
+
+        @task
+        def run_export(**context):
+            ExportOperator(task_id="inner").execute(context)
+
+        with DAG("d"):
+            run_export()
+        """,
+    )
+    found = _da205(_scan(run_scan, dag))
+    assert [f.span.line for f in found] == [_line(dag, "while requests")]
+    assert found[0].message.startswith("`ExportOperator.execute` polls in a loop")

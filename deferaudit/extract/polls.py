@@ -228,7 +228,8 @@ class PollCollector:
                     sensor=built,
                 )
             )
-        elif not any(p.split(".", 1)[0] in ("airflow", "builtins") for p in built):
+        if not any(p.split(".", 1)[0] in ("airflow", "builtins") for p in built):
+            # A method of the project's class (a project operator's own ``execute`` too).
             current.calls.append(tuple(f"{p}.{func.attr}" for p in built))
 
     def _built(self, receiver: ast.expr) -> tuple[str, ...]:
