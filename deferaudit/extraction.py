@@ -141,13 +141,18 @@ def _extract_file(job: ExtractJob) -> FileResult:
     return FileResult(shown, facts=facts, error=error)
 
 
-_CLASS_LINE = re.compile(rb"^[ \t\f]*(?:class|def|async[ \t]+def)\b", re.MULTILINE)
+# A class or def line, or a task's ``python_callable`` (the code it runs may wait in a module
+# that changed: deferaudit.hand_waits needs the task).
+_CLASS_LINE = re.compile(
+    rb"^[ \t\f]*(?:class|def|async[ \t]+def)\b|\bpython_callable\b", re.MULTILINE
+)
 
 
 def defines_nothing_shared(plan: PlannedFile, judged: Collection[str]) -> bool:
-    """A file not judged that defines no class and no function (a factory): no line starts
-    with ``class`` or ``def`` (a sound superset of those statements; a file that cannot be
-    read is read in full later)."""
+    """A file not judged that defines no class and no function (a factory) and gives no task a
+    ``python_callable``: no line starts with ``class`` or ``def`` and none says
+    ``python_callable`` (a sound superset of those statements; a file that cannot be read is
+    read in full later)."""
     if plan.shown in judged:
         return False
     try:

@@ -259,3 +259,32 @@ def test_a_helper_that_stops_waiting_changes_the_cached_dag_files_cost(
     second = run()
     assert [c for o in second.outcomes for c in o.costs] == []
     assert [f for f in second.findings if f.rule == "DA205"] == []
+
+
+def test_a_changed_helper_judged_alone_still_names_the_task_that_reaches_it(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    # check --changed-since judges the changed helper; the DAG file that runs its function
+    # (no class or def of its own) is still read for its task.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "jobs.py").write_text("import time\n\ndef nap():\n    time.sleep(7200)\n")
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "d.py").write_text(
+        textwrap.dedent(
+            """\
+            from airflow.sdk import DAG
+            from airflow.providers.standard.operators.python import PythonOperator
+            from team.jobs import nap
+
+            with DAG("d"):
+                PythonOperator(task_id="n", python_callable=nap)
+            """
+        )
+    )
+    settings = dataclasses.replace(Settings(), cache=False, target_airflow="3.3", jobs=1)
+    result = scan(
+        [Path("dags")], settings, catalog, cwd=tmp_path, need_facts=False, only={"team/jobs.py"}
+    )
+    found = [(f.path, f.task_id) for f in result.findings if f.rule == "DA205"]
+    assert found == [("team/jobs.py", "n")]
