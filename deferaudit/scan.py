@@ -125,6 +125,7 @@ def catalog_key(catalog: Catalog) -> str:
     digest.update(str(len(catalog.entries)).encode())
     digest.update(repr(sorted(catalog.history)).encode())
     digest.update(str(sum(1 for e in catalog.entries if e.deferrable_since)).encode())
+    digest.update(catalog.waiting_key().encode())  # a rebuild may change only these
     return digest.hexdigest()
 
 

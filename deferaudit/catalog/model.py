@@ -246,6 +246,24 @@ class Catalog:
             raise CatalogError(f"cannot read the catalog: {exc}") from exc
         return cls.from_json(raw, source=source)
 
+    def waiting_key(self) -> str:
+        """A digest of what the catalog says about waiting (wait kinds, parity, known ends,
+        successors): a rebuilt catalog with the same packages and entries may differ only
+        there, and cached rule answers depend on it."""
+        import hashlib
+
+        digest = hashlib.blake2b(digest_size=8)
+        for e in self.entries:
+            if e.wait_kind is None and not e.deprecated_by:
+                continue
+            digest.update(f"{e.path}|{e.airflow_lines}|{e.wait_kind}|{e.deprecated_by}|".encode())
+            if e.waits_unless or e.deferrable_ignores or e.wait_ends_at_known_time:
+                digest.update(
+                    f"{sorted(e.waits_unless.items())}{sorted(e.deferrable_ignores)}"
+                    f"{e.wait_ends_at_known_time is not None};".encode()
+                )
+        return digest.hexdigest()
+
     def lookup(self, path: str, line: str) -> ClassEntry | None:
         """The entry for an import path on an Airflow line, or None when unknown there."""
         for entry in self._index.get(path, ()):
