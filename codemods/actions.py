@@ -24,6 +24,9 @@ DEFERRABLE_DEFAULT_FROM_CONFIG = "deferrable-default-from-config"
 # A subclass's ``deferrable=False`` given to its base becomes a default its tasks can
 # override (``kwargs.pop("deferrable", False)``, DA106).
 CLASS_DEFERRABLE_CHOICE = "class-deferrable-choice"
+# A name imported from a module the target Airflow removed is imported from the module that
+# defines the class there (DA110).
+REWRITE_IMPORT = "rewrite-import"
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,22 @@ from typing import ClassVar
 from codemods.async_class import ReplaceAsyncClassCommand
 from codemods.deferrable import MakeDeferrableCommand
 from codemods.expressions import ReplaceExpressionCommand
+from codemods.imports import RewriteImportCommand
 from codemods.reschedule import SetRescheduleModeCommand
-from codemods.targets import CallEdit, DecoratorEdit, ExpressionEdit, TargetedCommand
+from codemods.targets import (
+    CallEdit,
+    DecoratorEdit,
+    ExpressionEdit,
+    ImportEdit,
+    TargetedCommand,
+)
 
 FAMILIES: tuple[type[TargetedCommand], ...] = (
     MakeDeferrableCommand,
     ReplaceAsyncClassCommand,
     SetRescheduleModeCommand,
     ReplaceExpressionCommand,
+    RewriteImportCommand,
 )
 
 
@@ -29,4 +37,7 @@ class ApplyFixesCommand(TargetedCommand):
     }
     EXPRESSION_EDITS: ClassVar[Mapping[str, ExpressionEdit]] = {
         k: v for family in FAMILIES for k, v in family.EXPRESSION_EDITS.items()
+    }
+    IMPORT_EDITS: ClassVar[Mapping[str, ImportEdit]] = {
+        k: v for family in FAMILIES for k, v in family.IMPORT_EDITS.items()
     }

@@ -43,6 +43,11 @@ DecoratorEdit = Callable[["TargetedCommand", EditTarget, cst.Decorator], "cst.De
 ExpressionEdit = Callable[
     ["TargetedCommand", EditTarget, cst.BaseExpression], "cst.BaseExpression | None"
 ]
+# An edit of one name of ``from module import a, b``: given the statement as edited so far and
+# the name's alias, the statement after the edit.
+ImportEdit = Callable[
+    ["TargetedCommand", EditTarget, cst.ImportFrom, cst.ImportAlias], "cst.ImportFrom | None"
+]
 
 
 class TargetedCommand(VisitorBasedCodemodCommand):
@@ -57,6 +62,8 @@ class TargetedCommand(VisitorBasedCodemodCommand):
     DECORATOR_EDITS: ClassVar[Mapping[str, DecoratorEdit]] = {}
     # Edits of any expression that starts at the target's position (not only calls).
     EXPRESSION_EDITS: ClassVar[Mapping[str, ExpressionEdit]] = {}
+    # Edits of one imported name, at the name's position in ``from module import ...``.
+    IMPORT_EDITS: ClassVar[Mapping[str, ImportEdit]] = {}
     UNSAFE: ClassVar[bool] = False
 
     def __init__(
@@ -70,7 +77,9 @@ class TargetedCommand(VisitorBasedCodemodCommand):
 
     @classmethod
     def actions(cls) -> tuple[str, ...]:
-        return tuple(sorted({*cls.EDITS, *cls.DECORATOR_EDITS, *cls.EXPRESSION_EDITS}))
+        return tuple(
+            sorted({*cls.EDITS, *cls.DECORATOR_EDITS, *cls.EXPRESSION_EDITS, *cls.IMPORT_EDITS})
+        )
 
     def targets(self) -> dict[tuple[int, int], EditTarget]:
         if self._targets is None:
@@ -150,6 +159,25 @@ class TargetedCommand(VisitorBasedCodemodCommand):
             and result is updated_node
         ):
             return self._edit(original_node, self.EXPRESSION_EDITS, updated_node)
+        return result
+
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom | cst.RemovalSentinel:
+        if not self.IMPORT_EDITS or isinstance(original_node.names, cst.ImportStar):
+            return updated_node
+        result = updated_node
+        for alias in original_node.names:
+            target = self.target_at(alias)
+            edit = self.IMPORT_EDITS.get(target.action) if target is not None else None
+            if target is None or edit is None:
+                continue
+            changed = edit(self, target, result, alias)
+            if changed is not None:
+                result = changed
+                self.applied.append(target)
+        if isinstance(result.names, Sequence) and not result.names:
+            return cst.RemovalSentinel.REMOVE
         return result
 
     def leave_Decorator(

@@ -26,7 +26,7 @@ _CACHE_LIMIT = 200_000
 # Stores of other code unused for this long are deleted when the cache is written.
 STALE_AFTER_DAYS = 7
 # Bumped whenever the shape of the cached facts or outcomes changes.
-CACHE_FORMAT = 9
+CACHE_FORMAT = 10
 
 
 @record

@@ -522,3 +522,6 @@ class FileFacts:
     calls: tuple[CallSite, ...] = ()
     functions: tuple[FunctionFacts, ...] = ()
     scope: ModuleScope | None = None
+    # Local name -> where ``from module import name`` names it (line, 1-based column): the
+    # place an import rewrite edits (DA110).
+    import_at: Mapping[str, tuple[int, int]] = field(default_factory=dict)

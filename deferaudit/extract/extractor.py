@@ -125,6 +125,7 @@ class Extractor(ast.NodeVisitor):
                 library=not any(d.function is None for d in self.dags.found)
                 and not any(t.function is None for t in self.tasks.sites),
             ),
+            import_at=model.import_at,
         )
 
     def _module_functions(self) -> dict[str, Function]:

@@ -49,6 +49,8 @@ class ModuleModel:
         self.tree = tree
         # Local name -> the dotted paths it may stand for (several with try/except fallbacks).
         self.imports: dict[str, list[str]] = {}
+        # Local name -> where ``from module import name`` names it (line, 1-based column).
+        self.import_at: dict[str, tuple[int, int]] = {}
         self.star_imports: list[str] = []
         self.airflow3 = False
         self.scopes: list[Scope] = [Scope()]
@@ -84,6 +86,8 @@ class ModuleModel:
             if alias.name == "*":
                 self.star_imports.append(base)
                 continue
+            if not node.level:
+                self.import_at[alias.asname or alias.name] = (alias.lineno, alias.col_offset + 1)
             self._bind_import(
                 alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name
             )

@@ -18,6 +18,7 @@ from codemods.actions import (
     REPLACE_ASYNC_CLASS,
     REPLACE_MODE_WITH_DEFERRABLE,
     REPLACE_SERIALIZE_CLASSPATH,
+    REWRITE_IMPORT,
     SET_MODE_RESCHEDULE,
     EditTarget,
 )
@@ -185,6 +186,33 @@ class LetTasksChooseDeferrable(ExpressionFix):
     action: ClassVar[str] = CLASS_DEFERRABLE_CHOICE
 
 
+@dataclass(frozen=True, kw_only=True)
+class RewriteImport(Fix):
+    """``from module import name`` (at ``at``: the name's line and column) becomes ``from
+    new_module import new_name`` (``as name`` when the names differ): the module the target
+    Airflow removed replaced by the one that defines the class there."""
+
+    action: ClassVar[str] = REWRITE_IMPORT
+
+    at: tuple[int, int]
+    module: str
+    name: str
+    new_module: str
+    new_name: str
+
+    @property
+    def details(self) -> Mapping[str, Any]:
+        return {
+            "module": self.module,
+            "name": self.name,
+            "new_module": self.new_module,
+            "new_name": self.new_name,
+        }
+
+    def edit_target(self, at: Span) -> EditTarget:
+        return EditTarget(self.at[0], self.at[1], self.action, details=dict(self.details))
+
+
 # Every fix action, one class each.
 FIX_TYPES: tuple[type[Fix], ...] = (
     AddDeferrable,
@@ -194,4 +222,5 @@ FIX_TYPES: tuple[type[Fix], ...] = (
     ReplaceSerializeClasspath,
     DeferrableDefaultFromConfig,
     LetTasksChooseDeferrable,
+    RewriteImport,
 )

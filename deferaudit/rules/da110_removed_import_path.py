@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
+from deferaudit.rules.moved_imports import import_rewrite
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
@@ -20,6 +21,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             task,
             f"`{module}` does not exist on Airflow {ctx.target.line}: this DAG fails to import "
             f"there; the class is `{canonical}` (the task is judged as that class)",
+            import_rewrite(ctx, task),
         )
 
 
@@ -46,8 +48,19 @@ from airflow.sensors.external_task_sensor import ExternalTaskSensor
     use_instead="""
 from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
 """,
-    fix_safety="No automatic fix yet: rewrite the import to the path the message names.",
+    fix_safety="""
+Rewrites the import to the module that defines the class on the target (`from
+airflow.sensors.external_task_sensor import ExternalTaskSensor` becomes `from
+airflow.providers.standard.sensors.external_task import ExternalTaskSensor`), keeping the name
+the file uses, so no other line changes; a statement that imports other names too keeps them.
+Safe when the class's distribution is pinned by the project or installed where deferaudit runs;
+unsafe otherwise (the DAG imports only where that package is installed). No fix when the call
+names the class through a module (`sensors.ExternalTaskSensor`) or a `try`/`except ImportError`
+fallback binds the name to several paths. The `deferrable=True` fix of the same task (DA101,
+DA102, DA104) is safe only where this rewrite is offered: both are made in one `fix` run.
+""",
     check=check,
+    fix_availability="sometimes",
     valid=(
         Example(
             """

@@ -214,7 +214,7 @@ def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
         )
     if task.site.star_kwargs:
         reasons.append("the call passes **kwargs that could not be read")
-    if task.cls.moved is not None:
+    if task.cls.moved is not None and not _import_rewritable(task):
         reasons.append(
             f"the class is imported through `{task.cls.moved[0].rsplit('.', 1)[0]}`, which the "
             f"target Airflow does not have: import `{task.cls.moved[1]}` instead (DA110)"
@@ -241,6 +241,13 @@ def _own_interval_params(task: ResolvedTask) -> tuple[str, ...]:
     if entry is None:
         return ()
     return tuple(p for p in entry.params if _INTERVAL_PARAM.match(p))
+
+
+def _import_rewritable(task: ResolvedTask) -> bool:
+    """Whether DA110 rewrites the import of the task's class (a bare name bound by one
+    ``from module import Name``): both fixes are then made by one ``fix`` run."""
+    callee = task.site.callee
+    return callee.isidentifier() and len(task.site.class_candidates) == 1
 
 
 def deferrable_fix(task: ResolvedTask, status: WaitStatus) -> TaskFix | None:

@@ -38,6 +38,7 @@ def test_the_cost_model_reads_how_a_task_waits_after_its_fix() -> None:
         "ReplaceSerializeClasspath": None,
         "DeferrableDefaultFromConfig": None,
         "LetTasksChooseDeferrable": None,
+        "RewriteImport": None,
     }
 
 
