@@ -96,7 +96,15 @@ def judge(result: ScanResult, plan: CheckPlan, options: CheckOptions, *, cwd: Pa
     policy = options.policy
     new = comparison.new
     waste = new_waste_hours(result, new) if policy.max_new_waste_hours is not None else None
-    updated = ratchet(baseline, comparison) if options.update_baseline and baseline else None
+    updated = (
+        # Rewritten with the target this check judged against, as the baseline file names it.
+        dataclasses.replace(
+            ratchet(baseline, comparison),
+            target=(result.target.version, result.target.reason),
+        )
+        if options.update_baseline and baseline
+        else None
+    )
     return CheckResult(
         scan=result,
         options=options,

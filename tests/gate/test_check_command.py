@@ -119,8 +119,10 @@ def test_ratchet_drops_a_fixed_finding_and_never_adds(adopted: Repo) -> None:
     result = check(adopted, "--update-baseline")
     assert result.exit_code == 1  # the new audit sensor still fails the check
     assert "1 baseline entry no longer occurs: dropped from the baseline" in result.output
-    entries = Baseline.load(adopted.root / BASELINE).entries
-    assert [(k.path, k.task_id) for k in entries] == [("dags/orders.py", "wait_for_orders")]
+    updated = Baseline.load(adopted.root / BASELINE)
+    assert [(k.path, k.task_id) for k in updated.entries] == [("dags/orders.py", "wait_for_orders")]
+    # The rewritten file still says which Airflow it was judged against, and why.
+    assert '"target_airflow": {"version": ' in (adopted.root / BASELINE).read_text()
     # Once the entry is gone, the finding is new again if it comes back.
     adopted.write("dags/refunds.py", POKE.format(dag="refunds", task="wait_for_refunds"))
     (adopted.root / "dags/audit.py").unlink()
