@@ -295,6 +295,10 @@ class PollCollector:
                         tuple(dict.fromkeys(fn.calls)),
                     )
                 )
+        # A task that runs a function of this module that neither waits nor calls the
+        # project's code can reach no wait: not kept (most tasks of most files).
+        kept = {f.path for f in functions}
+        roots = [r for r in roots if any(c in kept or c not in self.functions for c in r.runs)]
         if not functions and not roots:
             return None
         return HandCode(path, tuple(functions), tuple(roots))
