@@ -208,6 +208,9 @@ Not a wait: a **retry** (every sleep in an `except` handler, or a loop over atte
 (a `for` over a collection sleeping less than 60 s between items), a short sleep.
 
 A wait in a function is reported once, where it is written, naming the tasks that reach it.
+Not followed: calls on an object the code did not build from a project class in the same
+function (a parameter, an attribute, a return value), a `python_callable` that is a bound
+method (`self.run`), and tasks whose callable a factory receives as an argument.
 The cost model counts those tasks as holding their slot, for the wait the code spells out
 (turns × sleep, a deadline, a sleep's length) or else the default wait.
 """,
