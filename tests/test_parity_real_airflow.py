@@ -93,3 +93,27 @@ def test_trigger_dag_run_leaves_the_wait_to_the_task_runner_on_airflow_3(
         "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator", "3.3"
     )
     assert entry is not None and entry.wait_kind == "job-waiter"
+
+
+def test_s3_key_sensor_applies_check_fn_on_the_deferred_path(catalog: Catalog) -> None:
+    # The catalog has no parity note for check_fn (amazon 9.39.0): the trigger reports the
+    # files and the resume method runs check_fn on them, deferring again when it is false.
+    from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+    from airflow.providers.amazon.aws.triggers.s3 import S3KeyTrigger
+
+    entry = catalog.lookup("airflow.providers.amazon.aws.sensors.s3.S3KeySensor", "3.3")
+    assert entry is not None and "check_fn" not in entry.deferrable_ignores
+    checked: list[object] = []
+
+    def check_fn(files: list[dict[str, Any]], **context: Any) -> bool:
+        checked.append(files)
+        return False
+
+    sensor = S3KeySensor(
+        task_id="wait", bucket_key="s3://bucket/key", check_fn=check_fn, deferrable=True
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute_complete({}, {"status": "running", "files": [{"Size": 0}]})
+    assert checked == [[{"Size": 0}]]
+    assert isinstance(deferred.value.trigger, S3KeyTrigger)
+    assert deferred.value.trigger.should_check_fn is True
