@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
 from deferaudit.rules.deferral import status_of
 
@@ -19,7 +20,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         entry = task.cls.entry
         if entry is not None and "timeout" in entry.sensor_defaults:
             continue
-        if entry is not None and entry.wait_ends_at_known_time:
+        if entry is not None and entry.wait_ends_at_known_time and _keeps_base_wait(task):
             # DateTimeSensor, TimeSensor, TimeDeltaSensor: the wait ends when the clock
             # passes its target, not after seven days of searching.
             continue
@@ -29,6 +30,17 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             f"`{task.class_name}` has no `timeout`: it may wait up to 7 days (the default) "
             "before failing",
         )
+
+
+def _keeps_base_wait(task: ResolvedTask) -> bool:
+    """False for a project subclass that pokes for something else (its own ``poke``) or
+    replaces ``execute`` without deferring: the base's known end no longer holds."""
+    local = task.cls.local
+    if local is None:
+        return True
+    if "poke" in local.methods:
+        return False
+    return "execute" not in local.methods or local.calls_defer
 
 
 RULE = Rule(
@@ -82,6 +94,22 @@ with DAG("x"):
         ),
     ),
     invalid=(
+        Example(
+            """
+from airflow.sdk import DAG
+from airflow.providers.standard.sensors.date_time import DateTimeSensor
+
+
+class ReadyFlagSensor(DateTimeSensor):
+    def poke(self, context):
+        return self.flag_is_set()
+
+
+with DAG("x"):
+    ReadyFlagSensor(task_id="ready", target_time="2030-01-01T00:00:00")
+""",
+            note="a subclass that pokes for something else loses the known end",
+        ),
         Example(
             """
 from airflow.sdk import DAG
