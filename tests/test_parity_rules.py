@@ -148,3 +148,28 @@ with DAG("x"):
 """
     findings = _scan(run_scan, tmp_path, source)
     assert [f.task_id for f in findings if f.rule == "DA108"] == ["up"]
+
+
+def test_an_async_class_that_falls_back_is_not_counted_as_deferred(
+    run_scan: Callable[..., ScanResult], tmp_path: Path, catalog: Catalog
+) -> None:
+    path = "astronomer.providers.http.sensors.http.HttpSensorAsync"
+    entry = catalog.lookup(path, "2.9")
+    assert entry is not None and entry.falls_back_on("response_check")
+    source = """
+from airflow import DAG
+from astronomer.providers.http.sensors.http import HttpSensorAsync
+
+with DAG("x", schedule=None):
+    HttpSensorAsync(
+        task_id="wait",
+        http_conn_id="api",
+        endpoint="status",
+        response_check=lambda response: True,
+        timeout=3600,
+    )
+"""
+    findings = _scan(run_scan, tmp_path, source, target_airflow="2.9")
+    [finding] = [f for f in findings if f.rule.startswith("DA1")]
+    assert finding.rule == "DA101" and finding.fix is None
+    assert finding.cost is not None and finding.cost.to_json()["mode_now"] == "poke"

@@ -52,10 +52,15 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
     cls = task.cls
     if not cls.known or not cls.is_operator:
         return WaitStatus("unknown", reason="class not known to the catalog")
-    if cls.entry is not None and cls.entry.is_async_class and cls.origin != "local":
+    falls_back = set_parity_params(task, "falls-back")
+    if (
+        cls.entry is not None
+        and cls.entry.is_async_class
+        and cls.origin != "local"
+        and not falls_back  # it runs its worker path: judged below as the task it really is
+    ):
         return WaitStatus("async-class")
     state, origin = deferrable_state(task, settings.default_deferrable)
-    falls_back = set_parity_params(task, "falls-back")
     if cls.is_sensor:
         mode, mode_origin = sensor_mode(task)
         if state == "on" and falls_back and mode in ("poke", "reschedule"):
