@@ -26,7 +26,7 @@ _CACHE_LIMIT = 200_000
 # Stores of other code unused for this long are deleted when the cache is written.
 STALE_AFTER_DAYS = 7
 # Bumped whenever the shape of the cached facts or outcomes changes.
-CACHE_FORMAT = 10
+CACHE_FORMAT = 12
 
 
 @record
@@ -65,6 +65,8 @@ class FileMeta:
     # Its functions' hand-written waits and calls, and the code its tasks run
     # (deferaudit.hand_waits).
     hand_code: HandCode | None = None
+    # Its module-level TaskFlow functions (dotted paths): calling one in a DAG makes a task.
+    taskflow: tuple[str, ...] = ()
 
 
 _AIRFLOW2_ONLY = ("airflow.contrib", "airflow.operators.subdag")
@@ -99,6 +101,7 @@ def meta_of(result: FileResult) -> FileMeta:
         )
         or any(s.startswith(_AIRFLOW2_ONLY) for s in facts.star_imports),
         facts.hand_code,
+        facts.taskflow_defs,
     )
 
 

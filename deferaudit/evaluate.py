@@ -15,7 +15,7 @@ from deferaudit.cost.model import SlotCost
 from deferaudit.cost.waiting import waiting_costs
 from deferaudit.expand import expand_file
 from deferaudit.extraction import CHUNK, PackedResult, unpack
-from deferaudit.facts import DagFacts
+from deferaudit.facts import DagFacts, FileFacts
 from deferaudit.hand_waits import HandWaitTable
 from deferaudit.record import record
 from deferaudit.resolve import ClassResolver, ResolvedClass, ResolvedTask
@@ -113,7 +113,8 @@ def evaluate_file(
         suppressed=tuple(sorted(suppressed, key=Finding.sort_key)),
         # The tasks Airflow creates: a call in a loop makes one per element; a task written in
         # a function that no DAG file calls is reported where written but makes no task.
-        tasks=sum(t.site.repeat for t in operators if t.site.function is None),
+        tasks=sum(t.site.repeat for t in operators if t.site.function is None)
+        + _taskflow_tasks(facts, resolver, role),
         dags=_dag_count(dags.values()),
         error=result.error,
         skipped=result.skipped,
@@ -121,6 +122,16 @@ def evaluate_file(
         unresolved=_unresolved(tasks),
     )
     return outcome, operators
+
+
+def _taskflow_tasks(facts: FileFacts | None, resolver: ClassResolver, role: str) -> int:
+    """Tasks a DAG file's DAGs get by calling TaskFlow functions: its own, and the project's
+    it imports."""
+    if facts is None or role != "dag":
+        return 0
+    return facts.taskflow_tasks + sum(
+        count for paths, count in facts.taskflow_calls if resolver.is_taskflow(paths)
+    )
 
 
 def _dag_count(dags: Iterable[DagFacts]) -> int:
@@ -250,7 +261,7 @@ class EarlyJudge:
 
     def __call__(self, result: FileResult) -> EarlyOutcome | None:
         facts = result.facts
-        if facts is not None and (facts.calls or facts.classes):
+        if facts is not None and (facts.calls or facts.classes or facts.taskflow_calls):
             return None
         resolver = self.resolver
         resolver.asked = set()

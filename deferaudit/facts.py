@@ -525,3 +525,10 @@ class FileFacts:
     # Local name -> where ``from module import name`` names it (line, 1-based column): the
     # place an import rewrite edits (DA110).
     import_at: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # Tasks the file's DAGs get by calling its own TaskFlow functions (``@task``), the calls
+    # in its DAGs of imported functions that may be the project's TaskFlow functions (their
+    # import paths, and how many times each call runs), and its own module-level TaskFlow
+    # functions (dotted paths), for the files that import them.
+    taskflow_tasks: int = 0
+    taskflow_calls: tuple[tuple[tuple[str, ...], int], ...] = ()
+    taskflow_defs: tuple[str, ...] = ()

@@ -134,8 +134,12 @@ class ClassResolver:
         factories: FactoryTable | None = None,
         unvouched: str | None = None,
         hand_waits: HandWaitTable | None = None,
+        taskflow: Iterable[str] = (),
     ) -> None:
         self.catalog = catalog
+        # The project's module-level TaskFlow functions (dotted paths): a DAG that calls one
+        # gets a task.
+        self.taskflow = frozenset(taskflow)
         # The project's hand-written waits and the tasks that reach them (DA205).
         self.hand_waits = hand_waits if hand_waits is not None else NO_HAND_WAITS
         # For a target outside the catalog's lines: the clause saying whether a class takes
@@ -179,6 +183,13 @@ class ClassResolver:
             out.append(path)
             todo.extend(self.aliases.get(path, ()))
         return tuple(out)
+
+    def is_taskflow(self, candidates: tuple[str, ...]) -> bool:
+        """Whether a callee's import paths (through re-exports) name a TaskFlow function of
+        the project."""
+        return bool(self.taskflow) and any(
+            p in self.taskflow for p in self._through_aliases(candidates)
+        )
 
     def local_class(self, path: str) -> ClassFacts | None:
         """The class defined in the scanned (or plugin) files under this import path, if any."""

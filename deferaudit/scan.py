@@ -372,6 +372,7 @@ class _Scan:
         hand_waits = HandWaitTable(
             (m.hand_code for m in metas if m.hand_code is not None), aliases, classes
         )
+        taskflow = sorted({path for m in metas for path in m.taskflow})
         ctx_key = context_key(
             target,
             settings,
@@ -379,7 +380,7 @@ class _Scan:
             self.versions,
             self.live is not None,
             aliases,
-            factories.key + hand_waits.key,
+            factories.key + hand_waits.key + repr(taskflow),
         )
         resolver = ClassResolver(
             self.catalog,
@@ -391,6 +392,7 @@ class _Scan:
             factories,
             target.unvouched,
             hand_waits,
+            taskflow,
         )
         outcomes: list[FileOutcome | None] = [None] * len(planned)
         todo: list[int] = []

@@ -86,6 +86,12 @@ class Extractor(ast.NodeVisitor):
         self.classes: list[ClassFacts] = []
         # ``.partial(...)`` calls already read as part of their ``.expand(...)``.
         self.handled_calls: set[int] = set()
+        # Names of the file's TaskFlow functions (``@task``, ``@task.bash``...; a
+        # ``@task.sensor`` is a task site of its own), and the tasks their calls in DAGs make.
+        self.taskflow: set[str] = set()
+        self.taskflow_tasks = 0
+        self.taskflow_calls: list[tuple[tuple[str, ...], int]] = []
+        self.taskflow_defs: list[str] = []
         # Function bodies are read for sleeps only when the file can hold one (it must say
         # "sleep"); calls and sensors run by hand are noted as the walk meets them.
         self._polls = PollCollector(self.model, bodies="sleep" in text)
@@ -126,6 +132,9 @@ class Extractor(ast.NodeVisitor):
                 and not any(t.function is None for t in self.tasks.sites),
             ),
             import_at=model.import_at,
+            taskflow_tasks=self.taskflow_tasks,
+            taskflow_calls=tuple(self.taskflow_calls),
+            taskflow_defs=tuple(self.taskflow_defs),
         )
 
     def _module_functions(self) -> dict[str, Function]:
@@ -243,6 +252,13 @@ class Extractor(ast.NodeVisitor):
         dag = self.dags.from_decorators(node)
         sensor_site = self.tasks.sensor_site(node)
         decorator = self.tasks.decorator(node)
+        if decorator is not None and sensor_site is None:
+            self.taskflow.add(node.name)
+            if not self.model.functions and not self.model.class_depth:
+                module = self.model.module
+                self.taskflow_defs.append(f"{module}.{node.name}" if module else node.name)
+        elif node.name in self.taskflow:
+            self.taskflow.discard(node.name)  # the name now holds another function
         functions = self.functions
         functions.enter(
             node,
@@ -413,6 +429,8 @@ class Extractor(ast.NodeVisitor):
         if id(node) in self.handled_calls:
             return
         func = node.func
+        if self.dags.stack:
+            self._taskflow_call(func)
         tasks = self.tasks
         # What the callee names cannot change while one call is read (expressions import
         # nothing): resolved once, it answers the DAG test, the dependency helpers and the task.
@@ -474,6 +492,26 @@ class Extractor(ast.NodeVisitor):
                 self._record_call(node, targets)
                 return
         self._visit_call_parts(node)
+
+    def _taskflow_call(self, func: ast.expr) -> None:
+        """Calling a TaskFlow function in a DAG (at module level or in a ``@dag`` body; a
+        helper function's body runs only when called, a task's body at run time) adds a task,
+        once per loop element: the file's own functions are counted here, imported ones once
+        the project's TaskFlow functions are known (``taskflow_calls``)."""
+        callee = _taskflow_callee(func)
+        if callee is None or self.functions.current() is not None:
+            return
+        if any(builder.runtime for builder in self.functions.stack):
+            return
+        if isinstance(callee, ast.Name) and callee.id in self.taskflow:
+            self.taskflow_tasks += self.tasks.loops.count_here()
+            return
+        name = callee.id if isinstance(callee, ast.Name) else callee.attr
+        if name[:1].isupper():
+            return  # a class (an operator, a wrapper): TaskFlow functions are functions
+        paths = self.model.resolve(callee)
+        if self.functions.may_be_project(paths):
+            self.taskflow_calls.append((paths, self.tasks.loops.count_here()))
 
     def _record_call(self, node: ast.Call, targets: tuple[str, ...]) -> None:
         """A call of the project's code that may build tasks or DAGs (deferaudit.expand)."""
@@ -554,6 +592,21 @@ class Extractor(ast.NodeVisitor):
             self._visit_shift_operands(node.right)
         else:
             self.visit(node)
+
+
+def _taskflow_callee(func: ast.expr) -> ast.Name | ast.Attribute | None:
+    """The function a call runs as a TaskFlow task: ``load(...)``, ``tasks.load(...)``,
+    ``load.override(...)(...)``, ``load.expand(...)`` and ``load.partial(...).expand(...)``
+    (the inner ``partial`` and ``override`` calls make no task of their own)."""
+    if isinstance(func, ast.Call) and isinstance(func.func, ast.Attribute):
+        func = func.func.value if func.func.attr == "override" else func
+    elif isinstance(func, ast.Attribute) and func.attr in ("expand", "expand_kwargs"):
+        base = func.value
+        if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute):
+            func = base.func.value if base.func.attr == "partial" else base
+        else:
+            func = base
+    return func if isinstance(func, ast.Name | ast.Attribute) else None
 
 
 def _airflow_helper(path: str, names: tuple[str, ...]) -> bool:

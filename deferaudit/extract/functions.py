@@ -201,6 +201,12 @@ class Functions:
         if builder is not None:
             builder.dag_attrs[attr] = dag_key
 
+    @staticmethod
+    def may_be_project(paths: tuple[str, ...]) -> bool:
+        """Whether import paths may name the project's code (not the standard library,
+        Airflow or builtins)."""
+        return bool(paths) and paths[0].split(".", 1)[0] not in _NOT_PROJECT
+
     def callee(self, func: ast.expr, resolved: tuple[str, ...]) -> tuple[str, ...]:
         """The dotted paths a call may reach in the project, or () for calls that cannot
         build a project's tasks (the standard library, Airflow, builtins, unknown objects)."""

@@ -71,6 +71,14 @@ class Loops:
     def leave(self) -> None:
         self.frames.pop()
 
+    def count_here(self) -> int:
+        """How many times a call where the walk stands runs (1 outside loops or when a loop's
+        length cannot be read)."""
+        if not self.frames:
+            return 1
+        found = self.repeat(None)
+        return 1 if found is None or found.count is None else found.count
+
     def repeat(self, task_id: ast.expr | None) -> LoopRepeat | None:
         """The repeat of a call made where the walk stands (None outside loops)."""
         if not self.frames:
