@@ -499,16 +499,27 @@ class Extractor(ast.NodeVisitor):
         once per loop element: the file's own functions are counted here, imported ones once
         the project's TaskFlow functions are known (``taskflow_calls``)."""
         callee = _taskflow_callee(func)
-        if callee is None or self.functions.current() is not None:
-            return
-        if any(builder.runtime for builder in self.functions.stack):
-            return
-        if isinstance(callee, ast.Name) and callee.id in self.taskflow:
-            self.taskflow_tasks += self.tasks.loops.count_here()
+        if callee is None:
             return
         name = callee.id if isinstance(callee, ast.Name) else callee.attr
         if name[:1].isupper():
             return  # a class (an operator, a wrapper): TaskFlow functions are functions
+        local = isinstance(callee, ast.Name) and name in self.taskflow
+        root = callee
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not local and not (
+            isinstance(root, ast.Name)
+            and self.functions.may_be_project(tuple(self.model.imports.get(root.id, ())))
+        ):
+            return  # neither the file's TaskFlow function nor one imported from the project
+        if self.functions.current() is not None:
+            return
+        if any(builder.runtime for builder in self.functions.stack):
+            return
+        if local:
+            self.taskflow_tasks += self.tasks.loops.count_here()
+            return
         paths = self.model.resolve(callee)
         if self.functions.may_be_project(paths):
             self.taskflow_calls.append((paths, self.tasks.loops.count_here()))
