@@ -20,7 +20,7 @@ from typing import Any, TextIO
 import click
 
 from deferaudit import __version__
-from deferaudit.settings_table import Option, options_in
+from deferaudit.settings_table import OPTIONS_BY_NAME, Option, options_in
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -112,6 +112,8 @@ def _click_option(option: Option) -> Callable[..., Any]:
         kwargs["multiple"] = True
     elif option.kind == "paths":
         kwargs.update(multiple=True, type=click.Path(path_type=Path, **okay))
+    elif option.kind == "source" and option.path_type == "text":
+        kwargs["default"] = option.default
     elif option.kind in ("path", "source"):
         kwargs["type"] = click.Path(path_type=Path, **okay)
     elif option.kind == "choice":
@@ -484,6 +486,44 @@ def baseline_command(
         f"{plural(baseline.total, 'finding')} "
         f"({plural(len(baseline.entries), 'distinct entry', 'distinct entries')})."
     )
+
+
+_HISTORY_OPTIONS = (*_declared("history"), _click_option(OPTIONS_BY_NAME["airflow_cfg"]))
+
+
+def history_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the metadata database is (``--db``, ``--airflow-cfg``) and the window."""
+    return _apply_options(_HISTORY_OPTIONS, command)
+
+
+@main.command()
+@history_options
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to FILE.")
+def history(fmt: str, output: Path | None, **options: Any) -> None:
+    """Measure waits and slot time per task from the Airflow metadata database (read-only).
+
+    Exit 2 when the database cannot be read or is not an Airflow schema deferaudit knows;
+    1 when the window holds no finished task run.
+    """
+    from deferaudit import commands
+    from deferaudit.history import HistoryError
+    from deferaudit.history.render import history_json, history_text
+
+    try:
+        measured = commands.history(options)
+    except HistoryError as exc:
+        raise UsageFailure(str(exc)) from None
+    if not measured.tasks:
+        click.echo(
+            f"deferaudit: {measured.database}: no finished task run started in "
+            f"{measured.window.describe()}: nothing to measure",
+            err=True,
+        )
+        sys.exit(EXIT_FINDINGS)
+    write_output(history_json(measured) if fmt == "json" else history_text(measured), output)
 
 
 @contextmanager

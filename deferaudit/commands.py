@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deferaudit.catalog import Catalog
 from deferaudit.pipeline import Wants, build_report
@@ -18,10 +19,14 @@ from deferaudit.report import Report
 from deferaudit.settings import Settings
 from deferaudit.versions import DeploymentVersions
 
+if TYPE_CHECKING:
+    from deferaudit.history import History
+
 __all__ = [
     "Run",
     "baseline",
     "check",
+    "history",
     "open_run",
     "report",
     "settings_from_options",
@@ -151,6 +156,18 @@ def baseline(
         **_scan_arguments(run, progress, on_total),
     )
     return made, taken
+
+
+def history(options: Mapping[str, Any], now: datetime | None = None) -> History:
+    """``deferaudit history``: the measured History of the database the options name over
+    their window; raises deferaudit.history.HistoryError."""
+    from deferaudit.history import measure_history
+    from deferaudit.history.database import database_url
+    from deferaudit.history.measure import parse_window
+
+    url, _where = database_url(options["db"], options["airflow_cfg"], os.environ)
+    window = parse_window(options["since"], options["until"], now or datetime.now(timezone.utc))
+    return measure_history(url, window)
 
 
 def _scan_arguments(run: Run, progress: Progress, on_total: Progress) -> dict[str, Any]:

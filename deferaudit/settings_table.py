@@ -53,7 +53,8 @@ class Option:
     flag_value: bool | None = None
     metavar: str | None = None
     choices: tuple[str, ...] = ()
-    path_type: str = "any"  # file, dir or any: what a path on the command line may name
+    # file, dir or any: what a path on the command line may name; text: not a path (a URL).
+    path_type: str = "any"
     # A path in pyproject.toml is relative to that file and may not resolve outside its folder.
     confined: bool = False
 
@@ -346,6 +347,39 @@ OPTIONS: tuple[Option, ...] = (
         toml="ha",
         flags=("--ha/--no-ha",),
         group="cost",
+    ),
+    # deferaudit history: where the metadata database is and which runs to measure. Sources,
+    # not settings: nothing a scan finds depends on them (--airflow-cfg is shared, above).
+    Option(
+        "db",
+        "source",
+        "The Airflow metadata database's SQLAlchemy URL (sqlite:////path/airflow.db, "
+        "postgresql://user:pass@host/db), opened read-only. Default: "
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, else [database] sql_alchemy_conn of --airflow-cfg.",
+        flags=("--db",),
+        metavar="URL",
+        path_type="text",
+        group="history",
+    ),
+    Option(
+        "since",
+        "source",
+        "Measure runs that started after this: a duration back from --until (30d, 12h) or a "
+        "date/time (2026-11-01). Default: 30d.",
+        default="30d",
+        flags=("--since",),
+        metavar="WHEN",
+        path_type="text",
+        group="history",
+    ),
+    Option(
+        "until",
+        "source",
+        "... and before this: a date/time, or a duration back from now. Default: now.",
+        flags=("--until",),
+        metavar="WHEN",
+        path_type="text",
+        group="history",
     ),
 )
 

@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "deferaudit.catalog",
             "deferaudit.discover",
             "deferaudit.cache",
+            "deferaudit.history",
             "deferaudit.settings",
             "deferaudit.project",
             "deferaudit.plugin_folders",

@@ -1,0 +1,170 @@
+"""Open an Airflow metadata database read-only: SQLite with mode=ro, PostgreSQL in read-only
+transactions; every URL shown with its password masked."""
+
+from __future__ import annotations
+
+import configparser
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+# Seconds to wait for a PostgreSQL server before giving up (an unreachable host fails fast).
+CONNECT_TIMEOUT = 5
+ENV_CONN = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+
+
+class HistoryError(Exception):
+    """The database could not be read or measured; the message is one line, password masked."""
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (``postgresql://user:***@host/db``)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<an unparsable database URL>"
+
+
+def _scrub(text: str, url: str) -> str:
+    """One line with the URL's password (if any) replaced wherever it appears."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    line = " ".join(str(text).split())
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        password = None
+    if password:
+        line = line.replace(str(password), "***")
+    return line
+
+
+def database_url(
+    db: str | None, airflow_cfg: Path | None, environ: Mapping[str, str]
+) -> tuple[str, str]:
+    """The database URL and where it came from: ``--db``, else the environment, else
+    ``[database] sql_alchemy_conn`` of ``--airflow-cfg`` (Airflow's own order: environment
+    over airflow.cfg). The ``_CMD`` and ``_SECRET`` forms would run a command or ask a secrets
+    backend: they are refused, never executed."""
+    if db:
+        return db, "--db"
+    for suffix in ("_CMD", "_SECRET"):
+        if ENV_CONN + suffix in environ:
+            raise HistoryError(
+                f"{ENV_CONN}{suffix} is set: deferaudit never runs commands or reads secrets "
+                "backends to find the database; pass the URL with --db"
+            )
+    if ENV_CONN in environ:
+        return environ[ENV_CONN], f"environment {ENV_CONN}"
+    if airflow_cfg is not None:
+        cfg = configparser.RawConfigParser(strict=False)
+        try:
+            with airflow_cfg.open(encoding="utf-8") as handle:
+                cfg.read_file(handle)
+        except (OSError, configparser.Error) as exc:
+            raise HistoryError(f"--airflow-cfg {airflow_cfg}: {_scrub(str(exc), '')}") from None
+        for key in ("sql_alchemy_conn_cmd", "sql_alchemy_conn_secret"):
+            if cfg.has_option("database", key):
+                raise HistoryError(
+                    f"{airflow_cfg}: [database] {key} is set: deferaudit never runs commands or "
+                    "reads secrets backends to find the database; pass the URL with --db"
+                )
+        if cfg.has_option("database", "sql_alchemy_conn"):
+            return cfg.get("database", "sql_alchemy_conn"), f"{airflow_cfg} [database]"
+    raise HistoryError(
+        f"no database: give --db URL, --airflow-cfg FILE with [database] sql_alchemy_conn, or {ENV_CONN}"
+    )
+
+
+def _sqlite_path(url: Any) -> Path:
+    database = url.database
+    if not database or database == ":memory:":
+        raise HistoryError(f"{url.render_as_string(hide_password=True)}: not a database file")
+    path = Path(database)
+    if not path.is_file():
+        raise HistoryError(f"{path}: no such database file")
+    return path
+
+
+def _engine(url_text: str) -> Any:
+    """A SQLAlchemy engine whose every connection is read-only."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.pool import NullPool
+
+    try:
+        url = make_url(url_text)
+    except ArgumentError:
+        raise HistoryError(f"{mask_url(url_text)}: not a database URL") from None
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        path = _sqlite_path(url)
+        # mode=ro: SQLite itself refuses every write on this handle; query_only on top.
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+
+        def connect() -> sqlite3.Connection:
+            connection = sqlite3.connect(uri, uri=True, timeout=CONNECT_TIMEOUT)
+            connection.execute("PRAGMA query_only = ON")
+            return connection
+
+        return create_engine("sqlite://", creator=connect, poolclass=NullPool)
+    if backend == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+        engine = create_engine(
+            url,
+            poolclass=NullPool,
+            connect_args={
+                "connect_timeout": CONNECT_TIMEOUT,
+                # The session's default: every transaction it opens is read-only.
+                "options": "-c default_transaction_read_only=on",
+                "application_name": "deferaudit history",
+            },
+        )
+
+        @event.listens_for(engine, "begin")
+        def read_only(connection: Any) -> None:
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+        return engine
+    raise HistoryError(
+        f"{mask_url(url_text)}: {backend} is not supported yet (SQLite and PostgreSQL are)"
+    )
+
+
+@contextmanager
+def read_only_connection(url_text: str) -> Iterator[Any]:
+    """A read-only SQLAlchemy connection; database errors become one-line HistoryErrors."""
+    from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+    shown = mask_url(url_text)
+    try:
+        engine = _engine(url_text)
+    except NoSuchModuleError as exc:
+        raise HistoryError(f"{shown}: {_scrub(str(exc), url_text)}") from None
+    except ImportError as exc:
+        raise HistoryError(
+            f"{shown}: the driver is not installed ({exc.name}); install deferaudit[history]"
+        ) from None
+    try:
+        with engine.connect() as connection:
+            yield connection
+    except HistoryError as exc:
+        raise HistoryError(f"{shown}: {exc}") from None
+    except DBAPIError as exc:
+        raise HistoryError(f"{shown}: {_scrub(_first_line(exc.orig), url_text)}") from None
+    except SQLAlchemyError as exc:
+        raise HistoryError(f"{shown}: {_scrub(_first_line(exc), url_text)}") from None
+    finally:
+        engine.dispose()
+
+
+def _first_line(exc: BaseException | None) -> str:
+    text = str(exc or "").strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,225 @@
+"""Hand-made history written into a real Airflow 3.3 schema, as Airflow itself records it.
+
+Each helper writes the rows a real run leaves (dag, dag_version, dag_run, task_instance,
+task_reschedule, and the audit log's running/deferred/success events) through a separate,
+writable connection: the tool under test only ever reads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+DAY = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def writer(url: str) -> sa.Engine:
+    made = sa.engine.make_url(url)
+    if made.get_backend_name() == "postgresql":
+        made = made.set(drivername="postgresql+psycopg")
+    return sa.create_engine(made, poolclass=sa.pool.NullPool)
+
+
+@dataclass
+class History:
+    """Rows to write, table by table, in an order the foreign keys accept."""
+
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _dags: set[str] = field(default_factory=set)
+    _runs: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(self, table: str, **row: Any) -> None:
+        self.rows.setdefault(table, []).append(row)
+
+    def dag(self, dag_id: str) -> str:
+        """The dag, its bundle and a dag_version; returns the version id."""
+        version = uuid.uuid5(uuid.NAMESPACE_URL, dag_id).hex
+        if dag_id not in self._dags:
+            self._dags.add(dag_id)
+            if "dag_bundle" not in self.rows:
+                self.add("dag_bundle", name="dags-folder", active=True)
+            self.add(
+                "dag",
+                dag_id=dag_id,
+                is_paused=False,
+                is_stale=False,
+                bundle_name="dags-folder",
+                timetable_type="airflow.timetables.interval.CronDataIntervalTimetable",
+                partition_mapper_info={},
+                max_active_tasks=16,
+                max_consecutive_failed_dag_runs=0,
+                has_task_concurrency_limits=False,
+            )
+            self.add(
+                "dag_version",
+                id=version,
+                version_number=1,
+                dag_id=dag_id,
+                bundle_name="dags-folder",
+                created_at=DAY,
+                last_updated=DAY,
+            )
+        return version
+
+    def run(self, dag_id: str, at: datetime) -> str:
+        run_id = f"scheduled__{at.isoformat()}"
+        version = self.dag(dag_id)
+        if (dag_id, run_id) not in self._runs:
+            self._runs.add((dag_id, run_id))
+            self.add(
+                "dag_run",
+                dag_id=dag_id,
+                run_id=run_id,
+                run_type="scheduled",
+                logical_date=at,
+                run_after=at,
+                start_date=at,
+                state="success",
+                created_dag_version_id=version,
+            )
+        return run_id
+
+    def task_instance(
+        self,
+        dag_id: str,
+        task_id: str,
+        operator: str,
+        at: datetime,
+        start: datetime,
+        end: datetime,
+        *,
+        queued: datetime | None = None,
+        map_index: int = -1,
+        try_number: int = 1,
+    ) -> tuple[str, dict[str, Any]]:
+        run_id = self.run(dag_id, at)
+        ti_id = uuid.uuid4().hex
+        key = {
+            "dag_id": dag_id,
+            "task_id": task_id,
+            "run_id": run_id,
+            "map_index": map_index,
+            "try_number": try_number,
+        }
+        self.add(
+            "task_instance",
+            id=ti_id,
+            **key,
+            start_date=start,
+            end_date=end,
+            duration=(end - start).total_seconds(),
+            state="success",
+            pool="default_pool",
+            pool_slots=1,
+            queue="default",
+            operator=operator,
+            queued_dttm=queued,
+            dag_version_id=self.dag(dag_id),
+        )
+        return ti_id, key
+
+    def event(self, key: dict[str, Any], event: str, at: datetime) -> None:
+        self.add("log", dttm=at, event=event, **key)
+
+    def write(self, url: str) -> None:
+        engine = writer(url)
+        meta = sa.MetaData()
+        meta.reflect(engine, only=list(self.rows))
+        order = [
+            "dag_bundle",
+            "dag",
+            "dag_version",
+            "dag_run",
+            "task_instance",
+            "task_reschedule",
+            "log",
+        ]
+        with engine.begin() as connection:
+            for table in order:
+                if table in self.rows:
+                    connection.execute(meta.tables[table].insert(), self.rows[table])
+        engine.dispose()
+
+
+def poke_sensor(history: History) -> None:
+    """A poke-mode sensor that waits 20 minutes in each of 24 hourly runs; run i sat i seconds
+    in the queue."""
+    for hour in range(24):
+        at = DAY + timedelta(hours=hour)
+        start = at + timedelta(seconds=30)
+        _, key = history.task_instance(
+            "poke_dag",
+            "wait_for_file",
+            "FileSensor",
+            at,
+            start,
+            start + timedelta(minutes=20),
+            queued=start - timedelta(seconds=hour),
+        )
+        history.event(key, "running", start)
+        history.event(key, "success", start + timedelta(minutes=20))
+
+
+def reschedule_sensor(history: History) -> None:
+    """A reschedule-mode sensor with 12 pokes of 5 s, one every 5 minutes, from 03:00:00 to
+    03:55:05: 11 task_reschedule rows, and the 12th poke is the try that succeeded."""
+    at = DAY + timedelta(hours=3)
+    last = at + timedelta(minutes=55)
+    ti_id, key = history.task_instance(
+        "reschedule_dag",
+        "wait_for_partition",
+        "S3KeySensor",
+        at,
+        last,
+        last + timedelta(seconds=5),
+        queued=last - timedelta(seconds=2),
+    )
+    for poke in range(11):
+        start = at + timedelta(minutes=5 * poke)
+        history.add(
+            "task_reschedule",
+            ti_id=ti_id,
+            start_date=start,
+            end_date=start + timedelta(seconds=5),
+            duration=5,
+            reschedule_date=start + timedelta(minutes=5),
+        )
+        history.event(key, "running", start)
+        history.event(key, "up_for_reschedule", start + timedelta(seconds=5))
+    history.event(key, "running", last)
+    history.event(key, "success", last + timedelta(seconds=5))
+
+
+def deferred_sensor(history: History) -> None:
+    """A deferrable sensor: 3 s on a worker, 30 minutes in the triggerer, 2 s on a worker
+    after it resumes (the task instance keeps its first start_date across the deferral)."""
+    at = DAY + timedelta(hours=5)
+    start = at + timedelta(seconds=10)
+    deferred = start + timedelta(seconds=3)
+    resumed = deferred + timedelta(minutes=30)
+    end = resumed + timedelta(seconds=2)
+    _, key = history.task_instance(
+        "deferred_dag",
+        "wait_for_job",
+        "DateTimeSensor",
+        at,
+        start,
+        end,
+        queued=start - timedelta(seconds=4),
+    )
+    history.event(key, "running", start)
+    history.event(key, "deferred", deferred)
+    history.event(key, "running", resumed)
+    history.event(key, "success", end)
+
+
+def every_scenario(url: str) -> None:
+    history = History()
+    poke_sensor(history)
+    reschedule_sensor(history)
+    deferred_sensor(history)
+    history.write(url)

@@ -1,0 +1,95 @@
+"""The hand-computed scenarios of issue 16, measured from a real Airflow 3.3 schema on real
+SQLite and real PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from deferaudit.history import measure_history
+from deferaudit.history.model import Spread, Window
+from tests.history.airflow_rows import DAY, History, deferred_sensor, every_scenario
+
+WINDOW = Window(DAY, DAY + timedelta(days=1))
+
+
+def _by_task(url: str, window: Window = WINDOW) -> dict[str, object]:
+    return {t.task_id: t for t in measure_history(url, window).tasks}
+
+
+def test_a_poke_sensor_waiting_20_minutes_in_24_runs(database_url: str) -> None:
+    every_scenario(database_url)
+    task = _by_task(database_url)["wait_for_file"]
+    assert (task.dag_id, task.operator, task.runs, task.poke_runs) == (
+        "poke_dag",
+        "FileSensor",
+        24,
+        24,
+    )
+    assert task.wait == Spread(1200.0, 1200.0, 1200.0)
+    assert task.worker == Spread(1200.0, 1200.0, 1200.0)
+    assert task.slot_seconds == 24 * 1200.0
+    assert (task.pokes, task.deferrals, task.triggerer_seconds) == (0, 0, 0.0)
+    # queued 0..23 s: percentile_cont(0.5) = 11.5, percentile_cont(0.95) = 21 + 0.85 = 21.85
+    assert task.queued == Spread(11.5, 21.85, 23.0)
+    assert task.wait_kind == "poke"
+
+
+def test_a_reschedule_sensor_with_12_pokes_of_5_seconds(database_url: str) -> None:
+    every_scenario(database_url)
+    task = _by_task(database_url)["wait_for_partition"]
+    assert (task.runs, task.reschedule_runs, task.pokes, task.poke_seconds) == (1, 1, 12, 60.0)
+    assert task.wait == Spread(3305.0, 3305.0, 3305.0)  # 03:00:00 -> 03:55:05
+    assert task.slot_seconds == 60.0
+    assert task.queued == Spread(2.0, 2.0, 2.0)
+    assert task.wait_kind == "reschedule"
+
+
+def test_a_deferred_sensor_holds_a_slot_only_on_the_worker(database_url: str) -> None:
+    every_scenario(database_url)
+    task = _by_task(database_url)["wait_for_job"]
+    assert (task.runs, task.deferred_runs, task.deferrals) == (1, 1, 1)
+    assert task.wait == Spread(1805.0, 1805.0, 1805.0)
+    assert task.triggerer == Spread(1800.0, 1800.0, 1800.0)
+    assert task.triggerer_seconds == 1800.0
+    assert task.worker == Spread(5.0, 5.0, 5.0)
+    assert task.slot_seconds == 5.0
+    assert task.wait_kind == "deferred"
+
+
+def test_the_window_keeps_only_runs_that_started_in_it(database_url: str) -> None:
+    every_scenario(database_url)
+    # 00:00 -> 02:00: the poke sensor's first two runs, nothing else.
+    tasks = _by_task(database_url, Window(DAY, DAY + timedelta(hours=2)))
+    assert list(tasks) == ["wait_for_file"]
+    assert tasks["wait_for_file"].runs == 2
+
+
+def test_mapped_instances_fold_into_one_task_and_percentiles_interpolate(database_url: str) -> None:
+    history = History()
+    for index, minutes in enumerate((10, 20, 40)):
+        at = DAY + timedelta(hours=1)
+        history.task_instance(
+            "mapped_dag",
+            "wait_each",
+            "HttpSensor",
+            at,
+            at,
+            at + timedelta(minutes=minutes),
+            map_index=index,
+        )
+    deferred_sensor(history)
+    history.write(database_url)
+    task = _by_task(database_url)["wait_each"]
+    assert task.runs == 3
+    # 600, 1200, 2400 s: p50 = 1200; p95 at 1.9 -> 1200 + 0.9 * 1200 = 2280
+    assert task.wait == Spread(1200.0, 2280.0, 2400.0)
+    assert task.slot_seconds == 4200.0
+
+
+@pytest.mark.parametrize("hours", [1])
+def test_an_empty_window_measures_no_task(database_url: str, hours: int) -> None:
+    every_scenario(database_url)
+    later = Window(DAY + timedelta(days=3), DAY + timedelta(days=3, hours=hours))
+    assert measure_history(database_url, later).tasks == ()
