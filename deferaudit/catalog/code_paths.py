@@ -147,7 +147,7 @@ def callees(
     for sub in live_walk(node):
         if isinstance(sub, ast.Call):
             func = sub.func
-            resume = _resume_name(sub)
+            resume = resume_name(universe, fn.module, sub)
             if resume is not None:
                 # ``self.defer(..., method_name="execute_complete")``: the task resumes there.
                 found = method(classes, resume)
@@ -174,13 +174,37 @@ def callees(
                     yield found
 
 
-def _resume_name(call: ast.Call) -> str | None:
+def resume_name(universe: SourceUniverse, module: ParsedModule, call: ast.Call) -> str | None:
+    """The method a ``defer(...)`` call resumes in: a string, a module constant naming it
+    (``GOOGLE_DEFAULT_DEFERRABLE_METHOD_NAME``) or ``self.method.__name__``."""
     if callee_name(call) != "defer":
         return None
-    for keyword in call.keywords:
-        if keyword.arg == "method_name" and isinstance(keyword.value, ast.Constant):
-            value = keyword.value.value
-            return value if isinstance(value, str) else None
+    value = next((kw.value for kw in call.keywords if kw.arg == "method_name"), None)
+    if value is None and len(call.args) >= 2:
+        value = call.args[1]
+    if value is None:
+        return None
+    if isinstance(value, ast.Constant):
+        return value.value if isinstance(value.value, str) else None
+    if isinstance(value, ast.Attribute) and value.attr == "__name__":
+        return self_attribute(value.value)
+    if isinstance(value, ast.Name):
+        return _constant_str(universe, module, value.id)
+    return None
+
+
+def _constant_str(universe: SourceUniverse, module: ParsedModule, name: str) -> str | None:
+    expr = module.constants.get(name)
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return expr.value
+    for binding in module.bindings.get(name, ()):
+        if binding.target is None or "." not in binding.target:
+            continue
+        owner_name, _, attr = binding.target.rpartition(".")
+        owner = universe.module(owner_name)
+        value = owner.constants.get(attr) if owner is not None else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return value.value
     return None
 
 

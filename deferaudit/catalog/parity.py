@@ -16,13 +16,15 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from deferaudit.catalog.code_paths import (
     Function,
+    callees,
     live_statements,
     live_walk,
     method,
     reachable,
+    resume_name,
     self_attribute,
 )
-from deferaudit.catalog.source_module import callee_name, const_str
+from deferaudit.catalog.source_module import callee_name
 from deferaudit.catalog.universe import ClassInfo, SourceUniverse
 
 # Sensor parameters whose deferrable handling is judged apart (timeout) or by the roots.
@@ -178,7 +180,7 @@ def sensor_ignores(
     resumes: list[Function] = []
     for fn, call in defers:
         deferred |= _attrs_in_call(universe, classes, fn, call)
-        resume = _resume_method(classes, call)
+        resume = _resume_method(universe, classes, fn, call)
         if resume is not None:
             resumes.append(resume)
             deferred |= _attrs_read(
@@ -217,10 +219,10 @@ def sensor_ignores(
     return out
 
 
-def _resume_method(classes: Sequence[ClassInfo], call: ast.Call) -> Function | None:
-    name = next((const_str(kw.value) for kw in call.keywords if kw.arg == "method_name"), None)
-    if name is None and len(call.args) >= 2:
-        name = const_str(call.args[1])
+def _resume_method(
+    universe: SourceUniverse, classes: Sequence[ClassInfo], fn: Function, call: ast.Call
+) -> Function | None:
+    name = resume_name(universe, fn.module, call)
     return method(classes, name) if name else None
 
 
@@ -282,3 +284,112 @@ def _local_assignments(fn: ast.AST) -> dict[str, list[ast.expr]]:
         elif isinstance(node, ast.NamedExpr):
             out.setdefault(node.target.id, []).append(node.value)
     return out
+
+
+def operator_ignores(
+    universe: SourceUniverse,
+    classes: Sequence[ClassInfo],
+    fns: Sequence[Function],
+    attrs: Mapping[str, set[str]],
+    params: frozenset[str],
+    excluded: frozenset[str],
+) -> dict[str, dict[str, str]]:
+    """Parameters an operator's worker-only branch reads and its deferrable path does not.
+
+    The branch is the one an ``if`` on ``self.deferrable`` takes when deferrable is off, the
+    other branch being the one that defers (``if self.deferrable: self.defer(...)`` followed
+    by the worker's own wait). What the function reads before that ``if`` serves both paths.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for fn in fns:
+        if fn.owner is None:
+            continue
+        for if_node, rest in _ifs_with_rest(fn.node.body):
+            test_attrs = {self_attribute(n) for n in live_walk(if_node.test)} - {None}
+            if "deferrable" not in test_attrs:
+                continue
+            others = dict.fromkeys((a for a in test_attrs if a and a != "deferrable"), False)
+            on = _truth(if_node.test, {**others, "deferrable": True})
+            off = _truth(if_node.test, {**others, "deferrable": False})
+            if on is None or off is None or on == off:
+                continue
+            defer_branch = list(live_statements(if_node.body if on else if_node.orelse))
+            worker = list(live_statements(if_node.body if off else if_node.orelse)) or list(rest)
+            if not worker or not _block_defers(universe, classes, fn, defer_branch):
+                continue
+            # The deferrable branch: what it does before deferring (submitting the job), the
+            # trigger it builds and the method it resumes in.
+            deferred, where = _deferred_attrs(universe, classes, fn, defer_branch)
+            deferred |= _attrs_of_block(universe, classes, fn, defer_branch)
+            worker_attrs = _attrs_of_block(universe, classes, fn, worker)
+            shared = _attrs_outside(fn.node, [if_node, *rest]) | {
+                a for a in test_attrs if a is not None
+            }
+            for attr in sorted(worker_attrs - deferred - shared):
+                for name in sorted(attrs.get(attr, set()) & params - excluded):
+                    out.setdefault(
+                        name,
+                        {
+                            "effect": "ignored",
+                            "evidence": (
+                                f"{fn.where}: with deferrable off, the branch of `if "
+                                f"{ast.unparse(if_node.test)}` (line {if_node.lineno}) reads "
+                                f"`self.{attr}`; the deferrable path does not ({where})"
+                            ),
+                        },
+                    )
+    return out
+
+
+def _deferred_attrs(
+    universe: SourceUniverse, classes: Sequence[ClassInfo], fn: Function, block: list[ast.stmt]
+) -> tuple[set[str], str]:
+    """``self`` attributes the defer calls a block reaches read, with the resume methods'."""
+    reached = [fn]
+    for stmt in block:
+        for callee in callees(universe, classes, fn, stmt):
+            reached.extend(reachable(universe, classes, callee, skip=frozenset({"poke"})))
+    found: set[str] = set()
+    places: list[str] = []
+    for owner in reached:
+        nodes = block if owner is fn else [owner.node]
+        for node in nodes:
+            for call in _calls(node):
+                if callee_name(call) != "defer":
+                    continue
+                found |= _attrs_in_expr(universe, classes, owner, call)
+                places.append(f"`{ast.unparse(call.func)}(...)` in {owner.where}")
+                resume = _resume_method(universe, classes, owner, call)
+                if resume is not None:
+                    found |= _attrs_read(universe, classes, reachable(universe, classes, resume))
+    return found, ", ".join(dict.fromkeys(places)) or "no defer call read"
+
+
+def _attrs_of_block(
+    universe: SourceUniverse, classes: Sequence[ClassInfo], fn: Function, block: list[ast.stmt]
+) -> set[str]:
+    found: set[str] = set()
+    for stmt in block:
+        for node in live_walk(stmt):
+            attr = self_attribute(node)
+            if attr is not None and isinstance(getattr(node, "ctx", None), ast.Load):
+                found.add(attr)
+        for callee in callees(universe, classes, fn, stmt):
+            found |= _attrs_read(universe, classes, reachable(universe, classes, callee))
+    return found
+
+
+def _attrs_outside(fn: ast.AST, skipped: Sequence[ast.stmt]) -> set[str]:
+    """``self`` attributes a function reads outside the given statements."""
+    skip = {id(s) for s in skipped}
+    found: set[str] = set()
+    pending: list[ast.AST] = [fn]
+    while pending:
+        node = pending.pop()
+        if id(node) in skip:
+            continue
+        attr = self_attribute(node)
+        if attr is not None:
+            found.add(attr)
+        pending.extend(ast.iter_child_nodes(node))
+    return found

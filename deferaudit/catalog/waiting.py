@@ -29,7 +29,7 @@ from deferaudit.catalog.code_paths import (
     self_attribute,
 )
 from deferaudit.catalog.parameters import InitChain
-from deferaudit.catalog.parity import NOT_PARITY, falls_back, sensor_ignores
+from deferaudit.catalog.parity import NOT_PARITY, falls_back, operator_ignores, sensor_ignores
 from deferaudit.catalog.roots import TRIGGER_ROOTS
 from deferaudit.catalog.source_module import callee_name
 from deferaudit.catalog.universe import ClassInfo, MroNode, SourceUniverse
@@ -83,6 +83,11 @@ def read_waiting(
     if accepts_deferrable and execute is not None:
         excluded = frozenset(wait_params) | NOT_PARITY
         ignores.update(falls_back(universe, classes, run_fns, attrs, excluded))
+        if not is_sensor:
+            for name, note in operator_ignores(
+                universe, classes, run_fns, attrs, params, excluded
+            ).items():
+                ignores.setdefault(name, note)
         if is_sensor:
             for name, note in sensor_ignores(universe, classes, attrs, params).items():
                 ignores.setdefault(name, note)

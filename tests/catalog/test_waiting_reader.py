@@ -71,9 +71,12 @@ ACME = {
         from acme.triggers import JobTrigger, OneShotTrigger
 
         class JobOperator(BaseOperator):
-            def __init__(self, *, wait_for_completion=True, deferrable=False, **kwargs):
+            def __init__(
+                self, *, wait_for_completion=True, verbose=False, deferrable=False, **kwargs
+            ):
                 super().__init__(**kwargs)
                 self.wait_for_completion = wait_for_completion
+                self.verbose = verbose
                 self.deferrable = deferrable
             def execute(self, context):
                 job = self.hook.start()
@@ -81,7 +84,7 @@ ACME = {
                     return job
                 if self.deferrable:
                     self.defer(trigger=JobTrigger(job), method_name="execute_complete")
-                self.hook.wait_for_job(job)
+                self.hook.wait_for_job(job, verbose=self.verbose)
 
         class PollingOperator(BaseOperator):
             def execute(self, context):
@@ -208,3 +211,10 @@ def test_a_defer_without_timeout_ignores_the_sensor_timeout(tmp_path: Path) -> N
 def test_a_poke_that_compares_the_clock_ends_at_a_known_time(tmp_path: Path) -> None:
     assert _read(tmp_path, "acme.sensors.MomentSensor").known_end is not None
     assert _read(tmp_path, "acme.sensors.StatusSensor").known_end is None
+
+
+def test_an_operator_parameter_only_its_worker_wait_reads_is_ignored(tmp_path: Path) -> None:
+    notes = _read(tmp_path, "acme.operators.JobOperator").deferrable_ignores
+    assert notes["verbose"]["effect"] == "ignored"
+    assert "self.verbose" in notes["verbose"]["evidence"]
+    assert "wait_for_completion" not in notes  # what turns the wait off is not parity
