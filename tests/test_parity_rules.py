@@ -173,3 +173,25 @@ with DAG("x", schedule=None):
     [finding] = [f for f in findings if f.rule.startswith("DA1")]
     assert finding.rule == "DA101" and finding.fix is None
     assert finding.cost is not None and finding.cost.to_json()["mode_now"] == "poke"
+
+
+def test_a_job_waiter_parameter_the_deferrable_path_ignores_makes_da104_unsafe(
+    run_scan: Callable[..., ScanResult], tmp_path: Path, catalog: Catalog
+) -> None:
+    source = """
+from airflow.sdk import DAG
+from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+
+with DAG("x"):
+    GlueJobOperator(task_id="plain", job_name="j")
+    GlueJobOperator(task_id="settle", job_name="j", sleep_before_return=30)
+"""
+    findings = {f.task_id: f for f in _scan(run_scan, tmp_path, source) if f.rule == "DA104"}
+    entry = catalog.lookup("airflow.providers.amazon.aws.operators.glue.GlueJobOperator", "3.3")
+    assert entry is not None
+    plain, settle = findings["plain"].fix, findings["settle"].fix
+    assert plain is not None and plain.safety == "safe"
+    assert settle is not None and settle.safety == "unsafe"
+    [reason] = settle.unsafe_reasons
+    assert reason.startswith("`sleep_before_return` is set, but the deferrable path")
+    assert f"{entry.package} {entry.version}" in reason
