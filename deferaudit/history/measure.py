@@ -10,8 +10,11 @@ What each run left behind says how it waited (Airflow 3 schema):
   say that it deferred.)
 - otherwise the task held its slot from start to end (poke mode, or a task that does not wait).
 
-A run is one task instance that started in the window (``since <= start_date < until``) and has
-ended. Percentiles are ``percentile_cont`` (linear interpolation): PostgreSQL's own; on SQLite
+A run is one task instance (a DAG run and map index); its tries are the current row of
+``task_instance`` and the earlier ones in ``task_instance_history``, each counted when it started
+in the window (``since <= start_date < until``) and has ended; a run's figures are its tries'
+sums. (Airflow deletes a try's ``task_reschedule`` rows when it retries: an earlier try of a
+rescheduled sensor counts only its last poke.) Percentiles are ``percentile_cont`` (linear interpolation): PostgreSQL's own; on SQLite
 the same formula over ``row_number()`` windows. Seconds are rounded to milliseconds.
 """
 
@@ -48,10 +51,10 @@ def measure_history(url: str, window: Window) -> History:
 def _tables() -> dict[str, Any]:
     from sqlalchemy import DateTime, Float, Integer, String, column, table
 
-    return {
-        "ti": table(
-            "task_instance",
-            column("id", String),
+    def task_try(name: str, id_column: str) -> Any:
+        return table(
+            name,
+            column(id_column, String),
             column("dag_id", String),
             column("task_id", String),
             column("run_id", String),
@@ -62,7 +65,12 @@ def _tables() -> dict[str, Any]:
             column("end_date", DateTime(timezone=True)),
             column("duration", Float),
             column("queued_dttm", DateTime(timezone=True)),
-        ),
+        )
+
+    return {
+        "ti": task_try("task_instance", "id"),
+        # Earlier tries of a task instance that was retried or cleared.
+        "tih": task_try("task_instance_history", "task_instance_id"),
         "tr": table(
             "task_reschedule",
             column("ti_id", String),
@@ -98,12 +106,42 @@ def _bound(dialect: str, moment: datetime) -> datetime:
     return utc.replace(tzinfo=None) if dialect == "sqlite" else utc
 
 
-def _per_run(dialect: str, window: Window) -> Any:
-    """One row per finished task instance in the window, with its measured figures."""
-    from sqlalchemy import Float, and_, case, cast, func, literal, select
+_RUN = ("dag_id", "task_id", "run_id", "map_index")
+_TRY = (*_RUN, "try_number")
+
+
+def _tries(dialect: str, window: Window) -> Any:
+    """Every finished try that started in the window: the task instance's current try and the
+    earlier ones Airflow moved to task_instance_history."""
+    from sqlalchemy import select, union_all
 
     t = _tables()
-    ti, tr, log = t["ti"], t["tr"], t["log"]
+    since, until = _bound(dialect, window.since), _bound(dialect, window.until)
+
+    def finished(source: Any, id_column: str) -> Any:
+        return select(
+            source.c[id_column].label("id"),
+            *[source.c[k] for k in _TRY],
+            source.c.operator,
+            source.c.start_date,
+            source.c.end_date,
+            source.c.queued_dttm,
+        ).where(
+            source.c.start_date >= since,
+            source.c.start_date < until,
+            source.c.end_date.is_not(None),
+        )
+
+    return union_all(finished(t["ti"], "id"), finished(t["tih"], "task_instance_id")).cte("tries")
+
+
+def _per_try(dialect: str, window: Window) -> Any:
+    """One row per try, with its measured figures."""
+    from sqlalchemy import Float, and_, case, cast, func, select
+
+    t = _tables()
+    tr, log = t["tr"], t["log"]
+    tries = _tries(dialect, window)
     pokes = (
         select(
             tr.c.ti_id,
@@ -119,56 +157,42 @@ def _per_run(dialect: str, window: Window) -> Any:
         select(func.min(resumed.c.dttm))
         .where(
             resumed.c.event == "running",
-            resumed.c.dag_id == log.c.dag_id,
-            resumed.c.task_id == log.c.task_id,
-            resumed.c.run_id == log.c.run_id,
-            resumed.c.map_index == log.c.map_index,
-            resumed.c.try_number == log.c.try_number,
+            *[resumed.c[k] == log.c[k] for k in _TRY],
             resumed.c.dttm > log.c.dttm,
         )
         .scalar_subquery()
     )
     deferral = (
         select(
-            log.c.dag_id,
-            log.c.task_id,
-            log.c.run_id,
-            log.c.map_index,
-            log.c.try_number,
+            *[log.c[k] for k in _TRY],
             log.c.dttm.label("deferred_at"),
             resume_at.label("resumed_at"),
         )
         .where(log.c.event == "deferred")
         .subquery("deferral")
     )
-    since, until = _bound(dialect, window.since), _bound(dialect, window.until)
     in_triggerer = _seconds(
-        dialect, func.coalesce(deferral.c.resumed_at, ti.c.end_date), deferral.c.deferred_at
+        dialect, func.coalesce(deferral.c.resumed_at, tries.c.end_date), deferral.c.deferred_at
     )
     deferrals = (
         select(
-            ti.c.id.label("ti_id"),
+            tries.c.id.label("try_id"),
             func.count().label("n"),
             func.sum(in_triggerer).label("seconds"),
         )
         .join_from(
-            ti,
+            tries,
             deferral,
             and_(
-                deferral.c.dag_id == ti.c.dag_id,
-                deferral.c.task_id == ti.c.task_id,
-                deferral.c.run_id == ti.c.run_id,
-                deferral.c.map_index == ti.c.map_index,
-                deferral.c.try_number == ti.c.try_number,
-                deferral.c.deferred_at >= ti.c.start_date,
-                deferral.c.deferred_at <= ti.c.end_date,
+                *[deferral.c[k] == tries.c[k] for k in _TRY],
+                deferral.c.deferred_at >= tries.c.start_date,
+                deferral.c.deferred_at <= tries.c.end_date,
             ),
         )
-        .where(ti.c.start_date >= since, ti.c.start_date < until, ti.c.end_date.is_not(None))
-        .group_by(ti.c.id)
+        .group_by(tries.c.id)
         .subquery("deferrals")
     )
-    span = _seconds(dialect, ti.c.end_date, ti.c.start_date)
+    span = _seconds(dialect, tries.c.end_date, tries.c.start_date)
     rescheduled = and_(pokes.c.n.is_not(None), deferrals.c.n.is_(None))
     deferred = deferrals.c.n.is_not(None)
     poke_seconds = cast(pokes.c.seconds, Float) + span
@@ -178,15 +202,22 @@ def _per_run(dialect: str, window: Window) -> Any:
         else_=span,
     )
     wait = case(
-        (rescheduled, _seconds(dialect, ti.c.end_date, pokes.c.first_start)),
+        (rescheduled, _seconds(dialect, tries.c.end_date, pokes.c.first_start)),
         else_=span,
     )
-    kind = case((deferred, "deferred"), (rescheduled, "reschedule"), else_="poke")
+    # 2 deferred, 1 reschedule, 0 poke: a run's kind is its tries' highest.
+    kind = case((deferred, 2), (rescheduled, 1), else_=0)
+    queued = case(
+        (
+            tries.c.queued_dttm.is_not(None),
+            _seconds(dialect, tries.c.start_date, tries.c.queued_dttm),
+        ),
+        else_=None,
+    )
     return (
         select(
-            ti.c.dag_id,
-            ti.c.task_id,
-            func.coalesce(ti.c.operator, literal("")).label("operator"),
+            *[tries.c[k] for k in _RUN],
+            tries.c.operator,
             kind.label("kind"),
             wait.label("wait"),
             case((rescheduled, pokes.c.n + 1), else_=0).label("pokes"),
@@ -194,18 +225,37 @@ def _per_run(dialect: str, window: Window) -> Any:
             case((deferred, deferrals.c.n), else_=0).label("deferrals"),
             case((deferred, deferrals.c.seconds), else_=None).label("triggerer"),
             worker.label("worker"),
-            case(
-                (
-                    ti.c.queued_dttm.is_not(None),
-                    _seconds(dialect, ti.c.start_date, ti.c.queued_dttm),
-                ),
-                else_=None,
-            ).label("queued"),
+            queued.label("queued"),
         )
-        .select_from(ti)
-        .outerjoin(pokes, pokes.c.ti_id == ti.c.id)
-        .outerjoin(deferrals, deferrals.c.ti_id == ti.c.id)
-        .where(ti.c.start_date >= since, ti.c.start_date < until, ti.c.end_date.is_not(None))
+        .select_from(tries)
+        .outerjoin(pokes, pokes.c.ti_id == tries.c.id)
+        .outerjoin(deferrals, deferrals.c.try_id == tries.c.id)
+        .cte("per_try")
+    )
+
+
+def _per_run(dialect: str, window: Window) -> Any:
+    """One row per task instance (its tries summed), keyed by task and operator."""
+    from sqlalchemy import case, func, literal, select
+
+    tries = _per_try(dialect, window)
+    kind = func.max(tries.c.kind)
+    return (
+        select(
+            tries.c.dag_id,
+            tries.c.task_id,
+            func.coalesce(func.max(tries.c.operator), literal("")).label("operator"),
+            case((kind == 2, "deferred"), (kind == 1, "reschedule"), else_="poke").label("kind"),
+            func.count().label("tries"),
+            func.sum(tries.c.wait).label("wait"),
+            func.sum(tries.c.pokes).label("pokes"),
+            func.sum(tries.c.poke_seconds).label("poke_seconds"),
+            func.sum(tries.c.deferrals).label("deferrals"),
+            func.sum(tries.c.triggerer).label("triggerer"),
+            func.sum(tries.c.worker).label("worker"),
+            func.sum(tries.c.queued).label("queued"),
+        )
+        .group_by(*[tries.c[k] for k in _RUN])
         .cte("per_run")
     )
 
@@ -217,6 +267,7 @@ def _query(dialect: str, window: Window) -> Any:
     key = [runs.c[k] for k in _KEY]
     totals = [
         func.count().label("runs"),
+        func.sum(runs.c.tries).label("tries"),
         func.sum(case((runs.c.kind == "poke", 1), else_=0)).label("poke_runs"),
         func.sum(case((runs.c.kind == "reschedule", 1), else_=0)).label("reschedule_runs"),
         func.sum(case((runs.c.kind == "deferred", 1), else_=0)).label("deferred_runs"),
@@ -297,6 +348,7 @@ def _task(row: Any) -> TaskHistory:
         task_id=row["task_id"],
         operator=row["operator"] or None,
         runs=int(row["runs"]),
+        tries=int(row["tries"]),
         poke_runs=int(row["poke_runs"]),
         reschedule_runs=int(row["reschedule_runs"]),
         deferred_runs=int(row["deferred_runs"]),

@@ -30,8 +30,8 @@ class Spread:
 class TaskHistory:
     """One task (``dag_id``, ``task_id``, ``operator``; map indexes folded) over the window.
 
-    A run is one task instance (one DAG run and map index) that started in the window and
-    ended. How it waited is read from the rows it left: deferrals in the audit ``log`` table,
+    A run is one task instance (one DAG run and map index) with its tries that started in the
+    window and ended (retries and clears add tries; a run's figures sum them). How it waited is read from the rows it left: deferrals in the audit ``log`` table,
     pokes in ``task_reschedule``; otherwise it held its slot from start to end (poke mode, or a
     task that does not wait).
     """
@@ -40,6 +40,7 @@ class TaskHistory:
     task_id: str
     operator: str | None
     runs: int
+    tries: int  # retried or cleared runs have more than one
     poke_runs: int
     reschedule_runs: int
     deferred_runs: int

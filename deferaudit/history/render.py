@@ -13,6 +13,10 @@ def _runs(count: int) -> str:
     return f"{count} run" if count == 1 else f"{count} runs"
 
 
+def _tries(task: TaskHistory) -> str:
+    return f" ({task.tries} tries)" if task.tries != task.runs else ""
+
+
 def _seconds(value: float | None) -> str:
     return "-" if value is None else format_duration(value)
 
@@ -32,7 +36,7 @@ def history_text(history: History) -> str:
     for task in sorted(history.tasks, key=lambda t: (-t.slot_seconds, t.dag_id, t.task_id)):
         lines.append(
             f"{task.dag_id}.{task.task_id} ({task.operator or 'operator unknown'}): "
-            f"{_runs(task.runs)}, {task.wait_kind}"
+            f"{_runs(task.runs)}{_tries(task)}, {task.wait_kind}"
         )
         lines.append(f"  wait per run     {_spread(task.wait)}")
         lines.append(
@@ -70,6 +74,7 @@ def _task_doc(history: History, task: TaskHistory) -> dict[str, Any]:
         "wait_kind": task.wait_kind,
         "runs": {
             "total": task.runs,
+            "tries": task.tries,
             "poke": task.poke_runs,
             "reschedule": task.reschedule_runs,
             "deferred": task.deferred_runs,

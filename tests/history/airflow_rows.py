@@ -135,9 +135,11 @@ class History:
             "dag_version",
             "dag_run",
             "task_instance",
+            "task_instance_history",
             "task_reschedule",
             "log",
         ]
+        assert set(self.rows) <= set(order), set(self.rows) - set(order)
         with engine.begin() as connection:
             for table in order:
                 if table in self.rows:
@@ -215,6 +217,37 @@ def deferred_sensor(history: History) -> None:
     history.event(key, "deferred", deferred)
     history.event(key, "running", resumed)
     history.event(key, "success", end)
+
+
+def retried_sensor(history: History) -> None:
+    """A poke-mode sensor whose first try failed after 10 minutes (Airflow moved it to
+    task_instance_history) and whose second try succeeded after 5."""
+    at = DAY + timedelta(hours=6)
+    first, second = at, at + timedelta(minutes=15)
+    _, key = history.task_instance(
+        "retry_dag",
+        "wait_for_api",
+        "HttpSensor",
+        at,
+        second,
+        second + timedelta(minutes=5),
+        queued=second - timedelta(seconds=3),
+        try_number=2,
+    )
+    history.add(
+        "task_instance_history",
+        task_instance_id=uuid.uuid4().hex,
+        **{**key, "try_number": 1},
+        start_date=first,
+        end_date=first + timedelta(minutes=10),
+        duration=600.0,
+        state="failed",
+        pool="default_pool",
+        pool_slots=1,
+        operator="HttpSensor",
+        queued_dttm=first - timedelta(seconds=2),
+        dag_version_id=history.dag("retry_dag"),
+    )
 
 
 def every_scenario(url: str) -> None:

@@ -9,7 +9,13 @@ import pytest
 
 from deferaudit.history import measure_history
 from deferaudit.history.model import Spread, Window
-from tests.history.airflow_rows import DAY, History, deferred_sensor, every_scenario
+from tests.history.airflow_rows import (
+    DAY,
+    History,
+    deferred_sensor,
+    every_scenario,
+    retried_sensor,
+)
 
 WINDOW = Window(DAY, DAY + timedelta(days=1))
 
@@ -56,6 +62,17 @@ def test_a_deferred_sensor_holds_a_slot_only_on_the_worker(database_url: str) ->
     assert task.worker == Spread(5.0, 5.0, 5.0)
     assert task.slot_seconds == 5.0
     assert task.wait_kind == "deferred"
+
+
+def test_a_retried_run_sums_its_tries(database_url: str) -> None:
+    history = History()
+    retried_sensor(history)
+    history.write(database_url)
+    task = _by_task(database_url)["wait_for_api"]
+    assert (task.runs, task.tries, task.poke_runs) == (1, 2, 1)
+    assert task.wait == Spread(900.0, 900.0, 900.0)  # 10 min failed + 5 min succeeded
+    assert task.slot_seconds == 900.0
+    assert task.queued == Spread(5.0, 5.0, 5.0)  # 2 s before the first try, 3 s before the second
 
 
 def test_the_window_keeps_only_runs_that_started_in_it(database_url: str) -> None:
