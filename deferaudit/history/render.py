@@ -50,7 +50,7 @@ def history_text(history: History) -> str:
             )
         if task.deferred_runs:
             lines.append(
-                f"  in the triggerer {task.deferrals} deferrals, "
+                f"  in the triggerer {task.deferrals} deferral{'' if task.deferrals == 1 else 's'}, "
                 f"{format_duration(task.triggerer_seconds)}; per run {_spread(task.triggerer)}"
             )
         if task.queued.max is not None:

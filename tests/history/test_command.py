@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import socket
 import sqlite3
 import time
@@ -218,3 +219,27 @@ def test_a_bad_window_is_one_line(sqlite_url: str) -> None:
         _history("--db", sqlite_url, "--since", "2026-11-02", "--until", "2026-11-01")
     )
     assert "is not before" in line
+
+
+def test_the_readme_example_is_what_the_command_prints(
+    migrated_sqlite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.history.airflow_rows import (
+        History,
+        deferred_sensor,
+        poke_sensor,
+        reschedule_sensor,
+        retried_sensor,
+    )
+
+    shutil.copyfile(migrated_sqlite, tmp_path / "demo.db")
+    history = History()
+    for scenario in (poke_sensor, reschedule_sensor, deferred_sensor, retried_sensor):
+        scenario(history)
+    history.write(f"sqlite:///{tmp_path / 'demo.db'}")
+    monkeypatch.chdir(tmp_path)
+    command = "deferaudit history --db sqlite:///demo.db --since 2026-11-01 --until 2026-11-02"
+    result = _history(*command.split()[2:])
+    assert result.exit_code == 0, result.output
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"$ {command}\n{result.stdout}```\n" in readme
