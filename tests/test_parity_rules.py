@@ -195,3 +195,21 @@ with DAG("x"):
     [reason] = settle.unsafe_reasons
     assert reason.startswith("`sleep_before_return` is set, but the deferrable path")
     assert f"{entry.package} {entry.version}" in reason
+
+
+def test_no_fix_adds_deferrable_next_to_a_parameter_that_rejects_it(
+    run_scan: Callable[..., ScanResult], tmp_path: Path
+) -> None:
+    source = """
+from airflow.sdk import DAG
+from airflow.providers.google.cloud.operators.dataproc import DataprocCreateBatchOperator
+
+with DAG("x"):
+    DataprocCreateBatchOperator(task_id="plain", batch={}, region="r")
+    DataprocCreateBatchOperator(task_id="both", batch={}, region="r", asynchronous=True)
+"""
+    fixes = {f.task_id: f.fix for f in _scan(run_scan, tmp_path, source) if f.rule == "DA104"}
+    assert fixes["plain"] is not None
+    # DataprocCreateBatchOperator raises "Both asynchronous and deferrable parameters were
+    # passed": adding deferrable=True would break the task.
+    assert fixes.get("both") is None

@@ -108,7 +108,8 @@ class ClassEntry:
     # For a sensor whose wait ends at a known time (DateTimeSensor): the evidence.
     wait_ends_at_known_time: str | None = None
     # Parameters the deferrable path does not honour: name -> {"effect": "falls-back" (setting
-    # it makes the task run the worker path although deferrable=True), "ignored" (the
+    # it makes the task run the worker path although deferrable=True), "rejects" (setting it
+    # with deferrable=True makes the task raise), "ignored" (the
     # deferred wait does not use it) or "differs" (it does, to another effect), "evidence":
     # the source, or the override's reason}.
     deferrable_ignores: Mapping[str, Mapping[str, str]] = field(default_factory=dict)

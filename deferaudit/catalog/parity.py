@@ -47,21 +47,26 @@ def falls_back(
                 names = attrs.get(attr, set()) - excluded
                 if not names:
                     continue
-                set_defers = _branch_defers(universe, classes, fn, if_node, rest, attr, True)
-                unset_defers = _branch_defers(universe, classes, fn, if_node, rest, attr, False)
-                if set_defers is False and unset_defers is True:
-                    for name in sorted(names):
-                        yield (
-                            name,
-                            {
-                                "effect": "falls-back",
-                                "evidence": (
-                                    f"{fn.where}: `if {ast.unparse(if_node.test)}` (line "
-                                    f"{if_node.lineno}) takes the worker path when `{name}` is "
-                                    "set, even with deferrable=True"
-                                ),
-                            },
-                        )
+                when_set = _branch_defers(universe, classes, fn, if_node, rest, attr, True)
+                when_unset = _branch_defers(universe, classes, fn, if_node, rest, attr, False)
+                if when_unset != "defers" or when_set not in ("worker", "raises"):
+                    continue
+                test = f"{fn.where}: `if {ast.unparse(if_node.test)}` (line {if_node.lineno})"
+                for name in sorted(names):
+                    if when_set == "raises":
+                        note = {
+                            "effect": "rejects",
+                            "evidence": f"{test} raises when `{name}` is set with deferrable=True",
+                        }
+                    else:
+                        note = {
+                            "effect": "falls-back",
+                            "evidence": (
+                                f"{test} takes the worker path when `{name}` is set, even with "
+                                "deferrable=True"
+                            ),
+                        }
+                    yield name, note
 
 
 def _ifs_with_rest(body: Sequence[ast.stmt]) -> Iterator[tuple[ast.If, list[ast.stmt]]]:
@@ -116,7 +121,9 @@ def _branch_defers(
     rest: Sequence[ast.stmt],
     attr: str,
     value: bool,
-) -> bool | None:
+) -> str | None:
+    """What the code does past the ``if`` with deferrable on and ``attr`` set (``value``) or
+    not: "defers", "raises" (the branch ends in a ``raise``) or "worker"; None: undecided."""
     env = {"deferrable": True, attr: value}
     taken = _truth(if_node.test, env)
     if taken is None:
@@ -127,10 +134,12 @@ def _branch_defers(
             return None
     branch = list(live_statements(if_node.body if taken else if_node.orelse))
     if _block_defers(universe, classes, fn, branch):
-        return True
-    if branch and isinstance(branch[-1], (ast.Return, ast.Raise)):
-        return False
-    return _block_defers(universe, classes, fn, rest)
+        return "defers"
+    if branch and isinstance(branch[-1], ast.Raise):
+        return "raises"
+    if branch and isinstance(branch[-1], ast.Return):
+        return "worker"
+    return "defers" if _block_defers(universe, classes, fn, rest) else "worker"
 
 
 def _block_defers(

@@ -117,6 +117,7 @@ def fact_rows(catalog: Catalog, entry: ClassEntry) -> list[tuple[str, str, str]]
         effect = note.get("effect", "")
         value = {
             "falls-back": f"`{name}` set: runs the worker path even with deferrable=True",
+            "rejects": f"`{name}` set: the task raises with deferrable=True",
             "ignored": f"`{name}`: ignored by the deferrable path",
             "differs": f"`{name}`: honoured differently by the deferrable path",
         }.get(effect, f"`{name}`: {effect}")

@@ -22,7 +22,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 OVERRIDES_FILE = Path(__file__).resolve().parent / "wait_overrides.toml"
 OVERRIDE_PREFIX = "override (wait_overrides.toml): "
-_EFFECTS = ("falls-back", "ignored", "differs")
+_EFFECTS = ("falls-back", "rejects", "ignored", "differs")
 _KINDS = ("sensor", "job-waiter", "no-wait")
 
 

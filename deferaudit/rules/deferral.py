@@ -267,6 +267,9 @@ def deferrable_fix(task: ResolvedTask, status: WaitStatus) -> TaskFix | None:
         # With these set the class runs its worker path whatever ``deferrable`` says: the
         # edit would change nothing (and a scan after it would still report the task).
         return None
+    if set_parity_params(task, "rejects"):
+        # With these set the class raises when deferrable is on: the edit would break the task.
+        return None
     mode_arg = task.site.kwargs.get("mode")
     replace_mode = mode_arg is not None and status.mode_origin in ("call", "partial")
     kind: type[TaskFix] = AddDeferrable

@@ -302,3 +302,8 @@ def test_the_reader_finds_http_sensor_fall_back_in_the_real_wheel() -> None:
     )
     assert reading.deferrable_ignores["response_check"]["effect"] == "falls-back"
     assert reading.kind == "sensor"
+
+
+def test_dataproc_batch_rejects_asynchronous_with_deferrable(bundled: Catalog) -> None:
+    path = "airflow.providers.google.cloud.operators.dataproc.DataprocCreateBatchOperator"
+    assert _parity(bundled, path, "3.3")["asynchronous"] == "rejects"

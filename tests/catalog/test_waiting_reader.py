@@ -86,6 +86,18 @@ ACME = {
                     self.defer(trigger=JobTrigger(job), method_name="execute_complete")
                 self.hook.wait_for_job(job, verbose=self.verbose)
 
+        class BatchOperator(BaseOperator):
+            def __init__(self, *, asynchronous=False, deferrable=False, **kwargs):
+                super().__init__(**kwargs)
+                self.asynchronous = asynchronous
+                self.deferrable = deferrable
+            def execute(self, context):
+                if self.asynchronous and self.deferrable:
+                    raise ValueError("pass only one")
+                job = self.hook.submit()
+                if self.deferrable:
+                    self.defer(trigger=JobTrigger(job), method_name="execute_complete")
+
         class PollingOperator(BaseOperator):
             def execute(self, context):
                 _follow(self)
@@ -218,3 +230,9 @@ def test_an_operator_parameter_only_its_worker_wait_reads_is_ignored(tmp_path: P
     assert notes["verbose"]["effect"] == "ignored"
     assert "self.verbose" in notes["verbose"]["evidence"]
     assert "wait_for_completion" not in notes  # what turns the wait off is not parity
+
+
+def test_a_parameter_that_makes_deferrable_raise_rejects_it(tmp_path: Path) -> None:
+    notes = _read(tmp_path, "acme.operators.BatchOperator").deferrable_ignores
+    assert notes["asynchronous"]["effect"] == "rejects"
+    assert "raises when `asynchronous` is set" in notes["asynchronous"]["evidence"]
