@@ -8,7 +8,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import field
 from typing import Literal
 
-from deferaudit.catalog import Catalog, ClassEntry
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from deferaudit.catalog import Catalog, ClassEntry, PackageSource
 from deferaudit.catalog.roots import OPERATOR_ROOTS, SENSOR_ROOTS
 from deferaudit.expand import EMPTY, FactoryTable
 from deferaudit.facts import Arg, ClassFacts, DagFacts, InitValue, TaskSite
@@ -40,6 +43,10 @@ class ResolvedClass:
     deferrable_gap: str | None = None
     # For -Async classes: why the replacement cannot take ``deferrable`` in the deployment.
     replacement_gap: str | None = None
+    # Set when a provider class accepts ``deferrable`` in the catalog's release of its
+    # package, but that release cannot run on the target line and the project pins none:
+    # whether the deployment's release accepts it is not known (the sentence saying so).
+    provider_unpinned: str | None = None
     # What the project's subclasses give their bases for the waiting parameters (the nearest
     # class's value wins), and why a deferrable fix would lose what the subclass does.
     class_values: Mapping[str, InitValue] = field(default_factory=dict)
@@ -162,6 +169,7 @@ class ClassResolver:
             for i in range(1, len(parts)):
                 self._by_suffix.setdefault(".".join(parts[i:]), []).append(cls)
         self._memo: dict[tuple[str, ...], ResolvedClass] = {}
+        self._sources: dict[str, PackageSource] | None = None
         self._by_name: dict[str, list[ClassEntry]] | None = None
 
     def resolve(self, candidates: Iterable[str]) -> ResolvedClass:
@@ -274,6 +282,7 @@ class ClassResolver:
             if live is not None and live != accepts:
                 note = self.live.note(path, accepts, live)
                 accepts, gap = live, None
+        unpinned = self._unpinned(entry) if accepts and gap is None and note is None else None
         replacement_gap = None
         if entry.is_async_class and entry.replacement:
             successor = self.catalog.lookup(entry.replacement, self.line)
@@ -290,6 +299,39 @@ class ClassResolver:
             note=note,
             deferrable_gap=gap,
             replacement_gap=replacement_gap,
+            provider_unpinned=unpinned,
+        )
+
+    def _unpinned(self, entry: ClassEntry) -> str | None:
+        """Why the catalog cannot vouch for a provider class's ``deferrable`` on the target:
+        the project pins no release of its package and the catalog's release needs another
+        Airflow (the release the deployment runs is older, and may predate ``deferrable``)."""
+        if entry.airflow_lines is not None:
+            return None
+        if self.versions is not None and self.versions.version_of(entry.package) is not None:
+            return None
+        if self._sources is None:
+            self._sources = {p.name: p for p in self.catalog.packages}
+        source = self._sources.get(entry.package)
+        if source is None or not source.requires_airflow:
+            return None
+        try:
+            allowed = SpecifierSet(source.requires_airflow).contains(
+                Version(f"{self.line}.999"), prereleases=True
+            )
+        except (InvalidSpecifier, InvalidVersion):
+            return None
+        if allowed:
+            return None
+        since = (
+            f"`deferrable` arrives in {entry.package} {entry.deferrable_since}"
+            if entry.deferrable_since
+            else f"the {entry.package} release that adds `deferrable` is not known"
+        )
+        return (
+            f"the project pins no {entry.package} release, and the catalog's "
+            f"({source.version}) needs Airflow {source.requires_airflow}: {since}, so whether "
+            f"the one installed on Airflow {self.line} takes it is not known"
         )
 
     def _resolve_local(self, cls: ClassFacts, seen: tuple[str, ...]) -> ResolvedClass:
@@ -325,6 +367,11 @@ class ClassResolver:
                 None
                 if accepts
                 else next((b.deferrable_gap for b in known_bases if b.deferrable_gap), None)
+            ),
+            provider_unpinned=(
+                next((b.provider_unpinned for b in known_bases if b.provider_unpinned), None)
+                if accepts
+                else None
             ),
             class_values=values,
             defer_hazards=defer_hazards(cls, known_bases, nearest),

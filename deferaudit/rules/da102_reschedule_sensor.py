@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import deferrable_fix, describe_mode, status_of
+from deferaudit.rules.deferral import (
+    deferrable_fix,
+    deferral_verdict,
+    describe_mode,
+    status_of,
+)
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
@@ -17,7 +22,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             ctx,
             task,
             f"`{task.class_name}` waits {describe_mode(status)}: every poke is a full task "
-            f"start on a worker; it accepts `deferrable=True` on Airflow {ctx.target.line}",
+            f"start on a worker; {deferral_verdict(task, ctx.target.line)}",
             deferrable_fix(task, status),
         )
 

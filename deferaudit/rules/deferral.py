@@ -225,6 +225,8 @@ def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
             f"target Airflow does not have: import `{task.cls.moved[1]}` instead (DA110)"
         )
     reasons.extend(task.cls.defer_hazards)
+    if task.cls.provider_unpinned is not None:
+        reasons.append(task.cls.provider_unpinned)
     entry = task.cls.entry
     if entry is not None:
         for name in set_parity_params(task, "ignored", "differs"):
@@ -291,6 +293,8 @@ def deferral_verdict(task: ResolvedTask, line: str) -> str:
     that adds ``deferrable`` when the deployment's package is older than that."""
     if task.cls.deferrable_gap is not None:
         return f"the class {task.cls.deferrable_gap}"
+    if task.cls.accepts_deferrable and task.cls.provider_unpinned is not None:
+        return f"it may accept `deferrable=True` on Airflow {line}: {task.cls.provider_unpinned}"
     if task.cls.accepts_deferrable:
         return f"it accepts `deferrable=True` on Airflow {line}"
     return f"the class cannot defer on Airflow {line}"
