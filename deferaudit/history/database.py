@@ -19,8 +19,19 @@ class HistoryError(Exception):
     """The database could not be read or measured; the message is one line, password masked."""
 
 
+def _require_sqlalchemy() -> None:
+    try:
+        import sqlalchemy  # noqa: F401
+    except ImportError:
+        raise HistoryError(
+            "deferaudit history needs SQLAlchemy (and psycopg for PostgreSQL): "
+            "pip install 'deferaudit[history]'"
+        ) from None
+
+
 def mask_url(url: str) -> str:
     """The URL with its password replaced by ``***`` (``postgresql://user:***@host/db``)."""
+    _require_sqlalchemy()
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -32,6 +43,7 @@ def mask_url(url: str) -> str:
 
 def _scrub(text: str, url: str) -> str:
     """One line with the URL's password (if any) replaced wherever it appears."""
+    _require_sqlalchemy()
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -67,8 +79,13 @@ def database_url(
         try:
             with airflow_cfg.open(encoding="utf-8") as handle:
                 cfg.read_file(handle)
-        except (OSError, configparser.Error) as exc:
-            raise HistoryError(f"--airflow-cfg {airflow_cfg}: {_scrub(str(exc), '')}") from None
+        except OSError as exc:
+            raise HistoryError(f"--airflow-cfg {airflow_cfg}: {exc.strerror or exc}") from None
+        except configparser.Error as exc:
+            # Not the parser's message: it quotes lines, and a line may hold a password.
+            raise HistoryError(
+                f"--airflow-cfg {airflow_cfg}: not a valid airflow.cfg ({type(exc).__name__})"
+            ) from None
         for key in ("sql_alchemy_conn_cmd", "sql_alchemy_conn_secret"):
             if cfg.has_option("database", key):
                 raise HistoryError(
@@ -141,6 +158,7 @@ def _engine(url_text: str) -> Any:
 @contextmanager
 def read_only_connection(url_text: str) -> Iterator[Any]:
     """A read-only SQLAlchemy connection; database errors become one-line HistoryErrors."""
+    _require_sqlalchemy()
     from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 
     shown = mask_url(url_text)

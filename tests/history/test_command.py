@@ -8,6 +8,8 @@ import json
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -243,3 +245,25 @@ def test_the_readme_example_is_what_the_command_prints(
     assert result.exit_code == 0, result.output
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert f"$ {command}\n{result.stdout}```\n" in readme
+
+
+def test_without_sqlalchemy_the_command_says_what_to_install(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['sqlalchemy'] = None\n"
+        "from deferaudit.cli import main\n"
+        f"main(['history', '--db', 'sqlite:///{tmp_path}/airflow.db'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "deferaudit: error: deferaudit history needs SQLAlchemy (and psycopg for PostgreSQL): "
+        "pip install 'deferaudit[history]'\n"
+    )
+
+
+def test_a_broken_airflow_cfg_never_echoes_its_lines(tmp_path: Path) -> None:
+    cfg = tmp_path / "airflow.cfg"
+    cfg.write_text("sql_alchemy_conn = postgresql://u:topsecret@h/db\n[database]\n")
+    line = _one_line_error(_history("--airflow-cfg", str(cfg)))
+    assert "not a valid airflow.cfg" in line
+    assert "topsecret" not in line
