@@ -1,8 +1,11 @@
 """The per-task figures, aggregated in the database: one SQLAlchemy Core query per database.
 
 What each run left behind says how it waited (Airflow 3 schema):
-- ``task_reschedule``: one row per poke that ended in ``up_for_reschedule`` (``ti_id``); the
-  try that ended the run is one more poke, from the task instance's own start to end.
+- rescheduled pokes: the audit ``log`` table's ``up_for_reschedule`` rows, each poke from the
+  try's latest ``running`` row before it (Airflow 3.3 writes ``task_reschedule.start_date`` when
+  it records the row, after the poke ended, so its ``duration`` is 0); ``task_reschedule`` rows
+  (``ti_id``) when the log holds none (pruned by ``airflow db clean``). The try that ended the
+  run is one more poke, from the task instance's own start to end.
 - the audit ``log`` table: Airflow writes a ``deferred`` row when a try defers and a
   ``running`` row whenever a worker starts or resumes it; the time from each ``deferred`` row
   to the next ``running`` row of the same try is time in the triggerer. (``trigger_id`` and
@@ -13,8 +16,7 @@ What each run left behind says how it waited (Airflow 3 schema):
 A run is one task instance (a DAG run and map index); its tries are the current row of
 ``task_instance`` and the earlier ones in ``task_instance_history``, each counted when it started
 in the window (``since <= start_date < until``) and has ended; a run's figures are its tries'
-sums. (Airflow deletes a try's ``task_reschedule`` rows when it retries: an earlier try of a
-rescheduled sensor counts only its last poke.) Percentiles are ``percentile_cont`` (linear interpolation): PostgreSQL's own; on SQLite
+sums. (Airflow deletes a try's ``task_reschedule`` rows when it retries; its log rows stay.) Percentiles are ``percentile_cont`` (linear interpolation): PostgreSQL's own; on SQLite
 the same formula over ``row_number()`` windows. Seconds are rounded to milliseconds.
 """
 
@@ -171,6 +173,39 @@ def _per_try(dialect: str, window: Window) -> Any:
         .where(log.c.event == "deferred")
         .subquery("deferral")
     )
+    # Each poke that ended in up_for_reschedule, from the audit log: its start is the try's
+    # latest running row before it. (Airflow 3's task_reschedule.start_date is the time the
+    # row was written, after the poke ended, so its duration is 0.)
+    started = log.alias("started")
+    poke_start = (
+        select(func.max(started.c.dttm))
+        .where(
+            started.c.event == "running",
+            *[started.c[k] == log.c[k] for k in _TRY],
+            started.c.dttm <= log.c.dttm,
+        )
+        .scalar_subquery()
+    )
+    logged = (
+        select(
+            *[log.c[k] for k in _TRY],
+            log.c.dttm.label("ended_at"),
+            poke_start.label("started_at"),
+        )
+        .where(log.c.event == "up_for_reschedule")
+        .subquery("logged")
+    )
+    logged_pokes = (
+        select(
+            tries.c.id.label("try_id"),
+            func.count().label("n"),
+            func.sum(_seconds(dialect, logged.c.ended_at, logged.c.started_at)).label("seconds"),
+            func.min(logged.c.started_at).label("first_start"),
+        )
+        .join_from(tries, logged, and_(*[logged.c[k] == tries.c[k] for k in _TRY]))
+        .group_by(tries.c.id)
+        .subquery("logged_pokes")
+    )
     in_triggerer = _seconds(
         dialect, func.coalesce(deferral.c.resumed_at, tries.c.end_date), deferral.c.deferred_at
     )
@@ -193,16 +228,20 @@ def _per_try(dialect: str, window: Window) -> Any:
         .subquery("deferrals")
     )
     span = _seconds(dialect, tries.c.end_date, tries.c.start_date)
-    rescheduled = and_(pokes.c.n.is_not(None), deferrals.c.n.is_(None))
+    # The audit log's pokes where it has them, else task_reschedule's (a pruned log).
+    earlier_pokes = func.coalesce(logged_pokes.c.n, pokes.c.n)
+    earlier_seconds = func.coalesce(logged_pokes.c.seconds, cast(pokes.c.seconds, Float))
+    first_start = func.coalesce(logged_pokes.c.first_start, pokes.c.first_start)
+    rescheduled = and_(earlier_pokes.is_not(None), deferrals.c.n.is_(None))
     deferred = deferrals.c.n.is_not(None)
-    poke_seconds = cast(pokes.c.seconds, Float) + span
+    poke_seconds = earlier_seconds + span
     worker = case(
         (deferred, span - deferrals.c.seconds),
         (rescheduled, poke_seconds),
         else_=span,
     )
     wait = case(
-        (rescheduled, _seconds(dialect, tries.c.end_date, pokes.c.first_start)),
+        (rescheduled, _seconds(dialect, tries.c.end_date, first_start)),
         else_=span,
     )
     # 2 deferred, 1 reschedule, 0 poke: a run's kind is its tries' highest.
@@ -220,7 +259,7 @@ def _per_try(dialect: str, window: Window) -> Any:
             tries.c.operator,
             kind.label("kind"),
             wait.label("wait"),
-            case((rescheduled, pokes.c.n + 1), else_=0).label("pokes"),
+            case((rescheduled, earlier_pokes + 1), else_=0).label("pokes"),
             case((rescheduled, poke_seconds), else_=0.0).label("poke_seconds"),
             case((deferred, deferrals.c.n), else_=0).label("deferrals"),
             case((deferred, deferrals.c.seconds), else_=None).label("triggerer"),
@@ -229,6 +268,7 @@ def _per_try(dialect: str, window: Window) -> Any:
         )
         .select_from(tries)
         .outerjoin(pokes, pokes.c.ti_id == tries.c.id)
+        .outerjoin(logged_pokes, logged_pokes.c.try_id == tries.c.id)
         .outerjoin(deferrals, deferrals.c.try_id == tries.c.id)
         .cte("per_try")
     )

@@ -182,12 +182,15 @@ def reschedule_sensor(history: History) -> None:
     )
     for poke in range(11):
         start = at + timedelta(minutes=5 * poke)
+        ended = start + timedelta(seconds=5)
+        # As Airflow 3.3 writes it: start_date is when the API server recorded the row, just
+        # after the poke ended, and duration = int(end - start) = 0.
         history.add(
             "task_reschedule",
             ti_id=ti_id,
-            start_date=start,
-            end_date=start + timedelta(seconds=5),
-            duration=5,
+            start_date=ended + timedelta(milliseconds=4),
+            end_date=ended,
+            duration=0,
             reschedule_date=start + timedelta(minutes=5),
         )
         history.event(key, "running", start)

@@ -75,6 +75,36 @@ def test_a_retried_run_sums_its_tries(database_url: str) -> None:
     assert task.queued == Spread(5.0, 5.0, 5.0)  # 2 s before the first try, 3 s before the second
 
 
+def test_with_the_log_pruned_pokes_come_from_task_reschedule(database_url: str) -> None:
+    # `airflow db clean` emptied the audit log; task_reschedule rows that carry their pokes'
+    # real starts and durations are what is left.
+    history = History()
+    at = DAY + timedelta(hours=7)
+    ti_id, _key = history.task_instance(
+        "pruned_dag",
+        "wait_for_table",
+        "SqlSensor",
+        at,
+        at + timedelta(minutes=30),
+        at + timedelta(minutes=30, seconds=7),
+    )
+    for poke in range(3):
+        start = at + timedelta(minutes=10 * poke)
+        history.add(
+            "task_reschedule",
+            ti_id=ti_id,
+            start_date=start,
+            end_date=start + timedelta(seconds=7),
+            duration=7,
+            reschedule_date=start + timedelta(minutes=10),
+        )
+    history.write(database_url)
+    task = _by_task(database_url)["wait_for_table"]
+    assert (task.wait_kind, task.pokes, task.poke_seconds) == ("reschedule", 4, 28.0)
+    assert task.wait == Spread(1807.0, 1807.0, 1807.0)
+    assert task.slot_seconds == 28.0
+
+
 def test_the_window_keeps_only_runs_that_started_in_it(database_url: str) -> None:
     every_scenario(database_url)
     # 00:00 -> 02:00: the poke sensor's first two runs, nothing else.
