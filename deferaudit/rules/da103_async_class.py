@@ -120,6 +120,18 @@ the target version, or when the task passes an argument the replacement has no p
     valid=(
         Example(
             """
+from airflow import DAG
+from airflow.sensors.date_time import DateTimeSensorAsync
+
+with DAG("ingest"):
+    DateTimeSensorAsync(task_id="until", target_time="{{ data_interval_end }}", timeout=60)
+""",
+            count=0,
+            target="2.10",
+            note="Airflow 2.10 does not deprecate it: the package's own deferrable variant",
+        ),
+        Example(
+            """
 from airflow.sdk import DAG
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 
@@ -142,13 +154,14 @@ with DAG("ingest"):
         ),
         Example(
             """
-from airflow import DAG
-from airflow.sensors.date_time import DateTimeSensorAsync
+from datetime import timedelta
+from airflow.sdk import DAG
+from airflow.providers.standard.sensors.time_delta import TimeDeltaSensorAsync
 
 with DAG("ingest"):
-    DateTimeSensorAsync(task_id="until", target_time="{{ data_interval_end }}", timeout=60)
+    TimeDeltaSensorAsync(task_id="later", delta=timedelta(hours=1), timeout=60)
 """,
-            target="2.10",
+            note="deprecated in the standard provider: TimeDeltaSensor(deferrable=True)",
         ),
     ),
 )

@@ -59,6 +59,11 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
         and cls.origin != "local"
         and not falls_back  # it runs its worker path: judged below as the task it really is
     ):
+        if cls.entry.deprecated is None and cls.entry.path.startswith("airflow."):
+            # Airflow's own -Async class that its package does not deprecate (the catalog
+            # reads deprecation from the package: DateTimeSensorAsync on 3.3, TimeSensorAsync
+            # and TimeDeltaSensorAsync on 2.x) is that package's deferrable variant: it defers.
+            return WaitStatus("deferred", reason="the package's own deferrable variant")
         return WaitStatus("async-class")
     state, origin = deferrable_state(task, settings.default_deferrable)
     if cls.is_sensor:
