@@ -186,8 +186,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "airflow_cfg",
         "source",
-        "The deployment's airflow.cfg ([operators] default_deferrable). AIRFLOW__* "
-        "variables in the environment are read too, and win, as in Airflow.",
+        "The deployment's airflow.cfg ([operators] default_deferrable; for history, "
+        "[database] sql_alchemy_conn). AIRFLOW__* variables in the environment are read too, "
+        "and win, as in Airflow.",
         flags=("--airflow-cfg",),
         path_type="file",
     ),

@@ -142,6 +142,12 @@ def test_a_database_that_is_not_airflows(postgres_server: PostgresServer, tmp_pa
     assert "not an Airflow metadata database" in _one_line_error(
         _history("--db", f"sqlite:///{other}", *WINDOW)
     )
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    assert "not an Airflow metadata database" in _one_line_error(
+        _history("--db", f"sqlite:///{empty}", *WINDOW)
+    )
+    assert empty.stat().st_size == 0
 
 
 def test_a_wrong_password_is_one_masked_line(postgres_server: PostgresServer) -> None:
