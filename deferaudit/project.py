@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 from deferaudit.cache_file import default_key_file
@@ -99,3 +100,46 @@ def locate_module(name: str, roots: Sequence[Path]) -> tuple[Path, Path] | None:
             if os.path.isfile(candidate):
                 return Path(candidate), root
     return None
+
+
+# Top-level names no project folder provides (the standard library, Airflow): never looked for.
+_NOT_PROJECT_TOPS = frozenset(sys.stdlib_module_names) | {"airflow", "__future__"}
+
+
+def folders_on_sys_path(
+    importers: Iterable[tuple[Path, Iterable[str]]],
+    scanned: Sequence[Path],
+    known: Collection[str],
+) -> list[Path]:
+    """Folders below a scanned folder that the files' own imports show Airflow has on
+    ``sys.path``: the DAG folder, when a scan starts above it (``deferaudit scan .`` at a
+    repository's root, with the DAGs in ``dags/``). A file that imports ``pkg.mod``, which no
+    scanned module is named, where a folder between the file and the scanned folder holds
+    ``pkg`` (a package or a module): that folder is an import root, as Airflow's DAG folder is.
+    ``known`` holds the module names the scan already gives its files."""
+    roots = sorted({os.path.normpath(p) for p in scanned}, key=len, reverse=True)
+    known_tops = {name.split(".", 1)[0] for name in known}
+    checked: dict[tuple[str, str], bool] = {}
+    found: list[Path] = []
+    for file, modules in importers:
+        text = os.path.normpath(file)
+        root = next((r for r in roots if text.startswith(r + os.sep)), None)
+        if root is None:
+            continue
+        for module in modules:
+            top = module.split(".", 1)[0]
+            if top in _NOT_PROJECT_TOPS or top in known_tops or not top.isidentifier():
+                continue
+            folder = os.path.dirname(text)
+            while len(folder) > len(root):
+                key = (folder, top)
+                if key not in checked:
+                    checked[key] = os.path.isdir(os.path.join(folder, top)) or os.path.isfile(
+                        os.path.join(folder, top + ".py")
+                    )
+                if checked[key]:
+                    if Path(folder) not in found:
+                        found.append(Path(folder))
+                    break
+                folder = os.path.dirname(folder)
+    return found

@@ -3,15 +3,14 @@ the class table, judge each file (deferaudit.evaluate), with the per-file cache 
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deferaudit import __version__
 from deferaudit.cache import FileMeta, FileResult, ScanCache, meta_of
 from deferaudit.cache_file import CacheKey
 from deferaudit.catalog import Catalog
@@ -30,6 +29,7 @@ from deferaudit.evaluate import (
     run_rules,
 )
 from deferaudit.expand import FactoryTable
+from deferaudit.extract import module_name
 from deferaudit.extraction import (
     PackedResult,
     PlannedFile,
@@ -40,19 +40,21 @@ from deferaudit.extraction import (
     results_for,
     unpack,
 )
-from deferaudit.facts import ClassFacts, DagFacts
+from deferaudit.facts import DagFacts
 from deferaudit.hand_waits import HandWaitTable
 from deferaudit.live import LiveIntrospection
 from deferaudit.plugin_folders import plugin_roots, under_any
 from deferaudit.project import (
     default_cache_folder,
+    folders_on_sys_path,
     import_roots,
     locate_module,
 )
 from deferaudit.project_pins import ProjectPins, project_pins
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, Finding
-from deferaudit.settings import Settings, results_key
+from deferaudit.scan_keys import catalog_key, context_key, outcomes_key
+from deferaudit.settings import Settings
 from deferaudit.source import MAX_FILE_BYTES
 from deferaudit.target import (
     Target,
@@ -117,58 +119,6 @@ class ScanResult:
     @property
     def dags(self) -> tuple[DagFacts, ...]:
         return tuple(d for r in self.files if r.facts for d in r.facts.dags)
-
-
-def catalog_key(catalog: Catalog) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(repr(sorted(catalog.package_versions.items())).encode())
-    digest.update(str(len(catalog.entries)).encode())
-    digest.update(repr(sorted(catalog.history)).encode())
-    digest.update(str(sum(1 for e in catalog.entries if e.deferrable_since)).encode())
-    digest.update(catalog.waiting_key().encode())  # a rebuild may change only these
-    return digest.hexdigest()
-
-
-def context_key(
-    target: Target,
-    settings: Settings,
-    classes: Iterable[ClassFacts],
-    versions: DeploymentVersions | None = None,
-    live: bool = False,
-    aliases: Mapping[str, tuple[str, ...]] | None = None,
-    factories: str = "",
-) -> str:
-    """Everything besides a file's own facts that its findings depend on."""
-    digest = hashlib.blake2b(digest_size=20)
-    parts = (
-        __version__,
-        target.version,
-        target.line,
-        target.reason,
-        # Every setting the table marks as changing results (deferaudit.settings_table).
-        results_key(settings),
-        repr(sorted(classes, key=lambda c: (c.path, c.span.line))),
-        repr(sorted((aliases or {}).items())),
-        versions.key() if versions is not None else "catalog versions",
-        "live" if live else "",
-        factories,
-    )
-    for part in parts:
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def _outcomes_key(
-    ctx_key: str, keys: Sequence[str | None], outcomes: Sequence[FileOutcome | None]
-) -> str:
-    """A digest of which files (by content key) gave the outcomes, under which context."""
-    digest = hashlib.blake2b(ctx_key.encode(), digest_size=20)
-    for key, outcome in zip(keys, outcomes, strict=True):
-        if outcome is not None:
-            digest.update((key or f"-{outcome.path}").encode("utf-8", "surrogatepass"))
-            digest.update(b"\0")
-    return digest.hexdigest()
 
 
 def scan(
@@ -269,6 +219,8 @@ class _Scan:
             versions = pins.versions or versions
             self.versions = versions
         self.pins = pins
+        # Folders the DAG files' imports put on sys.path below the scanned ones.
+        self.inferred_roots: list[Path] = []
         self.installed = None if settings.target_airflow else installed_version()
         if versions is not None and versions.airflow and not settings.target_airflow:
             self.installed = versions.airflow
@@ -356,6 +308,9 @@ class _Scan:
                 found, planned = self.walk(inferred)
                 keys = self._keys(planned)
                 results, metas = self._metas(planned, keys, progress, early=early)
+        planned, keys, metas = self._named_from_roots(
+            planned, keys, results, metas, progress, early
+        )
         planned, keys, metas = self._with_helpers(
             planned, keys, results, metas, progress, changed=only or ()
         )
@@ -474,7 +429,7 @@ class _Scan:
             },
             paths_missing=bool(self.paths) and not planned and bool(problems),
             versions=self.versions,
-            outcomes_key=_outcomes_key(ctx_key, keys, outcomes) if cache is not None else None,
+            outcomes_key=outcomes_key(ctx_key, keys, outcomes) if cache is not None else None,
             cache_folder=self.cache_folder if cache is not None else None,
             cache_seal=cache.key if cache is not None else None,
             notes=tuple(cache.notes) if cache is not None else (),
@@ -493,12 +448,15 @@ class _Scan:
         ``MAX_HELPER_ROUNDS`` levels, at most ``MAX_HELPER_FILES`` files), found under the
         folders Airflow has on sys.path: read for their classes, never imported, and never
         DAG files (role "helper"). Only imported modules are read, however large the project."""
-        roots = import_roots(
-            self.paths,
-            plugin_roots(self.paths, self.settings.plugins, self.cwd),
-            self.settings.python_path,
-            self.cwd,
-        )
+        roots = [
+            *self.inferred_roots,
+            *import_roots(
+                self.paths,
+                plugin_roots(self.paths, self.settings.plugins, self.cwd),
+                self.settings.python_path,
+                self.cwd,
+            ),
+        ]
         known = {os.path.normpath(p.path) for p in planned}
         asked: set[str] = set()
         frontier = set().union(*(m.imported for m in metas)) if metas else set()
@@ -573,6 +531,50 @@ class _Scan:
                         grown = True
             if not grown:
                 return out
+
+    def _named_from_roots(
+        self,
+        planned: list[PlannedFile],
+        keys: list[str | None],
+        results: dict[int, PackedResult],
+        metas: list[FileMeta],
+        progress: Callable[[int], None] | None,
+        early: EarlyJudge | None,
+    ) -> tuple[list[PlannedFile], list[str | None], list[FileMeta]]:
+        """Files under a folder that the DAG files' imports show on sys.path (the DAG folder,
+        when the scan starts above it) take their module names from it, as Airflow gives
+        them, and are read again under those names."""
+        scanned = [self.cwd / p for p in self.paths if (self.cwd / p).is_dir()]
+        importers = [(p.path, m.imported) for p, m in zip(planned, metas, strict=True)]
+        folders = folders_on_sys_path(importers, scanned, {p.module for p in planned})
+        self.inferred_roots = folders
+        deepest = sorted((os.path.normpath(f) + os.sep for f in folders), key=len, reverse=True)
+        changed: list[int] = []
+        for index, plan in enumerate(planned):
+            text = os.path.normpath(plan.path)
+            root = next((r for r in deepest if text.startswith(r)), None)
+            module = module_name(text[len(root) :].replace(os.sep, "/")) if root else plan.module
+            if module != plan.module:
+                planned[index] = dataclasses.replace(plan, module=module)
+                changed.append(index)
+        if changed:
+            for index, key in zip(changed, self._keys([planned[i] for i in changed]), strict=True):
+                keys[index] = key
+                results.pop(index, None)
+            again = results_for(
+                changed,
+                planned,
+                keys,
+                self.cache,
+                self.settings,
+                self.safe_version,
+                progress,
+                early,
+            )
+            results.update(again)
+            for index in changed:
+                metas[index] = again[index].meta or meta_of(unpack(again[index]))
+        return planned, keys, metas
 
     def _keys(self, planned: Sequence[PlannedFile]) -> list[str | None]:
         if self.cache is None:

@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (6, ("deferaudit.outputs",)),
     (5, ("deferaudit.fix", "deferaudit.report")),
     (4, ("deferaudit.scan",)),
-    (3, ("deferaudit.extraction", "deferaudit.evaluate")),
+    (3, ("deferaudit.extraction", "deferaudit.evaluate", "deferaudit.scan_keys")),
     (2, ("deferaudit.rules", "deferaudit.cost", "deferaudit.suppression")),
     (1, ("deferaudit.fixes", "deferaudit.resolve", "deferaudit.expand", "deferaudit.hand_waits")),
     (1, ("deferaudit.call_names",)),
