@@ -69,14 +69,7 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
     if cls.is_sensor:
         mode, mode_origin = sensor_mode(task)
         if state == "on" and falls_back and mode in ("poke", "reschedule"):
-            return WaitStatus(
-                "poke" if mode == "poke" else "reschedule",
-                mode,
-                mode_origin,
-                origin,
-                falls_back=falls_back,
-                falls_back_note=parity_clause(task, falls_back),
-            )
+            return _waiting(task, mode, mode_origin, origin, falls_back)
         if state == "on":
             return WaitStatus("deferred", mode, mode_origin, origin)
         if state == "unknown" or mode == "unknown":
@@ -86,14 +79,7 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
         if cls.accepts_deferrable or origin == "class":
             if origin in OPT_OUT_ORIGINS:
                 return WaitStatus("opted-out", mode, mode_origin, origin)
-            return WaitStatus(
-                "poke" if mode == "poke" else "reschedule",
-                mode,
-                mode_origin,
-                origin,
-                falls_back=falls_back,
-                falls_back_note=parity_clause(task, falls_back),
-            )
+            return _waiting(task, mode, mode_origin, origin, falls_back)
         return WaitStatus(
             "poke-cannot-defer" if mode == "poke" else "reschedule-cannot-defer",
             mode,
@@ -182,6 +168,25 @@ def parity_clause(task: ResolvedTask, names: tuple[str, ...]) -> str:
     return (
         f"`{task.class_name}`{where} runs its worker path when {listed} {verb} set, even with "
         "deferrable=True"
+    )
+
+
+def _waiting(
+    task: ResolvedTask,
+    mode: str | None,
+    mode_origin: str | None,
+    origin: str | None,
+    falls_back: tuple[str, ...],
+) -> WaitStatus:
+    """A sensor that waits in its worker slot in ``mode`` (poke or reschedule), with the
+    parameters that keep its deferrable path from running, if any."""
+    return WaitStatus(
+        "poke" if mode == "poke" else "reschedule",
+        mode,
+        mode_origin,
+        origin,
+        falls_back=falls_back,
+        falls_back_note=parity_clause(task, falls_back),
     )
 
 
