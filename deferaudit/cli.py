@@ -39,12 +39,13 @@ class UsageFailure(click.ClickException):
 @contextmanager
 def _user_errors() -> Iterator[None]:
     from deferaudit.catalog import CatalogError
+    from deferaudit.history import HistoryError
     from deferaudit.rules import UnknownRuleError
     from deferaudit.settings import ConfigError
 
     try:
         yield
-    except (ConfigError, CatalogError, UnknownRuleError) as exc:
+    except (ConfigError, CatalogError, UnknownRuleError, HistoryError) as exc:
         raise UsageFailure(str(exc)) from exc
 
 
@@ -243,7 +244,7 @@ def scan(
 
     options = pop_scan_options(options) | pop_cost_options(options)
     run = open_run(paths, options)
-    report, _ = build(run, commands.report, commands.wants_for(fmt))
+    report, _ = build(run, commands.report, commands.wants_for(fmt), history=True)
     view = View(statistics=statistics, quiet=run.settings.quiet)
     emit_report(report, fmt, output, view)
     if exit_non_zero_on_finding and report.findings:
@@ -268,7 +269,7 @@ def report(paths: tuple[Path, ...], output: Path, **options: Any) -> None:
 
     options = pop_scan_options(options) | pop_cost_options(options)
     run = open_run(paths, options)
-    report, _ = build(run, commands.report, commands.wants_for("html"))
+    report, _ = build(run, commands.report, commands.wants_for("html"), history=True)
     emit_report(report, "html", output, View(quiet=run.settings.quiet))
     if str(output) != "-":
         click.echo(f"Report written to {output}", err=True)
@@ -303,7 +304,7 @@ def capacity(
 
     options = pop_scan_options(options) | pop_cost_options(options)
     run = open_run(paths, options)
-    report, _ = build(run, commands.report, Wants())
+    report, _ = build(run, commands.report, Wants(), history=True)
     write_output(lambda handle: emit_capacity(report, handle, View(top=top), fmt), output)
 
 
@@ -436,6 +437,8 @@ def check(
     from deferaudit.report import View
 
     options = pop_scan_options(options) | pop_cost_options(options)
+    if options["history"]:  # the gate judges the code alone, never a database
+        raise UsageFailure("--history is for scan, capacity and report, not check")
     try:
         policy = parse_fail_on(fail_on, max_new_waste_hours)
     except GATE_ERRORS as exc:

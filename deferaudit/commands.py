@@ -27,6 +27,7 @@ __all__ = [
     "baseline",
     "check",
     "history",
+    "measured_history",
     "open_run",
     "report",
     "settings_from_options",
@@ -109,13 +110,17 @@ def report(
     *,
     progress: Progress = None,
     on_total: Progress = None,
+    history: bool = False,
 ) -> tuple[Report, None]:
-    """scan, report, capacity and fix: the Report of every finding under the paths."""
+    """scan, report, capacity and fix: the Report of every finding under the paths; with
+    ``history`` (scan, report, capacity), its waiting tasks priced from the runs of the
+    database the settings name (raises deferaudit.history.HistoryError)."""
     made = build_report(
         list(run.paths) or [Path(".")],
         run.settings,
         run.catalog,
         wants=wants,
+        history=measured_history(run.settings) if history else None,
         **_scan_arguments(run, progress, on_total),
     )
     return made, None
@@ -168,6 +173,23 @@ def history(options: Mapping[str, Any], now: datetime | None = None) -> History:
     url, _where = database_url(options["db"], options["airflow_cfg"], os.environ)
     window = parse_window(options["since"], options["until"], now or datetime.now(timezone.utc))
     return measure_history(url, window)
+
+
+def measured_history(settings: Settings, now: datetime | None = None) -> History | None:
+    """The History that ``--history`` (or ``[tool.deferaudit] history``) names, measured over
+    ``--since``/``--until``; None when none is named (no database is touched). Raises
+    deferaudit.history.HistoryError."""
+    if not settings.history:
+        return None
+    from deferaudit.history import measure_history
+    from deferaudit.history.measure import parse_window
+
+    window = parse_window(
+        settings.history_since or "30d",
+        settings.history_until,
+        now or datetime.now(timezone.utc),
+    )
+    return measure_history(settings.history, window)
 
 
 def _scan_arguments(run: Run, progress: Progress, on_total: Progress) -> dict[str, Any]:

@@ -8,8 +8,9 @@ downstream (deferaudit.outputs) computes: what a format shows is in the Report.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deferaudit.catalog import Catalog
 from deferaudit.cost.capacity import TriggererPlan, plan_capacity, plan_parameters
@@ -19,6 +20,10 @@ from deferaudit.rules.base import Finding
 from deferaudit.scan import ScanResult, scan
 from deferaudit.settings import Settings
 from deferaudit.versions import DeploymentVersions
+
+if TYPE_CHECKING:
+    from deferaudit.cost.history_join import HistoryJoin
+    from deferaudit.history import History
 
 __all__ = ["Judge", "Wants", "build_report", "capacity_plan", "complete_report"]
 
@@ -52,22 +57,26 @@ def build_report(
     judge: Judge | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    history: History | None = None,
 ) -> Report:
     """Scan ``paths`` and work out what ``wants`` asks for; ``judge`` (the gate) picks the
-    findings to show before any fix is worked out."""
+    findings to show before any fix is worked out. With a measured ``history`` the waiting
+    tasks it ran are priced from their runs (every task is read, to list what it ran that the
+    scan did not find)."""
+    wants = wants or Wants()
     result = scan(
         paths,
         settings,
         catalog,
         cwd=cwd,
-        need_facts=wants.facts or wants.fix_diffs,
+        need_facts=wants.facts or wants.fix_diffs or history is not None,
         progress=progress,
         on_total=on_total,
         versions=versions,
         live=live,
         only=only,
     )
-    return complete_report(result, wants, cwd=cwd, scanned=paths, judge=judge)
+    return complete_report(result, wants, cwd=cwd, scanned=paths, judge=judge, history=history)
 
 
 def complete_report(
@@ -77,8 +86,12 @@ def complete_report(
     cwd: Path,
     scanned: Sequence[Path] = (),
     judge: Judge | None = None,
+    history: History | None = None,
 ) -> Report:
     """The Report of a scan already made."""
+    joined = None
+    if history is not None:
+        result, joined = with_history(result, history)
     findings: Sequence[Finding] = result.findings
     verdict = None
     if judge is not None:
@@ -105,7 +118,64 @@ def complete_report(
         scanned=tuple(p.as_posix() for p in scanned) or (".",),
         cwd=cwd,
         gate=verdict,
+        history=joined,
     )
+
+
+def with_history(result: ScanResult, history: History) -> tuple[ScanResult, HistoryJoin]:
+    """The scan with its waiting tasks priced from the measured history where it ran them
+    (on each file's costs and on the findings that carry them), and what was joined."""
+    from deferaudit.cost.history_join import join_history
+
+    scanned: list[tuple[str | None, str | None]] = []
+    for task in result.tasks:
+        scanned.append((task.dag_id, task.task_id))
+        loop = task.site.loop
+        scanned.extend((task.dag_id, tid) for tid in (loop.task_ids if loop else ()))
+    dag_files: dict[str, set[str]] = {}
+    for file in result.files:
+        if file.role == "dag" and file.skipped is None and file.facts is not None:
+            dag_files[file.path] = {
+                d.dag_id.value
+                for d in file.facts.dags
+                if d.dag_id is not None
+                and d.dag_id.kind == "literal"
+                and isinstance(d.dag_id.value, str)
+            }
+    for outcome in result.outcomes:
+        ids = {c.dag_id for c in outcome.costs if c.dag_id}
+        if ids or outcome.dags:
+            dag_files.setdefault(outcome.path, set()).update(ids)
+    priced, joined = join_history(
+        ((o.path, c) for o in result.outcomes for c in o.costs), scanned, dag_files, history
+    )
+    if not priced:
+        return replace(result, outcomes_key=None), joined
+
+    def repriced(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+        return tuple(
+            replace(f, cost=priced[id(f.cost)]) if id(f.cost) in priced else f for f in findings
+        )
+
+    outcomes = tuple(
+        replace(
+            o,
+            costs=tuple(priced.get(id(c), c) for c in o.costs),
+            findings=repriced(o.findings),
+            suppressed=repriced(o.suppressed),
+        )
+        if any(id(c) in priced for c in o.costs)
+        else o
+        for o in result.outcomes
+    )
+    # outcomes_key None: the capacity plan cached for the unpriced costs does not apply.
+    return replace(
+        result,
+        outcomes=outcomes,
+        findings=repriced(result.findings),
+        suppressed=repriced(result.suppressed),
+        outcomes_key=None,
+    ), joined
 
 
 def capacity_plan(result: ScanResult) -> TriggererPlan:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from deferaudit.catalog import Catalog
     from deferaudit.cost.capacity import TriggererPlan
+    from deferaudit.cost.history_join import HistoryJoin
     from deferaudit.scan import FileOutcome, ScanProblem, ScanResult
     from deferaudit.settings import Settings
     from deferaudit.target import Target
@@ -55,6 +56,8 @@ class Report:
     new ones. ``plan`` is the capacity plan over every waiting task; ``fix_edits`` the text
     replacements of each finding's fix (keyed by ``id`` of the finding, SARIF); ``fix_diffs``
     the unified diff of each file's safe fixes (HTML). Each is present when it was asked for.
+    ``history`` is what a measured history (``--history``) changed in the costs and what it
+    could not join; the costs themselves (on findings, outcomes and the plan) already carry it.
     """
 
     scan: ScanResult
@@ -66,6 +69,7 @@ class Report:
     scanned: tuple[str, ...] = ()
     cwd: Path | None = None
     gate: GateVerdict | None = None
+    history: HistoryJoin | None = None
 
     # What the emitters read of the scan, named here so they never reach into it.
     @property

@@ -75,6 +75,11 @@ class Settings:
     worker_concurrency: int | None = None
     ha: bool | None = None
     waits: tuple[tuple[str, float], ...] = ()
+    # An Airflow metadata database whose runs price the waiting tasks (deferaudit.history),
+    # and the window of runs measured (as ``deferaudit history --since/--until`` reads them).
+    history: str | None = None
+    history_since: str | None = None
+    history_until: str | None = None
     # Where each explicitly set value came from, by field (for the plan's assumptions).
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -251,6 +256,7 @@ _WANTED = {
     "choice": "a string",
     "path": "a string",
     "executor": "a string",
+    "text": "a string",
     "bool": "true or false",
     "int": "a positive integer",
     "count": "a positive integer",

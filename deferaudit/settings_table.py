@@ -14,7 +14,8 @@ from typing import Any
 # How a value is read and checked (deferaudit.settings.read_value) and which click type a flag
 # gets (deferaudit.cli): codes (rule codes and prefixes), version (an Airflow version), choice,
 # bool, int (positive), count (-vv), path, paths, duration, fraction, executor, waits (a table of
-# pattern = duration), and source (not a setting: where the other settings are read from).
+# pattern = duration), text (kept as given, checked where it is used: a database URL, a window
+# bound), and source (not a setting: where the other settings are read from).
 KINDS = (
     "codes",
     "version",
@@ -28,6 +29,7 @@ KINDS = (
     "fraction",
     "executor",
     "waits",
+    "text",
     "source",
 )
 
@@ -347,6 +349,40 @@ OPTIONS: tuple[Option, ...] = (
         "Add one spare triggerer for high availability. Default: on.",
         toml="ha",
         flags=("--ha/--no-ha",),
+        group="cost",
+    ),
+    # The measured history joined with a scan: the costs are priced after the cached outcomes
+    # (deferaudit.pipeline.with_history), so they do not change a file's results.
+    Option(
+        "history",
+        "text",
+        "Price the waiting tasks from the runs in this Airflow metadata database (a SQLAlchemy "
+        "URL, opened read-only) over --since/--until: measured waits and runs per day "
+        "replace the assumed ones where the database ran the task. Default: none, no database "
+        "is read.",
+        toml="history",
+        flags=("--history",),
+        metavar="URL",
+        group="cost",
+    ),
+    Option(
+        "history_since",
+        "text",
+        "With --history: measure runs that started after this, a duration back from --until "
+        "(30d, 12h) or a date/time (2026-11-01). Default: 30d.",
+        toml="history-since",
+        flags=("--since",),
+        metavar="WHEN",
+        group="cost",
+    ),
+    Option(
+        "history_until",
+        "text",
+        "With --history: ... and before this, a date/time or a duration back from now. "
+        "Default: now.",
+        toml="history-until",
+        flags=("--until",),
+        metavar="WHEN",
         group="cost",
     ),
     # deferaudit history: where the metadata database is and which runs to measure. Sources,

@@ -36,6 +36,7 @@ OTHER_VALUE: dict[str, Any] = {
     "fraction": 0.5,
     "executor": "kubernetes",
     "waits": (("ingest.wait", 60.0),),
+    "text": "sqlite:////var/lib/airflow/airflow.db",
 }
 
 

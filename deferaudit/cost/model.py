@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_TASK_DURATION",
     "DEFAULT_WAIT",
     "EXECUTOR_START_OVERHEAD",
+    "SOURCES",
     "Assumption",
     "CostParameters",
     "SlotCost",
@@ -28,7 +29,15 @@ __all__ = [
     "slot_seconds_per_run",
 ]
 
-AssumptionSource = Literal["measured", "configured", "defaulted", "assumed"]
+AssumptionSource = Literal["measured", "history", "configured", "defaulted", "assumed"]
+# Every source, in the order outputs list them.
+SOURCES: tuple[AssumptionSource, ...] = (
+    "measured",
+    "history",
+    "configured",
+    "defaulted",
+    "assumed",
+)
 WaitMode = Literal["poke", "reschedule", "blocking", "deferrable"]
 
 DEFAULT_WAIT = 30 * 60.0
@@ -51,7 +60,8 @@ EXECUTOR_START_OVERHEAD: Mapping[str, float] = {
 class Assumption(NamedTuple):
     """One input of a number: which quantity, where its value came from, and how.
 
-    ``measured`` values are read from the DAG files, ``configured`` ones from the user's
+    ``measured`` values are read from the DAG files, ``history`` ones from the deployment's
+    own runs in its Airflow metadata database (``--history``), ``configured`` ones from the user's
     settings, ``defaulted`` ones are Airflow's or deferaudit's documented defaults, and
     ``assumed`` ones are guesses deferaudit had to make (flagged in every output). A named
     tuple, like SlotCost: tens of thousands are cached per scan and loaded on every warm one.

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TextIO
 
 from deferaudit.cost.capacity import TriggererPlan
-from deferaudit.cost.model import SlotCost
+from deferaudit.cost.model import SOURCES, SlotCost
 from deferaudit.durations import format_duration
 from deferaudit.outputs import clean as _clean
 from deferaudit.report import Report, View
 
 __all__ = ["emit_capacity"]
 
-_SOURCES = ("measured", "configured", "defaulted", "assumed")
+_SOURCES = SOURCES
 
 
 def emit_capacity(report: Report, out: TextIO, view: View, fmt: str = "text") -> None:
@@ -150,10 +150,16 @@ def _text(result: Report, plan: TriggererPlan, top: int) -> str:
     out.extend(f"    {line}" for line in plan.environment())
     out.append("  Helm chart values (apache-airflow/airflow):")
     out.extend(f"    {line}" for line in plan.helm_values())
+    if result.history is not None:
+        from deferaudit.outputs.text import history_lines
+
+        out.append("")
+        out.extend(history_lines(result.history))
     out.append("")
     out.append(
-        "Assumptions (measured: read from the DAG files; configured: your settings; "
-        "defaulted: a documented default; assumed: a guess, marked *)"
+        "Assumptions (measured: read from the DAG files; "
+        + ("history: the deployment's runs (--history); " if result.history is not None else "")
+        + "configured: your settings; defaulted: a documented default; assumed: a guess, marked *)"
     )
     for note in plan.plan_assumptions():
         out.append(f"  {note.quantity}: {note.source}: {note.detail}")

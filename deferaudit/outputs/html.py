@@ -41,6 +41,19 @@ def _built(finding: dict[str, Any]) -> str:
     return f"built at {built['path']}:{built['line']} by {via}"
 
 
+def _measured(finding: Mapping[str, Any]) -> str:
+    """The source of a cost measured from history ("" when its wait is not)."""
+    cost = finding.get("cost") or {}
+    history = cost.get("history")
+    return history["source"] if history and cost["assumptions"].get("wait") == "history" else ""
+
+
+def _duration(seconds: Any) -> str:
+    from deferaudit.durations import format_duration
+
+    return "-" if seconds is None else format_duration(float(seconds))
+
+
 def _waste(finding: Mapping[str, Any]) -> float | None:
     cost = finding.get("cost")
     if not cost:
@@ -146,6 +159,7 @@ def render_html(report: Report, *, now: dt.datetime | None = None) -> str:
             "path": f["path"],
             "line": f["line"],
             "waste": _waste(f),
+            "measured": _measured(f),
             "fix": _fix_tier(f),
             "message": f["message"],
             "unsafe": "; ".join((f.get("fix") or {}).get("unsafe_reasons", ())),
@@ -165,9 +179,11 @@ def render_html(report: Report, *, now: dt.datetime | None = None) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["duration"] = _duration
     template = env.get_template("report.html.j2")
     return template.render(
         doc=doc,
+        history=doc.get("history"),
         rows=rows,
         rules=RULES,
         bars=_bars(findings, capacity),

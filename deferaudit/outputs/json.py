@@ -43,6 +43,9 @@ def to_document(report: Report, *, findings: bool = True) -> dict[str, Any]:
         # The triggerer capacity plan over every waiting task (deferaudit.cost.capacity).
         "capacity": report.plan.to_json() if report.plan is not None else None,
     }
+    if report.history is not None:
+        # What --history priced from measured runs, and what it could not join.
+        doc["history"] = report.history.to_json()
     if report.gate is not None:
         doc["gate"] = dict(report.gate.document)
     return doc

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from deferaudit.outputs import clean, plural, summary
 from deferaudit.report import Report, View
 from deferaudit.rules import RULES_BY_CODE
 from deferaudit.rules.base import Finding
+
+if TYPE_CHECKING:
+    from deferaudit.cost.history_join import HistoryJoin
 
 
 def finding_lines(finding: Finding) -> list[str]:
@@ -86,6 +89,8 @@ def _summary_lines(report: Report) -> list[str]:
             f"Not judged: {plural(sites, 'call site')} of {plural(len(unresolved), 'name')} "
             f"deferaudit could not resolve: {shown}{more} (--format json lists them)."
         )
+    if report.history is not None:
+        lines.extend(history_lines(report.history))
     lines.append(f"Target Airflow {report.target.version} ({clean(report.target.reason)}).")
     lines.extend(f"Warning: {clean(warning)}." for warning in report.target.warnings)
     lines.extend(f"Note: {clean(note)}" for note in report.target.notes)
@@ -94,3 +99,80 @@ def _summary_lines(report: Report) -> list[str]:
 
 # Unresolved names the summary line shows (the JSON lists them all).
 _UNRESOLVED_SHOWN = 5
+
+
+# Entries of each list of the history lines (the JSON lists them all).
+_HISTORY_SHOWN = 10
+
+
+def _hours(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def _wait(seconds: float | None) -> str:
+    from deferaudit.durations import format_duration
+
+    return "-" if seconds is None else format_duration(seconds)
+
+
+def history_lines(join: HistoryJoin) -> list[str]:
+    """What ``--history`` priced from measured runs and what it could not join."""
+    lines = [
+        f"History: {clean(join.database)} (Airflow {join.airflow} schema), {join.window}: "
+        f"{plural(join.runs, 'run')}."
+    ]
+    measured = join.measured
+    if measured:
+        lines.append(
+            f"  {plural(len(measured), 'waiting task')} priced from their runs: "
+            f"{_hours(join.waste_measured)} slot-hours/day wasted as measured "
+            f"({_hours(join.waste_assumed)} as assumed)"
+        )
+        for task in measured[:_HISTORY_SHOWN]:
+            before, after = task.assumed, task.measured
+            lines.append(
+                f"    {clean(task.dag_id)}.{clean(task.task_id)} ({clean(task.path)}:{task.line}): "
+                f"wait p50 {_wait(task.wait.p50)} · p95 {_wait(task.wait.p95)} · "
+                f"max {_wait(task.wait.max)} (assumed {_wait(before.wait)}), "
+                f"{after.runs_per_day:.4g} runs/day (assumed {before.runs_per_day:.4g}): "
+                f"{_hours(after.waste_slot_hours_per_day)} slot-hours/day "
+                f"(assumed {_hours(before.waste_slot_hours_per_day)})"
+            )
+            if task.note:
+                lines.append(f"      note: {clean(task.note)}")
+        lines.extend(_more(len(measured)))
+    if join.no_history:
+        lines.append(
+            f"  {plural(len(join.no_history), 'waiting task')} with no run in the history, "
+            "priced from assumptions:"
+        )
+        for item in join.no_history[:_HISTORY_SHOWN]:
+            lines.append(
+                f"    {clean(item.dag_id or '?')}.{clean(item.task_id or '?')} "
+                f"({clean(item.path)}:{item.line}): {clean(item.reason)}"
+            )
+        lines.extend(_more(len(join.no_history)))
+    if join.not_in_scan:
+        lines.append(
+            f"  {plural(len(join.not_in_scan), 'task')} the database ran that the scan did not find:"
+        )
+        for task in join.not_in_scan[:_HISTORY_SHOWN]:
+            lines.append(
+                f"    {clean(task.dag_id)}.{clean(task.task_id)} ({clean(task.operator or '?')}, "
+                f"{plural(task.runs, 'run')}, wait p50 {_wait(task.wait.p50)}): {clean(task.reason)}"
+            )
+        lines.extend(_more(len(join.not_in_scan)))
+    if join.files_without_history:
+        files = join.files_without_history
+        shown = ", ".join(clean(path) for path in files[:_HISTORY_SHOWN])
+        lines.append(
+            f"  {plural(len(files), 'DAG file')} with no run in the window: {shown}"
+            + (", ..." if len(files) > _HISTORY_SHOWN else "")
+        )
+    return lines
+
+
+def _more(count: int) -> list[str]:
+    if count <= _HISTORY_SHOWN:
+        return []
+    return [f"    ... and {count - _HISTORY_SHOWN} more (--format json lists them all)"]
