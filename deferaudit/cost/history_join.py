@@ -211,9 +211,8 @@ def join_history(
     for path, cost in costs:
         key = _match(cost.dag_id, cost.task_id, runs, grouped)
         if key is None:
-            unmeasured.append(
-                UnmeasuredTask(path, cost.line, cost.dag_id, cost.task_id, _why_unmeasured(cost))
-            )
+            reason = _why_unmeasured(cost, grouped.get((cost.dag_id or "", cost.task_id or "")))
+            unmeasured.append(UnmeasuredTask(path, cost.line, cost.dag_id, cost.task_id, reason))
             continue
         used.add(key)
         task = runs[key]
@@ -334,7 +333,12 @@ def _scanned(key: tuple[str, str], found: set[tuple[str | None, str | None]]) ->
     return (dag_id, task_id) in found or (dag_id, task_id.rsplit(".", 1)[-1]) in found
 
 
-def _why_unmeasured(cost: SlotCost) -> str:
+def _why_unmeasured(cost: SlotCost, candidates: list[str] | None) -> str:
+    if candidates:
+        return (
+            f"the database ran {len(candidates)} tasks it could be ({', '.join(sorted(candidates))}): "
+            "task groups, which the scan does not read"
+        )
     if not cost.dag_id:
         return "its DAG is not known to the scan"
     if not _KEY.match(cost.dag_id):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -20,6 +22,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from deferaudit.cli import main
+from deferaudit.cost.history_join import join_history
+from deferaudit.cost.model import SlotCost, assumption, slot_cost
+from deferaudit.history.model import History as MeasuredHistory
+from deferaudit.history.model import Spread, TaskHistory, Window
 from tests.history.airflow_rows import (
     History,
     deferred_sensor,
@@ -28,6 +34,7 @@ from tests.history.airflow_rows import (
     retried_sensor,
 )
 from tests.history.conftest import PASSWORD
+from tests.test_html_report import browser, open_report  # noqa: F401  (a fixture)
 
 WINDOW = ["--since", "2026-11-01", "--until", "2026-11-02"]
 SOURCE = "measured from history ({runs}, 2026-11-01 00:00 .. 2026-11-02 00:00 UTC)"
@@ -274,3 +281,274 @@ def test_the_text_summary_says_what_was_measured_and_what_was_not(
         "scanned files (made at run time, or elsewhere)\n"
         "  1 DAG file with no run in the window: dags/quiet_dag.py\n"
     )
+
+
+def test_history_comes_from_pyproject_too(dags: Path, ran: str) -> None:
+    Path("pyproject.toml").write_text(
+        f'[tool.deferaudit]\nhistory = "{ran}"\nhistory-since = "2026-11-01"\n'
+        'history-until = "2026-11-02"\ntarget-airflow = "3.3"\n'
+    )
+    result = CliRunner().invoke(main, ["capacity", "dags", "--format", "json", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert _task(document, "poke_dag")["assumptions"]["wait"]["source"] == "history"
+    assert document["history"]["source"] == SOURCE.format(runs="27 runs")
+
+
+def test_without_history_no_database_is_read(dags: Path, sqlite_url: str) -> None:
+    """Opt-in: Airflow's own connection variable in the environment is not a --history."""
+    every = History()
+    poke_sensor(every)
+    every.write(sqlite_url)
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    before = (path.read_bytes(), sorted(p.name for p in path.parent.iterdir()))
+    result = CliRunner().invoke(
+        main,
+        ["capacity", "dags", "--format", "json", "--no-cache", "--isolated"],
+        env={"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlite_url},
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert "history" not in document
+    assert _task(document, "poke_dag")["assumptions"]["wait"]["source"] == "defaulted"
+    assert (path.read_bytes(), sorted(p.name for p in path.parent.iterdir())) == before
+
+
+def test_a_scan_with_history_writes_nothing_to_the_database(dags: Path, sqlite_url: str) -> None:
+    every = History()
+    poke_sensor(every)
+    every.write(sqlite_url)
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    digest = path.read_bytes()
+    assert _run(dags, "scan", "--history", sqlite_url, *WINDOW).exit_code == 0
+    assert path.read_bytes() == digest
+    wal = path.with_name("airflow.db-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+
+
+def _one_line(result: Result) -> str:
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    return line
+
+
+@pytest.mark.parametrize("command", ["scan", "capacity", "report"])
+def test_a_history_that_cannot_be_read_is_one_line_and_exit_2(
+    dags: Path, tmp_path: Path, command: str
+) -> None:
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"this is not a database" * 100)
+    line = _one_line(_run(dags, command, "--history", f"sqlite:///{corrupt}", *WINDOW))
+    assert line.startswith("deferaudit: error: ")
+    assert not (tmp_path / "deferaudit-report.html").exists()
+
+
+def test_a_wrong_password_is_masked(dags: Path, postgres_server: object) -> None:
+    url = postgres_server.url("airflow_template", password="not-the-password")  # type: ignore[attr-defined]
+    line = _one_line(_run(dags, "scan", "--history", url, *WINDOW))
+    assert "not-the-password" not in line
+    assert "postgres:***@127.0.0.1" in line
+
+
+def test_a_bad_window_is_one_line(dags: Path, sqlite_url: str) -> None:
+    line = _one_line(_run(dags, "scan", "--history", sqlite_url, "--since", "yesterday-ish"))
+    assert "--since 'yesterday-ish': not a duration" in line
+
+
+def test_an_empty_window_leaves_every_wait_assumed(dags: Path, ran: str) -> None:
+    document = _capacity_json(
+        dags, "--history", ran, "--since", "2026-12-01", "--until", "2026-12-02"
+    )
+    assert document["history"]["runs"] == 0
+    assert document["history"]["measured_tasks"] == []
+    assert len(document["history"]["no_history"]) == 4
+    assert {t["assumptions"]["wait"]["source"] for t in document["waiting_tasks"]} == {"defaulted"}
+
+
+def test_check_refuses_history(dags: Path, sqlite_url: str) -> None:
+    line = _one_line(_run(dags, "check", "--history", sqlite_url))
+    assert line == "deferaudit: error: --history is for scan, capacity and report, not check"
+
+
+# ---------------------------------------------------------------------- the join alone
+
+
+def _history(*tasks: TaskHistory) -> MeasuredHistory:
+    window = Window(
+        datetime(2026, 11, 1, tzinfo=timezone.utc), datetime(2026, 11, 3, tzinfo=timezone.utc)
+    )
+    return MeasuredHistory("sqlite:///x.db", "sqlite", "3.3.0", "d2f4e1b3c5a7", window, tasks)
+
+
+def _ran(
+    dag_id: str, task_id: str, runs: int, wait: float, kind: str = "poke", operator: str = "S"
+) -> TaskHistory:
+    spread = Spread(wait, wait, wait)
+    return TaskHistory(
+        dag_id,
+        task_id,
+        operator,
+        runs,
+        runs,
+        runs if kind == "poke" else 0,
+        runs if kind == "reschedule" else 0,
+        runs if kind == "deferred" else 0,
+        spread,
+        0,
+        0.0,
+        0,
+        Spread(None, None, None),
+        0.0,
+        spread,
+        wait * runs,
+        Spread(None, None, None),
+    )
+
+
+def _cost(
+    dag_id: str | None, task_id: str | None, *, map_count: int = 1, now: str = "poke"
+) -> SlotCost:
+    return slot_cost(
+        dag_id=dag_id,
+        task_id=task_id,
+        line=3,
+        runs_per_day=1.0,
+        timing=("days", tuple(range(7)), (0.0,)),
+        map_count=map_count,
+        wait=1800.0,
+        worst_wait=3600.0,
+        offset=0.0,
+        now=now,  # type: ignore[arg-type]
+        after="deferrable",
+        start_overhead=10.0,
+        poke_interval=None,
+        deferrable_starts=2,
+        assumptions=(
+            assumption("runs_per_day", "measured", "@daily"),
+            assumption("wait", "defaulted", "default-wait 30m"),
+            assumption("worst_case_wait", "measured", "timeout=3600"),
+        ),
+    )
+
+
+def test_a_mapped_task_counts_its_instances_per_dag_run() -> None:
+    # .expand() over 5 values, daily: 10 instances over the 2-day window are 1 DAG run a day.
+    cost = _cost("d", "t", map_count=5)
+    priced, _ = join_history([("d.py", cost)], [("d", "t")], {}, _history(_ran("d", "t", 10, 600)))
+    new = priced[id(cost)]
+    assert (new.runs_per_day, new.map_count, new.wait) == (1.0, 5, 600.0)
+    assert new.waste_slot_hours_per_day == pytest.approx((600 - 20) * 5 / 3600)
+    assert new.assumptions[0].detail.startswith(
+        "1 a day: 10 task instances in 2 days / 5 instances per DAG run: measured from history"
+    )
+    # The schedule's fire times stay: it ran as scheduled.
+    assert new.timing == cost.timing
+
+
+def test_a_task_group_prefix_is_matched_when_it_is_the_only_one() -> None:
+    cost = _cost("d", "wait")
+    history = _history(_ran("d", "group.wait", 2, 300), _ran("d", "other.extract", 2, 60))
+    priced, join = join_history([("d.py", cost)], [("d", "wait"), ("d", "extract")], {}, history)
+    assert priced[id(cost)].wait == 300
+    assert join.measured[0].recorded_task_id == "group.wait"
+    # other.extract is the scanned extract under a group's prefix: found, not listed.
+    assert join.not_in_scan == ()
+    ambiguous = _history(_ran("d", "a.wait", 2, 300), _ran("d", "b.wait", 2, 60))
+    priced, join = join_history([("d.py", cost)], [("d", "wait")], {}, ambiguous)
+    assert priced == {}
+    assert [t.task_id for t in join.not_in_scan] == []  # both stand for the scanned "wait"
+    assert join.no_history[0].reason == (
+        "the database ran 2 tasks it could be (a.wait, b.wait): task groups, which the scan "
+        "does not read"
+    )
+
+
+def test_a_task_whose_operator_changed_is_one_task() -> None:
+    cost = _cost("d", "t")
+    history = _history(
+        _ran("d", "t", 3, 600, operator="Old"), _ran("d", "t", 1, 60, operator="New")
+    )
+    priced, join = join_history([("d.py", cost)], [("d", "t")], {}, history)
+    (measured,) = join.measured
+    assert (measured.runs, measured.operator, measured.wait.p50) == (4, "New/Old", 600)
+    assert priced[id(cost)].runs_per_day == 2
+
+
+def test_runs_that_waited_otherwise_than_the_code_are_noted() -> None:
+    cost = _cost("d", "t")
+    _, join = join_history(
+        [("d.py", cost)], [("d", "t")], {}, _history(_ran("d", "t", 2, 600, "deferred"))
+    )
+    assert join.measured[0].note == "its runs waited deferred; the scan judges the code poke"
+
+
+def test_the_reasons_a_waiting_task_has_no_history() -> None:
+    costs = [
+        ("a.py", _cost(None, "t")),
+        ("b.py", _cost("d", "f'wait_{x}'")),
+        ("c.py", _cost("d", "t")),
+    ]
+    _, join = join_history(costs, [], {"c.py": ["d"], "e.py": []}, _history(_ran("x", "y", 1, 1)))
+    assert [t.reason for t in join.no_history] == [
+        "its DAG is not known to the scan",
+        "its task_id is not a literal (`f'wait_{x}'`)",
+        "no run in the window",
+    ]
+    # A DAG file whose DAG ids are not known is not said to have no history.
+    assert join.files_without_history == ("c.py",)
+    assert join.not_in_scan[0].reason == (
+        "its DAG is not among the scanned files (made at run time, or elsewhere)"
+    )
+
+
+def test_a_longer_run_than_the_timeout_raises_the_worst_case() -> None:
+    cost = _cost("d", "t")
+    task = replace(_ran("d", "t", 2, 600), wait=Spread(600.0, 4000.0, 5000.0))
+    priced, _ = join_history([("d.py", cost)], [("d", "t")], {}, _history(task))
+    new = priced[id(cost)]
+    assert (new.wait, new.worst_wait) == (600.0, 5000.0)
+    notes = {a.quantity: a for a in new.assumptions}
+    assert notes["worst_case_wait"].source == "history"
+    assert notes["worst_case_wait"].detail.startswith("1h23m20s: the longest run")
+
+
+# ---------------------------------------------------------------------- the HTML report
+
+
+def test_the_report_shows_measured_against_assumed_in_chromium(
+    browser,  # noqa: F811  (the fixture of tests/test_html_report.py)
+    dags: Path,
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    every = History()
+    for scenario in (poke_sensor, reschedule_sensor, deferred_sensor, retried_sensor):
+        scenario(every)
+    every.write(sqlite_url)
+    result = _run(dags, "report", "-o", "report.html", "--history", sqlite_url, *WINDOW)
+    assert result.exit_code == 0, result.output
+    page, problems, requests, _ = open_report(browser, tmp_path / "report.html")
+    assert problems == []
+    assert requests == []
+    rows = page.locator("#history-table tbody tr")
+    assert rows.count() == 3
+    poke = rows.nth(1).locator("td")
+    assert poke.nth(0).inner_text() == "poke_dag.wait_for_file"
+    assert poke.nth(3).inner_text() == "20m / 20m / 20m"
+    assert poke.nth(4).inner_text().split() == ["20mmeasured", "30mdefaulted"]
+    assert poke.nth(6).inner_text().split() == ["7.87measured", "11.87assumed"]
+    assert rows.nth(1).get_attribute("title") == SOURCE.format(runs="24 runs")
+    assert page.locator("#history-unscanned li").inner_text() == (
+        "retry_dag.wait_for_api (HttpSensor, 1 run, wait p50 15m): its DAG is not among the "
+        "scanned files (made at run time, or elsewhere)"
+    )
+    assert page.locator("#history-files li").all_inner_texts() == ["dags/quiet_dag.py"]
+    # In the findings table, the waste of a task priced from its runs is marked measured.
+    measured = page.locator("#findings-body .row", has=page.locator(".src-history"))
+    assert sorted(measured.locator("> div:nth-child(3)").all_text_contents()) == [
+        "poke_dag",
+        "poke_dag",
+        "reschedule_dag",
+        "reschedule_dag",
+    ]
