@@ -15,6 +15,9 @@ ADD_DEFERRABLE = "add-deferrable"
 REPLACE_MODE_WITH_DEFERRABLE = "replace-mode-with-deferrable"
 # A deprecated ``-Async`` class becomes its regular class with ``deferrable=True`` (DA103).
 REPLACE_ASYNC_CLASS = "replace-async-class"
+# A sensor that cannot defer becomes its package's live deferrable sibling, the ``-Async``
+# class of the same name (DA105/DA109).
+SWAP_TO_DEFERRABLE_SIBLING = "swap-to-deferrable-sibling"
 # A poke sensor that cannot defer frees its slot between pokes (DA105).
 SET_MODE_RESCHEDULE = "set-mode-reschedule"
 # A trigger's ``serialize()`` returns its own class path (DA202).

@@ -10,6 +10,7 @@ from codemods.deferrable import MakeDeferrableCommand
 from codemods.expressions import ReplaceExpressionCommand
 from codemods.imports import RewriteImportCommand
 from codemods.reschedule import SetRescheduleModeCommand
+from codemods.sibling import SwapToDeferrableSiblingCommand
 from codemods.targets import (
     CallEdit,
     DecoratorEdit,
@@ -24,6 +25,7 @@ FAMILIES: tuple[type[TargetedCommand], ...] = (
     SetRescheduleModeCommand,
     ReplaceExpressionCommand,
     RewriteImportCommand,
+    SwapToDeferrableSiblingCommand,
 )
 
 

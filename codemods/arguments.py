@@ -35,6 +35,21 @@ def rename_keyword(call: cst.Call, old: str, new: str) -> cst.Call:
     return call.with_changes(args=args)
 
 
+def remove_keyword(call: cst.Call, name: str) -> cst.Call:
+    """The call without ``name=...``; the argument before a removed last one keeps the
+    removed one's comma, so the layout (one line, or one argument per line) stays."""
+    args = list(call.args)
+    index = next(
+        (i for i, a in enumerate(args) if a.keyword is not None and a.keyword.value == name), None
+    )
+    if index is None:
+        return call
+    removed = args.pop(index)
+    if index == len(args) and args:
+        args[-1] = args[-1].with_changes(comma=removed.comma)
+    return call.with_changes(args=args)
+
+
 def set_keyword(call: cst.Call, name: str, value: str) -> cst.Call:
     """``name=value`` on the call: its value replaced when present, else appended last."""
     if keyword_arg(call, name) is not None:
@@ -122,6 +137,7 @@ __all__ = [
     "append_keyword",
     "keyword_arg",
     "keyword_names",
+    "remove_keyword",
     "rename_keyword",
     "replace_keyword",
     "set_keyword",

@@ -13,7 +13,7 @@ from codemods.arguments import keyword_arg, rename_keyword, set_keyword
 from codemods.targets import CallEdit, TargetedCommand, edit_task_call
 
 
-def _local_name(command: TargetedCommand, replacement: str) -> str:
+def import_name(command: TargetedCommand, replacement: str) -> str:
     """The name the replacement is called by, imported (aliased when the name is taken)."""
     module, name = replacement.rsplit(".", 1)
     bound = command.bound_names().get(name)
@@ -35,9 +35,9 @@ def edit_replace_async(
     def swap(task_call: cst.Call) -> cst.Call:
         # The old import goes once nothing else in the module uses it.
         func = task_call.func
-        command.remove_import_of(func.value if _is_partial(func) else func)
-        new_func: cst.BaseExpression = cst.Name(_local_name(command, replacement))
-        if _is_partial(func):
+        command.remove_import_of(func.value if is_partial(func) else func)
+        new_func: cst.BaseExpression = cst.Name(import_name(command, replacement))
+        if is_partial(func):
             assert isinstance(func, cst.Attribute)
             new_func = func.with_changes(value=new_func)
         new = task_call.with_changes(func=new_func)
@@ -51,7 +51,7 @@ def edit_replace_async(
     return edit_task_call(command, target, call, swap)
 
 
-def _is_partial(func: cst.BaseExpression) -> bool:
+def is_partial(func: cst.BaseExpression) -> bool:
     return isinstance(func, cst.Attribute) and func.attr.value == "partial"
 
 

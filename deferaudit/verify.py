@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from deferaudit.fix import FileFix, FixError, write_atomically
-from deferaudit.fixes import ReplaceAsyncClass
+from deferaudit.fixes import ReplaceAsyncClass, SwapToDeferrableSibling
 
 # Runs in a child interpreter: imports the user's DAG files through Airflow's DagBag and prints
 # what each DAG is made of, as JSON. Kept to what both Airflow 2.x and 3.x offer.
@@ -156,6 +156,8 @@ def _converted(fix: FileFix) -> dict[str, str]:
             continue
         if isinstance(finding.fix, ReplaceAsyncClass):
             out[finding.task_id] = finding.fix.replacement
+        elif isinstance(finding.fix, SwapToDeferrableSibling):
+            out[finding.task_id] = finding.fix.sibling
         elif finding.fix.after_fix == "reschedule":
             out[finding.task_id] = "reschedule"
         else:

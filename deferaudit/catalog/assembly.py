@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from deferaudit.catalog import replacements, wait_overrides
+from deferaudit.catalog import replacements, siblings, wait_overrides
 from deferaudit.catalog.class_facts import ClassFacts, read_facts
 from deferaudit.catalog.model import CATALOG_SCHEMA, ClassEntry, PackageSource
 from deferaudit.catalog.parameters import root_params
@@ -90,6 +90,7 @@ def assemble(
     overrides = wait_overrides.load()
     entries: dict[str, ClassEntry] = {}  # key: path@lines
     hints: dict[str, tuple[str, ...]] = {}
+    sibling_facts: dict[str, siblings.SiblingFacts] = {}
     for dist in core:
         line = dist.pin.airflow_line
         assert line is not None
@@ -97,13 +98,16 @@ def assemble(
             entry = wait_overrides.apply(_entry(facts, dist, (line,)), overrides)
             entries[replacements.entry_key(entry)] = entry
             hints[replacements.entry_key(entry)] = facts.replacement_hints
+            sibling_facts[replacements.entry_key(entry)] = _sibling_facts(facts)
     for dist in providers:
         for facts in _read_classes(provider_universe, dist, report):
             entry = wait_overrides.apply(_entry(facts, dist, None), overrides)
             entries[replacements.entry_key(entry)] = entry
             hints[replacements.entry_key(entry)] = facts.replacement_hints
+            sibling_facts[replacements.entry_key(entry)] = _sibling_facts(facts)
 
     _attach_aliases(entries, line_universes, report)
+    siblings.attach(entries, sibling_facts)
     decided = replacements.decide(
         list(entries.values()), hints, _base_params(line_universes), lines
     )
@@ -169,6 +173,15 @@ def _entry(facts: ClassFacts, dist: ReadDistribution, lines: tuple[str, ...] | N
         waits_unless=dict(waiting.waits_unless) if waiting is not None else {},
         wait_ends_at_known_time=waiting.known_end if waiting is not None else None,
         deferrable_ignores=dict(waiting.deferrable_ignores) if waiting is not None else {},
+    )
+
+
+def _sibling_facts(facts: ClassFacts) -> siblings.SiblingFacts:
+    return siblings.SiblingFacts(
+        deferral=facts.deferral,
+        params=facts.param_defaults,
+        bases_read=not facts.unresolved_bases,
+        mro=facts.mro_paths,
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from deferaudit.catalog.deprecation import deprecation_message, replacement_hints
 from deferaudit.catalog.parameters import read_init, sensor_defaults
 from deferaudit.catalog.roots import ROOTS
+from deferaudit.catalog.siblings import DeferralReading, read_deferral
 from deferaudit.catalog.universe import ClassInfo, SourceUniverse, node_path
 from deferaudit.catalog.waiting import WaitReading, read_waiting
 
@@ -41,6 +42,11 @@ class ClassFacts:
     replacement_hints: tuple[str, ...] = ()
     unresolved_bases: tuple[str, ...] = field(default=())
     waiting: WaitReading | None = None
+    # For the live deferrable siblings (``siblings``): each keyword parameter with its default
+    # as written, the MRO's paths, and for an ``-Async`` class how its ``execute`` defers.
+    param_defaults: dict[str, str | None] = field(default_factory=dict)
+    mro_paths: tuple[str, ...] = ()
+    deferral: DeferralReading | None = None
 
 
 def read_facts(universe: SourceUniverse, info: ClassInfo) -> ClassFacts:
@@ -87,4 +93,7 @@ def read_facts(universe: SourceUniverse, info: ClassInfo) -> ClassFacts:
             accepts_deferrable=chosen is not None or init.forces_deferrable,
             wait_params=wait_params,
         ),
+        param_defaults={name: param.default for name, param in sorted(init.accepted.items())},
+        mro_paths=tuple(node_path(n) for n in mro),
+        deferral=read_deferral(universe, info, mro) if info.name.endswith("Async") else None,
     )

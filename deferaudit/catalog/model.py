@@ -116,6 +116,11 @@ class ClassEntry:
     # For a class its own package deprecates (``deprecated``): the successor its deprecation
     # text names, when that is a catalogued class (its path or an alias).
     deprecated_by: str | None = None
+    # The live deferrable sibling (``siblings``): the ``<Name>Async`` class of the same package
+    # and lines that its package does not deprecate and whose ``execute`` defers, with how its
+    # parameters compare (``path``, ``defers``, ``not_deprecated``, ``subclass``,
+    # ``params_added``, ``params_missing``, ``params_differ``, ``ignores``). None: no sibling.
+    deferrable_sibling: Mapping[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -166,6 +171,7 @@ class ClassEntry:
             wait_ends_at_known_time=raw.get("wait_ends_at_known_time"),
             deferrable_ignores={k: dict(v) for k, v in raw.get("deferrable_ignores", {}).items()},
             deprecated_by=raw.get("deprecated_by"),
+            deferrable_sibling=raw.get("deferrable_sibling"),
         )
 
     def falls_back_on(self, name: str) -> bool:
@@ -255,9 +261,11 @@ class Catalog:
 
         digest = hashlib.blake2b(digest_size=8)
         for e in self.entries:
-            if e.wait_kind is None and not e.deprecated_by:
+            if e.wait_kind is None and not e.deprecated_by and not e.deferrable_sibling:
                 continue
             digest.update(f"{e.path}|{e.airflow_lines}|{e.wait_kind}|{e.deprecated_by}|".encode())
+            if e.deferrable_sibling:
+                digest.update(repr(sorted(e.deferrable_sibling.items())).encode())
             if e.waits_unless or e.deferrable_ignores or e.wait_ends_at_known_time:
                 digest.update(
                     f"{sorted(e.waits_unless.items())}{sorted(e.deferrable_ignores)}"

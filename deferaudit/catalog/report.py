@@ -135,6 +135,13 @@ def fact_rows(catalog: Catalog, entry: ClassEntry) -> list[tuple[str, str, str]]
         )
         if entry.deprecated_by:
             rows.append(("deprecated by", entry.deprecated_by, f"{read}: named in that text"))
+    sibling = entry.deferrable_sibling
+    if sibling:
+        rows.append(
+            ("deferrable sibling", str(sibling.get("path")), f"{read}: {sibling_note(sibling)}")
+        )
+        for name, why in sorted(dict(sibling.get("ignores") or {}).items()):
+            rows.append(("sibling ignores", f"`{name}`", f"{read}: {why}"))
     if entry.is_async_class:
         value = entry.replacement or "none"
         if entry.replacement and entry.replacement_param_gaps:
@@ -152,6 +159,19 @@ def fact_rows(catalog: Catalog, entry: ClassEntry) -> list[tuple[str, str, str]]
     if entry.bases:
         rows.append(("bases", ", ".join(entry.bases), read))
     return rows
+
+
+def sibling_note(sibling: Mapping[str, Any]) -> str:
+    """How a live deferrable sibling was found and how its parameters compare, in one line."""
+    parts = [str(sibling.get("defers", "")), str(sibling.get("not_deprecated", ""))]
+    parts.append("a subclass of this class" if sibling.get("subclass") else "not a subclass")
+    for key, label in (("params_added", "adds"), ("params_missing", "lacks")):
+        names = list(sibling.get(key) or ())
+        parts.append(f"{label} {', '.join(names)}" if names else f"{label} no parameter")
+    differ = dict(sibling.get("params_differ") or {})
+    if differ:
+        parts.append("other defaults: " + ", ".join(f"{k} {v}" for k, v in differ.items()))
+    return "; ".join(p for p in parts if p)
 
 
 def _evidence(read: str, evidence: str | None) -> str:
@@ -207,7 +227,19 @@ def export_entry(entry: ClassEntry) -> dict[str, Any]:
             if entry.deprecated
             else None
         ),
+        # The live ``<Name>Async`` class that defers in this one's place (None: none).
+        "deferrable_sibling": (
+            _plain(entry.deferrable_sibling) if entry.deferrable_sibling else None
+        ),
     }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def export(catalog: Catalog) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from deferaudit.fixes.model import (
     RewriteImport,
     Safety,
     SetRescheduleMode,
+    SwapToDeferrableSibling,
     TaskFix,
 )
 
@@ -34,5 +35,6 @@ __all__ = [
     "RewriteImport",
     "Safety",
     "SetRescheduleMode",
+    "SwapToDeferrableSibling",
     "TaskFix",
 ]

@@ -20,6 +20,7 @@ from codemods.actions import (
     REPLACE_SERIALIZE_CLASSPATH,
     REWRITE_IMPORT,
     SET_MODE_RESCHEDULE,
+    SWAP_TO_DEFERRABLE_SIBLING,
     EditTarget,
 )
 from deferaudit.facts import Span
@@ -121,6 +122,25 @@ class ReplaceAsyncClass(TaskFix):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SwapToDeferrableSibling(TaskFix):
+    """A sensor whose class cannot defer becomes ``sibling``, the live ``-Async`` class of its
+    package that defers in its place (imported from its module on the target line);
+    ``drop`` names the call's keywords the sibling never reads, removed by the edit. Offered
+    only when the catalog read that the sibling's ``execute`` defers without reaching the poke
+    loop, so the task waits deferred after it."""
+
+    action: ClassVar[str] = SWAP_TO_DEFERRABLE_SIBLING
+    after_fix: ClassVar[AfterFix | None] = "deferrable"
+
+    sibling: str
+    drop: tuple[str, ...] = ()
+
+    @property
+    def details(self) -> Mapping[str, Any]:
+        return {"sibling": self.sibling, "drop": list(self.drop)}
+
+
+@dataclass(frozen=True, kw_only=True)
 class SetRescheduleMode(TaskFix):
     """``mode="reschedule"`` for a poke sensor that cannot defer (also a bare
     ``@task.sensor``, which becomes a call)."""
@@ -219,6 +239,7 @@ FIX_TYPES: tuple[type[Fix], ...] = (
     ReplaceModeWithDeferrable,
     ReplaceAsyncClass,
     SetRescheduleMode,
+    SwapToDeferrableSibling,
     ReplaceSerializeClasspath,
     DeferrableDefaultFromConfig,
     LetTasksChooseDeferrable,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from deferaudit.fixes import SetRescheduleMode
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
 from deferaudit.rules.deferral import deferral_verdict, describe_mode, status_of
+from deferaudit.rules.sibling_swap import sibling_of, sibling_swap
 
 # Below this a reschedule-mode sensor would spend more on task starts than it saves.
 MIN_RESCHEDULE_POKE_INTERVAL = 60.0
@@ -17,6 +18,16 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for task in ctx.tasks:
         status = status_of(ctx, task)
         if status.status != "poke-cannot-defer":
+            continue
+        message = (
+            f"`{task.class_name}` waits {describe_mode(status)} and holds a worker slot; "
+            + deferral_verdict(task, ctx.target.line)
+        )
+        sibling = sibling_of(ctx, task)
+        if sibling is not None:
+            # Its package's live -Async sibling defers: that, not reschedule mode, is the fix.
+            swap, advice = sibling_swap(ctx, task, status, sibling)
+            yield rule.finding(ctx, task, f"{message}; {advice}", swap)
             continue
         interval = task.arg("poke_interval")
         seconds = BASE_SENSOR_POKE_INTERVAL if interval is None else interval.seconds()
@@ -29,13 +40,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                     "each poke becomes a task start; the poke must not keep state between calls",
                 ),
             )
-        yield rule.finding(
-            ctx,
-            task,
-            f"`{task.class_name}` waits {describe_mode(status)} and holds a worker slot; "
-            + deferral_verdict(task, ctx.target.line),
-            fix,
-        )
+        yield rule.finding(ctx, task, message, fix)
 
 
 RULE = Rule(
@@ -46,7 +51,10 @@ RULE = Rule(
     what="""
 Finds sensors that wait in poke mode and whose class has no deferrable path on the target
 version (for example `PythonSensor`, `SqlSensor`, TaskFlow `@task.sensor`, or a custom
-`BaseSensorOperator` subclass that never calls `self.defer`).
+`BaseSensorOperator` subclass that never calls `self.defer`). When the class's package has a
+live deferrable sibling on that version (the `<Name>Async` class it does not deprecate, whose
+`execute` defers: `DateTimeSensorAsync` on Airflow 3.3 and 2.x, `TimeSensorAsync` and
+`TimeDeltaSensorAsync` on 2.x), the message names it.
 """,
     why="""
 The sensor holds a worker slot for its whole wait. Without a trigger it cannot defer, but
@@ -61,8 +69,17 @@ check = PythonSensor(
 )
 """,
     fix_safety="""
-Unsafe (offered only with --unsafe-fixes): `mode="reschedule"` when the poke interval is 60 s
-or more. Each poke becomes a task start, so a poke that keeps state in the instance breaks.
+With a live deferrable sibling: the class is swapped for it (the call's name and the import of
+the sibling from its module on the target line; an explicit `mode=` is removed, the sibling
+never reads it). Safe when every parameter the task sets means the same to the sibling; unsafe,
+naming the parameter, when the task sets `mode` (the sibling never reads it), `timeout` (the
+sibling defers with no timeout), `soft_fail`, a `pool`, `execution_timeout` on Airflow 3 (it
+does not bound a deferred wait there), a parameter the sibling defaults otherwise, when the
+sibling is no subclass of the class, or when the class is named through a module or a
+try/except import. No swap when the task passes a parameter the sibling does not take.
+Otherwise unsafe (offered only with --unsafe-fixes): `mode="reschedule"` when the poke interval
+is 60 s or more. Each poke becomes a task start, so a poke that keeps state in the instance
+breaks.
 """,
     check=check,
     fix_availability="sometimes",
@@ -79,6 +96,28 @@ with DAG("x"):
         ),
     ),
     invalid=(
+        Example(
+            """
+from airflow.sdk import DAG
+from airflow.providers.standard.sensors.date_time import DateTimeSensor
+
+with DAG("x"):
+    DateTimeSensor(task_id="until", target_time="{{ data_interval_end }}", timeout=60)
+""",
+            note="DateTimeSensorAsync defers: the fix swaps the class",
+        ),
+        Example(
+            """
+import datetime
+from airflow import DAG
+from airflow.sensors.time_sensor import TimeSensor
+
+with DAG("x", start_date=datetime.datetime(2024, 1, 1)):
+    TimeSensor(task_id="at_six", target_time=datetime.time(6), timeout=60)
+""",
+            target="2.10",
+            note="TimeSensorAsync defers on 2.10",
+        ),
         Example(
             """
 from airflow.sdk import DAG

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
 from deferaudit.rules.deferral import deferral_verdict, describe_mode, status_of
+from deferaudit.rules.sibling_swap import sibling_of, sibling_swap
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
@@ -13,12 +14,16 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         status = status_of(ctx, task)
         if status.status != "reschedule-cannot-defer":
             continue
-        yield rule.finding(
-            ctx,
-            task,
+        message = (
             f"`{task.class_name}` waits {describe_mode(status)}: every poke is a task start, "
-            f"and {deferral_verdict(task, ctx.target.line)}",
+            f"and {deferral_verdict(task, ctx.target.line)}"
         )
+        sibling = sibling_of(ctx, task)
+        if sibling is None:
+            yield rule.finding(ctx, task, message)
+            continue
+        swap, advice = sibling_swap(ctx, task, status, sibling)
+        yield rule.finding(ctx, task, f"{message}; {advice}", swap)
 
 
 RULE = Rule(
@@ -28,6 +33,8 @@ RULE = Rule(
     summary="A reschedule-mode sensor whose class cannot defer",
     what="""
 Reports sensors in `mode="reschedule"` whose class has no deferrable path on the target version.
+When the class's package has a live deferrable sibling there (the `<Name>Async` class it does
+not deprecate, whose `execute` defers, such as `DateTimeSensorAsync`), the message names it.
 """,
     why="""
 Reschedule mode is the best such a class can do, but each poke is a full task start on a
@@ -40,8 +47,15 @@ SqlSensor(task_id="rows", conn_id="dwh", sql="select 1", mode="reschedule")
 # a sensor class with a trigger, or a longer poke_interval
 SqlSensor(task_id="rows", conn_id="dwh", sql="select 1", mode="reschedule", poke_interval=600)
 """,
-    fix_safety="No fix.",
+    fix_safety="""
+Only with a live deferrable sibling: the class is swapped for it and `mode="reschedule"` is
+removed (the sibling never reads `mode`), with the import of the sibling from its module on the
+target line. Unsafe, naming the parameter: an explicit `mode` (the task waits deferred, in the
+triggerer, not rescheduled), `timeout` (the sibling defers with no timeout), `soft_fail`, a
+`pool`, `execution_timeout`, a sibling that is no subclass. Otherwise no fix.
+""",
     check=check,
+    fix_availability="sometimes",
     valid=(
         Example(
             """
@@ -56,6 +70,16 @@ with DAG("x"):
         ),
     ),
     invalid=(
+        Example(
+            """
+from airflow.sdk import DAG
+from airflow.providers.standard.sensors.date_time import DateTimeSensor
+
+with DAG("x"):
+    DateTimeSensor(task_id="until", target_time="{{ ds }}", mode="reschedule", timeout=60)
+""",
+            note="DateTimeSensorAsync defers: the (unsafe) fix swaps the class",
+        ),
         Example(
             """
 from airflow.sdk import DAG

@@ -200,19 +200,7 @@ def status_of(ctx: FileContext, task: ResolvedTask) -> WaitStatus:
 
 def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
     """Behaviour a user may rely on that changes once the task defers."""
-    reasons: list[str] = []
-    soft_fail = task.arg("soft_fail")
-    if soft_fail is not None and not (soft_fail.kind == "literal" and soft_fail.value is False):
-        reasons.append(
-            "soft_fail is set: deferrable sensors have handled soft_fail differently "
-            "(apache/airflow#61130, #71255)"
-        )
-    pool = task.arg("pool")
-    if pool is not None and not (pool.kind == "literal" and pool.value in (None, "default_pool")):
-        reasons.append(
-            "pool is set: a deferred task holds no pool slot unless the pool counts deferred "
-            "tasks, so the pool stops throttling it"
-        )
+    reasons = [text for text in (soft_fail_reason(task), pool_reason(task)) if text]
     if status.mode == "reschedule" and task.arg("execution_timeout") is not None:
         reasons.append(
             "execution_timeout on a reschedule-mode sensor bounds each poke; once deferred it "
@@ -247,6 +235,28 @@ def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
                 f"{entry.package} {entry.version} {how}: {note.get('evidence', '')}"
             )
     return tuple(reasons)
+
+
+def soft_fail_reason(task: ResolvedTask) -> str:
+    """Why a task that sets ``soft_fail`` may behave otherwise once deferred ("" if unset)."""
+    soft_fail = task.arg("soft_fail")
+    if soft_fail is None or (soft_fail.kind == "literal" and soft_fail.value is False):
+        return ""
+    return (
+        "soft_fail is set: deferrable sensors have handled soft_fail differently "
+        "(apache/airflow#61130, #71255)"
+    )
+
+
+def pool_reason(task: ResolvedTask) -> str:
+    """Why a task in a pool is throttled otherwise once deferred ("" without a pool)."""
+    pool = task.arg("pool")
+    if pool is None or (pool.kind == "literal" and pool.value in (None, "default_pool")):
+        return ""
+    return (
+        "pool is set: a deferred task holds no pool slot unless the pool counts deferred "
+        "tasks, so the pool stops throttling it"
+    )
 
 
 _INTERVAL_PARAM = re.compile(r"^(poll|polling|check|waiter)_(interval|delay|period)(_seconds)?$")

@@ -35,6 +35,7 @@ def test_the_cost_model_reads_how_a_task_waits_after_its_fix() -> None:
         "ReplaceModeWithDeferrable": "deferrable",
         "ReplaceAsyncClass": "deferrable",
         "SetRescheduleMode": "reschedule",
+        "SwapToDeferrableSibling": "deferrable",
         "ReplaceSerializeClasspath": None,
         "DeferrableDefaultFromConfig": None,
         "LetTasksChooseDeferrable": None,
