@@ -27,7 +27,7 @@ from typing import Any
 
 from deferaudit.history.database import HistoryError, mask_url, read_only_connection
 from deferaudit.history.model import History, Spread, TaskHistory, Window
-from deferaudit.history.schema import detect_schema
+from deferaudit.history.schema import Schema, detect_schema
 
 _KEY = ("dag_id", "task_id", "operator")
 _SPREADS = ("wait", "triggerer", "worker", "queued")
@@ -38,7 +38,7 @@ def measure_history(url: str, window: Window) -> History:
     with read_only_connection(url) as connection:
         schema = detect_schema(connection)
         dialect = connection.dialect.name
-        rows = connection.execute(_query(dialect, window)).mappings().all()
+        rows = connection.execute(_query(dialect, window, schema)).mappings().all()
     tasks = tuple(_task(row) for row in rows)
     return History(
         database=mask_url(url),
@@ -67,6 +67,9 @@ def _tables() -> dict[str, Any]:
             column("end_date", DateTime(timezone=True)),
             column("duration", Float),
             column("queued_dttm", DateTime(timezone=True)),
+            column("pool", String),
+            column("queue", String),
+            column("state", String),
         )
 
     return {
@@ -76,6 +79,11 @@ def _tables() -> dict[str, Any]:
         "tr": table(
             "task_reschedule",
             column("ti_id", String),
+            column("dag_id", String),
+            column("task_id", String),
+            column("run_id", String),
+            column("map_index", Integer),
+            column("try_number", Integer),
             column("start_date", DateTime(timezone=True)),
             column("end_date", DateTime(timezone=True)),
             column("duration", Integer),
@@ -86,9 +94,23 @@ def _tables() -> dict[str, Any]:
             column("dag_id", String),
             column("task_id", String),
             column("run_id", String),
+            column("execution_date", DateTime(timezone=True)),
             column("map_index", Integer),
             column("try_number", Integer),
             column("event", String),
+        ),
+        "dag_run": table(
+            "dag_run",
+            column("dag_id", String),
+            column("run_id", String),
+            column("execution_date", DateTime(timezone=True)),
+        ),
+        "job": table(
+            "job",
+            column("dag_id", String),
+            column("job_type", String),
+            column("start_date", DateTime(timezone=True)),
+            column("end_date", DateTime(timezone=True)),
         ),
     }
 
@@ -112,38 +134,76 @@ _RUN = ("dag_id", "task_id", "run_id", "map_index")
 _TRY = (*_RUN, "try_number")
 
 
-def _tries(dialect: str, window: Window) -> Any:
+def _tries(dialect: str, window: Window, schema: Schema) -> Any:
     """Every finished try that started in the window: the task instance's current try and the
-    earlier ones Airflow moved to task_instance_history."""
-    from sqlalchemy import select, union_all
+    earlier ones Airflow moved to task_instance_history (Airflow 2.10+; before it only the
+    current try is kept). On Airflow 3 a try is named by its task instance id; on Airflow 2 by
+    its key and try_number, with the DAG run's execution_date when the log names runs by it."""
+    from sqlalchemy import and_, select, union_all
 
     t = _tables()
     since, until = _bound(dialect, window.since), _bound(dialect, window.until)
 
-    def finished(source: Any, id_column: str) -> Any:
-        return select(
-            source.c[id_column].label("id"),
+    def finished(source: Any, id_column: str | None) -> Any:
+        columns = [source.c[id_column].label("id")] if id_column else []
+        columns += [
             *[source.c[k] for k in _TRY],
             source.c.operator,
             source.c.start_date,
             source.c.end_date,
             source.c.queued_dttm,
-        ).where(
+            source.c.pool,
+            source.c.queue,
+        ]
+        query = select(*columns)
+        if not schema.log_run_id:
+            run = t["dag_run"]
+            query = query.add_columns(run.c.execution_date).join_from(
+                source, run, and_(run.c.dag_id == source.c.dag_id, run.c.run_id == source.c.run_id)
+            )
+        return query.where(
             source.c.start_date >= since,
             source.c.start_date < until,
             source.c.end_date.is_not(None),
         )
 
-    return union_all(finished(t["ti"], "id"), finished(t["tih"], "task_instance_id")).cte("tries")
+    if schema.ti_id:
+        parts = [finished(t["ti"], "id"), finished(t["tih"], "task_instance_id")]
+    else:
+        parts = [finished(t["ti"], None)]
+        if schema.history_table:
+            parts.append(finished(t["tih"], None))
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).cte("tries")
 
 
-def _per_try(dialect: str, window: Window) -> Any:
+def _log_key(schema: Schema) -> tuple[str, ...]:
+    """The log columns that name one try (or, before Airflow 2.10, one run)."""
+    run = "run_id" if schema.log_run_id else "execution_date"
+    return ("dag_id", "task_id", "map_index", run) + (
+        ("try_number",) if schema.log_try_number else ()
+    )
+
+
+def _in_try(schema: Schema, source: Any, tries: Any, at: Any) -> Any:
+    """The condition that a log row (columns of ``source``, time ``at``) belongs to a try: its
+    key, and before Airflow 2.10 (no log.try_number) its time inside the try."""
+    from sqlalchemy import and_
+
+    conditions = [source.c[k] == tries.c[k] for k in _log_key(schema)]
+    if not schema.log_try_number:
+        conditions += [at >= tries.c.start_date, at <= tries.c.end_date]
+    return and_(*conditions)
+
+
+def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
     """One row per try, with its measured figures."""
+    if schema.major < 3:
+        return _per_try_airflow2(dialect, window, schema)
     from sqlalchemy import Float, and_, case, cast, func, select
 
     t = _tables()
     tr, log = t["tr"], t["log"]
-    tries = _tries(dialect, window)
+    tries = _tries(dialect, window, schema)
     pokes = (
         select(
             tr.c.ti_id,
@@ -274,11 +334,144 @@ def _per_try(dialect: str, window: Window) -> Any:
     )
 
 
-def _per_run(dialect: str, window: Window) -> Any:
+def _per_try_airflow2(dialect: str, window: Window, schema: Schema) -> Any:
+    """One row per try on an Airflow 2 schema, with the same figures as on Airflow 3.
+
+    Airflow 2 writes what a try did differently:
+    - task_reschedule rows (keyed by the try) hold each earlier poke's real start and end
+      (``duration`` is an integer column: whole seconds on PostgreSQL, so end - start is used);
+      the try's start_date is the last poke's start, or on some paths the first poke's, and then
+      the last poke starts at the try's latest ``running`` log row.
+    - the audit log has a ``running`` row each time a worker starts or resumes the try, and no
+      ``deferred`` row (outside test mode): a try without pokes that ran again deferred in
+      between. The deferral began when the worker's LocalTaskJob ended (the ``job`` row of the
+      DAG whose run holds the earlier ``running`` row); without one, at that row.
+    """
+    from sqlalchemy import and_, case, func, select
+
+    t = _tables()
+    tr, log, job = t["tr"], t["log"], t["job"]
+    tries = _tries(dialect, window, schema)
+    pokes = (
+        select(
+            *[tr.c[k] for k in _TRY],
+            func.count().label("n"),
+            func.sum(_seconds(dialect, tr.c.end_date, tr.c.start_date)).label("seconds"),
+            func.min(tr.c.start_date).label("first_start"),
+            func.max(tr.c.end_date).label("last_end"),
+        )
+        .group_by(*[tr.c[k] for k in _TRY])
+        .subquery("pokes")
+    )
+    key = _log_key(schema)
+    later = log.alias("later")
+    next_running = (
+        select(func.min(later.c.dttm))
+        .where(later.c.event == "running", *[later.c[k] == log.c[k] for k in key])
+        .where(later.c.dttm > log.c.dttm)
+        .scalar_subquery()
+    )
+    stints = (
+        select(
+            *[log.c[k] for k in key], log.c.dttm.label("ran_at"), next_running.label("resumed_at")
+        )
+        .where(log.c.event == "running")
+        .subquery("stints")
+    )
+    deferred_at: Any = stints.c.ran_at
+    if schema.job_table:
+        job_end = (
+            select(job.c.end_date)
+            .where(
+                job.c.job_type == "LocalTaskJob",
+                job.c.dag_id == stints.c.dag_id,
+                job.c.start_date <= stints.c.ran_at,
+                job.c.end_date >= stints.c.ran_at,
+                job.c.end_date <= stints.c.resumed_at,
+            )
+            .order_by(job.c.start_date.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        deferred_at = func.coalesce(job_end, stints.c.ran_at)
+    in_triggerer = _seconds(dialect, stints.c.resumed_at, deferred_at)
+    try_key = [tries.c[k] for k in _TRY]
+    deferrals = (
+        select(
+            *try_key,
+            func.count().label("n"),
+            func.sum(in_triggerer).label("seconds"),
+        )
+        .join_from(
+            tries,
+            stints,
+            and_(
+                _in_try(schema, stints, tries, stints.c.ran_at),
+                stints.c.resumed_at.is_not(None),
+                stints.c.resumed_at <= tries.c.end_date,
+            ),
+        )
+        .group_by(*try_key)
+        .subquery("deferrals")
+    )
+    last = log.alias("last")
+    last_running = (
+        select(func.max(last.c.dttm))
+        .where(last.c.event == "running", _in_try(schema, last, tries, last.c.dttm))
+        .where(last.c.dttm <= tries.c.end_date)
+        .scalar_subquery()
+    )
+    span = _seconds(dialect, tries.c.end_date, tries.c.start_date)
+    rescheduled = pokes.c.n.is_not(None)
+    deferred = and_(deferrals.c.n.is_not(None), pokes.c.n.is_(None))
+    # The try's start_date is the first poke's when an earlier poke ended after it.
+    last_start = case(
+        (pokes.c.last_end > tries.c.start_date, func.coalesce(last_running, pokes.c.last_end)),
+        else_=tries.c.start_date,
+    )
+    poke_seconds = pokes.c.seconds + _seconds(dialect, tries.c.end_date, last_start)
+    worker = case(
+        (deferred, span - deferrals.c.seconds),
+        (rescheduled, poke_seconds),
+        else_=span,
+    )
+    wait = case(
+        (rescheduled, _seconds(dialect, tries.c.end_date, pokes.c.first_start)),
+        else_=span,
+    )
+    kind = case((deferred, 2), (rescheduled, 1), else_=0)
+    queued = case(
+        (
+            tries.c.queued_dttm.is_not(None),
+            _seconds(dialect, tries.c.start_date, tries.c.queued_dttm),
+        ),
+        else_=None,
+    )
+    return (
+        select(
+            *[tries.c[k] for k in _RUN],
+            tries.c.operator,
+            kind.label("kind"),
+            wait.label("wait"),
+            case((rescheduled, pokes.c.n + 1), else_=0).label("pokes"),
+            case((rescheduled, poke_seconds), else_=0.0).label("poke_seconds"),
+            case((deferred, deferrals.c.n), else_=0).label("deferrals"),
+            case((deferred, deferrals.c.seconds), else_=None).label("triggerer"),
+            worker.label("worker"),
+            queued.label("queued"),
+        )
+        .select_from(tries)
+        .outerjoin(pokes, and_(*[pokes.c[k] == tries.c[k] for k in _TRY]))
+        .outerjoin(deferrals, and_(*[deferrals.c[k] == tries.c[k] for k in _TRY]))
+        .cte("per_try")
+    )
+
+
+def _per_run(dialect: str, window: Window, schema: Schema) -> Any:
     """One row per task instance (its tries summed), keyed by task and operator."""
     from sqlalchemy import case, func, literal, select
 
-    tries = _per_try(dialect, window)
+    tries = _per_try(dialect, window, schema)
     kind = func.max(tries.c.kind)
     return (
         select(
@@ -300,10 +493,10 @@ def _per_run(dialect: str, window: Window) -> Any:
     )
 
 
-def _query(dialect: str, window: Window) -> Any:
+def _query(dialect: str, window: Window, schema: Schema) -> Any:
     from sqlalchemy import and_, case, func, select
 
-    runs = _per_run(dialect, window)
+    runs = _per_run(dialect, window, schema)
     key = [runs.c[k] for k in _KEY]
     totals = [
         func.count().label("runs"),

@@ -8,10 +8,18 @@ from typing import Any
 
 from deferaudit.history.database import HistoryError
 
-# Alembic heads of the Airflow 3 releases whose schema the queries in measure.py read, from
-# airflow.utils.db._REVISION_HEADS_MAP of apache-airflow 3.3.2. Only 3.3's is exercised by
-# tests against a schema that real Airflow created; the shape check below guards the others.
+# Alembic heads of the Airflow releases whose schema the queries in measure.py read, from
+# airflow.utils.db._REVISION_HEADS_MAP of apache-airflow 2.10.5 and 3.3.2. Tests run against
+# schemas that real Airflow created for 3.3 and 2.10 (and 2.10's own downgrades to 2.9 and
+# 2.7); the shape check below guards the others.
 AIRFLOW_REVISIONS = {
+    "405de8318b3a": "2.7.0",
+    "10b52ebd31f7": "2.8.0",
+    "88344c1d9134": "2.8.1",
+    "1949afb29106": "2.9.0",
+    "686269002441": "2.9.2",
+    "22ed7efa9da2": "2.10.0",
+    "5f2621c13b39": "2.10.3",
     "29ce7909c52b": "3.0.0",
     "fe199e1abd77": "3.0.3",
     "cc92b33c6709": "3.1.0",
@@ -20,24 +28,45 @@ AIRFLOW_REVISIONS = {
     "d2f4e1b3c5a7": "3.3.0",
 }
 
-# The columns measure.py reads, per table.
+_TRY_COLUMNS = (
+    "dag_id",
+    "task_id",
+    "run_id",
+    "map_index",
+    "try_number",
+    "operator",
+    "start_date",
+    "end_date",
+    "duration",
+    "state",
+    "queued_dttm",
+    "pool",
+    "queue",
+)
+
+# The columns measure.py reads, per table and Airflow major version. Airflow 3 keys task
+# instances by a UUID (task_reschedule.ti_id); Airflow 2 by (dag_id, task_id, run_id,
+# map_index) with the try_number on each task_reschedule row.
 REQUIRED_COLUMNS = {
-    "task_instance": (
-        "id",
-        "dag_id",
-        "task_id",
-        "run_id",
-        "map_index",
-        "try_number",
-        "operator",
-        "start_date",
-        "end_date",
-        "duration",
-        "state",
-        "queued_dttm",
-    ),
-    "task_reschedule": ("ti_id", "start_date", "end_date", "duration"),
-    "log": ("dttm", "dag_id", "task_id", "run_id", "map_index", "try_number", "event"),
+    3: {
+        "task_instance": ("id", *_TRY_COLUMNS),
+        "task_reschedule": ("ti_id", "start_date", "end_date", "duration"),
+        "log": ("dttm", "dag_id", "task_id", "run_id", "map_index", "try_number", "event"),
+    },
+    2: {
+        "task_instance": _TRY_COLUMNS,
+        "task_reschedule": (
+            "dag_id",
+            "task_id",
+            "run_id",
+            "map_index",
+            "try_number",
+            "start_date",
+            "end_date",
+        ),
+        "log": ("dttm", "dag_id", "task_id", "map_index", "execution_date", "event"),
+        "dag_run": ("dag_id", "run_id", "execution_date"),
+    },
 }
 
 
@@ -45,6 +74,16 @@ REQUIRED_COLUMNS = {
 class Schema:
     revision: str
     airflow: str
+    # What the table shapes hold (all True on Airflow 3); measure.py adapts its query to them.
+    ti_id: bool = True  # task_instance.id and task_reschedule.ti_id (Airflow 3)
+    history_table: bool = True  # task_instance_history: earlier tries (Airflow 2.10+)
+    log_run_id: bool = True  # log.run_id (2.9+); before it, log.execution_date
+    log_try_number: bool = True  # log.try_number (2.10+); before it, a try's rows by time
+    job_table: bool = True  # job: LocalTaskJob rows, the only end of an Airflow 2 deferral
+
+    @property
+    def major(self) -> int:
+        return int(self.airflow.split(".")[0])
 
 
 def detect_schema(connection: Any) -> Schema:
@@ -66,13 +105,26 @@ def detect_schema(connection: Any) -> Schema:
     if airflow is None:
         known = ", ".join(f"{r} (Airflow {v})" for r, v in AIRFLOW_REVISIONS.items())
         raise HistoryError(f"unknown Airflow schema: alembic revision {revision!r}; known: {known}")
-    for table, columns in REQUIRED_COLUMNS.items():
+    major = int(airflow.split(".")[0])
+    columns: dict[str, set[str]] = {}
+    for table, needed in REQUIRED_COLUMNS[major].items():
         if table not in tables:
             raise HistoryError(f"Airflow {airflow} schema ({revision}) has no {table} table")
-        present = {c["name"] for c in inspector.get_columns(table)}
-        missing = [c for c in columns if c not in present]
+        columns[table] = {c["name"] for c in inspector.get_columns(table)}
+        missing = [c for c in needed if c not in columns[table]]
         if missing:
             raise HistoryError(
                 f"Airflow {airflow} schema ({revision}): {table} lacks {', '.join(missing)}"
             )
-    return Schema(revision, airflow)
+    if major >= 3:
+        return Schema(revision, airflow)
+    job = {c["name"] for c in inspector.get_columns("job")} if "job" in tables else set()
+    return Schema(
+        revision,
+        airflow,
+        ti_id=False,
+        history_table="task_instance_history" in tables,
+        log_run_id="run_id" in columns["log"],
+        log_try_number="try_number" in columns["log"],
+        job_table={"dag_id", "job_type", "start_date", "end_date"} <= job,
+    )

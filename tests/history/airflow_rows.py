@@ -1,8 +1,13 @@
-"""Hand-made history written into a real Airflow 3.3 schema, as Airflow itself records it.
+"""Hand-made history written into a real Airflow 3.3 or 2.10 schema, as each Airflow records it.
 
 Each helper writes the rows a real run leaves (dag, dag_version, dag_run, task_instance,
-task_reschedule, and the audit log's running/deferred/success events) through a separate,
-writable connection: the tool under test only ever reads.
+task_reschedule, the audit log's running/deferred/up_for_reschedule/success events, and on
+Airflow 2 the LocalTaskJob rows of the job table) through a separate, writable connection: the
+tool under test only ever reads. What differs between the two (read from Airflow 2.10.5's
+taskinstance.py and 3.3's execution API): Airflow 2 keys task instances by (dag_id, task_id,
+run_id, map_index), writes each task_reschedule row with the poke's real start and end, and
+writes no deferred or up_for_reschedule log row; Airflow 3 writes task_reschedule after the poke
+ended (duration 0) and logs every state change.
 """
 
 from __future__ import annotations
@@ -17,6 +22,17 @@ import sqlalchemy as sa
 DAY = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
+def airflow_major(url: str) -> int:
+    """2 or 3: the Airflow major version whose schema the database holds."""
+    engine = writer(url)
+    with engine.connect() as connection:
+        revision = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+    from deferaudit.history.schema import AIRFLOW_REVISIONS
+
+    return int(AIRFLOW_REVISIONS[revision].split(".")[0])
+
+
 def writer(url: str) -> sa.Engine:
     made = sa.engine.make_url(url)
     if made.get_backend_name() == "postgresql":
@@ -28,9 +44,14 @@ def writer(url: str) -> sa.Engine:
 class History:
     """Rows to write, table by table, in an order the foreign keys accept."""
 
+    airflow: int = 3
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _dags: set[str] = field(default_factory=set)
     _runs: set[tuple[str, str]] = field(default_factory=set)
+
+    @classmethod
+    def for_database(cls, url: str) -> History:
+        return cls(airflow=airflow_major(url))
 
     def add(self, table: str, **row: Any) -> None:
         self.rows.setdefault(table, []).append(row)
@@ -38,6 +59,16 @@ class History:
     def dag(self, dag_id: str) -> str:
         """The dag, its bundle and a dag_version; returns the version id."""
         version = uuid.uuid5(uuid.NAMESPACE_URL, dag_id).hex
+        if dag_id not in self._dags and self.airflow == 2:
+            self._dags.add(dag_id)
+            self.add(
+                "dag",
+                dag_id=dag_id,
+                is_paused=False,
+                max_active_tasks=16,
+                max_consecutive_failed_dag_runs=0,
+                has_task_concurrency_limits=False,
+            )
         if dag_id not in self._dags:
             self._dags.add(dag_id)
             if "dag_bundle" not in self.rows:
@@ -68,6 +99,17 @@ class History:
     def run(self, dag_id: str, at: datetime) -> str:
         run_id = f"scheduled__{at.isoformat()}"
         version = self.dag(dag_id)
+        if (dag_id, run_id) not in self._runs and self.airflow == 2:
+            self._runs.add((dag_id, run_id))
+            self.add(
+                "dag_run",
+                dag_id=dag_id,
+                run_id=run_id,
+                run_type="scheduled",
+                execution_date=at,
+                start_date=at,
+                state="success",
+            )
         if (dag_id, run_id) not in self._runs:
             self._runs.add((dag_id, run_id))
             self.add(
@@ -105,6 +147,21 @@ class History:
             "map_index": map_index,
             "try_number": try_number,
         }
+        if self.airflow == 2:
+            self.add(
+                "task_instance",
+                **key,
+                start_date=start,
+                end_date=end,
+                duration=(end - start).total_seconds(),
+                state="success",
+                pool="default_pool",
+                pool_slots=1,
+                queue="default",
+                operator=operator,
+                queued_dttm=queued,
+            )
+            return ti_id, key
         self.add(
             "task_instance",
             id=ti_id,
@@ -123,12 +180,68 @@ class History:
         return ti_id, key
 
     def event(self, key: dict[str, Any], event: str, at: datetime) -> None:
-        self.add("log", dttm=at, event=event, **key)
+        if self.airflow == 2 and event in ("deferred", "up_for_reschedule"):
+            return  # Airflow 2 logs neither (a deferral only in test mode)
+        extra = {"execution_date": self._execution_date(key)} if self.airflow == 2 else {}
+        self.add("log", dttm=at, event=event, **key, **extra)
+
+    def _execution_date(self, key: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(key["run_id"].split("__", 1)[1])
+
+    def poke(
+        self,
+        ti_id: str,
+        key: dict[str, Any],
+        start: datetime,
+        end: datetime,
+        next_poke: datetime,
+        *,
+        log: bool = True,
+    ) -> None:
+        """An earlier poke that asked to be rescheduled, as each Airflow records it (``log``
+        False: as left after `airflow db clean` pruned the audit log)."""
+        if self.airflow == 2:
+            self.add(
+                "task_reschedule",
+                **key,
+                start_date=start,
+                end_date=end,
+                duration=int((end - start).total_seconds()),
+                reschedule_date=next_poke,
+            )
+        else:
+            # As Airflow 3.3 writes it: start_date is when the API server recorded the row,
+            # just after the poke ended, and duration = int(end - start) = 0.
+            self.add(
+                "task_reschedule",
+                ti_id=ti_id,
+                start_date=end + timedelta(milliseconds=4),
+                end_date=end,
+                duration=0,
+                reschedule_date=next_poke,
+            )
+        if log:
+            self.event(key, "running", start)
+            self.event(key, "up_for_reschedule", end)
+
+    def worker_job(self, dag_id: str, start: datetime, end: datetime) -> None:
+        """Airflow 2: the LocalTaskJob that ran one stint of a task on a worker."""
+        if self.airflow == 2:
+            self.add(
+                "job",
+                dag_id=dag_id,
+                state="success",
+                job_type="LocalTaskJob",
+                start_date=start,
+                end_date=end,
+                latest_heartbeat=end,
+            )
 
     def write(self, url: str) -> None:
         engine = writer(url)
         meta = sa.MetaData()
-        meta.reflect(engine, only=list(self.rows))
+        # Before Airflow 2.10 there is no task_instance_history: its rows are not kept.
+        meta.reflect(engine, only=lambda name, _: name in self.rows)
         order = [
             "dag_bundle",
             "dag",
@@ -138,12 +251,17 @@ class History:
             "task_instance_history",
             "task_reschedule",
             "log",
+            "job",
         ]
         assert set(self.rows) <= set(order), set(self.rows) - set(order)
         with engine.begin() as connection:
             for table in order:
-                if table in self.rows:
-                    connection.execute(meta.tables[table].insert(), self.rows[table])
+                if table in self.rows and table in meta.tables:
+                    # Older schemas lack some columns (log.run_id before Airflow 2.9,
+                    # log.try_number before 2.10): write the ones the table has.
+                    columns = set(meta.tables[table].columns.keys())
+                    rows = [{k: v for k, v in r.items() if k in columns} for r in self.rows[table]]
+                    connection.execute(meta.tables[table].insert(), rows)
         engine.dispose()
 
 
@@ -182,19 +300,7 @@ def reschedule_sensor(history: History) -> None:
     )
     for poke in range(11):
         start = at + timedelta(minutes=5 * poke)
-        ended = start + timedelta(seconds=5)
-        # As Airflow 3.3 writes it: start_date is when the API server recorded the row, just
-        # after the poke ended, and duration = int(end - start) = 0.
-        history.add(
-            "task_reschedule",
-            ti_id=ti_id,
-            start_date=ended + timedelta(milliseconds=4),
-            end_date=ended,
-            duration=0,
-            reschedule_date=start + timedelta(minutes=5),
-        )
-        history.event(key, "running", start)
-        history.event(key, "up_for_reschedule", start + timedelta(seconds=5))
+        history.poke(ti_id, key, start, start + timedelta(seconds=5), start + timedelta(minutes=5))
     history.event(key, "running", last)
     history.event(key, "success", last + timedelta(seconds=5))
 
@@ -220,6 +326,11 @@ def deferred_sensor(history: History) -> None:
     history.event(key, "deferred", deferred)
     history.event(key, "running", resumed)
     history.event(key, "success", end)
+    # Airflow 2: each stint's LocalTaskJob (the first ends when the task deferred); and one of
+    # another task of the DAG that ended before this one deferred.
+    history.worker_job("deferred_dag", start - timedelta(seconds=1), start + timedelta(seconds=1))
+    history.worker_job("deferred_dag", start - timedelta(milliseconds=300), deferred)
+    history.worker_job("deferred_dag", resumed - timedelta(milliseconds=200), end)
 
 
 def retried_sensor(history: History) -> None:
@@ -239,7 +350,7 @@ def retried_sensor(history: History) -> None:
     )
     history.add(
         "task_instance_history",
-        task_instance_id=uuid.uuid4().hex,
+        **({"task_instance_id": uuid.uuid4().hex} if history.airflow == 3 else {}),
         **{**key, "try_number": 1},
         start_date=first,
         end_date=first + timedelta(minutes=10),
@@ -249,12 +360,12 @@ def retried_sensor(history: History) -> None:
         pool_slots=1,
         operator="HttpSensor",
         queued_dttm=first - timedelta(seconds=2),
-        dag_version_id=history.dag("retry_dag"),
+        **({"dag_version_id": history.dag("retry_dag")} if history.airflow == 3 else {}),
     )
 
 
 def every_scenario(url: str) -> None:
-    history = History()
+    history = History.for_database(url)
     poke_sensor(history)
     reschedule_sensor(history)
     deferred_sensor(history)

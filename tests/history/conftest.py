@@ -1,8 +1,10 @@
 """Real databases for the history tests: SQLite and a PostgreSQL server started here, each with
-the schema that the real Airflow 3.3 in this environment creates (`airflow db migrate`)."""
+the schema that the real Airflow 3.3 in this environment creates (`airflow db migrate`), and the
+schema that a real Airflow 2.10 creates, installed here in an environment of its own."""
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
 import pwd
@@ -20,22 +22,97 @@ PASSWORD = "s3cret-pw"
 _AIRFLOW = Path(sys.executable).with_name("airflow")
 
 
-def _migrate(url: str, home: Path) -> None:
-    """Real Airflow creates the schema (a subprocess: Airflow reads its settings once)."""
-    sync = url.replace("postgresql:", "postgresql+psycopg:")
+# Airflow 2.10 for the 2.x schema, in its own environment. No constraints file can be fetched
+# here (only PyPI is reachable), so uv resolves with --exclude-newer at the release's date: the
+# dependency versions that were current when 2.10.5 shipped. SQLAlchemy 1.4 (Airflow 2's) has no
+# psycopg 3 dialect: PostgreSQL goes through psycopg2.
+AIRFLOW2 = "2.10.5"
+AIRFLOW2_RELEASED = "2025-02-20"
+
+
+def airflow_env(url: str, home: Path, airflow2: bool = False) -> dict[str, str]:
+    """The environment that points an Airflow CLI at one database (a subprocess: Airflow reads
+    its settings once)."""
+    driver = "postgresql+psycopg2:" if airflow2 else "postgresql+psycopg:"
+    sync = url.replace("postgresql:", driver)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")},
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sync,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
     }
-    if sync.startswith("postgresql"):
+    if sync.startswith("postgresql") and not airflow2:
         # Airflow would derive an asyncpg URL; psycopg 3 serves its async engine too.
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = sync
+    return env
+
+
+def _migrate(url: str, home: Path, airflow: Path = _AIRFLOW) -> None:
+    """Real Airflow creates the schema."""
     done = subprocess.run(
-        [str(_AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=600
+        [str(airflow), "db", "migrate"],
+        env=airflow_env(url, home, airflow2=airflow != _AIRFLOW),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _uv() -> list[str] | None:
+    for found in (os.environ.get("UV"), shutil.which("uv")):
+        if found and Path(found).is_file():
+            return [found]
+    for python in (sys.executable, shutil.which("python3")):
+        if (
+            python
+            and subprocess.run([python, "-m", "uv", "--version"], capture_output=True).returncode
+            == 0
+        ):
+            return [python, "-m", "uv"]
+    return None
+
+
+@pytest.fixture(scope="session")
+def airflow2(request: pytest.FixtureRequest) -> Path:
+    """The `airflow` command of Airflow 2.10.5, installed once into the pytest cache (a lock
+    keeps parallel workers from installing it twice); skips, saying why, when it cannot be
+    installed (no network, no uv)."""
+    folder = Path(request.config.cache.mkdir(f"airflow-{AIRFLOW2}"))
+    venv, done = folder / "venv", folder / "installed"
+    command = venv / "bin" / "airflow"
+    with (folder / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.is_file() and command.is_file():
+            return command
+        uv = _uv()
+        if uv is None:
+            pytest.skip(f"Airflow {AIRFLOW2} for the 2.x schema tests: uv is not installed")
+        steps = [
+            [*uv, "venv", "--clear", "--quiet", "--python", sys.executable, str(venv)],
+            [
+                *uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(venv / "bin" / "python"),
+                "--exclude-newer",
+                AIRFLOW2_RELEASED,
+                f"apache-airflow=={AIRFLOW2}",
+                "psycopg2-binary",
+            ],
+        ]
+        for step in steps:
+            ran = subprocess.run(step, capture_output=True, text=True, timeout=900)
+            if ran.returncode != 0:
+                last = (ran.stderr.strip().splitlines() or ["no output"])[-1]
+                pytest.skip(
+                    f"Airflow {AIRFLOW2} for the 2.x schema tests could not be installed: {last}"
+                )
+        done.write_text(AIRFLOW2 + "\n")
+    return command
 
 
 @pytest.fixture(scope="session")
@@ -175,3 +252,50 @@ def postgres_url(postgres_server: PostgresServer, request: pytest.FixtureRequest
 def database_url(request: pytest.FixtureRequest) -> str:
     """The same test on real SQLite and on real PostgreSQL."""
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite2(airflow2: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated by Airflow 2.10 per session; tests copy it."""
+    home = tmp_path_factory.mktemp("airflow2-sqlite")
+    path = home / "airflow.db"
+    _migrate(f"sqlite:///{path}", home, airflow2)
+    return path
+
+
+@pytest.fixture
+def sqlite2_url(migrated_sqlite2: Path, tmp_path: Path) -> str:
+    copy = tmp_path / "airflow.db"
+    shutil.copyfile(migrated_sqlite2, copy)
+    return f"sqlite:///{copy}"
+
+
+@pytest.fixture(scope="session")
+def postgres2_template(airflow2: Path, postgres_server: PostgresServer) -> str:
+    """A database on the PostgreSQL server that Airflow 2.10 migrated, for tests to copy."""
+    postgres_server.execute("CREATE DATABASE airflow2_template")
+    home = Path(tempfile.mkdtemp(prefix="deferaudit-af2-"))
+    try:
+        _migrate(postgres_server.url("airflow2_template"), home, airflow2)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return "airflow2_template"
+
+
+@pytest.fixture
+def postgres2_url(
+    postgres2_template: str, postgres_server: PostgresServer, request: pytest.FixtureRequest
+) -> str:
+    name = "t2_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:50].lower()
+    postgres_server.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    postgres_server.execute(f'CREATE DATABASE "{name}" TEMPLATE {postgres2_template}')
+    return postgres_server.url(name)
+
+
+@pytest.fixture(params=["sqlite-3.3", "postgresql-3.3", "sqlite-2.10", "postgresql-2.10"])
+def any_schema_url(request: pytest.FixtureRequest) -> str:
+    """The same test on real SQLite and real PostgreSQL, each with the schema of Airflow 3.3 and
+    of Airflow 2.10."""
+    backend, airflow = request.param.split("-")
+    name = {"sqlite": "sqlite", "postgresql": "postgres"}[backend]
+    return request.getfixturevalue(f"{name}{'2' if airflow == '2.10' else ''}_url")
