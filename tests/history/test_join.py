@@ -552,3 +552,31 @@ def test_the_report_shows_measured_against_assumed_in_chromium(
         "reschedule_dag",
         "reschedule_dag",
     ]
+
+
+def test_the_readme_example_is_what_the_command_prints(
+    migrated_sqlite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    shutil.copyfile(migrated_sqlite, tmp_path / "demo.db")
+    every = History()
+    for scenario in (poke_sensor, reschedule_sensor, deferred_sensor, retried_sensor):
+        scenario(every)
+    every.write(f"sqlite:///{tmp_path / 'demo.db'}")
+    (tmp_path / "dags").mkdir()
+    for name, text in DAGS.items():
+        (tmp_path / "dags" / name).write_text(text.lstrip())
+    monkeypatch.chdir(tmp_path)
+    command = (
+        "deferaudit scan dags --quiet --target-airflow 3.3 --history sqlite:///demo.db "
+        "--since 2026-11-01 --until 2026-11-02"
+    )
+    result = CliRunner().invoke(
+        main,
+        [*command.split()[1:], "--no-cache"],
+        env={"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": None},
+    )
+    assert result.exit_code == 0, result.output
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"$ {command}\n{result.stdout}```\n" in readme
