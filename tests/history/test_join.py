@@ -200,6 +200,28 @@ def test_measured_waits_and_runs_per_day_replace_the_assumed_ones(dags: Path, ra
     assert capacity["assumptions"]["tasks"]["runs_per_day"] == {"history": 3, "measured": 1}
 
 
+def test_the_join_reads_the_schemas_of_airflow_2_and_3(dags: Path, any_schema_url: str) -> None:
+    """The same runs, as Airflow 2.10 and 3.3 record them, price the same figures."""
+    history = History.for_database(any_schema_url)
+    for scenario in (poke_sensor, reschedule_sensor, deferred_sensor, retried_sensor):
+        scenario(history)
+    history.write(any_schema_url)
+    document = _capacity_json(dags, "--history", any_schema_url, *WINDOW)
+    waits = {
+        t["dag_id"]: (t["wait_seconds"], t["runs_per_day"], t["assumptions"]["wait"]["source"])
+        for t in document["waiting_tasks"]
+    }
+    assert waits == {
+        "poke_dag": (1200, 24, "history"),
+        "reschedule_dag": (3305, 1, "history"),
+        "deferred_dag": (1805, 1, "history"),
+        "quiet_dag": (1800, 1, "defaulted"),
+    }
+    assert [(t["dag_id"], t["reason"]) for t in document["history"]["not_in_scan"]] == [
+        ("retry_dag", "its DAG is not among the scanned files (made at run time, or elsewhere)")
+    ]
+
+
 def test_the_tasks_on_one_side_only_are_listed(dags: Path, ran: str) -> None:
     history = _capacity_json(dags, "--history", ran, *WINDOW)["history"]
     assert history["runs"] == 27
