@@ -505,7 +505,15 @@ def history_options(command: Callable[..., Any]) -> Callable[..., Any]:
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to FILE.")
-def history(fmt: str, output: Path | None, **options: Any) -> None:
+@click.option(
+    "--compare",
+    nargs=2,
+    metavar="BEFORE AFTER",
+    help="Compare two periods START..END (2026-10-01..2026-10-31 2026-11-01..2026-11-30; an "
+    "end date includes its day) instead of --since/--until: slot time held per task, tasks "
+    "that now defer, tasks meant to defer that still held a slot.",
+)
+def history(fmt: str, output: Path | None, compare: tuple[str, str] | None, **options: Any) -> None:
     """Measure waits and slot time per task from the Airflow metadata database (read-only).
 
     Exit 2 when the database cannot be read or is not an Airflow schema deferaudit knows;
@@ -513,8 +521,24 @@ def history(fmt: str, output: Path | None, **options: Any) -> None:
     """
     from deferaudit import commands
     from deferaudit.history import HistoryError
-    from deferaudit.history.render import history_json, history_text
+    from deferaudit.history.render import compare_json, compare_text, history_json, history_text
 
+    if compare:
+        try:
+            comparison = commands.history_compare(options, *compare)
+        except HistoryError as exc:
+            raise UsageFailure(str(exc)) from None
+        if not comparison.tasks:
+            click.echo(
+                f"deferaudit: {comparison.after.database}: no finished task run started in "
+                f"either period: nothing to compare",
+                err=True,
+            )
+            sys.exit(EXIT_FINDINGS)
+        write_output(
+            compare_json(comparison) if fmt == "json" else compare_text(comparison), output
+        )
+        return
     try:
         measured = commands.history(options)
     except HistoryError as exc:

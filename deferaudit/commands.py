@@ -21,12 +21,14 @@ from deferaudit.versions import DeploymentVersions
 
 if TYPE_CHECKING:
     from deferaudit.history import History
+    from deferaudit.history.compare import Comparison
 
 __all__ = [
     "Run",
     "baseline",
     "check",
     "history",
+    "history_compare",
     "measured_history",
     "open_run",
     "report",
@@ -173,6 +175,16 @@ def history(options: Mapping[str, Any], now: datetime | None = None) -> History:
     url, _where = database_url(options["db"], options["airflow_cfg"], os.environ)
     window = parse_window(options["since"], options["until"], now or datetime.now(timezone.utc))
     return measure_history(url, window)
+
+
+def history_compare(options: Mapping[str, Any], before: str, after: str) -> Comparison:
+    """``deferaudit history --compare BEFORE AFTER``: the two periods of the database the
+    options name, measured and compared; raises deferaudit.history.HistoryError."""
+    from deferaudit.history.compare import measure_comparison, parse_period
+    from deferaudit.history.database import database_url
+
+    url, _where = database_url(options["db"], options["airflow_cfg"], os.environ)
+    return measure_comparison(url, parse_period(before), parse_period(after))
 
 
 def measured_history(settings: Settings, now: datetime | None = None) -> History | None:

@@ -6,7 +6,15 @@ import json
 from typing import Any
 
 from deferaudit.durations import format_duration
-from deferaudit.history.model import History, Spread, TaskHistory
+from deferaudit.history.compare import (
+    NOW_DEFERS,
+    STILL_HOLDS,
+    Comparison,
+    Side,
+    TaskChange,
+    days,
+)
+from deferaudit.history.model import History, Spread, TaskHistory, Window
 
 
 def _runs(count: int) -> str:
@@ -110,6 +118,141 @@ def history_json(history: History) -> str:
                 _task_doc(history, t)
                 for t in sorted(history.tasks, key=lambda t: (-t.slot_seconds, t.dag_id, t.task_id))
             ],
+        }
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} slot-hours"
+
+
+def _per_day(seconds: float, window: Window) -> str:
+    return f"{seconds / 3600 / days(window):.2f} a day"
+
+
+def _period(label: str, history: History) -> str:
+    return (
+        f"{label} {history.window.describe()} ({days(history.window):g} days): "
+        f"{len(history.tasks)} tasks, {_runs(history.runs)}"
+    )
+
+
+def _side_text(side: Side | None, window: Window) -> str:
+    if side is None:
+        return "did not run"
+    deferred = f", {side.deferred_runs} deferred" if side.deferred_runs else ", none deferred"
+    return (
+        f"{_hours(side.slot_seconds)} ({_per_day(side.slot_seconds, window)}) in "
+        f"{_runs(side.runs)}{deferred}"
+    )
+
+
+def _names(changes: tuple[TaskChange, ...]) -> str:
+    return ", ".join(f"{c.dag_id}.{c.task_id}" for c in changes) or "none"
+
+
+def compare_text(comparison: Comparison) -> str:
+    """Per task, most slot time freed first; then the totals and the two lists that matter."""
+    before, after = comparison.before, comparison.after
+    lines = [
+        f"history compare: {after.database} (Airflow {after.airflow} schema, revision "
+        f"{after.revision})",
+        _period("before:", before),
+        _period("after: ", after),
+        "",
+    ]
+
+    def freed(change: TaskChange) -> float:
+        then = change.before.slot_seconds / days(before.window) if change.before else 0.0
+        now = change.after.slot_seconds / days(after.window) if change.after else 0.0
+        return now - then
+
+    for change in sorted(comparison.tasks, key=lambda c: (freed(c), c.dag_id, c.task_id)):
+        operators = []
+        for side in (change.before, change.after):
+            if side is not None and "/".join(side.operators) not in operators:
+                operators.append("/".join(side.operators) or "operator unknown")
+        lines.append(
+            f"{change.dag_id}.{change.task_id} ({' -> '.join(operators)}): {change.status}"
+        )
+        lines.append(f"  before  {_side_text(change.before, before.window)}")
+        lines.append(f"  after   {_side_text(change.after, after.window)}")
+    held_before, held_after = comparison.slot_seconds_before, comparison.slot_seconds_after
+    rate = held_before / 3600 / days(before.window) - held_after / 3600 / days(after.window)
+    now_defers = comparison.with_status(NOW_DEFERS)
+    still = comparison.with_status(STILL_HOLDS)
+    lines += [
+        "",
+        f"total slot time held: before {_hours(held_before)} "
+        f"({_per_day(held_before, before.window)}), after {_hours(held_after)} "
+        f"({_per_day(held_after, after.window)}): {rate:.2f} slot-hours a day "
+        f"{'freed' if rate >= 0 else 'more'}",
+        f"now defer: {len(now_defers)} ({_names(now_defers)})",
+        f"meant to defer but still hold a slot: {len(still)} ({_names(still)})",
+        f"source: {before.source}; {after.source}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _side_doc(side: Side | None, window: Window) -> dict[str, Any] | None:
+    if side is None:
+        return None
+    return {
+        "operators": list(side.operators),
+        "runs": side.runs,
+        "deferred_runs": side.deferred_runs,
+        "deferrals": side.deferrals,
+        "slot_seconds": side.slot_seconds,
+        "slot_hours_per_day": round(side.slot_seconds / 3600 / days(window), 4),
+        "triggerer_seconds": side.triggerer_seconds,
+    }
+
+
+def _window_doc(history: History) -> dict[str, Any]:
+    return {
+        "since": history.window.since.isoformat(),
+        "until": history.window.until.isoformat(),
+        "days": days(history.window),
+        "runs": history.runs,
+        "slot_seconds": round(sum(t.slot_seconds for t in history.tasks), 3),
+        "source": history.source,
+    }
+
+
+def compare_json(comparison: Comparison) -> str:
+    before, after = comparison.before, comparison.after
+    document = {
+        "history": {
+            "database": after.database,
+            "dialect": after.dialect,
+            "airflow_schema": after.airflow,
+            "alembic_revision": after.revision,
+            "compare": {
+                "before": _window_doc(before),
+                "after": _window_doc(after),
+                "slot_hours_per_day_freed": round(
+                    comparison.slot_seconds_before / 3600 / days(before.window)
+                    - comparison.slot_seconds_after / 3600 / days(after.window),
+                    4,
+                ),
+                "now_defer": [
+                    f"{c.dag_id}.{c.task_id}" for c in comparison.with_status(NOW_DEFERS)
+                ],
+                "still_hold_a_slot": [
+                    f"{c.dag_id}.{c.task_id}" for c in comparison.with_status(STILL_HOLDS)
+                ],
+                "tasks": [
+                    {
+                        "dag_id": c.dag_id,
+                        "task_id": c.task_id,
+                        "status": c.status,
+                        "before": _side_doc(c.before, before.window),
+                        "after": _side_doc(c.after, after.window),
+                    }
+                    for c in comparison.tasks
+                ],
+            },
         }
     }
     return json.dumps(document, indent=2) + "\n"
