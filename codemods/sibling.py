@@ -18,16 +18,20 @@ from codemods.targets import CallEdit, TargetedCommand, edit_task_call
 def edit_swap_to_sibling(
     command: TargetedCommand, target: EditTarget, call: cst.Call
 ) -> cst.Call | None:
-    """``details``: ``sibling`` (the class's import path) and ``drop`` (keywords the sibling
-    never reads, removed from the call: an explicit ``mode=``)."""
+    """``details``: ``sibling`` (the class's import path), ``drop`` (keywords the sibling
+    never reads, removed from the call: an explicit ``mode=``) and ``keep_import`` (leave the
+    imports of the old name alone: a ``try``/``except`` fallback binds it twice)."""
     sibling = str(target.details.get("sibling", ""))
     if not sibling or "." not in sibling:
         return None
     dropped = [str(name) for name in target.details.get("drop") or ()]
+    keep_import = bool(target.details.get("keep_import"))
 
     def swap(task_call: cst.Call) -> cst.Call:
         func = task_call.func
-        command.remove_import_of(func.value if is_partial(func) else func)
+        if not keep_import:
+            # The old import goes once nothing else in the module uses it.
+            command.remove_import_of(func.value if is_partial(func) else func)
         new_func: cst.BaseExpression = cst.Name(import_name(command, sibling))
         if is_partial(func):
             assert isinstance(func, cst.Attribute)

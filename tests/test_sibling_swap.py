@@ -182,7 +182,53 @@ def test_an_aliased_import_is_followed_and_a_module_call_is_unsafe(
     assert aliased.fix.safety == "safe" and aliased.fix.callee == "Until"
     assert through_module.fix.unsafe_reasons == (
         "`date_time.DateTimeSensor` names the class through a module: the swap imports "
-        f"`DateTimeSensorAsync` from `{STANDARD}` by name and leaves that module's import",
+        f"`DateTimeSensorAsync` from `{STANDARD}` by name (the module's import goes once "
+        "nothing uses it)",
+    )
+
+
+def test_mode_from_default_args_is_named_and_left_in_place(
+    run_scan: Callable[..., ScanResult], tmp_path: Path
+) -> None:
+    (found,) = _findings(
+        run_scan,
+        tmp_path,
+        f"""\
+        from airflow.sdk import DAG
+        from {STANDARD} import DateTimeSensor
+
+        with DAG("d", schedule="@daily", default_args={{"mode": "reschedule"}}):
+            DateTimeSensor(task_id="until", target_time="{{{{ ds }}}}")
+        """,
+    )
+    assert found.rule == "DA109" and found.fix.drop == ()
+    assert found.fix.unsafe_reasons == (
+        "`mode='reschedule'` is set in the DAG's default_args, but `DateTimeSensorAsync` never "
+        "reads it: its execute() defers without running the poke loop, so the task waits "
+        "deferred, in the triggerer",
+    )
+
+
+def test_a_try_except_import_fallback_is_unsafe(
+    run_scan: Callable[..., ScanResult], tmp_path: Path
+) -> None:
+    (found,) = _findings(
+        run_scan,
+        tmp_path,
+        f"""\
+        from airflow.sdk import DAG
+        try:
+            from {STANDARD} import DateTimeSensor
+        except ImportError:
+            from airflow.sensors.date_time import DateTimeSensor
+
+        with DAG("d", schedule="@daily"):
+            DateTimeSensor(task_id="until", target_time="{{{{ ds }}}}")
+        """,
+    )
+    assert found.fix.unsafe_reasons == (
+        "`DateTimeSensor` is bound by more than one import (a try/except fallback): the swap "
+        f"imports `DateTimeSensorAsync` from `{STANDARD}` and leaves the fallback as it is",
     )
 
 
@@ -323,3 +369,30 @@ def test_codemod_keeps_the_old_import_while_a_task_still_uses_it(tmp_path: Path)
         """
     # b sets a timeout: its swap is unsafe and left out of a safe run.
     assert _fixed(tmp_path, before) == textwrap.dedent(after)
+
+
+def test_codemod_leaves_a_try_except_fallback_alone(tmp_path: Path) -> None:
+    before = f"""\
+        from airflow.sdk import DAG
+        try:
+            from {STANDARD} import DateTimeSensor
+        except ImportError:
+            from airflow.sensors.date_time import DateTimeSensor
+
+        with DAG("d", schedule="@daily"):
+            DateTimeSensor(task_id="until", target_time="{{{{ ds }}}}")
+        """
+    # libcst's AddImportsVisitor puts the new import after the last top-level import.
+    after = f"""\
+        from airflow.sdk import DAG
+        from {STANDARD} import DateTimeSensorAsync
+
+        try:
+            from {STANDARD} import DateTimeSensor
+        except ImportError:
+            from airflow.sensors.date_time import DateTimeSensor
+
+        with DAG("d", schedule="@daily"):
+            DateTimeSensorAsync(task_id="until", target_time="{{{{ ds }}}}")
+        """
+    assert _fixed(tmp_path, before, unsafe=True) == textwrap.dedent(after)

@@ -127,17 +127,19 @@ class SwapToDeferrableSibling(TaskFix):
     package that defers in its place (imported from its module on the target line);
     ``drop`` names the call's keywords the sibling never reads, removed by the edit. Offered
     only when the catalog read that the sibling's ``execute`` defers without reaching the poke
-    loop, so the task waits deferred after it."""
+    loop, so the task waits deferred after it. ``keep_import``: the old name is bound by
+    several imports (a ``try``/``except ImportError`` fallback), which the edit leaves alone."""
 
     action: ClassVar[str] = SWAP_TO_DEFERRABLE_SIBLING
     after_fix: ClassVar[AfterFix | None] = "deferrable"
 
     sibling: str
     drop: tuple[str, ...] = ()
+    keep_import: bool = False
 
     @property
     def details(self) -> Mapping[str, Any]:
-        return {"sibling": self.sibling, "drop": list(self.drop)}
+        return {"sibling": self.sibling, "drop": list(self.drop), "keep_import": self.keep_import}
 
 
 @dataclass(frozen=True, kw_only=True)

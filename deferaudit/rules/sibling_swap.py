@@ -145,7 +145,7 @@ def sibling_swap(
     if not callee.isidentifier():
         reasons.append(
             f"`{callee}` names the class through a module: the swap imports `{sibling.name}` "
-            f"from `{sibling.module}` by name and leaves that module's import"
+            f"from `{sibling.module}` by name (the module's import goes once nothing uses it)"
         )
     elif len(site.class_candidates) != 1:
         reasons.append(
@@ -162,6 +162,7 @@ def sibling_swap(
         callee=callee,
         sibling=sibling.path,
         drop=tuple(drop),
+        keep_import=callee.isidentifier() and len(site.class_candidates) != 1,
         unsafe_reasons=tuple(reasons),
     )
     return fix, advice(sibling)
