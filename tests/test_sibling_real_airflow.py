@@ -143,3 +143,34 @@ def test_fix_apply_swaps_and_airflow_loads_the_dag_and_the_task_defers(tmp_path:
         "late": {"class": "DateTimeSensor", "upstream": ["until"]},
         "done": {"class": "EmptyOperator", "upstream": ["late"]},
     }
+
+
+def test_recorded_parameters_match_the_installed_classes() -> None:
+    """The catalog's comparison (read from the wheel) against ``inspect`` on the installed
+    standard provider: the keyword parameters each ``__init__`` below BaseSensorOperator takes."""
+    import inspect
+
+    from airflow.providers.standard.sensors.date_time import DateTimeSensor, DateTimeSensorAsync
+    from airflow.sdk import BaseSensorOperator
+
+    from deferaudit.catalog import Catalog
+
+    def own(cls: type) -> set[str]:
+        names: set[str] = set()
+        for klass in cls.__mro__:
+            if klass is BaseSensorOperator:
+                break
+            if "__init__" in vars(klass):
+                for p in inspect.signature(klass.__init__).parameters.values():
+                    if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                        names.add(p.name)
+        return names
+
+    entry = Catalog.load().lookup(f"{STANDARD}.DateTimeSensor", "3.3")
+    assert entry is not None and entry.deferrable_sibling is not None
+    recorded = entry.deferrable_sibling
+    assert recorded["params_added"] == sorted(own(DateTimeSensorAsync) - own(DateTimeSensor))
+    assert recorded["params_missing"] == sorted(own(DateTimeSensor) - own(DateTimeSensorAsync))
+    assert recorded["subclass"] is issubclass(DateTimeSensorAsync, DateTimeSensor)
+    # The sibling overrides execute, so BaseSensorOperator's poke loop never runs for it.
+    assert "execute" in vars(DateTimeSensorAsync)
