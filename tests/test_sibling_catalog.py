@@ -13,7 +13,7 @@ import pytest
 from deferaudit.catalog import Catalog
 from deferaudit.catalog.assembly import Distribution, ReadDistribution, assemble
 from deferaudit.catalog.model import AIRFLOW_LINES
-from deferaudit.catalog.report import export, fact_rows
+from deferaudit.catalog.report import export, fact_rows, stats, stats_text
 from deferaudit.catalog.wheel_tree import ModuleTree
 
 LINES_2 = tuple(line for line in AIRFLOW_LINES if line.startswith("2."))
@@ -99,6 +99,9 @@ def test_show_and_export_carry_the_sibling(catalog: Catalog) -> None:
     row = exported[(f"{STANDARD}.date_time.DateTimeSensor", ())]
     assert row["deferrable_sibling"]["path"] == f"{STANDARD}.date_time.DateTimeSensorAsync"
     assert exported[(f"{STANDARD}.date_time.DateTimeSensorAsync", ())]["deferrable_sibling"] is None
+    counts = stats(catalog)
+    assert counts["deferrable_siblings"] == 31
+    assert "deferrable siblings 31 (a live -Async class" in stats_text(counts)
 
 
 # ------------------------------------------------------------------ the reading, by hand

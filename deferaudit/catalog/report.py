@@ -291,6 +291,7 @@ def stats(catalog: Catalog) -> dict[str, Any]:
         "aliases": sum(len(e.aliases) for e in entries),
         "wait_kinds": dict(sorted(Counter(e.wait_kind or "undecided" for e in entries).items())),
         "parity_notes": sum(len(e.deferrable_ignores) for e in entries),
+        "deferrable_siblings": sum(1 for e in entries if e.deferrable_sibling),
         "per_package": {
             name: dict(sorted(counts.items())) for name, counts in sorted(per_package.items())
         },
@@ -312,6 +313,8 @@ def stats_text(counts: Mapping[str, Any]) -> str:
         "wait kinds          "
         + ", ".join(f"{k} {v}" for k, v in counts.get("wait_kinds", {}).items()),
         f"parity notes        {counts.get('parity_notes', 0)}",
+        f"deferrable siblings {counts.get('deferrable_siblings', 0)} (a live -Async class "
+        "that defers in the class's place)",
         "",
         f"{'package':<48} {'classes':>7} {'sensors':>7} {'deferrable':>10} {'-Async':>6}",
     ]
