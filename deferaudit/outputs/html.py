@@ -41,6 +41,16 @@ def _built(finding: dict[str, Any]) -> str:
     return f"built at {built['path']}:{built['line']} by {via}"
 
 
+# How the history section names where the scan alone took a figure from.
+_SOURCE_NAMES = {
+    "measured": "DAG file",
+    "history": "history",
+    "configured": "configured",
+    "defaulted": "default",
+    "assumed": "assumed",
+}
+
+
 def _measured(finding: Mapping[str, Any]) -> str:
     """The source of a cost measured from history ("" when its wait is not)."""
     cost = finding.get("cost") or {}
@@ -184,6 +194,7 @@ def render_html(report: Report, *, now: dt.datetime | None = None) -> str:
     return template.render(
         doc=doc,
         history=doc.get("history"),
+        source_names=_SOURCE_NAMES,
         rows=rows,
         rules=RULES,
         bars=_bars(findings, capacity),

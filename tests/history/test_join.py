@@ -558,8 +558,9 @@ def test_the_report_shows_measured_against_assumed_in_chromium(
     poke = rows.nth(1).locator("td")
     assert poke.nth(0).inner_text() == "poke_dag.wait_for_file"
     assert poke.nth(3).inner_text() == "20m / 20m / 20m"
-    assert poke.nth(4).inner_text().split() == ["20mmeasured", "30mdefaulted"]
-    assert poke.nth(6).inner_text().split() == ["7.87measured", "11.87assumed"]
+    assert poke.nth(4).inner_text().split() == ["20mhistory", "30mdefault"]
+    assert poke.nth(5).inner_text().split() == ["24history", "24DAG", "file"]
+    assert poke.nth(6).inner_text().split() == ["7.87history", "11.87scan", "alone"]
     assert rows.nth(1).get_attribute("title") == SOURCE.format(runs="24 runs")
     assert page.locator("#history-unscanned li").inner_text() == (
         "retry_dag.wait_for_api (HttpSensor, 1 run, wait p50 15m): its DAG is not among the "
