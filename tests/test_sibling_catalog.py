@@ -172,6 +172,14 @@ ACME = {
                     return super().execute(context)
                 self.defer(trigger=None, method_name="execute_complete")
 
+        class HourSensor(BaseSensorOperator):
+            def poke(self, context):
+                return True
+
+        class HourSensorAsync(HourSensor):
+            def execute(self, context):
+                self.defer(trigger=None, method_name="execute_complete", timeout=3600)
+
         class OldSensor(BaseSensorOperator):
             def poke(self, context):
                 return True
@@ -230,6 +238,12 @@ def test_the_reading_on_a_hand_made_package(tmp_path: Path) -> None:
             "`self.poke_interval`",
         },
     }
+    # A defer bounded by a timeout of its own, not the sensor's: the sensor's is unread.
+    hour = found["acme.sensors.HourSensor"]
+    assert hour is not None and hour["ignores"]["timeout"] == (
+        "`self.defer(...)` (line 37) in acme.sensors.HourSensorAsync.execute (line 36) is given "
+        "`timeout=3600`: the sensor's `timeout` does not bound the deferred wait"
+    )
     # Pokes on the worker in poke mode (super().execute reaches the poke loop): no sibling.
     assert found["acme.sensors.PeekSensor"] is None
     # Deprecated by its own __init__ warning: no sibling.

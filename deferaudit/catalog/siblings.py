@@ -79,17 +79,22 @@ def read_deferral(
                 f"{execute.where} defers and never reaches {root.path}.execute, the poke loop "
                 f"that reads {shown}"
             )
-    timeouts = [
-        (fn, call)
+    # The deferred wait is bounded by ``defer``'s own timeout only: the sensor's ``timeout``
+    # counts when that is derived from ``self.timeout`` (a ``**kwargs`` cannot be told).
+    unbounded = [
+        (fn, call, given)
         for fn, call in defers
-        if not any(kw.arg == "timeout" or kw.arg is None for kw in call.keywords)
+        if not any(kw.arg is None for kw in call.keywords)
+        for given in [next((kw.value for kw in call.keywords if kw.arg == "timeout"), None)]
+        if given is None or not any(self_attribute(n) == "timeout" for n in live_walk(given))
     ]
-    if timeouts and "timeout" not in read:
-        fn, call = timeouts[0]
+    if unbounded and (unbounded[0][2] is not None or "timeout" not in read):
+        fn, call, given = unbounded[0]
+        what = "no timeout" if given is None else f"`timeout={ast.unparse(given)}`"
         unread["timeout"] = (
-            f"`{ast.unparse(call.func)}(...)` (line {call.lineno}) in {fn.where} is given no "
-            "timeout and the class never reads `self.timeout`: the sensor's `timeout` does not "
-            "bound the deferred wait"
+            f"`{ast.unparse(call.func)}(...)` (line {call.lineno}) in {fn.where} is given {what}"
+            + (" and the class never reads `self.timeout`" if given is None else "")
+            + ": the sensor's `timeout` does not bound the deferred wait"
         )
     return DeferralReading(evidence, unread=dict(sorted(unread.items())))
 
@@ -140,16 +145,10 @@ def _attrs_read(fns: Sequence[Function]) -> set[str]:
     return out
 
 
-_LOOP_CACHE: dict[int, dict[str, set[str]]] = {}
-
-
 def _poke_loop_params(universe: SourceUniverse, root: ClassInfo) -> dict[str, set[str]]:
     """The root sensor's parameters read only by its poke loop (``execute`` and what it
     reaches), not by what runs when a deferred task resumes (``resume_execution``): parameter
     -> the ``self`` attributes it is kept in."""
-    key = id(root.node)
-    if key in _LOOP_CACHE:
-        return _LOOP_CACHE[key]
     init = own_init(root.node)
     execute = method([root], "execute")
     out: dict[str, set[str]] = {}
@@ -170,7 +169,6 @@ def _poke_loop_params(universe: SourceUniverse, root: ClassInfo) -> dict[str, se
         for name, kept in attrs.items():
             if kept & loop and not kept & resumed:
                 out[name] = kept & loop
-    _LOOP_CACHE[key] = out
     return out
 
 
