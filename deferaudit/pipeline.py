@@ -133,7 +133,12 @@ def with_history(result: ScanResult, history: History) -> tuple[ScanResult, Hist
         loop = task.site.loop
         scanned.extend((task.dag_id, tid) for tid in (loop.task_ids if loop else ()))
     dag_files: dict[str, set[str]] = {}
+    # The task ids a call in a loop makes, by its place: one cost stands for them all.
+    loops: dict[tuple[str, int], tuple[str, ...]] = {}
     for file in result.files:
+        for site in file.facts.tasks if file.facts is not None else ():
+            if site.loop is not None and site.loop.task_ids:
+                loops[(file.path, site.span.line)] = site.loop.task_ids
         if file.role == "dag" and file.skipped is None and file.facts is not None:
             dag_files[file.path] = {
                 d.dag_id.value
@@ -147,7 +152,7 @@ def with_history(result: ScanResult, history: History) -> tuple[ScanResult, Hist
         if ids or outcome.dags:
             dag_files.setdefault(outcome.path, set()).update(ids)
     priced, joined = join_history(
-        ((o.path, c) for o in result.outcomes for c in o.costs), scanned, dag_files, history
+        ((o.path, c) for o in result.outcomes for c in o.costs), scanned, dag_files, history, loops
     )
     if not priced:
         return replace(result, outcomes_key=None), joined

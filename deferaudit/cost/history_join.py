@@ -194,11 +194,13 @@ def join_history(
     scanned: Iterable[tuple[str | None, str | None]],
     dag_files: Mapping[str, Iterable[str]],
     history: History,
+    loops: Mapping[tuple[str, int], tuple[str, ...]] | None = None,
 ) -> tuple[dict[int, SlotCost], HistoryJoin]:
     """Price every waiting task (path, cost) the history ran from its runs.
 
     ``scanned`` are the (dag_id, task_id) of every task the scan found, waiting or not;
-    ``dag_files`` the DAG ids each scanned DAG file defines. Returns the new cost of each
+    ``dag_files`` the DAG ids each scanned DAG file defines; ``loops`` the task ids a call in a
+    loop makes, by (path, line) (one cost stands for them all). Returns the new cost of each
     priced one by ``id`` of its old cost, and what was joined.
     """
     runs = _by_task(history.tasks)
@@ -210,6 +212,23 @@ def join_history(
     used: set[tuple[str, str]] = set()
     for path, cost in costs:
         key = _match(cost.dag_id, cost.task_id, runs, grouped)
+        made = (loops or {}).get((path, cost.line), ()) if key is None else ()
+        keys = [k for k in (_match(cost.dag_id, t, runs, grouped) for t in made) if k]
+        if keys:
+            task, wait_detail = _looped([runs[k] for k in keys], len(made))
+            used.update(keys)
+            source = history.task_source(task)
+            new = priced.get(id(cost)) or _priced(cost, task, days, source, wait_detail)
+            priced[id(cost)] = new
+            measured.append(
+                _measured_task(path, cost, ", ".join(k[1] for k in keys), task, days, source, new)
+            )
+            continue
+        if key is None and made:
+            shown = ", ".join(made[:3]) + (", ..." if len(made) > 3 else "")
+            reason = f"none of the {len(made)} tasks its loop makes ({shown}) ran in the window"
+            unmeasured.append(UnmeasuredTask(path, cost.line, cost.dag_id, cost.task_id, reason))
+            continue
         if key is None:
             reason = _why_unmeasured(cost, grouped.get((cost.dag_id or "", cost.task_id or "")))
             unmeasured.append(UnmeasuredTask(path, cost.line, cost.dag_id, cost.task_id, reason))
@@ -219,25 +238,7 @@ def join_history(
         source = history.task_source(task)
         new = priced.get(id(cost)) or _priced(cost, task, days, source)
         priced[id(cost)] = new
-        measured.append(
-            MeasuredTask(
-                path,
-                cost.line,
-                cost.dag_id or "",
-                cost.task_id or "",
-                key[1],
-                task.operator,
-                task.runs,
-                task.tries,
-                task.wait_kind,
-                task.wait,
-                task.slot_seconds,
-                days,
-                source,
-                cost,
-                new,
-            )
-        )
+        measured.append(_measured_task(path, cost, key[1], task, days, source, new))
     found = set(scanned)
     dags = {dag for dag, _ in found if dag}
     not_in_scan = [
@@ -278,29 +279,76 @@ def join_history(
     return priced, join
 
 
+def _measured_task(
+    path: str,
+    cost: SlotCost,
+    recorded: str,
+    task: TaskHistory,
+    days: float,
+    source: str,
+    new: SlotCost,
+) -> MeasuredTask:
+    return MeasuredTask(
+        path,
+        cost.line,
+        cost.dag_id or "",
+        cost.task_id or "",
+        recorded,
+        task.operator,
+        task.runs,
+        task.tries,
+        task.wait_kind,
+        task.wait,
+        task.slot_seconds,
+        days,
+        source,
+        cost,
+        new,
+    )
+
+
+def _looped(tasks: list[TaskHistory], made: int) -> tuple[TaskHistory, str]:
+    """One figure set for the tasks a loop makes (one cost stands for them all): their runs
+    summed, and as the wait the runs-weighted mean of their p50 waits (with poke-mode waits,
+    the slot time their runs held at their p50s), p95 and max the largest of theirs."""
+    folded = _fold(tasks)
+    p50s = [(t.wait.p50, t.runs) for t in tasks if t.wait.p50 is not None]
+    weight = sum(n for _, n in p50s)
+    p50 = sum(w * n for w, n in p50s) / weight if weight else None
+    p95 = max((t.wait.p95 for t in tasks if t.wait.p95 is not None), default=None)
+    longest = max((t.wait.max for t in tasks if t.wait.max is not None), default=None)
+    ran = f"{len(tasks)} of the {made} tasks its loop makes ran"
+    detail = (
+        f"{_d(p50)}, the runs-weighted mean of their p50 waits (largest p95 {_d(p95)}, "
+        f"max {_d(longest)}; {ran})"
+    )
+    return replace(folded, wait=Spread(p50, p95, longest)), detail
+
+
+def _fold(group: list[TaskHistory]) -> TaskHistory:
+    """Several rows as one: counts summed, spreads the largest part's."""
+    if len(group) == 1:
+        return group[0]
+    largest = max(group, key=lambda t: (t.runs, t.slot_seconds))
+    return replace(
+        largest,
+        operator="/".join(sorted({t.operator or "?" for t in group})),
+        runs=sum(t.runs for t in group),
+        tries=sum(t.tries for t in group),
+        poke_runs=sum(t.poke_runs for t in group),
+        reschedule_runs=sum(t.reschedule_runs for t in group),
+        deferred_runs=sum(t.deferred_runs for t in group),
+        slot_seconds=sum(t.slot_seconds for t in group),
+    )
+
+
 def _by_task(tasks: Iterable[TaskHistory]) -> dict[tuple[str, str], TaskHistory]:
     """One figure set per (dag_id, task_id): a task whose operator changed within the window
     has a row per operator; its counts are summed and its spreads are the larger part's."""
     parts: dict[tuple[str, str], list[TaskHistory]] = defaultdict(list)
     for task in tasks:
         parts[(task.dag_id, task.task_id)].append(task)
-    out: dict[tuple[str, str], TaskHistory] = {}
-    for key, group in parts.items():
-        if len(group) == 1:
-            out[key] = group[0]
-            continue
-        largest = max(group, key=lambda t: (t.runs, t.slot_seconds))
-        out[key] = replace(
-            largest,
-            operator="/".join(sorted({t.operator or "?" for t in group})),
-            runs=sum(t.runs for t in group),
-            tries=sum(t.tries for t in group),
-            poke_runs=sum(t.poke_runs for t in group),
-            reschedule_runs=sum(t.reschedule_runs for t in group),
-            deferred_runs=sum(t.deferred_runs for t in group),
-            slot_seconds=sum(t.slot_seconds for t in group),
-        )
-    return out
+    return {key: _fold(group) for key, group in parts.items()}
 
 
 def _grouped(runs: Mapping[tuple[str, str], TaskHistory]) -> dict[tuple[str, str], list[str]]:
@@ -348,7 +396,9 @@ def _why_unmeasured(cost: SlotCost, candidates: list[str] | None) -> str:
     return "no run in the window"
 
 
-def _priced(cost: SlotCost, task: TaskHistory, days: float, source: str) -> SlotCost:
+def _priced(
+    cost: SlotCost, task: TaskHistory, days: float, source: str, wait_detail: str | None = None
+) -> SlotCost:
     """``cost`` with the measured wait per run and runs per day, each noted with its source."""
     notes: dict[str, Assumption] = {a.quantity: a for a in cost.assumptions}
     wait, worst = cost.wait, cost.worst_wait
@@ -358,7 +408,7 @@ def _priced(cost: SlotCost, task: TaskHistory, days: float, source: str) -> Slot
         notes["wait"] = assumption(
             "wait",
             "history",
-            f"p50 {_d(spread.p50)} (p95 {_d(spread.p95)}, max {_d(spread.max)}): {source}",
+            f"{wait_detail or _spread_detail(spread)}: {source}",
         )
         if spread.max is not None and spread.max > worst:
             worst = spread.max
@@ -413,6 +463,10 @@ def _priced(cost: SlotCost, task: TaskHistory, days: float, source: str) -> Slot
         "assumed": _figures(cost),
     }
     return made._replace(encoded=json.dumps(encoded, ensure_ascii=False))
+
+
+def _spread_detail(spread: Spread) -> str:
+    return f"p50 {_d(spread.p50)} (p95 {_d(spread.p95)}, max {_d(spread.max)})"
 
 
 def _close(measured: float, scheduled: float) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from deferaudit.cost.model import SlotCost, assumption, slot_cost
 from deferaudit.history.model import History as MeasuredHistory
 from deferaudit.history.model import Spread, TaskHistory, Window
 from tests.history.airflow_rows import (
+    DAY,
     History,
     deferred_sensor,
     poke_sensor,
@@ -603,3 +604,60 @@ def test_the_readme_example_is_what_the_command_prints(
     assert result.exit_code == 0, result.output
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert f"$ {command}\n{result.stdout}```\n" in readme
+
+
+def test_a_call_in_a_loop_is_priced_from_the_tasks_it_makes() -> None:
+    # for t in ["a", "b", "c"]: Sensor(task_id=f"wait_{t}"), daily: one cost for 3 tasks.
+    cost = _cost("d", 'f"wait_{t}"', map_count=3)
+    loops = {("d.py", 3): ("wait_a", "wait_b", "wait_c")}
+    history = _history(_ran("d", "wait_a", 2, 600), _ran("d", "wait_b", 2, 1200))
+    scanned = [("d", 'f"wait_{t}"'), ("d", "wait_a"), ("d", "wait_b"), ("d", "wait_c")]
+    priced, join = join_history([("d.py", cost)], scanned, {}, history, loops)
+    new = priced[id(cost)]
+    # The runs-weighted mean of 600 s and 1,200 s; 4 instances in 2 days over 3 tasks a run.
+    assert new.wait == 900
+    assert new.runs_per_day == pytest.approx(4 / 2 / 3)
+    # Poke mode: the slot time of the runs at their p50s, 2 x 600 + 2 x 1,200 over 2 days.
+    assert new.per_run_now * new.runs_per_day * new.map_count == pytest.approx(3600 / 2 * 1)
+    notes = {a.quantity: a.detail for a in new.assumptions}
+    assert notes["wait"].startswith(
+        "15m, the runs-weighted mean of their p50 waits (largest p95 20m, max 20m; 2 of the 3 "
+        "tasks its loop makes ran): measured from history (4 runs, "
+    )
+    (measured,) = join.measured
+    assert measured.recorded_task_id == "wait_a, wait_b"
+    assert join.not_in_scan == ()
+    _, idle = join_history([("d.py", cost)], scanned, {}, _history(_ran("x", "y", 1, 1)), loops)
+    assert idle.no_history[0].reason == (
+        "none of the 3 tasks its loop makes (wait_a, wait_b, wait_c) ran in the window"
+    )
+
+
+def test_a_loop_in_a_dag_file_is_joined_through_its_task_ids(dags: Path, sqlite_url: str) -> None:
+    Path("dags/loop_dag.py").write_text(
+        "from datetime import datetime\n\n"
+        "from airflow.providers.standard.sensors.filesystem import FileSensor\n"
+        "from airflow.sdk import DAG\n\n"
+        'with DAG("loop_dag", start_date=datetime(2026, 1, 1), schedule="@daily"):\n'
+        '    for table in ["orders", "users"]:\n'
+        '        FileSensor(task_id=f"wait_{table}", filepath=f"/data/{table}")\n'
+    )
+    rows = History()
+    for task_id, minutes in (("wait_orders", 10), ("wait_users", 30)):
+        start = DAY + timedelta(minutes=1)
+        _, key = rows.task_instance(
+            "loop_dag", task_id, "FileSensor", DAY, start, start + timedelta(minutes=minutes)
+        )
+        rows.event(key, "running", start)
+        rows.event(key, "success", start + timedelta(minutes=minutes))
+    rows.write(sqlite_url)
+    document = _capacity_json(dags, "--history", sqlite_url, *WINDOW)
+    loop = _task(document, "loop_dag")
+    # One daily run of each of the 2 tasks: 1 run a day, 2 instances, waits 10 and 30 minutes.
+    assert (loop["map_count"], loop["runs_per_day"], loop["wait_seconds"]) == (2, 1, 1200)
+    assert loop["waste_slot_hours_per_day"] == round((1200 - DEFERRED_PER_RUN) * 2 / 3600, 6)
+    (joined,) = document["history"]["measured_tasks"]
+    assert (joined["task_id"], joined["recorded_task_id"]) == (
+        'f"wait_{table}"',
+        "wait_orders, wait_users",
+    )
