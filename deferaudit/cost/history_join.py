@@ -61,6 +61,8 @@ class MeasuredTask:
     source: str
     assumed: SlotCost
     measured: SlotCost
+    # Other scanned tasks (path:line) with the same ids: the same runs price each of them.
+    shared_with: tuple[str, ...] = ()
 
     @property
     def held_slot_hours_per_day(self) -> float:
@@ -69,11 +71,19 @@ class MeasuredTask:
     @property
     def note(self) -> str | None:
         """When the runs waited otherwise than the scan judges the code to wait (a
-        deployment-wide default_deferrable, a DAG changed within the window)."""
+        deployment-wide default_deferrable, a DAG changed within the window), or when more
+        than one scanned task has the ids (one DAG id defined twice)."""
+        notes = []
         expected = _HISTORY_KIND[self.assumed.now]
-        if self.wait_kind == expected:
-            return None
-        return f"its runs waited {self.wait_kind}; the scan judges the code {self.assumed.now}"
+        if self.wait_kind != expected:
+            notes.append(
+                f"its runs waited {self.wait_kind}; the scan judges the code {self.assumed.now}"
+            )
+        if self.shared_with:
+            notes.append(
+                f"{', '.join(self.shared_with)} has the same ids: the same runs price both"
+            )
+        return "; ".join(notes) or None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -239,6 +249,15 @@ def join_history(
         new = priced.get(id(cost)) or _priced(cost, task, days, source)
         priced[id(cost)] = new
         measured.append(_measured_task(path, cost, key[1], task, days, source, new))
+    places: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for item in measured:
+        places[(item.dag_id, item.recorded_task_id)].append(f"{item.path}:{item.line}")
+    measured = [
+        replace(item, shared_with=tuple(p for p in shared if p != f"{item.path}:{item.line}"))
+        if len(shared := places[(item.dag_id, item.recorded_task_id)]) > 1
+        else item
+        for item in measured
+    ]
     found = set(scanned)
     dags = {dag for dag, _ in found if dag}
     not_in_scan = [

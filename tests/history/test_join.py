@@ -661,3 +661,14 @@ def test_a_loop_in_a_dag_file_is_joined_through_its_task_ids(dags: Path, sqlite_
         'f"wait_{table}"',
         "wait_orders, wait_users",
     )
+
+
+def test_two_scanned_tasks_with_the_same_ids_are_both_noted() -> None:
+    first, second = _cost("d", "t"), _cost("d", "t")
+    _, join = join_history(
+        [("a.py", first), ("b.py", second)], [("d", "t")], {}, _history(_ran("d", "t", 2, 60))
+    )
+    assert [m.note for m in join.measured] == [
+        "b.py:3 has the same ids: the same runs price both",
+        "a.py:3 has the same ids: the same runs price both",
+    ]
