@@ -28,6 +28,7 @@ from typing import Any
 from deferaudit.history.database import HistoryError, mask_url, read_only_connection
 from deferaudit.history.model import History, Spread, TaskHistory, Window
 from deferaudit.history.schema import Schema, detect_schema
+from deferaudit.history.timeline import measure_concurrency
 
 _KEY = ("dag_id", "task_id", "operator")
 _SPREADS = ("wait", "triggerer", "worker", "queued")
@@ -39,6 +40,7 @@ def measure_history(url: str, window: Window) -> History:
         schema = detect_schema(connection)
         dialect = connection.dialect.name
         rows = connection.execute(_query(dialect, window, schema)).mappings().all()
+        concurrency = measure_concurrency(connection, window, schema) if rows else ()
     tasks = tuple(_task(row) for row in rows)
     return History(
         database=mask_url(url),
@@ -47,6 +49,7 @@ def measure_history(url: str, window: Window) -> History:
         revision=schema.revision,
         window=window,
         tasks=tasks,
+        concurrency=concurrency,
     )
 
 
@@ -134,7 +137,7 @@ _RUN = ("dag_id", "task_id", "run_id", "map_index")
 _TRY = (*_RUN, "try_number")
 
 
-def _tries(dialect: str, window: Window, schema: Schema) -> Any:
+def _tries(dialect: str, window: Window, schema: Schema, name: str = "tries") -> Any:
     """Every finished try that started in the window: the task instance's current try and the
     earlier ones Airflow moved to task_instance_history (Airflow 2.10+; before it only the
     current try is kept). On Airflow 3 a try is named by its task instance id; on Airflow 2 by
@@ -173,7 +176,7 @@ def _tries(dialect: str, window: Window, schema: Schema) -> Any:
         parts = [finished(t["ti"], None)]
         if schema.history_table:
             parts.append(finished(t["tih"], None))
-    return (union_all(*parts) if len(parts) > 1 else parts[0]).cte("tries")
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).cte(name)
 
 
 def _log_key(schema: Schema) -> tuple[str, ...]:
@@ -195,6 +198,44 @@ def _in_try(schema: Schema, source: Any, tries: Any, at: Any) -> Any:
     return and_(*conditions)
 
 
+def _logged_deferrals() -> Any:
+    """Airflow 3: each ``deferred`` row of the audit log with the try's next ``running`` row
+    (when the task resumed on a worker; none when it ended in the triggerer)."""
+    from sqlalchemy import func, select
+
+    log = _tables()["log"]
+    resumed = log.alias("resumed")
+    resume_at = (
+        select(func.min(resumed.c.dttm))
+        .where(
+            resumed.c.event == "running",
+            *[resumed.c[k] == log.c[k] for k in _TRY],
+            resumed.c.dttm > log.c.dttm,
+        )
+        .scalar_subquery()
+    )
+    return (
+        select(
+            *[log.c[k] for k in _TRY],
+            log.c.dttm.label("deferred_at"),
+            resume_at.label("resumed_at"),
+        )
+        .where(log.c.event == "deferred")
+        .subquery("deferral")
+    )
+
+
+def _in_deferral(deferral: Any, tries: Any) -> Any:
+    """Airflow 3: a logged deferral belongs to the try it happened in."""
+    from sqlalchemy import and_
+
+    return and_(
+        *[deferral.c[k] == tries.c[k] for k in _TRY],
+        deferral.c.deferred_at >= tries.c.start_date,
+        deferral.c.deferred_at <= tries.c.end_date,
+    )
+
+
 def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
     """One row per try, with its measured figures."""
     if schema.major < 3:
@@ -214,25 +255,7 @@ def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
         .group_by(tr.c.ti_id)
         .subquery("pokes")
     )
-    resumed = log.alias("resumed")
-    resume_at = (
-        select(func.min(resumed.c.dttm))
-        .where(
-            resumed.c.event == "running",
-            *[resumed.c[k] == log.c[k] for k in _TRY],
-            resumed.c.dttm > log.c.dttm,
-        )
-        .scalar_subquery()
-    )
-    deferral = (
-        select(
-            *[log.c[k] for k in _TRY],
-            log.c.dttm.label("deferred_at"),
-            resume_at.label("resumed_at"),
-        )
-        .where(log.c.event == "deferred")
-        .subquery("deferral")
-    )
+    deferral = _logged_deferrals()
     # Each poke that ended in up_for_reschedule, from the audit log: its start is the try's
     # latest running row before it. (Airflow 3's task_reschedule.start_date is the time the
     # row was written, after the poke ended, so its duration is 0.)
@@ -278,11 +301,7 @@ def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
         .join_from(
             tries,
             deferral,
-            and_(
-                *[deferral.c[k] == tries.c[k] for k in _TRY],
-                deferral.c.deferred_at >= tries.c.start_date,
-                deferral.c.deferred_at <= tries.c.end_date,
-            ),
+            _in_deferral(deferral, tries),
         )
         .group_by(tries.c.id)
         .subquery("deferrals")
@@ -325,12 +344,71 @@ def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
             case((deferred, deferrals.c.seconds), else_=None).label("triggerer"),
             worker.label("worker"),
             queued.label("queued"),
+            # For the concurrency timeline (timeline.py).
+            tries.c.start_date,
+            tries.c.end_date,
+            tries.c.queued_dttm,
+            tries.c.pool,
+            tries.c.queue,
         )
         .select_from(tries)
         .outerjoin(pokes, pokes.c.ti_id == tries.c.id)
         .outerjoin(logged_pokes, logged_pokes.c.try_id == tries.c.id)
         .outerjoin(deferrals, deferrals.c.try_id == tries.c.id)
         .cte("per_try")
+    )
+
+
+def _running_stints(schema: Schema) -> Any:
+    """Airflow 2: each ``running`` row of the audit log that the same try (run, before 2.10)
+    ran again after, with the moment it deferred: the end of the DAG's LocalTaskJob whose run
+    holds the row (the latest started), else the row itself."""
+    from sqlalchemy import func, select
+
+    t = _tables()
+    log, job = t["log"], t["job"]
+    key = _log_key(schema)
+    later = log.alias("later")
+    next_running = (
+        select(func.min(later.c.dttm))
+        .where(later.c.event == "running", *[later.c[k] == log.c[k] for k in key])
+        .where(later.c.dttm > log.c.dttm)
+        .scalar_subquery()
+    )
+    runs = (
+        select(
+            *[log.c[k] for k in key], log.c.dttm.label("ran_at"), next_running.label("resumed_at")
+        )
+        .where(log.c.event == "running")
+        .subquery("runs")
+    )
+    deferred_at: Any = runs.c.ran_at
+    if schema.job_table:
+        job_end = (
+            select(job.c.end_date)
+            .where(
+                job.c.job_type == "LocalTaskJob",
+                job.c.dag_id == runs.c.dag_id,
+                job.c.start_date <= runs.c.ran_at,
+                job.c.end_date >= runs.c.ran_at,
+                job.c.end_date <= runs.c.resumed_at,
+            )
+            .order_by(job.c.start_date.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        deferred_at = func.coalesce(job_end, runs.c.ran_at)
+    return select(runs, deferred_at.label("deferred_at")).subquery("stints")
+
+
+def _in_stint(schema: Schema, stints: Any, tries: Any) -> Any:
+    """Airflow 2: a stint that the try ran again after belongs to it."""
+    from sqlalchemy import and_
+
+    return and_(
+        _in_try(schema, stints, tries, stints.c.ran_at),
+        stints.c.resumed_at.is_not(None),
+        stints.c.resumed_at <= tries.c.end_date,
     )
 
 
@@ -350,7 +428,7 @@ def _per_try_airflow2(dialect: str, window: Window, schema: Schema) -> Any:
     from sqlalchemy import and_, case, func, select
 
     t = _tables()
-    tr, log, job = t["tr"], t["log"], t["job"]
+    tr, log = t["tr"], t["log"]
     tries = _tries(dialect, window, schema)
     pokes = (
         select(
@@ -363,38 +441,8 @@ def _per_try_airflow2(dialect: str, window: Window, schema: Schema) -> Any:
         .group_by(*[tr.c[k] for k in _TRY])
         .subquery("pokes")
     )
-    key = _log_key(schema)
-    later = log.alias("later")
-    next_running = (
-        select(func.min(later.c.dttm))
-        .where(later.c.event == "running", *[later.c[k] == log.c[k] for k in key])
-        .where(later.c.dttm > log.c.dttm)
-        .scalar_subquery()
-    )
-    stints = (
-        select(
-            *[log.c[k] for k in key], log.c.dttm.label("ran_at"), next_running.label("resumed_at")
-        )
-        .where(log.c.event == "running")
-        .subquery("stints")
-    )
-    deferred_at: Any = stints.c.ran_at
-    if schema.job_table:
-        job_end = (
-            select(job.c.end_date)
-            .where(
-                job.c.job_type == "LocalTaskJob",
-                job.c.dag_id == stints.c.dag_id,
-                job.c.start_date <= stints.c.ran_at,
-                job.c.end_date >= stints.c.ran_at,
-                job.c.end_date <= stints.c.resumed_at,
-            )
-            .order_by(job.c.start_date.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        deferred_at = func.coalesce(job_end, stints.c.ran_at)
-    in_triggerer = _seconds(dialect, stints.c.resumed_at, deferred_at)
+    stints = _running_stints(schema)
+    in_triggerer = _seconds(dialect, stints.c.resumed_at, stints.c.deferred_at)
     try_key = [tries.c[k] for k in _TRY]
     deferrals = (
         select(
@@ -405,11 +453,7 @@ def _per_try_airflow2(dialect: str, window: Window, schema: Schema) -> Any:
         .join_from(
             tries,
             stints,
-            and_(
-                _in_try(schema, stints, tries, stints.c.ran_at),
-                stints.c.resumed_at.is_not(None),
-                stints.c.resumed_at <= tries.c.end_date,
-            ),
+            _in_stint(schema, stints, tries),
         )
         .group_by(*try_key)
         .subquery("deferrals")
@@ -459,6 +503,12 @@ def _per_try_airflow2(dialect: str, window: Window, schema: Schema) -> Any:
             case((deferred, deferrals.c.seconds), else_=None).label("triggerer"),
             worker.label("worker"),
             queued.label("queued"),
+            # For the concurrency timeline (timeline.py).
+            tries.c.start_date,
+            tries.c.end_date,
+            tries.c.queued_dttm,
+            tries.c.pool,
+            tries.c.queue,
         )
         .select_from(tries)
         .outerjoin(pokes, and_(*[pokes.c[k] == tries.c[k] for k in _TRY]))
@@ -624,3 +674,9 @@ def _moment(text: str, reference: datetime, flag: str) -> datetime:
             "2026-11-01T12:00Z)"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _seconds_type() -> Any:
+    from sqlalchemy import Float
+
+    return Float

@@ -71,6 +71,29 @@ class TaskHistory:
 
 
 @dataclass(frozen=True)
+class QueuedDelay:
+    """Queued delays of other tasks' tries: how many, and their spread in seconds."""
+
+    tries: int
+    seconds: Spread
+    total_seconds: float
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    """One pool, queue, or the triggerer ("triggerer", ""), over the window."""
+
+    axis: str  # "pool", "queue" or "triggerer"
+    name: str
+    peak: int
+    p95: int
+    p95_busy: int
+    busy_seconds: float  # time with at least one held
+    queued_while_held: QueuedDelay | None = None
+    queued_otherwise: QueuedDelay | None = None
+
+
+@dataclass(frozen=True)
 class History:
     """Every task measured in one database over one window."""
 
@@ -80,6 +103,8 @@ class History:
     revision: str  # alembic_version
     window: Window
     tasks: tuple[TaskHistory, ...]
+    # The concurrency timeline per pool, per queue and of the triggerer (timeline.py).
+    concurrency: tuple[Concurrency, ...] = ()
 
     @property
     def source(self) -> str:

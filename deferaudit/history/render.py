@@ -14,7 +14,14 @@ from deferaudit.history.compare import (
     TaskChange,
     days,
 )
-from deferaudit.history.model import History, Spread, TaskHistory, Window
+from deferaudit.history.model import (
+    Concurrency,
+    History,
+    QueuedDelay,
+    Spread,
+    TaskHistory,
+    Window,
+)
 
 
 def _runs(count: int) -> str:
@@ -64,9 +71,34 @@ def history_text(history: History) -> str:
         if task.queued.max is not None:
             lines.append(f"  queued delay     {_spread(task.queued)}")
         lines.append(f"  source: {history.task_source(task)}")
+    lines += _concurrency_text(history)
     total = sum(t.slot_seconds for t in history.tasks)
     lines += ["", f"total slot time held: {total / 3600:.2f} slot-hours ({history.source})"]
     return "\n".join(lines) + "\n"
+
+
+def _delay_text(delay: QueuedDelay) -> str:
+    tries = "1 try" if delay.tries == 1 else f"{delay.tries} tries"
+    return f"{tries}, {_spread(delay.seconds)}"
+
+
+def _concurrency_text(history: History) -> list[str]:
+    """Waiting tasks holding slots at once per pool and queue, triggers at once, and how long
+    other tasks of the pool or queue sat queued while waiting tasks held its slots."""
+    if not history.concurrency:
+        return []
+    lines = ["", "at once: waiting tasks holding worker slots, and triggers"]
+    for item in history.concurrency:
+        label = "triggerer" if item.axis == "triggerer" else f"{item.axis} {item.name or '(none)'}"
+        lines.append(
+            f"  {label}: peak {item.peak} · p95 {item.p95} · p95 while any {item.p95_busy} · "
+            f"any for {format_duration(item.busy_seconds)}"
+        )
+        if item.queued_while_held is not None:
+            lines.append(f"    others queued while held   {_delay_text(item.queued_while_held)}")
+        if item.queued_otherwise is not None:
+            lines.append(f"    others queued otherwise    {_delay_text(item.queued_otherwise)}")
+    return lines
 
 
 def _spread_doc(spread: Spread, source: str) -> dict[str, Any]:
@@ -118,6 +150,7 @@ def history_json(history: History) -> str:
                 _task_doc(history, t)
                 for t in sorted(history.tasks, key=lambda t: (-t.slot_seconds, t.dag_id, t.task_id))
             ],
+            "concurrency": [_concurrency_doc(history, c) for c in history.concurrency],
         }
     }
     return json.dumps(document, indent=2) + "\n"
@@ -256,3 +289,28 @@ def compare_json(comparison: Comparison) -> str:
         }
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+def _delay_doc(delay: QueuedDelay | None, source: str) -> dict[str, Any] | None:
+    if delay is None:
+        return None
+    return {
+        "tries": delay.tries,
+        "seconds": _spread_doc(delay.seconds, source),
+        "total_seconds": delay.total_seconds,
+    }
+
+
+def _concurrency_doc(history: History, item: Concurrency) -> dict[str, Any]:
+    source = history.source
+    return {
+        "axis": item.axis,
+        "name": item.name,
+        "peak": item.peak,
+        "p95": item.p95,
+        "p95_while_any": item.p95_busy,
+        "seconds_with_any": item.busy_seconds,
+        "queued_delay_of_others_while_held": _delay_doc(item.queued_while_held, source),
+        "queued_delay_of_others_otherwise": _delay_doc(item.queued_otherwise, source),
+        "source": source,
+    }

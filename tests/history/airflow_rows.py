@@ -137,6 +137,8 @@ class History:
         queued: datetime | None = None,
         map_index: int = -1,
         try_number: int = 1,
+        pool: str = "default_pool",
+        queue: str = "default",
     ) -> tuple[str, dict[str, Any]]:
         run_id = self.run(dag_id, at)
         ti_id = uuid.uuid4().hex
@@ -155,9 +157,9 @@ class History:
                 end_date=end,
                 duration=(end - start).total_seconds(),
                 state="success",
-                pool="default_pool",
+                pool=pool,
                 pool_slots=1,
-                queue="default",
+                queue=queue,
                 operator=operator,
                 queued_dttm=queued,
             )
@@ -170,9 +172,9 @@ class History:
             end_date=end,
             duration=(end - start).total_seconds(),
             state="success",
-            pool="default_pool",
+            pool=pool,
             pool_slots=1,
-            queue="default",
+            queue=queue,
             operator=operator,
             queued_dttm=queued,
             dag_version_id=self.dag(dag_id),

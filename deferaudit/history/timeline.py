@@ -1,0 +1,251 @@
+"""The concurrency timeline, in SQL: how many waiting tasks held worker slots at once per pool
+and per queue, how many triggers ran at once, and how long other tasks sat queued while
+waiting tasks held slots in their pool or queue.
+
+- A waiting task holds a slot from start to end of a try in which it neither rescheduled nor
+  deferred, when its class is a sensor (``%Sensor%``; a blocking operator is not waiting). A
+  rescheduled poke or a deferred task's worker stints last seconds and are not counted.
+- A trigger runs from a deferral to the task's resumption (or its end in the triggerer).
+- Levels come from one ordered pass of +1/-1 events per pool, queue and the triggerer (a
+  window function's running sum; an end sorts before a start at the same instant). The time
+  spent at each level, clipped to the window, is summed in the database; peak and p95 are read
+  from those few rows: p95 is the smallest level the count stayed at or under for 95% of the
+  window (``p95_busy``: of the time when at least one was held).
+- Another task's queued delay (``queued_dttm`` -> ``start_date``) counts as "while held" when
+  at least one waiting task held a slot of its pool (queue) when it was queued.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deferaudit.history.model import Concurrency, QueuedDelay, Spread, Window
+
+WAITING_CLASS = "%Sensor%"
+
+
+def _events(dialect: str, window: Window, schema: Any) -> Any:
+    """+1/-1 rows of held slots and running triggers, 0 rows for other tasks' queueing."""
+    from sqlalchemy import and_, cast, func, literal, not_, or_, select, union_all
+
+    from deferaudit.history import measure
+
+    tries = measure._per_try(dialect, window, schema)
+    holding = and_(tries.c.kind == 0, tries.c.operator.like(WAITING_CLASS))
+    parts = []
+    for axis in ("pool", "queue"):
+        name = func.coalesce(tries.c[axis], literal(""))
+        for at, delta in ((tries.c.start_date, 1), (tries.c.end_date, -1)):
+            parts.append(
+                select(
+                    literal(axis).label("axis"),
+                    name.label("name"),
+                    at.label("at"),
+                    literal(delta).label("delta"),
+                    cast(literal(None), measure._seconds_type()).label("queued"),
+                ).where(holding)
+            )
+        parts.append(
+            select(
+                literal(axis).label("axis"),
+                name.label("name"),
+                tries.c.queued_dttm.label("at"),
+                literal(0).label("delta"),
+                tries.c.queued.label("queued"),
+            ).where(
+                or_(not_(holding), tries.c.operator.is_(None)),
+                tries.c.queued_dttm.is_not(None),
+                tries.c.queued.is_not(None),
+            )
+        )
+    for at, delta in _trigger_edges(dialect, window, schema):
+        parts.append(
+            select(
+                literal("triggerer").label("axis"),
+                literal("").label("name"),
+                at.c.at.label("at"),
+                literal(delta).label("delta"),
+                cast(literal(None), measure._seconds_type()).label("queued"),
+            )
+        )
+    return union_all(*parts).subquery("events")
+
+
+def _trigger_edges(dialect: str, window: Window, schema: Any) -> list[tuple[Any, int]]:
+    """The starts (+1) and ends (-1) of every deferral of a try in the window."""
+    from sqlalchemy import func, select
+
+    from deferaudit.history import measure
+
+    tries = measure._tries(dialect, window, schema, "deferred_tries")
+    if schema.major >= 3:
+        deferral = measure._logged_deferrals()
+        joined = (
+            select(
+                deferral.c.deferred_at.label("started"),
+                func.coalesce(deferral.c.resumed_at, tries.c.end_date).label("ended"),
+            )
+            .join_from(tries, deferral, measure._in_deferral(deferral, tries))
+            .subquery("deferrals")
+        )
+    else:
+        stints = measure._running_stints(schema)
+        t = measure._tables()
+        tr = t["tr"]
+        from sqlalchemy import exists
+
+        rescheduled = exists().where(*[tr.c[k] == tries.c[k] for k in measure._TRY])
+        joined = (
+            select(
+                stints.c.deferred_at.label("started"),
+                stints.c.resumed_at.label("ended"),
+            )
+            .join_from(tries, stints, measure._in_stint(schema, stints, tries))
+            .where(~rescheduled)
+            .subquery("deferrals")
+        )
+    starts = select(joined.c.started.label("at")).subquery("trigger_starts")
+    ends = select(joined.c.ended.label("at")).subquery("trigger_ends")
+    return [(starts, 1), (ends, -1)]
+
+
+def measure_concurrency(connection: Any, window: Window, schema: Any) -> tuple[Concurrency, ...]:
+    """Every pool, queue and the triggerer that had a held slot, a trigger, or a queued try."""
+    from sqlalchemy import case, func, select
+
+    from deferaudit.history import measure
+
+    dialect = connection.dialect.name
+    events = _events(dialect, window, schema)
+    order = [events.c.at, events.c.delta]
+    partition = [events.c.axis, events.c.name]
+    leveled = select(
+        events,
+        func.sum(events.c.delta)
+        .over(partition_by=partition, order_by=order, rows=(None, 0))
+        .label("level"),
+        func.lead(events.c.at).over(partition_by=partition, order_by=order).label("next_at"),
+    ).subquery("leveled")
+    since, until = measure._bound(dialect, window.since), measure._bound(dialect, window.until)
+    start = case((leveled.c.at < since, since), else_=leveled.c.at)
+    end = case(
+        (leveled.c.next_at.is_(None), leveled.c.at),
+        (leveled.c.next_at > until, until),
+        else_=leveled.c.next_at,
+    )
+    duration = case((end > start, measure._seconds(dialect, end, start)), else_=0.0)
+    levels = connection.execute(
+        select(
+            leveled.c.axis,
+            leveled.c.name,
+            leveled.c.level,
+            func.sum(duration).label("seconds"),
+        )
+        .where(leveled.c.level > 0)
+        .group_by(leveled.c.axis, leveled.c.name, leveled.c.level)
+    ).all()
+    held = case((leveled.c.level > 0, 1), else_=0).label("held")
+    probes = (
+        select(leveled.c.axis, leveled.c.name, held, leveled.c.queued.label("queued"))
+        .where(leveled.c.delta == 0)
+        .subquery("probes")
+    )
+    delays = connection.execute(_delay_query(dialect, probes)).mappings().all()
+
+    window_seconds = (window.until - window.since).total_seconds()
+    names: dict[tuple[str, str], dict[int, float]] = {}
+    for axis, name, level, seconds in levels:
+        names.setdefault((axis, name), {})[int(level)] = float(seconds or 0.0)
+    queued: dict[tuple[str, str], dict[int, QueuedDelay]] = {}
+    for row in delays:
+        queued.setdefault((row["axis"], row["name"]), {})[int(row["held"])] = QueuedDelay(
+            tries=int(row["n"]),
+            seconds=Spread(
+                measure._number(row["p50"]), measure._number(row["p95"]), measure._number(row["mx"])
+            ),
+            total_seconds=measure._number(row["total"]) or 0.0,
+        )
+    result = []
+    for key in sorted(set(names) | set(queued), key=lambda k: (_AXES.index(k[0]), k[1])):
+        time_at = names.get(key, {})
+        busy = round(sum(time_at.values()), 3)
+        delays_of = queued.get(key, {})
+        result.append(
+            Concurrency(
+                axis=key[0],
+                name=key[1],
+                peak=max(time_at, default=0),
+                p95=_level_percentile(time_at, window_seconds, 0.95),
+                p95_busy=_level_percentile(time_at, busy, 0.95),
+                busy_seconds=busy,
+                queued_while_held=delays_of.get(1),
+                queued_otherwise=delays_of.get(0),
+            )
+        )
+    return tuple(result)
+
+
+_AXES = ("pool", "queue", "triggerer")
+
+
+def _level_percentile(time_at: dict[int, float], total: float, p: float) -> int:
+    """The smallest level the count stayed at or under for ``p`` of ``total`` seconds (the
+    time not at a positive level is at 0)."""
+    if total <= 0:
+        return 0
+    covered = total - sum(time_at.values())
+    if covered >= p * total:
+        return 0
+    for level in sorted(time_at):
+        covered += time_at[level]
+        if covered >= p * total - 1e-9:
+            return level
+    return max(time_at, default=0)
+
+
+def _delay_query(dialect: str, probes: Any) -> Any:
+    """Count, p50, p95, max and sum of the queued delays per axis, name and held."""
+    from sqlalchemy import Integer, case, cast, func, select
+
+    key = [probes.c.axis, probes.c.name, probes.c.held]
+    value = probes.c.queued
+    totals = [
+        func.count().label("n"),
+        func.max(value).label("mx"),
+        func.sum(value).label("total"),
+    ]
+    if dialect == "postgresql":
+        return select(
+            *key,
+            *totals,
+            func.percentile_cont(0.5).within_group(value).label("p50"),
+            func.percentile_cont(0.95).within_group(value).label("p95"),
+        ).group_by(*key)
+    ranked = select(
+        *key,
+        value.label("v"),
+        (func.row_number().over(partition_by=key, order_by=value) - 1).label("rn"),
+        func.count().over(partition_by=key).label("n"),
+    ).subquery("ranked_delays")
+    picks = []
+    for p in (0.5, 0.95):
+        position = (ranked.c.n - 1) * p
+        low = cast(position, Integer)
+        fraction = position - low
+        picks.append(
+            func.sum(
+                case(
+                    (ranked.c.rn == low, ranked.c.v * (1 - fraction)),
+                    (ranked.c.rn == low + 1, ranked.c.v * fraction),
+                    else_=0.0,
+                )
+            ).label(f"p{int(p * 100)}")
+        )
+    rkey = [ranked.c.axis, ranked.c.name, ranked.c.held]
+    return select(
+        *rkey,
+        func.count().label("n"),
+        func.max(ranked.c.v).label("mx"),
+        func.sum(ranked.c.v).label("total"),
+        *picks,
+    ).group_by(*rkey)
