@@ -437,8 +437,8 @@ def check(
     from deferaudit.report import View
 
     options = pop_scan_options(options) | pop_cost_options(options)
-    if options["history"]:  # the gate judges the code alone, never a database
-        raise UsageFailure("--history is for scan, capacity and report, not check")
+    if any(options[n] for n in ("history", "history_since", "history_until")):  # code alone
+        raise UsageFailure("--history, --since, --until are for scan, capacity and report")
     try:
         policy = parse_fail_on(fail_on, max_new_waste_hours)
     except GATE_ERRORS as exc:

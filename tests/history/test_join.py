@@ -390,8 +390,9 @@ def test_an_empty_window_leaves_every_wait_assumed(dags: Path, ran: str) -> None
 
 
 def test_check_refuses_history(dags: Path, sqlite_url: str) -> None:
-    line = _one_line(_run(dags, "check", "--history", sqlite_url))
-    assert line == "deferaudit: error: --history is for scan, capacity and report, not check"
+    expected = "deferaudit: error: --history, --since, --until are for scan, capacity and report"
+    assert _one_line(_run(dags, "check", "--history", sqlite_url)) == expected
+    assert _one_line(_run(dags, "check", "--since", "7d")) == expected
 
 
 # ---------------------------------------------------------------------- the join alone
