@@ -555,6 +555,7 @@ def test_the_report_shows_measured_against_assumed_in_chromium(
     page, problems, requests, _ = open_report(browser, tmp_path / "report.html")
     assert problems == []
     assert requests == []
+    assert page.locator('a[href="#history"]').inner_text() == "3 priced from history"
     rows = page.locator("#history-table tbody tr")
     assert rows.count() == 3
     poke = rows.nth(1).locator("td")
