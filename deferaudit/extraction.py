@@ -209,10 +209,11 @@ def _run_jobs(
 ) -> list[PackedResult]:
     if workers <= 1 or len(jobs) < _PARALLEL_THRESHOLD:
         out = []
-        for job in jobs:
-            out.append(_read(job, early, keep_blobs))
-            if progress:
-                progress(1)
+        with no_cyclic_gc():
+            for job in jobs:
+                out.append(_read(job, early, keep_blobs))
+                if progress:
+                    progress(1)
         return out
     chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     results: list[PackedResult] = []

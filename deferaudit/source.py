@@ -8,13 +8,14 @@ import os
 import re
 import stat
 import tokenize
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
 _MB = 1024 * 1024
-_READ_CHUNK = 1024 * 1024
+_READ_CHUNK = 64 * 1024
 
 
 class SourceError(Exception):
@@ -49,22 +50,31 @@ def read_source(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> Source:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise SourceError(describe_os_error(exc)) from exc
-    with os.fdopen(fd, "rb") as handle:
-        _check_kind_and_size(os.fstat(handle.fileno()), max_bytes)
+    try:
+        info = os.fstat(fd)
+        _check_kind_and_size(info, max_bytes)
+        # One read of the size fstat gives (plus one byte, to see the end) is the whole file;
+        # a fixed large chunk would allocate that much per read.
         chunks: list[bytes] = []
         size = 0
+        want = min(info.st_size, max_bytes) + 1
         try:
             while size <= max_bytes:
-                chunk = handle.read(min(_READ_CHUNK, max_bytes + 1 - size))
+                chunk = os.read(fd, min(want, max_bytes + 1 - size))
                 if not chunk:
                     break
                 chunks.append(chunk)
                 size += len(chunk)
+                if size == info.st_size and len(chunk) < want:
+                    break  # all of it, in a read that asked for more
+                want = _READ_CHUNK
         except OSError as exc:
             raise SourceError(describe_os_error(exc)) from exc
+    finally:
+        os.close(fd)
     if size > max_bytes:  # it grew after the stat
         raise SourceError(f"file is over the {_megabytes(max_bytes)} limit")
-    data = b"".join(chunks)
+    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if b"\x00" in data:
         # Python refuses it too ("source code string cannot contain null bytes").
         raise SourceError("contains a null byte (binary file?)")
@@ -78,7 +88,7 @@ def decode_source(data: bytes) -> tuple[str, str]:
     Returns (text, encoding). Raises ``SourceError`` for a bad or unknown coding declaration and
     for undecodable bytes, naming the line of the first bad byte.
     """
-    lines = iter(data.splitlines(keepends=True))
+    lines = _leading_lines(data)
     try:
         # The interpreter's tokenizer counts '\r' as a line end too, so the coding line is
         # looked for in lines split that way (BytesIO.readline would only split on '\n').
@@ -116,6 +126,21 @@ def decode_source(data: bytes) -> tuple[str, str]:
     except LookupError as exc:
         raise SourceError(f"cannot decode as {encoding}: {exc}") from exc
     return text, encoding
+
+
+def _leading_lines(data: bytes) -> Iterator[bytes]:
+    """The lines of ``data`` one at a time, ends kept, split where the interpreter's tokenizer
+    splits (``\r\n``, ``\r``, ``\n``); the coding line is looked for in the first two only,
+    so the rest is never split."""
+    start, end = 0, len(data)
+    while start < end:
+        match = _LINE_END.search(data, start)
+        stop = match.end() if match else end
+        yield data[start:stop]
+        start = stop
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 def _check_kind_and_size(info: os.stat_result, max_bytes: int) -> None:

@@ -55,7 +55,9 @@ class ModuleModel:
         self.airflow3 = False
         self.scopes: list[Scope] = [Scope()]
         self.constants = _module_constants(tree)
-        self.local_classes: set[str] = set(_CLASS_NAME.findall(source.text))
+        self.local_classes: set[str] = (
+            set(_CLASS_NAME.findall(source.text)) if "class" in source.text else set()
+        )
         # Where the walk stands: the enclosing functions, classes and loops.
         self.functions: list[str] = []
         self.class_depth = 0

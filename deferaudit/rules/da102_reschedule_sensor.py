@@ -9,15 +9,12 @@ from deferaudit.rules.deferral import (
     deferrable_fix,
     deferral_verdict,
     describe_mode,
-    status_of,
+    tasks_with_status,
 )
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    for task in ctx.tasks:
-        status = status_of(ctx, task)
-        if status.status != "reschedule":
-            continue
+    for task, status in tasks_with_status(ctx, "reschedule"):
         yield rule.finding(
             ctx,
             task,

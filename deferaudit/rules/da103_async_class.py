@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from deferaudit.fixes import ReplaceAsyncClass
 from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import WaitStatus, status_of, unsafe_reasons
+from deferaudit.rules.deferral import WaitStatus, tasks_with_status, unsafe_reasons
 
 
 def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[ReplaceAsyncClass | None, str]:
@@ -69,9 +69,7 @@ def _interval_renames(used_gaps: list[str], task: ResolvedTask, target: object) 
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    for task in ctx.tasks:
-        if status_of(ctx, task).status != "async-class":
-            continue
+    for task, _status in tasks_with_status(ctx, "async-class"):
         fix, advice = replacement_fix(ctx, task)
         entry = task.cls.entry
         assert entry is not None

@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import deferrable_fix, deferral_verdict, status_of
+from deferaudit.rules.deferral import deferrable_fix, deferral_verdict, tasks_with_status
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    for task in ctx.tasks:
-        status = status_of(ctx, task)
-        if status.status != "blocking":
-            continue
+    for task, status in tasks_with_status(ctx, "blocking"):
         verdict = deferral_verdict(task, ctx.target.line)
         if status.falls_back_note:
             verdict = f"{status.falls_back_note}, so `deferrable` does not release the slot"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from deferaudit.fixes import SetRescheduleMode
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import deferral_verdict, describe_mode, status_of
+from deferaudit.rules.deferral import deferral_verdict, describe_mode, tasks_with_status
 from deferaudit.rules.sibling_swap import sibling_of, sibling_swap
 
 # Below this a reschedule-mode sensor would spend more on task starts than it saves.
@@ -15,10 +15,7 @@ BASE_SENSOR_POKE_INTERVAL = 60.0
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    for task in ctx.tasks:
-        status = status_of(ctx, task)
-        if status.status != "poke-cannot-defer":
-            continue
+    for task, status in tasks_with_status(ctx, "poke-cannot-defer"):
         message = (
             f"`{task.class_name}` waits {describe_mode(status)} and holds a worker slot; "
             + deferral_verdict(task, ctx.target.line)

@@ -8,14 +8,11 @@ from collections.abc import Iterator
 from deferaudit.facts import InitValue
 from deferaudit.fixes import LetTasksChooseDeferrable
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import status_of
+from deferaudit.rules.deferral import tasks_with_status
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    for task in ctx.tasks:
-        status = status_of(ctx, task)
-        if status.status != "opted-out":
-            continue
+    for task, status in tasks_with_status(ctx, "opted-out"):
         pin = task.cls.pinned("deferrable")
         if status.deferrable_origin == "class" and pin is not None:
             if "deferrable" in task.site.kwargs:

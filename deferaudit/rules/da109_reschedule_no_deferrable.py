@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import deferral_verdict, describe_mode, status_of
+from deferaudit.rules.deferral import deferral_verdict, describe_mode, tasks_with_status
 from deferaudit.rules.sibling_swap import sibling_of, sibling_swap
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    for task in ctx.tasks:
-        status = status_of(ctx, task)
-        if status.status != "reschedule-cannot-defer":
-            continue
+    for task, status in tasks_with_status(ctx, "reschedule-cannot-defer"):
         message = (
             f"`{task.class_name}` waits {describe_mode(status)}: every poke is a task start, "
             f"and {deferral_verdict(task, ctx.target.line)}"

@@ -198,6 +198,22 @@ def status_of(ctx: FileContext, task: ResolvedTask) -> WaitStatus:
     return ctx.memo[key]
 
 
+def tasks_with_status(ctx: FileContext, status: str) -> list[tuple[ResolvedTask, WaitStatus]]:
+    """The file's tasks whose ``wait_status`` is ``status``, in file order, each with it.
+
+    Every task is classified once for all rules; a rule that reports one status reads just
+    those tasks instead of asking about each (most tasks of a DAG file do not wait)."""
+    key = ("by_status", 0)
+    groups = ctx.memo.get(key)
+    if groups is None:
+        groups = {}
+        for task in ctx.tasks:
+            found = status_of(ctx, task)
+            groups.setdefault(found.status, []).append((task, found))
+        ctx.memo[key] = groups
+    return groups.get(status, [])
+
+
 def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
     """Behaviour a user may rely on that changes once the task defers."""
     reasons = [text for text in (soft_fail_reason(task), pool_reason(task)) if text]
