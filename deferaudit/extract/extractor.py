@@ -632,7 +632,15 @@ _DISPATCH: dict[type, Any] = {}
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
+def _skip_leaf(_self: Extractor, _node: ast.AST) -> None:
+    """A leaf holds nothing to read (ast.NodeVisitor's visit_Constant would look for
+    deprecated visit_Num-style methods on every constant)."""
+
+
 def _method_for(kind: type) -> Any:
+    if kind in _LEAVES:
+        _DISPATCH[kind] = _skip_leaf
+        return _skip_leaf
     method = getattr(Extractor, "visit_" + kind.__name__, None) or Extractor.generic_visit
     _DISPATCH[kind] = method
     return method
