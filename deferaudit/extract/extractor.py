@@ -464,13 +464,14 @@ class Extractor(ast.NodeVisitor):
             self.dependencies.method_call(node, func)
             return
         if isinstance(func, ast.Name | ast.Attribute):
-            if any(_airflow_helper(p, (".chain", ".chain_linear")) for p in resolved) or (
+            helper = _dependency_helper(resolved) if resolved else None
+            if helper == "chain" or (
                 isinstance(func, ast.Name) and func.id in ("chain", "chain_linear") and not resolved
             ):
                 self._visit_call_parts(node)
                 self.dependencies.chain(node.args)
                 return
-            if any(_airflow_helper(p, (".cross_downstream",)) for p in resolved):
+            if helper == "cross_downstream":
                 self._visit_call_parts(node)
                 self.dependencies.cross_downstream(node.args)
                 return
@@ -585,9 +586,15 @@ class Extractor(ast.NodeVisitor):
 
     def _visit_call_parts(self, node: ast.Call) -> None:
         # What generic_visit visits in a call, in its order, without stepping through keywords.
-        for child in (node.func, *node.args, *(kw.value for kw in node.keywords)):
+        visit = self.visit
+        if type(node.func) not in _LEAVES:
+            visit(node.func)
+        for child in node.args:
             if type(child) not in _LEAVES:
-                self.visit(child)
+                visit(child)
+        for keyword in node.keywords:
+            if type(keyword.value) not in _LEAVES:
+                visit(keyword.value)
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
         if isinstance(node.op, ast.RShift | ast.LShift):
@@ -620,10 +627,17 @@ def _taskflow_callee(func: ast.expr) -> ast.Name | ast.Attribute | None:
     return func if isinstance(func, ast.Name | ast.Attribute) else None
 
 
-def _airflow_helper(path: str, names: tuple[str, ...]) -> bool:
-    """Whether a callee is one of Airflow's dependency helpers (a project's own ``chain``
-    function is not)."""
-    return path.startswith("airflow.") and path.endswith(names)
+def _dependency_helper(resolved: tuple[str, ...]) -> str | None:
+    """Which of Airflow's dependency helpers a callee is, if any: ``chain`` (also
+    ``chain_linear``) or ``cross_downstream`` (a project's own ``chain`` function is not one)."""
+    found = None
+    for path in resolved:
+        if path.startswith("airflow."):
+            if path.endswith((".chain", ".chain_linear")):
+                return "chain"
+            if path.endswith(".cross_downstream"):
+                found = "cross_downstream"
+    return found
 
 
 # Node type -> the Extractor method that visits it, filled on first sight of each type.

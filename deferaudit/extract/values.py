@@ -70,6 +70,11 @@ def literal(names: Names, node: ast.expr, depth: int = 0) -> Any:
         return value if value is None or type(value) in _PLAIN else UNKNOWN
     if depth > MAX_EVAL_DEPTH:
         return UNKNOWN
+    kind = type(node)
+    if kind is ast.Call:  # most non-constant arguments: only two shapes fold
+        return _literal_call(names, node, depth)  # type: ignore[arg-type]
+    if kind is ast.Attribute:
+        return UNKNOWN
     if isinstance(node, ast.Constant):
         if isinstance(node.value, str | int | float | bool | type(None)):
             return node.value
@@ -97,16 +102,19 @@ def literal(names: Names, node: ast.expr, depth: int = 0) -> Any:
         return UNKNOWN
     if isinstance(node, ast.JoinedStr):
         return _f_string(names, node, depth)
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "format"
-    ):
+    if isinstance(node, ast.Call):
+        return _literal_call(names, node, depth)
+    return UNKNOWN
+
+
+def _literal_call(names: Names, node: ast.Call, depth: int) -> Any:
+    """The two calls that fold to a literal: ``"...".format(...)`` and ``str(x)``."""
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr == "format":
         return _str_format(names, node, depth)
     if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "str"
+        isinstance(func, ast.Name)
+        and func.id == "str"
         and len(node.args) == 1
         and not node.keywords
         and names.lookup("str") is None

@@ -34,6 +34,8 @@ _INSTEAD = (
 
 def shell_poll(command: str) -> Arg | None:
     """The sleep of the first shell loop in ``command`` that sleeps (None: no such loop)."""
+    if "sleep" not in command:
+        return None  # most commands: no loop search needed
     for loop in _SHELL_LOOP.finditer(command):
         sleep = _SHELL_SLEEP.search(loop.group(1))
         if sleep is None:
