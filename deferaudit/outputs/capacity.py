@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from deferaudit.cost.capacity import TriggererPlan
 from deferaudit.cost.model import SOURCES, SlotCost
 from deferaudit.durations import format_duration
 from deferaudit.outputs import clean as _clean
 from deferaudit.report import Report, View
+
+if TYPE_CHECKING:
+    from deferaudit.cost.history_join import MeasuredTask
 
 __all__ = ["emit_capacity"]
 
@@ -37,7 +40,7 @@ def _runs(runs: float) -> str:
     return f"{runs:.4g} run{'' if runs == 1 else 's'}/day"
 
 
-def _task_line(path: str, cost: SlotCost) -> list[str]:
+def _task_line(path: str, cost: SlotCost, measured: MeasuredTask | None = None) -> list[str]:
     name = f"{cost.dag_id or '?'}.{cost.task_id or '?'}"
     sources = {a.quantity: a.source for a in cost.assumptions}
     mark = " *" if any(a.source == "assumed" for a in cost.assumptions) else ""
@@ -57,7 +60,19 @@ def _task_line(path: str, cost: SlotCost) -> list[str]:
         f"slot-seconds per run {_n(cost.per_run_now)} now, {_n(cost.per_run_deferrable)} "
         f"deferred"
     )
-    return [head, body]
+    if measured is None:
+        return [head, body]
+    spread = measured.wait
+    runs = f"{measured.runs} run{'s' if measured.runs != 1 else ''}"
+    return [
+        head,
+        body,
+        f"      measured over {runs} ({measured.wait_kind}): wait p95 "
+        f"{format_duration(spread.p95 or 0)}, max {format_duration(spread.max or 0)}; "
+        f"assumed: wait {format_duration(measured.assumed.wait)}, "
+        f"{_runs(measured.assumed.runs_per_day)}, "
+        f"{_n(measured.assumed.waste_slot_hours_per_day)} slot-h/day",
+    ]
 
 
 def _text(result: Report, plan: TriggererPlan, top: int) -> str:
@@ -98,8 +113,10 @@ def _text(result: Report, plan: TriggererPlan, top: int) -> str:
                 else ""
             )
         )
+        joined = result.history.measured if result.history is not None else ()
+        by_place = {(m.path, m.line): m for m in joined}
         for path, cost in shown:
-            out.extend(_task_line(path, cost))
+            out.extend(_task_line(path, cost, by_place.get((path, cost.line))))
         out.append("")
         out.append("Per DAG: slot-hours/day now (worst case), given back by the fixes")
         for dag in plan.dags[: top or None]:

@@ -674,3 +674,25 @@ def test_two_scanned_tasks_with_the_same_ids_are_both_noted() -> None:
         "b.py:3 has the same ids: the same runs price both",
         "a.py:3 has the same ids: the same runs price both",
     ]
+
+
+def test_the_capacity_plan_shows_the_measured_spread_under_each_task(
+    dags: Path, sqlite_url: str
+) -> None:
+    every = History()
+    poke_sensor(every)
+    every.write(sqlite_url)
+    result = _run(dags, "capacity", "--history", sqlite_url, *WINDOW)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    at = lines.index(
+        "  dags/poke_dag.py:7  poke_dag.wait_for_file  poke -> deferrable: 7.87 slot-h/day "
+        "(worst case 4,031.87)"
+    )
+    assert lines[at + 1 : at + 3] == [
+        "      24 runs/day (history), wait 20m (history), starts at +0s (measured); "
+        "slot-seconds per run 1,200 now, 20 deferred",
+        "      measured over 24 runs (poke): wait p95 20m, max 20m; assumed: wait 30m, "
+        "24 runs/day, 11.87 slot-h/day",
+    ]
+    assert "    wait: history 1, defaulted 3" in result.stdout
