@@ -52,6 +52,8 @@ class ModuleModel:
         # Local name -> where ``from module import name`` names it (line, 1-based column).
         self.import_at: dict[str, tuple[int, int]] = {}
         self.star_imports: list[str] = []
+        # Bare name -> what ``resolve`` answers for it (dropped when an import rebinds it).
+        self._names: dict[str, tuple[str, ...]] = {}
         self.airflow3 = False
         self.scopes: list[Scope] = [Scope()]
         self.constants = _module_constants(tree)
@@ -95,6 +97,7 @@ class ModuleModel:
             )
 
     def _bind_import(self, name: str, target: str) -> None:
+        self._names.pop(name, None)
         found = self.imports.setdefault(name, [])
         if target not in found:
             found.append(target)
@@ -136,6 +139,15 @@ class ModuleModel:
 
     def resolve(self, node: ast.expr) -> tuple[str, ...]:
         """Dotted import paths an expression may name (several with try/except fallbacks)."""
+        if type(node) is ast.Name:
+            # A bare name, the most common callee, answers the same until an import binds it.
+            found = self._names.get(node.id)
+            if found is None:
+                found = self._names[node.id] = self._resolve(node)
+            return found
+        return self._resolve(node)
+
+    def _resolve(self, node: ast.expr) -> tuple[str, ...]:
         split = name_and_attributes(node)
         if split is None:
             return ()

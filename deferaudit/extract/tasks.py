@@ -76,12 +76,10 @@ class TaskFinder:
         if last.startswith("__"):
             # ``BaseSensorOperator.__init__(self, task_id=...)`` in a subclass: no new task.
             return None
-        # A class named ...Operator or ...Sensor makes a task; any other callee only with a task_id.
-        if not last.endswith(TASK_SUFFIXES) and not any(
-            kw.arg == "task_id" for kw in call.keywords
-        ):
-            return None
         keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
+        # A class named ...Operator or ...Sensor makes a task; any other callee only with a task_id.
+        if "task_id" not in keywords and not last.endswith(TASK_SUFFIXES):
+            return None
         kwargs: dict[str, Arg] = {}
         star = False
         stars: list[str] = []
@@ -206,7 +204,8 @@ class TaskFinder:
         changes["suppressed"] = suppressed
         if suppressed:
             changes["suppression_reasons"] = self.suppress.reasons_in(first, last)
-        site = _replace(site, **changes)
+        if any(getattr(site, name) != value for name, value in changes.items()):
+            site = _replace(site, **changes)
         index = len(self.sites)
         self.sites.append(site)
         if self.functions is not None:
