@@ -15,7 +15,7 @@ from deferaudit.cost.model import SlotCost
 from deferaudit.cost.waiting import waiting_costs
 from deferaudit.expand import expand_file
 from deferaudit.extraction import CHUNK, PackedResult, unpack
-from deferaudit.facts import DagFacts, FileFacts
+from deferaudit.facts import DagFacts, FileFacts, TaskSite
 from deferaudit.hand_waits import HandWaitTable
 from deferaudit.record import record
 from deferaudit.resolve import ClassResolver, ResolvedClass, ResolvedTask
@@ -113,7 +113,7 @@ def evaluate_file(
         suppressed=tuple(sorted(suppressed, key=Finding.sort_key)),
         # The tasks Airflow creates: a call in a loop makes one per element; a task written in
         # a function that no DAG file calls is reported where written but makes no task.
-        tasks=sum(t.site.repeat for t in operators if t.site.function is None)
+        tasks=made_tasks([t.site for t in operators if t.site.function is None])
         + _taskflow_tasks(facts, resolver, role),
         dags=_dag_count(dags.values()),
         error=result.error,
@@ -122,6 +122,23 @@ def evaluate_file(
         unresolved=_unresolved(tasks),
     )
     return outcome, operators
+
+
+def made_tasks(sites: Sequence[TaskSite], depth: int = 0) -> int:
+    """How many tasks Airflow makes from ``sites``: each stands for ``repeat`` tasks, and of
+    the two branches of an ``if`` only one runs, so an ``if`` makes as many as its larger
+    branch (the condition is not evaluated: which branch runs is not known)."""
+    total = 0
+    branches: dict[int, dict[int, list[TaskSite]]] = {}
+    for site in sites:
+        if len(site.arms) <= depth:
+            total += site.repeat
+        else:
+            number, arm = site.arms[depth]
+            branches.setdefault(number, {}).setdefault(arm, []).append(site)
+    for arms in branches.values():
+        total += max(made_tasks(arm_sites, depth + 1) for arm_sites in arms.values())
+    return total
 
 
 def _taskflow_tasks(facts: FileFacts | None, resolver: ClassResolver, role: str) -> int:

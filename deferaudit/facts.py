@@ -116,6 +116,10 @@ class TaskSite:
     # Set on a task a factory builds for a call (deferaudit.expand): where the operator call
     # is written and the calls that led there. ``span`` is then the outermost call's.
     built: Built | None = None
+    # The if/else branches the call is written in, outermost first: (the ``if``'s line, 0
+    # for its body or 1 for its ``else``/``elif``). Airflow runs one branch, so tasks of the
+    # two branches of one ``if`` are alternatives, not both made.
+    arms: tuple[tuple[int, int], ...] = ()
 
     @property
     def repeat(self) -> int:

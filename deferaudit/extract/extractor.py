@@ -277,11 +277,12 @@ class Extractor(ast.NodeVisitor):
         )
         dag_vars = dict(self.dags.vars)
         loops = self.tasks.loops
-        saved = (self.model.loop_depth, loops.frames, loops.branch_depth)
+        saved = (self.model.loop_depth, loops.frames, loops.branch_depth, self.tasks.arms)
         if dag is None:
             # A function's body runs when it is called, not once per element of the loops
             # around its ``def``: its calls carry those (a ``@dag`` body is the DAG's own).
             self.model.loop_depth, loops.frames, loops.branch_depth = 0, [], 0
+            self.tasks.arms = []
         self.model.enter_function(node.name)
         # Parameters shadow module names of the same name: their values are the caller's.
         args = node.args
@@ -296,7 +297,7 @@ class Extractor(ast.NodeVisitor):
             self.dags.stack.pop()
         functions.leave(self.tasks.sites, self.dags.found, self.dags.vars)
         self._polls.leave()
-        self.model.loop_depth, loops.frames, loops.branch_depth = saved
+        self.model.loop_depth, loops.frames, loops.branch_depth, self.tasks.arms = saved
         # A DAG bound to a name in a function is that function's own.
         self.dags.vars = dag_vars
         self.model.leave_function()
@@ -361,12 +362,15 @@ class Extractor(ast.NodeVisitor):
     def visit_If(self, node: ast.If) -> None:
         # A task made under a condition inside a loop is not made once per element.
         self.visit(node.test)
-        loops = self.tasks.loops
+        tasks = self.tasks
+        loops = tasks.loops
         loops.branch_depth += 1
-        for stmt in node.body:
-            self.visit(stmt)
-        for stmt in node.orelse:
-            self.visit(stmt)
+        # An if is named by its line: no two compound statements start on one line.
+        for arm, body in enumerate((node.body, node.orelse)):
+            tasks.arms.append((node.lineno, arm))
+            for stmt in body:
+                self.visit(stmt)
+            tasks.arms.pop()
         loops.branch_depth -= 1
 
     def visit_comprehension_like(

@@ -44,6 +44,8 @@ class TaskFinder:
         self.sites: list[TaskSite] = []
         # The loops around the walk: a call in them makes a task per element.
         self.loops = Loops(model)
+        # The if/else branches around the walk (``TaskSite.arms``).
+        self.arms: list[tuple[int, int]] = []
         # Variable (or TaskFlow function) name -> the task it holds.
         self.vars: dict[str, TaskRef] = {}
         # id of the call node that made a task -> the task.
@@ -120,6 +122,7 @@ class TaskFinder:
             in_loop=model.loop_depth > 0,
             in_function=bool(model.functions),
             loop=self.loops.repeat(keywords.get("task_id")) if model.loop_depth else None,
+            arms=tuple(self.arms),
             function=functions.current() if functions is not None else None,
             star_sources=tuple(stars),
             dag_source=dag_source,

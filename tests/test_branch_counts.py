@@ -1,0 +1,145 @@
+"""Tasks written in the branches of an ``if`` are alternatives: Airflow runs one branch, so a
+file's task count takes the larger branch of each ``if`` rather than both. Each count is
+written by hand and checked against the real Airflow 3 installed here loading the same folder
+(``DagBag``, in a subprocess), with the environment choosing the larger branch (which branch
+runs is not known to a static scan: it counts the larger one)."""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+from pathlib import Path
+
+from deferaudit.catalog import Catalog
+from deferaudit.evaluate import made_tasks
+from deferaudit.facts import Span, TaskSite
+from deferaudit.scan import scan
+from deferaudit.settings import Settings
+from tests.test_taskflow_counts import _airflow_counts
+
+FILES = {
+    # The same sensor written twice, one per environment: one task.
+    "either.py": """\
+        import os
+        from airflow.sdk import DAG
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+        from airflow.providers.standard.operators.bash import BashOperator
+
+        ENV = os.environ.get("DEPLOY_ENV", "prod")
+
+        with DAG("either", schedule="@daily"):
+            if ENV == "prod":
+                wait = S3KeySensor(task_id="wait", bucket_key="s3://b/k", mode="reschedule")
+            else:
+                wait = S3KeySensor(task_id="wait", bucket_key="s3://b/dev/k", poke_interval=30)
+            wait >> BashOperator(task_id="load", bash_command="true")
+        """,
+    # if / elif / else with 2, 1 and 0 tasks: the larger branch, 2, plus the task after.
+    "chain.py": """\
+        import os
+        from airflow.sdk import DAG
+        from airflow.providers.standard.operators.bash import BashOperator
+
+        MODE = os.environ.get("PIPELINE_MODE", "full")
+
+        with DAG("chain", schedule="@daily"):
+            if MODE == "full":
+                BashOperator(task_id="extract", bash_command="true")
+                BashOperator(task_id="transform", bash_command="true")
+            elif MODE == "light":
+                BashOperator(task_id="extract", bash_command="true")
+            else:
+                pass
+            BashOperator(task_id="report", bash_command="true")
+        """,
+    # An if with no else makes its body's tasks when it runs (counted, as before).
+    "optional.py": """\
+        import os
+        from airflow.sdk import DAG
+        from airflow.providers.standard.operators.bash import BashOperator
+
+        with DAG("optional", schedule="@daily"):
+            if os.environ.get("WITH_AUDIT", "yes") == "yes":
+                BashOperator(task_id="audit", bash_command="true")
+            BashOperator(task_id="main", bash_command="true")
+        """,
+}
+
+
+def test_branches_count_as_airflow_makes_them(tmp_path: Path, catalog: Catalog) -> None:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    for name, text in FILES.items():
+        (folder / name).write_text(textwrap.dedent(text))
+    settings = dataclasses.replace(Settings(), cache=False, jobs=1, target_airflow="3.3")
+    result = scan([folder], settings, catalog, cwd=tmp_path, need_facts=False)
+    ours = {Path(o.path).name: o.tasks for o in result.outcomes if o.tasks}
+    # By hand: wait + load; extract + transform + report; audit + main.
+    assert ours == {"either.py": 2, "chain.py": 3, "optional.py": 2}
+    assert ours == _airflow_counts(folder)
+
+
+def test_both_branches_still_report_their_waits(tmp_path: Path, catalog: Catalog) -> None:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "either.py").write_text(textwrap.dedent(FILES["either.py"]))
+    settings = dataclasses.replace(Settings(), cache=False, jobs=1, target_airflow="3.3")
+    result = scan([folder], settings, catalog, cwd=tmp_path, need_facts=False)
+    # Each branch's sensor waits as written: reschedule mode in one, poke in the other.
+    assert sorted(
+        (f.rule, f.span.line) for f in result.findings if f.rule in ("DA101", "DA102")
+    ) == [
+        ("DA101", 12),
+        ("DA102", 10),
+    ]
+
+
+def _site(arms: tuple[tuple[int, int], ...]) -> TaskSite:
+    return TaskSite(
+        span=Span(1, 1, 1, 1),
+        callee="X",
+        class_ref="x.X",
+        class_candidates=("x.X",),
+        task_id=None,
+        dag_key=None,
+        kwargs={},
+        arms=arms,
+    )
+
+
+def test_made_tasks_takes_the_larger_branch_of_each_if() -> None:
+    # if 1: [if 2: a, b | else: c] | else: d e f  -> max(max(2, 1), 3) = 3, plus one plain.
+    sites = [
+        _site(()),
+        _site(((1, 0), (2, 0))),
+        _site(((1, 0), (2, 0))),
+        _site(((1, 0), (2, 1))),
+        _site(((1, 1),)),
+        _site(((1, 1),)),
+        _site(((1, 1),)),
+    ]
+    assert made_tasks(sites) == 4
+    # Two separate ifs add up.
+    assert made_tasks([_site(((1, 0),)), _site(((2, 0),)), _site(((2, 1),))]) == 2
+
+
+def test_only_the_costlier_branch_is_priced(tmp_path: Path, catalog: Catalog) -> None:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "either.py").write_text(textwrap.dedent(FILES["either.py"]))
+    settings = dataclasses.replace(Settings(), cache=False, jobs=1, target_airflow="3.3")
+    result = scan([folder], settings, catalog, cwd=tmp_path, need_facts=False)
+    (outcome,) = result.outcomes
+    by_line = {cost.line: cost for cost in outcome.costs}
+    # The poke-mode sensor (line 12) holds its slot for the whole wait: it wastes more than
+    # the reschedule-mode one (line 10), whose runs are not counted.
+    poke, reschedule = by_line[12], by_line[10]
+    assert poke.runs_per_day == 1.0
+    assert reschedule.runs_per_day == 0.0
+    assert poke.waste_slot_hours_per_day > 0
+    assert reschedule.waste_slot_hours_per_day == 0
+    (note,) = [a for a in reschedule.assumptions if a.quantity == "runs_per_day"]
+    assert "the `if` at line 9" in note.detail
+    # The whole file's waste is that of one branch.
+    total = sum(c.waste_slot_hours_per_day for c in outcome.costs)
+    assert total == poke.waste_slot_hours_per_day
