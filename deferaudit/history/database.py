@@ -140,7 +140,9 @@ def _engine(url_text: str) -> Any:
             connect_args={
                 "connect_timeout": CONNECT_TIMEOUT,
                 # The session's default: every transaction it opens is read-only.
-                "options": "-c default_transaction_read_only=on",
+                # jit=off: compiling the large aggregate costs seconds and saves none here;
+                # work_mem: the sorts and hashes of millions of tries stay in memory.
+                "options": "-c default_transaction_read_only=on -c jit=off -c work_mem=128MB",
                 "application_name": "deferaudit history",
             },
         )

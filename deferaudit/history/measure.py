@@ -198,7 +198,13 @@ def _in_try(schema: Schema, source: Any, tries: Any, at: Any) -> Any:
     return and_(*conditions)
 
 
-def _logged_deferrals() -> Any:
+def _materialized(query: Any, name: str) -> Any:
+    """A CTE that PostgreSQL computes once, on its own: read from the log by event (an index)
+    and then hash-joined to the tries, rather than probed once per try in a nested loop."""
+    return query.cte(name).prefix_with("MATERIALIZED", dialect="postgresql")
+
+
+def _logged_deferrals(name: str = "deferral") -> Any:
     """Airflow 3: each ``deferred`` row of the audit log with the try's next ``running`` row
     (when the task resumed on a worker; none when it ended in the triggerer)."""
     from sqlalchemy import func, select
@@ -214,14 +220,13 @@ def _logged_deferrals() -> Any:
         )
         .scalar_subquery()
     )
-    return (
+    return _materialized(
         select(
             *[log.c[k] for k in _TRY],
             log.c.dttm.label("deferred_at"),
             resume_at.label("resumed_at"),
-        )
-        .where(log.c.event == "deferred")
-        .subquery("deferral")
+        ).where(log.c.event == "deferred"),
+        name,
     )
 
 
@@ -269,42 +274,45 @@ def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
         )
         .scalar_subquery()
     )
-    logged = (
+    logged = _materialized(
         select(
             *[log.c[k] for k in _TRY],
             log.c.dttm.label("ended_at"),
             poke_start.label("started_at"),
-        )
-        .where(log.c.event == "up_for_reschedule")
-        .subquery("logged")
+        ).where(log.c.event == "up_for_reschedule"),
+        "logged",
     )
+    # Both aggregated per try key on the log's side first (a few rows per rescheduled or
+    # deferred try), then hash-joined to the tries: no sort of every try by its key.
+    logged_key = [logged.c[k] for k in _TRY]
     logged_pokes = (
         select(
-            tries.c.id.label("try_id"),
+            *logged_key,
             func.count().label("n"),
             func.sum(_seconds(dialect, logged.c.ended_at, logged.c.started_at)).label("seconds"),
             func.min(logged.c.started_at).label("first_start"),
         )
-        .join_from(tries, logged, and_(*[logged.c[k] == tries.c[k] for k in _TRY]))
-        .group_by(tries.c.id)
+        .group_by(*logged_key)
         .subquery("logged_pokes")
     )
-    in_triggerer = _seconds(
-        dialect, func.coalesce(deferral.c.resumed_at, tries.c.end_date), deferral.c.deferred_at
-    )
+    deferral_key = [deferral.c[k] for k in _TRY]
     deferrals = (
         select(
-            tries.c.id.label("try_id"),
+            *deferral_key,
             func.count().label("n"),
-            func.sum(in_triggerer).label("seconds"),
+            func.sum(_seconds(dialect, deferral.c.resumed_at, deferral.c.deferred_at)).label(
+                "resumed_seconds"
+            ),
+            # A deferral the task never resumed from: it ended in the triggerer.
+            func.max(
+                case((deferral.c.resumed_at.is_(None), deferral.c.deferred_at), else_=None)
+            ).label("open_since"),
         )
-        .join_from(
-            tries,
-            deferral,
-            _in_deferral(deferral, tries),
-        )
-        .group_by(tries.c.id)
+        .group_by(*deferral_key)
         .subquery("deferrals")
+    )
+    triggerer_seconds = func.coalesce(deferrals.c.resumed_seconds, 0.0) + func.coalesce(
+        _seconds(dialect, tries.c.end_date, deferrals.c.open_since), 0.0
     )
     span = _seconds(dialect, tries.c.end_date, tries.c.start_date)
     # The audit log's pokes where it has them, else task_reschedule's (a pruned log).
@@ -315,7 +323,7 @@ def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
     deferred = deferrals.c.n.is_not(None)
     poke_seconds = earlier_seconds + span
     worker = case(
-        (deferred, span - deferrals.c.seconds),
+        (deferred, span - triggerer_seconds),
         (rescheduled, poke_seconds),
         else_=span,
     )
@@ -341,7 +349,7 @@ def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
             case((rescheduled, earlier_pokes + 1), else_=0).label("pokes"),
             case((rescheduled, poke_seconds), else_=0.0).label("poke_seconds"),
             case((deferred, deferrals.c.n), else_=0).label("deferrals"),
-            case((deferred, deferrals.c.seconds), else_=None).label("triggerer"),
+            case((deferred, triggerer_seconds), else_=None).label("triggerer"),
             worker.label("worker"),
             queued.label("queued"),
             # For the concurrency timeline (timeline.py).
@@ -353,8 +361,8 @@ def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
         )
         .select_from(tries)
         .outerjoin(pokes, pokes.c.ti_id == tries.c.id)
-        .outerjoin(logged_pokes, logged_pokes.c.try_id == tries.c.id)
-        .outerjoin(deferrals, deferrals.c.try_id == tries.c.id)
+        .outerjoin(logged_pokes, and_(*[logged_pokes.c[k] == tries.c[k] for k in _TRY]))
+        .outerjoin(deferrals, and_(*[deferrals.c[k] == tries.c[k] for k in _TRY]))
         .cte("per_try")
     )
 

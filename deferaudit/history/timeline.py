@@ -24,14 +24,78 @@ from deferaudit.history.model import Concurrency, QueuedDelay, Spread, Window
 WAITING_CLASS = "%Sensor%"
 
 
+def _classified(dialect: str, window: Window, schema: Any) -> Any:
+    """The tries of the window with ``on_worker`` 1 when the try neither rescheduled nor
+    deferred. On Airflow 3 that is read from keys alone (task_reschedule ids, the log's
+    up_for_reschedule and deferred rows), cheaper than the per-try figures; on Airflow 2 from
+    them."""
+    from sqlalchemy import and_, case, literal, select
+
+    from deferaudit.history import measure
+
+    if schema.major < 3:
+        per_try = measure._per_try(dialect, window, schema)
+        return select(
+            per_try.c.operator,
+            per_try.c.start_date,
+            per_try.c.end_date,
+            per_try.c.queued_dttm,
+            per_try.c.queued,
+            per_try.c.pool,
+            per_try.c.queue,
+            case((per_try.c.kind == 0, 1), else_=0).label("on_worker"),
+        ).cte("classified")
+    t = measure._tables()
+    tr, log = t["tr"], t["log"]
+    tries = measure._tries(dialect, window, schema, "timeline_tries")
+    rescheduled = select(tr.c.ti_id).distinct().subquery("rescheduled_ids")
+
+    def logged(event: str) -> Any:
+        return (
+            select(*[log.c[k] for k in measure._TRY])
+            .where(log.c.event == event)
+            .distinct()
+            .subquery(f"{event}_keys")
+        )
+
+    poked, deferred = logged("up_for_reschedule"), logged("deferred")
+    on_worker = and_(
+        rescheduled.c.ti_id.is_(None), poked.c.dag_id.is_(None), deferred.c.dag_id.is_(None)
+    )
+    queued = case(
+        (
+            tries.c.queued_dttm.is_not(None),
+            measure._seconds(dialect, tries.c.start_date, tries.c.queued_dttm),
+        ),
+        else_=None,
+    )
+    return (
+        select(
+            tries.c.operator,
+            tries.c.start_date,
+            tries.c.end_date,
+            tries.c.queued_dttm,
+            queued.label("queued"),
+            tries.c.pool,
+            tries.c.queue,
+            case((on_worker, 1), else_=literal(0)).label("on_worker"),
+        )
+        .select_from(tries)
+        .outerjoin(rescheduled, rescheduled.c.ti_id == tries.c.id)
+        .outerjoin(poked, and_(*[poked.c[k] == tries.c[k] for k in measure._TRY]))
+        .outerjoin(deferred, and_(*[deferred.c[k] == tries.c[k] for k in measure._TRY]))
+        .cte("classified")
+    )
+
+
 def _events(dialect: str, window: Window, schema: Any) -> Any:
     """+1/-1 rows of held slots and running triggers, 0 rows for other tasks' queueing."""
     from sqlalchemy import and_, cast, func, literal, not_, or_, select, union_all
 
     from deferaudit.history import measure
 
-    tries = measure._per_try(dialect, window, schema)
-    holding = and_(tries.c.kind == 0, tries.c.operator.like(WAITING_CLASS))
+    tries = _classified(dialect, window, schema)
+    holding = and_(tries.c.on_worker == 1, tries.c.operator.like(WAITING_CLASS))
     parts = []
     for axis in ("pool", "queue"):
         name = func.coalesce(tries.c[axis], literal(""))
@@ -72,26 +136,36 @@ def _events(dialect: str, window: Window, schema: Any) -> Any:
 
 
 def _trigger_edges(dialect: str, window: Window, schema: Any) -> list[tuple[Any, int]]:
-    """The starts (+1) and ends (-1) of every deferral of a try in the window."""
+    """The starts (+1) and ends (-1) of every deferral in the window (Airflow 3: that began
+    in it; Airflow 2: of a try that started in it)."""
     from sqlalchemy import func, select
 
     from deferaudit.history import measure
 
-    tries = measure._tries(dialect, window, schema, "deferred_tries")
     if schema.major >= 3:
-        deferral = measure._logged_deferrals()
+        t = measure._tables()
+        ti = t["ti"]
+        deferral = measure._logged_deferrals("trigger_deferral")
+        since = measure._bound(dialect, window.since)
+        until = measure._bound(dialect, window.until)
+        # A task that ended in the triggerer: its deferral lasted to the task's end.
+        ended = (
+            select(ti.c.end_date)
+            .where(*[ti.c[k] == deferral.c[k] for k in measure._TRY])
+            .scalar_subquery()
+        )
         joined = (
             select(
                 deferral.c.deferred_at.label("started"),
-                func.coalesce(deferral.c.resumed_at, tries.c.end_date).label("ended"),
+                func.coalesce(deferral.c.resumed_at, ended, deferral.c.deferred_at).label("ended"),
             )
-            .join_from(tries, deferral, measure._in_deferral(deferral, tries))
+            .where(deferral.c.deferred_at >= since, deferral.c.deferred_at < until)
             .subquery("deferrals")
         )
     else:
+        tries = measure._tries(dialect, window, schema, "deferred_tries")
         stints = measure._running_stints(schema)
-        t = measure._tables()
-        tr = t["tr"]
+        tr = measure._tables()["tr"]
         from sqlalchemy import exists
 
         rescheduled = exists().where(*[tr.c[k] == tries.c[k] for k in measure._TRY])
@@ -111,7 +185,7 @@ def _trigger_edges(dialect: str, window: Window, schema: Any) -> list[tuple[Any,
 
 def measure_concurrency(connection: Any, window: Window, schema: Any) -> tuple[Concurrency, ...]:
     """Every pool, queue and the triggerer that had a held slot, a trigger, or a queued try."""
-    from sqlalchemy import case, func, select
+    from sqlalchemy import Float, Integer, case, cast, func, literal, select, union_all
 
     from deferaudit.history import measure
 
@@ -119,13 +193,16 @@ def measure_concurrency(connection: Any, window: Window, schema: Any) -> tuple[C
     events = _events(dialect, window, schema)
     order = [events.c.at, events.c.delta]
     partition = [events.c.axis, events.c.name]
-    leveled = select(
-        events,
-        func.sum(events.c.delta)
-        .over(partition_by=partition, order_by=order, rows=(None, 0))
-        .label("level"),
-        func.lead(events.c.at).over(partition_by=partition, order_by=order).label("next_at"),
-    ).subquery("leveled")
+    leveled = measure._materialized(
+        select(
+            events,
+            func.sum(events.c.delta)
+            .over(partition_by=partition, order_by=order, rows=(None, 0))
+            .label("level"),
+            func.lead(events.c.at).over(partition_by=partition, order_by=order).label("next_at"),
+        ),
+        "leveled",
+    )
     since, until = measure._bound(dialect, window.since), measure._bound(dialect, window.until)
     start = case((leveled.c.at < since, since), else_=leveled.c.at)
     end = case(
@@ -134,30 +211,63 @@ def measure_concurrency(connection: Any, window: Window, schema: Any) -> tuple[C
         else_=leveled.c.next_at,
     )
     duration = case((end > start, measure._seconds(dialect, end, start)), else_=0.0)
-    levels = connection.execute(
+    none = cast(literal(None), Float)
+    levels = (
         select(
+            literal("level").label("part"),
             leveled.c.axis,
             leveled.c.name,
-            leveled.c.level,
+            leveled.c.level.label("bucket"),
             func.sum(duration).label("seconds"),
+            cast(literal(None), Integer).label("n"),
+            none.label("mx"),
+            none.label("total"),
+            none.label("p50"),
+            none.label("p95"),
         )
         .where(leveled.c.level > 0)
         .group_by(leveled.c.axis, leveled.c.name, leveled.c.level)
-    ).all()
+    )
     held = case((leveled.c.level > 0, 1), else_=0).label("held")
     probes = (
         select(leveled.c.axis, leveled.c.name, held, leveled.c.queued.label("queued"))
         .where(leveled.c.delta == 0)
         .subquery("probes")
     )
-    delays = connection.execute(_delay_query(dialect, probes)).mappings().all()
+    delays = _delay_query(dialect, probes).subquery("delays")
+    # One statement: the events are sorted once for both.
+    rows = (
+        connection.execute(
+            union_all(
+                levels,
+                select(
+                    literal("delay").label("part"),
+                    delays.c.axis,
+                    delays.c.name,
+                    delays.c.held.label("bucket"),
+                    none.label("seconds"),
+                    delays.c.n,
+                    delays.c.mx,
+                    delays.c.total,
+                    delays.c.p50,
+                    delays.c.p95,
+                ),
+            )
+        )
+        .mappings()
+        .all()
+    )
+    levels_rows = [
+        (r["axis"], r["name"], r["bucket"], r["seconds"]) for r in rows if r["part"] == "level"
+    ]
+    delays_rows = [{**r, "held": r["bucket"]} for r in rows if r["part"] == "delay"]
 
     window_seconds = (window.until - window.since).total_seconds()
     names: dict[tuple[str, str], dict[int, float]] = {}
-    for axis, name, level, seconds in levels:
+    for axis, name, level, seconds in levels_rows:
         names.setdefault((axis, name), {})[int(level)] = float(seconds or 0.0)
     queued: dict[tuple[str, str], dict[int, QueuedDelay]] = {}
-    for row in delays:
+    for row in delays_rows:
         queued.setdefault((row["axis"], row["name"]), {})[int(row["held"])] = QueuedDelay(
             tries=int(row["n"]),
             seconds=Spread(

@@ -1,0 +1,336 @@
+"""Scale benchmark of `deferaudit history`: bulk rows generated into a PostgreSQL schema that
+real Airflow 3.3 migrated, then the command timed with its peak RSS.
+
+    python benchmarks/history_scale.py                      # 10 million task instances
+    python benchmarks/history_scale.py --dags 50            # 1 million, for a quick look
+
+A PostgreSQL server is started in a temporary folder (initdb/pg_ctl on a free local port) and
+`airflow db migrate` (the Airflow 3.3 of this environment) creates the schema. The rows are made
+in the database with generate_series (foreign-key triggers off, Airflow's secondary indexes
+dropped during the load and rebuilt after, then ANALYZE), as Airflow 3.3 writes them:
+
+- DAGS DAGs of 20 tasks, 1,000 hourly runs each from 2026-10-01 (20,000 task instances a DAG):
+  14 blocking operators, 3 poke-mode sensors, 2 reschedule-mode sensors (two task_reschedule
+  rows each: 2 million at full size) and 1 deferrable sensor per run, each queued a few seconds;
+- the audit log's rows for each: running and success, running and up_for_reschedule per
+  rescheduled poke, deferred and running around a deferral.
+
+Then `deferaudit history --db URL --since 2026-09-01 --until 2026-12-01 --format json` runs
+in a subprocess; its wall time and peak RSS (getrusage of the child) are printed as JSON.
+Target (issue 16): under 60 s and 500 MB at 10 million task instances.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TASKS = 20
+RUNS = 1000
+PASSWORD = "bench"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pg_bin() -> Path:
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(found).resolve().parent
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True):
+        return Path(candidate).parent
+    sys.exit("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root.
+    if os.geteuid() != 0:
+        return command
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return ["runuser", "-u", name, "--", *command]
+    sys.exit("running as root and no unprivileged user to run PostgreSQL as")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(root: Path) -> tuple[int, Path]:
+    bin_dir = _pg_bin()
+    data, socket_dir, pwfile = root / "data", root / "socket", root / "pw"
+    socket_dir.mkdir()
+    pwfile.write_text(PASSWORD + "\n")
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam(_as_server_user(["true"])[2])
+        for path in (root, socket_dir, pwfile):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+    port = _free_port()
+    subprocess.run(
+        _as_server_user(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    options = (
+        f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_wal_size=8GB "
+        "-c shared_buffers=1GB -c maintenance_work_mem=512MB"
+    )
+    subprocess.run(
+        _as_server_user(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(root / "log"),
+                "-w",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    return port, bin_dir
+
+
+def stop_server(root: Path, bin_dir: Path) -> None:
+    subprocess.run(
+        _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-m", "fast", "stop"]),
+        capture_output=True,
+    )
+
+
+def migrate(url: str, home: Path) -> None:
+    sync = url.replace("postgresql:", "postgresql+psycopg:")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")},
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sync,
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": sync,
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
+
+
+# One row per (dag d, run r, task t); kind by t: 0-13 blocking, 14-16 poke sensors, 17-18
+# reschedule sensors, 19 a deferrable sensor. Times in seconds from the run's logical date.
+TIMES = """
+WITH grid AS (
+    SELECT d, r, t,
+           'bench_' || d AS dag_id,
+           'scheduled__' || r AS run_id,
+           timestamptz '2026-10-01 00:00+00' + r * interval '1 hour' + (d % 60) * interval '1 minute' AS at,
+           md5(d || '/' || r || '/' || t)::uuid AS id
+    FROM generate_series(0, {dags} - 1) d, generate_series(0, {runs} - 1) r,
+         generate_series(0, {tasks} - 1) t
+)
+SELECT grid.*,
+       CASE WHEN t < 14 THEN 'task_' || t WHEN t < 17 THEN 'wait_' || t
+            WHEN t < 19 THEN 'resched_' || t ELSE 'deferred' END AS task_id,
+       CASE WHEN t < 14 THEN 'BashOperator' WHEN t < 17 THEN 'FileSensor'
+            WHEN t < 19 THEN 'S3KeySensor' ELSE 'DateTimeSensorAsync' END AS operator,
+       at + (t + (d + r) % 30) * interval '1 second' AS queued,
+       -- reschedule sensors: the last poke starts 10 minutes in (two earlier pokes)
+       at + (t + (d + r) % 30 + 5 + CASE WHEN t IN (17, 18) THEN 600 ELSE 0 END)
+          * interval '1 second' AS start,
+       (CASE WHEN t < 14 THEN 60 + (d * r + t) % 600
+             WHEN t < 17 THEN 300 + (r * 7 + d) % 1800
+             WHEN t < 19 THEN 5
+             ELSE 5 + 600 + r % 1200 END) * interval '1 second' AS span,
+       (600 + r % 1200) * interval '1 second' AS deferral
+FROM grid
+"""
+
+
+def load(url: str, dags: int) -> dict[str, int]:
+    import psycopg
+
+    times = TIMES.format(dags=dags, runs=RUNS, tasks=TASKS)
+    steps = [
+        (
+            "dags",
+            f"""
+            INSERT INTO dag_bundle (name, active) VALUES ('dags-folder', true);
+            INSERT INTO dag (dag_id, is_paused, is_stale, bundle_name, timetable_type,
+                partition_mapper_info, max_active_tasks, max_consecutive_failed_dag_runs,
+                has_task_concurrency_limits)
+            SELECT 'bench_' || d, false, false, 'dags-folder', 'cron', '{{}}', 16, 0, false
+            FROM generate_series(0, {dags} - 1) d;
+            INSERT INTO dag_version (id, version_number, dag_id, bundle_name, created_at,
+                last_updated)
+            SELECT md5('v' || d)::uuid, 1, 'bench_' || d, 'dags-folder', now(), now()
+            FROM generate_series(0, {dags} - 1) d;
+            INSERT INTO dag_run (dag_id, run_id, run_type, logical_date, run_after,
+                start_date, state, created_dag_version_id)
+            SELECT 'bench_' || d, 'scheduled__' || r, 'scheduled',
+                timestamptz '2026-10-01 00:00+00' + r * interval '1 hour'
+                    + (d % 60) * interval '1 minute',
+                timestamptz '2026-10-01 00:00+00' + r * interval '1 hour'
+                    + (d % 60) * interval '1 minute',
+                timestamptz '2026-10-01 00:00+00' + r * interval '1 hour'
+                    + (d % 60) * interval '1 minute',
+                'success', md5('v' || d)::uuid
+            FROM generate_series(0, {dags} - 1) d, generate_series(0, {RUNS} - 1) r;
+        """,
+        ),
+        (
+            "task_instance",
+            f"""
+            INSERT INTO task_instance (id, dag_id, task_id, run_id, map_index, try_number,
+                start_date, end_date, duration, state, pool, pool_slots, queue, operator,
+                queued_dttm, dag_version_id, priority_weight, max_tries)
+            SELECT id, dag_id, task_id, run_id, -1, 1, start, start + span,
+                extract(epoch FROM span), 'success', 'default_pool', 1, 'default', operator,
+                queued, md5('v' || d)::uuid, 1, 0
+            FROM ({times}) g;
+        """,
+        ),
+        (
+            "task_reschedule",
+            f"""
+            INSERT INTO task_reschedule (ti_id, start_date, end_date, duration, reschedule_date)
+            SELECT id, at + (p * 300 + 5) * interval '1 second' + interval '4 milliseconds',
+                at + (p * 300 + 5) * interval '1 second', 0,
+                at + (p + 1) * 300 * interval '1 second'
+            FROM ({times}) g, generate_series(0, 1) p
+            WHERE t IN (17, 18);
+        """,
+        ),
+        (
+            "log",
+            f"""
+            INSERT INTO log (dttm, dag_id, task_id, run_id, map_index, try_number, event)
+            SELECT e.dttm, dag_id, task_id, run_id, -1, 1, e.event
+            FROM ({times}) g,
+            LATERAL (
+                SELECT start AS dttm, 'running' AS event
+                UNION ALL SELECT start + span, 'success'
+                UNION ALL SELECT at + (p * 300) * interval '1 second', 'running'
+                    FROM generate_series(0, 1) p WHERE t IN (17, 18)
+                UNION ALL SELECT at + (p * 300 + 5) * interval '1 second', 'up_for_reschedule'
+                    FROM generate_series(0, 1) p WHERE t IN (17, 18)
+                UNION ALL SELECT start + interval '3 seconds', 'deferred' WHERE t = 19
+                UNION ALL SELECT start + interval '3 seconds' + deferral, 'running' WHERE t = 19
+            ) e;
+        """,
+        ),
+    ]
+    timings: dict[str, int] = {}
+    with psycopg.connect(
+        url.replace("postgresql+psycopg:", "postgresql:"), autocommit=True
+    ) as conn:
+        conn.execute("SET session_replication_role = replica")  # no foreign-key triggers
+        indexes = conn.execute(
+            """SELECT indexname, indexdef FROM pg_indexes i
+               WHERE tablename IN ('task_instance', 'task_reschedule', 'log', 'dag_run')
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"""
+        ).fetchall()
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        for name, sql in steps:
+            began = time.monotonic()
+            conn.execute(sql)
+            timings[name] = round(time.monotonic() - began)
+            print(f"loaded {name} in {timings[name]} s", file=sys.stderr)
+        began = time.monotonic()
+        for _, sql in indexes:
+            conn.execute(sql)
+        conn.execute("ANALYZE")
+        timings["indexes_and_analyze"] = round(time.monotonic() - began)
+        counts = {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("task_instance", "task_reschedule", "log", "dag_run")
+        }
+    print(f"indexes and ANALYZE in {timings['indexes_and_analyze']} s", file=sys.stderr)
+    return {**counts, **{f"load_seconds_{k}": v for k, v in timings.items()}}
+
+
+def run_history(url: str) -> dict[str, float]:
+    command = [
+        str(Path(sys.executable).with_name("deferaudit")),
+        "history",
+        "--db",
+        url,
+        "--since",
+        "2026-09-01",
+        "--until",
+        "2026-12-01",
+        "--format",
+        "json",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        began = time.monotonic()
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+        # wait4: the peak RSS of this child alone (not of `airflow db migrate` before it).
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.monotonic() - began
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            sys.exit(err.read().decode())
+        history = json.loads(out.read())["history"]
+    peak_kb = usage.ru_maxrss
+    return {
+        "seconds": round(seconds, 1),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "runs_measured": history["runs"],
+        "tasks_measured": len(history["tasks"]),
+        "command": " ".join(command).replace(PASSWORD, "***"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dags", type=int, default=500, help="20,000 task instances each")
+    parser.add_argument("--keep", action="store_true", help="leave the server running")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="deferaudit-bench-"))
+    port, bin_dir = start_server(root)
+    url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
+    try:
+        began = time.monotonic()
+        migrate(url, root)
+        print(f"airflow db migrate in {round(time.monotonic() - began)} s", file=sys.stderr)
+        rows = load(url, args.dags)
+        result = {"rows": rows, **run_history(url)}
+        print(json.dumps(result, indent=2))
+    finally:
+        if args.keep:
+            print(f"server left running: {url} (data in {root})", file=sys.stderr)
+        else:
+            stop_server(root, bin_dir)
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
