@@ -20,7 +20,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             task,
             f"`{task.class_name}` waits {describe_mode(status)} and holds a worker slot for "
             f"the whole wait; {deferral_verdict(task, ctx.target.line)}",
-            deferrable_fix(task, status),
+            deferrable_fix(task, status, ctx.target.line),
         )
 
 
@@ -53,7 +53,8 @@ wait = S3KeySensor(
     fix_safety="""
 Safe: add `deferrable=True` (or replace an explicit `mode="poke"` with it). Unsafe when the
 task sets `soft_fail` or a `pool`, or passes `**kwargs` that cannot be read: those behave
-differently once the task defers. Needs a running `airflow triggerer`.
+differently once the task defers. Unsafe on Airflow 3 when the task sets `execution_timeout`:
+3.0-3.3 do not bound a deferred wait by it (Airflow 2 does). Needs a running `airflow triggerer`.
 """,
     check=check,
     fix_availability="sometimes",

@@ -20,7 +20,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             task,
             f"`{task.class_name}` waits {describe_mode(status)}: every poke is a full task "
             f"start on a worker; {deferral_verdict(task, ctx.target.line)}",
-            deferrable_fix(task, status),
+            deferrable_fix(task, status, ctx.target.line),
         )
 
 
@@ -49,7 +49,7 @@ wait = ExternalTaskSensor(
     fix_safety="""
 Safe: `mode="reschedule"` is replaced in place by `deferrable=True`. Unsafe when `soft_fail`,
 a `pool`, or an `execution_timeout` is set (in reschedule mode it bounds each poke; deferred,
-it bounds the whole wait).
+it bounds the whole wait on Airflow 2 and, on Airflow 3.0-3.3, not the deferred wait at all).
 """,
     check=check,
     fix_availability="sometimes",

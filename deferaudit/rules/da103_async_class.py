@@ -27,7 +27,7 @@ def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[ReplaceAsyncC
             f"its replacement `{entry.replacement}` does not accept `deferrable` on "
             f"Airflow {ctx.target.line}: no fix"
         )
-    reasons = list(unsafe_reasons(task, WaitStatus("async-class")))
+    reasons = list(unsafe_reasons(task, WaitStatus("async-class"), ctx.target.line))
     gaps = tuple(entry.replacement_param_gaps or ())
     used_gaps = [g for g in gaps if g in task.site.kwargs]
     renames = _interval_renames(used_gaps, task, target)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from deferaudit.catalog.deferred_limits import deferred_limit
 from deferaudit.catalog.model import ClassEntry
 from deferaudit.fixes import AddDeferrable, ReplaceModeWithDeferrable, TaskFix
 from deferaudit.resolve import ResolvedTask, deferrable_state, operator_waits, sensor_mode
@@ -214,14 +215,11 @@ def tasks_with_status(ctx: FileContext, status: str) -> list[tuple[ResolvedTask,
     return groups.get(status, [])
 
 
-def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
-    """Behaviour a user may rely on that changes once the task defers."""
+def unsafe_reasons(task: ResolvedTask, status: WaitStatus, line: str) -> tuple[str, ...]:
+    """Behaviour a user may rely on that changes once the task defers on Airflow ``line``."""
     reasons = [text for text in (soft_fail_reason(task), pool_reason(task)) if text]
-    if status.mode == "reschedule" and task.arg("execution_timeout") is not None:
-        reasons.append(
-            "execution_timeout on a reschedule-mode sensor bounds each poke; once deferred it "
-            "bounds the whole wait"
-        )
+    if text := execution_timeout_reason(task, status, line):
+        reasons.append(text)
     interval = task.arg("poke_interval")
     own = _own_interval_params(task)
     if interval is not None and own:
@@ -251,6 +249,49 @@ def unsafe_reasons(task: ResolvedTask, status: WaitStatus) -> tuple[str, ...]:
                 f"{entry.package} {entry.version} {how}: {note.get('evidence', '')}"
             )
     return tuple(reasons)
+
+
+# Statuses of a task that waits without deferring today: a fix makes it defer for the first time.
+_NOT_YET_DEFERRING = ("poke", "reschedule", "blocking")
+
+
+def execution_timeout_reason(task: ResolvedTask, status: WaitStatus, line: str) -> str:
+    """What a task's ``execution_timeout`` stops doing once the fix makes it defer on Airflow
+    ``line`` ("" when it is unset or keeps its meaning there).
+
+    The catalog's limits table (``deferaudit.catalog.deferred_limits``) says, per line, whether
+    a deferred wait is still bounded by it, with the core source that shows it. A task that
+    already defers (an -Async class swapped for its replacement) loses nothing.
+    """
+    timeout = task.arg("execution_timeout")
+    if timeout is None or (timeout.kind == "literal" and timeout.value is None):
+        return ""
+    if status.status not in _NOT_YET_DEFERRING:
+        return ""
+    limit = deferred_limit("execution_timeout", line)
+    origin = task.arg_origin("execution_timeout")
+    where = {
+        "default_args": " (from the DAG's default_args)",
+        "partial": " (in partial())",
+        "class": " (by the task's class)",
+    }.get(origin or "", "")
+    if limit is not None and not limit.holds:
+        now = (
+            "in reschedule mode it bounds each poke"
+            if status.mode == "reschedule"
+            else "today it bounds the whole wait, which runs on the worker"
+        )
+        return (
+            f"execution_timeout is set{where}: {now}; on Airflow {line} {limit.what}, so once "
+            "deferred the wait can outlast it unless the class itself hands it to defer() "
+            f"({limit.cite()})"
+        )
+    if status.mode == "reschedule":
+        return (
+            f"execution_timeout on a reschedule-mode sensor bounds each poke{where}; once deferred "
+            "it bounds the whole wait"
+        )
+    return ""
 
 
 def soft_fail_reason(task: ResolvedTask) -> str:
@@ -293,8 +334,9 @@ def _import_rewritable(task: ResolvedTask) -> bool:
     return callee.isidentifier() and len(task.site.class_candidates) == 1
 
 
-def deferrable_fix(task: ResolvedTask, status: WaitStatus) -> TaskFix | None:
-    """The edit that makes a capable task defer, or None when none is valid on the target."""
+def deferrable_fix(task: ResolvedTask, status: WaitStatus, line: str) -> TaskFix | None:
+    """The edit that makes a capable task defer, or None when none is valid on Airflow ``line``
+    (the target's catalog line)."""
     if task.cls.origin not in ("catalog", "local") or not task.cls.accepts_deferrable:
         return None
     if task.cls.pinned("deferrable") is not None:
@@ -320,7 +362,7 @@ def deferrable_fix(task: ResolvedTask, status: WaitStatus) -> TaskFix | None:
     return kind(
         description=description,
         callee=task.site.callee,
-        unsafe_reasons=unsafe_reasons(task, status),
+        unsafe_reasons=unsafe_reasons(task, status, line),
     )
 
 
