@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from deferaudit.cost.branches import one_branch_priced
 from deferaudit.cost.model import (
     DEFAULT_POKE_INTERVAL,
     DEFAULT_SENSOR_TIMEOUT,
@@ -21,7 +22,7 @@ from deferaudit.cost.model import (
 )
 from deferaudit.cost.schedule import DAY, Schedule, read_schedule
 from deferaudit.durations import format_duration
-from deferaudit.facts import Arg, DagFacts, LoopRepeat, PollLoop, TaskSite
+from deferaudit.facts import Arg, DagFacts, LoopRepeat, PollLoop
 from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.deferral import WaitStatus, status_of
 
@@ -104,77 +105,9 @@ def waiting_costs(
         after = now if now == "deferrable" else fixes.get(id(site.span), now)
         costs.append(_cost(task, *names[id(site)], now, after, waits[id(site)], params, placement))
     if any(task.site.arms for task, _ in waiting):
-        costs = _one_branch_priced([task.site for task, _ in waiting], costs)
+        costs = one_branch_priced([task.site for task, _ in waiting], costs)
     by_span = {id(task.site.span): cost for (task, _), cost in zip(waiting, costs, strict=True)}
     return tuple(costs), by_span
-
-
-def _one_branch_priced(sites: Sequence[TaskSite], costs: list[SlotCost]) -> list[SlotCost]:
-    """Of the two branches of an ``if``, Airflow makes the tasks of one: the waiting tasks of
-    the branch that wastes more are priced, those of the other are kept (their findings
-    stand: that code waits when it runs) with no runs, so totals count one branch."""
-    untaken = _untaken_branches(sites, costs, range(len(sites)), 0)[1]
-    out = list(costs)
-    for index, (line, taken) in untaken.items():
-        cost = costs[index]
-        note = assumption(
-            "runs_per_day",
-            "assumed",
-            f"not counted: written in a branch of the `if` at line {line} and the other "
-            f"branch, which wastes more ({taken}), is priced; Airflow makes one of them",
-        )
-        out[index] = slot_cost(
-            dag_id=cost.dag_id,
-            task_id=cost.task_id,
-            line=cost.line,
-            runs_per_day=0.0,
-            timing=cost.timing,
-            map_count=cost.map_count,
-            wait=cost.wait,
-            worst_wait=cost.worst_wait,
-            offset=cost.offset,
-            now=cost.now,
-            after=cost.after,
-            start_overhead=cost.start_overhead,
-            poke_interval=cost.poke_interval,
-            deferrable_starts=cost.deferrable_starts,
-            assumptions=tuple(
-                note if a.quantity == "runs_per_day" else a for a in cost.assumptions
-            ),
-        )
-    return out
-
-
-def _untaken_branches(
-    sites: Sequence[TaskSite], costs: Sequence[SlotCost], indexes: Iterable[int], depth: int
-) -> tuple[float, dict[int, tuple[int, str]]]:
-    """(the waste of the tasks priced, the tasks not priced: index -> (the if's line, what
-    the priced branch wastes)) among ``indexes``, taking the costlier branch of each if
-    (tasks of different functions are never alternatives: their branches are their own)."""
-    waste = 0.0
-    untaken: dict[int, tuple[int, str]] = {}
-    branches: dict[tuple[str | None, int], dict[int, list[int]]] = {}
-    for index in indexes:
-        arms = sites[index].arms
-        if len(arms) <= depth:
-            waste += costs[index].waste_slot_hours_per_day
-        else:
-            line, arm = arms[depth]
-            key = (sites[index].function, line)
-            branches.setdefault(key, {}).setdefault(arm, []).append(index)
-    for (_, line), arms in branches.items():
-        weighed = {
-            arm: _untaken_branches(sites, costs, members, depth + 1)
-            for arm, members in arms.items()
-        }
-        taken = max(weighed, key=lambda arm: (weighed[arm][0], -arm))
-        waste += weighed[taken][0]
-        untaken.update(weighed[taken][1])
-        label = f"{weighed[taken][0]:.2f} slot-hours a day"
-        for arm, members in arms.items():
-            if arm != taken:
-                untaken.update((index, (line, label)) for index in members)
-    return waste, untaken
 
 
 def _polls_in_own_code(task: ResolvedTask, polling: set[int]) -> bool:

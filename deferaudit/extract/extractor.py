@@ -7,6 +7,7 @@ import ast
 import sys
 from typing import Any
 
+from deferaudit.extract.callees import dependency_helper, taskflow_callee
 from deferaudit.extract.class_reader import Function, module_functions
 from deferaudit.extract.classes import class_facts
 from deferaudit.extract.dags import DagFinder, names_dag_class, pending_key
@@ -468,7 +469,7 @@ class Extractor(ast.NodeVisitor):
             self.dependencies.method_call(node, func)
             return
         if isinstance(func, ast.Name | ast.Attribute):
-            helper = _dependency_helper(resolved) if resolved else None
+            helper = dependency_helper(resolved) if resolved else None
             if helper == "chain" or (
                 isinstance(func, ast.Name) and func.id in ("chain", "chain_linear") and not resolved
             ):
@@ -503,7 +504,7 @@ class Extractor(ast.NodeVisitor):
         helper function's body runs only when called, a task's body at run time) adds a task,
         once per loop element: the file's own functions are counted here, imported ones once
         the project's TaskFlow functions are known (``taskflow_calls``)."""
-        callee = _taskflow_callee(func)
+        callee = taskflow_callee(func)
         if callee is None:
             return
         name = callee.id if isinstance(callee, ast.Name) else callee.attr
@@ -614,34 +615,6 @@ class Extractor(ast.NodeVisitor):
             self._visit_shift_operands(node.right)
         else:
             self.visit(node)
-
-
-def _taskflow_callee(func: ast.expr) -> ast.Name | ast.Attribute | None:
-    """The function a call runs as a TaskFlow task: ``load(...)``, ``tasks.load(...)``,
-    ``load.override(...)(...)``, ``load.expand(...)`` and ``load.partial(...).expand(...)``
-    (the inner ``partial`` and ``override`` calls make no task of their own)."""
-    if isinstance(func, ast.Call) and isinstance(func.func, ast.Attribute):
-        func = func.func.value if func.func.attr == "override" else func
-    elif isinstance(func, ast.Attribute) and func.attr in ("expand", "expand_kwargs"):
-        base = func.value
-        if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute):
-            func = base.func.value if base.func.attr == "partial" else base
-        else:
-            func = base
-    return func if isinstance(func, ast.Name | ast.Attribute) else None
-
-
-def _dependency_helper(resolved: tuple[str, ...]) -> str | None:
-    """Which of Airflow's dependency helpers a callee is, if any: ``chain`` (also
-    ``chain_linear``) or ``cross_downstream`` (a project's own ``chain`` function is not one)."""
-    found = None
-    for path in resolved:
-        if path.startswith("airflow."):
-            if path.endswith((".chain", ".chain_linear")):
-                return "chain"
-            if path.endswith(".cross_downstream"):
-                found = "cross_downstream"
-    return found
 
 
 # Node type -> the Extractor method that visits it, filled on first sight of each type.

@@ -1,0 +1,34 @@
+"""What a call's callee is, read from its syntax and resolved paths: a TaskFlow function
+called as a task, or one of Airflow's dependency helpers."""
+
+from __future__ import annotations
+
+import ast
+
+
+def taskflow_callee(func: ast.expr) -> ast.Name | ast.Attribute | None:
+    """The function a call runs as a TaskFlow task: ``load(...)``, ``tasks.load(...)``,
+    ``load.override(...)(...)``, ``load.expand(...)`` and ``load.partial(...).expand(...)``
+    (the inner ``partial`` and ``override`` calls make no task of their own)."""
+    if isinstance(func, ast.Call) and isinstance(func.func, ast.Attribute):
+        func = func.func.value if func.func.attr == "override" else func
+    elif isinstance(func, ast.Attribute) and func.attr in ("expand", "expand_kwargs"):
+        base = func.value
+        if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute):
+            func = base.func.value if base.func.attr == "partial" else base
+        else:
+            func = base
+    return func if isinstance(func, ast.Name | ast.Attribute) else None
+
+
+def dependency_helper(resolved: tuple[str, ...]) -> str | None:
+    """Which of Airflow's dependency helpers a callee is, if any: ``chain`` (also
+    ``chain_linear``) or ``cross_downstream`` (a project's own ``chain`` function is not one)."""
+    found = None
+    for path in resolved:
+        if path.startswith("airflow."):
+            if path.endswith((".chain", ".chain_linear")):
+                return "chain"
+            if path.endswith(".cross_downstream"):
+                found = "cross_downstream"
+    return found
