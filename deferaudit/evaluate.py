@@ -129,13 +129,13 @@ def made_tasks(sites: Sequence[TaskSite], depth: int = 0) -> int:
     the two branches of an ``if`` only one runs, so an ``if`` makes as many as its larger
     branch (the condition is not evaluated: which branch runs is not known)."""
     total = 0
-    branches: dict[int, dict[int, list[TaskSite]]] = {}
+    branches: dict[tuple[str, int], dict[int, list[TaskSite]]] = {}
     for site in sites:
         if len(site.arms) <= depth:
             total += site.repeat
         else:
-            number, arm = site.arms[depth]
-            branches.setdefault(number, {}).setdefault(arm, []).append(site)
+            line, arm = site.arms[depth]
+            branches.setdefault((site.arms_file, line), {}).setdefault(arm, []).append(site)
     for arms in branches.values():
         total += max(made_tasks(arm_sites, depth + 1) for arm_sites in arms.values())
     return total

@@ -122,6 +122,12 @@ class TaskSite:
     arms: tuple[tuple[int, int], ...] = ()
 
     @property
+    def arms_file(self) -> str:
+        """The file ``arms`` are lines of: the factory's for a task a factory builds (its
+        branches are the factory's), else "" (the site's own file)."""
+        return self.built.path if self.built is not None else ""
+
+    @property
     def repeat(self) -> int:
         """How many tasks Airflow creates from this call (1 when a loop's length is unknown)."""
         loop = self.loop

@@ -52,6 +52,41 @@ FILES = {
                 pass
             BashOperator(task_id="report", bash_command="true")
         """,
+    # A factory that makes a mapped task or two plain ones (as clin-pipelines-dags' enrich
+    # factory makes a mapped task or a plain one): two tasks a call, two calls. Its if stands on line 9 of its file, as the if
+    # of the DAG file below does: two ifs of two files are not one.
+    "team/__init__.py": "",
+    "team/factory.py": """\
+        import os
+        from airflow.providers.standard.operators.bash import BashOperator
+
+        GROUPS = os.environ.get("GROUPS", "")
+
+
+        def step(task_id):
+            # one branch or the other
+            if GROUPS:
+                return BashOperator.partial(task_id=task_id).expand(
+                    bash_command=GROUPS.split(",")
+                )
+            else:
+                first = BashOperator(task_id=task_id + "_all", bash_command="true")
+                second = BashOperator(task_id=task_id + "_check", bash_command="true")
+                first >> second
+                return second
+        """,
+    "factory_calls.py": """\
+        import os
+        from airflow.sdk import DAG
+        from airflow.providers.standard.operators.bash import BashOperator
+        from team.factory import step
+
+        with DAG("factory_calls", schedule="@daily"):
+            step("one")
+            step("two")
+            if os.environ.get("EXTRA", "yes") == "yes":
+                BashOperator(task_id="extra", bash_command="true")
+        """,
     # An if with no else makes its body's tasks when it runs (counted, as before).
     "optional.py": """\
         import os
@@ -70,12 +105,14 @@ def test_branches_count_as_airflow_makes_them(tmp_path: Path, catalog: Catalog) 
     folder = tmp_path / "dags"
     folder.mkdir()
     for name, text in FILES.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(textwrap.dedent(text))
     settings = dataclasses.replace(Settings(), cache=False, jobs=1, target_airflow="3.3")
     result = scan([folder], settings, catalog, cwd=tmp_path, need_facts=False)
     ours = {Path(o.path).name: o.tasks for o in result.outcomes if o.tasks}
-    # By hand: wait + load; extract + transform + report; audit + main.
-    assert ours == {"either.py": 2, "chain.py": 3, "optional.py": 2}
+    # By hand: wait + load; extract + transform + report; 2 x (x_all + x_check) + extra;
+    # audit + main.
+    assert ours == {"either.py": 2, "chain.py": 3, "factory_calls.py": 5, "optional.py": 2}
     assert ours == _airflow_counts(folder)
 
 

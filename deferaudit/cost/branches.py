@@ -14,12 +14,12 @@ def one_branch_priced(sites: Sequence[TaskSite], costs: list[SlotCost]) -> list[
     stand: that code waits when it runs) with no runs, so totals count one branch."""
     untaken = _untaken_branches(sites, costs, range(len(sites)), 0)[1]
     out = list(costs)
-    for index, (line, taken) in untaken.items():
+    for index, (where, taken) in untaken.items():
         cost = costs[index]
         note = assumption(
             "runs_per_day",
             "assumed",
-            f"not counted: written in a branch of the `if` at line {line} and the other "
+            f"not counted: written in a branch of the `if` at {where} and the other "
             f"branch, which wastes more ({taken}), is priced; Airflow makes one of them",
         )
         out[index] = slot_cost(
@@ -46,22 +46,23 @@ def one_branch_priced(sites: Sequence[TaskSite], costs: list[SlotCost]) -> list[
 
 def _untaken_branches(
     sites: Sequence[TaskSite], costs: Sequence[SlotCost], indexes: Iterable[int], depth: int
-) -> tuple[float, dict[int, tuple[int, str]]]:
-    """(the waste of the tasks priced, the tasks not priced: index -> (the if's line, what
+) -> tuple[float, dict[int, tuple[str, str]]]:
+    """(the waste of the tasks priced, the tasks not priced: index -> (where the if is, what
     the priced branch wastes)) among ``indexes``, taking the costlier branch of each if
     (tasks of different functions are never alternatives: their branches are their own)."""
     waste = 0.0
-    untaken: dict[int, tuple[int, str]] = {}
-    branches: dict[tuple[str | None, int], dict[int, list[int]]] = {}
+    untaken: dict[int, tuple[str, str]] = {}
+    branches: dict[tuple[str, str | None, int], dict[int, list[int]]] = {}
     for index in indexes:
         arms = sites[index].arms
         if len(arms) <= depth:
             waste += costs[index].waste_slot_hours_per_day
         else:
             line, arm = arms[depth]
-            key = (sites[index].function, line)
+            key = (sites[index].arms_file, sites[index].function, line)
             branches.setdefault(key, {}).setdefault(arm, []).append(index)
-    for (_, line), arms in branches.items():
+    for (file, _, line), arms in branches.items():
+        where = f"{file}:{line}" if file else f"line {line}"
         weighed = {
             arm: _untaken_branches(sites, costs, members, depth + 1)
             for arm, members in arms.items()
@@ -72,5 +73,5 @@ def _untaken_branches(
         label = f"{weighed[taken][0]:.2f} slot-hours a day"
         for arm, members in arms.items():
             if arm != taken:
-                untaken.update((index, (line, label)) for index in members)
+                untaken.update((index, (where, label)) for index in members)
     return waste, untaken
