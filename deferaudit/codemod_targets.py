@@ -23,4 +23,5 @@ def edit_targets(filename: str, actions: Sequence[str], unsafe: bool) -> list[Ed
     path = Path(filename)
     settings = load_settings(find_config(path)).with_overrides(cache=False, jobs=1)
     result = scan([path], settings, Catalog.load(), cwd=path.parent, need_facts=False)
-    return [t for t in selected_targets(result.findings, unsafe=unsafe) if t.action in actions]
+    chosen = selected_targets(result.findings, unsafe=unsafe, file=path, cwd=path.parent)
+    return [t for t in chosen if t.action in actions]

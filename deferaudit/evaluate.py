@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,11 @@ from deferaudit.hand_waits import HandWaitTable
 from deferaudit.record import record
 from deferaudit.resolve import ClassResolver, ResolvedClass, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
+from deferaudit.rules.factory_fix import (
+    FactoryCall,
+    factory_call,
+    share_factory_fixes,
+)
 from deferaudit.settings import Settings
 from deferaudit.suppression import suppression_of
 from deferaudit.target import Target
@@ -43,6 +48,10 @@ class FileOutcome:
     # Classes called as tasks (with ``task_id=``, or through ``.partial(...)``) that resolve to
     # nothing deferaudit knows, with how many call sites of each: what it could not judge.
     unresolved: tuple[tuple[str, int], ...] = ()
+    # Every operator a factory builds for this file's calls: one edit of a factory serves all
+    # of its calls, in every file, so whether it may be made is decided once per scan from
+    # these (``share_factory_fixes``).
+    factory_calls: tuple[FactoryCall, ...] = ()
 
 
 def evaluate_file(
@@ -120,6 +129,11 @@ def evaluate_file(
         skipped=result.skipped,
         costs=costs,
         unresolved=_unresolved(tasks),
+        factory_calls=tuple(
+            factory_call(result.path, t.site, built)
+            for t in operators
+            if (built := t.site.built) is not None and built.span is not None
+        ),
     )
     return outcome, operators
 
@@ -165,21 +179,27 @@ def _dag_count(dags: Iterable[DagFacts]) -> int:
     return len(ids) + unknown
 
 
+def _fix_key(finding: Finding) -> tuple[str, int, int, str] | None:
+    at, built = finding.fix_at, finding.built
+    if at is None or built is None:
+        return None
+    return (built.path, at.line, at.column, finding.rule)
+
+
 def _one_fix_per_factory_call(findings: list[Finding]) -> list[Finding]:
     """A factory's operator call is edited once for all of its calls: when the calls' findings
-    of one rule ask for different edits there, none is offered."""
-    wanted: dict[tuple[int, int, str], set[str]] = {}
+    of one rule ask for different edits there, none is offered (calls that ask for the same
+    edit with different reasons to be careful share it: ``share_factory_fixes`` merges them)."""
+    wanted: dict[tuple[str, int, int, str], set[str]] = {}
     for finding in findings:
-        if finding.fix_at is not None:
-            key = (finding.fix_at.line, finding.fix_at.column, finding.rule)
-            wanted.setdefault(key, set()).add(repr(finding.fix))
+        key = _fix_key(finding)
+        if key is not None and finding.fix is not None and finding.fix_at is not None:
+            wanted.setdefault(key, set()).add(repr(finding.fix.edit_target(finding.fix_at)))
     split = {key for key, fixes in wanted.items() if len(fixes) > 1}
     if not split:
         return findings
     return [
-        dataclasses.replace(f, fix=None, fix_at=None)
-        if f.fix_at is not None and (f.fix_at.line, f.fix_at.column, f.rule) in split
-        else f
+        dataclasses.replace(f, fix=None, fix_at=None) if _fix_key(f) in split else f
         for f in findings
     ]
 
@@ -205,8 +225,10 @@ def run_rules(
     settings: Settings,
     catalog: Catalog,
     rules: Sequence[Rule] = RULES,
+    owned: Callable[[str], bool] = lambda path: True,
 ) -> tuple[list[FileOutcome], list[ResolvedTask]]:
-    """Outcomes of every file and the resolved tasks, with no cache involved."""
+    """Outcomes of every file and the resolved tasks, with no cache involved (``owned``: which
+    files the project owns, for the fixes of its factories)."""
     classes = [c for r in results if r.facts is not None for c in r.facts.classes]
     hand_waits = HandWaitTable(
         (r.facts.hand_code for r in results if r.facts is not None and r.facts.hand_code),
@@ -219,7 +241,7 @@ def run_rules(
         outcome, resolved = evaluate_file(result, resolver, target, settings, catalog, rules)
         outcomes.append(outcome)
         tasks.extend(resolved)
-    return outcomes, tasks
+    return share_factory_fixes(outcomes, owned), tasks
 
 
 @record

@@ -114,14 +114,25 @@ def _left_alone(finding: Finding, unsafe: bool) -> NotFixed | None:
     return None
 
 
-def selected_targets(findings: Iterable[Finding], *, unsafe: bool) -> list[EditTarget]:
-    """The edit targets ``deferaudit fix`` would carry out for these findings."""
-    out = []
+def selected_targets(
+    findings: Iterable[Finding], *, unsafe: bool, file: Path | None = None, cwd: Path | None = None
+) -> list[EditTarget]:
+    """The edit targets ``deferaudit fix`` would carry out for these findings, once each;
+    with ``file``, only those it makes in that file (a finding's fix may edit another file:
+    a factory or a class the task comes from; display paths are relative to ``cwd``)."""
+    out: dict[tuple[int, int], EditTarget] = {}
     for finding in findings:
         target = edit_target(finding) if _left_alone(finding, unsafe) is None else None
-        if target is not None:
-            out.append(target)
-    return out
+        if target is None:
+            continue
+        if file is not None and not _same_file(edit_path(finding), file, cwd or Path.cwd()):
+            continue
+        out.setdefault(target.key, target)
+    return list(out.values())
+
+
+def _same_file(path: str, file: Path, cwd: Path) -> bool:
+    return os.path.realpath(cwd / path) == os.path.realpath(file)
 
 
 def plan_fixes(

@@ -53,6 +53,7 @@ from deferaudit.project import (
 from deferaudit.project_pins import ProjectPins, project_pins
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, Finding
+from deferaudit.rules.factory_fix import owned_by_project, share_factory_fixes
 from deferaudit.scan_keys import catalog_key, context_key, outcomes_key
 from deferaudit.settings import Settings
 from deferaudit.source import MAX_FILE_BYTES
@@ -400,7 +401,10 @@ class _Scan:
                 cache.outcomes.put((keys[index], ctx_key), outcome)
         if cache is not None:
             cache.save()
-        done = [o for o in outcomes if o is not None]
+        # One edit of a factory serves its calls in every file: decided from all the outcomes.
+        done = share_factory_fixes(
+            [o for o in outcomes if o is not None], owned_by_project(self.paths, self.cwd)
+        )
         skipped = Counter(o.skipped for o in done if o.skipped is not None)
         problems = tuple(ScanProblem(p.path, p.message) for p in found.problems)
         if self.live is not None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from deferaudit.fix import FileFix, FixError, write_atomically
 from deferaudit.fixes import ReplaceAsyncClass, SwapToDeferrableSibling
+from deferaudit.project import import_roots
 
 # Runs in a child interpreter: imports the user's DAG files through Airflow's DagBag and prints
 # what each DAG is made of, as JSON. Kept to what both Airflow 2.x and 3.x offer.
@@ -149,19 +150,20 @@ def compare(
     return problems
 
 
-def _converted(fix: FileFix) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _converted_findings(fix: FileFix) -> list[tuple[Any, str]]:
+    """Each finding the fix carried out, with what its task becomes."""
+    out: list[tuple[Any, str]] = []
     for finding in fix.applied:
         if finding.task_id is None or finding.fix is None:
             continue
         if isinstance(finding.fix, ReplaceAsyncClass):
-            out[finding.task_id] = finding.fix.replacement
+            out.append((finding, finding.fix.replacement))
         elif isinstance(finding.fix, SwapToDeferrableSibling):
-            out[finding.task_id] = finding.fix.sibling
+            out.append((finding, finding.fix.sibling))
         elif finding.fix.after_fix == "reschedule":
-            out[finding.task_id] = "reschedule"
+            out.append((finding, "reschedule"))
         else:
-            out[finding.task_id] = "deferrable"
+            out.append((finding, "deferrable"))
     return out
 
 
@@ -179,6 +181,16 @@ def _expand(task_ids: Mapping[str, str], dags: Mapping[str, Any]) -> dict[str, s
     return out
 
 
+def _shown_files(fix: FileFix, cwd: Path) -> list[Path]:
+    """The files whose DAGs show a fix: the rewritten file and, for the edit of a factory or a
+    class in another file (a helper module), the DAG files of the findings it fixes."""
+    out = {fix.file: None}
+    for finding in fix.applied:
+        if finding.path != fix.path:
+            out.setdefault(Path(os.path.normpath(cwd / finding.path)), None)
+    return list(out)
+
+
 def apply_and_verify(
     changed: Sequence[FileFix], roots: Sequence[Path], python: str = sys.executable
 ) -> tuple[list[tuple[FileFix, str]], list[FileFix], list[tuple[FileFix, str]]]:
@@ -187,7 +199,9 @@ def apply_and_verify(
     Returns (failed and restored, verified, kept but not verifiable).
 
     ``roots`` are the DAG folders scanned: Airflow puts its DAG folder on sys.path, so
-    ``from common.sensors import ...`` in a DAG file resolves there.
+    ``from common.sensors import ...`` in a DAG file resolves there. A fix made in a helper
+    module (a factory or class its DAG files import) is checked on those DAG files, with the
+    project's import roots (its root, ``src/``) on sys.path too, as the scan read them.
     """
     if not changed:
         return [], [], []
@@ -196,8 +210,12 @@ def apply_and_verify(
             "--verify needs apache-airflow importable by this Python "
             "(install deferaudit[airflow] or your deployment's Airflow)"
         )
-    roots = sorted({Path(os.path.normpath(Path.cwd() / p)) for p in roots})
-    files = [f.file for f in changed]
+    cwd = Path.cwd()
+    shown = {id(fix): _shown_files(fix, cwd) for fix in changed}
+    if any(len(files) > 1 for files in shown.values()):
+        roots = import_roots(list(roots), [], [], cwd)
+    roots = sorted({Path(os.path.normpath(cwd / p)) for p in roots})
+    files = list(dict.fromkeys(f for fix in changed for f in shown[id(fix)]))
     before = load_dags(files, roots, python)
     failed: list[tuple[FileFix, str]] = []
     unverified: list[tuple[FileFix, str]] = []
@@ -208,18 +226,32 @@ def apply_and_verify(
             written.append(fix)
         except FixError as exc:
             failed.append((fix, exc.reason))
-    after = load_dags([f.file for f in written], roots, python)
+    loaded = list(dict.fromkeys(f for fix in written for f in shown[id(fix)]))
+    after = load_dags(loaded, roots, python)
+    # What each DAG file's tasks became, from every written fix (one DAG file may show the
+    # edits of several helper modules).
+    converted: dict[str, dict[str, str]] = {}
+    for fix in written:
+        for finding, state in _converted_findings(fix):
+            file = fix.file if finding.path == fix.path else cwd / finding.path
+            converted.setdefault(str(Path(os.path.normpath(file))), {})[finding.task_id] = state
     verified: list[FileFix] = []
     for fix in written:
-        key = str(fix.file)
-        if before[key]["import_errors"]:
+        keys = [str(f) for f in shown[id(fix)]]
+        broken = [key for key in keys if before[key]["import_errors"]]
+        if broken:
             # Airflow cannot load the file even before the edit (a missing package, an
             # Airflow 2-only argument): nothing to compare, so the edit stays, unverified.
-            first = next(iter(before[key]["import_errors"].values()))
+            first = next(iter(before[broken[0]]["import_errors"].values()))
             unverified.append((fix, f"does not load in this Airflow before the fix: {first}"))
             continue
-        converted = _expand(_converted(fix), after[key]["dags"])
-        problems = compare(before[key], after[key], converted)
+        problems = []
+        for key in keys:
+            states = _expand(converted.get(key, {}), after[key]["dags"])
+            found = compare(before[key], after[key], states)
+            if key != str(fix.file):
+                found = [f"{os.path.relpath(key, cwd)}: {p}" for p in found]
+            problems.extend(found)
         if problems:
             write_atomically(fix.file, fix.before, fix.encoding)
             failed.append((fix, "restored: " + "; ".join(problems)))

@@ -174,8 +174,14 @@ def _file_replacements(
         source = read_source(Path(path) if os.path.isabs(path) else cwd / path)
     except SourceError:
         return {}
+    # Findings that ask for the same edit (the calls of one factory, in any file) share it:
+    # it is worked out once, for the first of them.
+    sharing: dict[tuple[int, int] | None, list[int]] = {}
+    for index, finding in findings:
+        sharing.setdefault(_key(finding), []).append(index)
+    distinct = [(i, f) for i, f in findings if sharing[_key(f)][0] == i]
     text = _Text(source.text)
-    rewritten = _rewrite(source.text, path, [f for _, f in findings])
+    rewritten = _rewrite(source.text, path, [f for _, f in distinct])
     if rewritten is None:
         return {}
     after, applied = rewritten
@@ -185,7 +191,7 @@ def _file_replacements(
     for start, end, new in hunks:
         owners = [
             i
-            for i, f in findings
+            for i, f in distinct
             if text.offset(edit_span(f).line, edit_span(f).column) <= start
             and end <= text.offset(edit_span(f).end_line, edit_span(f).end_column)
         ]
@@ -193,7 +199,7 @@ def _file_replacements(
             owned.setdefault(owners[0], []).append((start, end, new))
         else:
             # An edit outside any one call (an import): rewrite each applied finding alone.
-            alone = [(i, f) for i, f in findings if _key(f) in applied]
+            alone = [(i, f) for i, f in distinct if _key(f) in applied]
             owned = {}
             break
     out = {i: tuple(_replacement(text, h) for h in hs) for i, hs in owned.items()}
@@ -201,6 +207,10 @@ def _file_replacements(
         single = _rewrite(source.text, path, [finding])
         if single is not None and single[1]:
             out[index] = tuple(_replacement(text, h) for h in replacements(source.text, single[0]))
+    for index, finding in distinct:
+        if index in out:
+            for other in sharing[_key(finding)][1:]:
+                out[other] = out[index]
     return out
 
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from deferaudit.call_form import call_fingerprint
 from deferaudit.catalog import Catalog
 from deferaudit.facts import Built, DagFacts, FileFacts, Span, TaskSite
-from deferaudit.fixes.model import Fix
+from deferaudit.fixes.model import Fix, TaskFix
 from deferaudit.record import record
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.settings import Settings
@@ -69,7 +69,7 @@ class Finding:
     # call is written and the calls that led there (deferaudit.expand).
     built: Built | None = None
     # Where the fix edits when that is not the finding's span: the operator call a factory
-    # of the same file writes.
+    # writes (in the file the fix names, ``Fix.path``, when it is not the finding's own).
     fix_at: Span | None = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -111,15 +111,35 @@ def _fingerprint(ctx: FileContext, site: TaskSite) -> str:
     return found
 
 
-def _factory_fix_at(path: str, built: Built) -> Span | None:
-    """Where a factory-built task's fix edits: the operator call in the factory, when the
-    factory stands in the reported file (every call on the way too) and its calls give it none
-    of the waiting parameters; None otherwise (the fix would edit another file, or could not
-    serve every call of the factory)."""
-    if built.span is None or built.path != path or any(f.path != path for f in built.chain):
+def waiting_given(built: Built) -> tuple[str, ...]:
+    """The waiting parameters (``_WAITING_PARAMS``, ``wait_for*``) whose values a
+    factory-built task gets from the calls that built it, sorted."""
+    return tuple(
+        sorted(
+            name
+            for name in built.from_call
+            if name in _WAITING_PARAMS or name.startswith("wait_for")
+        )
+    )
+
+
+def in_one_file(path: str, built: Built) -> bool:
+    """Whether the factory and every call on the way stand in the reported file."""
+    return built.path == path and all(f.path == path for f in built.chain)
+
+
+def _factory_fix_at(path: str, built: Built, fix: Fix) -> Span | None:
+    """Where a factory-built task's fix edits: the operator call in the factory, when this
+    call gives it none of the waiting parameters; None otherwise (one edit there could not
+    serve this call). A factory in another file takes only an edit of the task's call (a
+    ``TaskFix``: other fixes read positions of the reported file). Whether the edit serves
+    every call of the factory, and whether the project owns its file, is decided once per
+    scan from all the calls (``deferaudit.evaluate.share_factory_fixes``)."""
+    if built.span is None:
         return None
-    given = built.from_call
-    if given & _WAITING_PARAMS or any(name.startswith("wait_for") for name in given):
+    if not in_one_file(path, built) and not isinstance(fix, TaskFix):
+        return None
+    if waiting_given(built):
         return None
     return built.span
 
@@ -189,7 +209,7 @@ class Rule:
         site = task.site
         fix_at = None
         if site.built is not None:
-            fix_at = _factory_fix_at(ctx.path, site.built) if fix is not None else None
+            fix_at = _factory_fix_at(ctx.path, site.built, fix) if fix is not None else None
             if fix_at is None:
                 fix = None
         where = (
