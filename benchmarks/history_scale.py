@@ -313,7 +313,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dags", type=int, default=500, help="20,000 task instances each")
     parser.add_argument("--keep", action="store_true", help="leave the server running")
+    parser.add_argument(
+        "--url", help="time the command again on a database loaded before (with --keep)"
+    )
     args = parser.parse_args()
+    if args.url:
+        print(json.dumps(run_history(args.url), indent=2))
+        return
     root = Path(tempfile.mkdtemp(prefix="deferaudit-bench-"))
     port, bin_dir = start_server(root)
     url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from deferaudit.history.database import HistoryError, mask_url, read_only_connection
-from deferaudit.history.model import History, Spread, TaskHistory, Window
+from deferaudit.history.model import Concurrency, History, Spread, TaskHistory, Window
 from deferaudit.history.schema import Schema, detect_schema
 from deferaudit.history.timeline import measure_concurrency
 
@@ -36,11 +36,21 @@ _SPREADS = ("wait", "triggerer", "worker", "queued")
 
 def measure_history(url: str, window: Window) -> History:
     """Measure every task that ran in the window; raises HistoryError with one line."""
+    from concurrent.futures import ThreadPoolExecutor
+
     with read_only_connection(url) as connection:
         schema = detect_schema(connection)
         dialect = connection.dialect.name
-        rows = connection.execute(_query(dialect, window, schema)).mappings().all()
-        concurrency = measure_concurrency(connection, window, schema) if rows else ()
+        # The timeline runs at the same time on a second read-only connection: on PostgreSQL
+        # each is a server process of its own, so the two largest queries share the cores.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            timeline = pool.submit(_concurrency, url, window, schema)
+            if dialect == "postgresql":
+                # Group the millions of runs by sorting rather than hashing: the runs come out
+                # in task order for the per-task percentiles, and nothing spills a hash table.
+                connection.exec_driver_sql("SET LOCAL enable_hashagg = off")
+            rows = connection.execute(_query(dialect, window, schema)).mappings().all()
+            concurrency = timeline.result() if rows else ()
     tasks = tuple(_task(row) for row in rows)
     return History(
         database=mask_url(url),
@@ -51,6 +61,11 @@ def measure_history(url: str, window: Window) -> History:
         tasks=tasks,
         concurrency=concurrency,
     )
+
+
+def _concurrency(url: str, window: Window, schema: Schema) -> tuple[Concurrency, ...]:
+    with read_only_connection(url) as connection:
+        return measure_concurrency(connection, window, schema)
 
 
 def _tables() -> dict[str, Any]:
@@ -352,12 +367,6 @@ def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
             case((deferred, triggerer_seconds), else_=None).label("triggerer"),
             worker.label("worker"),
             queued.label("queued"),
-            # For the concurrency timeline (timeline.py).
-            tries.c.start_date,
-            tries.c.end_date,
-            tries.c.queued_dttm,
-            tries.c.pool,
-            tries.c.queue,
         )
         .select_from(tries)
         .outerjoin(pokes, pokes.c.ti_id == tries.c.id)
@@ -511,7 +520,7 @@ def _per_try_airflow2(dialect: str, window: Window, schema: Schema) -> Any:
             case((deferred, deferrals.c.seconds), else_=None).label("triggerer"),
             worker.label("worker"),
             queued.label("queued"),
-            # For the concurrency timeline (timeline.py).
+            # For the concurrency timeline (timeline.py reads Airflow 2's tries from here).
             tries.c.start_date,
             tries.c.end_date,
             tries.c.queued_dttm,
