@@ -176,6 +176,8 @@ def read_only_connection(url_text: str) -> Iterator[Any]:
         with engine.connect() as connection:
             yield connection
     except HistoryError as exc:
+        if str(exc).startswith(f"{shown}: "):
+            raise  # from a second connection to the same database: named already
         raise HistoryError(f"{shown}: {exc}") from None
     except DBAPIError as exc:
         raise HistoryError(f"{shown}: {_scrub(_first_line(exc.orig), url_text)}") from None

@@ -273,3 +273,13 @@ def test_a_broken_airflow_cfg_never_echoes_its_lines(tmp_path: Path) -> None:
     line = _one_line_error(_history("--airflow-cfg", str(cfg)))
     assert "not a valid airflow.cfg" in line
     assert "topsecret" not in line
+
+
+def test_an_error_already_naming_the_database_is_not_named_twice(sqlite_url: str) -> None:
+    # The timeline's second connection raises errors that name the database already.
+    from deferaudit.history.database import mask_url
+
+    shown = mask_url(sqlite_url)
+    with pytest.raises(HistoryError) as raised, read_only_connection(sqlite_url):
+        raise HistoryError(f"{shown}: the timeline query failed")
+    assert str(raised.value) == f"{shown}: the timeline query failed"
