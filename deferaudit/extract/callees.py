@@ -5,6 +5,19 @@ from __future__ import annotations
 
 import ast
 
+# Callees that make a plain value (a date, a duration) from their arguments: a call of one
+# makes no task, DAG or dependency and calls none of the project's code, so the walk only
+# reads its arguments.
+INERT_CALLS = frozenset(
+    {
+        "datetime.timedelta",
+        "datetime.datetime",
+        "datetime.date",
+        "pendulum.datetime",
+        "pendulum.duration",
+    }
+)
+
 
 def taskflow_callee(func: ast.expr) -> ast.Name | ast.Attribute | None:
     """The function a call runs as a TaskFlow task: ``load(...)``, ``tasks.load(...)``,

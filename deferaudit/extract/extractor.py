@@ -7,7 +7,7 @@ import ast
 import sys
 from typing import Any
 
-from deferaudit.extract.callees import dependency_helper, taskflow_callee
+from deferaudit.extract.callees import INERT_CALLS, dependency_helper, taskflow_callee
 from deferaudit.extract.class_reader import Function, module_functions
 from deferaudit.extract.classes import class_facts
 from deferaudit.extract.dags import DagFinder, names_dag_class, pending_key
@@ -434,12 +434,21 @@ class Extractor(ast.NodeVisitor):
         if id(node) in self.handled_calls:
             return
         func = node.func
-        if self.dags.stack:
-            self._taskflow_call(func)
-        tasks = self.tasks
         # What the callee names cannot change while one call is read (expressions import
         # nothing): resolved once, it answers the DAG test, the dependency helpers and the task.
         resolved = self.model.resolve(func)
+        if (
+            len(resolved) == 1
+            and resolved[0] in INERT_CALLS
+            and not (type(func) is ast.Name and func.id in self.taskflow)
+            and all(kw.arg != "task_id" for kw in node.keywords)
+        ):
+            # ``timedelta(minutes=5)``, ``datetime(2024, 1, 1)``: a value, nothing to note.
+            self._visit_call_parts(node)
+            return
+        if self.dags.stack:
+            self._taskflow_call(func)
+        tasks = self.tasks
         if names_dag_class(resolved):
             self._visit_all(node.args, node.keywords)
             self.dags.add_call(node)
