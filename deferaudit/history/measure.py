@@ -157,14 +157,17 @@ def _tries(dialect: str, window: Window, schema: Schema, name: str = "tries") ->
     earlier ones Airflow moved to task_instance_history (Airflow 2.10+; before it only the
     current try is kept). On Airflow 3 a try is named by its task instance id; on Airflow 2 by
     its key and try_number, with the DAG run's execution_date when the log names runs by it."""
-    from sqlalchemy import and_, select, union_all
+    from sqlalchemy import and_, literal, select, union_all
 
     t = _tables()
     since, until = _bound(dialect, window.since), _bound(dialect, window.until)
 
     def finished(source: Any, id_column: str | None) -> Any:
         columns = [source.c[id_column].label("id")] if id_column else []
+        # 1: the task instance's current try, one per run; 0: an earlier one (history).
+        current = literal(1 if source.name == "task_instance" else 0)
         columns += [
+            current.label("current"),
             *[source.c[k] for k in _TRY],
             source.c.operator,
             source.c.start_date,
@@ -358,6 +361,7 @@ def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
     return (
         select(
             *[tries.c[k] for k in _RUN],
+            tries.c.current,
             tries.c.operator,
             kind.label("kind"),
             wait.label("wait"),
@@ -511,6 +515,7 @@ def _per_try_airflow2(dialect: str, window: Window, schema: Schema) -> Any:
     return (
         select(
             *[tries.c[k] for k in _RUN],
+            tries.c.current,
             tries.c.operator,
             kind.label("kind"),
             wait.label("wait"),
@@ -535,29 +540,58 @@ def _per_try_airflow2(dialect: str, window: Window, schema: Schema) -> Any:
 
 
 def _per_run(dialect: str, window: Window, schema: Schema) -> Any:
-    """One row per task instance (its tries summed), keyed by task and operator."""
-    from sqlalchemy import case, func, literal, select
+    """One row per task instance (its tries summed), keyed by task and operator.
+
+    A run's current try is one row of task_instance; only the earlier tries (history, few)
+    are grouped, then joined to it (a full join: a run's earlier tries can fall in the window
+    when its current try does not). Grouping every try by its run key costs a sort or hash of
+    all of them."""
+    from sqlalchemy import and_, case, func, literal, select
 
     tries = _per_try(dialect, window, schema)
-    kind = func.max(tries.c.kind)
+    now = select(tries).where(tries.c.current == 1).subquery("current_tries")
+    earlier = (
+        select(
+            *[tries.c[k] for k in _RUN],
+            func.max(tries.c.operator).label("operator"),
+            func.max(tries.c.kind).label("kind"),
+            func.count().label("tries"),
+            *[func.sum(tries.c[f]).label(f) for f in _SUMMED],
+        )
+        .where(tries.c.current == 0)
+        .group_by(*[tries.c[k] for k in _RUN])
+        .subquery("earlier_tries")
+    )
+
+    def both(figure: str) -> Any:
+        # NULL when neither has the figure, as SUM over the tries would be.
+        a, b = now.c[figure], earlier.c[figure]
+        return case((a.is_(None), b), (b.is_(None), a), else_=a + b).label(figure)
+
+    kind = case(
+        (earlier.c.kind.is_(None), now.c.kind),
+        (now.c.kind.is_(None), earlier.c.kind),
+        (earlier.c.kind > now.c.kind, earlier.c.kind),
+        else_=now.c.kind,
+    )
     return (
         select(
-            tries.c.dag_id,
-            tries.c.task_id,
-            func.coalesce(func.max(tries.c.operator), literal("")).label("operator"),
+            func.coalesce(now.c.dag_id, earlier.c.dag_id).label("dag_id"),
+            func.coalesce(now.c.task_id, earlier.c.task_id).label("task_id"),
+            func.coalesce(now.c.operator, earlier.c.operator, literal("")).label("operator"),
             case((kind == 2, "deferred"), (kind == 1, "reschedule"), else_="poke").label("kind"),
-            func.count().label("tries"),
-            func.sum(tries.c.wait).label("wait"),
-            func.sum(tries.c.pokes).label("pokes"),
-            func.sum(tries.c.poke_seconds).label("poke_seconds"),
-            func.sum(tries.c.deferrals).label("deferrals"),
-            func.sum(tries.c.triggerer).label("triggerer"),
-            func.sum(tries.c.worker).label("worker"),
-            func.sum(tries.c.queued).label("queued"),
+            (case((now.c.dag_id.is_(None), 0), else_=1) + func.coalesce(earlier.c.tries, 0)).label(
+                "tries"
+            ),
+            *[both(f) for f in _SUMMED],
         )
-        .group_by(*[tries.c[k] for k in _RUN])
+        .select_from(now)
+        .join(earlier, and_(*[earlier.c[k] == now.c[k] for k in _RUN]), full=True)
         .cte("per_run")
     )
+
+
+_SUMMED = ("wait", "pokes", "poke_seconds", "deferrals", "triggerer", "worker", "queued")
 
 
 def _query(dialect: str, window: Window, schema: Schema) -> Any:

@@ -153,3 +153,13 @@ def test_an_empty_window_measures_no_task(any_schema_url: str, hours: int) -> No
     every_scenario(any_schema_url)
     later = Window(DAY + timedelta(days=3), DAY + timedelta(days=3, hours=hours))
     assert measure_history(any_schema_url, later).tasks == ()
+
+
+def test_an_earlier_try_in_the_window_counts_when_the_last_is_outside(any_schema_url: str) -> None:
+    history = History.for_database(any_schema_url)
+    retried_sensor(history)  # first try 06:00-06:10, second 06:15-06:20
+    history.write(any_schema_url)
+    window = Window(DAY + timedelta(hours=6), DAY + timedelta(hours=6, minutes=12))
+    [task] = measure_history(any_schema_url, window).tasks
+    assert (task.runs, task.tries, task.slot_seconds) == (1, 1, 600.0)
+    assert task.queued == Spread(2.0, 2.0, 2.0)
