@@ -65,6 +65,8 @@ class Functions:
     def _owner(self) -> _Builder | None:
         """The function that owns what the walk meets: the innermost one, passing through
         ``@dag`` bodies; None at module level and in ``@task`` bodies."""
+        if not self.stack:
+            return None  # module level: most of a DAG file's calls
         for builder in reversed(self.stack):
             if builder.runtime:
                 return None
