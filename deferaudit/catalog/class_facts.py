@@ -6,7 +6,7 @@ catalog's assembly turns these facts into entries, one per class and Airflow lin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from deferaudit.catalog.deprecation import deprecation_message, replacement_hints
 from deferaudit.catalog.parameters import read_init, sensor_defaults
@@ -61,6 +61,7 @@ def read_facts(universe: SourceUniverse, info: ClassInfo) -> ClassFacts:
         for name, param in sorted(init.accepted.items())
         if name == "wait" or name.startswith(WAIT_PREFIXES)
     }
+    deferral = read_deferral(universe, info, mro) if info.name.endswith("Async") else None
     return ClassFacts(
         path=info.path,
         is_operator=universe.is_operator(info),
@@ -84,16 +85,45 @@ def read_facts(universe: SourceUniverse, info: ClassInfo) -> ClassFacts:
                 if not n.startswith(_EXTERNAL_BASES)
             )
         ),
-        waiting=read_waiting(
-            universe,
-            mro,
-            init.chain,
-            init.accepted,
-            is_sensor=is_sensor,
-            accepts_deferrable=chosen is not None or init.forces_deferrable,
-            wait_params=wait_params,
+        waiting=_deferring_sensor(
+            read_waiting(
+                universe,
+                mro,
+                init.chain,
+                init.accepted,
+                is_sensor=is_sensor,
+                accepts_deferrable=chosen is not None or init.forces_deferrable,
+                wait_params=wait_params,
+            ),
+            deferral,
+            forces_deferrable=init.forces_deferrable,
         ),
         param_defaults={name: param.default for name, param in sorted(init.accepted.items())},
         mro_paths=tuple(node_path(n) for n in mro),
-        deferral=read_deferral(universe, info, mro) if info.name.endswith("Async") else None,
+        deferral=deferral,
     )
+
+
+def _deferring_sensor(
+    waiting: WaitReading, deferral: DeferralReading | None, *, forces_deferrable: bool
+) -> WaitReading:
+    """A sensor that defers rather than poking is still a sensor, but its evidence says how it
+    waits instead of "pokes until poke() is true": an ``execute`` that defers and never reaches
+    the poke loop (``DateTimeSensorAsync``, Airflow 2's ``TimeSensorAsync`` and
+    ``TimeDeltaSensorAsync``), or a class that passes ``deferrable=True`` to its base (the
+    standard provider's ``TimeDeltaSensorAsync``, astronomer-providers' sensors)."""
+    if waiting.kind != "sensor":
+        return waiting
+    if deferral is not None and deferral.pokes_on_worker is None:
+        evidence = (
+            f"a sensor whose execute() defers instead of poking: {deferral.evidence}; it never "
+            "reaches BaseSensorOperator's poke loop"
+        )
+    elif forces_deferrable:
+        evidence = (
+            "a sensor whose class passes `deferrable=True` to its base: it waits by the base's "
+            "deferrable path, not the poke loop (unless a parity note says it falls back)"
+        )
+    else:
+        return waiting
+    return replace(waiting, evidence=evidence)
