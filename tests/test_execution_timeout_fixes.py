@@ -188,3 +188,54 @@ def test_every_catalog_line_says_what_execution_timeout_does_once_deferred() -> 
         "3.2",
         "3.3",
     }
+
+
+def _limit_reasons(fix, name: str) -> list[str]:
+    return [r for r in fix.unsafe_reasons if r.startswith(f"{name} is set")]
+
+
+@pytest.mark.parametrize(
+    ("target", "header", "unsafe"),
+    [
+        ("3.3", HEADER3, False),
+        ("3.2", HEADER3, False),
+        ("3.1", HEADER3, True),
+        ("2.11", HEADER2, True),
+    ],
+)
+def test_max_active_tis_per_dag_stops_holding_where_deferred_instances_do_not_count(
+    run_scan: Callable[..., ScanResult], tmp_path: Path, target: str, header: str, unsafe: bool
+) -> None:
+    code = (
+        header
+        + S3
+        + 'with DAG("d", schedule="@daily"):\n'
+        + '    S3KeySensor(task_id="w", bucket_key="s3://b/k", timeout=3600, '
+        + "max_active_tis_per_dag=1)\n"
+    )
+    reasons = _limit_reasons(
+        _fix(run_scan, tmp_path, code, target)["DA101"], "max_active_tis_per_dag"
+    )
+    assert bool(reasons) == unsafe
+    if unsafe:
+        assert f"on Airflow {target} the scheduler counts only running and queued" in reasons[0]
+        assert (
+            "ConcurrencyMap.load" in reasons[0]
+            or "_executable_task_instances_to_queued" in reasons[0]
+        )
+
+
+def test_concurrency_limits_from_default_args_on_airflow_2(
+    run_scan: Callable[..., ScanResult], tmp_path: Path
+) -> None:
+    code = (
+        HEADER2
+        + GLUE
+        + 'with DAG("d", schedule="@daily", default_args={"max_active_tis_per_dagrun": 1, '
+        + '"task_concurrency": 2}):\n'
+        + '    GlueJobOperator(task_id="g", job_name="j")\n'
+    )
+    fix = _fix(run_scan, tmp_path, code, "2.11")["DA104"]
+    for name in ("max_active_tis_per_dagrun", "task_concurrency"):
+        (reason,) = _limit_reasons(fix, name)
+        assert reason.startswith(f"{name} is set (from the DAG's default_args): today the waiting")

@@ -35,7 +35,7 @@ class Evidence:
     distribution: str
     release: str
     file: str
-    function: str  # ``Class.method`` or a module-level function
+    function: str  # ``Class.method``, a module-level function, or ``<module>``
     quote: str  # a line of that function's source, stripped
 
 
@@ -69,17 +69,16 @@ def load(path: Path = LIMITS_FILE) -> tuple[DeferredLimit, ...]:
     seen: set[tuple[str, str]] = set()
     for row in raw.get("limit", ()):
         try:
-            parameter, lines, holds = row["parameter"], row["lines"], row["holds"]
+            parameters = row.get("parameters") or [row["parameter"]]
+            lines, holds = row["lines"], row["holds"]
             what = " ".join(str(row["what"]).split())
             evidence = row["evidence"]
         except KeyError as exc:
             raise LimitsError(f"{path}: a [[limit]] row lacks {exc}") from exc
+        parameter = ", ".join(parameters)
         for line in lines:
             if line not in AIRFLOW_LINES:
                 raise LimitsError(f"{path}: {parameter}: {line!r} is not a catalog line")
-            if (parameter, line) in seen:
-                raise LimitsError(f"{path}: {parameter} on {line} appears twice")
-            seen.add((parameter, line))
             found = tuple(
                 Evidence(
                     distribution=e["distribution"],
@@ -93,7 +92,11 @@ def load(path: Path = LIMITS_FILE) -> tuple[DeferredLimit, ...]:
             )
             if not found:
                 raise LimitsError(f"{path}: {parameter} on {line} has no evidence")
-            out.append(DeferredLimit(parameter, line, bool(holds), what, found))
+            for name in parameters:
+                if (name, line) in seen:
+                    raise LimitsError(f"{path}: {name} on {line} appears twice")
+                seen.add((name, line))
+                out.append(DeferredLimit(name, line, bool(holds), what, found))
         for e in evidence:
             stray = set(e["releases"]) - set(lines)
             if stray:

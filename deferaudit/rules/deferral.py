@@ -220,6 +220,7 @@ def unsafe_reasons(task: ResolvedTask, status: WaitStatus, line: str) -> tuple[s
     reasons = [text for text in (soft_fail_reason(task), pool_reason(task)) if text]
     if text := execution_timeout_reason(task, status, line):
         reasons.append(text)
+    reasons.extend(concurrency_reasons(task, status, line))
     interval = task.arg("poke_interval")
     own = _own_interval_params(task)
     if interval is not None and own:
@@ -269,12 +270,7 @@ def execution_timeout_reason(task: ResolvedTask, status: WaitStatus, line: str) 
     if status.status not in _NOT_YET_DEFERRING:
         return ""
     limit = deferred_limit("execution_timeout", line)
-    origin = task.arg_origin("execution_timeout")
-    where = {
-        "default_args": " (from the DAG's default_args)",
-        "partial": " (in partial())",
-        "class": " (by the task's class)",
-    }.get(origin or "", "")
+    where = _where(task, "execution_timeout")
     if limit is not None and not limit.holds:
         now = (
             "in reschedule mode it bounds each poke"
@@ -292,6 +288,41 @@ def execution_timeout_reason(task: ResolvedTask, status: WaitStatus, line: str) 
             "it bounds the whole wait"
         )
     return ""
+
+
+# Task-level concurrency limits (``task_concurrency`` is Airflow 2's older name).
+_CONCURRENCY_LIMITS = ("max_active_tis_per_dag", "max_active_tis_per_dagrun", "task_concurrency")
+
+
+def concurrency_reasons(task: ResolvedTask, status: WaitStatus, line: str) -> list[str]:
+    """The task-level concurrency limits the task sets that stop holding once it defers on
+    Airflow ``line``: where the scheduler does not count deferred instances (the limits table),
+    other instances may start while this one waits deferred."""
+    if status.status not in _NOT_YET_DEFERRING:
+        return []
+    out: list[str] = []
+    for name in _CONCURRENCY_LIMITS:
+        arg = task.arg(name)
+        if arg is None or (arg.kind == "literal" and arg.value is None):
+            continue
+        limit = deferred_limit(name, line)
+        if limit is None or limit.holds:
+            continue
+        out.append(
+            f"{name} is set{_where(task, name)}: today the waiting instance counts against it; "
+            f"on Airflow {line} {limit.what}, so while it waits deferred the scheduler may "
+            f"start other instances of the task ({limit.cite()})"
+        )
+    return out
+
+
+def _where(task: ResolvedTask, name: str) -> str:
+    """Where a parameter the task gets was set, when not on the call itself."""
+    return {
+        "default_args": " (from the DAG's default_args)",
+        "partial": " (in partial())",
+        "class": " (by the task's class)",
+    }.get(task.arg_origin(name) or "", "")
 
 
 def soft_fail_reason(task: ResolvedTask) -> str:
