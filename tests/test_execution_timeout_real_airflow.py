@@ -7,7 +7,9 @@ database, and the probe reads the row the deferral left: its ``trigger_timeout``
 scheduler fails a deferred task) against its ``start_date``. Then the scheduler's own sweep
 (``SchedulerJobRunner.check_trigger_timeouts``) runs with its clock 3 s after the start, past
 the execution_timeout, and the probe reads whether it failed the task (next_method
-``__fail__``). No waiting: the sweep's clock is moved, not the test's.
+``__fail__``). No waiting: the sweep's clock is moved, not the test's. While the task is
+deferred the probe also asks the scheduler's own concurrency count how many instances of the
+task are in flight (what ``max_active_tis_per_dag`` is held against).
 
 - Airflow 3.3 (``.venv``): ``dag.test()``, i.e. the task SDK's task runner under the in-process
   supervisor and execution API; the probe replaces only the inline trigger run, where it reads
@@ -80,6 +82,22 @@ def row(session):
     return session.scalars(select(TI).where(TI.task_id == "wait")).one()
 
 
+def in_flight(session):
+    # How many instances of the task the scheduler holds max_active_tis_per_dag against.
+    try:  # Airflow 3: the scheduler's ConcurrencyMap
+        from airflow.jobs.scheduler_job_runner import ConcurrencyMap
+
+        counts = ConcurrencyMap()
+        counts.load(session)
+    except TypeError:  # Airflow 2: built by the scheduler job from EXECUTION_STATES
+        from airflow.ti_deps.dependencies_states import EXECUTION_STATES
+
+        counts = SchedulerJobRunner(job=Job())._SchedulerJobRunner__get_concurrency_maps(
+            states=EXECUTION_STATES, session=session
+        )
+    return counts.task_concurrency_map.get(("bounded", "wait"), 0)
+
+
 def sweep_three_seconds_in(restore_deferred):
     with create_session() as session:
         ti = row(session)
@@ -92,6 +110,8 @@ def sweep_three_seconds_in(restore_deferred):
         if restore_deferred:
             ti.state = TaskInstanceState.DEFERRED
         later = ti.start_date + timedelta(seconds=3)
+        session.commit()
+        seen["in_flight_while_deferred"] = in_flight(session)
     # A fresh session for the sweep: none of the rows it updates is loaded in it.
     with create_session() as session:
         runner = SchedulerJobRunner(job=Job())
@@ -201,6 +221,9 @@ def test_airflow_3_3_does_not_bound_the_deferred_wait_by_execution_timeout(
     assert 3600 <= _seconds(seen) < 3600 + 120
     # 3 s in, past the 2 s execution_timeout, the scheduler's sweep leaves it deferred.
     assert seen["after_sweep"] == {"state": "deferred", "next_method": "execute_complete"}
+    # The deferred instance counts against max_active_tis_per_dag (the table: it holds on 3.3).
+    assert deferred_limit("max_active_tis_per_dag", "3.3").holds  # type: ignore[union-attr]
+    assert seen["in_flight_while_deferred"] == 1
 
 
 @pytest.fixture
@@ -222,3 +245,6 @@ def test_airflow_2_10_bounds_it_from_the_start_of_the_try(
     assert _seconds(seen) == pytest.approx(2.0, abs=0.001)
     # The sweep fails it: back to the scheduler with the special __fail__ resume method.
     assert seen["after_sweep"] == {"state": "scheduled", "next_method": "__fail__"}
+    # The deferred instance does not count against max_active_tis_per_dag on 2.10.
+    assert not deferred_limit("max_active_tis_per_dag", "2.10").holds  # type: ignore[union-attr]
+    assert seen["in_flight_while_deferred"] == 0
