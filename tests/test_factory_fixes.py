@@ -457,3 +457,72 @@ def test_fix_verify_restores_a_factory_edit_that_changes_a_task_no_fix_targets(
         FIXTURE / "helpers" / "sensors.py"
     ).read_bytes()
     assert "Verified in Airflow: 1 file loads with the same DAGs and tasks." in done.stdout
+
+
+NESTED = {
+    "team/__init__.py": "",
+    "team/sensors.py": (
+        "from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n"
+        "\n"
+        "\n"
+        "def wait_for_file(name):\n"
+        "    return S3KeySensor(task_id=f'wait_{name}', bucket_key=f's3://b/{name}', timeout=60)\n"
+    ),
+    "team/pipelines.py": (
+        "from team.sensors import wait_for_file\n"
+        "\n"
+        "\n"
+        "def ingest(name):\n"
+        "    return [wait_for_file(name)]\n"
+    ),
+    "dags/a.py": (
+        "from airflow.sdk import DAG\n"
+        "from team.pipelines import ingest\n"
+        "\n"
+        "with DAG('a', schedule='@daily'):\n"
+        "    ingest('orders')\n"
+    ),
+    "dags/b.py": (
+        "from airflow.sdk import DAG\n"
+        "from team.pipelines import ingest\n"
+        "from team.sensors import wait_for_file\n"
+        "\n"
+        "with DAG('b', schedule='@daily'):\n"
+        "    ingest('users')\n"
+        "    wait_for_file('events')\n"
+    ),
+}
+
+
+def test_a_factory_reached_through_another_factory_is_edited_once(tmp_path: Path) -> None:
+    """``ingest`` (team/pipelines.py) calls ``wait_for_file`` (team/sensors.py), which writes
+    the sensor: three call sites in two DAG files (two through ``ingest``, one direct) share
+    the one edit of team/sensors.py line 5; the DAG files and pipelines.py stay as they are."""
+    repo = tmp_path / "repo"
+    for name, text in NESTED.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    (repo / ".git").mkdir()
+    found = _by_place(_scan(repo))
+    assert sorted(found) == [
+        ("dags/a.py", 5, "DA101"),
+        ("dags/b.py", 6, "DA101"),
+        ("dags/b.py", 7, "DA101"),
+    ]
+    fixes = {json.dumps(f["fix"], sort_keys=True) for f in found.values()}
+    assert len(fixes) == 1
+    (fix,) = (json.loads(f) for f in fixes)
+    assert (fix["safety"], fix["path"]) == ("safe", "team/sensors.py")
+    assert fix["description"] == (
+        "add `deferrable=True` in `team.sensors.wait_for_file`: edits the `S3KeySensor(...)` "
+        "call in team/sensors.py (line 5) once for all of its calls, changing the tasks of 3 "
+        "call sites in 2 files (and of any call the scan did not see)"
+    )
+    done = _run(repo, "fix", "dags", "--apply", "--no-diff", *TARGET)
+    assert "Fixed 3 findings in 1 file." in done.stdout, done.stdout + done.stderr
+    assert (repo / "team" / "sensors.py").read_text() == NESTED["team/sensors.py"].replace(
+        "timeout=60)", "timeout=60, deferrable=True)"
+    )
+    for name in ("team/pipelines.py", "dags/a.py", "dags/b.py"):
+        assert (repo / name).read_text() == NESTED[name]
+    assert _scan(repo)["findings"] == []
