@@ -74,6 +74,9 @@ def test_no_deferrable_fix_where_the_target_lacks_it(
     )
     result = run_scan(dag, target_airflow="3.3")
     rules = {f.rule: f for f in result.findings}
-    # Airflow 3.3's DateTimeSensor cannot defer: a poke sensor with no deferrable fix.
+    # Airflow 3.3's DateTimeSensor cannot defer: a poke sensor with no deferrable=True fix;
+    # its fix is a class swap to its live deferrable sibling, DateTimeSensorAsync.
     assert "DA101" not in rules
-    assert rules["DA105"].fix is None or rules["DA105"].fix.action == "set-mode-reschedule"
+    fix = rules["DA105"].fix
+    assert fix is not None and fix.action == "swap-to-deferrable-sibling"
+    assert fix.sibling == "airflow.providers.standard.sensors.date_time.DateTimeSensorAsync"
