@@ -14,6 +14,7 @@ only re-evaluated here with the values a call gives.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -315,6 +316,10 @@ class _Expander:
         env, stars, dags_in = _bind(
             fn, call, args, kwargs, dag_map, call.star_known if star_known is None else star_known
         )
+        # The parameters this call leaves to their defaults.
+        defaulted = frozenset(
+            p for p in (*fn.params, *fn.kwonly) if p in fn.defaults and p not in env
+        )
         # A closure reads its enclosing function's names (that call's values).
         enclosing = parent if caller is not None and fn.path.startswith(caller + ".") else None
         names = CallNames(env, stars, fn, scope, enclosing, self.table)
@@ -333,7 +338,9 @@ class _Expander:
             out.dags.append(made)
         for task in fn.tasks:
             out.tasks.append(
-                self._task(task, names, dags_in, local_dags, context_dag, outer, chain, scope)
+                self._task(
+                    task, names, dags_in, local_dags, context_dag, outer, chain, scope, defaulted
+                )
             )
         result = _Result()
         inner_results: dict[str, _Result] = {}
@@ -421,9 +428,14 @@ class _Expander:
         outer: CallSite,
         chain: tuple[Frame, ...],
         scope: ModuleScope,
+        defaulted: frozenset[str] = frozenset(),
     ) -> TaskSite:
         kwargs = {name: names.again(value) for name, value in task.kwargs.items()}
-        from_call = {name for name, value in task.kwargs.items() if kwargs[name] is not value}
+        from_call = {
+            name
+            for name, value in task.kwargs.items()
+            if kwargs[name] is not value and not _from_defaults(name, value, defaulted)
+        }
         added, stars_left = _merge_stars(kwargs, task.star_sources, names)
         from_call |= added
         star_unknown = bool(stars_left)
@@ -469,6 +481,26 @@ class _Expander:
                 frozenset(from_call) | (frozenset({"**"}) if star_unknown else frozenset()),
             ),
         )
+
+
+# Waiting parameters a factory may pass from its own parameters' defaults without a call
+# choosing them: one edit of the factory (``deferrable=True`` beside them) serves every call
+# that leaves them alone. ``mode`` and ``deferrable`` are left out: the edit would replace or
+# contradict what the factory's parameter plumbs through.
+_DEFAULTED_OK = frozenset({"timeout", "poke_interval", "exponential_backoff", "soft_fail"})
+
+
+def _from_defaults(name: str, value: Arg, defaulted: frozenset[str]) -> bool:
+    """Whether a keyword written in a factory's body (``timeout=timeout``) takes its value only
+    from the factory's own parameters that this call left to their defaults: the call gives it
+    nothing (``Built.from_call`` leaves it out)."""
+    if name not in _DEFAULTED_OK or not defaulted:
+        return False
+    node = parse_source(value.source)
+    if node is None:
+        return False
+    used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return bool(used) and used <= defaulted
 
 
 def _merge_stars(

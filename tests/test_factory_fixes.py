@@ -177,7 +177,7 @@ def test_a_call_that_gives_mode_makes_the_shared_edit_unsafe_and_says_which(
     reason = (
         "the edit changes the tasks of all 3 call sites of `helpers.sensors.wait_for_export`, "
         "and 1 of them gives `mode` (mode='reschedule') at dags/events.py:8: `deferrable=True` "
-        "written in the factory makes that task defer too, whatever it chose"
+        "written in the factory makes that task defer too, though the call sets `mode` itself"
     )
     for place in (("dags/orders.py", 8, "DA101"), ("dags/users.py", 8, "DA101")):
         assert found[place]["fix"]["unsafe_reasons"] == [reason]
@@ -526,3 +526,56 @@ def test_a_factory_reached_through_another_factory_is_edited_once(tmp_path: Path
     for name in ("team/pipelines.py", "dags/a.py", "dags/b.py"):
         assert (repo / name).read_text() == NESTED[name]
     assert _scan(repo)["findings"] == []
+
+
+TIMEOUT_FACTORY = {
+    "team/__init__.py": "",
+    "team/sensors.py": (
+        "from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n"
+        "\n"
+        "\n"
+        "def wait_for(table, timeout=3600):\n"
+        "    return S3KeySensor(task_id=f'wait_{table}', bucket_key=f's3://b/{table}', "
+        "timeout=timeout)\n"
+    ),
+    "dags/a.py": (
+        "from airflow.sdk import DAG\n"
+        "from team.sensors import wait_for\n"
+        "\n"
+        "with DAG('a', schedule='@daily'):\n"
+        "    wait_for('orders')\n"
+    ),
+    "dags/b.py": (
+        "from airflow.sdk import DAG\n"
+        "from team.sensors import wait_for\n"
+        "\n"
+        "with DAG('b', schedule='@daily'):\n"
+        "    wait_for('users')\n"
+    ),
+}
+
+
+def test_a_timeout_left_to_the_factorys_default_is_not_given_by_the_call(tmp_path: Path) -> None:
+    """``timeout=timeout`` in the factory, with a default: a call that leaves it alone gives
+    no waiting parameter, so the edit serves both calls (safe); once one call passes its own
+    ``timeout``, the edit is unsafe and says which call and value."""
+    repo = tmp_path / "repo"
+    for name, text in TIMEOUT_FACTORY.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    (repo / ".git").mkdir()
+    found = _by_place(_scan(repo))
+    assert {place: f["fix"]["safety"] for place, f in found.items()} == {
+        ("dags/a.py", 5, "DA101"): "safe",
+        ("dags/b.py", 5, "DA101"): "safe",
+    }
+    (repo / "dags" / "b.py").write_text(
+        TIMEOUT_FACTORY["dags/b.py"].replace("wait_for('users')", "wait_for('users', 600)")
+    )
+    found = _by_place(_scan(repo))
+    assert found[("dags/b.py", 5, "DA101")]["fix"] is None
+    assert found[("dags/a.py", 5, "DA101")]["fix"]["unsafe_reasons"] == [
+        "the edit changes the tasks of all 2 call sites of `team.sensors.wait_for`, and 1 of "
+        "them gives `timeout` (timeout=600) at dags/b.py:5: `deferrable=True` written in the "
+        "factory makes that task defer too, though the call sets `timeout` itself"
+    ]

@@ -283,10 +283,11 @@ def _shared_fix(
             continue
         values = sorted({v for s in where for n, v in sites[s].gives if n == name and v})
         shown = f" ({', '.join(f'{name}={v}' for v in values)})" if values else ""
+        them = "that task" if len(where) == 1 else "those tasks"
         reasons.append(
             f"{changes}, and {len(where)} of them give{'s' if len(where) == 1 else ''} "
             f"`{name}`{shown} at {_listed(where)}: `deferrable=True` written in the factory "
-            "makes that task defer too, whatever it chose"
+            f"makes {them} defer too, though the call sets `{name}` itself"
         )
     kept = sorted(
         {(f.path, f.span.line, f.span.column) for f in group if f.suppressed and f.rule == rule}
