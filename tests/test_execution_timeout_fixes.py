@@ -124,11 +124,6 @@ def test_reschedule_mode_keeps_its_reason_on_airflow_2_and_names_the_line_on_3(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the extractor records only the waiting parameters a subclass gives its base "
-    "(deferaudit/extract/subclass.py WAITING_PARAMS): execution_timeout is not among them",
-)
 def test_project_subclass_that_sets_it(run_scan: Callable[..., ScanResult], tmp_path: Path) -> None:
     (tmp_path / "dags").mkdir()
     (tmp_path / "dags" / "sensors.py").write_text(

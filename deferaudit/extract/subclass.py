@@ -12,7 +12,23 @@ from deferaudit.extract.semantic import ModuleModel
 from deferaudit.facts import InitHow, InitValue, SuperExecute
 
 # The parameters whose value decides how a task waits.
-WAITING_PARAMS = frozenset({"mode", "timeout", "poke_interval", "deferrable"})
+# The parameters that decide how a task waits, and those whose meaning deferring changes
+# (deferaudit.rules.deferral.unsafe_reasons): a subclass that gives its base one of them
+# decides it for every task of the class.
+WAITING_PARAMS = frozenset(
+    {
+        "mode",
+        "timeout",
+        "poke_interval",
+        "deferrable",
+        "execution_timeout",
+        "soft_fail",
+        "pool",
+        "max_active_tis_per_dag",
+        "max_active_tis_per_dagrun",
+        "task_concurrency",
+    }
+)
 _WAIT_PARAM = re.compile(r"^wait(_for_\w+|_until_\w+)?$")
 # ``try``/``except*`` (TryStar is Python 3.11's).
 _TRY: tuple[type[ast.stmt], ...] = (ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
