@@ -8,83 +8,24 @@ Exit codes: 0 the command ran; 1 findings remain and ``--exit-non-zero-on-findin
 from __future__ import annotations
 
 import gc
-import io
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
 
 from deferaudit import __version__
+from deferaudit.cli_io import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    UsageFailure,
+    user_errors,
+    write_output,
+)
 from deferaudit.settings_table import OPTIONS_BY_NAME, Option, options_in
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
-
-
-class UsageFailure(click.ClickException):
-    """One clear line and exit code 2."""
-
-    exit_code = EXIT_ERROR
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"deferaudit: error: {self.format_message()}", err=True)
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    from deferaudit.catalog import CatalogError
-    from deferaudit.history import HistoryError
-    from deferaudit.rules import UnknownRuleError
-    from deferaudit.settings import ConfigError
-
-    try:
-        yield
-    except (ConfigError, CatalogError, UnknownRuleError, HistoryError) as exc:
-        raise UsageFailure(str(exc)) from exc
-
-
-def write_output(text: str | Callable[[TextIO], None], output: Path | None) -> None:
-    """Print, or write the file atomically (a half-written report is never left behind).
-
-    ``text`` is the report, or a function that writes it to a handle piece by piece (a large
-    JSON report is never held whole in memory).
-    """
-    write: Callable[[TextIO], Any] = (
-        text if callable(text) else lambda handle: handle.write(text)  # type: ignore[misc]
-    )
-    if output is None or str(output) == "-":
-        if callable(text):
-            text(sys.stdout)
-            sys.stdout.flush()
-        else:
-            click.echo(text, nl=False)
-        return
-    target = Path(output)
-    if target.is_dir():
-        raise UsageFailure(f"--output {output}: is a directory")
-    if str(target) == os.devnull or (target.exists() and not target.is_file()):
-        with target.open("w", encoding="utf-8") as handle:
-            write(handle)
-        return
-    from deferaudit.atomic_file import replace_file, umask_mode
-
-    def write_text(handle: Any) -> None:
-        # A report is an ordinary file, readable as the umask allows; utf-8, newlines as given.
-        text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
-        write(text)
-        text.flush()
-        text.detach()  # the handle is replace_file's to close
-
-    try:
-        replace_file(target, write_text, mode=umask_mode())
-    except OSError as exc:
-        raise UsageFailure(f"--output {output}: {exc.strerror or exc}") from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -193,7 +134,7 @@ def open_run(
     """Settings, catalog and versions for a command; configuration errors exit 2."""
     from deferaudit.commands import open_run as _open_run
 
-    with _user_errors():
+    with user_errors():
         return _open_run(paths, options, overrides, config_from=config_from)
 
 
@@ -206,7 +147,7 @@ def build(
     """Run one command of deferaudit.commands with a progress bar; print the problems (and,
     with --verbose, why the cache was not used); exit 2 when there was nothing to scan.
     Every command returns (its Report, what else it decided)."""
-    with _user_errors(), _progress() as (progress, on_total):
+    with user_errors(), _progress() as (progress, on_total):
         report, decided = make(run, *args, progress=progress, on_total=on_total, **kwargs)
     for problem in report.problems:
         click.echo(f"deferaudit: {problem.path}: {problem.message}", err=True)
@@ -610,7 +551,7 @@ def explain(rule: str) -> None:
     """Print one rule's documentation (by code or name)."""
     from deferaudit.rules import find_rule
 
-    with _user_errors():
+    with user_errors():
         click.echo(find_rule(rule).documentation(), nl=False)
 
 
@@ -622,7 +563,7 @@ def catalog_group() -> None:
 def _load_catalog(path: Path | None) -> Any:
     from deferaudit.catalog import Catalog
 
-    with _user_errors():
+    with user_errors():
         return Catalog.load(path)
 
 
