@@ -152,7 +152,9 @@ _RUN = ("dag_id", "task_id", "run_id", "map_index")
 _TRY = (*_RUN, "try_number")
 
 
-def _tries(dialect: str, window: Window, schema: Schema, name: str = "tries") -> Any:
+def _tries(
+    dialect: str, window: Window, schema: Schema, name: str = "tries", part: str = "all"
+) -> Any:
     """Every finished try that started in the window: the task instance's current try and the
     earlier ones Airflow moved to task_instance_history (Airflow 2.10+; before it only the
     current try is kept). On Airflow 3 a try is named by its task instance id; on Airflow 2 by
@@ -188,12 +190,14 @@ def _tries(dialect: str, window: Window, schema: Schema, name: str = "tries") ->
             source.c.end_date.is_not(None),
         )
 
-    if schema.ti_id:
-        parts = [finished(t["ti"], "id"), finished(t["tih"], "task_instance_id")]
-    else:
-        parts = [finished(t["ti"], None)]
-        if schema.history_table:
-            parts.append(finished(t["tih"], None))
+    parts = []
+    if part in ("all", "current"):
+        parts.append(finished(t["ti"], "id" if schema.ti_id else None))
+    if part in ("all", "earlier") and (schema.ti_id or schema.history_table):
+        parts.append(finished(t["tih"], "task_instance_id" if schema.ti_id else None))
+    if not parts:
+        # Before Airflow 2.10 no earlier try is kept: an empty set of the same shape.
+        parts.append(finished(t["ti"], None).where(literal(False)))
     return (union_all(*parts) if len(parts) > 1 else parts[0]).cte(name)
 
 
@@ -259,15 +263,26 @@ def _in_deferral(deferral: Any, tries: Any) -> Any:
     )
 
 
-def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
-    """One row per try, with its measured figures."""
+def _per_try(
+    dialect: str,
+    window: Window,
+    schema: Schema,
+    part: str = "all",
+    shared: dict[str, Any] | None = None,
+) -> Any:
+    """One row per try, with its measured figures: every try (``part`` "all"), the current
+    ones ("current", read from task_instance alone, whose statistics the planner then has) or
+    the earlier ones ("earlier"). ``shared`` holds the log's CTEs when both parts are in one
+    statement, so that the log is read once."""
+    suffix = "" if part == "all" else f"_{part}"
     if schema.major < 3:
-        return _per_try_airflow2(dialect, window, schema)
+        return _per_try_airflow2(dialect, window, schema, part, suffix)
     from sqlalchemy import Float, and_, case, cast, func, select
 
     t = _tables()
     tr, log = t["tr"], t["log"]
-    tries = _tries(dialect, window, schema)
+    shared = {} if shared is None else shared
+    tries = _tries(dialect, window, schema, f"tries{suffix}", part)
     pokes = (
         select(
             tr.c.ti_id,
@@ -278,7 +293,9 @@ def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
         .group_by(tr.c.ti_id)
         .subquery("pokes")
     )
-    deferral = _logged_deferrals()
+    if "deferral" not in shared:
+        shared["deferral"] = _logged_deferrals()
+    deferral = shared["deferral"]
     # Each poke that ended in up_for_reschedule, from the audit log: its start is the try's
     # latest running row before it. (Airflow 3's task_reschedule.start_date is the time the
     # row was written, after the poke ended, so its duration is 0.)
@@ -292,14 +309,16 @@ def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
         )
         .scalar_subquery()
     )
-    logged = _materialized(
-        select(
-            *[log.c[k] for k in _TRY],
-            log.c.dttm.label("ended_at"),
-            poke_start.label("started_at"),
-        ).where(log.c.event == "up_for_reschedule"),
-        "logged",
-    )
+    if "logged" not in shared:
+        shared["logged"] = _materialized(
+            select(
+                *[log.c[k] for k in _TRY],
+                log.c.dttm.label("ended_at"),
+                poke_start.label("started_at"),
+            ).where(log.c.event == "up_for_reschedule"),
+            "logged",
+        )
+    logged = shared["logged"]
     # Both aggregated per try key on the log's side first (a few rows per rescheduled or
     # deferred try), then hash-joined to the tries: no sort of every try by its key.
     logged_key = [logged.c[k] for k in _TRY]
@@ -376,7 +395,7 @@ def _per_try(dialect: str, window: Window, schema: Schema) -> Any:
         .outerjoin(pokes, pokes.c.ti_id == tries.c.id)
         .outerjoin(logged_pokes, and_(*[logged_pokes.c[k] == tries.c[k] for k in _TRY]))
         .outerjoin(deferrals, and_(*[deferrals.c[k] == tries.c[k] for k in _TRY]))
-        .cte("per_try")
+        .cte(f"per_try{suffix}")
     )
 
 
@@ -433,7 +452,9 @@ def _in_stint(schema: Schema, stints: Any, tries: Any) -> Any:
     )
 
 
-def _per_try_airflow2(dialect: str, window: Window, schema: Schema) -> Any:
+def _per_try_airflow2(
+    dialect: str, window: Window, schema: Schema, part: str = "all", suffix: str = ""
+) -> Any:
     """One row per try on an Airflow 2 schema, with the same figures as on Airflow 3.
 
     Airflow 2 writes what a try did differently:
@@ -450,7 +471,7 @@ def _per_try_airflow2(dialect: str, window: Window, schema: Schema) -> Any:
 
     t = _tables()
     tr, log = t["tr"], t["log"]
-    tries = _tries(dialect, window, schema)
+    tries = _tries(dialect, window, schema, f"tries{suffix}", part)
     pokes = (
         select(
             *[tr.c[k] for k in _TRY],
@@ -535,7 +556,7 @@ def _per_try_airflow2(dialect: str, window: Window, schema: Schema) -> Any:
         .select_from(tries)
         .outerjoin(pokes, and_(*[pokes.c[k] == tries.c[k] for k in _TRY]))
         .outerjoin(deferrals, and_(*[deferrals.c[k] == tries.c[k] for k in _TRY]))
-        .cte("per_try")
+        .cte(f"per_try{suffix}")
     )
 
 
@@ -548,8 +569,9 @@ def _per_run(dialect: str, window: Window, schema: Schema) -> Any:
     all of them."""
     from sqlalchemy import and_, case, func, literal, select
 
-    tries = _per_try(dialect, window, schema)
-    now = select(tries).where(tries.c.current == 1).subquery("current_tries")
+    shared: dict[str, Any] = {}
+    now = _per_try(dialect, window, schema, "current", shared)
+    tries = _per_try(dialect, window, schema, "earlier", shared)
     earlier = (
         select(
             *[tries.c[k] for k in _RUN],
@@ -558,7 +580,6 @@ def _per_run(dialect: str, window: Window, schema: Schema) -> Any:
             func.count().label("tries"),
             *[func.sum(tries.c[f]).label(f) for f in _SUMMED],
         )
-        .where(tries.c.current == 0)
         .group_by(*[tries.c[k] for k in _RUN])
         .subquery("earlier_tries")
     )
