@@ -139,7 +139,8 @@ def test_reschedule_mode_is_removed_and_named(
         ('pool="slow"', "pool is set"),
         (
             "execution_timeout=timedelta(hours=1)",
-            "execution_timeout is set: on Airflow 3 it bounds only the worker part",
+            "execution_timeout is set: today it bounds the whole wait, which runs on the "
+            "worker; on Airflow 3.3 it bounds only",
         ),
     ],
 )
@@ -396,3 +397,23 @@ def test_codemod_leaves_a_try_except_fallback_alone(tmp_path: Path) -> None:
             DateTimeSensorAsync(task_id="until", target_time="{{{{ ds }}}}")
         """
     assert _fixed(tmp_path, before, unsafe=True) == textwrap.dedent(after)
+
+
+def test_a_concurrency_limit_is_named_where_deferred_instances_stop_counting(
+    run_scan: Callable[..., ScanResult], tmp_path: Path
+) -> None:
+    """Airflow 2.10's scheduler counts only running and queued instances against
+    max_active_tis_per_dag (the catalog's limits table): the swap lets others start."""
+    dag = tmp_path / "dag.py"
+    dag.write_text(
+        "from datetime import datetime\n"
+        "from airflow import DAG\n"
+        "from airflow.sensors.date_time import DateTimeSensor\n"
+        "with DAG('d', schedule='@daily', start_date=datetime(2024, 1, 1)):\n"
+        "    DateTimeSensor(task_id='w', target_time='{{ ds }}', max_active_tis_per_dag=1)\n"
+    )
+    result = run_scan(dag, target_airflow="2.10")
+    (found,) = [f for f in result.findings if f.rule == "DA105"]
+    assert found.fix is not None and found.fix.action == "swap-to-deferrable-sibling"
+    assert found.fix.safety == "unsafe"
+    assert any(r.startswith("max_active_tis_per_dag is set") for r in found.fix.unsafe_reasons)

@@ -10,6 +10,7 @@ wait never reads. The swap is safe only when every parameter the task sets keeps
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,13 @@ from typing import Any
 from deferaudit.fixes import SwapToDeferrableSibling
 from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.base import FileContext
-from deferaudit.rules.deferral import WaitStatus, pool_reason, soft_fail_reason
+from deferaudit.rules.deferral import (
+    WaitStatus,
+    concurrency_reasons,
+    execution_timeout_reason,
+    pool_reason,
+    soft_fail_reason,
+)
 
 # Sensor parameters that only set how often the poke loop pokes: for a sensor whose wait ends
 # at a known moment they decide how late the poke notices it, nothing else (the sibling's
@@ -127,18 +134,14 @@ def sibling_swap(
         reasons.append(text)
     if text := pool_reason(task):
         reasons.append(text)
-    timeout = task.arg("execution_timeout")
-    if timeout is not None and ctx.target.line.startswith("3."):
-        reasons.append(
-            "execution_timeout is set: on Airflow 3 it bounds only the worker part of a "
-            "deferred task (the task runner applies it around execute(); 'TODO: handle timeout "
-            "in case of deferral'), not the deferred wait"
-        )
-    elif timeout is not None and status.mode == "reschedule":
-        reasons.append(
-            "execution_timeout on a reschedule-mode sensor bounds each poke; once deferred it "
-            "bounds the whole wait"
-        )
+    # What deferring changes for the task's limits, from the catalog's limits table (the
+    # swapped task is judged as the poke or reschedule sensor it is until it defers).
+    waiting = dataclasses.replace(
+        status, status="reschedule" if status.mode == "reschedule" else "poke"
+    )
+    if text := execution_timeout_reason(task, waiting, ctx.target.line):
+        reasons.append(text)
+    reasons.extend(concurrency_reasons(task, waiting, ctx.target.line))
     if site.star_kwargs:
         reasons.append("the call passes **kwargs that could not be read")
     callee = site.callee
