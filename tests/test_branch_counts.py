@@ -180,3 +180,18 @@ def test_only_the_costlier_branch_is_priced(tmp_path: Path, catalog: Catalog) ->
     # The whole file's waste is that of one branch.
     total = sum(c.waste_slot_hours_per_day for c in outcome.costs)
     assert total == poke.waste_slot_hours_per_day
+
+
+def test_the_capacity_plan_simulates_one_branch(tmp_path: Path, catalog: Catalog) -> None:
+    from deferaudit.pipeline import capacity_plan
+
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "either.py").write_text(textwrap.dedent(FILES["either.py"]))
+    settings = dataclasses.replace(Settings(), cache=False, jobs=1, target_airflow="3.3")
+    result = scan([folder], settings, catalog, cwd=tmp_path, need_facts=False)
+    plan = capacity_plan(result)
+    # The two sensors run at the same moment of the same daily run, but only one exists.
+    assert plan.triggers.peak == 1
+    (dag,) = plan.dags
+    assert dag.runs_per_day == 1.0

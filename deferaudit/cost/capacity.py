@@ -429,6 +429,7 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
             dags[(path, dag_id)] = [mapped, runs, task_waste, task_worst, task_back]
         else:
             sums[0] += mapped
+            sums[1] = max(sums[1], runs)  # a task priced with no runs (an if's other branch)
             sums[2] += task_waste
             sums[3] += task_worst
             sums[4] += task_back
@@ -451,6 +452,8 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
         else:
             counts["unchanged"] += tasks
         weight = mapped * n
+        if not runs:
+            continue  # never runs (the other branch of an if is priced): nothing to simulate
         if later == "deferrable":
             triggers[(key, offset, wait)] += weight
             little += wait * runs * weight / DAY
