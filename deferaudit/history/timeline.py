@@ -31,10 +31,10 @@ def _classified(dialect: str, window: Window, schema: Any) -> Any:
     them."""
     from sqlalchemy import and_, case, literal, select
 
-    from deferaudit.history import measure
+    from deferaudit.history import tries as try_sql
 
     if schema.major < 3:
-        per_try = measure._per_try(dialect, window, schema)
+        per_try = try_sql._per_try(dialect, window, schema)
         return select(
             per_try.c.operator,
             per_try.c.start_date,
@@ -45,14 +45,14 @@ def _classified(dialect: str, window: Window, schema: Any) -> Any:
             per_try.c.queue,
             case((per_try.c.kind == 0, 1), else_=0).label("on_worker"),
         ).cte("classified")
-    t = measure._tables()
+    t = try_sql._tables()
     tr, log = t["tr"], t["log"]
-    tries = measure._tries(dialect, window, schema, "timeline_tries")
+    tries = try_sql._tries(dialect, window, schema, "timeline_tries")
     rescheduled = select(tr.c.ti_id).distinct().subquery("rescheduled_ids")
 
     def logged(event: str) -> Any:
         return (
-            select(*[log.c[k] for k in measure._TRY])
+            select(*[log.c[k] for k in try_sql._TRY])
             .where(log.c.event == event)
             .distinct()
             .subquery(f"{event}_keys")
@@ -65,7 +65,7 @@ def _classified(dialect: str, window: Window, schema: Any) -> Any:
     queued = case(
         (
             tries.c.queued_dttm.is_not(None),
-            measure._seconds(dialect, tries.c.start_date, tries.c.queued_dttm),
+            try_sql._seconds(dialect, tries.c.start_date, tries.c.queued_dttm),
         ),
         else_=None,
     )
@@ -82,8 +82,8 @@ def _classified(dialect: str, window: Window, schema: Any) -> Any:
         )
         .select_from(tries)
         .outerjoin(rescheduled, rescheduled.c.ti_id == tries.c.id)
-        .outerjoin(poked, and_(*[poked.c[k] == tries.c[k] for k in measure._TRY]))
-        .outerjoin(deferred, and_(*[deferred.c[k] == tries.c[k] for k in measure._TRY]))
+        .outerjoin(poked, and_(*[poked.c[k] == tries.c[k] for k in try_sql._TRY]))
+        .outerjoin(deferred, and_(*[deferred.c[k] == tries.c[k] for k in try_sql._TRY]))
         .cte("classified")
     )
 
@@ -92,7 +92,7 @@ def _events(dialect: str, window: Window, schema: Any) -> Any:
     """+1/-1 rows of held slots and running triggers, 0 rows for other tasks' queueing."""
     from sqlalchemy import and_, cast, func, literal, not_, or_, select, union_all
 
-    from deferaudit.history import measure
+    from deferaudit.history import tries as try_sql
 
     tries = _classified(dialect, window, schema)
     holding = and_(tries.c.on_worker == 1, tries.c.operator.like(WAITING_CLASS))
@@ -106,7 +106,7 @@ def _events(dialect: str, window: Window, schema: Any) -> Any:
                     name.label("name"),
                     at.label("at"),
                     literal(delta).label("delta"),
-                    cast(literal(None), measure._seconds_type()).label("queued"),
+                    cast(literal(None), try_sql._seconds_type()).label("queued"),
                 ).where(holding)
             )
         parts.append(
@@ -129,7 +129,7 @@ def _events(dialect: str, window: Window, schema: Any) -> Any:
                 literal("").label("name"),
                 at.c.at.label("at"),
                 literal(delta).label("delta"),
-                cast(literal(None), measure._seconds_type()).label("queued"),
+                cast(literal(None), try_sql._seconds_type()).label("queued"),
             )
         )
     return union_all(*parts).subquery("events")
@@ -140,18 +140,18 @@ def _trigger_edges(dialect: str, window: Window, schema: Any) -> list[tuple[Any,
     in it; Airflow 2: of a try that started in it)."""
     from sqlalchemy import func, select
 
-    from deferaudit.history import measure
+    from deferaudit.history import tries as try_sql
 
     if schema.major >= 3:
-        t = measure._tables()
+        t = try_sql._tables()
         ti = t["ti"]
-        deferral = measure._logged_deferrals("trigger_deferral")
-        since = measure._bound(dialect, window.since)
-        until = measure._bound(dialect, window.until)
+        deferral = try_sql._logged_deferrals("trigger_deferral")
+        since = try_sql._bound(dialect, window.since)
+        until = try_sql._bound(dialect, window.until)
         # A task that ended in the triggerer: its deferral lasted to the task's end.
         ended = (
             select(ti.c.end_date)
-            .where(*[ti.c[k] == deferral.c[k] for k in measure._TRY])
+            .where(*[ti.c[k] == deferral.c[k] for k in try_sql._TRY])
             .scalar_subquery()
         )
         joined = (
@@ -163,18 +163,18 @@ def _trigger_edges(dialect: str, window: Window, schema: Any) -> list[tuple[Any,
             .subquery("deferrals")
         )
     else:
-        tries = measure._tries(dialect, window, schema, "deferred_tries")
-        stints = measure._running_stints(schema)
-        tr = measure._tables()["tr"]
+        tries = try_sql._tries(dialect, window, schema, "deferred_tries")
+        stints = try_sql._running_stints(schema)
+        tr = try_sql._tables()["tr"]
         from sqlalchemy import exists
 
-        rescheduled = exists().where(*[tr.c[k] == tries.c[k] for k in measure._TRY])
+        rescheduled = exists().where(*[tr.c[k] == tries.c[k] for k in try_sql._TRY])
         joined = (
             select(
                 stints.c.deferred_at.label("started"),
                 stints.c.resumed_at.label("ended"),
             )
-            .join_from(tries, stints, measure._in_stint(schema, stints, tries))
+            .join_from(tries, stints, try_sql._in_stint(schema, stints, tries))
             .where(~rescheduled)
             .subquery("deferrals")
         )
@@ -187,13 +187,13 @@ def measure_concurrency(connection: Any, window: Window, schema: Any) -> tuple[C
     """Every pool, queue and the triggerer that had a held slot, a trigger, or a queued try."""
     from sqlalchemy import Float, Integer, case, cast, func, literal, select, union_all
 
-    from deferaudit.history import measure
+    from deferaudit.history import tries as try_sql
 
     dialect = connection.dialect.name
     events = _events(dialect, window, schema)
     order = [events.c.at, events.c.delta]
     partition = [events.c.axis, events.c.name]
-    leveled = measure._materialized(
+    leveled = try_sql._materialized(
         select(
             events,
             func.sum(events.c.delta)
@@ -203,14 +203,14 @@ def measure_concurrency(connection: Any, window: Window, schema: Any) -> tuple[C
         ),
         "leveled",
     )
-    since, until = measure._bound(dialect, window.since), measure._bound(dialect, window.until)
+    since, until = try_sql._bound(dialect, window.since), try_sql._bound(dialect, window.until)
     start = case((leveled.c.at < since, since), else_=leveled.c.at)
     end = case(
         (leveled.c.next_at.is_(None), leveled.c.at),
         (leveled.c.next_at > until, until),
         else_=leveled.c.next_at,
     )
-    duration = case((end > start, measure._seconds(dialect, end, start)), else_=0.0)
+    duration = case((end > start, try_sql._seconds(dialect, end, start)), else_=0.0)
     none = cast(literal(None), Float)
     levels = (
         select(
@@ -271,9 +271,9 @@ def measure_concurrency(connection: Any, window: Window, schema: Any) -> tuple[C
         queued.setdefault((row["axis"], row["name"]), {})[int(row["held"])] = QueuedDelay(
             tries=int(row["n"]),
             seconds=Spread(
-                measure._number(row["p50"]), measure._number(row["p95"]), measure._number(row["mx"])
+                try_sql._number(row["p50"]), try_sql._number(row["p95"]), try_sql._number(row["mx"])
             ),
-            total_seconds=measure._number(row["total"]) or 0.0,
+            total_seconds=try_sql._number(row["total"]) or 0.0,
         )
     result = []
     for key in sorted(set(names) | set(queued), key=lambda k: (_AXES.index(k[0]), k[1])):

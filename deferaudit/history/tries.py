@@ -1,0 +1,515 @@
+"""The tries of the window as SQL, which the per-task figures (``measure``) and the concurrency
+timeline (``timeline``) both build on: the task-instance tables (current tries and
+``task_instance_history``), each try's pokes, deferrals and worker stints read from the audit
+log and ``task_reschedule`` (Airflow 3 and Airflow 2 schemas), and the dialect's seconds."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from deferaudit.history.model import Window
+from deferaudit.history.schema import Schema
+
+
+def _tables() -> dict[str, Any]:
+    from sqlalchemy import DateTime, Float, Integer, String, column, table
+
+    def task_try(name: str, id_column: str) -> Any:
+        return table(
+            name,
+            column(id_column, String),
+            column("dag_id", String),
+            column("task_id", String),
+            column("run_id", String),
+            column("map_index", Integer),
+            column("try_number", Integer),
+            column("operator", String),
+            column("start_date", DateTime(timezone=True)),
+            column("end_date", DateTime(timezone=True)),
+            column("duration", Float),
+            column("queued_dttm", DateTime(timezone=True)),
+            column("pool", String),
+            column("queue", String),
+            column("state", String),
+        )
+
+    return {
+        "ti": task_try("task_instance", "id"),
+        # Earlier tries of a task instance that was retried or cleared.
+        "tih": task_try("task_instance_history", "task_instance_id"),
+        "tr": table(
+            "task_reschedule",
+            column("ti_id", String),
+            column("dag_id", String),
+            column("task_id", String),
+            column("run_id", String),
+            column("map_index", Integer),
+            column("try_number", Integer),
+            column("start_date", DateTime(timezone=True)),
+            column("end_date", DateTime(timezone=True)),
+            column("duration", Integer),
+        ),
+        "log": table(
+            "log",
+            column("dttm", DateTime(timezone=True)),
+            column("dag_id", String),
+            column("task_id", String),
+            column("run_id", String),
+            column("execution_date", DateTime(timezone=True)),
+            column("map_index", Integer),
+            column("try_number", Integer),
+            column("event", String),
+        ),
+        "dag_run": table(
+            "dag_run",
+            column("dag_id", String),
+            column("run_id", String),
+            column("execution_date", DateTime(timezone=True)),
+        ),
+        "job": table(
+            "job",
+            column("dag_id", String),
+            column("job_type", String),
+            column("start_date", DateTime(timezone=True)),
+            column("end_date", DateTime(timezone=True)),
+        ),
+    }
+
+
+def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
+    """``later - earlier`` in seconds, rounded to milliseconds, in the database's own SQL."""
+    from sqlalchemy import Float, Numeric, cast, extract, func, literal
+
+    if dialect == "sqlite":
+        return func.round((func.julianday(later) - func.julianday(earlier)) * literal(86400.0), 3)
+    return cast(func.round(cast(extract("epoch", later - earlier), Numeric), 3), Float)
+
+
+def _bound(dialect: str, moment: datetime) -> datetime:
+    # Airflow stores UTC; SQLite holds it as naive text, PostgreSQL as timestamptz.
+    utc = moment.astimezone(timezone.utc)
+    return utc.replace(tzinfo=None) if dialect == "sqlite" else utc
+
+
+_RUN = ("dag_id", "task_id", "run_id", "map_index")
+_TRY = (*_RUN, "try_number")
+
+
+def _tries(
+    dialect: str, window: Window, schema: Schema, name: str = "tries", part: str = "all"
+) -> Any:
+    """Every finished try that started in the window: the task instance's current try and the
+    earlier ones Airflow moved to task_instance_history (Airflow 2.10+; before it only the
+    current try is kept). On Airflow 3 a try is named by its task instance id; on Airflow 2 by
+    its key and try_number, with the DAG run's execution_date when the log names runs by it."""
+    from sqlalchemy import and_, literal, select, union_all
+
+    t = _tables()
+    since, until = _bound(dialect, window.since), _bound(dialect, window.until)
+
+    def finished(source: Any, id_column: str | None) -> Any:
+        columns = [source.c[id_column].label("id")] if id_column else []
+        # 1: the task instance's current try, one per run; 0: an earlier one (history).
+        current = literal(1 if source.name == "task_instance" else 0)
+        columns += [
+            current.label("current"),
+            *[source.c[k] for k in _TRY],
+            source.c.operator,
+            source.c.start_date,
+            source.c.end_date,
+            source.c.queued_dttm,
+            source.c.pool,
+            source.c.queue,
+        ]
+        query = select(*columns)
+        if not schema.log_run_id:
+            run = t["dag_run"]
+            query = query.add_columns(run.c.execution_date).join_from(
+                source, run, and_(run.c.dag_id == source.c.dag_id, run.c.run_id == source.c.run_id)
+            )
+        return query.where(
+            source.c.start_date >= since,
+            source.c.start_date < until,
+            source.c.end_date.is_not(None),
+        )
+
+    parts = []
+    if part in ("all", "current"):
+        parts.append(finished(t["ti"], "id" if schema.ti_id else None))
+    if part in ("all", "earlier") and (schema.ti_id or schema.history_table):
+        parts.append(finished(t["tih"], "task_instance_id" if schema.ti_id else None))
+    if not parts:
+        # Before Airflow 2.10 no earlier try is kept: an empty set of the same shape.
+        parts.append(finished(t["ti"], None).where(literal(False)))
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).cte(name)
+
+
+def _log_key(schema: Schema) -> tuple[str, ...]:
+    """The log columns that name one try (or, before Airflow 2.10, one run)."""
+    run = "run_id" if schema.log_run_id else "execution_date"
+    return ("dag_id", "task_id", "map_index", run) + (
+        ("try_number",) if schema.log_try_number else ()
+    )
+
+
+def _in_try(schema: Schema, source: Any, tries: Any, at: Any) -> Any:
+    """The condition that a log row (columns of ``source``, time ``at``) belongs to a try: its
+    key, and before Airflow 2.10 (no log.try_number) its time inside the try."""
+    from sqlalchemy import and_
+
+    conditions = [source.c[k] == tries.c[k] for k in _log_key(schema)]
+    if not schema.log_try_number:
+        conditions += [at >= tries.c.start_date, at <= tries.c.end_date]
+    return and_(*conditions)
+
+
+def _materialized(query: Any, name: str) -> Any:
+    """A CTE that PostgreSQL computes once, on its own: read from the log by event (an index)
+    and then hash-joined to the tries, rather than probed once per try in a nested loop."""
+    return query.cte(name).prefix_with("MATERIALIZED", dialect="postgresql")
+
+
+def _logged_deferrals(name: str = "deferral") -> Any:
+    """Airflow 3: each ``deferred`` row of the audit log with the try's next ``running`` row
+    (when the task resumed on a worker; none when it ended in the triggerer)."""
+    from sqlalchemy import func, select
+
+    log = _tables()["log"]
+    resumed = log.alias("resumed")
+    resume_at = (
+        select(func.min(resumed.c.dttm))
+        .where(
+            resumed.c.event == "running",
+            *[resumed.c[k] == log.c[k] for k in _TRY],
+            resumed.c.dttm > log.c.dttm,
+        )
+        .scalar_subquery()
+    )
+    return _materialized(
+        select(
+            *[log.c[k] for k in _TRY],
+            log.c.dttm.label("deferred_at"),
+            resume_at.label("resumed_at"),
+        ).where(log.c.event == "deferred"),
+        name,
+    )
+
+
+def _in_deferral(deferral: Any, tries: Any) -> Any:
+    """Airflow 3: a logged deferral belongs to the try it happened in."""
+    from sqlalchemy import and_
+
+    return and_(
+        *[deferral.c[k] == tries.c[k] for k in _TRY],
+        deferral.c.deferred_at >= tries.c.start_date,
+        deferral.c.deferred_at <= tries.c.end_date,
+    )
+
+
+def _per_try(
+    dialect: str,
+    window: Window,
+    schema: Schema,
+    part: str = "all",
+    shared: dict[str, Any] | None = None,
+) -> Any:
+    """One row per try, with its measured figures: every try (``part`` "all"), the current
+    ones ("current", read from task_instance alone, whose statistics the planner then has) or
+    the earlier ones ("earlier"). ``shared`` holds the log's CTEs when both parts are in one
+    statement, so that the log is read once."""
+    suffix = "" if part == "all" else f"_{part}"
+    if schema.major < 3:
+        return _per_try_airflow2(dialect, window, schema, part, suffix)
+    from sqlalchemy import Float, and_, case, cast, func, select
+
+    t = _tables()
+    tr, log = t["tr"], t["log"]
+    shared = {} if shared is None else shared
+    tries = _tries(dialect, window, schema, f"tries{suffix}", part)
+    pokes = (
+        select(
+            tr.c.ti_id,
+            func.count().label("n"),
+            func.sum(tr.c.duration).label("seconds"),
+            func.min(tr.c.start_date).label("first_start"),
+        )
+        .group_by(tr.c.ti_id)
+        .subquery("pokes")
+    )
+    if "deferral" not in shared:
+        shared["deferral"] = _logged_deferrals()
+    deferral = shared["deferral"]
+    # Each poke that ended in up_for_reschedule, from the audit log: its start is the try's
+    # latest running row before it. (Airflow 3's task_reschedule.start_date is the time the
+    # row was written, after the poke ended, so its duration is 0.)
+    started = log.alias("started")
+    poke_start = (
+        select(func.max(started.c.dttm))
+        .where(
+            started.c.event == "running",
+            *[started.c[k] == log.c[k] for k in _TRY],
+            started.c.dttm <= log.c.dttm,
+        )
+        .scalar_subquery()
+    )
+    if "logged" not in shared:
+        shared["logged"] = _materialized(
+            select(
+                *[log.c[k] for k in _TRY],
+                log.c.dttm.label("ended_at"),
+                poke_start.label("started_at"),
+            ).where(log.c.event == "up_for_reschedule"),
+            "logged",
+        )
+    logged = shared["logged"]
+    # Both aggregated per try key on the log's side first (a few rows per rescheduled or
+    # deferred try), then hash-joined to the tries: no sort of every try by its key.
+    logged_key = [logged.c[k] for k in _TRY]
+    logged_pokes = (
+        select(
+            *logged_key,
+            func.count().label("n"),
+            func.sum(_seconds(dialect, logged.c.ended_at, logged.c.started_at)).label("seconds"),
+            func.min(logged.c.started_at).label("first_start"),
+        )
+        .group_by(*logged_key)
+        .subquery("logged_pokes")
+    )
+    deferral_key = [deferral.c[k] for k in _TRY]
+    deferrals = (
+        select(
+            *deferral_key,
+            func.count().label("n"),
+            func.sum(_seconds(dialect, deferral.c.resumed_at, deferral.c.deferred_at)).label(
+                "resumed_seconds"
+            ),
+            # A deferral the task never resumed from: it ended in the triggerer.
+            func.max(
+                case((deferral.c.resumed_at.is_(None), deferral.c.deferred_at), else_=None)
+            ).label("open_since"),
+        )
+        .group_by(*deferral_key)
+        .subquery("deferrals")
+    )
+    triggerer_seconds = func.coalesce(deferrals.c.resumed_seconds, 0.0) + func.coalesce(
+        _seconds(dialect, tries.c.end_date, deferrals.c.open_since), 0.0
+    )
+    span = _seconds(dialect, tries.c.end_date, tries.c.start_date)
+    # The audit log's pokes where it has them, else task_reschedule's (a pruned log).
+    earlier_pokes = func.coalesce(logged_pokes.c.n, pokes.c.n)
+    earlier_seconds = func.coalesce(logged_pokes.c.seconds, cast(pokes.c.seconds, Float))
+    first_start = func.coalesce(logged_pokes.c.first_start, pokes.c.first_start)
+    rescheduled = and_(earlier_pokes.is_not(None), deferrals.c.n.is_(None))
+    deferred = deferrals.c.n.is_not(None)
+    poke_seconds = earlier_seconds + span
+    worker = case(
+        (deferred, span - triggerer_seconds),
+        (rescheduled, poke_seconds),
+        else_=span,
+    )
+    wait = case(
+        (rescheduled, _seconds(dialect, tries.c.end_date, first_start)),
+        else_=span,
+    )
+    # 2 deferred, 1 reschedule, 0 poke: a run's kind is its tries' highest.
+    kind = case((deferred, 2), (rescheduled, 1), else_=0)
+    queued = case(
+        (
+            tries.c.queued_dttm.is_not(None),
+            _seconds(dialect, tries.c.start_date, tries.c.queued_dttm),
+        ),
+        else_=None,
+    )
+    return (
+        select(
+            *[tries.c[k] for k in _RUN],
+            tries.c.current,
+            tries.c.operator,
+            kind.label("kind"),
+            wait.label("wait"),
+            case((rescheduled, earlier_pokes + 1), else_=0).label("pokes"),
+            case((rescheduled, poke_seconds), else_=0.0).label("poke_seconds"),
+            case((deferred, deferrals.c.n), else_=0).label("deferrals"),
+            case((deferred, triggerer_seconds), else_=None).label("triggerer"),
+            worker.label("worker"),
+            queued.label("queued"),
+        )
+        .select_from(tries)
+        .outerjoin(pokes, pokes.c.ti_id == tries.c.id)
+        .outerjoin(logged_pokes, and_(*[logged_pokes.c[k] == tries.c[k] for k in _TRY]))
+        .outerjoin(deferrals, and_(*[deferrals.c[k] == tries.c[k] for k in _TRY]))
+        .cte(f"per_try{suffix}")
+    )
+
+
+def _running_stints(schema: Schema) -> Any:
+    """Airflow 2: each ``running`` row of the audit log that the same try (run, before 2.10)
+    ran again after, with the moment it deferred: the end of the DAG's LocalTaskJob whose run
+    holds the row (the latest started), else the row itself."""
+    from sqlalchemy import func, select
+
+    t = _tables()
+    log, job = t["log"], t["job"]
+    key = _log_key(schema)
+    later = log.alias("later")
+    next_running = (
+        select(func.min(later.c.dttm))
+        .where(later.c.event == "running", *[later.c[k] == log.c[k] for k in key])
+        .where(later.c.dttm > log.c.dttm)
+        .scalar_subquery()
+    )
+    runs = (
+        select(
+            *[log.c[k] for k in key], log.c.dttm.label("ran_at"), next_running.label("resumed_at")
+        )
+        .where(log.c.event == "running")
+        .subquery("runs")
+    )
+    deferred_at: Any = runs.c.ran_at
+    if schema.job_table:
+        job_end = (
+            select(job.c.end_date)
+            .where(
+                job.c.job_type == "LocalTaskJob",
+                job.c.dag_id == runs.c.dag_id,
+                job.c.start_date <= runs.c.ran_at,
+                job.c.end_date >= runs.c.ran_at,
+                job.c.end_date <= runs.c.resumed_at,
+            )
+            .order_by(job.c.start_date.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        deferred_at = func.coalesce(job_end, runs.c.ran_at)
+    return select(runs, deferred_at.label("deferred_at")).subquery("stints")
+
+
+def _in_stint(schema: Schema, stints: Any, tries: Any) -> Any:
+    """Airflow 2: a stint that the try ran again after belongs to it."""
+    from sqlalchemy import and_
+
+    return and_(
+        _in_try(schema, stints, tries, stints.c.ran_at),
+        stints.c.resumed_at.is_not(None),
+        stints.c.resumed_at <= tries.c.end_date,
+    )
+
+
+def _per_try_airflow2(
+    dialect: str, window: Window, schema: Schema, part: str = "all", suffix: str = ""
+) -> Any:
+    """One row per try on an Airflow 2 schema, with the same figures as on Airflow 3.
+
+    Airflow 2 writes what a try did differently:
+    - task_reschedule rows (keyed by the try) hold each earlier poke's real start and end
+      (``duration`` is an integer column: whole seconds on PostgreSQL, so end - start is used);
+      the try's start_date is the last poke's start, or on some paths the first poke's, and then
+      the last poke starts at the try's latest ``running`` log row.
+    - the audit log has a ``running`` row each time a worker starts or resumes the try, and no
+      ``deferred`` row (outside test mode): a try without pokes that ran again deferred in
+      between. The deferral began when the worker's LocalTaskJob ended (the ``job`` row of the
+      DAG whose run holds the earlier ``running`` row); without one, at that row.
+    """
+    from sqlalchemy import and_, case, func, select
+
+    t = _tables()
+    tr, log = t["tr"], t["log"]
+    tries = _tries(dialect, window, schema, f"tries{suffix}", part)
+    pokes = (
+        select(
+            *[tr.c[k] for k in _TRY],
+            func.count().label("n"),
+            func.sum(_seconds(dialect, tr.c.end_date, tr.c.start_date)).label("seconds"),
+            func.min(tr.c.start_date).label("first_start"),
+            func.max(tr.c.end_date).label("last_end"),
+        )
+        .group_by(*[tr.c[k] for k in _TRY])
+        .subquery("pokes")
+    )
+    stints = _running_stints(schema)
+    in_triggerer = _seconds(dialect, stints.c.resumed_at, stints.c.deferred_at)
+    try_key = [tries.c[k] for k in _TRY]
+    deferrals = (
+        select(
+            *try_key,
+            func.count().label("n"),
+            func.sum(in_triggerer).label("seconds"),
+        )
+        .join_from(
+            tries,
+            stints,
+            _in_stint(schema, stints, tries),
+        )
+        .group_by(*try_key)
+        .subquery("deferrals")
+    )
+    last = log.alias("last")
+    last_running = (
+        select(func.max(last.c.dttm))
+        .where(last.c.event == "running", _in_try(schema, last, tries, last.c.dttm))
+        .where(last.c.dttm <= tries.c.end_date)
+        .scalar_subquery()
+    )
+    span = _seconds(dialect, tries.c.end_date, tries.c.start_date)
+    rescheduled = pokes.c.n.is_not(None)
+    deferred = and_(deferrals.c.n.is_not(None), pokes.c.n.is_(None))
+    # The try's start_date is the first poke's when an earlier poke ended after it.
+    last_start = case(
+        (pokes.c.last_end > tries.c.start_date, func.coalesce(last_running, pokes.c.last_end)),
+        else_=tries.c.start_date,
+    )
+    poke_seconds = pokes.c.seconds + _seconds(dialect, tries.c.end_date, last_start)
+    worker = case(
+        (deferred, span - deferrals.c.seconds),
+        (rescheduled, poke_seconds),
+        else_=span,
+    )
+    wait = case(
+        (rescheduled, _seconds(dialect, tries.c.end_date, pokes.c.first_start)),
+        else_=span,
+    )
+    kind = case((deferred, 2), (rescheduled, 1), else_=0)
+    queued = case(
+        (
+            tries.c.queued_dttm.is_not(None),
+            _seconds(dialect, tries.c.start_date, tries.c.queued_dttm),
+        ),
+        else_=None,
+    )
+    return (
+        select(
+            *[tries.c[k] for k in _RUN],
+            tries.c.current,
+            tries.c.operator,
+            kind.label("kind"),
+            wait.label("wait"),
+            case((rescheduled, pokes.c.n + 1), else_=0).label("pokes"),
+            case((rescheduled, poke_seconds), else_=0.0).label("poke_seconds"),
+            case((deferred, deferrals.c.n), else_=0).label("deferrals"),
+            case((deferred, deferrals.c.seconds), else_=None).label("triggerer"),
+            worker.label("worker"),
+            queued.label("queued"),
+            # For the concurrency timeline (timeline.py reads Airflow 2's tries from here).
+            tries.c.start_date,
+            tries.c.end_date,
+            tries.c.queued_dttm,
+            tries.c.pool,
+            tries.c.queue,
+        )
+        .select_from(tries)
+        .outerjoin(pokes, and_(*[pokes.c[k] == tries.c[k] for k in _TRY]))
+        .outerjoin(deferrals, and_(*[deferrals.c[k] == tries.c[k] for k in _TRY]))
+        .cte(f"per_try{suffix}")
+    )
+
+
+def _seconds_type() -> Any:
+    from sqlalchemy import Float
+
+    return Float
+
+
+def _number(value: Any) -> float | None:
+    """A figure read back from the database, rounded to milliseconds (None stays None)."""
+    return None if value is None else round(float(value), 3)
