@@ -3,7 +3,6 @@ the settings (what the scan cache stores per file)."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from deferaudit.settings import Settings
 from deferaudit.suppression import suppression_of
 from deferaudit.target import Target
 from deferaudit.versions import DeploymentVersions
+from deferaudit.workers import worker_pool
 
 
 @record
@@ -375,7 +375,7 @@ def judge_in_workers(
     size = max(1, min(CHUNK * 4, len(items) // (workers * 4) or 1))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     out: list[tuple[int, FileOutcome]] = []
-    with concurrent.futures.ProcessPoolExecutor(
+    with worker_pool(
         max_workers=workers,
         initializer=_start_judging,
         initargs=(resolver, target, settings, catalog),

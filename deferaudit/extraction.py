@@ -3,7 +3,6 @@ where it has them (deferaudit.cache)."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import gc
@@ -27,6 +26,7 @@ from deferaudit.extract import ExtractError, extract, module_name
 from deferaudit.facts import FileFacts
 from deferaudit.settings import Settings
 from deferaudit.source import MAX_FILE_BYTES, SourceError, read_source
+from deferaudit.workers import worker_pool
 
 # Files per task sent to a worker process (extracting here, judging in deferaudit.evaluate): large enough that pickling overhead is small,
 # small enough that both cores stay busy to the end.
@@ -217,7 +217,7 @@ def _run_jobs(
         return out
     chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     results: list[PackedResult] = []
-    with concurrent.futures.ProcessPoolExecutor(
+    with worker_pool(
         max_workers=workers, initializer=_start_extracting, initargs=(early, keep_blobs)
     ) as pool:
         for chunk_result in pool.map(_extract_chunk, chunks):

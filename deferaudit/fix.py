@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import difflib
 import errno
 import os
@@ -21,6 +20,7 @@ from deferaudit.rules import RULES_BY_CODE
 from deferaudit.rules.base import Finding
 from deferaudit.scan import ScanResult
 from deferaudit.source import SourceError, read_source
+from deferaudit.workers import worker_pool
 
 # From this many files on, rewriting runs in worker processes.
 _PARALLEL_FILES = 24
@@ -151,7 +151,7 @@ def plan_fixes(
     workers = min(jobs or os.cpu_count() or 1, len(jobs_))
     if workers > 1 and len(jobs_) >= _PARALLEL_FILES:
         # libcst needs about 0.1 s a file: rewrite files on every core.
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        with worker_pool(max_workers=workers) as pool:
             files = list(pool.map(_fix_file_job, jobs_, chunksize=8))
     else:
         files = [_fix_file_job(job) for job in jobs_]

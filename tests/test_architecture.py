@@ -56,6 +56,7 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "deferaudit.atomic_file",
             "deferaudit.durations",
             "deferaudit.settings_table",
+            "deferaudit.workers",
             "codemods",
         ),
     ),

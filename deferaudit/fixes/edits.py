@@ -10,7 +10,6 @@ touches other lines (an import) is rewritten alone, so each fix applies on its o
 from __future__ import annotations
 
 import bisect
-import concurrent.futures
 import difflib
 import os
 import re
@@ -26,6 +25,7 @@ from deferaudit.facts import Span
 from deferaudit.fixes.model import Fix
 from deferaudit.fixes.rewrite import check_rewrite, rewrite_text
 from deferaudit.source import SourceError, read_source
+from deferaudit.workers import worker_pool
 
 # Below this many files, worker processes cost more than they save.
 _PARALLEL_FILES = 8
@@ -155,7 +155,7 @@ def fix_edits_for(
             out.update(_file_replacements(*job))
         return out
     # A libcst rewrite costs about 0.1 s a file: spread the files over the cores.
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+    with worker_pool(max_workers=workers) as pool:
         for done in pool.map(_file_job, files, chunksize=4):
             out.update(done)
     return out

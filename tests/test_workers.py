@@ -1,0 +1,101 @@
+"""A scan killed outright (SIGKILL, as a CI timeout or the out-of-memory killer does) leaves no
+worker process behind: each asked the kernel to end it with its parent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from deferaudit.workers import worker_pool
+
+DAG = """\
+from airflow import DAG
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+with DAG("d{n}", schedule="@daily"):
+    S3KeySensor(task_id="wait", bucket_key="s3://b/{n}", timeout=60)
+"""
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_killed_scan_leaves_no_worker(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    for n in range(3000):
+        (dags / f"d{n}.py").write_text(DAG.format(n=n))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from deferaudit.cli import main; main()",
+            "scan",
+            "dags",
+            "--no-cache",
+            "--jobs",
+            "2",
+            "--format",
+            "json",
+            "--output",
+            os.devnull,
+        ],
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 120
+    workers: set[int] = set()
+    while time.monotonic() < deadline and process.poll() is None and len(workers) < 2:
+        workers = _children(process.pid)
+        time.sleep(0.01)
+    assert workers, "the scan ended before its workers were seen"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.05)
+    left = [w for w in workers if _alive(w)]
+    for pid in left:  # do not leave them to the next test either
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"worker processes {left} outlived the killed scan"
+
+
+_SEEN: dict[str, str] = {}
+
+
+def _note(value: str) -> None:
+    _SEEN["value"] = value
+
+
+def _seen() -> str | None:
+    return _SEEN.get("value")
+
+
+def test_worker_pool_runs_the_initializer() -> None:
+    with worker_pool(1, initializer=_note, initargs=("started",)) as pool:
+        assert pool.submit(_seen).result(timeout=60) == "started"
