@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from deferaudit.cost.model import SlotCost, assumption, slot_cost
+from deferaudit.cost.model import SlotCost, assumption, remade
 from deferaudit.facts import TaskSite
 
 
@@ -22,21 +22,9 @@ def one_branch_priced(sites: Sequence[TaskSite], costs: list[SlotCost]) -> list[
             f"not counted: written in a branch of the `if` at {where} and the other "
             f"branch, which wastes more ({taken}), is priced; Airflow makes one of them",
         )
-        out[index] = slot_cost(
-            dag_id=cost.dag_id,
-            task_id=cost.task_id,
-            line=cost.line,
+        out[index] = remade(
+            cost,
             runs_per_day=0.0,
-            timing=cost.timing,
-            map_count=cost.map_count,
-            wait=cost.wait,
-            worst_wait=cost.worst_wait,
-            offset=cost.offset,
-            now=cost.now,
-            after=cost.after,
-            start_overhead=cost.start_overhead,
-            poke_interval=cost.poke_interval,
-            deferrable_starts=cost.deferrable_starts,
             assumptions=tuple(
                 note if a.quantity == "runs_per_day" else a for a in cost.assumptions
             ),

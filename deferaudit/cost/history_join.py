@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from deferaudit.cost.model import Assumption, SlotCost, assumption, slot_cost
+from deferaudit.cost.model import Assumption, SlotCost, assumption, remade
 from deferaudit.cost.schedule import DAY, Timing
 from deferaudit.durations import format_duration
 from deferaudit.history.model import History, Spread, TaskHistory
@@ -453,21 +453,12 @@ def _priced(
             "measured runs evenly from midnight)"
         )
     notes["runs_per_day"] = assumption("runs_per_day", "history", f"{detail}: {source}")
-    made = slot_cost(
-        dag_id=cost.dag_id,
-        task_id=cost.task_id,
-        line=cost.line,
+    made = remade(
+        cost,
         runs_per_day=runs,
         timing=timing,
-        map_count=cost.map_count,
         wait=wait,
         worst_wait=worst,
-        offset=cost.offset,
-        now=cost.now,
-        after=cost.after,
-        start_overhead=cost.start_overhead,
-        poke_interval=cost.poke_interval,
-        deferrable_starts=cost.deferrable_starts,
         assumptions=tuple(notes[a.quantity] for a in cost.assumptions)
         + tuple(n for q, n in notes.items() if q not in {a.quantity for a in cost.assumptions}),
     )

@@ -311,6 +311,34 @@ class SlotCost(NamedTuple):
         return out
 
 
+# What ``slot_cost`` works a SlotCost out from (the rest follows from these).
+_COST_INPUTS = (
+    "dag_id",
+    "task_id",
+    "line",
+    "runs_per_day",
+    "timing",
+    "map_count",
+    "wait",
+    "worst_wait",
+    "offset",
+    "now",
+    "after",
+    "start_overhead",
+    "poke_interval",
+    "deferrable_starts",
+    "assumptions",
+)
+
+
+def remade(cost: SlotCost, **changes: Any) -> SlotCost:
+    """``cost`` worked out again with some of its inputs changed (its per-run slot-seconds and
+    JSON follow them)."""
+    inputs = {name: getattr(cost, name) for name in _COST_INPUTS}
+    inputs.update(changes)
+    return slot_cost(**inputs)
+
+
 def slot_cost(
     *,
     dag_id: str | None,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deferaudit.cost.model import SlotCost, slot_cost
+from deferaudit.cost.model import SlotCost, remade
 from deferaudit.facts import Built, Span, TaskSite
 from deferaudit.fixes import Fix, TaskFix
 from deferaudit.project import find_project_root
@@ -180,23 +180,7 @@ def _with_shared_fixes(
 
 def _cost_unchanged(cost: SlotCost) -> SlotCost:
     """The cost of a task whose fix was withheld: it waits after the migration as it does now."""
-    return slot_cost(
-        dag_id=cost.dag_id,
-        task_id=cost.task_id,
-        line=cost.line,
-        runs_per_day=cost.runs_per_day,
-        timing=cost.timing,
-        map_count=cost.map_count,
-        wait=cost.wait,
-        worst_wait=cost.worst_wait,
-        offset=cost.offset,
-        now=cost.now,
-        after=cost.now,
-        start_overhead=cost.start_overhead,
-        poke_interval=cost.poke_interval,
-        deferrable_starts=cost.deferrable_starts,
-        assumptions=cost.assumptions,
-    )
+    return remade(cost, after=cost.now)
 
 
 def _count(n: int, noun: str) -> str:
