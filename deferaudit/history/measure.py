@@ -29,7 +29,7 @@ from deferaudit.history.database import HistoryError, mask_url, read_only_connec
 from deferaudit.history.model import Concurrency, History, Spread, TaskHistory, Window
 from deferaudit.history.schema import Schema, detect_schema
 from deferaudit.history.timeline import measure_concurrency
-from deferaudit.history.tries import _RUN, _number, _per_try
+from deferaudit.history.tries import _RUN, _number, _per_try, interpolated_percentiles
 
 _KEY = ("dag_id", "task_id", "operator")
 _SPREADS = ("wait", "triggerer", "worker", "queued")
@@ -163,7 +163,7 @@ def _query(dialect: str, window: Window, schema: Schema) -> Any:
 def _ranked_percentiles(runs: Any, figure: str) -> Any:
     """p50 and p95 of one figure per task: percentile_cont's interpolation between the
     ranked values at floor(p*(n-1)) and the next (CAST to INTEGER floors a non-negative)."""
-    from sqlalchemy import Integer, case, cast, func, select
+    from sqlalchemy import func, select
 
     value = runs.c[figure]
     partition = [runs.c[k] for k in _KEY]
@@ -177,20 +177,7 @@ def _ranked_percentiles(runs: Any, figure: str) -> Any:
         .where(value.is_not(None))
         .subquery(f"ranked_{figure}")
     )
-    picks = []
-    for p in (0.5, 0.95):
-        position = (ranked.c.n - 1) * p
-        low = cast(position, Integer)
-        fraction = position - low
-        picks.append(
-            func.sum(
-                case(
-                    (ranked.c.rn == low, ranked.c.v * (1 - fraction)),
-                    (ranked.c.rn == low + 1, ranked.c.v * fraction),
-                    else_=0.0,
-                )
-            ).label(f"{figure}_p{int(p * 100)}")
-        )
+    picks = interpolated_percentiles(ranked, f"{figure}_")
     key = [ranked.c[k] for k in _KEY]
     return select(*key, *picks).group_by(*key).subquery(f"spread_{figure}")
 

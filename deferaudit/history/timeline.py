@@ -315,7 +315,9 @@ def _level_percentile(time_at: dict[int, float], total: float, p: float) -> int:
 
 def _delay_query(dialect: str, probes: Any) -> Any:
     """Count, p50, p95, max and sum of the queued delays per axis, name and held."""
-    from sqlalchemy import Integer, case, cast, func, select
+    from sqlalchemy import func, select
+
+    from deferaudit.history import tries as try_sql
 
     key = [probes.c.axis, probes.c.name, probes.c.held]
     value = probes.c.queued
@@ -337,20 +339,7 @@ def _delay_query(dialect: str, probes: Any) -> Any:
         (func.row_number().over(partition_by=key, order_by=value) - 1).label("rn"),
         func.count().over(partition_by=key).label("n"),
     ).subquery("ranked_delays")
-    picks = []
-    for p in (0.5, 0.95):
-        position = (ranked.c.n - 1) * p
-        low = cast(position, Integer)
-        fraction = position - low
-        picks.append(
-            func.sum(
-                case(
-                    (ranked.c.rn == low, ranked.c.v * (1 - fraction)),
-                    (ranked.c.rn == low + 1, ranked.c.v * fraction),
-                    else_=0.0,
-                )
-            ).label(f"p{int(p * 100)}")
-        )
+    picks = try_sql.interpolated_percentiles(ranked)
     rkey = [ranked.c.axis, ranked.c.name, ranked.c.held]
     return select(
         *rkey,

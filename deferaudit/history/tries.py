@@ -513,3 +513,27 @@ def _seconds_type() -> Any:
 def _number(value: Any) -> float | None:
     """A figure read back from the database, rounded to milliseconds (None stays None)."""
     return None if value is None else round(float(value), 3)
+
+
+def interpolated_percentiles(ranked: Any, prefix: str = "") -> list[Any]:
+    """p50 and p95 (labelled ``{prefix}p50``, ``{prefix}p95``) as SQLite can compute them: over
+    rows ranked per group (``v`` the value, ``rn`` its 0-based rank, ``n`` the group's size),
+    percentile_cont's linear interpolation between the values ranked floor(p*(n-1)) and the
+    next (CAST to INTEGER floors a non-negative number). Aggregates: group by the key."""
+    from sqlalchemy import Integer, case, cast, func
+
+    picks = []
+    for p in (0.5, 0.95):
+        position = (ranked.c.n - 1) * p
+        low = cast(position, Integer)
+        fraction = position - low
+        picks.append(
+            func.sum(
+                case(
+                    (ranked.c.rn == low, ranked.c.v * (1 - fraction)),
+                    (ranked.c.rn == low + 1, ranked.c.v * fraction),
+                    else_=0.0,
+                )
+            ).label(f"{prefix}p{int(p * 100)}")
+        )
+    return picks
