@@ -14,7 +14,7 @@ from deferaudit.cost.model import SlotCost
 from deferaudit.cost.waiting import waiting_costs
 from deferaudit.expand import expand_file
 from deferaudit.extraction import CHUNK, PackedResult, unpack
-from deferaudit.facts import DagFacts, FileFacts, TaskSite
+from deferaudit.facts import DagFacts, FileFacts, TaskSite, by_branch
 from deferaudit.hand_waits import HandWaitTable
 from deferaudit.record import record
 from deferaudit.resolve import ClassResolver, ResolvedClass, ResolvedTask
@@ -138,20 +138,16 @@ def evaluate_file(
     return outcome, operators
 
 
-def made_tasks(sites: Sequence[TaskSite], depth: int = 0) -> int:
+def made_tasks(
+    sites: Sequence[TaskSite], indexes: Iterable[int] | None = None, depth: int = 0
+) -> int:
     """How many tasks Airflow makes from ``sites``: each stands for ``repeat`` tasks, and of
     the two branches of an ``if`` only one runs, so an ``if`` makes as many as its larger
     branch (the condition is not evaluated: which branch runs is not known)."""
-    total = 0
-    branches: dict[tuple[str, int], dict[int, list[TaskSite]]] = {}
-    for site in sites:
-        if len(site.arms) <= depth:
-            total += site.repeat
-        else:
-            line, arm = site.arms[depth]
-            branches.setdefault((site.arms_file, line), {}).setdefault(arm, []).append(site)
+    plain, branches = by_branch(sites, range(len(sites)) if indexes is None else indexes, depth)
+    total = sum(sites[i].repeat for i in plain)
     for arms in branches.values():
-        total += max(made_tasks(arm_sites, depth + 1) for arm_sites in arms.values())
+        total += max(made_tasks(sites, members, depth + 1) for members in arms.values())
     return total
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import field
 from typing import Any, Literal
 
@@ -542,3 +542,26 @@ class FileFacts:
     taskflow_tasks: int = 0
     taskflow_calls: tuple[tuple[tuple[str, ...], int], ...] = ()
     taskflow_defs: tuple[str, ...] = ()
+
+
+# An ``if`` as ``TaskSite.arms`` names it: (file of its lines, function it is in, its line).
+BranchKey = tuple[str, str | None, int]
+
+
+def by_branch(
+    sites: Sequence[TaskSite], indexes: Iterable[int], depth: int
+) -> tuple[list[int], dict[BranchKey, dict[int, list[int]]]]:
+    """``indexes`` of ``sites`` split at the ``depth``-th if: those outside any if there, and
+    per if, its branches' indexes (0: its body, 1: its else). Ifs of different files or
+    functions are different ifs, whatever their line."""
+    plain: list[int] = []
+    branches: dict[BranchKey, dict[int, list[int]]] = {}
+    for index in indexes:
+        site = sites[index]
+        if len(site.arms) <= depth:
+            plain.append(index)
+        else:
+            line, arm = site.arms[depth]
+            key = (site.arms_file, site.function, line)
+            branches.setdefault(key, {}).setdefault(arm, []).append(index)
+    return plain, branches

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from deferaudit.cost.model import SlotCost, assumption, remade
-from deferaudit.facts import TaskSite
+from deferaudit.facts import TaskSite, by_branch
 
 
 def one_branch_priced(sites: Sequence[TaskSite], costs: list[SlotCost]) -> list[SlotCost]:
@@ -38,17 +38,9 @@ def _untaken_branches(
     """(the waste of the tasks priced, the tasks not priced: index -> (where the if is, what
     the priced branch wastes)) among ``indexes``, taking the costlier branch of each if
     (tasks of different functions are never alternatives: their branches are their own)."""
-    waste = 0.0
+    plain, branches = by_branch(sites, indexes, depth)
+    waste = sum(costs[index].waste_slot_hours_per_day for index in plain)
     untaken: dict[int, tuple[str, str]] = {}
-    branches: dict[tuple[str, str | None, int], dict[int, list[int]]] = {}
-    for index in indexes:
-        arms = sites[index].arms
-        if len(arms) <= depth:
-            waste += costs[index].waste_slot_hours_per_day
-        else:
-            line, arm = arms[depth]
-            key = (sites[index].arms_file, sites[index].function, line)
-            branches.setdefault(key, {}).setdefault(arm, []).append(index)
     for (file, _, line), arms in branches.items():
         where = f"{file}:{line}" if file else f"line {line}"
         weighed = {
