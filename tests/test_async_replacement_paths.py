@@ -47,6 +47,14 @@ def test_replacement_imported_from_the_targets_own_module(
     tmp_path: Path, target: str, module: str
 ) -> None:
     text = _fixed(tmp_path, target)
+    # Byte for byte: only the import and the call change.
+    assert text == textwrap.dedent(DAG).replace(
+        "from astronomer.providers.core.sensors.external_task import ExternalTaskSensorAsync",
+        f"from {module} import ExternalTaskSensor",
+    ).replace(
+        'ExternalTaskSensorAsync(task_id="upstream", external_dag_id="up", timeout=600)',
+        'ExternalTaskSensor(task_id="upstream", external_dag_id="up", timeout=600, deferrable=True)',
+    )
     assert f"from {module} import ExternalTaskSensor\n" in text
     assert (
         'ExternalTaskSensor(task_id="upstream", external_dag_id="up", timeout=600, deferrable=True)'
