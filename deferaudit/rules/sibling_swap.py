@@ -53,9 +53,21 @@ class Sibling:
 
 def sibling_of(ctx: FileContext, task: ResolvedTask) -> Sibling | None:
     """The live deferrable sibling of a catalogued sensor class that cannot defer, when the
-    catalog has one valid on the target line."""
+    catalog has one valid on the target line.
+
+    Also for a project subclass of such a class that leaves ``poke`` and ``execute`` to it:
+    the subclass could inherit from the sibling instead (``sibling_swap`` says so, with no
+    fix). A subclass with its own ``poke`` or ``execute`` has none: the sibling's ``execute``
+    defers without calling ``poke``, and an own ``execute`` would bypass it.
+    """
     entry = task.cls.entry
-    if task.cls.origin != "catalog" or entry is None or task.cls.accepts_deferrable:
+    if entry is None or task.cls.accepts_deferrable:
+        return None
+    if task.cls.origin == "local":
+        local = task.cls.local
+        if local is None or local.calls_defer or {"poke", "execute"} & set(local.methods):
+            return None
+    elif task.cls.origin != "catalog":
         return None
     record = entry.deferrable_sibling
     if not record:
@@ -79,6 +91,8 @@ def sibling_swap(
     """The swap of the task's class for its sibling, or None and why there is none."""
     site = task.site
     old = task.class_name
+    if task.cls.origin == "local":
+        return None, inherit_advice(task, sibling)
     if site.built is not None:
         return None, (
             f"`{sibling.name}` defers, but the class is named in the factory that builds this "
@@ -169,3 +183,36 @@ def sibling_swap(
         unsafe_reasons=tuple(reasons),
     )
     return fix, advice(sibling)
+
+
+def inherit_advice(task: ResolvedTask, sibling: Sibling) -> str:
+    """For a project subclass: the call cannot be swapped (the class has code of its own), but
+    the class could extend the sibling instead of its catalogued base."""
+    entry = task.cls.entry
+    local = task.cls.local
+    assert entry is not None and local is not None
+    base = entry.name
+    direct = any(b.rsplit(".", 1)[-1] == base for b in local.bases)
+    owner = f"`{local.name}`" if direct else f"the project class that `{local.name}` derives from"
+    where = f"{local.module}, line {local.span.line}" if local.module else f"line {local.span.line}"
+    text = (
+        f"`{local.name}` ({where}) is a project subclass of `{base}`, whose package has a live "
+        f"deferrable sibling `{sibling.name}` (`{sibling.path}`): the call cannot be swapped for "
+        f"it, since `{local.name}` has code of its own; make {owner} inherit from "
+        f"`{sibling.name}` instead of `{base}` (no automatic fix)"
+    )
+    known_end = entry.wait_ends_at_known_time
+    ignored = [
+        n
+        for n in sorted(sibling.ignores())
+        if n != "mode" and not (known_end and n in _POKE_CADENCE) and _is_set(task, n)
+    ]
+    if ignored:
+        names = ", ".join(f"`{n}`" for n in ignored)
+        text += f"; `{sibling.name}` does not read {names}, which the task sets"
+    return text
+
+
+def _is_set(task: ResolvedTask, name: str) -> bool:
+    arg = task.arg(name)
+    return arg is not None and not (arg.kind == "literal" and arg.value in (None, False))
