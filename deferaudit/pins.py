@@ -191,17 +191,47 @@ def parse_requirement(text: str) -> tuple[str, str, str | None] | None:
 
 def clauses(spec: str) -> list[tuple[str, str]] | None:
     """A requirement's version clauses (``apache-airflow>=2.5,<3`` or ``>=2.5,<3`` ->
-    ``[(">=", "2.5"), ("<", "3")]``); None when they cannot be read (``^2.9``, a URL)."""
+    ``[(">=", "2.5"), ("<", "3")]``), Poetry's forms included (``^2.6`` -> ``>=2.6,<3``,
+    ``~2.6`` -> ``>=2.6,<2.7``, a bare ``2.6.1`` -> ``==2.6.1``, clauses split by commas or
+    spaces); None when they cannot be read (an ``||`` alternative, a URL)."""
     text = spec.split(";", 1)[0].strip()
-    if text[:1].isalnum():
+    if text[:1].isalpha():  # a requirement with its name (a bare version starts with a digit)
         parsed = parse_requirement(text)
         if parsed is None:
             return None
         text = parsed[1]
-    found = [_CLAUSE.match(c.strip()) for c in text.split(",") if c.strip()]
-    if not found or not all(found):
+    if "||" in text or "|" in text:
         return None
-    return [(m[1], m[2]) for m in found if m]
+    found: list[tuple[str, str]] = []
+    for piece in re.sub(r"(===|==|~=|!=|<=|>=|<|>|\^|~)\s+", r"\1", text).replace(",", " ").split():
+        poetry = _poetry_clauses(piece)
+        if poetry is None:
+            return None
+        found += poetry
+    return found or None
+
+
+def _poetry_clauses(piece: str) -> list[tuple[str, str]] | None:
+    """One clause, with Poetry's caret and tilde ranges spelled as PEP 440 bounds."""
+    match = _CLAUSE.match(piece)
+    if match:
+        return [(match[1], match[2])]
+    exact = _POETRY_EXACT.match(piece)
+    if exact:
+        return [("==", exact[1])]
+    if re.fullmatch(r"\d+(?:\.\d+)*\.\*", piece):
+        return [("==", piece)]
+    caret = re.fullmatch(r"([\^~])(\d+(?:\.\d+){0,2})", piece)
+    if caret is None:
+        return None
+    parts = [int(p) for p in caret[2].split(".")]
+    if caret[1] == "^":
+        # The first non-zero part may not change (^0.2.3 -> <0.3.0); ^0 -> <1.
+        keep = next((i for i, p in enumerate(parts) if p), len(parts) - 1)
+    else:
+        keep = 0 if len(parts) == 1 else 1
+    upper = [*parts[:keep], parts[keep] + 1]
+    return [(">=", caret[2]), ("<", ".".join(map(str, upper)))]
 
 
 def _poetry_spec(value: object) -> tuple[str, str | None] | None:

@@ -4,11 +4,11 @@ where it came from, and the notes and conflicts to report."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from deferaudit.pins import AirflowChoice, find_pins
+from deferaudit.pins import AIRFLOW_PACKAGES, AirflowChoice, find_pins
 from deferaudit.project import find_project_root
 from deferaudit.target import newest_line_allowed
 from deferaudit.versions import DeploymentVersions
@@ -23,6 +23,10 @@ class ProjectPins:
     versions: DeploymentVersions | None = None
     notes: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
+    # Exact provider versions the project pins, and the files they come from, whether or not
+    # it pins Airflow itself (a ``--target-airflow`` run still follows them).
+    providers: Mapping[str, str] = field(default_factory=dict)
+    provider_files: tuple[str, ...] = ()
 
 
 def project_pins(paths: Sequence[Path], cwd: Path) -> ProjectPins:
@@ -45,25 +49,77 @@ def project_pins(paths: Sequence[Path], cwd: Path) -> ProjectPins:
         if choice.warning():
             conflicts = (str(choice.warning()),)
     else:
+        unread: list[str] = []
         for pin in found.airflow_ranges():
             line = newest_line_allowed(pin.spec)
+            spec = pin.spec if pin.spec.startswith(pin.package) else f"{pin.package} {pin.spec}"
             if line is not None:
                 pinned = (
                     line,
-                    f"{pin.spec} in {pin.where} (a range: the newest release line the catalog "
+                    f"{spec} in {pin.where} (a range: the newest release line the catalog "
                     "knows that it allows)",
                 )
                 break
+            if pin.spec.strip() not in ("", "*", pin.package):
+                unread.append(
+                    f"{pin.where}: {spec} is a range deferaudit cannot read or that allows no "
+                    "Airflow line the catalog knows, not used"
+                )
+        notes = (*notes, *unread[: max(0, 5 - len(notes))])
+    providers = found.providers()
+    provider_files = tuple(
+        sorted({p.source for p in found.pins if p.version and p.package in providers})
+    )
     if pinned is None:
-        return ProjectPins(notes=notes, conflicts=conflicts)
-    versions = {"apache-airflow": pinned[0], **found.providers()}
+        return ProjectPins(None, None, notes, conflicts, providers, provider_files)
+    versions = {"apache-airflow": pinned[0], **providers}
     files = sorted({p.source for p in found.pins if p.version})
     return ProjectPins(
         pinned,
         DeploymentVersions(versions, "project pins (" + ", ".join(files[:4]) + ")"),
         notes,
         conflicts,
+        providers,
+        provider_files,
     )
+
+
+def versions_for_target(
+    target: str, pins: ProjectPins, installed: DeploymentVersions | None
+) -> DeploymentVersions:
+    """The package versions to judge a ``--target-airflow`` run with: Airflow is the target;
+    provider versions come from a source that describes an Airflow of the target's line (the
+    project's pins when they pin no other Airflow, else the installed distributions when the
+    installed Airflow is of that line). Providers pinned or installed next to another Airflow
+    line are not the ones that line runs, so they are left out: unknown, as the catalog then
+    says."""
+    line = _minor(target)
+    providers: dict[str, str] = {}
+    sources: list[str] = []
+    if installed is not None and installed.airflow and _minor(installed.airflow) == line:
+        providers |= {n: v for n, v in installed.versions.items() if n not in AIRFLOW_PACKAGES}
+        sources.append(f"providers from {installed.source} (apache-airflow {installed.airflow})")
+    project_airflow = pins.pinned[0] if pins.pinned else None
+    if pins.providers and (project_airflow is None or _minor(project_airflow) == line):
+        providers |= dict(pins.providers)
+        sources.insert(0, "providers pinned in " + ", ".join(pins.provider_files[:4]))
+    if not sources:
+        sources.append(
+            f"no provider versions known for Airflow {target}"
+            + (
+                f" (the installed ones go with {installed.airflow})"
+                if installed and installed.airflow
+                else ""
+            )
+        )
+    return DeploymentVersions(
+        {"apache-airflow": target, **dict(sorted(providers.items()))},
+        "--target-airflow " + target + "; " + "; ".join(sources),
+    )
+
+
+def _minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
 
 
 def _pin_words(package: str, choice: AirflowChoice) -> str:

@@ -19,7 +19,7 @@ from deferaudit.hand_waits import EMPTY as NO_HAND_WAITS
 from deferaudit.hand_waits import HandWaitTable
 from deferaudit.live import LiveIntrospection
 from deferaudit.record import record
-from deferaudit.versions import DeploymentVersions, deferrable_gap
+from deferaudit.versions import DeploymentVersions, deferrable_gap, deferrable_later
 
 Origin = Literal["catalog", "other-line", "local", "unknown"]
 Tristate = Literal["on", "off", "unknown"]
@@ -47,6 +47,9 @@ class ResolvedClass:
     # package, but that release cannot run on the target line and the project pins none:
     # whether the deployment's release accepts it is not known (the sentence saying so).
     provider_unpinned: str | None = None
+    # Set when an Airflow core class cannot defer on the target line but can on a later one:
+    # the clause naming the release that adds ``deferrable``.
+    deferrable_later: str | None = None
     # What the project's subclasses give their bases for the waiting parameters (the nearest
     # class's value wins), and why a deferrable fix would lose what the subclass does.
     class_values: Mapping[str, InitValue] = field(default_factory=dict)
@@ -300,6 +303,7 @@ class ClassResolver:
             deferrable_gap=gap,
             replacement_gap=replacement_gap,
             provider_unpinned=unpinned,
+            deferrable_later=deferrable_later(self.catalog, entry, self.line),
         )
 
     def _unpinned(self, entry: ClassEntry) -> str | None:

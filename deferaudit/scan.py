@@ -50,7 +50,7 @@ from deferaudit.project import (
     import_roots,
     locate_module,
 )
-from deferaudit.project_pins import ProjectPins, project_pins
+from deferaudit.project_pins import ProjectPins, project_pins, versions_for_target
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, Finding
 from deferaudit.rules.factory_fix import owned_by_project, share_factory_fixes
@@ -215,9 +215,15 @@ class _Scan:
         # Where the version comes from (deferaudit.target): --target-airflow, else the
         # --constraints file, else the project's own pins, else what is installed.
         pins = ProjectPins()
-        if not settings.target_airflow and not settings.constraints:
+        if not settings.constraints:
             pins = project_pins(self.paths, cwd)
-            versions = pins.versions or versions
+            if not settings.target_airflow:
+                versions = pins.versions or versions
+            elif versions is None or versions.source == "installed distributions":
+                # The target is given; provider versions still follow the project (or the
+                # installed Airflow) only where they go with that Airflow line. Versions a
+                # caller gives (a constraints file) stand as given.
+                versions = versions_for_target(settings.target_airflow, pins, versions)
             self.versions = versions
         self.pins = pins
         # Folders the DAG files' imports put on sys.path below the scanned ones.

@@ -64,7 +64,12 @@ def catalog_gap(version: str) -> str | None:
 def newest_line_allowed(spec: str) -> str | None:
     """The newest catalog line whose first release (``X.Y.0``) and last patches a requirement
     range allows (``>=2.5,<3`` -> 2.11); None when it allows none of them or cannot be read.
-    A line counts when its ``.0`` release or a version of it named in the range is allowed."""
+    A line counts when its ``.0`` release or a version of it named in the range is allowed.
+    Poetry's alternatives (``^2.6 || ^3.0``) allow what any of them allows."""
+    if "||" in spec:
+        lines = [newest_line_allowed(part) for part in spec.split("||")]
+        known = [line for line in lines if line is not None]
+        return max(known, key=version_key) if known and len(known) == len(lines) else None
     found = clauses(spec)
     if not found:
         return None
@@ -142,19 +147,20 @@ def resolve_target(
         version = ""
         reason = ""
     if version:
-        warnings = [*conflicts, *_range_warning(version)]
+        # Pins that disagree matter only when the pins choose the version.
+        warnings = [*(conflicts if not explicit else ()), *_range_warning(version)]
         major = version_key(version)[0]
+        choose = ", as asked" if explicit else "; pass --target-airflow to choose"
         if major < 3 and folder_uses_airflow3:
             warnings.append(
                 f"the target Airflow {version} ({reason}) is 2.x, but DAG files import "
-                "`airflow.sdk` (Airflow 3 only): judged as Airflow "
-                f"{version}; pass --target-airflow to choose"
+                f"`airflow.sdk` (Airflow 3 only): judged as Airflow {version}{choose}"
             )
         if major >= 3 and folder_uses_airflow2:
             warnings.append(
                 f"the target Airflow {version} ({reason}) is 3.x, but DAG files import "
                 "`airflow.contrib` or `airflow.operators.subdag` (gone in Airflow 3): judged as "
-                f"Airflow {version}; pass --target-airflow to choose"
+                f"Airflow {version}{choose}"
             )
         return Target(version, Catalog.line_for(version), reason, tuple(warnings), notes)
     if folder_uses_airflow3:
@@ -169,5 +175,6 @@ def resolve_target(
         NEWEST_AIRFLOW2,
         Catalog.line_for(NEWEST_AIRFLOW2),
         "inferred: no Airflow 3-only import in the folder, so the newest 2.x",
+        conflicts,
         notes,
     )

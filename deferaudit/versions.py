@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from deferaudit.catalog.model import ClassEntry, version_key
+from deferaudit.catalog.model import Catalog, ClassEntry, version_key
 from deferaudit.settings import ConfigError
 
 # `name==version` or `name[extra]==version`, an environment marker allowed after `;`.
@@ -134,3 +134,25 @@ def deferrable_gap(entry: ClassEntry, versions: DeploymentVersions | None) -> st
         f"cannot defer in {entry.package} {used} ({versions.source}); "
         f"`deferrable` arrives in {entry.package} {entry.deferrable_since}"
     )
+
+
+def deferrable_later(catalog: Catalog, entry: ClassEntry, line: str) -> str | None:
+    """For an Airflow core class that cannot defer on ``line`` but can on a later line: the
+    clause naming the release that adds ``deferrable`` (``ExternalTaskSensor`` on 2.5:
+    "`deferrable` arrives in apache-airflow 2.7.0"); None otherwise."""
+    if entry.accepts_deferrable or not entry.airflow_lines:
+        return None
+    here = version_key(line)
+    later = [
+        e
+        for e in catalog.entries_for(entry.path)
+        if e.accepts_deferrable
+        and e.airflow_lines
+        and min(version_key(ln) for ln in e.airflow_lines) > here
+    ]
+    if not later:
+        return None
+    first = min(later, key=lambda e: min(version_key(ln) for ln in e.airflow_lines or ()))
+    lines = sorted(first.airflow_lines or (), key=version_key)
+    release = first.deferrable_since or f"{lines[0]}.0"
+    return f"`deferrable` arrives in {first.package} {release}"

@@ -556,3 +556,33 @@ def test_files_in_an_unexpected_shape_are_notes(tmp_path: Path) -> None:
     assert result.pins == ()
     assert [n.split(":")[0] for n in result.notes] == ["poetry.lock", "pyproject.toml"]
     assert all("not in the expected shape" in n for n in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        # Poetry's caret: the first non-zero part may not change.
+        ("^2.6", [(">=", "2.6"), ("<", "3")]),
+        ("^2.6.3", [(">=", "2.6.3"), ("<", "3")]),
+        ("^0.2.3", [(">=", "0.2.3"), ("<", "0.3")]),
+        ("^0.0.3", [(">=", "0.0.3"), ("<", "0.0.4")]),
+        # Poetry's tilde: the minor may not change (the major, given alone).
+        ("~2.6", [(">=", "2.6"), ("<", "2.7")]),
+        ("~2.6.3", [(">=", "2.6.3"), ("<", "2.7")]),
+        ("~2", [(">=", "2"), ("<", "3")]),
+        # A bare version and a wildcard are exact; clauses split by commas or spaces.
+        ("2.6.1", [("==", "2.6.1")]),
+        ("2.6.*", [("==", "2.6.*")]),
+        (">= 2.5, < 3", [(">=", "2.5"), ("<", "3")]),
+        (">=2.5 <3", [(">=", "2.5"), ("<", "3")]),
+        ("apache-airflow[amazon]>=2.5,<3", [(">=", "2.5"), ("<", "3")]),
+        ("apache-airflow~=2.6.0", [("~=", "2.6.0")]),
+        # Alternatives and things that are no version constraint are not clauses.
+        ("^2.6 || ^3.0", None),
+        ("*", None),
+        ("apache-airflow", None),
+        ("apache-airflow @ https://x/y.whl", None),
+    ],
+)
+def test_clauses_read_pep_440_and_poetry_constraints(spec: str, expected) -> None:
+    assert pins_module.clauses(spec) == expected

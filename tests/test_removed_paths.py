@@ -70,11 +70,35 @@ def test_the_old_path_is_gone_on_airflow_3_and_the_task_is_judged_as_its_class(
     assert all("cannot defer" not in f.message for f in result.findings)
 
 
-def test_subdag_is_gone_on_airflow_3_with_no_successor() -> None:
-    """SubDagOperator has no class on Airflow 3 to judge it as: no DA110 (nothing to import
-    instead), and it is no waiting task deferaudit would report as one."""
+def test_subdag_is_gone_on_airflow_3_with_no_successor(tmp_path: Path) -> None:
+    """SubDagOperator has no class on Airflow 3 to judge it as: DA110 says the DAG fails to
+    import and what does a SubDAG's job; no finding calls it a class that "cannot defer"."""
     with pytest.raises(ImportError):
         importlib.import_module("airflow.operators.subdag")
+    from airflow.sdk import TaskGroup  # what the finding names instead
+
+    assert TaskGroup.__module__.startswith("airflow.sdk")
+    (tmp_path / "d.py").write_text(
+        "from airflow import DAG\n"
+        "from airflow.operators.subdag import SubDagOperator\n"
+        "\n"
+        'with DAG("d", schedule="@daily"):\n'
+        '    SubDagOperator(task_id="section", subdag=None)\n'
+    )
+    settings = Settings(cache=False, target_airflow="3.3")  # type: ignore[call-arg]
+    result = scan([tmp_path], settings, Catalog.load(), cwd=tmp_path)
+    (gone,) = [f for f in result.findings if f.rule == "DA110"]
+    assert gone.message.startswith(
+        "`SubDagOperator` cannot be imported from `airflow.operators.subdag` on Airflow 3.3: "
+        "this DAG fails to import there; the catalog knows the class on Airflow 2.2 to 2.11 only"
+    )
+    assert "`airflow.sdk.TaskGroup`" in gone.message
+    assert gone.fix is None
+    assert all("cannot defer" not in f.message for f in result.findings)
+    # On Airflow 2 the path is real: no DA110.
+    settings = Settings(cache=False, target_airflow="2.10")  # type: ignore[call-arg]
+    result = scan([tmp_path], settings, Catalog.load(), cwd=tmp_path)
+    assert "DA110" not in {f.rule for f in result.findings}
 
 
 def test_the_old_path_is_fine_on_airflow_2(tmp_path: Path) -> None:

@@ -80,3 +80,42 @@ def test_no_deferrable_fix_where_the_target_lacks_it(
     fix = rules["DA105"].fix
     assert fix is not None and fix.action == "swap-to-deferrable-sibling"
     assert fix.sibling == "airflow.providers.standard.sensors.date_time.DateTimeSensorAsync"
+
+
+def test_newest_line_a_range_allows() -> None:
+    from deferaudit.target import newest_line_allowed
+
+    assert newest_line_allowed("apache-airflow>=2.5,<3") == "2.11"
+    assert newest_line_allowed("^2.6") == "2.11"  # Poetry: >=2.6,<3
+    assert newest_line_allowed("~2.6") == "2.6"  # Poetry: >=2.6,<2.7
+    assert newest_line_allowed("apache-airflow~=2.6.0") == "2.6"
+    assert newest_line_allowed("^2.6 || ^3.0") == "3.3"  # the newest either allows
+    assert newest_line_allowed("^2.6 || what") is None  # one alternative unreadable
+    assert newest_line_allowed(">=9") is None  # no line the catalog knows
+
+
+def test_the_inferred_2x_target_keeps_warnings_and_notes_apart() -> None:
+    t = resolve_target(
+        explicit=None,
+        explicit_source="",
+        installed=None,
+        folder_uses_airflow3=False,
+        notes=("pyproject.toml: not valid TOML",),
+        conflicts=("pins disagree",),
+    )
+    assert t.line == "2.11"
+    assert t.warnings == ("pins disagree",)
+    assert t.notes == ("pyproject.toml: not valid TOML",)
+
+
+def test_an_explicit_target_drops_pin_conflicts_and_does_not_ask_for_itself() -> None:
+    t = resolve_target(
+        explicit="3.3",
+        explicit_source="--target-airflow",
+        installed=None,
+        folder_uses_airflow3=False,
+        folder_uses_airflow2=True,
+        conflicts=("pins disagree",),
+    )
+    (warning,) = t.warnings
+    assert "airflow.contrib" in warning and warning.endswith("as asked")

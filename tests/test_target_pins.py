@@ -190,3 +190,92 @@ def test_the_baseline_file_names_the_target_and_its_source(tmp_path: Path) -> No
     doc = json.loads((repo / "baseline.json").read_text())
     assert doc["target_airflow"]["version"] == "2.9.3"
     assert "requirements.txt:1" in doc["target_airflow"]["reason"]
+
+
+def _waits(doc: dict) -> list[dict]:
+    return [f for f in doc["findings"] if f["task_id"] == "wait"]
+
+
+def test_a_given_target_of_another_line_does_not_borrow_the_installed_providers(
+    tmp_path: Path,
+) -> None:
+    """Installed here: Airflow 3.3 and its providers (amazon 9.x needs Airflow >=2.11). On
+    --target-airflow 2.6 with no provider pinned, the amazon release that runs there is
+    unknown: the S3KeySensor's `deferrable` fix is not called safe, and the versions say why."""
+    repo = _project(tmp_path / "repo", {})
+    doc = json.loads(_run(repo, "--target-airflow", "2.6").stdout)
+    assert doc["deployment_versions"]["packages"] == {"apache-airflow": "2.6"}
+    assert "no provider versions known for Airflow 2.6" in doc["deployment_versions"]["source"]
+    (wait,) = [f for f in _waits(doc) if f["rule"] == "DA101"]
+    assert "is not known" in wait["message"]
+    assert wait["fix"]["safety"] == "unsafe"
+    # On the installed line the installed providers are the deployment's: the fix is safe.
+    doc = json.loads(_run(repo, "--target-airflow", "3.3").stdout)
+    assert "apache-airflow-providers-amazon" in doc["deployment_versions"]["packages"]
+    (wait,) = [f for f in _waits(doc) if f["rule"] == "DA101"]
+    assert wait["fix"]["safety"] == "safe"
+
+
+def test_a_given_target_follows_the_providers_the_project_pins(tmp_path: Path) -> None:
+    """The project pins an amazon release that has S3KeySensor's `deferrable` (the catalog
+    dates it to 8.2.0) and no Airflow: on --target-airflow 2.6 that release is used."""
+    repo = _project(
+        tmp_path / "repo", {"requirements.txt": "apache-airflow-providers-amazon==8.16.0\n"}
+    )
+    doc = json.loads(_run(repo, "--target-airflow", "2.6").stdout)
+    assert doc["deployment_versions"]["packages"] == {
+        "apache-airflow": "2.6",
+        "apache-airflow-providers-amazon": "8.16.0",
+    }
+    assert "requirements.txt" in doc["deployment_versions"]["source"]
+    (wait,) = [f for f in _waits(doc) if f["rule"] == "DA101"]
+    assert "accepts `deferrable=True` on Airflow 2.6" in wait["message"]
+    assert wait["fix"]["safety"] == "safe"
+    # An older pinned release predates it: no deferrable fix, the release named.
+    (repo / "requirements.txt").write_text("apache-airflow-providers-amazon==8.1.0\n")
+    doc = json.loads(_run(repo, "--target-airflow", "2.6").stdout)
+    (wait,) = _waits(doc)
+    assert "`deferrable` arrives in apache-airflow-providers-amazon 8.2.0" in wait["message"]
+    assert "deferrable" not in (wait["fix"] or {}).get("action", "")
+
+
+def test_a_poetry_caret_range_takes_the_newest_line_it_allows(tmp_path: Path) -> None:
+    pyproject = '[tool.poetry.dependencies]\npython = "^3.10"\napache-airflow = "^2.6"\n'
+    repo = _project(tmp_path / "repo", {"pyproject.toml": pyproject})
+    target = _target(repo)
+    assert target["version"] == "2.11"  # ^2.6 is >=2.6,<3: the 2.11 line is the newest
+    assert "apache-airflow ^2.6 in pyproject.toml:3 (a range" in target["reason"]
+
+
+def test_a_range_that_allows_no_known_line_is_a_note(tmp_path: Path) -> None:
+    repo = _project(tmp_path / "repo", {"requirements.txt": "apache-airflow>=9\n"})
+    target = _target(repo)
+    assert target["version"].startswith("3.3")  # the installed one: nothing else to go by
+    (note,) = target["notes"]
+    assert note.startswith("requirements.txt:1: apache-airflow>=9 is a range")
+
+
+def test_a_core_class_that_defers_only_on_a_later_line_names_that_release(
+    tmp_path: Path,
+) -> None:
+    """ExternalTaskSensor takes `deferrable` from Airflow 2.7.0 (tests/catalog/test_old_lines
+    reads the 2.6 and 2.7 wheels): on a project pinned to 2.5.3 no deferrable fix, the release
+    named, and passing `deferrable=True` is an import error that says the same."""
+    dag = (
+        "from airflow import DAG\n"
+        "from airflow.sensors.external_task import ExternalTaskSensor\n\n"
+        'with DAG("d", schedule="@daily"):\n'
+        '    ExternalTaskSensor(task_id="wait", external_dag_id="up", timeout=60)\n'
+        '    ExternalTaskSensor(task_id="opt", external_dag_id="up", timeout=60,'
+        " deferrable=True)\n"
+    )
+    repo = _project(tmp_path / "repo", {"requirements.txt": "apache-airflow==2.5.3\n"}, dag)
+    doc = json.loads(_run(repo).stdout)
+    assert doc["target_airflow"]["version"] == "2.5.3"
+    by = {(f["rule"], f["task_id"]): f for f in doc["findings"]}
+    poke = by[("DA105", "wait")]
+    assert poke["message"].endswith(
+        "the class cannot defer on Airflow 2.5: `deferrable` arrives in apache-airflow 2.7.0"
+    )
+    assert "deferrable" not in (poke["fix"] or {}).get("action", "")
+    assert "(`deferrable` arrives in apache-airflow 2.7.0)" in by[("DA107", "opt")]["message"]

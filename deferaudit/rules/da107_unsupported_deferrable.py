@@ -37,6 +37,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             task,
             f"`{task.class_name}` does not accept `deferrable` on Airflow {ctx.target.line}"
             + (f" ({task.cls.deferrable_gap})" if task.cls.deferrable_gap else "")
+            + (f" ({task.cls.deferrable_later})" if task.cls.deferrable_later else "")
             + ": "
             'the DAG fails to import ("Invalid arguments were passed")',
         )

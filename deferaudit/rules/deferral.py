@@ -406,6 +406,10 @@ def deferral_verdict(task: ResolvedTask, line: str) -> str:
         return f"it may accept `deferrable=True` on Airflow {line}: {task.cls.provider_unpinned}"
     if task.cls.accepts_deferrable:
         return f"it accepts `deferrable=True` on Airflow {line}"
+    if task.cls.origin == "other-line":
+        return f"the class does not exist on Airflow {line} (DA110)"
+    if task.cls.deferrable_later is not None:
+        return f"the class cannot defer on Airflow {line}: {task.cls.deferrable_later}"
     return f"the class cannot defer on Airflow {line}"
 
 
