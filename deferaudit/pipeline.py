@@ -23,6 +23,7 @@ from deferaudit.versions import DeploymentVersions
 
 if TYPE_CHECKING:
     from deferaudit.cost.history_join import HistoryJoin
+    from deferaudit.cost.measured_plan import ReplayedWaits
     from deferaudit.history import History
 
 __all__ = ["Judge", "Wants", "build_report", "capacity_plan", "complete_report"]
@@ -89,14 +90,16 @@ def complete_report(
     history: History | None = None,
 ) -> Report:
     """The Report of a scan already made."""
-    joined = None
+    joined = replayed = None
     if history is not None:
         result, joined = with_history(result, history)
+        if wants.plan:
+            replayed = replayed_waits(result, history, joined)
     findings: Sequence[Finding] = result.findings
     verdict = None
     if judge is not None:
         findings, verdict = judge(result)
-    plan = capacity_plan(result) if wants.plan else None
+    plan = capacity_plan(result, replayed) if wants.plan else None
     edits = None
     if wants.fix_edits:
         from deferaudit.fixes.edits import fix_edits_for
@@ -151,8 +154,20 @@ def with_history(result: ScanResult, history: History) -> tuple[ScanResult, Hist
         ids = {c.dag_id for c in outcome.costs if c.dag_id}
         if ids or outcome.dags:
             dag_files.setdefault(outcome.path, set()).update(ids)
+    presence = None
+    if result.settings.history:
+        from deferaudit.history.replay import read_presence
+
+        # When each DAG began to run: a DAG younger than the window has its runs per day over
+        # the days it was there.
+        presence = read_presence(result.settings.history, history.window)
     priced, joined = join_history(
-        ((o.path, c) for o in result.outcomes for c in o.costs), scanned, dag_files, history, loops
+        ((o.path, c) for o in result.outcomes for c in o.costs),
+        scanned,
+        dag_files,
+        history,
+        loops,
+        presence,
     )
     if not priced:
         return replace(result, outcomes_key=None), joined
@@ -183,8 +198,26 @@ def with_history(result: ScanResult, history: History) -> tuple[ScanResult, Hist
     ), joined
 
 
-def capacity_plan(result: ScanResult) -> TriggererPlan:
-    """The plan over every waiting task of the scan, from cached outcomes or fresh ones.
+def replayed_waits(
+    result: ScanResult, history: History, joined: HistoryJoin
+) -> ReplayedWaits | None:
+    """The real waits, in the database ``--history`` names, of the waiting tasks the fixes
+    would defer and of those that defer already (None when no database is named)."""
+    url = result.settings.history
+    if not url:
+        return None
+    from deferaudit.cost.measured_plan import ReplayedWaits, replay_choice, safe_places
+    from deferaudit.history.replay import replay_waits
+
+    safe = safe_places((o.path, o.findings) for o in result.outcomes)
+    chosen, places = replay_choice(joined, safe)
+    replay = replay_waits(url, history.window, chosen)
+    return ReplayedWaits(replay, history.window.describe(), places, safe)
+
+
+def capacity_plan(result: ScanResult, replayed: ReplayedWaits | None = None) -> TriggererPlan:
+    """The plan over every waiting task of the scan, from cached outcomes or fresh ones; with
+    ``replayed`` waits, its triggerers are also sized from their measured concurrency.
 
     With the cache on, the plan is kept under the outcomes' key and the plan's settings: a
     scan whose every outcome is unchanged gets the same plan back without the simulation.
@@ -200,4 +233,8 @@ def capacity_plan(result: ScanResult) -> TriggererPlan:
     plan = plan_capacity(((o.path, c) for o in result.outcomes for c in o.costs), params)
     if cached and file is not None:
         save_plan(file, key, plan, result.cache_seal)
+    if replayed is not None:
+        from deferaudit.cost.measured_plan import with_replay
+
+        plan = with_replay(plan, ((o.path, c) for o in result.outcomes for c in o.costs), replayed)
     return plan

@@ -14,6 +14,7 @@ from deferaudit.cost.model import Assumption, SlotCost, assumption
 from deferaudit.cost.schedule import DAY, WEEK, Timing, fire_times
 
 if TYPE_CHECKING:
+    from deferaudit.cost.measured_plan import MeasuredPlan
     from deferaudit.settings import Settings
 
 __all__ = [
@@ -29,7 +30,10 @@ __all__ = [
     "triggerers_needed",
 ]
 
-DEFAULT_CAPACITY = 1000  # Airflow's [triggerer] capacity default (config.yml)
+# Airflow's [triggerer] capacity default: "1000" in airflow-core 3.3.2's
+# config_templates/config.yml; ``default_capacity`` is its name before 3.0, which 3.3 still
+# reads with a deprecation warning (_shared/configuration/parser.py, deprecated_options).
+DEFAULT_CAPACITY = 1000
 DEFAULT_UTILISATION = 0.8
 DEFAULT_WORKER_CONCURRENCY = 16  # the Celery provider's [celery] worker_concurrency default
 # The timeline's resolution: one point per hour of the week (168), each the highest value
@@ -283,6 +287,21 @@ class TriggererPlan:
     triggerers: int
     timeline: tuple[tuple[int, float, float], ...]
     assumptions: tuple[tuple[Assumption, int], ...]
+    # The triggerers from the measured concurrency of the replayed waits (--history;
+    # deferaudit.cost.measured_plan); None: only the simulated week.
+    measured: MeasuredPlan | None = None
+
+    @property
+    def sized_triggerers(self) -> int:
+        """The triggerers the settings ask for: from the measured waits of every proposed
+        fix when there is a history, else from the simulated week."""
+        return self.measured.proposed.triggerers if self.measured else self.triggerers
+
+    @property
+    def sized_from(self) -> str:
+        if self.measured is None:
+            return "simulated week"
+        return self.measured.scenario_source(self.measured.proposed)
 
     @property
     def worker_slots_freed(self) -> float:
@@ -312,7 +331,7 @@ class TriggererPlan:
         return [
             "triggerer:",
             "  enabled: true",
-            f"  replicas: {self.triggerers}",
+            f"  replicas: {self.sized_triggerers}",
             f'  args: ["bash", "-c", "exec airflow triggerer --capacity {self.params.capacity}"]',
         ]
 
@@ -358,6 +377,7 @@ class TriggererPlan:
             "utilisation_target": p.utilisation,
             "triggerers": self.triggerers,
             "triggerers_without_ha": self.triggerers_without_ha,
+            "triggerers_source": "simulated week",
             "ha": p.ha,
             "peak_worker_slots_before": _r(self.slots_before.peak),
             "peak_worker_slots_after": _r(self.slots_after.peak),
@@ -379,6 +399,8 @@ class TriggererPlan:
             "dags": [d.to_json() for d in self.dags],
             "timeline_step_minutes": int(TIMELINE_STEP // 60),
             "timeline": [[m, _r(t), _r(s)] for m, t, s in self.timeline],
+            **({"measured": self.measured.to_json()} if self.measured is not None else {}),
+            "sized_triggerers": {"triggerers": self.sized_triggerers, "source": self.sized_from},
             "settings": {
                 "airflow_cfg": self.airflow_cfg(),
                 "environment": self.environment(),

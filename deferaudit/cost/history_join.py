@@ -16,14 +16,28 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deferaudit.cost.model import Assumption, SlotCost, assumption, remade
 from deferaudit.cost.schedule import DAY, Timing
 from deferaudit.durations import format_duration
-from deferaudit.history.model import History, Spread, TaskHistory
+from deferaudit.history.model import History, Spread, TaskHistory, Window
 
-__all__ = ["HistoryJoin", "MeasuredTask", "UnmeasuredTask", "UnscannedTask", "join_history"]
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from deferaudit.history.replay import Presence
+
+__all__ = [
+    "ABSENCE_SPACINGS",
+    "HistoryJoin",
+    "MeasuredTask",
+    "Present",
+    "UnmeasuredTask",
+    "UnscannedTask",
+    "join_history",
+    "present",
+]
 
 # Measured runs per day within this fraction of the schedule's keep the schedule's fire times
 # in the simulated week (a window cut mid-day, a skipped run); further off, the schedule is
@@ -34,12 +48,73 @@ SCHEDULE_TOLERANCE = 0.10
 _KEY = re.compile(r"^[\w.-]+$")
 # How history names the way a run waited, for each way the scan judges a task to wait
 # (history calls a slot held from start to end "poke", a blocking operator's too).
+# A gap at the window's start before a DAG's first run, or at its end after the database's
+# last data, is the DAG's absence (a deployment younger than the window, a copy of the database
+# taken before the window's end) when it is longer than this many of the DAG's own spacings
+# between runs; a shorter one is the wait between two runs of a DAG that was there (a daily DAG
+# that runs at 03:00 first runs 3 hours into a window that starts at midnight).
+ABSENCE_SPACINGS = 2
 _HISTORY_KIND = {
     "poke": "poke",
     "blocking": "poke",
     "reschedule": "reschedule",
     "deferrable": "deferred",
 }
+
+
+@dataclass(frozen=True)
+class Present:
+    """The part of the window a DAG was there, when it is shorter than the window: from its
+    first run (its DAG's earliest run in the database came after the window's start) and to
+    the last moment the database has data (before the window's end)."""
+
+    since: datetime
+    until: datetime
+    why: str
+
+    @property
+    def days(self) -> float:
+        return max((self.until - self.since).total_seconds() / DAY, 1e-9)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"since": self.since.isoformat(), "until": self.until.isoformat(), "why": self.why}
+
+
+def present(window: Window, presence: Presence | None, dag_id: str) -> Present | None:
+    """The part of ``window`` the DAG ``dag_id`` was present, or None for all of it.
+
+    It begins at the DAG's first run when the database holds no earlier run of it and the gap
+    from the window's start is longer than ABSENCE_SPACINGS of its spacings between runs (from
+    its first run, or the window's start, to the window's end over its runs there); it ends at
+    the last moment the database has data when the gap to the window's end is as long."""
+    if presence is None:
+        return None
+    first = presence.first_run.get(dag_id)
+    last = presence.last_data
+    since = first if first is not None and first > window.since else window.since
+    until = last if last is not None and since < last < window.until else window.until
+    runs = max(presence.runs_in_window.get(dag_id, 0), 1)
+    # Its spacing between runs up to the window's end, not to the database's last data: a DAG
+    # that ran once shortly before the last data would otherwise look gone for the rest.
+    spacing = (window.until - since).total_seconds() / runs
+    head = (since - window.since).total_seconds() > ABSENCE_SPACINGS * spacing
+    tail = (window.until - until).total_seconds() > ABSENCE_SPACINGS * spacing
+    if not head and not tail:
+        return None
+    since = since if head else window.since
+    until = until if tail else window.until
+    why = []
+    if head:
+        why.append(
+            f"its DAG's first run in the database, {since:%Y-%m-%d %H:%M}, is "
+            f"{_d((since - window.since).total_seconds())} into the window"
+        )
+    if tail:
+        why.append(
+            f"the database has no data after {until:%Y-%m-%d %H:%M}, "
+            f"{_d((window.until - until).total_seconds())} before the window's end"
+        )
+    return Present(since, until, " and ".join(why))
 
 
 @dataclass(frozen=True)
@@ -63,6 +138,8 @@ class MeasuredTask:
     measured: SlotCost
     # Other scanned tasks (path:line) with the same ids: the same runs price each of them.
     shared_with: tuple[str, ...] = ()
+    # The part of the window its DAG was present, when shorter than the window.
+    present: Present | None = None
 
     @property
     def held_slot_hours_per_day(self) -> float:
@@ -98,6 +175,8 @@ class MeasuredTask:
             "wait_kind": self.wait_kind,
             "wait_seconds": _spread(self.wait),
             "held_slot_hours_per_day": _r(self.held_slot_hours_per_day),
+            "days": _r(self.days),
+            "present": self.present.to_json() if self.present is not None else None,
             "source": self.source,
             "assumed": _figures(self.assumed),
             "measured": _figures(self.measured),
@@ -205,16 +284,19 @@ def join_history(
     dag_files: Mapping[str, Iterable[str]],
     history: History,
     loops: Mapping[tuple[str, int], tuple[str, ...]] | None = None,
+    presence: Presence | None = None,
 ) -> tuple[dict[int, SlotCost], HistoryJoin]:
     """Price every waiting task (path, cost) the history ran from its runs.
 
     ``scanned`` are the (dag_id, task_id) of every task the scan found, waiting or not;
     ``dag_files`` the DAG ids each scanned DAG file defines; ``loops`` the task ids a call in a
-    loop makes, by (path, line) (one cost stands for them all). Returns the new cost of each
-    priced one by ``id`` of its old cost, and what was joined.
+    loop makes, by (path, line) (one cost stands for them all); ``presence`` when each DAG
+    began to run and the database's last data (read by history.replay): a DAG younger than the
+    window has its runs and held slot time per day over the days it was there. Returns the new
+    cost of each priced one by ``id`` of its old cost, and what was joined.
     """
     runs = _by_task(history.tasks)
-    days = max((history.window.until - history.window.since).total_seconds() / DAY, 1e-9)
+    window_days = max((history.window.until - history.window.since).total_seconds() / DAY, 1e-9)
     grouped = _grouped(runs)
     priced: dict[int, SlotCost] = {}
     measured: list[MeasuredTask] = []
@@ -228,11 +310,12 @@ def join_history(
             task, wait_detail = _looped([runs[k] for k in keys], len(made))
             used.update(keys)
             source = history.task_source(task)
-            new = priced.get(id(cost)) or _priced(cost, task, days, source, wait_detail)
+            span = present(history.window, presence, keys[0][0])
+            days = span.days if span is not None else window_days
+            new = priced.get(id(cost)) or _priced(cost, task, days, source, wait_detail, span)
             priced[id(cost)] = new
-            measured.append(
-                _measured_task(path, cost, ", ".join(k[1] for k in keys), task, days, source, new)
-            )
+            recorded = ", ".join(k[1] for k in keys)
+            measured.append(_measured_task(path, cost, recorded, task, days, source, new, span))
             continue
         if key is None and made:
             shown = ", ".join(made[:3]) + (", ..." if len(made) > 3 else "")
@@ -246,9 +329,11 @@ def join_history(
         used.add(key)
         task = runs[key]
         source = history.task_source(task)
-        new = priced.get(id(cost)) or _priced(cost, task, days, source)
+        span = present(history.window, presence, key[0])
+        days = span.days if span is not None else window_days
+        new = priced.get(id(cost)) or _priced(cost, task, days, source, None, span)
         priced[id(cost)] = new
-        measured.append(_measured_task(path, cost, key[1], task, days, source, new))
+        measured.append(_measured_task(path, cost, key[1], task, days, source, new, span))
     places: dict[tuple[str, str], list[str]] = defaultdict(list)
     for item in measured:
         places[(item.dag_id, item.recorded_task_id)].append(f"{item.path}:{item.line}")
@@ -306,6 +391,7 @@ def _measured_task(
     days: float,
     source: str,
     new: SlotCost,
+    span: Present | None = None,
 ) -> MeasuredTask:
     return MeasuredTask(
         path,
@@ -323,6 +409,7 @@ def _measured_task(
         source,
         cost,
         new,
+        present=span,
     )
 
 
@@ -416,7 +503,12 @@ def _why_unmeasured(cost: SlotCost, candidates: list[str] | None) -> str:
 
 
 def _priced(
-    cost: SlotCost, task: TaskHistory, days: float, source: str, wait_detail: str | None = None
+    cost: SlotCost,
+    task: TaskHistory,
+    days: float,
+    source: str,
+    wait_detail: str | None = None,
+    span: Present | None = None,
 ) -> SlotCost:
     """``cost`` with the measured wait per run and runs per day, each noted with its source."""
     notes: dict[str, Assumption] = {a.quantity: a for a in cost.assumptions}
@@ -446,6 +538,11 @@ def _priced(
     counted = "1 task instance" if task.runs == 1 else f"{task.runs} task instances"
     window = "1 day" if days == 1 else f"{days:.4g} days"
     detail = f"{runs:.4g} a day: {counted} in {window}{per_run}"
+    if span is not None:
+        detail += (
+            f" it was present, {span.since:%Y-%m-%d %H:%M} .. {span.until:%Y-%m-%d %H:%M} "
+            f"({span.why}; held slot time per day over the same days)"
+        )
     if not _close(runs, cost.runs_per_day):
         timing = _even(runs)
         detail += (
@@ -469,6 +566,7 @@ def _priced(
         "wait_kind": task.wait_kind,
         "wait_seconds": _spread(spread),
         "held_slot_hours_per_day": _r(task.slot_seconds / 3600 / days),
+        "days": _r(days),
         "source": source,
         "assumed": _figures(cost),
     }
