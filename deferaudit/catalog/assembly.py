@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from deferaudit.catalog import replacements, siblings, wait_overrides
+from deferaudit.catalog import async_successors, replacements, siblings, wait_overrides
 from deferaudit.catalog.class_facts import ClassFacts, read_facts
 from deferaudit.catalog.model import CATALOG_SCHEMA, ClassEntry, PackageSource
 from deferaudit.catalog.parameters import root_params
@@ -112,6 +112,7 @@ def assemble(
         list(entries.values()), hints, _base_params(line_universes), lines
     )
     decided = _successors(decided, hints)
+    decided = async_successors.attach(decided, hints, provider_universe)
     decided.sort(key=lambda e: (e.path, tuple(e.airflow_lines or ())))
     packages = [_package_json(d) for d in distributions]
     return {
@@ -173,6 +174,7 @@ def _entry(facts: ClassFacts, dist: ReadDistribution, lines: tuple[str, ...] | N
         waits_unless=dict(waiting.waits_unless) if waiting is not None else {},
         wait_ends_at_known_time=waiting.known_end if waiting is not None else None,
         deferrable_ignores=dict(waiting.deferrable_ignores) if waiting is not None else {},
+        defer_timeout=facts.defer_timeout,
     )
 
 

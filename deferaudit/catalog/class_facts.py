@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from deferaudit.catalog.defer_timeout import read_defer_timeout
 from deferaudit.catalog.deprecation import deprecation_message, replacement_hints
 from deferaudit.catalog.parameters import read_init, sensor_defaults
 from deferaudit.catalog.roots import ROOTS
@@ -47,6 +48,7 @@ class ClassFacts:
     param_defaults: dict[str, str | None] = field(default_factory=dict)
     mro_paths: tuple[str, ...] = ()
     deferral: DeferralReading | None = None
+    defer_timeout: dict[str, str] | None = None
 
 
 def read_facts(universe: SourceUniverse, info: ClassInfo) -> ClassFacts:
@@ -101,6 +103,9 @@ def read_facts(universe: SourceUniverse, info: ClassInfo) -> ClassFacts:
         param_defaults={name: param.default for name, param in sorted(init.accepted.items())},
         mro_paths=tuple(node_path(n) for n in mro),
         deferral=deferral,
+        defer_timeout=read_defer_timeout(
+            universe, mro, {name: param.default for name, param in init.accepted.items()}
+        ),
     )
 
 

@@ -121,6 +121,14 @@ class ClassEntry:
     # parameters compare (``path``, ``defers``, ``not_deprecated``, ``subclass``,
     # ``params_added``, ``params_missing``, ``params_differ``, ``ignores``). None: no sibling.
     deferrable_sibling: Mapping[str, Any] | None = None
+    # Whether the class hands the task's ``execution_timeout`` to its own ``defer()``
+    # (``defer_timeout``: ``execution_timeout`` = always / unless / no / conditional, ``unless``
+    # and ``unless_default`` for the parameter that stops it, ``evidence``). None: no defer()
+    # call was read.
+    defer_timeout: Mapping[str, str] | None = None
+    # For an -Async class with no deferrable replacement: its regular counterpart, which does
+    # not defer, and what would (``replacement_guidance``); None when not assessed.
+    successor: Mapping[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -172,6 +180,8 @@ class ClassEntry:
             deferrable_ignores={k: dict(v) for k, v in raw.get("deferrable_ignores", {}).items()},
             deprecated_by=raw.get("deprecated_by"),
             deferrable_sibling=raw.get("deferrable_sibling"),
+            defer_timeout=raw.get("defer_timeout"),
+            successor=raw.get("successor"),
         )
 
     def falls_back_on(self, name: str) -> bool:
@@ -261,6 +271,10 @@ class Catalog:
 
         digest = hashlib.blake2b(digest_size=8)
         for e in self.entries:
+            if e.defer_timeout or e.successor:
+                digest.update(
+                    f"{e.path}|{e.airflow_lines}|{e.defer_timeout}|{e.successor}|".encode()
+                )
             if e.wait_kind is None and not e.deprecated_by and not e.deferrable_sibling:
                 continue
             digest.update(f"{e.path}|{e.airflow_lines}|{e.wait_kind}|{e.deprecated_by}|".encode())

@@ -215,7 +215,7 @@ def sensor_ignores(
         timeout = next((kw.value for kw in call.keywords if kw.arg == "timeout"), None)
         if timeout is None and any(kw.arg is None for kw in call.keywords):
             continue  # **kwargs: cannot tell
-        if timeout is None or "timeout" not in _attrs_in_expr(universe, classes, fn, timeout):
+        if timeout is None or "timeout" not in attrs_in_expr(universe, classes, fn, timeout):
             given = f"`timeout={ast.unparse(timeout)}`" if timeout is not None else "no timeout"
             out["timeout"] = {
                 "effect": "ignored",
@@ -250,10 +250,10 @@ def _attrs_read(
 def _attrs_in_call(
     universe: SourceUniverse, classes: Sequence[ClassInfo], fn: Function, call: ast.Call
 ) -> set[str]:
-    return _attrs_in_expr(universe, classes, fn, call)
+    return attrs_in_expr(universe, classes, fn, call)
 
 
-def _attrs_in_expr(
+def attrs_in_expr(
     universe: SourceUniverse, classes: Sequence[ClassInfo], fn: Function, expr: ast.AST
 ) -> set[str]:
     """``self`` attributes an expression reads: directly, through the function's local
@@ -366,7 +366,7 @@ def _deferred_attrs(
             for call in _calls(node):
                 if callee_name(call) != "defer":
                     continue
-                found |= _attrs_in_expr(universe, classes, owner, call)
+                found |= attrs_in_expr(universe, classes, owner, call)
                 places.append(f"`{ast.unparse(call.func)}(...)` in {owner.where}")
                 resume = _resume_method(universe, classes, owner, call)
                 if resume is not None:

@@ -147,6 +147,13 @@ def fact_rows(catalog: Catalog, entry: ClassEntry) -> list[tuple[str, str, str]]
         if entry.replacement and entry.replacement_param_gaps:
             value += f" (arguments it lacks: {', '.join(entry.replacement_param_gaps)})"
         rows.append(("replacement", value, entry.replacement_note or "not assessed"))
+    rows.extend(successor_rows(entry, read))
+    timeout = entry.defer_timeout
+    if timeout:
+        value = _DEFER_TIMEOUT.get(str(timeout.get("execution_timeout")), "?")
+        if timeout.get("execution_timeout") == "unless":
+            value += f" `{timeout.get('unless')}` is set (default: {timeout.get('unless_default')})"
+        rows.append(("defer() timeout", value, f"{read}: {timeout.get('evidence', '')}"))
     if entry.aliases:
         for alias in entry.aliases:
             notes = []
@@ -158,6 +165,42 @@ def fact_rows(catalog: Catalog, entry: ClassEntry) -> list[tuple[str, str, str]]
             rows.append(("alias", value, f"{read}: re-export or shim"))
     if entry.bases:
         rows.append(("bases", ", ".join(entry.bases), read))
+    return rows
+
+
+_DEFER_TIMEOUT = {
+    "always": "given execution_timeout (it bounds the deferred wait on Airflow 3 too)",
+    "unless": "given execution_timeout unless",
+    "no": "not given execution_timeout (on Airflow 3 it does not bound the deferred wait)",
+    "conditional": "given execution_timeout in some cases only",
+}
+
+
+def successor_rows(entry: ClassEntry, read: str) -> list[tuple[str, str, str]]:
+    """For an -Async class with no deferrable replacement: its regular counterpart (which does
+    not defer), and what would defer instead, each with its source."""
+    record = entry.successor
+    if not record:
+        return []
+    rows = [("deprecation", str(record.get("deprecated", "")), read)]
+    if record.get("path"):
+        defers = "defers" if record.get("defers") else "does not defer"
+        rows.append(
+            (
+                "counterpart",
+                f"{record['path']} ({defers})",
+                f"{read}: {record.get('origin', '')}; {record.get('defers_evidence', '')}",
+            )
+        )
+    elif record.get("missing"):
+        rows.append(("counterpart", "none", f"{read}: {record['missing']}"))
+    source = "async_successors.toml (each row checked against the read packages)"
+    reason = record.get("reason") or record.get("instead_note") or ""
+    for target in record.get("instead") or ():
+        value = f"{target['path']} ({target['package']}; defers {target['defers']})"
+        rows.append(("defers instead", value, f"{source}: {reason}"))
+    if record.get("nothing"):
+        rows.append(("defers instead", f"nothing: {record['nothing']}", f"{source}: {reason}"))
     return rows
 
 
@@ -227,6 +270,11 @@ def export_entry(entry: ClassEntry) -> dict[str, Any]:
             if entry.deprecated
             else None
         ),
+        # For an -Async class with no deferrable replacement: its regular counterpart (which
+        # does not defer) and what defers instead (None: not such a class).
+        "successor": _plain(entry.successor) if entry.successor else None,
+        # Whether the class hands execution_timeout to its own defer() (None: no defer read).
+        "defer_timeout": _plain(entry.defer_timeout) if entry.defer_timeout else None,
         # The live ``<Name>Async`` class that defers in this one's place (None: none).
         "deferrable_sibling": (
             _plain(entry.deferrable_sibling) if entry.deferrable_sibling else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from deferaudit.catalog.model import ClassEntry
 from deferaudit.fixes import ReplaceAsyncClass
 from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
@@ -16,6 +17,8 @@ def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[ReplaceAsyncC
     entry = task.cls.entry
     assert entry is not None
     if entry.replacement is None:
+        if entry.successor:
+            return None, successor_advice(entry)
         note = entry.replacement_note or "no open-source deferrable equivalent is known"
         return None, f"no replacement: {note}"
     target = ctx.catalog.lookup(entry.replacement, ctx.target.line)
@@ -60,6 +63,41 @@ def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[ReplaceAsyncC
     return fix, f"use `{short}(..., deferrable=True)` instead"
 
 
+def successor_advice(entry: ClassEntry) -> str:
+    """For an -Async class with no deferrable replacement (the catalog's ``successor``): its
+    regular counterpart does not defer (or is missing), and what would defer instead, if
+    anything. A swap to a class that does not defer would be wrong: there is no fix."""
+    record = entry.successor or {}
+    parts: list[str] = []
+    path = record.get("path")
+    if path:
+        short = str(path).rsplit(".", 1)[-1]
+        origin = str(record.get("origin", "")).split(" (", 1)[0]
+        if record.get("defers"):
+            parts.append(
+                f"its counterpart `{short}` ({origin}) takes `deferrable` but is no replacement "
+                f"for it (`deferaudit catalog show {entry.name}` says why)"
+            )
+        else:
+            parts.append(f"its regular counterpart `{short}` ({origin}) does not defer")
+    elif record.get("missing"):
+        parts.append(str(record["missing"]))
+    instead = list(record.get("instead") or ())
+    for target in instead:
+        short = str(target["path"]).rsplit(".", 1)[-1]
+        if "deferrable=True" in target["defers"]:
+            parts.append(
+                f"`{short}(..., deferrable=True)` ({target['package']}) would defer in its place"
+            )
+        else:
+            parts.append(
+                f"`{short}` ({target['package']}; it always defers) would defer in its place"
+            )
+    if record.get("nothing"):
+        parts.append(f"nothing defers in its place: {record['nothing']}")
+    return "; ".join(parts) + "; no automatic fix"
+
+
 _POLL_INTERVAL = re.compile(r"^(poll|polling)_interval$")
 
 
@@ -79,12 +117,12 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         entry = task.cls.entry
         assert entry is not None
         where = entry.package
-        yield rule.finding(
-            ctx,
-            task,
-            f"`{task.class_name}` is a deprecated -Async class ({where}); {advice}",
-            fix,
-        )
+        what = f"a deprecated -Async class ({where})"
+        if entry.successor and not entry.deprecated:
+            # Deprecated only when its package says so: astronomer-providers 1.19.4 does not
+            # deprecate these (no marker, no warning, not in the 1.19.0 list).
+            what = f"an -Async class of {where} {entry.version}, which does not deprecate it"
+        yield rule.finding(ctx, task, f"`{task.class_name}` is {what}; {advice}", fix)
 
 
 RULE = Rule(
@@ -100,7 +138,13 @@ Finds tasks built from the separate `-Async` classes: astronomer-providers'
     why="""
 These classes are deprecated: astronomer-providers is no longer maintained, and Airflow
 folded its own into the regular classes with `deferrable=True`. Some have no open-source
-deferrable equivalent at all; the message says which.
+deferrable equivalent at all; the message says which. A few astronomer-providers classes are
+not deprecated by its last release (1.19.4: `RedshiftSQLOperatorAsync`,
+`SnowflakeOperatorAsync`, `SnowflakeSensorAsync`, `ExternalDeploymentTaskSensorAsync`, the
+Hive partition sensors) and their regular counterparts do not defer: the message names the
+counterpart and the class that would defer instead (`RedshiftDataOperator`,
+`SnowflakeSqlApiOperator`, astronomer-providers' `ExternalDeploymentSensor`), or says that
+nothing does.
 """,
     example="""
 from astronomer.providers.amazon.aws.sensors.s3 import S3KeySensorAsync
@@ -115,8 +159,10 @@ wait = S3KeySensor(task_id="wait", bucket_key="s3://b/k", deferrable=True)
     fix_safety="""
 Safe when the replacement accepts every argument the task passes; unsafe when `soft_fail` or a
 `pool` is set. No fix when the class has no replacement, when the replacement cannot defer on
-the target version, or when the task passes an argument the replacement has no parameter for
-(e.g. `S3PrefixSensorAsync(prefix=...)`): the message says which.
+the target version, when its only counterpart does not defer (the class that would defer
+instead is another class with other parameters: a rewrite by hand), or when the task passes an
+argument the replacement has no parameter for (e.g. `S3PrefixSensorAsync(prefix=...)`): the
+message says which.
 """,
     check=check,
     fix_availability="sometimes",

@@ -256,13 +256,18 @@ def unsafe_reasons(task: ResolvedTask, status: WaitStatus, line: str) -> tuple[s
 _NOT_YET_DEFERRING = ("poke", "reschedule", "blocking")
 
 
-def execution_timeout_reason(task: ResolvedTask, status: WaitStatus, line: str) -> str:
+def execution_timeout_reason(
+    task: ResolvedTask, status: WaitStatus, line: str, deferring: ClassEntry | None = None
+) -> str:
     """What a task's ``execution_timeout`` stops doing once the fix makes it defer on Airflow
     ``line`` ("" when it is unset or keeps its meaning there).
 
     The catalog's limits table (``deferaudit.catalog.deferred_limits``) says, per line, whether
-    a deferred wait is still bounded by it, with the core source that shows it. A task that
-    already defers (an -Async class swapped for its replacement) loses nothing.
+    a deferred wait is still bounded by it, with the core source that shows it. Where it is
+    not, the class that will defer (``deferring``: the task's own, or the sibling it is swapped
+    for) may hand it to its own ``defer()`` (the catalog's ``defer_timeout``, read from source):
+    then it still bounds the wait. A task that already defers (an -Async class swapped for its
+    replacement) loses nothing.
     """
     timeout = task.arg("execution_timeout")
     if timeout is None or (timeout.kind == "literal" and timeout.value is None):
@@ -272,22 +277,70 @@ def execution_timeout_reason(task: ResolvedTask, status: WaitStatus, line: str) 
     limit = deferred_limit("execution_timeout", line)
     where = _where(task, "execution_timeout")
     if limit is not None and not limit.holds:
-        now = (
-            "in reschedule mode it bounds each poke"
-            if status.mode == "reschedule"
-            else "today it bounds the whole wait, which runs on the worker"
-        )
-        return (
-            f"execution_timeout is set{where}: {now}; on Airflow {line} {limit.what}, so once "
-            "deferred the wait can outlast it unless the class itself hands it to defer() "
-            f"({limit.cite()})"
-        )
+        handed, clause = _handed_to_defer(task, deferring)
+        if not handed:
+            now = (
+                "in reschedule mode it bounds each poke"
+                if status.mode == "reschedule"
+                else "today it bounds the whole wait, which runs on the worker"
+            )
+            return (
+                f"execution_timeout is set{where}: {now}; on Airflow {line} {limit.what}, "
+                f"{clause} ({limit.cite()})"
+            )
     if status.mode == "reschedule":
         return (
             f"execution_timeout on a reschedule-mode sensor bounds each poke{where}; once deferred "
             "it bounds the whole wait"
         )
     return ""
+
+
+_FALSY_DEFAULTS = ("None", "0", "False", "0.0")
+
+
+def _handed_to_defer(task: ResolvedTask, deferring: ClassEntry | None) -> tuple[bool, str]:
+    """Whether the deferring class hands ``execution_timeout`` to its ``defer()`` for this task,
+    and, when it does not, the clause saying so with the catalog's evidence."""
+    entry = deferring if deferring is not None else catalog_behaviour(task)
+    if entry is None:
+        return False, (
+            "so once deferred the wait can outlast it unless the project's own code hands it "
+            "to defer()"
+        )
+    name = f"`{entry.name}`"
+    read = f"{entry.package} {entry.version}"
+    record = entry.defer_timeout or {}
+    kind = record.get("execution_timeout")
+    evidence = record.get("evidence", "")
+    plain = "so once deferred the wait is not bounded by execution_timeout"
+    if kind == "always":
+        return True, ""
+    if kind == "unless":
+        param = record.get("unless", "")
+        arg = task.arg(param)
+        if arg is None:
+            default = record.get("unless_default", "None")
+            if default in _FALSY_DEFAULTS:
+                return True, ""
+            return False, (
+                f"and {name} hands it to defer() only when `{param}` is unset or 0, whose "
+                f"default is {default} ({read}: {evidence}): {plain}"
+            )
+        if arg.kind == "literal" and arg.value in (None, 0, False):
+            return True, ""
+        return False, (
+            f"and {name} hands it to defer() only when `{param}` is unset or 0, which the task "
+            f"sets ({read}: {evidence}): {plain}"
+        )
+    if kind == "no":
+        return False, f"and {name} does not hand it to its defer() ({read}: {evidence}): {plain}"
+    if kind == "conditional":
+        return False, (
+            f"and {name} hands it to defer() only in some cases ({read}: {evidence}): once "
+            "deferred the wait may not be bounded by execution_timeout"
+        )
+    return False, f"and {read} has no defer() call of {name} that is given it: {plain}"
 
 
 # Task-level concurrency limits (``task_concurrency`` is Airflow 2's older name).

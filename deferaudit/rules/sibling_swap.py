@@ -153,7 +153,8 @@ def sibling_swap(
     waiting = dataclasses.replace(
         status, status="reschedule" if status.mode == "reschedule" else "poke"
     )
-    if text := execution_timeout_reason(task, waiting, ctx.target.line):
+    swapped = ctx.catalog.lookup(sibling.path, ctx.target.line)
+    if text := execution_timeout_reason(task, waiting, ctx.target.line, swapped):
         reasons.append(text)
     reasons.extend(concurrency_reasons(task, waiting, ctx.target.line))
     if site.star_kwargs:
