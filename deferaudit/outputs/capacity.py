@@ -12,6 +12,7 @@ from deferaudit.report import Report, View
 
 if TYPE_CHECKING:
     from deferaudit.cost.history_join import MeasuredTask
+    from deferaudit.cost.measured_plan import MeasuredPlan, MeasuredScenario
 
 __all__ = ["emit_capacity"]
 
@@ -72,6 +73,49 @@ def _task_line(path: str, cost: SlotCost, measured: MeasuredTask | None = None) 
         f"assumed: wait {format_duration(measured.assumed.wait)}, "
         f"{_runs(measured.assumed.runs_per_day)}, "
         f"{_n(measured.assumed.waste_slot_hours_per_day)} slot-h/day",
+    ]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _scenario_lines(
+    plan: TriggererPlan, measured: MeasuredPlan, scenario: MeasuredScenario, label: str
+) -> list[str]:
+    p = plan.params
+    t, s = scenario.triggers, scenario.slots_today
+    lines = [
+        f"  {label}: peak {_n(t.peak)}, 95th percentile {_n(t.p95)} concurrent triggers "
+        f"({_plural(t.intervals, 'interval')}); the worker slots they hold today: peak "
+        f"{_n(s.peak)}, 95th percentile {_n(s.p95)} ({_plural(s.intervals, 'interval')})"
+    ]
+    if scenario.simulated_tasks:
+        lines.append(
+            f"    without history, from the simulated week: "
+            f"{_plural(scenario.simulated_tasks, 'waiting task')}, peak "
+            f"{_n(scenario.simulated_triggers.peak)} triggers, added to the measured peak "
+            f"(their moments are not known to differ): {_n(scenario.peak_triggers)}"
+        )
+    ha = f", + 1 spare for high availability = {scenario.triggerers}" if p.ha else ""
+    lines.append(
+        f"    triggerers needed: max(1, ceil({_n(scenario.peak_triggers)} / "
+        f"{_n(plan.usable_per_triggerer)})) = {scenario.triggerers_without_ha}{ha} "
+        f"({_clean(measured.scenario_source(scenario))})"
+    )
+    return lines
+
+
+def _measured_lines(plan: TriggererPlan, measured: MeasuredPlan) -> list[str]:
+    """The triggerers from the replayed waits, each figure with its source."""
+    today = measured.today
+    return [
+        "Triggerers, from the real waits the fixes would move to the triggerer (replayed)",
+        f"  source: {_clean(measured.source)}; {_plural(measured.tasks, 'recorded task')} replayed",
+        f"  already deferring today: peak {_n(today.peak)}, 95th percentile {_n(today.p95)} "
+        f"concurrent triggers ({_plural(today.intervals, 'deferral')})",
+        *_scenario_lines(plan, measured, measured.safe, "with the safe fixes"),
+        *_scenario_lines(plan, measured, measured.proposed, "with every proposed fix"),
     ]
 
 
@@ -143,6 +187,9 @@ def _text(result: Report, plan: TriggererPlan, top: int) -> str:
         f"  triggerers needed: max(1, ceil({_n(t.peak)} / {_n(plan.usable_per_triggerer)})) = "
         f"{plan.triggerers_without_ha}{ha}"
     )
+    if plan.measured is not None:
+        out.append("")
+        out.extend(_measured_lines(plan, plan.measured))
     out.append("")
     out.append("Worker slots held by waiting tasks, over the same week")
     before, after = plan.slots_before, plan.slots_after
@@ -160,7 +207,14 @@ def _text(result: Report, plan: TriggererPlan, top: int) -> str:
         f"{'s' if plan.workers_freed != 1 else ''} at {p.worker_concurrency} slots each"
     )
     out.append("")
-    out.append("Settings to apply")
+    out.append(
+        "Settings to apply"
+        + (
+            f" ({plan.sized_triggerers} triggerers: {_clean(plan.sized_from)})"
+            if plan.measured is not None
+            else ""
+        )
+    )
     out.append("  airflow.cfg:")
     out.extend(f"    {line}" for line in plan.airflow_cfg())
     out.append("  or the environment:")
