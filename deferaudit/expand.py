@@ -24,6 +24,7 @@ from deferaudit.call_names import CallNames, Constants, parse_source
 from deferaudit.extract.dags import PENDING, split_pending
 from deferaudit.facts import (
     Arg,
+    Arm,
     Built,
     CallSite,
     DagFacts,
@@ -202,6 +203,7 @@ def expand_file(
                 chain=(),
                 outer=call,
                 iteration=index if call.iterations else None,
+                arms=call.arms,
             )
             if result is None:
                 continue
@@ -227,6 +229,12 @@ def expand_file(
         tasks = [t if t.dag_key else dataclasses.replace(t, dag_key=dags[0].key) for t in tasks]
     by_key = {d.key: d for d in dags}
     return [_with_defaults(t, by_key) for t in tasks], dags
+
+
+def _arms_at(arms: tuple[Arm, ...], where: str) -> tuple[Arm, ...]:
+    """A factory's own branches (written with ``where`` "": its file's code) named for one
+    of its calls."""
+    return tuple((where, line, arm) for _, line, arm in arms)
 
 
 def _with_loop(task: TaskSite, loop: LoopRepeat | None) -> TaskSite:
@@ -300,7 +308,10 @@ class _Expander:
         caller: str | None = None,
         caller_path: str | None = None,
         star_known: bool | None = None,
+        arms: tuple[Arm, ...] = (),
     ) -> _Result | None:
+        """``arms``: the if/else branches the call stands in, from the DAG file's down
+        (``TaskSite.arms``)."""
         factory = self.table.lookup(call.candidates)
         if factory is None or self.calls_read >= MAX_CALLS:
             return None
@@ -331,17 +342,21 @@ class _Expander:
                 env[name] = base.evaluate(default) if default is not None else Arg("")
         frame = Frame(caller_path or self.path, call.span.line, fn.path)
         chain = (*chain, frame)
+        # The factory's own ifs, named by its file and this call (the calls that led to it):
+        # each call takes its branches anew.
+        where = f"{scope.path}@" + ">".join(f"{f.path}:{f.line}" for f in chain)
+        if iteration is not None:
+            where += f"#{iteration}"
         local_dags = dict(dag_map)
         for dag in fn.dags:
             made = self._dag(dag, names, outer, iteration, chain, scope)
             local_dags[dag.key] = made.key
             out.dags.append(made)
         for task in fn.tasks:
-            out.tasks.append(
-                self._task(
-                    task, names, dags_in, local_dags, context_dag, outer, chain, scope, defaulted
-                )
+            made = self._task(
+                task, names, dags_in, local_dags, context_dag, outer, chain, scope, defaulted
             )
+            out.tasks.append(dataclasses.replace(made, arms=arms + _arms_at(task.arms, where)))
         result = _Result()
         inner_results: dict[str, _Result] = {}
         for inner in fn.calls:
@@ -363,6 +378,7 @@ class _Expander:
                     caller=fn.path,
                     caller_path=scope.path,
                     star_known=not unread,
+                    arms=arms + _arms_at(inner.arms, where),
                 )
                 if got is not None and inner.assigned:
                     inner_results[inner.assigned] = got

@@ -75,6 +75,11 @@ class LoopRepeat:
     known: int = 1
 
 
+# One branch of an ``if`` around a call (``TaskSite.arms``): (where, the if's line, 0 for
+# its body or 1 for its else).
+Arm = tuple[str, int, int]
+
+
 @record
 class TaskSite:
     """One call that creates an operator or sensor.
@@ -116,16 +121,13 @@ class TaskSite:
     # Set on a task a factory builds for a call (deferaudit.expand): where the operator call
     # is written and the calls that led there. ``span`` is then the outermost call's.
     built: Built | None = None
-    # The if/else branches the call is written in, outermost first: (the ``if``'s line, 0
-    # for its body or 1 for its ``else``/``elif``). Airflow runs one branch, so tasks of the
-    # two branches of one ``if`` are alternatives, not both made.
-    arms: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def arms_file(self) -> str:
-        """The file ``arms`` are lines of: the factory's for a task a factory builds (its
-        branches are the factory's), else "" (the site's own file)."""
-        return self.built.path if self.built is not None else ""
+    # The if/else branches the call is written in, outermost first: (where, the ``if``'s
+    # line, 0 for its body or 1 for its ``else``/``elif``). Airflow runs one branch, so tasks
+    # of the two branches of one ``if`` are alternatives, not both made. ``where`` is "" for
+    # the file's own code; for a task a factory builds, the branches around the factory's
+    # call come first, then the factory's own, whose ``where`` is "<factory file>@<the calls
+    # that led there>" (deferaudit.expand): each call of a factory takes its branches anew.
+    arms: tuple[Arm, ...] = ()
 
     @property
     def repeat(self) -> int:
@@ -226,6 +228,9 @@ class CallSite:
     # A call in loops whose elements are known: its values for each element, in order (the
     # function is then read once per element; ``loop`` still says how many).
     iterations: tuple[tuple[tuple[Arg, ...], Mapping[str, Arg]], ...] = ()
+    # The if/else branches the call is written in (as ``TaskSite.arms``): the tasks it builds
+    # stand in them too.
+    arms: tuple[Arm, ...] = ()
 
 
 @record
@@ -544,7 +549,7 @@ class FileFacts:
     taskflow_defs: tuple[str, ...] = ()
 
 
-# An ``if`` as ``TaskSite.arms`` names it: (file of its lines, function it is in, its line).
+# An ``if`` as ``TaskSite.arms`` names it: (where, function it is in, its line).
 BranchKey = tuple[str, str | None, int]
 
 
@@ -561,7 +566,7 @@ def by_branch(
         if len(site.arms) <= depth:
             plain.append(index)
         else:
-            line, arm = site.arms[depth]
-            key = (site.arms_file, site.function, line)
+            where, line, arm = site.arms[depth]
+            key = (where, site.function, line)
             branches.setdefault(key, {}).setdefault(arm, []).append(index)
     return plain, branches

@@ -87,6 +87,39 @@ FILES = {
             if os.environ.get("EXTRA", "yes") == "yes":
                 BashOperator(task_id="extra", bash_command="true")
         """,
+    # Factory calls in the branches of the DAG file's if: the tasks they build are
+    # alternatives too (two calls of 2 tasks, or one task: 4).
+    "call_site_branches.py": """\
+        import os
+        from airflow.sdk import DAG
+        from airflow.providers.standard.operators.bash import BashOperator
+        from team.factory import step
+
+        with DAG("call_site_branches", schedule="@daily"):
+            if os.environ.get("FULL", "yes") == "yes":
+                step("one")
+                step("two")
+            else:
+                BashOperator(task_id="only", bash_command="true")
+        """,
+    # A call outside the if (2 tasks), then two calls (4) against three plain tasks (3):
+    # 2 + 4. The factory's own if is taken anew at each call.
+    "mixed.py": """\
+        import os
+        from airflow.sdk import DAG
+        from airflow.providers.standard.operators.bash import BashOperator
+        from team.factory import step
+
+        with DAG("mixed", schedule="@daily"):
+            step("one")
+            if os.environ.get("FULL", "yes") == "yes":
+                step("two")
+                step("three")
+            else:
+                BashOperator(task_id="x", bash_command="true")
+                BashOperator(task_id="y", bash_command="true")
+                BashOperator(task_id="z", bash_command="true")
+        """,
     # An if with no else makes its body's tasks when it runs (counted, as before).
     "optional.py": """\
         import os
@@ -111,8 +144,15 @@ def test_branches_count_as_airflow_makes_them(tmp_path: Path, catalog: Catalog) 
     result = scan([folder], settings, catalog, cwd=tmp_path, need_facts=False)
     ours = {Path(o.path).name: o.tasks for o in result.outcomes if o.tasks}
     # By hand: wait + load; extract + transform + report; 2 x (x_all + x_check) + extra;
-    # audit + main.
-    assert ours == {"either.py": 2, "chain.py": 3, "factory_calls.py": 5, "optional.py": 2}
+    # audit + main; 2 x 2 (against 1); 2 + 2 x 2 (against 3).
+    assert ours == {
+        "either.py": 2,
+        "chain.py": 3,
+        "factory_calls.py": 5,
+        "optional.py": 2,
+        "call_site_branches.py": 4,
+        "mixed.py": 6,
+    }
     assert ours == _airflow_counts(folder)
 
 
@@ -131,7 +171,7 @@ def test_both_branches_still_report_their_waits(tmp_path: Path, catalog: Catalog
     ]
 
 
-def _site(arms: tuple[tuple[int, int], ...]) -> TaskSite:
+def _site(arms: tuple[tuple[int, int], ...], where: str = "") -> TaskSite:
     return TaskSite(
         span=Span(1, 1, 1, 1),
         callee="X",
@@ -140,7 +180,7 @@ def _site(arms: tuple[tuple[int, int], ...]) -> TaskSite:
         task_id=None,
         dag_key=None,
         kwargs={},
-        arms=arms,
+        arms=tuple((where, line, arm) for line, arm in arms),
     )
 
 
@@ -158,6 +198,8 @@ def test_made_tasks_takes_the_larger_branch_of_each_if() -> None:
     assert made_tasks(sites) == 4
     # Two separate ifs add up.
     assert made_tasks([_site(((1, 0),)), _site(((2, 0),)), _site(((2, 1),))]) == 2
+    # The same line in two places (a factory's if at two calls) is two ifs.
+    assert made_tasks([_site(((1, 0),), "f.py@a"), _site(((1, 1),), "f.py@b")]) == 2
 
 
 def test_only_the_costlier_branch_is_priced(tmp_path: Path, catalog: Catalog) -> None:

@@ -6,8 +6,9 @@ through factories in ``dags/ethereumetl_airflow/build_*_dag.py``: thin DAG files
 the sensors. The counts below were made by reading the code (each loop over a glob or a
 Variable counted once per iteration, every Variable-gated task counted), not copied from the
 tool. ``ethereum_load_dag.py`` builds ``ethereum_load_dag`` in both arms of an ``if``/``elif``
-on a Variable (GCP: 35 tasks, AWS: 8): Airflow registers one DAG; deferaudit counts one DAG
-(one dag_id) and reports the tasks of both arms (43), since it cannot know the Variable.
+on a Variable (GCP: 35 tasks, AWS: 8): Airflow registers one DAG and makes the tasks of one
+arm; deferaudit counts one DAG (one dag_id) and the tasks of the larger arm (35), since it
+cannot know the Variable, and still reports the waits of both arms.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ HAND_COUNTED = {
     "dags/ethereum_amend_dag.py": (1, 2),
     "dags/ethereum_clean_dag.py": (1, 11),
     "dags/ethereum_export_dag.py": (1, 6),
-    "dags/ethereum_load_dag.py": (1, 35 + 8),
+    "dags/ethereum_load_dag.py": (1, 35),
     "dags/ethereum_parse_dag.py": (1, 4),
     "dags/ethereum_partition_dag.py": (1, 5),
     "dags/ethereum_verify_streaming_dag.py": (1, 11),

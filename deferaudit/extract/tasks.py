@@ -45,7 +45,7 @@ class TaskFinder:
         # The loops around the walk: a call in them makes a task per element.
         self.loops = Loops(model)
         # The if/else branches around the walk (``TaskSite.arms``).
-        self.arms: list[tuple[int, int]] = []
+        self.arms: list[tuple[str, int, int]] = []
         # Variable (or TaskFlow function) name -> the task it holds.
         self.vars: dict[str, TaskRef] = {}
         # id of the call node that made a task -> the task.
