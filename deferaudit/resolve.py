@@ -47,6 +47,8 @@ class ResolvedClass:
     # package, but that release cannot run on the target line and the project pins none:
     # whether the deployment's release accepts it is not known (the sentence saying so).
     provider_unpinned: str | None = None
+    # For -Async classes: as ``provider_unpinned``, for the replacement's package.
+    replacement_unpinned: str | None = None
     # Set when an Airflow core class cannot defer on the target line but can on a later one:
     # the clause naming the release that adds ``deferrable``.
     deferrable_later: str | None = None
@@ -286,11 +288,13 @@ class ClassResolver:
                 note = self.live.note(path, accepts, live)
                 accepts, gap = live, None
         unpinned = self._unpinned(entry) if accepts and gap is None and note is None else None
-        replacement_gap = None
+        replacement_gap = replacement_unpinned = None
         if entry.is_async_class and entry.replacement:
             successor = self.catalog.lookup(entry.replacement, self.line)
             if successor is not None:
                 replacement_gap = deferrable_gap(successor, self.versions)
+                if replacement_gap is None and successor.accepts_deferrable:
+                    replacement_unpinned = self._unpinned(successor)
         return ResolvedClass(
             path,
             "catalog",
@@ -304,6 +308,7 @@ class ClassResolver:
             replacement_gap=replacement_gap,
             provider_unpinned=unpinned,
             deferrable_later=deferrable_later(self.catalog, entry, self.line),
+            replacement_unpinned=replacement_unpinned,
         )
 
     def _unpinned(self, entry: ClassEntry) -> str | None:

@@ -58,3 +58,39 @@ def test_the_catalog_line_the_provider_runs_on_is_vouched_for(
     [finding] = _da101(tmp_path, catalog, "3.3", {})
     assert "it accepts `deferrable=True` on Airflow 3.3" in finding.message
     assert finding.fix is not None and finding.fix.safety == "safe"
+
+
+ASYNC_DAG = """\
+from airflow import DAG
+from astronomer.providers.amazon.aws.sensors.s3 import S3KeySensorAsync
+
+with DAG("landing", schedule="@daily"):
+    S3KeySensorAsync(task_id="wait", bucket_key="s3://b/k", timeout=600)
+"""
+
+
+def _da103(tmp_path: Path, catalog: Catalog, target: str, pins: dict[str, str]):  # type: ignore[no-untyped-def]
+    (tmp_path / "landing.py").write_text(ASYNC_DAG)
+    settings = dataclasses.replace(Settings(), cache=False, jobs=1, target_airflow=target)
+    versions = DeploymentVersions({"apache-airflow": f"{target}.0", **pins}, "test pins")
+    result = scan([tmp_path], settings, catalog, cwd=tmp_path, versions=versions)
+    [finding] = [f for f in result.findings if f.rule == "DA103"]
+    return finding
+
+
+def test_an_async_class_swap_to_an_unpinned_provider_on_an_old_line_is_unsafe(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """The swap to S3KeySensor(deferrable=True) needs amazon 8.2.0 or newer: on 2.5 with no
+    amazon pin that release is unknown, so the swap is not called safe; a pin decides."""
+    finding = _da103(tmp_path, catalog, "2.5", {})
+    assert finding.fix is not None and finding.fix.safety == "unsafe"
+    (reason,) = [r for r in finding.fix.unsafe_reasons if "pins no" in r]
+    assert reason.startswith("`S3KeySensor`: the project pins no apache-airflow-providers-amazon")
+    assert "`deferrable` arrives in apache-airflow-providers-amazon 8.2.0" in reason
+    pinned = _da103(tmp_path, catalog, "2.5", {"apache-airflow-providers-amazon": "8.2.0"})
+    assert pinned.fix is not None and pinned.fix.safety == "safe"
+    old = _da103(tmp_path, catalog, "2.5", {"apache-airflow-providers-amazon": "7.4.1"})
+    assert old.fix is None and "arrives in apache-airflow-providers-amazon 8.2.0" in old.message
+    on_3 = _da103(tmp_path, catalog, "3.3", {})
+    assert on_3.fix is not None and on_3.fix.safety == "safe"

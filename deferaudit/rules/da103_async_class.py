@@ -36,6 +36,9 @@ def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[ReplaceAsyncC
         # on the target that is only a shim that warns: the fix imports where the class is.
         replacement = target.path
     reasons = list(unsafe_reasons(task, WaitStatus("async-class"), ctx.target.line))
+    if task.cls.replacement_unpinned is not None:
+        # The replacement's release on the deployment is unknown: it may predate `deferrable`.
+        reasons.append(f"`{short}`: {task.cls.replacement_unpinned}")
     gaps = tuple(entry.replacement_param_gaps or ())
     used_gaps = [g for g in gaps if g in task.site.kwargs]
     renames = _interval_renames(used_gaps, task, target)
