@@ -35,6 +35,7 @@ from deferaudit.facts import (
     ModuleScope,
     TaskSite,
 )
+from deferaudit.reexports import followed
 
 # How many factory calls deep a task is followed (a DAG file's call is the first).
 MAX_DEPTH = 4
@@ -108,17 +109,10 @@ class FactoryTable(Constants):
         return None
 
     def _find(self, candidates: Sequence[str], table: Mapping[str, Factory]) -> str | None:
-        todo = list(candidates)
-        seen: list[str] = []
-        while todo and len(seen) < 32:
-            path = todo.pop(0)
-            if path in seen:
-                continue
-            seen.append(path)
+        for path in followed(candidates, self.aliases):
             for name in (path, f"{path}.__init__"):
                 if name in table:
                     return name
-            todo.extend(self.aliases.get(path, ()))
         return None
 
     def lookup(self, candidates: Sequence[str]) -> Factory | None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from deferaudit.facts import ClassFacts, HandCode, PollLoop, Span, TaskRoot, WaitingFunction
+from deferaudit.reexports import followed
 
 # How many calls deep a task's own code is followed: the task's function is depth 0, what it
 # calls depth 1, and so on down to this depth (a poll loop in a helper of a helper of a
@@ -102,22 +103,19 @@ class HandWaitTable:
         self.key = digest.hexdigest()
 
     def _find(self, candidates: Sequence[str]) -> str | None:
-        todo = list(candidates)
-        seen: list[str] = []
-        while todo and len(seen) < 32:
-            path = todo.pop(0)
-            if path in seen:
-                continue
-            seen.append(path)
-            if path in self.functions:
-                return path
-            todo.extend(self.aliases.get(path, ()))
-            # ``team.Client.poll`` where ``team.Client`` re-exports ``team.jobs.Client``, or
-            # where ``poll`` is written on a base of ``Client``.
-            owner, _, name = path.rpartition(".")
-            for target in (*self.aliases.get(owner, ()), *self.bases.get(owner, ())):
-                todo.append(f"{target}.{name}")
-        return None
+        return next(
+            (p for p in followed(candidates, self.aliases, self._on_owner) if p in self.functions),
+            None,
+        )
+
+    def _on_owner(self, path: str) -> list[str]:
+        # ``team.Client.poll`` where ``team.Client`` re-exports ``team.jobs.Client``, or
+        # where ``poll`` is written on a base of ``Client``.
+        owner, _, name = path.rpartition(".")
+        return [
+            f"{target}.{name}"
+            for target in (*self.aliases.get(owner, ()), *self.bases.get(owner, ()))
+        ]
 
     def _reach(self, root: TaskRoot) -> list[tuple[str, tuple[str, ...]]]:
         """The functions a task's code reaches, each with the chain of calls to it (breadth

@@ -19,6 +19,7 @@ from deferaudit.hand_waits import EMPTY as NO_HAND_WAITS
 from deferaudit.hand_waits import HandWaitTable
 from deferaudit.live import LiveIntrospection
 from deferaudit.record import record
+from deferaudit.reexports import followed
 from deferaudit.versions import DeploymentVersions, deferrable_gap, deferrable_later
 
 Origin = Literal["catalog", "other-line", "local", "unknown"]
@@ -187,15 +188,7 @@ class ClassResolver:
         """The candidates, each followed by what it re-exports (a few levels, no cycles)."""
         if not self.aliases:
             return candidates
-        out: list[str] = []
-        todo = list(candidates)
-        while todo and len(out) < 32:
-            path = todo.pop(0)
-            if path in out:
-                continue
-            out.append(path)
-            todo.extend(self.aliases.get(path, ()))
-        return tuple(out)
+        return tuple(followed(candidates, self.aliases))
 
     def is_taskflow(self, candidates: tuple[str, ...]) -> bool:
         """Whether a callee's import paths (through re-exports) name a TaskFlow function of

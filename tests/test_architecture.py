@@ -51,6 +51,7 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
         (
             "deferaudit.facts",
             "deferaudit.record",
+            "deferaudit.reexports",
             "deferaudit.source",
             "deferaudit.cache_file",
             "deferaudit.atomic_file",
