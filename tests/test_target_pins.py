@@ -91,12 +91,79 @@ def test_each_kind_of_pin_file_is_read(tmp_path: Path) -> None:
             {"docker-compose.yml": "services:\n  x:\n    image: apache/airflow:3.0.6\n"},
             "3.0.6",
         ),
+        "compose_default": (
+            {"compose.yaml": "services:\n  x:\n    image: ${IMG:-apache/airflow:2.4.2}\n"},
+            "2.4.2",
+        ),
+        "requirements_r": (
+            {"requirements.txt": "-r base.txt\n", "base.txt": "apache-airflow[amazon]==2.4.3\n"},
+            "2.4.3",
+        ),
+        "requirements_c": (
+            {
+                "requirements.txt": "-c constraints-prod.txt\napache-airflow\n",
+                "constraints-prod.txt": "apache-airflow==2.5.1\n",
+            },
+            "2.5.1",
+        ),
+        "setup_cfg": (
+            {"setup.cfg": "[options]\ninstall_requires =\n    apache-airflow==2.8.1\n"},
+            "2.8.1",
+        ),
+        "setup_py": (
+            {
+                "setup.py": 'from setuptools import setup\nREQ = ["apache-airflow==2.7.2"]\n'
+                'setup(name="x", install_requires=REQ)\n'
+            },
+            "2.7.2",
+        ),
+        "pipfile": ({"Pipfile": '[packages]\napache-airflow = "==2.9.1"\n'}, "2.9.1"),
+        "pipfile_lock": (
+            {"Pipfile.lock": '{"default": {"apache-airflow": {"version": "==2.10.2"}}}\n'},
+            "2.10.2",
+        ),
+        "poetry_lock": (
+            {"poetry.lock": '[[package]]\nname = "apache-airflow"\nversion = "2.6.1"\n'},
+            "2.6.1",
+        ),
+        "uv_lock": (
+            {"uv.lock": 'version = 1\n[[package]]\nname = "apache-airflow"\nversion = "3.0.2"\n'},
+            "3.0.2",
+        ),
+        "helm": ({"chart/values.yaml": 'defaultAirflowTag: "2.3.3"\n'}, "2.3.3"),
+        "dockerfile_stage": (
+            {
+                "docker/Dockerfile.prod": "ARG V=2.2.5\nARG PY=3.9\n"
+                "FROM apache/airflow:${V}-python${PY} AS base\nFROM base\n"
+            },
+            "2.2.5",
+        ),
     }
+    # The file whose line the reason names: an included file names itself.
+    named = {"requirements_r": "base.txt", "requirements_c": "constraints-prod.txt"}
     for name, (files, version) in cases.items():
         repo = _project(tmp_path / name, files)
         target = _target(repo)
         assert target["version"] == version, (name, target)
-        assert next(iter(files)) in target["reason"], (name, target)
+        where = named.get(name, next(iter(files)))
+        assert (
+            f"pinned by the project: apache-airflow=={version} in {where}:" in target["reason"]
+        ), (name, target)
+        assert target["catalog_line"] == ".".join(version.split(".")[:2]), (name, target)
+
+
+def test_the_html_report_names_the_target_and_its_source(tmp_path: Path) -> None:
+    repo = _project(
+        tmp_path / "repo",
+        {
+            "requirements.txt": "apache-airflow==2.9.3\n",
+            "Dockerfile": "FROM apache/airflow:2.10.5\n",
+        },
+    )
+    html = _run(repo, fmt="html").stdout
+    assert "Target Airflow 2.9.3 (pinned by the project: apache-airflow==2.9.3 in" in html
+    assert "requirements.txt:1" in html
+    assert "2.10.5 in Dockerfile:1" in html  # the warning line
 
 
 def test_conflicting_pins_choose_by_the_rule_and_say_so(tmp_path: Path) -> None:
