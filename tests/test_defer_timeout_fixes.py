@@ -23,6 +23,7 @@ HEADER = (
     "from airflow.providers.amazon.aws.sensors.batch import BatchSensor\n"
     "from airflow.providers.amazon.aws.sensors.emr import EmrContainerSensor\n"
     "from airflow.providers.standard.sensors.date_time import DateTimeSensor\n"
+    "from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator\n"
     'with DAG("d", schedule="@daily"):\n'
 )
 TWO_HOURS = "execution_timeout=timedelta(hours=2)"
@@ -56,6 +57,14 @@ def test_a_class_that_hands_it_to_defer_is_not_unsafe_for_it(
     call = (
         f'BatchOperator(task_id="b", job_name="j", job_queue="q", job_definition="d", {TWO_HOURS})'
     )
+    assert _timeout_reasons(run_scan, tmp_path, call) == []
+
+
+def test_a_class_that_derives_the_defer_timeout_from_it_whenever_set_is_not_unsafe_for_it(
+    run_scan: Callable[..., ScanResult], tmp_path: Path
+) -> None:
+    # cncf.kubernetes 10.25.0: the time left to start + execution_timeout, plus a poll buffer.
+    call = f'KubernetesPodOperator(task_id="k", name="p", image="i", {TWO_HOURS})'
     assert _timeout_reasons(run_scan, tmp_path, call) == []
 
 

@@ -10,6 +10,9 @@ Every ``defer(...)`` call the deferrable path reaches is read (from ``execute`` 
 
 - ``always``: every call is given ``self.execution_timeout`` (directly or through a local
   variable assigned only that);
+- ``when-set``: every call is given a timeout derived from it whenever the task sets it
+  (``self.execution_timeout or ...``, or a local variable computed from it under ``if
+  self.execution_timeout is not None:``, the pod operators' remaining time plus a poll buffer);
 - ``unless``: every call is given it unless one parameter is truthy (``timeout = ... if
   self.max_retries else self.execution_timeout``, or a local variable assigned
   ``self.execution_timeout`` and reassigned under ``if self.max_ingestion_time:``), with that
@@ -73,6 +76,9 @@ def read_defer_timeout(
     count = f" ({len(readings)} defer() calls read)" if len(readings) > 1 else ""
     if kinds == {"always"}:
         return {"execution_timeout": "always", "evidence": first + count}
+    if kinds <= {"always", "when-set"}:
+        text = next(t for k, _p, t in readings if k == "when-set")
+        return {"execution_timeout": "when-set", "evidence": text + count}
     if kinds <= {"always", "unless"} and len(params) == 1:
         (param,) = params
         text = next(t for k, _p, t in readings if k == "unless")
@@ -125,6 +131,19 @@ def _one_call(
                             guard,
                             f"{given} (the other only when `self.{guard}` is set)",
                         )
+            # Derived from it under ``if self.execution_timeout ...:`` and something else
+            # otherwise: whenever the task sets it, defer() is given it (maybe padded).
+            reads = [g for v, g in assigned if _ATTR in attrs_in_expr(universe, classes, fn, v)]
+            rest = [g for v, g in assigned if _ATTR not in attrs_in_expr(universe, classes, fn, v)]
+            if reads and all(_ATTR in g for g in reads) and not any(_ATTR in g for g in rest):
+                return "when-set", None, f"{given} (from execution_timeout whenever it is set)"
+    only = values[0] if len(values) == 1 else None
+    if (
+        isinstance(only, ast.BoolOp)
+        and isinstance(only.op, ast.Or)
+        and self_attribute(only.values[0]) == _ATTR
+    ):
+        return "when-set", None, given
     if len(values) == 1 and isinstance(values[0], ast.IfExp):
         exp = values[0]
         guard = _truthy_attr(exp.test)
@@ -160,7 +179,12 @@ def _assignments(fn: ast.AST, name: str) -> list[tuple[ast.expr, tuple[str, ...]
                 if isinstance(stmt.target, ast.Name) and stmt.target.id == name:
                     out.append((stmt.value, guards))
             elif isinstance(stmt, ast.If):
-                visit(stmt.body, (*guards, _truthy_attr(stmt.test) or "?"))
+                label = _truthy_attr(stmt.test)
+                if label is None and isinstance(stmt.test, ast.BoolOp):
+                    # ``if self.execution_timeout is not None and context is not None:``
+                    tested = [_truthy_attr(v) for v in stmt.test.values]
+                    label = _ATTR if isinstance(stmt.test.op, ast.And) and _ATTR in tested else None
+                visit(stmt.body, (*guards, label or "?"))
                 visit(stmt.orelse, (*guards, "?"))
             else:
                 for field in ("body", "orelse", "finalbody"):

@@ -170,6 +170,8 @@ def fact_rows(catalog: Catalog, entry: ClassEntry) -> list[tuple[str, str, str]]
 
 _DEFER_TIMEOUT = {
     "always": "given execution_timeout (it bounds the deferred wait on Airflow 3 too)",
+    "when-set": "given a timeout from execution_timeout whenever it is set (it bounds the "
+    "deferred wait on Airflow 3 too, with any padding the class adds)",
     "unless": "given execution_timeout unless",
     "no": "not given execution_timeout (on Airflow 3 it does not bound the deferred wait)",
     "conditional": "given execution_timeout in some cases only",

@@ -314,7 +314,7 @@ def _handed_to_defer(task: ResolvedTask, deferring: ClassEntry | None) -> tuple[
     kind = record.get("execution_timeout")
     evidence = record.get("evidence", "")
     plain = "so once deferred the wait is not bounded by execution_timeout"
-    if kind == "always":
+    if kind in ("always", "when-set"):
         return True, ""
     if kind == "unless":
         param = record.get("unless", "")

@@ -35,6 +35,20 @@ EXPECTED = {
         None,
         None,
     ),
+    # defer_timeout = None; under `if self.execution_timeout is not None and context is not
+    # None:` it becomes the time left to the execution deadline plus a poll buffer.
+    "airflow.providers.cncf.kubernetes.operators.pod.KubernetesPodOperator": (
+        "when-set",
+        None,
+        None,
+    ),
+    # defer_timeout = timedelta(seconds=self.timeout) + poll_buffer, or, under
+    # `if self.execution_timeout is not None:`, self.execution_timeout + poll_buffer
+    "airflow.providers.snowflake.operators.snowpark_containers.SnowparkContainerJobOperator": (
+        "when-set",
+        None,
+        None,
+    ),
     # timedelta(seconds=self.max_retries * self.poke_interval + 60) if self.max_retries else ...
     f"{AWS}.sensors.batch.BatchSensor": ("unless", "max_retries", "4200"),
     f"{AWS}.sensors.emr.EmrContainerSensor": ("unless", "max_retries", "None"),
