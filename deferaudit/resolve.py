@@ -61,6 +61,11 @@ class ResolvedClass:
     # that does, under another path (``airflow.sensors.external_task_sensor`` on Airflow 3):
     # (the path as imported, the class's path on the target). The task is judged as that class.
     moved: tuple[str, str] | None = None
+    # Set when the project's class (or a project base) overrides ``execute`` without calling
+    # the base's: where that ``execute`` is written. A sensor's ``timeout`` and poke loop live
+    # in ``BaseSensorOperator.execute`` (airflow/sdk/bases/sensor.py in 3.3, airflow/sensors/
+    # base.py in 2.x: the only places ``self.timeout`` is read), so they no longer apply.
+    replaced_execute: str | None = None
 
     def pinned(self, name: str) -> InitValue | None:
         """The value a subclass gives the base for ``name`` whatever the call site says."""
@@ -363,7 +368,10 @@ class ClassResolver:
             is_sensor,
             is_operator,
             accepts,
-            always_defers=(cls.calls_defer and not own_param) or pinned_on,
+            always_defers=(cls.calls_defer and not own_param)
+            or pinned_on
+            # A subclass that keeps a base's execute() defers as that base does.
+            or ("execute" not in cls.methods and any(b.always_defers for b in known_bases)),
             local=cls,
             deferrable_gap=(
                 None
@@ -377,7 +385,17 @@ class ClassResolver:
             ),
             class_values=values,
             defer_hazards=defer_hazards(cls, known_bases, nearest),
+            replaced_execute=_replaced_execute(cls, known_bases),
         )
+
+
+def _replaced_execute(cls: ClassFacts, bases: Iterable[ResolvedClass]) -> str | None:
+    """Where the ``execute`` that runs is written when it never reaches the base's (this
+    class's own, or one a project base has, which a ``super().execute()`` here still reaches)."""
+    sup = cls.execute_super
+    if "execute" in cls.methods and (sup is None or sup.line is None):
+        return _where(cls, "execute")
+    return next((b.replaced_execute for b in bases if b.replaced_execute), None)
 
 
 def _where(cls: ClassFacts, method: str) -> str:

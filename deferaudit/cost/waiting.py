@@ -267,7 +267,7 @@ def _capped(limit: float, wait_note: Assumption, limit_note: Assumption) -> Assu
 
 def _timeout(task: ResolvedTask) -> tuple[float | None, Assumption]:
     """The bound on a wait: a sensor's ``timeout``, an operator's ``execution_timeout``."""
-    if task.cls.is_sensor:
+    if task.cls.is_sensor and task.cls.replaced_execute is None:
         arg = task.arg("timeout")
         entry = task.cls.entry
         return _sensor_timeout(
@@ -278,9 +278,18 @@ def _timeout(task: ResolvedTask) -> tuple[float | None, Assumption]:
             entry.sensor_defaults.get("timeout") if entry is not None else None,
         )
     arg = task.arg("execution_timeout")
-    return _operator_timeout(
+    bound, note = _operator_timeout(
         None if arg is None else arg.source, None if arg is None else arg.seconds()
     )
+    if task.cls.is_sensor:
+        # ``timeout`` is read by the sensor's own execute() only, which this class replaces.
+        note = assumption(
+            "worst_case_wait",
+            note.source,
+            f"{note.detail} ({task.cls.replaced_execute} replaces the sensor's execute(), "
+            "where `timeout` is read)",
+        )
+    return bound, note
 
 
 # The timeout readings below are pure functions of source text, cached: a large folder

@@ -17,6 +17,10 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             continue
         if task.arg("timeout") is not None or task.site.star_kwargs:
             continue
+        if task.cls.replaced_execute is not None:
+            # Its own execute() runs instead of the sensor's poke loop, the only code that
+            # reads ``timeout``: setting one would bound nothing, and 7 days is not its bound.
+            continue
         entry = task.cls.entry
         if entry is not None and "timeout" in entry.sensor_defaults:
             continue
@@ -50,7 +54,9 @@ RULE = Rule(
     summary="A sensor relies on the default timeout of 7 days",
     what="""
 Finds sensors with no `timeout`, on the task or in the DAG's `default_args`, whose class sets
-no timeout of its own. Sensors whose wait ends at a known time are exempt: the catalog reads
+no timeout of its own. A project sensor whose `execute()` replaces the base's without calling
+it (one that defers or polls by its own code) is left out: `timeout` is read only by
+`BaseSensorOperator.execute`, so it bounds nothing there. Sensors whose wait ends at a known time are exempt: the catalog reads
 from each class's source whether `poke()` compares the clock with a target moment, or its
 trigger waits until one (`DateTimeSensor`, `TimeSensor`, `TimeDeltaSensor`, their `-Async`
 variants, `WaitSensor`).
