@@ -181,3 +181,21 @@ def test_every_always_record_quotes_a_real_defer_call(bundled: Catalog) -> None:
         assert _defer_found(bundled, entry, record["evidence"]), (entry.path, record)
         checked += 1
     assert checked >= 30
+
+
+def test_show_and_export_carry_it(bundled: Catalog) -> None:
+    from deferaudit.catalog.report import export, fact_rows
+
+    entry = bundled.lookup(f"{AWS}.operators.batch.BatchOperator", "3.3")
+    assert entry is not None
+    rows = {fact: (value, source) for fact, value, source in fact_rows(bundled, entry)}
+    value, source = rows["defer() timeout"]
+    assert value == "given execution_timeout (it bounds the deferred wait on Airflow 3 too)"
+    assert source.endswith(
+        "`self.defer(...)` in airflow.providers.amazon.aws.operators.batch.BatchOperator.execute "
+        "(line 213) (line 240) is given `timeout=self.execution_timeout`"
+    )
+    document = export(bundled)
+    assert all("defer_timeout" in item and "successor" in item for item in document["classes"])
+    by_path = {c["path"]: c for c in document["classes"] if c["airflow_lines"] is None}
+    assert by_path[entry.path]["defer_timeout"] == dict(entry.defer_timeout or {})
