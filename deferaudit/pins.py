@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from deferaudit.pin_specs import NAME, POETRY_EXACT, normalise, parse_requirement
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -34,7 +36,7 @@ AIRFLOW_PACKAGES = frozenset({"apache-airflow", "apache-airflow-core"})
 PROVIDER_PREFIX = "apache-airflow-providers-"
 # Lower wins: how much a kind of file says about what is deployed.
 RANK = {"constraints": 0, "lock": 0, "requirements": 1, "pyproject": 2, "setup": 2, "pipfile": 2}
-RANK |= {"dockerfile": 3, "compose": 4, "helm": 5}
+RANK |= {"dockerfile": 3, "compose": 4, "helm": 5, "python_version": 6}
 RULE = (
     "constraints/lock files > requirements > pyproject/setup/Pipfile > Dockerfile > compose >"
     " Helm values; among equals the file nearest the DAG folder, then one not named for"
@@ -44,26 +46,18 @@ RULE = (
 _DEV = re.compile(r"(?:^|[-_.])(?:dev|develop|tests?|testing|lint|docs?|tooling)(?=$|[-_.])", re.I)
 _SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".tox"})
 _SIDE_DIRS = re.compile(r"(?i)^(?:(?:docker|airflow|deploy|helm|infra).*|build|\.?ci|charts?|k8s)$")
-_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
-_REQ = re.compile(rf"^(?P<name>{_NAME})\s*(?:\[[^\]]*\])?\s*(?P<rest>.*)$")
-_CLAUSE = re.compile(r"^(===|==|~=|!=|<=|>=|<|>)\s*([A-Za-z0-9][A-Za-z0-9.*+!_-]*)$")
 _INCLUDE = re.compile(r"^(-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+|(?<=-r|-c))(\S+)")
 _CONSTRAINT_URL = re.compile(r"apache/airflow/constraints-(\d+\.\d+\.\d+[0-9a-z.]*)/")
 _IMAGE = re.compile(r"^(?:\S+/)?apache/airflow(?::(?P<tag>[^@\s]+))?(?:@\S+)?$", re.I)
 _TAG_VERSION = re.compile(r"(?:^|[-_])v?(\d+\.\d+\.\d+(?:(?:a|b|rc|\.post|\.dev)\d+)?)(?=$|[-_])")
+_TAG_PYTHON = re.compile(r"(?:^|[-_])python(\d+\.\d+)(?=$|[-_])")
 _VAR = re.compile(r"\$(?:\{(\w+)(?::?-([^}]*))?\}|(\w+))")
-_PIP_PIN = re.compile(rf"(?<![\w./=-])({_NAME})(?:\[[^\]]*\])?===?([A-Za-z0-9][\w.+!-]*)")
+_PIP_PIN = re.compile(rf"(?<![\w./=-])({NAME})(?:\[[^\]]*\])?===?([A-Za-z0-9][\w.+!-]*)")
 _HELM = re.compile(r"^\s*(defaultAirflowTag|airflowVersion)\s*:\s*(.*?)\s*(?:#.*)?$")
 _COMPOSE_IMAGE = re.compile(r"^\s*-?\s*image\s*:\s*(.*?)\s*(?:\s#.*)?$")
-_POETRY_EXACT = re.compile(r"^(?:===?|=)?\s*(\d[A-Za-z0-9.+!_-]*)$")
 _FILES = {"pyproject.toml": "pyproject", "setup.cfg": "setup_cfg", "setup.py": "setup_py"}
 _FILES |= {"pipfile": "pipfile", "pipfile.lock": "pipfile_lock", "poetry.lock": "lock"}
-_FILES |= {"uv.lock": "lock"}
-
-
-def normalise(name: str) -> str:
-    """PEP 503 name normalisation: ``Apache_Airflow.Providers`` -> ``apache-airflow-providers``."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+_FILES |= {"uv.lock": "lock", ".python-version": "python_version"}
 
 
 @dataclass(frozen=True)
@@ -146,6 +140,18 @@ class ProjectPins:
                 out.setdefault(pin.package, pin.version)
         return dict(sorted(out.items()))
 
+    def python(self) -> Pin | None:
+        """The deployment's Python as the project gives it (``package`` "python"): an image
+        tag's ``-python3.12`` first, then ``.python-version``, then a range (``requires-python``,
+        Poetry's ``python``); None when it gives none."""
+        found = [p for p in self.pins if p.package == "python"]
+
+        def order(pin: Pin) -> tuple[int, int, str, int]:
+            rank = 0 if pin.kind in ("dockerfile", "compose") else 1 if pin.version else 2
+            return (rank, _distance(pin.source, self.dag_dirs), pin.source, pin.line)
+
+        return min(found, key=order) if found else None
+
     def describe(self) -> str:
         """One line saying which Airflow the project pins and where, or that it pins none."""
         choice = self.airflow()
@@ -169,77 +175,12 @@ def _distance(source: str, dag_dirs: Sequence[str]) -> int:
     return min(apart(PurePosixPath(d).parts) for d in dag_dirs) if dag_dirs else len(parts)
 
 
-def parse_requirement(text: str) -> tuple[str, str, str | None] | None:
-    """``name[extras] spec ; marker`` -> (normalised name, spec, exact version or None)."""
-    match = _REQ.match(text.split(";", 1)[0].strip())
-    if not match:
-        return None
-    name, rest = normalise(match["name"]), match["rest"].strip()
-    if rest.startswith("@"):
-        return (name, rest, None) if len(rest) > 1 else None
-    rest = rest[1:-1].strip() if rest.startswith("(") and rest.endswith(")") else rest
-    if not rest:
-        return name, "", None
-    clauses = [_CLAUSE.match(c.strip()) for c in rest.split(",")]
-    if not all(clauses):
-        return None
-    spec = ",".join(f"{m[1]}{m[2]}" for m in clauses if m)
-    op, version = clauses[0][1], clauses[0][2]  # type: ignore[index]
-    exact = len(clauses) == 1 and op in ("==", "===") and "*" not in version
-    return name, spec, (version if exact else None)
-
-
-def clauses(spec: str) -> list[tuple[str, str]] | None:
-    """A requirement's version clauses (``apache-airflow>=2.5,<3`` or ``>=2.5,<3`` ->
-    ``[(">=", "2.5"), ("<", "3")]``), Poetry's forms included (``^2.6`` -> ``>=2.6,<3``,
-    ``~2.6`` -> ``>=2.6,<2.7``, a bare ``2.6.1`` -> ``==2.6.1``, clauses split by commas or
-    spaces); None when they cannot be read (an ``||`` alternative, a URL)."""
-    text = spec.split(";", 1)[0].strip()
-    if text[:1].isalpha():  # a requirement with its name (a bare version starts with a digit)
-        parsed = parse_requirement(text)
-        if parsed is None:
-            return None
-        text = parsed[1]
-    if "||" in text or "|" in text:
-        return None
-    found: list[tuple[str, str]] = []
-    for piece in re.sub(r"(===|==|~=|!=|<=|>=|<|>|\^|~)\s+", r"\1", text).replace(",", " ").split():
-        poetry = _poetry_clauses(piece)
-        if poetry is None:
-            return None
-        found += poetry
-    return found or None
-
-
-def _poetry_clauses(piece: str) -> list[tuple[str, str]] | None:
-    """One clause, with Poetry's caret and tilde ranges spelled as PEP 440 bounds."""
-    match = _CLAUSE.match(piece)
-    if match:
-        return [(match[1], match[2])]
-    exact = _POETRY_EXACT.match(piece)
-    if exact:
-        return [("==", exact[1])]
-    if re.fullmatch(r"\d+(?:\.\d+)*\.\*", piece):
-        return [("==", piece)]
-    caret = re.fullmatch(r"([\^~])(\d+(?:\.\d+){0,2})", piece)
-    if caret is None:
-        return None
-    parts = [int(p) for p in caret[2].split(".")]
-    if caret[1] == "^":
-        # The first non-zero part may not change (^0.2.3 -> <0.3.0); ^0 -> <1.
-        keep = next((i for i, p in enumerate(parts) if p), len(parts) - 1)
-    else:
-        keep = 0 if len(parts) == 1 else 1
-    upper = [*parts[:keep], parts[keep] + 1]
-    return [(">=", caret[2]), ("<", ".".join(map(str, upper)))]
-
-
 def _poetry_spec(value: object) -> tuple[str, str | None] | None:
     """A Poetry constraint: bare ``3.3.0`` (or ``==``/``=``) is exact, ``^``/``~``/``*`` ranges."""
     value = value.get("version") if isinstance(value, dict) else value
     if not isinstance(value, str):
         return None
-    exact = _POETRY_EXACT.match(value.strip())
+    exact = POETRY_EXACT.match(value.strip())
     return value.strip(), (exact[1] if exact and "*" not in value else None)
 
 
@@ -380,6 +321,10 @@ class _Reader:
             for item in items if isinstance(items, list) else ():
                 if isinstance(item, str):
                     self.requirement(path, _find_line(lines, header, item), "pyproject", item)
+        requires = project.get("requires-python")
+        if isinstance(requires, str) and requires.strip():
+            line = _find_line(lines, "project", re.compile(r"^\s*requires-python\s*="))
+            self.add(path, line, "pyproject", "python", f"requires-python {requires}", None)
         poetry = data.get("tool", {}).get("poetry", {})
         tables = [("dependencies", poetry.get("dependencies"))]
         tables += [("dev-dependencies", poetry.get("dev-dependencies"))]
@@ -391,9 +336,11 @@ class _Reader:
     def table(self, path: Path, lines: list[str], header: str, table: object, kind: str,
               read: Callable[[object], tuple[str, str | None] | None]) -> None:  # fmt: skip
         for name, value in table.items() if isinstance(table, dict) else ():
-            if normalise(name) == "python":
-                continue
             line = _find_line(lines, header, re.compile(rf"^\s*[\"']?{re.escape(name)}[\"']?\s*="))
+            if normalise(name) == "python":
+                if isinstance(value, str) and header == "tool.poetry.dependencies":
+                    self.add(path, line, kind, "python", f"python {value}", None)
+                continue
             spec = read(value)
             if spec is None:
                 self.note(path, line, f"{name}: no version constraint read")
@@ -429,6 +376,14 @@ class _Reader:
             name, version = package.get("name"), package.get("version")
             if isinstance(name, str) and isinstance(version, str):
                 self.add(path, starts.get(name, 1), "lock", name, f"=={version}", version)
+
+    def python_version(self, path: Path, text: str) -> None:
+        """pyenv's ``.python-version``: its first version line (``3.12.1`` -> 3.12)."""
+        for number, raw in enumerate(text.splitlines(), 1):
+            found = re.match(r"^\s*(?:python-?)?(3\.\d+)(?:\.\d+)?\s*$", raw)
+            if found:
+                self.add(path, number, "python_version", "python", raw.strip(), found[1])
+                return
 
     def setup_cfg(self, path: Path, text: str) -> None:
         parser = configparser.ConfigParser(interpolation=None)
@@ -490,6 +445,9 @@ class _Reader:
             self.note(path, line, f"image {image} uses {unset} with no value here")
         elif version:
             self.add(path, line, kind, "apache-airflow", image.strip("\"'"), version[1])
+            python = _TAG_PYTHON.search(match["tag"] or "") if match else None
+            if python:
+                self.add(path, line, kind, "python", f"image tag {match['tag']}", python[1])
         elif match:
             self.note(path, line, f"image {image} names no Airflow version")
         return version[1] if version else None

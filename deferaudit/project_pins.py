@@ -27,6 +27,9 @@ class ProjectPins:
     # it pins Airflow itself (a ``--target-airflow`` run still follows them).
     providers: Mapping[str, str] = field(default_factory=dict)
     provider_files: tuple[str, ...] = ()
+    # The deployment's Python as the project gives it: (``3.12`` or None for a range, the
+    # words saying where: ``image tag 2.11.0-python3.12 in Dockerfile:1``).
+    python: tuple[str | None, str] | None = None
 
 
 def project_pins(paths: Sequence[Path], cwd: Path) -> ProjectPins:
@@ -67,11 +70,13 @@ def project_pins(paths: Sequence[Path], cwd: Path) -> ProjectPins:
                 )
         notes = (*notes, *unread[: max(0, 5 - len(notes))])
     providers = found.providers()
+    py = found.python()
+    python = (py.version, f"{py.spec} in {py.where}") if py is not None else None
     provider_files = tuple(
         sorted({p.source for p in found.pins if p.version and p.package in providers})
     )
     if pinned is None:
-        return ProjectPins(None, None, notes, conflicts, providers, provider_files)
+        return ProjectPins(None, None, notes, conflicts, providers, provider_files, python)
     versions = {"apache-airflow": pinned[0], **providers}
     files = sorted({p.source for p in found.pins if p.version})
     return ProjectPins(
@@ -81,6 +86,7 @@ def project_pins(paths: Sequence[Path], cwd: Path) -> ProjectPins:
         conflicts,
         providers,
         provider_files,
+        python,
     )
 
 

@@ -265,6 +265,7 @@ class _Scan:
             folder_uses_airflow2=any(m.airflow2 for m in metas),
             notes=self.pins.notes,
             conflicts=self.pins.conflicts,
+            python=self.pins.python,
         )
 
     def walk(self, syntax: IgnoreSyntax) -> tuple[Discovery, list[PlannedFile]]:

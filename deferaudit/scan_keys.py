@@ -44,6 +44,7 @@ def context_key(
         target.version,
         target.line,
         target.reason,
+        repr(target.python),  # DA001 says whether the deployment's Python reads a file
         # Every setting the table marks as changing results (deferaudit.settings_table).
         results_key(settings),
         repr(sorted(classes, key=lambda c: (c.path, c.span.line))),

@@ -7,7 +7,7 @@ from importlib import metadata
 
 from deferaudit.catalog import Catalog
 from deferaudit.catalog.model import AIRFLOW_LINES, version_key
-from deferaudit.pins import clauses
+from deferaudit.pin_specs import clauses
 
 # The newest 2.x line the catalog covers: the answer for folders with no Airflow 3-only import.
 NEWEST_AIRFLOW2 = "2.11"
@@ -25,6 +25,9 @@ class Target:
     warnings: tuple[str, ...] = ()
     # Project files the version search could not read (one line each).
     notes: tuple[str, ...] = ()
+    # The deployment's Python as the project gives it: (``3.12``, or None for a range such
+    # as ``requires-python >=3.10``; the words saying where), or None when it does not.
+    python: tuple[str | None, str] | None = None
 
     @property
     def major(self) -> int:
@@ -131,6 +134,7 @@ def resolve_target(
     installed_reason: str = "installed apache-airflow",
     notes: tuple[str, ...] = (),
     conflicts: tuple[str, ...] = (),
+    python: tuple[str | None, str] | None = None,
 ) -> Target:
     """Pick the target: given > the project's pins > installed Airflow > inferred from the
     folder's imports. ``pinned`` is (version, where it is pinned); ``conflicts`` are warnings
@@ -162,7 +166,7 @@ def resolve_target(
                 "`airflow.contrib` or `airflow.operators.subdag` (gone in Airflow 3): judged as "
                 f"Airflow {version}{choose}"
             )
-        return Target(version, Catalog.line_for(version), reason, tuple(warnings), notes)
+        return Target(version, Catalog.line_for(version), reason, tuple(warnings), notes, python)
     if folder_uses_airflow3:
         return Target(
             NEWEST_AIRFLOW3,
@@ -170,6 +174,7 @@ def resolve_target(
             "inferred: the folder imports airflow.sdk (Airflow 3 only)",
             conflicts,
             notes,
+            python,
         )
     return Target(
         NEWEST_AIRFLOW2,
@@ -177,4 +182,18 @@ def resolve_target(
         "inferred: no Airflow 3-only import in the folder, so the newest 2.x",
         conflicts,
         notes,
+        python,
     )
+
+
+def python_clause(target: Target, needs: str) -> str:
+    """What the deployment's Python says of a file that needs Python ``needs`` (``3.12``) to
+    be parsed: "" when the project names no Python."""
+    if target.python is None:
+        return ""
+    version, where = target.python
+    if version is None:
+        return f"the project's Python: {where}"
+    if version_key(version) >= version_key(needs):
+        return f"the deployment runs Python {version} ({where}): the file is valid there"
+    return f"the deployment runs Python {version} ({where}): the file fails to import there too"

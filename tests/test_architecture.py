@@ -43,6 +43,7 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "deferaudit.graph",
             "deferaudit.call_form",
             "deferaudit.pins",
+            "deferaudit.pin_specs",
             "deferaudit.project_pins",
         ),
     ),

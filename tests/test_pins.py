@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from deferaudit import pins as pins_module
-from deferaudit.pins import Pin, find_pins, parse_requirement
+from deferaudit.pin_specs import clauses, parse_requirement
+from deferaudit.pins import Pin, find_pins
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
 
@@ -199,7 +200,9 @@ def test_pyproject_pep621_and_poetry(tmp_path: Path) -> None:
     specs = {p.package: p.spec for p in result.pins if p.version is None}
     assert specs["apache-airflow-providers-amazon"] == "^9.0.0"
     assert specs["apache-airflow-providers-http"] == "~4.1"
-    assert "python" not in {p.package for p in result.pins}
+    # Poetry's `python` is the deployment's Python, not a package.
+    assert result.python().spec == "python ^3.11"
+    assert not any(p.package == "python" for p in result.airflow_ranges())
 
 
 def test_pyproject_that_is_not_toml_is_a_note(tmp_path: Path) -> None:
@@ -585,4 +588,39 @@ def test_files_in_an_unexpected_shape_are_notes(tmp_path: Path) -> None:
     ],
 )
 def test_clauses_read_pep_440_and_poetry_constraints(spec: str, expected) -> None:
-    assert pins_module.clauses(spec) == expected
+    assert clauses(spec) == expected
+
+
+def test_the_deployment_python_image_tag_then_python_version_then_a_range(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[project]\nname = "x"\nrequires-python = ">=3.10,<3.13"\n')
+    assert (find_pins(tmp_path, []).python().spec, find_pins(tmp_path, []).python().version) == (
+        "requires-python >=3.10,<3.13",
+        None,
+    )
+    write(tmp_path, ".python-version", "3.11.9\n")
+    chosen = find_pins(tmp_path, []).python()
+    assert (chosen.version, chosen.where) == ("3.11", ".python-version:1")
+    write(tmp_path, "docker/Dockerfile", "ARG PY=3.12\nFROM apache/airflow:2.10.5-python${PY}\n")
+    chosen = find_pins(tmp_path, []).python()
+    assert (chosen.version, chosen.where) == ("3.12", "docker/Dockerfile:2")
+    assert chosen.spec == "image tag 2.10.5-python3.12"
+
+
+def test_poetry_python_is_a_python_range_not_a_package(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.poetry.dependencies]\npython = "^3.11"\n')
+    found = find_pins(tmp_path, [])
+    assert found.python().spec == "python ^3.11" and found.python().version is None
+    assert found.airflow() is None and found.providers() == {}
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="the real corpus is not here")
+def test_the_real_repositories_deployment_python() -> None:
+    expected = {
+        "sul-dlss+libsys-airflow": ("3.12", "Dockerfile:1"),
+        "sul-dlss+dlme-airflow": ("3.12", "Dockerfile:1"),
+        "dfinity+dre-airflow": ("3.12", "airflow-customized/Dockerfile:1"),
+        "Ferlab-Ste-Justine+clin-pipelines-dags": None,
+    }
+    for name, want in expected.items():
+        chosen = find_pins(REAL / name, []).python()
+        assert (None if chosen is None else (chosen.version, chosen.where)) == want, name

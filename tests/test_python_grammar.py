@@ -7,6 +7,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from deferaudit.catalog import Catalog
 from deferaudit.scan import scan
 from deferaudit.settings import Settings
@@ -36,3 +38,48 @@ def test_a_pep_701_f_string_file_is_scanned_or_said_to_need_python_3_12(tmp_path
     assert "needs Python 3.12 or newer" in error.message
     assert "syntax error" not in error.message
     assert error.span.line == 5
+
+
+@pytest.mark.parametrize(
+    ("files", "clause"),
+    [
+        (
+            {"Dockerfile": "FROM apache/airflow:2.10.5-python3.12\n"},
+            "the deployment runs Python 3.12 (image tag 2.10.5-python3.12 in Dockerfile:1): "
+            "the file is valid there",
+        ),
+        (
+            {"Dockerfile": "FROM apache/airflow:2.10.5-python3.11\n"},
+            "the deployment runs Python 3.11 (image tag 2.10.5-python3.11 in Dockerfile:1): "
+            "the file fails to import there too",
+        ),
+        (
+            {
+                "pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.10"\n'
+                'dependencies = ["apache-airflow==2.10.5"]\n'
+            },
+            "the project's Python: requires-python >=3.10 in pyproject.toml:3",
+        ),
+        ({"requirements.txt": "apache-airflow==2.10.5\n"}, None),
+    ],
+)
+def test_the_deployment_python_says_whether_a_pep_701_file_is_valid_where_it_runs(
+    tmp_path: Path, files: dict[str, str], clause: str | None
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "d.py").write_text(PEP701)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = scan([Path("dags")], Settings(cache=False), Catalog.load(), cwd=tmp_path)  # type: ignore[call-arg]
+    assert result.target.version == "2.10.5"
+    errors = [f for f in result.findings if f.rule == "DA001"]
+    if sys.version_info >= (3, 12):
+        assert errors == []
+        return
+    (error,) = errors
+    assert "needs Python 3.12 or newer" in error.message
+    if clause is None:
+        assert "deployment" not in error.message and "project's Python" not in error.message
+    else:
+        assert error.message.endswith(f"; {clause}")

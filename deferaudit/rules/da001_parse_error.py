@@ -7,11 +7,15 @@ from collections.abc import Iterator
 
 from deferaudit.facts import Span
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
+from deferaudit.target import python_clause
 
 # "syntax error at L:C" and "needs Python 3.12 ... (an f-string at L:C ...".
 _POSITION = re.compile(
     r"^(?:syntax error|needs Python [0-9.]+ or newer to be read \(an f-string) at (\d+):(\d+)"
 )
+
+
+_NEEDS = re.compile(r"^needs Python ([0-9.]+) or newer")
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
@@ -23,13 +27,19 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     found = _POSITION.search(ctx.error)
     if found is not None:
         line, column = int(found.group(1)), max(int(found.group(2)), 1)
+    message = f"cannot scan this file: {ctx.error}"
+    needs = _NEEDS.match(ctx.error)
+    if needs is not None and python_clause(ctx.target, needs[1]):
+        # The deployment's Python (an image tag, requires-python) says whether the file is
+        # valid where it runs.
+        message += f"; {python_clause(ctx.target, needs[1])}"
     yield Finding(
         rule=rule.code,
         kind=rule.name,
         severity=rule.severity,
         path=ctx.path,
         span=Span(line, column, line, column),
-        message=f"cannot scan this file: {ctx.error}",
+        message=message,
     )
 
 
