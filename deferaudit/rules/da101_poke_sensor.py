@@ -53,8 +53,10 @@ wait = S3KeySensor(
     fix_safety="""
 Safe: add `deferrable=True` (or replace an explicit `mode="poke"` with it). Unsafe when the
 task sets `soft_fail` or a `pool`, or passes `**kwargs` that cannot be read: those behave
-differently once the task defers. Unsafe on Airflow 3 when the task sets `execution_timeout`:
-3.0-3.3 do not bound a deferred wait by it (Airflow 2 does); on 2.2-3.1 when it sets
+differently once the task defers. Unsafe on Airflow 3 when the task sets `execution_timeout`
+and the class does not hand it to its own `defer()` (the catalog's `defer_timeout`, read per
+class from its source): 3.0-3.3 do not bound a deferred wait by it (Airflow 2 does); on 2.2-3.1
+when it sets
 `max_active_tis_per_dag`, `max_active_tis_per_dagrun` or `task_concurrency` (a deferred instance
 does not count against them). Needs a running `airflow triggerer`.
 """,

@@ -49,7 +49,8 @@ wait = ExternalTaskSensor(
     fix_safety="""
 Safe: `mode="reschedule"` is replaced in place by `deferrable=True`. Unsafe when `soft_fail`,
 a `pool`, or an `execution_timeout` is set (in reschedule mode it bounds each poke; deferred,
-it bounds the whole wait on Airflow 2 and, on Airflow 3.0-3.3, not the deferred wait at all), or
+it bounds the whole wait on Airflow 2 and, on Airflow 3.0-3.3, not the deferred wait at all
+unless the class hands it to its own `defer()`: the catalog's `defer_timeout`), or
 on 2.2-3.1 a task-level concurrency limit (`max_active_tis_per_dag`, `max_active_tis_per_dagrun`,
 `task_concurrency`: a deferred instance does not count against it).
 """,

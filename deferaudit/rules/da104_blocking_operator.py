@@ -51,8 +51,9 @@ run = GlueJobOperator(task_id="transform", job_name="nightly_transform", deferra
 """,
     fix_safety="""
 Safe: add `deferrable=True`. Unsafe when the task sets a `pool` (a deferred task holds no pool
-slot), sets `execution_timeout` on Airflow 3 (3.0-3.3 do not bound a deferred wait by it,
-Airflow 2 does) or a task-level concurrency limit on 2.2-3.1 (a deferred instance does not count
+slot), sets `execution_timeout` on Airflow 3 when the class does not hand it to its own
+`defer()` (the catalog's `defer_timeout`; 3.0-3.3 do not bound a deferred wait by it, Airflow 2
+does) or a task-level concurrency limit on 2.2-3.1 (a deferred instance does not count
 against `max_active_tis_per_dag`, `max_active_tis_per_dagrun`, `task_concurrency`), or passes `**kwargs` that cannot be read, or when its class overrides `execute` and runs
 code after `super().execute()` (a deferred task resumes in the trigger's method and that code
 never runs). With `wait_for_completion=False` there is

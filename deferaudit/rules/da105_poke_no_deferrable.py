@@ -71,7 +71,7 @@ the sibling from its module on the target line; an explicit `mode=` is removed, 
 never reads it). Safe when every parameter the task sets means the same to the sibling; unsafe,
 naming the parameter, when the task sets `mode` (the sibling never reads it), `timeout` (the
 sibling defers with no timeout), `soft_fail`, a `pool`, `execution_timeout` on Airflow 3 (it
-does not bound a deferred wait there), a parameter the sibling defaults otherwise, when the
+does not bound a deferred wait there unless the sibling hands it to its `defer()`), a parameter the sibling defaults otherwise, when the
 sibling is no subclass of the class, or when the class is named through a module or a
 try/except import. No swap when the task passes a parameter the sibling does not take.
 Otherwise unsafe (offered only with --unsafe-fixes): `mode="reschedule"` when the poke interval
