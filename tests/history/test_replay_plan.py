@@ -281,3 +281,65 @@ def test_presence_is_read_in_utc() -> None:
     first = datetime(2026, 11, 11, tzinfo=timezone.utc)
     span = present(THIRTY, _presence(first, 20, None), "d")
     assert span is not None and span.days == 20
+
+
+def _table_rows(html: str, table_id: str) -> list[list[str]]:
+    """The text of each cell of each body row of one table of the page."""
+    from html.parser import HTMLParser
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside = self.body = False
+            self.rows: list[list[str]] = []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "table" and ("id", table_id) in attrs:
+                self.inside = True
+            elif self.inside and tag == "tbody":
+                self.body = True
+            elif self.body and tag == "tr":
+                self.rows.append([])
+            elif self.body and tag == "td":
+                self.cell = []
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "td" and self.cell is not None:
+                self.rows[-1].append(" ".join("".join(self.cell).split()))
+                self.cell = None
+            elif tag == "table":
+                self.inside = self.body = False
+
+        def handle_data(self, data: str) -> None:
+            if self.cell is not None:
+                self.cell.append(data + " ")
+
+    parser = Rows()
+    parser.feed(html)
+    return parser.rows
+
+
+def test_the_html_report_shows_the_measured_sizing_and_its_sources(
+    dags: Path, overlapping: str
+) -> None:
+    _run(dags, "report", "-o", "report.html", "--history", overlapping, *WINDOW)
+    html = Path("report.html").read_text()
+    source = SOURCE.format(n=4)
+    rows = _table_rows(html, "capacity-measured-table")
+    assert rows == [
+        ["already deferring", "1", "0", "-", "-", source],
+        ["the safe fixes", "2", "1", "2", "2", source],
+        [
+            "every proposed fix",
+            "4",
+            "1",
+            "2",
+            "2",
+            f"{source}, plus the simulated week for 1 waiting task with no history (their peaks "
+            "added) 1 waiting task with no history: peak 1 from the simulated week, added to the "
+            "replayed 3",
+        ],
+    ]
+    assert 'data-total="triggerers">2<' in html
+    assert "The settings below ask for <b>2</b> triggerers: " + source in html
