@@ -233,14 +233,24 @@ def test_unreadable_pin_files_are_notes_and_the_scan_goes_on(tmp_path: Path) -> 
         {
             "pyproject.toml": "this is [not toml\n",
             "Dockerfile": "FROM apache/airflow:${TAG}\n",
-            "requirements.txt": "apache-airflow==2.9.3\n--weird-option ???\n",
+            "requirements.txt": "apache-airflow==2.9.3\n--weird-option ???\nnot ][ a pin\n",
         },
     )
     doc = json.loads(_run(repo).stdout)
     assert doc["target_airflow"]["version"] == "2.9.3"
     notes = " ".join(doc["target_airflow"]["notes"])
     assert "pyproject.toml" in notes and "Dockerfile" in notes
+    # A pip option is no requirement; a line that is neither is a note.
+    assert "requirements.txt:3: cannot read requirement 'not ][ a pin'" in notes
     assert doc["findings"]
+    # One line each, in every output that carries the target.
+    assert len(doc["target_airflow"]["notes"]) == 3
+    text = _run(repo, fmt="text").stdout
+    assert text.count("\nNote: ") == 3
+    sarif = json.loads(_run(repo, fmt="sarif").stdout)
+    assert (
+        sarif["runs"][0]["properties"]["targetAirflow"]["notes"] == doc["target_airflow"]["notes"]
+    )
 
 
 def test_the_baseline_file_names_the_target_and_its_source(tmp_path: Path) -> None:

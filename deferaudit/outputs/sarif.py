@@ -177,6 +177,7 @@ def to_sarif(report: Report) -> dict[str, Any]:
                 "catalogLine": report.target.line,
                 "reason": report.target.reason,
                 "warnings": list(report.target.warnings),
+                "notes": list(report.target.notes),
             },
             "filesScanned": report.files_scanned,
         },
