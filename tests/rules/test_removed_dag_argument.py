@@ -102,3 +102,32 @@ def test_a_scan_reports_the_dags_whose_argument_the_target_does_not_take(
         assert "this DAG fails to import there" in finding.message
         assert finding.fix is None
         assert finding.span.line == (4 if finding.dag_id == "old_style" else 7)
+
+
+def test_an_omitted_schedule_follows_the_pinned_line(tmp_path: Path) -> None:
+    """Airflow 2 runs a DAG with no schedule daily (``DEFAULT_SCHEDULE_INTERVAL =
+    timedelta(days=1)`` in the 2.10.5 wheel's airflow/models/dag.py); Airflow 3.3 never
+    (its DAG's schedule is None, a NullTimetable). The pins decide which the cost follows."""
+    with zipfile.ZipFile(_wheel("2.10.5")) as wheel:
+        source = wheel.read("airflow/models/dag.py").decode()
+    assert "DEFAULT_SCHEDULE_INTERVAL = timedelta(days=1)" in source
+    from airflow.sdk import DAG
+
+    assert DAG("x").schedule is None
+    runs = {}
+    for pin in ("2.10.5", "3.1.8"):
+        repo = tmp_path / pin
+        (repo / ".git").mkdir(parents=True)
+        (repo / "dags").mkdir()
+        (repo / "requirements.txt").write_text(f"apache-airflow=={pin}\n")
+        (repo / "dags" / "d.py").write_text(
+            "from airflow import DAG\n"
+            "from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n\n"
+            'with DAG("no_schedule"):\n'
+            '    S3KeySensor(task_id="wait", bucket_key="s3://b/k", timeout=60)\n'
+        )
+        result = scan([Path("dags")], Settings(cache=False), Catalog.load(), cwd=repo)  # type: ignore[call-arg]
+        assert result.target.version == pin
+        (wait,) = [f for f in result.findings if f.task_id == "wait" and f.cost is not None]
+        runs[pin] = wait.cost.runs_per_day
+    assert runs == {"2.10.5": 1.0, "3.1.8": 0.0}
