@@ -110,8 +110,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "target_airflow",
         "version",
-        "Airflow version to judge against (e.g. 2.10, 3.3). Default: installed, else "
-        "inferred from the folder.",
+        "Airflow version to judge against (e.g. 2.10, 3.3). Default: what the project pins "
+        "(requirements, constraints, pyproject, locks, Dockerfile, compose, Helm), else the "
+        "installed Airflow, else inferred from the folder's imports.",
         toml="target-airflow",
         flags=("--target-airflow",),
         metavar="VERSION",
