@@ -38,9 +38,9 @@ PROVIDER_PREFIX = "apache-airflow-providers-"
 RANK = {"constraints": 0, "lock": 0, "requirements": 1, "pyproject": 2, "setup": 2, "pipfile": 2}
 RANK |= {"dockerfile": 3, "compose": 4, "helm": 5, "python_version": 6}
 RULE = (
-    "constraints/lock files > requirements > pyproject/setup/Pipfile > Dockerfile > compose >"
-    " Helm values; among equals the file nearest the DAG folder, then one not named for"
-    " dev/test/docs"
+    "files not named for dev/test/docs/lint/tooling first; then constraints/lock files >"
+    " requirements > pyproject/setup/Pipfile > Dockerfile > compose > Helm values; among equals"
+    " the file nearest the DAG folder"
 )
 # A requirements file for development or tests says less about what is deployed.
 _DEV = re.compile(r"(?:^|[-_.])(?:dev|develop|tests?|testing|lint|docs?|tooling)(?=$|[-_.])", re.I)
@@ -113,9 +113,9 @@ class ProjectPins:
     notes: tuple[str, ...] = ()
     dag_dirs: tuple[str, ...] = ()
 
-    def _order(self, pin: Pin) -> tuple[int, int, bool, str, int]:
+    def _order(self, pin: Pin) -> tuple[bool, int, int, str, int]:
         dev = bool(_DEV.search(PurePosixPath(pin.source).name))
-        return (RANK[pin.kind], _distance(pin.source, self.dag_dirs), dev, pin.source, pin.line)
+        return (dev, RANK[pin.kind], _distance(pin.source, self.dag_dirs), pin.source, pin.line)
 
     def airflow_ranges(self) -> tuple[Pin, ...]:
         """Airflow requirements that are ranges (``>=2.7,<3``), best source first."""

@@ -452,8 +452,24 @@ def test_among_equals_the_file_nearest_the_dag_folder_then_not_dev(tmp_path: Pat
     result = find_pins(tmp_path, [tmp_path / "app" / "dags"])
     choice = result.airflow()
     assert choice.pin.where == "app/requirements.txt:1"
-    assert [p.version for p in choice.conflicts] == ["2.6.1", "2.6.0", "2.6.3"]
+    # A file named for development comes after every other one.
+    assert [p.version for p in choice.conflicts] == ["2.6.0", "2.6.3", "2.6.1"]
     assert result.dag_dirs == ("app/dags",)
+
+
+def test_a_dev_requirements_pin_does_not_outrank_the_image_that_is_deployed(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "requirements-dev.txt", "apache-airflow==2.10.0\n")
+    write(tmp_path, "Dockerfile", "FROM apache/airflow:2.9.3-python3.11\n")
+    choice = find_pins(tmp_path, []).airflow()
+    assert (choice.version, choice.pin.where) == ("2.9.3", "Dockerfile:1")
+    assert [(p.version, p.where) for p in choice.conflicts] == [
+        ("2.10.0", "requirements-dev.txt:1")
+    ]
+    # Alone, a dev file still pins.
+    (tmp_path / "Dockerfile").unlink()
+    assert find_pins(tmp_path, []).airflow().version == "2.10.0"
 
 
 def test_ranges_are_not_a_choice(tmp_path: Path) -> None:
