@@ -234,14 +234,15 @@ def _find_line(lines: Sequence[str], header: str | None, needle: re.Pattern[str]
 
 
 class _Reader:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, base: Path) -> None:
         self.root = root
+        self.base = base  # what file names are relative to (the root, or a folder above it)
         self.pins: list[Pin] = []
         self.notes: list[str] = []
         self.seen: set[tuple[Path, str]] = set()
 
     def rel(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix()
+        return path.relative_to(self.base).as_posix()
 
     def inside(self, path: Path) -> bool:
         try:
@@ -560,13 +561,18 @@ def _folders(root: Path, dag_dirs: Sequence[Path], notes: list[str]) -> list[Pat
     return [f for f in dict.fromkeys(folders) if f.is_dir() and not skip(f.relative_to(root).parts)]
 
 
-def find_pins(project_root: Path, dag_folders: Sequence[Path] = ()) -> ProjectPins:
+def find_pins(
+    project_root: Path, dag_folders: Sequence[Path] = (), shown_from: Path | None = None
+) -> ProjectPins:
     """Every pin in the project's files from ``project_root`` down to the ``dag_folders``.
 
     A relative DAG folder that does not exist from the working directory is taken from the root.
+    File names are relative to the root, or to ``shown_from`` (where the user runs the scan)
+    when the root is inside it.
     """
     root = Path(project_root).resolve()
-    reader = _Reader(root)
+    base = Path(shown_from).resolve() if shown_from is not None else root
+    reader = _Reader(root, base if root.is_relative_to(base) else root)
     dags: list[Path] = []
     for folder in map(Path, dag_folders):
         folder = (folder if folder.is_absolute() or folder.exists() else root / folder).resolve()
@@ -596,5 +602,5 @@ def find_pins(project_root: Path, dag_folders: Sequence[Path] = ()) -> ProjectPi
     best: dict[tuple[str, int, str, str | None], Pin] = {}
     for pin in sorted(reader.pins, key=lambda p: RANK[p.kind], reverse=True):
         best[(pin.source, pin.line, pin.package, pin.version)] = pin  # -c include beats direct
-    rel_dags = tuple(d.relative_to(root).as_posix() for d in dags if d.is_relative_to(root))
+    rel_dags = tuple(reader.rel(d) for d in dags if d.is_relative_to(root))
     return ProjectPins(tuple(best.values()), tuple(dict.fromkeys(reader.notes)), rel_dags)

@@ -42,7 +42,7 @@ def project_pins(paths: Sequence[Path], cwd: Path) -> ProjectPins:
         root = cwd
     if root is None:
         return ProjectPins()
-    found = find_pins(root, folders)
+    found = find_pins(root, folders, shown_from=cwd)
     notes = tuple(found.notes[:5])
     pinned: tuple[str, str] | None = None
     conflicts: tuple[str, ...] = ()

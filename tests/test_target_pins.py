@@ -356,3 +356,28 @@ def test_a_core_class_that_defers_only_on_a_later_line_names_that_release(
     )
     assert "deferrable" not in (poke["fix"] or {}).get("action", "")
     assert "(`deferrable` arrives in apache-airflow 2.7.0)" in by[("DA107", "opt")]["message"]
+
+
+def test_files_are_named_from_where_the_scan_runs(tmp_path: Path) -> None:
+    """The project root is the DAG folder's nearest marker (here catalog/, for its Dockerfile);
+    run from the repository above it, the reason and notes name files from there."""
+    repo = tmp_path / "repo"
+    (repo / "catalog" / "dags").mkdir(parents=True)
+    (repo / "catalog" / "dags" / "landing.py").write_text(DAG)
+    (repo / "catalog" / "Dockerfile").write_text("FROM apache/airflow:${TAG}\n")
+    (repo / "catalog" / "requirements_prod.txt").write_text("apache-airflow==2.5.3\n")
+    done = subprocess.run(
+        [DEFERAUDIT, "scan", "catalog/dags", "--no-cache", "--format", "json"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    target = json.loads(done.stdout)["target_airflow"]
+    assert target["reason"] == (
+        "pinned by the project: apache-airflow==2.5.3 in catalog/requirements_prod.txt:1"
+    )
+    assert target["notes"] == [
+        "catalog/Dockerfile:1: image apache/airflow:${TAG} uses TAG with no value here"
+    ]
