@@ -128,12 +128,19 @@ def deferrable_gap(entry: ClassEntry, versions: DeploymentVersions | None) -> st
     if versions is None or not entry.accepts_deferrable or not entry.deferrable_since:
         return None
     used = versions.version_of(entry.package)
-    if used is None or version_key(used) >= version_key(entry.deferrable_since):
+    if used is None or not _older(used, entry.deferrable_since):
         return None
     return (
         f"cannot defer in {entry.package} {used} ({versions.source}); "
         f"`deferrable` arrives in {entry.package} {entry.deferrable_since}"
     )
+
+
+def _older(version: str, than: str) -> bool:
+    """``2.7`` (a line, as ``--target-airflow`` gives it) is not older than ``2.7.0``."""
+    a, b = version_key(version), version_key(than)
+    size = max(len(a), len(b))
+    return a + (0,) * (size - len(a)) < b + (0,) * (size - len(b))
 
 
 def deferrable_later(catalog: Catalog, entry: ClassEntry, line: str) -> str | None:

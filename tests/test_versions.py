@@ -89,3 +89,38 @@ def test_gap_names_the_release_that_adds_deferrable():
     assert deferrable_gap(entry, DeploymentVersions({entry.package: since}, "x")) is None
     assert deferrable_gap(entry, DeploymentVersions({}, "x")) is None
     assert deferrable_gap(dataclasses.replace(entry, deferrable_since=None), versions) is None
+
+
+def test_a_line_as_the_deployment_version_is_not_older_than_its_first_release():
+    """--target-airflow 2.7 (or a range resolved to the 2.7 line) gives "2.7" as the Airflow
+    version: ExternalTaskSensor, whose `deferrable` arrives in apache-airflow 2.7.0, can defer
+    there (it was read as older than 2.7.0: a false "cannot defer" and a false DA107)."""
+    catalog = Catalog.load()
+    ets = catalog.lookup("airflow.sensors.external_task.ExternalTaskSensor", "2.7")
+    assert ets is not None and ets.deferrable_since == "2.7.0"
+    for version in ("2.7", "2.7.0", "2.7.3", "2.10"):
+        versions = DeploymentVersions({"apache-airflow": version}, "x")
+        assert deferrable_gap(ets, versions) is None, version
+    versions = DeploymentVersions({"apache-airflow": "2.6"}, "x")
+    assert "`deferrable` arrives in apache-airflow 2.7.0" in str(deferrable_gap(ets, versions))
+
+
+def test_the_release_that_adds_deferrable_on_a_later_line_is_named():
+    from deferaudit.versions import deferrable_later
+
+    catalog = Catalog.load()
+    for line in ("2.2", "2.5", "2.6"):
+        entry = catalog.lookup("airflow.sensors.external_task.ExternalTaskSensor", line)
+        assert entry is not None and not entry.accepts_deferrable
+        assert (
+            deferrable_later(catalog, entry, line) == "`deferrable` arrives in apache-airflow 2.7.0"
+        )
+    # TriggerDagRunOperator takes it from 2.6.0 (tests/catalog/test_old_lines reads the wheels).
+    entry = catalog.lookup("airflow.operators.trigger_dagrun.TriggerDagRunOperator", "2.5")
+    assert entry is not None
+    assert deferrable_later(catalog, entry, "2.5") == "`deferrable` arrives in apache-airflow 2.6.0"
+    # A class that defers on the line, and one that never does, name nothing.
+    entry = catalog.lookup("airflow.sensors.external_task.ExternalTaskSensor", "2.7")
+    assert entry is not None and deferrable_later(catalog, entry, "2.7") is None
+    entry = catalog.lookup("airflow.sensors.python.PythonSensor", "2.10")
+    assert entry is not None and deferrable_later(catalog, entry, "2.10") is None
