@@ -115,6 +115,7 @@ def evaluate_file(
             suppressible=None,
             cost=cost_of.get(id(finding.span)),
         )
+        final.json_text()  # encoded here, in the judging process (kept in the cache too)
         (suppressed if is_hidden else kept).append(final)
     outcome = FileOutcome(
         path=result.path,

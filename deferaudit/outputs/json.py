@@ -96,15 +96,13 @@ def write_json(report: Report, handle: TextIO, *, rows: dict[str, list[Any]] | N
     """
     doc: dict[str, Any] = {**to_document(report, findings=False), **(rows or {})}
     write = handle.write
-    # One encoder for every finding: json.dumps with an argument makes a new one per call.
-    encode = json.JSONEncoder(ensure_ascii=False).encode
     write("{\n")
     for index, (key, value) in enumerate(doc.items()):
         write(f",\n  {json.dumps(key)}: " if index else f"  {json.dumps(key)}: ")
         if key == "findings" and report.findings:
             write("[\n")
             for position, finding in enumerate(report.findings):
-                text = encode(finding.to_json())
+                text = finding.json_text()
                 cost = finding.cost
                 write(",\n    " if position else "    ")
                 write(text[:-1])

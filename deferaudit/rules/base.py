@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
 from typing import Any, Literal
@@ -35,6 +36,10 @@ class Suppressible:
 
 # Nothing known yet: comments decide (a rule's default).
 NOT_SUPPRESSED = Suppressible()
+
+
+# One JSON encoder for every finding (``json.dumps`` with an argument makes a new one per call).
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @record
@@ -74,6 +79,17 @@ class Finding:
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.rule)
+
+    def json_text(self) -> str:
+        """``to_json`` as JSON text, made once per finding: in the process that judged the
+        file, and kept with it in the outcomes cache, so a report of 35,000 findings is not
+        encoded again in the parent on every run. Kept outside the fields (a new finding from
+        ``dataclasses.replace`` makes its own); the cache key carries deferaudit's code."""
+        text = self.__dict__.get("_json")
+        if text is None:
+            text = _ENCODE(self.to_json())
+            self.__dict__["_json"] = text
+        return text
 
     def to_json(self) -> dict[str, Any]:
         return {
