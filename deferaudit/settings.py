@@ -9,6 +9,7 @@ command line > ``DEFERAUDIT_*`` environment > ``[tool.deferaudit]`` > deployment
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -89,11 +90,17 @@ class Settings:
 
     def rule_enabled(self, code: str) -> bool:
         """ruff's selection logic: the longest matching prefix between select and ignore wins."""
-        selected = _longest_prefix(code, self.select) if self.select else 0
-        if self.select and selected == 0:
-            return False
-        ignored = _longest_prefix(code, self.ignore)
-        return ignored == 0 or selected > ignored
+        return _rule_enabled(code, tuple(self.select), tuple(self.ignore))
+
+
+@functools.lru_cache(maxsize=1024)
+def _rule_enabled(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+    # Asked for every rule of every file: the answer depends on the three values alone.
+    selected = _longest_prefix(code, select) if select else 0
+    if select and selected == 0:
+        return False
+    ignored = _longest_prefix(code, ignore)
+    return ignored == 0 or selected > ignored
 
 
 def _longest_prefix(code: str, prefixes: Sequence[str]) -> int:

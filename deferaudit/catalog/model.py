@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -195,6 +196,7 @@ def version_key(version: str) -> tuple[int, ...]:
     return _version_key(version)
 
 
+@functools.lru_cache(maxsize=1024)
 def _version_key(version: str) -> tuple[int, ...]:
     parts: list[int] = []
     for piece in version.split("."):

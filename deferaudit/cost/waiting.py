@@ -34,6 +34,16 @@ __all__ = ["parameters_of", "waiting_costs"]
 
 
 def parameters_of(settings: Settings) -> CostParameters:
+    try:
+        return _parameters(
+            settings.default_wait,
+            settings.start_overhead,
+            settings.default_task_duration,
+            settings.executor,
+            settings.waits,
+        )
+    except TypeError:  # waits given as lists (not through the settings readers)
+        pass
     return cost_parameters(
         settings.default_wait,
         settings.start_overhead,
@@ -41,6 +51,10 @@ def parameters_of(settings: Settings) -> CostParameters:
         settings.executor,
         settings.waits,
     )
+
+
+# Asked once per file, from values that are the same for a whole scan.
+_parameters = functools.lru_cache(maxsize=64)(cost_parameters)
 
 
 def _now_mode(status: WaitStatus) -> WaitMode | None:
@@ -73,13 +87,16 @@ def waiting_costs(
     # operator: costed as one, with no fix to change it, for as long as the code says.
     polling = {id(f.span) for f in findings if f.rule == "DA205"}
     hand: dict[int, tuple[PollLoop, ...]] = {}
+    # Most folders have no hand-written wait a task's code reaches: no lookup per task then.
+    reaches = ctx.resolver is not None and bool(ctx.resolver.hand_waits.by_task)
     for task in ctx.tasks:
         mode = _now_mode(status_of(ctx, task))
         if mode is None:
             local = task.cls.local
             own = local.code.poll_loops if local is not None and local.code is not None else ()
-            hand[id(task.site)] = _hand_waits(ctx, task) or own
-            if _polls_in_own_code(task, polling) or hand[id(task.site)]:
+            found = hand[id(task.site)] = (_hand_waits(ctx, task) if reaches else ()) or own
+            # Its own code waits (DA205: its bash command, its operator's execute).
+            if found or id(task.site.span) in polling:
                 mode = "blocking"
         if mode is not None:
             waiting.append((task, mode))
@@ -108,15 +125,6 @@ def waiting_costs(
         costs = one_branch_priced([task.site for task, _ in waiting], costs)
     by_span = {id(task.site.span): cost for (task, _), cost in zip(waiting, costs, strict=True)}
     return tuple(costs), by_span
-
-
-def _polls_in_own_code(task: ResolvedTask, polling: set[int]) -> bool:
-    """A task whose own code waits (DA205): its bash command or its operator class's
-    ``execute``."""
-    if id(task.site.span) in polling:
-        return True
-    local = task.cls.local
-    return local is not None and local.code is not None and bool(local.code.poll_loops)
 
 
 def _hand_waits(ctx: FileContext, task: ResolvedTask) -> tuple[PollLoop, ...]:
