@@ -197,11 +197,23 @@ def _job_table() -> Any:
 # ---------------------------------------------------------------------- the intervals
 
 
-def _chosen(chosen: list[tuple[str, str, str]]) -> Any:
+def _chosen(chosen: list[tuple[str, str, str]], dialect: str) -> Any:
     """The chosen tasks as a VALUES list (its values written into the statement: no limit on
-    bound parameters, and the ids are quoted by SQLAlchemy's compiler)."""
-    from sqlalchemy import String, column, values
+    bound parameters, and the ids are quoted by SQLAlchemy's compiler). MySQL 8 spells a
+    VALUES table ``VALUES ROW(...)``, which SQLAlchemy 2.1 does not write: there, a UNION ALL
+    of one-row SELECTs (not tried on a MySQL server here)."""
+    from sqlalchemy import String, column, literal, select, union_all, values
 
+    if dialect in ("mysql", "mariadb"):
+        rows = [
+            select(
+                literal(dag, String).label("dag_id"),
+                literal(task, String).label("task_id"),
+                literal(scope, String).label("scope"),
+            )
+            for dag, task, scope in chosen
+        ]
+        return union_all(*rows).cte("chosen")
     return (
         values(
             column("dag_id", String),
@@ -413,7 +425,7 @@ def _query(dialect: str, window: Window, schema: Schema, chosen: list[tuple[str,
     """Per figure: the seconds at each level (clipped to the window), and the intervals."""
     from sqlalchemy import Float, case, cast, func, literal, select, union_all
 
-    intervals = _intervals(dialect, window, schema, _chosen(chosen))
+    intervals = _intervals(dialect, window, schema, _chosen(chosen, dialect))
     parts = []
     real = intervals.c.ended > intervals.c.started
     for name, (kind, scopes) in FIGURES.items():
