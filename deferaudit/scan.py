@@ -265,7 +265,11 @@ class _Scan:
             folder_uses_airflow2=any(m.airflow2 for m in metas),
             notes=self.pins.notes,
             conflicts=self.pins.conflicts,
-            python=self.pins.python,
+            python=(
+                (self.settings.target_python, "--target-python or [tool.deferaudit] target-python")
+                if self.settings.target_python
+                else self.pins.python
+            ),
         )
 
     def walk(self, syntax: IgnoreSyntax) -> tuple[Discovery, list[PlannedFile]]:

@@ -47,6 +47,7 @@ class Settings:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     target_airflow: str | None = None
+    target_python: str | None = None
     safe_mode: bool = True
     default_deferrable: bool = False
     require_reason: bool = False  # DA002: a suppression comment must say why
@@ -260,6 +261,7 @@ _WANTED = {
     "codes": "a list of strings",
     "paths": "a list of strings",
     "version": "a string",
+    "python": "a string",
     "choice": "a string",
     "path": "a string",
     "executor": "a string",
@@ -302,6 +304,8 @@ def _from_file(option: Option, raw: Any, path: Path) -> Any:
         raise ConfigError(f"{path}: {key} must be {wanted}, got {raw!r}")
     if kind == "version":
         return validate_version(raw, f"{path}: {key}")
+    if kind == "python":
+        return validate_python(raw, where)
     if kind == "executor":
         return validate_executor(raw, where)
     if kind == "path":
@@ -344,6 +348,8 @@ def _from_command_line(option: Option, raw: Any) -> Any:
         return codes or None
     if option.kind == "version":
         return validate_version(raw, flag)
+    if option.kind == "python":
+        return validate_python(raw, flag)
     if option.kind == "duration":
         return validate_duration(raw, flag)
     if option.kind == "fraction":
@@ -416,6 +422,15 @@ def validate_executor(raw: str, where: str) -> str:
     if name not in EXECUTORS:
         raise ConfigError(f"{where}: {raw!r} is not one of {', '.join(EXECUTORS)}")
     return name
+
+
+def validate_python(value: str, where: str) -> str:
+    """A Python version like ``3.12`` (``3.12.4`` is taken as 3.12); raises ConfigError
+    otherwise."""
+    parts = value.strip().split(".")
+    if not (2 <= len(parts) <= 3 and all(p.isdigit() for p in parts)) or parts[0] != "3":
+        raise ConfigError(f"{where}: {value!r} is not a Python version (expected 3.x, e.g. 3.12)")
+    return ".".join(parts[:2])
 
 
 def validate_version(value: str, where: str) -> str:

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 # How a value is read and checked (deferaudit.settings.read_value) and which click type a flag
-# gets (deferaudit.cli): codes (rule codes and prefixes), version (an Airflow version), choice,
+# gets (deferaudit.cli): codes (rule codes and prefixes), version (an Airflow version), python
+# (a Python version, 3.x), choice,
 # bool, int (positive), count (-vv), path, paths, duration, fraction, executor, waits (a table of
 # pattern = duration), text (kept as given, checked where it is used: a database URL, a window
 # bound), and source (not a setting: where the other settings are read from).
 KINDS = (
     "codes",
     "version",
+    "python",
     "choice",
     "bool",
     "int",
@@ -115,6 +117,16 @@ OPTIONS: tuple[Option, ...] = (
         "installed Airflow, else inferred from the folder's imports.",
         toml="target-airflow",
         flags=("--target-airflow",),
+        metavar="VERSION",
+        changes_results=True,
+    ),
+    Option(
+        "target_python",
+        "python",
+        "The deployment's Python (e.g. 3.12), for files only a newer Python than deferaudit's "
+        "can parse. Default: the image tag (-python3.12), .python-version, requires-python.",
+        toml="target-python",
+        flags=("--target-python",),
         metavar="VERSION",
         changes_results=True,
     ),

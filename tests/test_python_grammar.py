@@ -83,3 +83,32 @@ def test_the_deployment_python_says_whether_a_pep_701_file_is_valid_where_it_run
         assert "deployment" not in error.message and "project's Python" not in error.message
     else:
         assert error.message.endswith(f"; {clause}")
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.12+ parses the file")
+def test_target_python_wins_over_the_image_tag(tmp_path: Path) -> None:
+    # --target-python / [tool.deferaudit] target-python names the deployment's Python when the
+    # project's files do not, or say something else (the image tag here says 3.11).
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "d.py").write_text(PEP701)
+    (tmp_path / "Dockerfile").write_text("FROM apache/airflow:2.10.5-python3.11\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.deferaudit]\ntarget-python = "3.12"\n')
+    from deferaudit.settings import load_settings
+
+    settings = load_settings(tmp_path / "pyproject.toml").with_overrides(cache=False)
+    assert settings.target_python == "3.12"
+    result = scan([Path("dags")], settings, Catalog.load(), cwd=tmp_path)
+    (error,) = [f for f in result.findings if f.rule == "DA001"]
+    assert error.message.endswith(
+        "; the deployment runs Python 3.12 (--target-python or [tool.deferaudit] "
+        "target-python): the file is valid there"
+    )
+
+
+def test_target_python_must_be_a_python_3_version(tmp_path: Path) -> None:
+    from deferaudit.settings import ConfigError, load_settings
+
+    (tmp_path / "pyproject.toml").write_text('[tool.deferaudit]\ntarget-python = "2.7"\n')
+    with pytest.raises(ConfigError, match=r"'2.7' is not a Python version \(expected 3.x"):
+        load_settings(tmp_path / "pyproject.toml")

@@ -27,6 +27,7 @@ TARGET = Target("3.3", "3.3", "test")
 OTHER_VALUE: dict[str, Any] = {
     "codes": ("DA101",),
     "version": "2.10",
+    "python": "3.12",
     "bool": None,  # the opposite of the default, below
     "int": 3,
     "count": 2,
