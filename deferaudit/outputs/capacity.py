@@ -94,7 +94,8 @@ def _scenario_lines(
         lines.append(
             f"    without history, from the simulated week: "
             f"{_plural(scenario.simulated_tasks, 'waiting task')}, peak "
-            f"{_n(scenario.simulated_triggers.peak)} triggers, added to the measured peak "
+            f"{_n(scenario.simulated_triggers.peak)} trigger"
+            f"{'' if scenario.simulated_triggers.peak == 1 else 's'}, added to the measured peak "
             f"(their moments are not known to differ): {_n(scenario.peak_triggers)}"
         )
     ha = f", + 1 spare for high availability = {scenario.triggerers}" if p.ha else ""

@@ -186,7 +186,7 @@ def test_the_text_plan_names_the_source_of_each_figure(dags: Path, overlapping: 
         f"({source})",
         "  with every proposed fix: peak 3, 95th percentile 1 concurrent triggers (4 intervals); "
         "the worker slots they hold today: peak 2, 95th percentile 0 (14 intervals)",
-        "    without history, from the simulated week: 1 waiting task, peak 1 triggers, added "
+        "    without history, from the simulated week: 1 waiting task, peak 1 trigger, added "
         "to the measured peak (their moments are not known to differ): 4",
         "    triggerers needed: max(1, ceil(4 / 800)) = 1, + 1 spare for high availability = 2 "
         f"({source}, plus the simulated week for 1 waiting task with no history (their peaks "
