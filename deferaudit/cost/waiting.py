@@ -8,6 +8,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from deferaudit.cost.branches import one_branch_priced
+from deferaudit.cost.hand_written import task_hand_waits, taskflow_waiting
 from deferaudit.cost.model import (
     DEFAULT_POKE_INTERVAL,
     DEFAULT_SENSOR_TIMEOUT,
@@ -83,8 +84,8 @@ def waiting_costs(
     params = parameters_of(ctx.settings)
     waiting: list[tuple[ResolvedTask, WaitMode]] = []
     # A hand-written wait in the task's own code (DA205: its bash command, its operator's
-    # ``execute``, or what its ``python_callable`` runs) holds its slot like a blocking
-    # operator: costed as one, with no fix to change it, for as long as the code says.
+    # ``execute``, what its ``python_callable`` or its ``@task`` body runs) holds its slot like
+    # a blocking operator: costed as one, with no fix to change it, as long as the code says.
     polling = {id(f.span) for f in findings if f.rule == "DA205"}
     hand: dict[int, tuple[PollLoop, ...]] = {}
     # Most folders have no hand-written wait a task's code reaches: no lookup per task then.
@@ -94,12 +95,16 @@ def waiting_costs(
         if mode is None:
             local = task.cls.local
             own = local.code.poll_loops if local is not None and local.code is not None else ()
-            found = hand[id(task.site)] = (_hand_waits(ctx, task) if reaches else ()) or own
+            found = hand[id(task.site)] = (task_hand_waits(ctx, task) if reaches else ()) or own
             # Its own code waits (DA205: its bash command, its operator's execute).
             if found or id(task.site.span) in polling:
                 mode = "blocking"
         if mode is not None:
             waiting.append((task, mode))
+    flows = taskflow_waiting(ctx) if reaches else []
+    for task, found in flows:
+        hand[id(task.site)] = found
+        waiting.append((task, "blocking"))
     if not waiting:
         return (), {}
     fixes: dict[int, WaitMode] = {}
@@ -124,23 +129,15 @@ def waiting_costs(
     if any(task.site.arms for task, _ in waiting):
         costs = one_branch_priced([task.site for task, _ in waiting], costs)
     by_span = {id(task.site.span): cost for (task, _), cost in zip(waiting, costs, strict=True)}
+    # A wait in the code a task runs is reported where it is written (DA205): the cost of its
+    # one task goes there too.
+    runs = {
+        (t.dag_id, t.task_id): by_span[id(t.site.span)] for t, _ in waiting if hand.get(id(t.site))
+    }
+    for f in findings:
+        if f.rule == "DA205" and (f.dag_id, f.task_id) in runs:
+            by_span.setdefault(id(f.span), runs[(f.dag_id, f.task_id)])
     return tuple(costs), by_span
-
-
-def _hand_waits(ctx: FileContext, task: ResolvedTask) -> tuple[PollLoop, ...]:
-    """The hand-written waits the task's ``python_callable`` reaches (deferaudit.hand_waits);
-    a sensor built by hand counts when the class is a sensor."""
-    resolver = ctx.resolver
-    if resolver is None:
-        return ()
-    built = task.site.built
-    # A task a factory builds runs the callable written in the factory, at its operator call.
-    where = (built.path, built.span) if built is not None and built.span else (None, None)
-    path, span = where if built is not None else (ctx.path, task.site.span)
-    if path is None or span is None:
-        return ()
-    waits = resolver.hand_waits.of_task(path, span)
-    return tuple(w for w in waits if w.kind != "sensor" or resolver.resolve(w.sensor).is_sensor)
 
 
 def _code_wait(
