@@ -34,6 +34,13 @@ class Target:
         return int(self.version.split(".", 1)[0])
 
     @property
+    def said(self) -> str:
+        """The Airflow a "cannot defer" clause names: the catalog line the target is judged
+        with, or the target itself when it is older than the catalog's oldest line (a class
+        that cannot defer on the oldest line could not on an older one either)."""
+        return self.version if Catalog.line_status(self.version) == "older" else self.line
+
+    @property
     def unvouched(self) -> str | None:
         """For a version outside the catalog's lines, the clause saying that whether a class
         takes ``deferrable`` there is not known (no fix is then proposed on that ground)."""

@@ -19,7 +19,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             ctx,
             task,
             f"`{task.class_name}` waits {describe_mode(status)} and holds a worker slot for "
-            f"the whole wait; {deferral_verdict(task, ctx.target.line)}",
+            f"the whole wait; {deferral_verdict(task, ctx.target.said)}",
             deferrable_fix(task, status, ctx.target.line),
         )
 

@@ -19,7 +19,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             ctx,
             task,
             f"`{task.class_name}` waits {describe_mode(status)}: every poke is a full task "
-            f"start on a worker; {deferral_verdict(task, ctx.target.line)}",
+            f"start on a worker; {deferral_verdict(task, ctx.target.said)}",
             deferrable_fix(task, status, ctx.target.line),
         )
 

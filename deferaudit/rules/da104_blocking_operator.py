@@ -10,7 +10,7 @@ from deferaudit.rules.deferral import deferrable_fix, deferral_verdict, tasks_wi
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for task, status in tasks_with_status(ctx, "blocking"):
-        verdict = deferral_verdict(task, ctx.target.line)
+        verdict = deferral_verdict(task, ctx.target.said)
         if status.falls_back_note:
             verdict = f"{status.falls_back_note}, so `deferrable` does not release the slot"
         yield rule.finding(

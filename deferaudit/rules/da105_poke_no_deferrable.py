@@ -18,7 +18,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for task, status in tasks_with_status(ctx, "poke-cannot-defer"):
         message = (
             f"`{task.class_name}` waits {describe_mode(status)} and holds a worker slot; "
-            + deferral_verdict(task, ctx.target.line)
+            + deferral_verdict(task, ctx.target.said)
         )
         sibling = sibling_of(ctx, task)
         if sibling is not None:

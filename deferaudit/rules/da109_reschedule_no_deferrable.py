@@ -13,7 +13,7 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for task, status in tasks_with_status(ctx, "reschedule-cannot-defer"):
         message = (
             f"`{task.class_name}` waits {describe_mode(status)}: every poke is a task start, "
-            f"and {deferral_verdict(task, ctx.target.line)}"
+            f"and {deferral_verdict(task, ctx.target.said)}"
         )
         sibling = sibling_of(ctx, task)
         if sibling is None:
