@@ -207,6 +207,74 @@ def _in_deferral(deferral: Any, tries: Any) -> Any:
     )
 
 
+def _logged_waits(dialect: str, name: str = "logged_waits") -> Any:
+    """Airflow 3: what the audit log says each try waited, one row per try key that has an
+    ``up_for_reschedule`` or a ``deferred`` row:
+
+    - its rescheduled pokes: each ``up_for_reschedule`` row, from the try's latest ``running``
+      row at or before it (count, seconds, the first poke's start; Airflow 3.3's
+      task_reschedule.start_date is the time the row was written, after the poke ended, so its
+      duration is 0);
+    - its deferrals: each ``deferred`` row to the try's next ``running`` row (count, seconds,
+      and the latest deferral it never resumed from: it ended in the triggerer).
+
+    The log is read once by event (an index) with the neighbouring ``running`` row of each
+    (the try's index), computed once, then grouped by try key: one join to the tries."""
+    from sqlalchemy import and_, case, func, select
+
+    log = _tables()["log"]
+    other = log.alias("neighbour")
+    same_try = [other.c[k] == log.c[k] for k in _TRY]
+    poked = log.c.event == "up_for_reschedule"
+    poke_start = (
+        select(func.max(other.c.dttm))
+        .where(other.c.event == "running", *same_try, other.c.dttm <= log.c.dttm)
+        .scalar_subquery()
+    )
+    resumed_at = (
+        select(func.min(other.c.dttm))
+        .where(other.c.event == "running", *same_try, other.c.dttm > log.c.dttm)
+        .scalar_subquery()
+    )
+    rows = _materialized(
+        select(
+            *[log.c[k] for k in _TRY],
+            case((poked, 1), else_=0).label("poke"),
+            log.c.dttm.label("at"),
+            # A poke's start, or the moment a deferral resumed on a worker.
+            case((poked, poke_start), else_=resumed_at).label("other_at"),
+        ).where(log.c.event.in_(["up_for_reschedule", "deferred"])),
+        f"{name}_rows",
+    )
+    key = [rows.c[k] for k in _TRY]
+    poke, deferral = rows.c.poke == 1, rows.c.poke == 0
+    pokes, deferrals = func.count(case((poke, 1))), func.count(case((deferral, 1)))
+    return (
+        select(
+            *key,
+            # NULL, not 0, for a try with none: as a count over no joined row.
+            case((pokes > 0, pokes)).label("pokes"),
+            func.sum(case((poke, _seconds(dialect, rows.c.at, rows.c.other_at)))).label(
+                "poke_seconds"
+            ),
+            func.min(case((poke, rows.c.other_at))).label("first_start"),
+            case((deferrals > 0, deferrals)).label("deferrals"),
+            func.sum(case((deferral, _seconds(dialect, rows.c.other_at, rows.c.at)))).label(
+                "resumed_seconds"
+            ),
+            func.max(case((and_(deferral, rows.c.other_at.is_(None)), rows.c.at))).label(
+                "open_since"
+            ),
+        )
+        .group_by(*key)
+        .cte(name)
+        # Computed where it is joined (from the rows above, read once): PostgreSQL then knows
+        # the grouped rows are few and hashes them, the tries probing; over a materialized
+        # result it has no statistics and hashes the millions of tries instead.
+        .prefix_with("NOT MATERIALIZED", dialect="postgresql")
+    )
+
+
 def _per_try(
     dialect: str,
     window: Window,
@@ -216,15 +284,14 @@ def _per_try(
 ) -> Any:
     """One row per try, with its measured figures: every try (``part`` "all"), the current
     ones ("current", read from task_instance alone, whose statistics the planner then has) or
-    the earlier ones ("earlier"). ``shared`` holds the log's CTEs when both parts are in one
+    the earlier ones ("earlier"). ``shared`` holds the log's CTE when both parts are in one
     statement, so that the log is read once."""
     suffix = "" if part == "all" else f"_{part}"
     if schema.major < 3:
         return _per_try_airflow2(dialect, window, schema, part, suffix)
     from sqlalchemy import Float, and_, case, cast, func, select
 
-    t = _tables()
-    tr, log = t["tr"], t["log"]
+    tr = _tables()["tr"]
     shared = {} if shared is None else shared
     tries = _tries(dialect, window, schema, f"tries{suffix}", part)
     pokes = (
@@ -237,71 +304,19 @@ def _per_try(
         .group_by(tr.c.ti_id)
         .subquery("pokes")
     )
-    if "deferral" not in shared:
-        shared["deferral"] = _logged_deferrals()
-    deferral = shared["deferral"]
-    # Each poke that ended in up_for_reschedule, from the audit log: its start is the try's
-    # latest running row before it. (Airflow 3's task_reschedule.start_date is the time the
-    # row was written, after the poke ended, so its duration is 0.)
-    started = log.alias("started")
-    poke_start = (
-        select(func.max(started.c.dttm))
-        .where(
-            started.c.event == "running",
-            *[started.c[k] == log.c[k] for k in _TRY],
-            started.c.dttm <= log.c.dttm,
-        )
-        .scalar_subquery()
-    )
-    if "logged" not in shared:
-        shared["logged"] = _materialized(
-            select(
-                *[log.c[k] for k in _TRY],
-                log.c.dttm.label("ended_at"),
-                poke_start.label("started_at"),
-            ).where(log.c.event == "up_for_reschedule"),
-            "logged",
-        )
-    logged = shared["logged"]
-    # Both aggregated per try key on the log's side first (a few rows per rescheduled or
-    # deferred try), then hash-joined to the tries: no sort of every try by its key.
-    logged_key = [logged.c[k] for k in _TRY]
-    logged_pokes = (
-        select(
-            *logged_key,
-            func.count().label("n"),
-            func.sum(_seconds(dialect, logged.c.ended_at, logged.c.started_at)).label("seconds"),
-            func.min(logged.c.started_at).label("first_start"),
-        )
-        .group_by(*logged_key)
-        .subquery("logged_pokes")
-    )
-    deferral_key = [deferral.c[k] for k in _TRY]
-    deferrals = (
-        select(
-            *deferral_key,
-            func.count().label("n"),
-            func.sum(_seconds(dialect, deferral.c.resumed_at, deferral.c.deferred_at)).label(
-                "resumed_seconds"
-            ),
-            # A deferral the task never resumed from: it ended in the triggerer.
-            func.max(
-                case((deferral.c.resumed_at.is_(None), deferral.c.deferred_at), else_=None)
-            ).label("open_since"),
-        )
-        .group_by(*deferral_key)
-        .subquery("deferrals")
-    )
-    triggerer_seconds = func.coalesce(deferrals.c.resumed_seconds, 0.0) + func.coalesce(
-        _seconds(dialect, tries.c.end_date, deferrals.c.open_since), 0.0
+    if "waits" not in shared:
+        shared["waits"] = _logged_waits(dialect)
+    logged = shared["waits"]
+    triggerer_seconds = func.coalesce(logged.c.resumed_seconds, 0.0) + func.coalesce(
+        _seconds(dialect, tries.c.end_date, logged.c.open_since), 0.0
     )
     span = _seconds(dialect, tries.c.end_date, tries.c.start_date)
     # The audit log's pokes where it has them, else task_reschedule's (a pruned log).
-    earlier_pokes = func.coalesce(logged_pokes.c.n, pokes.c.n)
-    earlier_seconds = func.coalesce(logged_pokes.c.seconds, cast(pokes.c.seconds, Float))
-    first_start = func.coalesce(logged_pokes.c.first_start, pokes.c.first_start)
-    rescheduled = and_(earlier_pokes.is_not(None), deferrals.c.n.is_(None))
-    deferred = deferrals.c.n.is_not(None)
+    earlier_pokes = func.coalesce(logged.c.pokes, pokes.c.n)
+    earlier_seconds = func.coalesce(logged.c.poke_seconds, cast(pokes.c.seconds, Float))
+    first_start = func.coalesce(logged.c.first_start, pokes.c.first_start)
+    rescheduled = and_(earlier_pokes.is_not(None), logged.c.deferrals.is_(None))
+    deferred = logged.c.deferrals.is_not(None)
     poke_seconds = earlier_seconds + span
     worker = case(
         (deferred, span - triggerer_seconds),
@@ -330,15 +345,14 @@ def _per_try(
             wait.label("wait"),
             case((rescheduled, earlier_pokes + 1), else_=0).label("pokes"),
             case((rescheduled, poke_seconds), else_=0.0).label("poke_seconds"),
-            case((deferred, deferrals.c.n), else_=0).label("deferrals"),
+            case((deferred, logged.c.deferrals), else_=0).label("deferrals"),
             case((deferred, triggerer_seconds), else_=None).label("triggerer"),
             worker.label("worker"),
             queued.label("queued"),
         )
         .select_from(tries)
         .outerjoin(pokes, pokes.c.ti_id == tries.c.id)
-        .outerjoin(logged_pokes, and_(*[logged_pokes.c[k] == tries.c[k] for k in _TRY]))
-        .outerjoin(deferrals, and_(*[deferrals.c[k] == tries.c[k] for k in _TRY]))
+        .outerjoin(logged, and_(*[logged.c[k] == tries.c[k] for k in _TRY]))
         .cte(f"per_try{suffix}")
     )
 
