@@ -28,7 +28,8 @@ def _classified(dialect: str, window: Window, schema: Any) -> Any:
     """The tries of the window with ``on_worker`` 1 when the try neither rescheduled nor
     deferred. On Airflow 3 that is read from keys alone (task_reschedule ids, the log's
     up_for_reschedule and deferred rows), cheaper than the per-try figures; on Airflow 2 from
-    them."""
+    them. (On PostgreSQL and Airflow 3 it is looked up for a waiting class's try only: another
+    holds no slot either way.)"""
     from sqlalchemy import and_, case, literal, select
 
     from deferaudit.history import tries as try_sql
@@ -49,19 +50,20 @@ def _classified(dialect: str, window: Window, schema: Any) -> Any:
     tr, log = t["tr"], t["log"]
     tries = try_sql._tries(dialect, window, schema, "timeline_tries")
     rescheduled = select(tr.c.ti_id).distinct().subquery("rescheduled_ids")
-
-    def logged(event: str) -> Any:
-        return (
-            select(*[log.c[k] for k in try_sql._TRY])
-            .where(log.c.event == event)
-            .distinct()
-            .subquery(f"{event}_keys")
-        )
-
-    poked, deferred = logged("up_for_reschedule"), logged("deferred")
-    on_worker = and_(
-        rescheduled.c.ti_id.is_(None), poked.c.dag_id.is_(None), deferred.c.dag_id.is_(None)
+    # The tries that rescheduled or deferred, by the log's rows (one read of both events).
+    waited = (
+        select(*[log.c[k] for k in try_sql._TRY])
+        .where(log.c.event.in_(["up_for_reschedule", "deferred"]))
+        .distinct()
+        .subquery("waited_keys")
     )
+    try_id, dag_id = tries.c.id, tries.c.dag_id
+    if dialect == "postgresql":
+        # Only a waiting class's try can hold a slot: the others are not looked up (a NULL key
+        # matches nothing, and PostgreSQL neither hashes nor probes it).
+        waiting = tries.c.operator.like(WAITING_CLASS)
+        try_id, dag_id = case((waiting, try_id)), case((waiting, dag_id))
+    on_worker = and_(rescheduled.c.ti_id.is_(None), waited.c.dag_id.is_(None))
     queued = case(
         (
             tries.c.queued_dttm.is_not(None),
@@ -69,6 +71,8 @@ def _classified(dialect: str, window: Window, schema: Any) -> Any:
         ),
         else_=None,
     )
+    same_try = [waited.c.dag_id == dag_id]
+    same_try += [waited.c[k] == tries.c[k] for k in try_sql._TRY if k != "dag_id"]
     return (
         select(
             tries.c.operator,
@@ -81,9 +85,8 @@ def _classified(dialect: str, window: Window, schema: Any) -> Any:
             case((on_worker, 1), else_=literal(0)).label("on_worker"),
         )
         .select_from(tries)
-        .outerjoin(rescheduled, rescheduled.c.ti_id == tries.c.id)
-        .outerjoin(poked, and_(*[poked.c[k] == tries.c[k] for k in try_sql._TRY]))
-        .outerjoin(deferred, and_(*[deferred.c[k] == tries.c[k] for k in try_sql._TRY]))
+        .outerjoin(rescheduled, rescheduled.c.ti_id == try_id)
+        .outerjoin(waited, and_(*same_try))
         .cte("classified")
     )
 
@@ -183,13 +186,33 @@ def _trigger_edges(dialect: str, window: Window, schema: Any) -> list[tuple[Any,
     return [(starts, 1), (ends, -1)]
 
 
+def _duration(dialect: str, window: Window, at: Any, next_at: Any) -> Any:
+    """Seconds from an event to the next of its pool, queue or the triggerer, clipped to the
+    window (0 after the last)."""
+    from sqlalchemy import case
+
+    from deferaudit.history import tries as try_sql
+
+    since, until = try_sql._bound(dialect, window.since), try_sql._bound(dialect, window.until)
+    start = case((at < since, since), else_=at)
+    end = case((next_at.is_(None), at), (next_at > until, until), else_=next_at)
+    return case((end > start, try_sql._seconds(dialect, end, start)), else_=0.0)
+
+
 def measure_concurrency(connection: Any, window: Window, schema: Any) -> tuple[Concurrency, ...]:
     """Every pool, queue and the triggerer that had a held slot, a trigger, or a queued try."""
+    dialect = connection.dialect.name
+    rows = _postgresql_rows(connection, window, schema) if dialect == "postgresql" else None
+    levels_rows, delays_rows = rows or _rows(connection, dialect, window, schema)
+    return _concurrency(window, levels_rows, delays_rows)
+
+
+def _rows(connection: Any, dialect: str, window: Window, schema: Any) -> tuple[list, list]:
+    """The time at each level and the queued delays, by axis and name: one statement."""
     from sqlalchemy import Float, Integer, case, cast, func, literal, select, union_all
 
     from deferaudit.history import tries as try_sql
 
-    dialect = connection.dialect.name
     events = _events(dialect, window, schema)
     order = [events.c.at, events.c.delta]
     partition = [events.c.axis, events.c.name]
@@ -203,14 +226,7 @@ def measure_concurrency(connection: Any, window: Window, schema: Any) -> tuple[C
         ),
         "leveled",
     )
-    since, until = try_sql._bound(dialect, window.since), try_sql._bound(dialect, window.until)
-    start = case((leveled.c.at < since, since), else_=leveled.c.at)
-    end = case(
-        (leveled.c.next_at.is_(None), leveled.c.at),
-        (leveled.c.next_at > until, until),
-        else_=leveled.c.next_at,
-    )
-    duration = case((end > start, try_sql._seconds(dialect, end, start)), else_=0.0)
+    duration = _duration(dialect, window, leveled.c.at, leveled.c.next_at)
     none = cast(literal(None), Float)
     levels = (
         select(
@@ -261,6 +277,11 @@ def measure_concurrency(connection: Any, window: Window, schema: Any) -> tuple[C
         (r["axis"], r["name"], r["bucket"], r["seconds"]) for r in rows if r["part"] == "level"
     ]
     delays_rows = [{**r, "held": r["bucket"]} for r in rows if r["part"] == "delay"]
+    return levels_rows, delays_rows
+
+
+def _concurrency(window: Window, levels_rows: list, delays_rows: list) -> tuple[Concurrency, ...]:
+    from deferaudit.history import tries as try_sql
 
     window_seconds = (window.until - window.since).total_seconds()
     names: dict[tuple[str, str], dict[int, float]] = {}
@@ -348,3 +369,239 @@ def _delay_query(dialect: str, probes: Any) -> Any:
         func.sum(ranked.c.v).label("total"),
         *picks,
     ).group_by(*rkey)
+
+
+def _postgresql_rows(connection: Any, window: Window, schema: Any) -> tuple[list, list] | None:
+    """The same rows as ``_rows``, the way PostgreSQL computes them fast at millions of tries,
+    or None when two names share a hash (then ``_rows`` computes them).
+
+    - The events come from one pass over the tries (each try joined to the edges it makes).
+    - One ordered pass over all events, not one per pool, queue and the triggerer: the events
+      are sorted by a number that is a hash of the axis and name in its high bits and the
+      millisecond in its low bits, then by time. Each name's events are then contiguous and
+      in order, and comparing two events is mostly one integer comparison. A single running
+      sum gives each name's level because a name's events sum to 0 (every +1 has its -1):
+      the level is back at 0 after a name's last event, which is never counted as held.
+    - One hashed pass with grouping sets sums the time at each level and counts the queued
+      delays per distinct value (and their count, sum and maximum); percentile_cont's p50 and
+      p95 are then picked from those counts, as percentile_cont computes them.
+    """
+    from sqlalchemy import (
+        BigInteger,
+        Float,
+        Integer,
+        and_,
+        case,
+        cast,
+        column,
+        func,
+        literal,
+        literal_column,
+        select,
+        tuple_,
+        union_all,
+        values,
+    )
+
+    from deferaudit.history import tries as try_sql
+
+    tries = _classified("postgresql", window, schema)
+    holding = and_(tries.c.on_worker == 1, tries.c.operator.like(WAITING_CLASS))
+    edge = values(
+        column("axis", Integer), column("holding", Integer), column("delta", Integer), name="edges"
+    ).data(
+        [(axis, 1, 1) for axis in (0, 1)]
+        + [(axis, 1, -1) for axis in (0, 1)]
+        + [(axis, 0, 0) for axis in (0, 1)]
+    )
+    # 1: a start and an end for each axis; 0: a queued probe for each axis; NULL: none.
+    makes = case(
+        (holding, 1),
+        (and_(tries.c.queued_dttm.is_not(None), tries.c.queued.is_not(None)), 0),
+    )
+    none = cast(literal(None), Float)
+    parts = [
+        select(
+            edge.c.axis,
+            case(
+                (edge.c.axis == 0, func.coalesce(tries.c.pool, "")),
+                else_=func.coalesce(tries.c.queue, ""),
+            ).label("name"),
+            case(
+                (edge.c.delta == 1, tries.c.start_date),
+                (edge.c.delta == -1, tries.c.end_date),
+                else_=tries.c.queued_dttm,
+            ).label("at"),
+            edge.c.delta,
+            case((edge.c.delta == 0, tries.c.queued), else_=none).label("queued"),
+        ).join_from(tries, edge, edge.c.holding == makes)
+    ]
+    for at, delta in _trigger_edges("postgresql", window, schema):
+        parts.append(
+            select(
+                literal(2).label("axis"),
+                literal("").label("name"),
+                at.c.at.label("at"),
+                literal(delta).label("delta"),
+                none.label("queued"),
+            )
+        )
+    events = union_all(*parts).subquery("events")
+    # 17 bits of the name's hash and 2 of the axis; the milliseconds from the window's start
+    # in the 43 bits below (139 years either way).
+    named = cast(
+        func.hashtext(events.c.name).op("&")(literal_column("131071")) * literal_column("4")
+        + events.c.axis,
+        BigInteger,
+    )
+    since = try_sql._bound("postgresql", window.since)
+    millisecond = cast(
+        func.floor(func.date_part("epoch", events.c.at - since) * literal_column("1000")),
+        BigInteger,
+    )
+    order = [named * literal_column("8796093022208") + millisecond, events.c.at, events.c.delta]
+    leveled = select(
+        events.c.axis,
+        named.label("named"),
+        events.c.name,
+        events.c.at,
+        events.c.delta,
+        events.c.queued,
+        func.sum(events.c.delta).over(order_by=order, rows=(None, 0)).label("level"),
+        func.lead(events.c.at).over(order_by=order, rows=(None, 0)).label("next_at"),
+    ).subquery("leveled")
+    # What each event adds: its level's time, or a queued delay held or not and its value.
+    marked = select(
+        leveled.c.axis,
+        leveled.c.named,
+        leveled.c.name,
+        case((leveled.c.level > 0, leveled.c.level)).label("level"),
+        case((leveled.c.delta == 0, case((leveled.c.level > 0, 1), else_=0))).label("held"),
+        case((leveled.c.delta == 0, leveled.c.queued)).label("value"),
+        case(
+            (leveled.c.level > 0, _duration("postgresql", window, leveled.c.at, leveled.c.next_at))
+        ).label("seconds"),
+        leveled.c.queued,
+    ).subquery("marked")
+    key = [marked.c.axis, marked.c.named, marked.c.name]
+    # GROUPING(level, value): 1 the time at each level, 3 a name's delays, 2 their values.
+    grouped = try_sql._materialized(
+        select(
+            *key,
+            marked.c.level,
+            marked.c.held,
+            marked.c.value,
+            func.grouping(marked.c.level, marked.c.value).label("grouping"),
+            func.sum(marked.c.seconds).label("seconds"),
+            func.count().label("n"),
+            func.max(marked.c.queued).label("mx"),
+            func.sum(marked.c.queued).label("total"),
+        ).group_by(
+            func.grouping_sets(
+                tuple_(*key, marked.c.level),
+                tuple_(*key, marked.c.held),
+                tuple_(*key, marked.c.held, marked.c.value),
+            )
+        ),
+        "grouped",
+    )
+    gkey = [grouped.c.axis, grouped.c.named, grouped.c.name, grouped.c.held]
+    counted = (
+        select(
+            *gkey,
+            grouped.c.value,
+            func.sum(grouped.c.n)
+            .over(partition_by=gkey, order_by=grouped.c.value, rows=(None, 0))
+            .label("upto"),
+            func.sum(grouped.c.n).over(partition_by=gkey).label("n"),
+        )
+        .where(grouped.c.grouping == 2, grouped.c.held.is_not(None))
+        .subquery("counted")
+    )
+    ckey = [counted.c.axis, counted.c.named, counted.c.name, counted.c.held]
+
+    def rank(p: float) -> Any:
+        # percentile_cont: the rows at floor and ceil of p * (n - 1), 0-based.
+        return cast(literal(p), Float) * cast(counted.c.n - 1, Float)
+
+    def pick(p: float, bound: Any) -> Any:
+        # The value at a 0-based rank: the first whose running count passes it.
+        return func.min(case((counted.c.upto > bound(rank(p)), counted.c.value)))
+
+    picked = (
+        select(
+            *ckey,
+            *[
+                pick(p, bound).label(f"{name}{int(p * 100)}")
+                for p in (0.5, 0.95)
+                for name, bound in (("lo", func.floor), ("hi", func.ceil))
+            ],
+            func.max(counted.c.n).label("n"),
+        )
+        .group_by(*ckey)
+        .subquery("picked")
+    )
+
+    def percentile(p: float) -> Any:
+        # float8_lerp of percentile_cont: lo + (fraction * (hi - lo)).
+        position = cast(literal(p), Float) * cast(picked.c.n - 1, Float)
+        lo, hi = picked.c[f"lo{int(p * 100)}"], picked.c[f"hi{int(p * 100)}"]
+        return lo + ((position - func.floor(position)) * (hi - lo))
+
+    rows = connection.execute(
+        union_all(
+            select(
+                literal("level").label("part"),
+                grouped.c.axis,
+                grouped.c.named,
+                grouped.c.name,
+                grouped.c.level.label("bucket"),
+                grouped.c.seconds,
+                cast(literal(None), BigInteger).label("n"),
+                none.label("mx"),
+                none.label("total"),
+                none.label("p50"),
+                none.label("p95"),
+            ).where(grouped.c.grouping == 1, grouped.c.level.is_not(None)),
+            select(
+                literal("delay").label("part"),
+                grouped.c.axis,
+                grouped.c.named,
+                grouped.c.name,
+                grouped.c.held.label("bucket"),
+                none.label("seconds"),
+                grouped.c.n,
+                grouped.c.mx,
+                grouped.c.total,
+                percentile(0.5).label("p50"),
+                percentile(0.95).label("p95"),
+            )
+            .join_from(
+                grouped,
+                picked,
+                and_(*[picked.c[k] == grouped.c[k] for k in ("axis", "named", "name", "held")]),
+            )
+            .where(grouped.c.grouping == 3, grouped.c.held.is_not(None)),
+        )
+    ).all()
+    names: dict[int, set[tuple[int, str]]] = {}
+    for row in rows:
+        names.setdefault(row.named, set()).add((row.axis, row.name))
+    if any(len(both) > 1 for both in names.values()):
+        return None  # two names share a hash: their events were not apart
+    levels_rows = [(_AXES[r.axis], r.name, r.bucket, r.seconds) for r in rows if r.part == "level"]
+    delays_rows = [
+        {
+            "axis": _AXES[r.axis],
+            "name": r.name,
+            "held": r.bucket,
+            "n": r.n,
+            "mx": r.mx,
+            "total": r.total,
+            "p50": r.p50,
+            "p95": r.p95,
+        }
+        for r in rows
+        if r.part == "delay"
+    ]
+    return levels_rows, delays_rows
