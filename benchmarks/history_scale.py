@@ -3,6 +3,9 @@ real Airflow 3.3 migrated, then the command timed with its peak RSS.
 
     python benchmarks/history_scale.py                      # 10 million task instances
     python benchmarks/history_scale.py --dags 50            # 1 million, for a quick look
+    python benchmarks/history_scale.py --keep /tmp/h10m     # load once, leave the server up
+    python benchmarks/history_scale.py --url URL            # time again on that database
+    python benchmarks/history_scale.py --start /tmp/h10m    # its server again (after a reboot)
 
 A PostgreSQL server is started in a temporary folder (initdb/pg_ctl on a free local port) and
 `airflow db migrate` (the Airflow 3.3 of this environment) creates the schema. The rows are made
@@ -69,32 +72,36 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(root: Path) -> tuple[int, Path]:
+def start_server(root: Path, initialize: bool = True) -> tuple[int, Path]:
+    """Start a server on a free port with its data in ``root``/data (made by initdb first,
+    unless ``initialize`` is false: a folder kept by an earlier ``--keep``)."""
     bin_dir = _pg_bin()
     data, socket_dir, pwfile = root / "data", root / "socket", root / "pw"
-    socket_dir.mkdir()
-    pwfile.write_text(PASSWORD + "\n")
-    if os.geteuid() == 0:
-        entry = pwd.getpwnam(_as_server_user(["true"])[2])
-        for path in (root, socket_dir, pwfile):
-            os.chown(path, entry.pw_uid, entry.pw_gid)
+    if initialize:
+        socket_dir.mkdir()
+        pwfile.write_text(PASSWORD + "\n")
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam(_as_server_user(["true"])[2])
+            for path in (root, socket_dir, pwfile):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
     port = _free_port()
-    subprocess.run(
-        _as_server_user(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
-                f"--pwfile={pwfile}",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    if initialize:
+        subprocess.run(
+            _as_server_user(
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
     options = (
         f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_wal_size=8GB "
@@ -312,7 +319,19 @@ def run_history(url: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dags", type=int, default=500, help="20,000 task instances each")
-    parser.add_argument("--keep", action="store_true", help="leave the server running")
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        type=Path,
+        help="load into DIR (a new folder) and leave the server and its data there; its URL "
+        "is printed and written to DIR/url",
+    )
+    parser.add_argument(
+        "--start",
+        metavar="DIR",
+        type=Path,
+        help="start the server of a folder kept before (after a reboot) and print its URL",
+    )
     parser.add_argument(
         "--url", help="time the command again on a database loaded before (with --keep)"
     )
@@ -320,9 +339,21 @@ def main() -> None:
     if args.url:
         print(json.dumps(run_history(args.url), indent=2))
         return
-    root = Path(tempfile.mkdtemp(prefix="deferaudit-bench-"))
+    if args.start:
+        port, _ = start_server(args.start.resolve(), initialize=False)
+        url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
+        (args.start / "url").write_text(url + "\n")
+        print(url)
+        return
+    if args.keep:
+        root = args.keep.resolve()
+        root.mkdir(parents=True)  # a new folder: never one that holds other data
+    else:
+        root = Path(tempfile.mkdtemp(prefix="deferaudit-bench-"))
     port, bin_dir = start_server(root)
     url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
+    if args.keep:
+        (root / "url").write_text(url + "\n")
     try:
         began = time.monotonic()
         migrate(url, root)
@@ -332,7 +363,8 @@ def main() -> None:
         print(json.dumps(result, indent=2))
     finally:
         if args.keep:
-            print(f"server left running: {url} (data in {root})", file=sys.stderr)
+            stop = f"pg_ctl -D {root / 'data'} stop"
+            print(f"server left running: {url} (data in {root}; {stop})", file=sys.stderr)
         else:
             stop_server(root, bin_dir)
             shutil.rmtree(root, ignore_errors=True)
