@@ -64,6 +64,10 @@ def measure_history(url: str, window: Window) -> History:
 def _concurrency(url: str, window: Window, schema: Schema) -> tuple[Concurrency, ...]:
     with read_only_connection(url) as connection:
         _hash_memory(connection)
+        if connection.dialect.name == "postgresql":
+            # No parallel workers: this statement and the per-task one already run at once,
+            # and each worker would build the same hash tables of the log's keys again.
+            connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
         return measure_concurrency(connection, window, schema)
 
 
