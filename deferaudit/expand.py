@@ -225,10 +225,11 @@ def expand_file(
     return [_with_defaults(t, by_key) for t in tasks], dags
 
 
-def _arms_at(arms: tuple[Arm, ...], where: str) -> tuple[Arm, ...]:
-    """A factory's own branches (written with ``where`` "": its file's code) named for one
-    of its calls."""
-    return tuple((where, line, arm) for _, line, arm in arms)
+def _arms_at(arms: tuple[Arm, ...], where: tuple[str, str]) -> tuple[Arm, ...]:
+    """A factory's own branches (written with file and call "": its file's code) named for
+    one of its calls: (its file, the calls that led there)."""
+    file, call = where
+    return tuple((file, call, line, arm) for _, _, line, arm in arms)
 
 
 def _with_loop(task: TaskSite, loop: LoopRepeat | None) -> TaskSite:
@@ -338,9 +339,10 @@ class _Expander:
         chain = (*chain, frame)
         # The factory's own ifs, named by its file and this call (the calls that led to it):
         # each call takes its branches anew.
-        where = f"{scope.path}@" + ">".join(f"{f.path}:{f.line}" for f in chain)
+        call_key = ">".join(f"{f.path}:{f.line}" for f in chain)
         if iteration is not None:
-            where += f"#{iteration}"
+            call_key += f"#{iteration}"
+        where = (scope.path, call_key)
         local_dags = dict(dag_map)
         for dag in fn.dags:
             made = self._dag(dag, names, outer, iteration, chain, scope)

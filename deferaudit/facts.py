@@ -75,9 +75,9 @@ class LoopRepeat:
     known: int = 1
 
 
-# One branch of an ``if`` around a call (``TaskSite.arms``): (where, the if's line, 0 for
-# its body or 1 for its else).
-Arm = tuple[str, int, int]
+# One branch of an ``if`` around a call (``TaskSite.arms``): (the file of the if, the call it
+# stands in, the if's line, 0 for its body or 1 for its else).
+Arm = tuple[str, str, int, int]
 
 
 @record
@@ -121,12 +121,12 @@ class TaskSite:
     # Set on a task a factory builds for a call (deferaudit.expand): where the operator call
     # is written and the calls that led there. ``span`` is then the outermost call's.
     built: Built | None = None
-    # The if/else branches the call is written in, outermost first: (where, the ``if``'s
+    # The if/else branches the call is written in, outermost first: (file, call, the ``if``'s
     # line, 0 for its body or 1 for its ``else``/``elif``). Airflow runs one branch, so tasks
-    # of the two branches of one ``if`` are alternatives, not both made. ``where`` is "" for
-    # the file's own code; for a task a factory builds, the branches around the factory's
-    # call come first, then the factory's own, whose ``where`` is "<factory file>@<the calls
-    # that led there>" (deferaudit.expand): each call of a factory takes its branches anew.
+    # of the two branches of one ``if`` are alternatives, not both made. File and call are ""
+    # for the file's own code; for a task a factory builds, the branches around the factory's
+    # call come first, then the factory's own, with the factory's file and the calls that led
+    # there (deferaudit.expand): each call of a factory takes its branches anew.
     arms: tuple[Arm, ...] = ()
 
     @property
@@ -549,8 +549,8 @@ class FileFacts:
     taskflow_defs: tuple[str, ...] = ()
 
 
-# An ``if`` as ``TaskSite.arms`` names it: (where, function it is in, its line).
-BranchKey = tuple[str, str | None, int]
+# An ``if`` as ``TaskSite.arms`` names it: (file, call, function it is in, its line).
+BranchKey = tuple[str, str, str | None, int]
 
 
 def by_branch(
@@ -566,7 +566,7 @@ def by_branch(
         if len(site.arms) <= depth:
             plain.append(index)
         else:
-            where, line, arm = site.arms[depth]
-            key = (where, site.function, line)
+            file, call, line, arm = site.arms[depth]
+            key = (file, call, site.function, line)
             branches.setdefault(key, {}).setdefault(arm, []).append(index)
     return plain, branches

@@ -171,7 +171,7 @@ def test_both_branches_still_report_their_waits(tmp_path: Path, catalog: Catalog
     ]
 
 
-def _site(arms: tuple[tuple[int, int], ...], where: str = "") -> TaskSite:
+def _site(arms: tuple[tuple[int, int], ...], where: tuple[str, str] = ("", "")) -> TaskSite:
     return TaskSite(
         span=Span(1, 1, 1, 1),
         callee="X",
@@ -180,7 +180,7 @@ def _site(arms: tuple[tuple[int, int], ...], where: str = "") -> TaskSite:
         task_id=None,
         dag_key=None,
         kwargs={},
-        arms=tuple((where, line, arm) for line, arm in arms),
+        arms=tuple((*where, line, arm) for line, arm in arms),
     )
 
 
@@ -199,7 +199,7 @@ def test_made_tasks_takes_the_larger_branch_of_each_if() -> None:
     # Two separate ifs add up.
     assert made_tasks([_site(((1, 0),)), _site(((2, 0),)), _site(((2, 1),))]) == 2
     # The same line in two places (a factory's if at two calls) is two ifs.
-    assert made_tasks([_site(((1, 0),), "f.py@a"), _site(((1, 1),), "f.py@b")]) == 2
+    assert made_tasks([_site(((1, 0),), ("f.py", "a")), _site(((1, 1),), ("f.py", "b"))]) == 2
 
 
 def test_only_the_costlier_branch_is_priced(tmp_path: Path, catalog: Catalog) -> None:

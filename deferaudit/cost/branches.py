@@ -41,9 +41,7 @@ def _untaken_branches(
     plain, branches = by_branch(sites, indexes, depth)
     waste = sum(costs[index].waste_slot_hours_per_day for index in plain)
     untaken: dict[int, tuple[str, str]] = {}
-    for (named, _, line), arms in branches.items():
-        # A factory's if is named "<its file>@<the calls that led to it>" (deferaudit.expand).
-        file = named.partition("@")[0]
+    for (file, _, _, line), arms in branches.items():
         where = f"{file}:{line}" if file else f"line {line}"
         weighed = {
             arm: _untaken_branches(sites, costs, members, depth + 1)

@@ -35,23 +35,17 @@ __all__ = ["parameters_of", "waiting_costs"]
 
 
 def parameters_of(settings: Settings) -> CostParameters:
-    try:
-        return _parameters(
-            settings.default_wait,
-            settings.start_overhead,
-            settings.default_task_duration,
-            settings.executor,
-            settings.waits,
-        )
-    except TypeError:  # waits given as lists (not through the settings readers)
-        pass
-    return cost_parameters(
+    given = (
         settings.default_wait,
         settings.start_overhead,
         settings.default_task_duration,
         settings.executor,
         settings.waits,
     )
+    try:
+        return _parameters(*given)
+    except TypeError:  # waits given as lists (not through the settings readers): not cached
+        return cost_parameters(*given)
 
 
 # Asked once per file, from values that are the same for a whole scan.

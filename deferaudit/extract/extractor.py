@@ -368,7 +368,7 @@ class Extractor(ast.NodeVisitor):
         loops.branch_depth += 1
         # An if is named by its line: no two compound statements start on one line.
         for arm, body in enumerate((node.body, node.orelse)):
-            tasks.arms.append(("", node.lineno, arm))
+            tasks.arms.append(("", "", node.lineno, arm))
             for stmt in body:
                 self.visit(stmt)
             tasks.arms.pop()

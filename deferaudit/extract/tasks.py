@@ -13,7 +13,7 @@ from deferaudit.extract.functions import Functions
 from deferaudit.extract.loops import Loops
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.extract.suppressions import Suppressions
-from deferaudit.facts import Arg, Span, TaskSite
+from deferaudit.facts import Arg, Arm, Span, TaskSite
 
 TASK_DECORATORS = frozenset({"airflow.decorators.task", "airflow.sdk.task"})
 # ``@task.sensor`` builds this class (2.x path first, then the standard provider's).
@@ -45,7 +45,7 @@ class TaskFinder:
         # The loops around the walk: a call in them makes a task per element.
         self.loops = Loops(model)
         # The if/else branches around the walk (``TaskSite.arms``).
-        self.arms: list[tuple[str, int, int]] = []
+        self.arms: list[Arm] = []
         # Variable (or TaskFlow function) name -> the task it holds.
         self.vars: dict[str, TaskRef] = {}
         # id of the call node that made a task -> the task.

@@ -39,6 +39,7 @@ from deferaudit.history.tries import (
     _seconds,
     _tables,
     _tries,
+    level_percentile,
 )
 
 __all__ = ["FIGURES", "SCOPES", "Level", "Presence", "Replay", "read_presence", "replay_waits"]
@@ -141,26 +142,12 @@ def replay_waits(url: str, window: Window, tasks: Iterable[tuple[str, str, str]]
         name: Level(
             counts[name],
             max(seconds_at[name], default=0),
-            _level_percentile(seconds_at[name], total, 0.95),
+            level_percentile(seconds_at[name], total, 0.95),
             round(sum(seconds_at[name].values()), 3),
         )
         for name in FIGURES
     }
     return Replay(window, len({(d, t) for d, t, _ in chosen}), levels)
-
-
-def _level_percentile(time_at: Mapping[int, float], total: float, p: float) -> int:
-    """The smallest level held at or under for ``p`` of ``total`` seconds (the rest at 0)."""
-    if total <= 0:
-        return 0
-    covered = total - sum(time_at.values())
-    if covered >= p * total:
-        return 0
-    for level in sorted(time_at):
-        covered += time_at[level]
-        if covered >= p * total - 1e-9:
-            return level
-    return max(time_at, default=0)
 
 
 def _utc(moment: datetime) -> datetime:

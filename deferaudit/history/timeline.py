@@ -306,8 +306,8 @@ def _concurrency(window: Window, levels_rows: list, delays_rows: list) -> tuple[
                 axis=key[0],
                 name=key[1],
                 peak=max(time_at, default=0),
-                p95=_level_percentile(time_at, window_seconds, 0.95),
-                p95_busy=_level_percentile(time_at, busy, 0.95),
+                p95=try_sql.level_percentile(time_at, window_seconds, 0.95),
+                p95_busy=try_sql.level_percentile(time_at, busy, 0.95),
                 busy_seconds=busy,
                 queued_while_held=delays_of.get(1),
                 queued_otherwise=delays_of.get(0),
@@ -317,21 +317,6 @@ def _concurrency(window: Window, levels_rows: list, delays_rows: list) -> tuple[
 
 
 _AXES = ("pool", "queue", "triggerer")
-
-
-def _level_percentile(time_at: dict[int, float], total: float, p: float) -> int:
-    """The smallest level the count stayed at or under for ``p`` of ``total`` seconds (the
-    time not at a positive level is at 0)."""
-    if total <= 0:
-        return 0
-    covered = total - sum(time_at.values())
-    if covered >= p * total:
-        return 0
-    for level in sorted(time_at):
-        covered += time_at[level]
-        if covered >= p * total - 1e-9:
-            return level
-    return max(time_at, default=0)
 
 
 def _delay_query(dialect: str, probes: Any) -> Any:

@@ -5,6 +5,7 @@ log and ``task_reschedule`` (Airflow 3 and Airflow 2 schemas), and the dialect's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -551,3 +552,18 @@ def interpolated_percentiles(ranked: Any, prefix: str = "") -> list[Any]:
             ).label(f"{prefix}p{int(p * 100)}")
         )
     return picks
+
+
+def level_percentile(time_at: Mapping[int, float], total: float, p: float) -> int:
+    """The smallest level the count stayed at or under for ``p`` of ``total`` seconds (the
+    time not at a positive level is at 0)."""
+    if total <= 0:
+        return 0
+    covered = total - sum(time_at.values())
+    if covered >= p * total:
+        return 0
+    for level in sorted(time_at):
+        covered += time_at[level]
+        if covered >= p * total - 1e-9:
+            return level
+    return max(time_at, default=0)
