@@ -261,6 +261,15 @@ def capacity(
     help="With --apply: load each changed file's DAGs in real Airflow (a subprocess that imports "
     "your DAG files) before and after the edit; restore any file whose DAGs differ.",
 )
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    metavar="PATH:LINE",
+    help="Make only the fixes of the task whose call starts at PATH:LINE (as the fix-first "
+    "list prints it), or of the findings at PATH:LINE[:COLUMN] (as scan prints them). "
+    "Repeatable. The other PATHS are still scanned for context.",
+)
 def fix(
     paths: tuple[Path, ...],
     apply_: bool,
@@ -268,11 +277,26 @@ def fix(
     check: bool,
     no_diff: bool,
     verify: bool,
+    only: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Show (or, with --apply, write) the edits that move waiting tasks to deferrable."""
-    from deferaudit.fix import apply_plan, plan_fixes, summarise_plan, unsafe_notes
+    from deferaudit.fix import (
+        Only,
+        OnlyError,
+        apply_plan,
+        plan_fixes,
+        summarise_plan,
+        unsafe_notes,
+    )
 
+    try:
+        places = [Only.parse(spec) for spec in only]
+    except OnlyError as exc:
+        raise UsageFailure(f"--only {exc}") from exc
+    for place in places:
+        if not place.path.is_file():
+            raise UsageFailure(f"--only {place.spec}: {place.path}: no such file")
     if verify and not apply_:
         raise UsageFailure("--verify checks written files: use it with --apply")
     if check and apply_:
@@ -282,9 +306,20 @@ def fix(
 
     run = open_run(paths, pop_scan_options(options))
     report, _ = build(run, commands.report, Wants(plan=False, facts=True))
-    plan = plan_fixes(report.scan, Path.cwd(), unsafe=unsafe_fixes)
+    try:
+        plan = plan_fixes(report.scan, Path.cwd(), unsafe=unsafe_fixes, only=places)
+    except OnlyError as exc:
+        raise UsageFailure(str(exc)) from exc
     if not no_diff and not apply_:
         click.echo(plan.diff(), nl=False)
+    if places:
+        # What was asked for by place and gets no edit: say why, each once.
+        for left in plan.not_fixed:
+            if not left.unsafe:
+                f = left.finding
+                click.echo(
+                    f"{f.path}:{f.span.line}:{f.span.column}: {f.rule} not fixed: {left.reason}"
+                )
     failed: list[tuple[Any, str]] = []
     verified: list[Any] = []
     unverified: list[tuple[Any, str]] = []

@@ -107,7 +107,7 @@ def _left_alone(finding: Finding, unsafe: bool) -> NotFixed | None:
         if rule is not None and not rule.fixable:
             # The rule never fixes: its documentation says why.
             return NotFixed(finding, " ".join(rule.fix_safety.split()))
-        return NotFixed(finding, "no fix: " + finding.message.split("; ", 1)[-1])
+        return NotFixed(finding, "no fix proposed: " + finding.message)
     if fix.safety == "unsafe" and not unsafe:
         reasons = fix.unsafe_text
         return NotFixed(finding, f"unsafe fix, needs --unsafe-fixes ({reasons})", unsafe=True)
@@ -135,13 +135,91 @@ def _same_file(path: str, file: Path, cwd: Path) -> bool:
     return os.path.realpath(cwd / path) == os.path.realpath(file)
 
 
+class OnlyError(ValueError):
+    """An ``--only`` place that names no finding of the scan (or is not a place at all)."""
+
+
+@dataclass(frozen=True)
+class Only:
+    """One ``fix --only PATH:LINE[:COLUMN]``: the task call whose fixes to make.
+
+    LINE is where the task's call starts (as the fix-first list and ``capacity`` print it) or
+    where one of its findings is reported (as ``scan`` prints ``path:line:column``); a COLUMN
+    narrows it to the findings reported at that column.
+    """
+
+    spec: str
+    path: Path
+    line: int
+    column: int | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> Only:
+        """``PATH:LINE`` or ``PATH:LINE:COLUMN`` (a path may hold ':'; the numbers end it)."""
+        head, sep, last = spec.rpartition(":")
+        if not sep or not head or not last.isdigit():
+            raise OnlyError(f"{spec!r} is not PATH:LINE (e.g. dags/etl.py:42)")
+        numbers = [int(last)]
+        path, sep, middle = head.rpartition(":")
+        if sep and path and middle.isdigit():
+            numbers.insert(0, int(middle))
+        else:
+            path = head
+        if any(n < 1 for n in numbers):
+            raise OnlyError(f"{spec!r}: lines and columns count from 1")
+        return cls(spec, Path(path), numbers[0], numbers[1] if len(numbers) == 2 else None)
+
+    def matches(self, finding: Finding, cwd: Path) -> bool:
+        if self.column is not None:
+            spot = finding.span.line == self.line and finding.span.column == self.column
+        else:
+            cost = finding.cost
+            spot = finding.span.line == self.line or getattr(cost, "line", None) == self.line
+        return spot and _same_file(finding.path, self.path, cwd)
+
+
+def only_findings(
+    findings: Sequence[Finding], places: Sequence[Only], cwd: Path
+) -> tuple[Finding, ...]:
+    """The findings of ``places``, in scan order; OnlyError names the first place with none."""
+    chosen: dict[int, Finding] = {}
+    for place in places:
+        if not place.path.exists() and not (cwd / place.path).exists():
+            raise OnlyError(f"--only {place.spec}: {place.path}: no such file")
+        hits = [f for f in findings if place.matches(f, cwd)]
+        if not hits:
+            raise OnlyError(f"--only {place.spec}: {_no_finding_at(findings, place, cwd)}")
+        chosen.update((id(f), f) for f in hits)
+    return tuple(f for f in findings if id(f) in chosen)
+
+
+def _no_finding_at(findings: Sequence[Finding], place: Only, cwd: Path) -> str:
+    in_file = [f for f in findings if _same_file(f.path, place.path, cwd)]
+    if not in_file:
+        return (
+            f"the scan found nothing to fix in {place.path} (is it under the PATHS scanned, "
+            "and not suppressed?)"
+        )
+    lines = sorted({f.span.line for f in in_file} | {f.cost.line for f in in_file if f.cost})
+    where = f"line {place.line}" + (f", column {place.column}" if place.column else "")
+    shown = ", ".join(str(n) for n in lines[:12]) + (", ..." if len(lines) > 12 else "")
+    return f"no finding at {where}; findings of {place.path} are on lines {shown}"
+
+
 def plan_fixes(
-    result: ScanResult, cwd: Path, *, unsafe: bool = False, jobs: int | None = None
+    result: ScanResult,
+    cwd: Path,
+    *,
+    unsafe: bool = False,
+    jobs: int | None = None,
+    only: Sequence[Only] = (),
 ) -> FixPlan:
-    """Rewrite, in memory, every file with a selected fix."""
+    """Rewrite, in memory, every file with a selected fix; with ``only``, just the fixes of
+    the findings at those places (OnlyError when a place has none)."""
     by_file: dict[str, list[Finding]] = {}
     not_fixed: list[NotFixed] = []
-    for finding in result.findings:
+    findings = only_findings(result.findings, only, cwd) if only else result.findings
+    for finding in findings:
         left = _left_alone(finding, unsafe)
         if left is None:
             by_file.setdefault(edit_path(finding), []).append(finding)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from deferaudit.catalog import Catalog
 from deferaudit.cost.capacity import TriggererPlan, plan_capacity, plan_parameters
+from deferaudit.cost.fix_first import fix_first
 from deferaudit.cost.plan_cache import load_plan, plan_file, save_plan
 from deferaudit.report import GateVerdict, Report
 from deferaudit.rules.base import Finding
@@ -112,16 +113,18 @@ def complete_report(
 
         fixed = plan_fixes(result, cwd, unsafe=False, jobs=result.settings.jobs)
         diffs = {f.path: f.diff() for f in fixed.changed}
+    shown = tuple(p.as_posix() for p in scanned) or (".",)
     return Report(
         scan=result,
         findings=tuple(findings),
         plan=plan,
         fix_edits=edits,
         fix_diffs=diffs,
-        scanned=tuple(p.as_posix() for p in scanned) or (".",),
+        scanned=shown,
         cwd=cwd,
         gate=verdict,
         history=joined,
+        fix_first=fix_first(findings, shown),
     )
 
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from deferaudit.catalog import Catalog
     from deferaudit.cost.capacity import TriggererPlan
+    from deferaudit.cost.fix_first import FixFirst
     from deferaudit.cost.history_join import HistoryJoin
     from deferaudit.scan import FileOutcome, ScanProblem, ScanResult
     from deferaudit.settings import Settings
@@ -58,6 +59,8 @@ class Report:
     the unified diff of each file's safe fixes (HTML). Each is present when it was asked for.
     ``history`` is what a measured history (``--history``) changed in the costs and what it
     could not join; the costs themselves (on findings, outcomes and the plan) already carry it.
+    ``fix_first`` ranks the findings' task calls by the slot time their fixes give back, each
+    with its verdict (safe, unsafe, needs a human) and the command that makes just its fixes.
     """
 
     scan: ScanResult
@@ -70,6 +73,7 @@ class Report:
     cwd: Path | None = None
     gate: GateVerdict | None = None
     history: HistoryJoin | None = None
+    fix_first: FixFirst | None = None
 
     # What the emitters read of the scan, named here so they never reach into it.
     @property
@@ -138,4 +142,7 @@ class Report:
 
     def filtered(self, findings: Sequence[Finding], gate: GateVerdict) -> Report:
         """The report the gate shows: only ``findings`` (the new ones), with its verdict."""
-        return replace(self, findings=tuple(findings), gate=gate)
+        from deferaudit.cost.fix_first import fix_first
+
+        shown = tuple(findings)
+        return replace(self, findings=shown, gate=gate, fix_first=fix_first(shown, self.scanned))

@@ -42,6 +42,8 @@ def to_document(report: Report, *, findings: bool = True) -> dict[str, Any]:
         "summary": summary(report),
         # The triggerer capacity plan over every waiting task (deferaudit.cost.capacity).
         "capacity": report.plan.to_json() if report.plan is not None else None,
+        # The findings' task calls by the slot time their fixes give back (cost/fix_first.py).
+        "fix_first": report.fix_first.to_json() if report.fix_first is not None else None,
     }
     if report.history is not None:
         # What --history priced from measured runs, and what it could not join.
