@@ -19,7 +19,7 @@ from deferaudit.extract.positions import SourceText
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.extract.suppressions import Suppressions
 from deferaudit.extract.tasks import TASK_SUFFIXES, TaskFinder
-from deferaudit.facts import CallSite, ClassFacts, FileFacts
+from deferaudit.facts import CallSite, ClassFacts, FileFacts, TaskSite
 
 # Nodes that hold nothing extraction looks for: never descended into.
 _LEAVES = frozenset(
@@ -465,13 +465,13 @@ class Extractor(ast.NodeVisitor):
                     self.handled_calls.add(id(inner))
                     self._visit_all(node.args, node.keywords)
                     self._visit_all(inner.args, inner.keywords)
-                    tasks.add(site, node)
+                    self._add_task(site, node)
                     return
         if isinstance(func, ast.Attribute) and func.attr == "partial":
             site = tasks.site(node, func.value, via="partial", expand=None)
             if site is not None:
                 self._visit_call_parts(node)
-                tasks.add(site, node)
+                self._add_task(site, node)
                 return
         if isinstance(func, ast.Attribute) and func.attr in ("set_downstream", "set_upstream"):
             self._visit_call_parts(node)
@@ -496,7 +496,7 @@ class Extractor(ast.NodeVisitor):
             self._polls.call(node, targets)
             if site is not None:
                 self._visit_call_parts(node)
-                tasks.add(site, node)
+                self._add_task(site, node)
                 if targets and not site.callee.endswith(TASK_SUFFIXES):
                     # ``make(task_id=...)`` may be the project's factory or wrapper class:
                     # when it is one, its expansion replaces this site.
@@ -507,6 +507,16 @@ class Extractor(ast.NodeVisitor):
                 self._record_call(node, targets)
                 return
         self._visit_call_parts(node)
+
+    def _add_task(self, site: TaskSite, node: ast.Call) -> None:
+        """An operator made where the walk is: a task of the DAG being built, unless it is
+        made in a ``@task`` body. That body runs when the task runs, long after Airflow built
+        the DAG: the operator is no task of any DAG but an object the task's code uses (its
+        ``execute()`` called by hand is a hand-written wait, DA205); it gets no task rule and
+        no fix (``deferrable=True`` there would raise TaskDeferred out of the ``@task``, which
+        has no method to resume in)."""
+        if not self.functions.in_runtime():
+            self.tasks.add(site, node)
 
     def _taskflow_call(self, func: ast.expr) -> None:
         """Calling a TaskFlow function in a DAG (at module level or in a ``@dag`` body; a
