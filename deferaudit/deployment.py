@@ -26,6 +26,11 @@ class Deployment:
     default_deferrable: bool | None = None
     triggerer_capacity: int | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    # [core] max_active_runs_per_dag, [triggerer] queues_enabled (Airflow 3.2+) and
+    # [operators] default_queue: the worst case's bound and the triggerers' queues.
+    max_active_runs_per_dag: int | None = None
+    queues_enabled: bool | None = None
+    default_queue: str | None = None
 
 
 def _option(
@@ -92,4 +97,19 @@ def load_deployment(airflow_cfg: Path | None, environ: Mapping[str, str]) -> Dep
     if found is not None:
         capacity = _count(found[0], found[1])
         sources["triggerer_capacity"] = found[1]
-    return Deployment(default_deferrable, capacity, sources)
+    runs = None
+    found = _option("core", ("max_active_runs_per_dag",), cfg, airflow_cfg, environ)
+    if found is not None:
+        runs = _count(found[0], found[1])
+        sources["max_active_runs_per_dag"] = found[1]
+    queues = None
+    found = _option("triggerer", ("queues_enabled",), cfg, airflow_cfg, environ)
+    if found is not None:
+        queues = _boolean(found[0], found[1])
+        sources["queues_enabled"] = found[1]
+    queue = None
+    found = _option("operators", ("default_queue",), cfg, airflow_cfg, environ)
+    if found is not None and found[0].strip():
+        queue = found[0].strip()
+        sources["default_queue"] = found[1]
+    return Deployment(default_deferrable, capacity, sources, runs, queues, queue)

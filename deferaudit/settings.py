@@ -76,6 +76,10 @@ class Settings:
     utilisation: float | None = None
     worker_concurrency: int | None = None
     ha: bool | None = None
+    # [core] max_active_runs_per_dag, [triggerer] queues_enabled, [operators] default_queue.
+    max_active_runs_per_dag: int | None = None
+    queues_enabled: bool | None = None
+    default_queue: str | None = None
     waits: tuple[tuple[str, float], ...] = ()
     # An Airflow metadata database whose runs price the waiting tasks (deferaudit.history),
     # and the window of runs measured (as ``deferaudit history --since/--until`` reads them).

@@ -364,6 +364,40 @@ OPTIONS: tuple[Option, ...] = (
         flags=("--ha/--no-ha",),
         group="cost",
     ),
+    # A DAG's runs that may be active at once bound each waiting task's worst case.
+    Option(
+        "max_active_runs_per_dag",
+        "int",
+        "Runs of a DAG active at once when the DAG sets no max_active_runs, which bounds the "
+        "worst case. Default: [core] max_active_runs_per_dag from --airflow-cfg or "
+        "AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG, else 16.",
+        toml="max-active-runs-per-dag",
+        flags=("--max-active-runs-per-dag",),
+        deployment="[core] max_active_runs_per_dag",
+        group="cost",
+        changes_results=True,
+    ),
+    Option(
+        "queues_enabled",
+        "bool",
+        "The deployment's [triggerer] queues_enabled: size triggerers per task queue. Default: "
+        "from --airflow-cfg or AIRFLOW__TRIGGERER__QUEUES_ENABLED, else off.",
+        toml="queues-enabled",
+        flags=("--queues-enabled/--no-queues-enabled",),
+        deployment="[triggerer] queues_enabled",
+        group="cost",
+    ),
+    Option(
+        "default_queue",
+        "text",
+        "The queue of tasks that set no queue=. Default: [operators] default_queue from "
+        "--airflow-cfg or AIRFLOW__OPERATORS__DEFAULT_QUEUE, else 'default'.",
+        toml="default-queue",
+        flags=("--default-queue",),
+        metavar="QUEUE",
+        deployment="[operators] default_queue",
+        group="cost",
+    ),
     # The measured history joined with a scan: the costs are priced after the cached outcomes
     # (deferaudit.pipeline.with_history), so they do not change a file's results.
     Option(

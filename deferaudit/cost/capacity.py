@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from deferaudit.cost.bounds import bound_kind
 from deferaudit.cost.model import Assumption, SlotCost, assumption
-from deferaudit.cost.schedule import DAY, WEEK, Timing, fire_times
+from deferaudit.cost.schedule import DAY, Timing
+from deferaudit.cost.simulation import (
+    EPSILON,
+    TIMELINE_STEP,
+    Occupancy,
+    by_timing,
+    clean_level,
+    rounded,
+    simulate,
+    slot_intervals,
+    triggerers_needed,
+)
+from deferaudit.cost.where_to_set import Placement, QueueTriggerers, placement
 
 if TYPE_CHECKING:
     from deferaudit.cost.measured_plan import MeasuredPlan
@@ -23,6 +34,7 @@ __all__ = [
     "DagCost",
     "Occupancy",
     "PlanParameters",
+    "QueuePlan",
     "TriggererPlan",
     "plan_capacity",
     "plan_parameters",
@@ -36,12 +48,6 @@ __all__ = [
 DEFAULT_CAPACITY = 1000
 DEFAULT_UTILISATION = 0.8
 DEFAULT_WORKER_CONCURRENCY = 16  # the Celery provider's [celery] worker_concurrency default
-# The timeline's resolution: one point per hour of the week (168), each the highest value
-# reached in that hour.
-TIMELINE_STEP = 3600.0
-# Levels closer than this to a whole number are that number (float sums of fractional
-# reschedule weights).
-_EPSILON = 1e-9
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,10 @@ class PlanParameters:
     ha_from: Assumption
     worker_concurrency: int
     worker_concurrency_from: Assumption
+    # [triggerer] queues_enabled (Airflow 3.2+) and the queue of tasks that set no queue=.
+    queues_enabled: bool = False
+    queues_from: Assumption | None = None
+    default_queue: str = "default"
 
 
 def plan_parameters(settings: Settings) -> PlanParameters:
@@ -97,6 +107,18 @@ def plan_parameters(settings: Settings) -> PlanParameters:
         "slots per worker:",
         "the Celery provider's [celery] worker_concurrency default",
     )
+    queues = bool(settings.queues_enabled)
+    queues_from = assumption(
+        "queues_enabled",
+        "defaulted" if settings.queues_enabled is None else "configured",
+        f"[triggerer] queues_enabled = {queues}"
+        + (
+            " (Airflow's default)"
+            if settings.queues_enabled is None
+            else f" ({sources.get('queues_enabled', 'queues_enabled')})"
+        )
+        + f"; tasks with no queue= are in {settings.default_queue or 'default'!r}",
+    )
     return PlanParameters(
         capacity,
         capacity_from,
@@ -106,136 +128,10 @@ def plan_parameters(settings: Settings) -> PlanParameters:
         ha_from,
         concurrency,
         concurrency_from,
+        queues,
+        queues_from,
+        settings.default_queue or "default",
     )
-
-
-def triggerers_needed(peak: float, capacity: int, utilisation: float, ha: bool) -> tuple[int, int]:
-    """(without HA, with the HA spare when asked): ``max(1, ceil(peak / (capacity *
-    utilisation)))``, computed in exact fractions so 2,000 / 800 is 2.5, never 2.5000001."""
-    usable = capacity * Fraction(str(utilisation))
-    base = max(1, math.ceil(Fraction(str(round(peak, 6))) / usable))
-    return base, base + 1 if ha else base
-
-
-# ---------------------------------------------------------------------- simulation
-
-
-@dataclass(frozen=True)
-class Occupancy:
-    """Concurrent holders over the simulated week: the highest, the 95th percentile (of
-    time) and the time-weighted mean."""
-
-    peak: float
-    p95: float
-    mean: float
-
-    def to_json(self) -> dict[str, float]:
-        return {"peak": _r(self.peak), "p95": _r(self.p95), "mean": _r(self.mean)}
-
-
-Interval = tuple[Timing, float, float]  # (schedule timing, start offset, duration)
-
-
-def simulate(intervals: Mapping[Interval, float]) -> tuple[Occupancy, list[float]]:
-    """Sweep one week: each run of each interval's schedule holds ``weight`` from
-    ``fire + offset`` to that plus ``duration``. The week wraps around (the week before is the
-    same), so a wait crossing Sunday midnight holds into Monday morning. Returns the
-    occupancy and the highest level in each hour of the week."""
-    events: dict[float, float] = defaultdict(float)
-    base = 0.0
-    for (timing, offset, duration), weight in intervals.items():
-        if weight == 0 or duration <= 0:
-            continue
-        fires = fire_times(timing)
-        whole_weeks, rest = divmod(duration, WEEK)
-        base += whole_weeks * weight * len(fires)
-        if rest == 0:
-            continue
-        for fire in fires:
-            start = (fire + offset) % WEEK
-            end = start + rest
-            events[start] += weight
-            if end <= WEEK:
-                events[end] -= weight
-            else:
-                events[WEEK] -= weight
-                events[0.0] += weight
-                events[end - WEEK] -= weight
-    points = sorted({0.0, WEEK, *events})
-    segments: list[tuple[float, float, float]] = []  # (start, end, level)
-    level = base
-    for start, end in itertools.pairwise(points):
-        level += events.get(start, 0.0)
-        if end > start:
-            segments.append((start, end, _clean(level)))
-    buckets = [0.0] * int(WEEK // TIMELINE_STEP)
-    for start, end, value in segments:
-        first = int(start // TIMELINE_STEP)
-        last = min(math.ceil(end / TIMELINE_STEP), len(buckets))
-        for bucket in range(first, last):
-            if value > buckets[bucket]:
-                buckets[bucket] = value
-    if not segments:
-        return Occupancy(0.0, 0.0, 0.0), buckets
-    peak = max(value for _, _, value in segments)
-    mean = sum((end - start) * value for start, end, value in segments) / WEEK
-    ordered = sorted(segments, key=lambda s: s[2])
-    covered, p95 = 0.0, ordered[-1][2]
-    for start, end, value in ordered:
-        covered += end - start
-        if covered >= 0.95 * WEEK - _EPSILON:
-            p95 = value
-            break
-    return Occupancy(peak, p95, _clean(mean)), buckets
-
-
-def _clean(value: float) -> float:
-    nearest = round(value)
-    return float(nearest) if abs(value - nearest) < _EPSILON else value
-
-
-def _slot_intervals(
-    key: int,
-    offset: float,
-    wait: float,
-    weight: float,
-    mode: str,
-    per_run: float,
-    overhead: float,
-    starts: int,
-    into: dict[tuple[int, float, float], float],
-) -> None:
-    """The worker slots one task's runs hold in ``mode`` (``per_run`` slot-seconds a run)."""
-    if mode in ("poke", "blocking"):
-        into[(key, offset, wait)] += weight
-    elif mode == "reschedule":
-        # The first poke is a task start when the wait begins, a whole slot; the later pokes
-        # are spread over the rest of the wait, holding on average their slot-seconds divided
-        # by that time.
-        first = min(overhead, per_run)
-        into[(key, offset, first)] += weight
-        rest, span = per_run - first, wait - first
-        if rest > 0:
-            if span > 0:
-                into[(key, offset + first, span)] += weight * rest / span
-            else:
-                into[(key, offset + first, rest)] += weight
-    else:
-        if starts >= 2:
-            into[(key, offset, overhead)] += weight
-        if starts >= 1:
-            # The resume ends the task: its slot time is the wait's last moments, so the task
-            # still ends at offset + wait, where its downstream tasks start.
-            into[(key, offset + max(wait - overhead, 0.0), overhead)] += weight
-
-
-def _by_timing(
-    grouped: Mapping[tuple[int, float, float], float], timings: Mapping[int, Timing]
-) -> dict[Interval, float]:
-    out: dict[Interval, float] = defaultdict(float)
-    for (key, offset, duration), weight in grouped.items():
-        out[(timings[key], offset, duration)] += weight
-    return out
 
 
 # ---------------------------------------------------------------------- the plan
@@ -258,10 +154,34 @@ class DagCost:
             "path": self.path,
             "dag_id": self.dag_id,
             "waiting_tasks": self.tasks,
-            "runs_per_day": _r(self.runs_per_day),
-            "waste_slot_hours_per_day": _r(self.waste_slot_hours_per_day),
-            "worst_case_waste_slot_hours_per_day": _r(self.worst_case_waste_slot_hours_per_day),
-            "recovered_slot_hours_per_day": _r(self.recovered_slot_hours_per_day),
+            "runs_per_day": rounded(self.runs_per_day),
+            "waste_slot_hours_per_day": rounded(self.waste_slot_hours_per_day),
+            "worst_case_waste_slot_hours_per_day": rounded(
+                self.worst_case_waste_slot_hours_per_day
+            ),
+            "recovered_slot_hours_per_day": rounded(self.recovered_slot_hours_per_day),
+        }
+
+
+@dataclass(frozen=True)
+class QueuePlan:
+    """The deferred waits of one task queue and the triggerers they need on their own."""
+
+    queue: str
+    tasks: int
+    triggers: Occupancy
+    triggerers_without_ha: int
+    triggerers: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "queue": self.queue,
+            "waiting_tasks": self.tasks,
+            "peak_triggers": rounded(self.triggers.peak),
+            "p95_triggers": rounded(self.triggers.p95),
+            "mean_triggers": rounded(self.triggers.mean),
+            "triggerers_without_ha": self.triggerers_without_ha,
+            "triggerers": self.triggerers,
         }
 
 
@@ -290,6 +210,16 @@ class TriggererPlan:
     # The triggerers from the measured concurrency of the replayed waits (--history;
     # deferaudit.cost.measured_plan); None: only the simulated week.
     measured: MeasuredPlan | None = None
+    # The deferred waits by task queue (every queue a waiting task names, and the default).
+    queues: tuple[QueuePlan, ...] = ()
+    # How many tasks' worst cases each bound set: "timeout", "max_active_runs", "expected".
+    worst_bounds: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def by_queue(self) -> bool:
+        """Triggerers sized per queue: queues are enabled (the plan then says how to run one
+        group per queue), or waiting tasks name queues of their own (shown beside one pool)."""
+        return self.params.queues_enabled or len(self.queues) > 1
 
     @property
     def sized_triggerers(self) -> int:
@@ -305,35 +235,60 @@ class TriggererPlan:
 
     @property
     def worker_slots_freed(self) -> float:
-        return _clean(self.slots_before.peak - self.slots_after.peak)
+        return clean_level(self.slots_before.peak - self.slots_after.peak)
 
     @property
     def workers_freed(self) -> int:
         """Whole workers the freed slots add up to (rounded down: a worker only goes when
         all of its slots are free)."""
         return max(
-            0, math.floor(self.worker_slots_freed / self.params.worker_concurrency + _EPSILON)
+            0, math.floor(self.worker_slots_freed / self.params.worker_concurrency + EPSILON)
         )
+
+    @property
+    def slots_freed(self) -> Occupancy:
+        """Worker slots the fixes free at each level: the peak (the moment every wait starts
+        at once, which fixes rarely change), the 95th percentile and the mean."""
+        before, after = self.slots_before, self.slots_after
+        return Occupancy(
+            clean_level(before.peak - after.peak),
+            clean_level(before.p95 - after.p95),
+            clean_level(before.mean - after.mean),
+        )
+
+    @property
+    def workers_freed_at(self) -> Occupancy:
+        """The freed slots in workers of ``worker_concurrency`` slots (fractions kept: half a
+        worker freed on average is a worker's worth every other hour)."""
+        freed, per = self.slots_freed, self.params.worker_concurrency
+        return Occupancy(freed.peak / per, freed.p95 / per, freed.mean / per)
 
     @property
     def usable_per_triggerer(self) -> float:
         return self.params.capacity * self.params.utilisation
 
+    def placement(self) -> Placement:
+        """Where the numbers go (deferaudit.cost.where_to_set): one pool of triggerers, or
+        with queues enabled a group per queue."""
+        queues = (
+            [QueueTriggerers(q.queue, q.triggerers) for q in self.queues]
+            if self.params.queues_enabled
+            else []
+        )
+        return placement(
+            self.params.capacity, self.sized_triggerers, queues, self.params.queues_enabled
+        )
+
     def airflow_cfg(self) -> list[str]:
-        return ["[triggerer]", f"capacity = {self.params.capacity}"]
+        return list(self.placement().airflow_cfg)
 
     def environment(self) -> list[str]:
-        return [f"AIRFLOW__TRIGGERER__CAPACITY={self.params.capacity}"]
+        return list(self.placement().environment)
 
     def helm_values(self) -> list[str]:
         """Values for the official chart (apache-airflow/airflow): its triggerer runs
         ``bash -c "exec airflow triggerer"`` by default; the capacity goes on that line."""
-        return [
-            "triggerer:",
-            "  enabled: true",
-            f"  replicas: {self.sized_triggerers}",
-            f'  args: ["bash", "-c", "exec airflow triggerer --capacity {self.params.capacity}"]',
-        ]
+        return list(self.placement().helm_values)
 
     def flagged(self, limit: int = 50) -> list[tuple[Assumption, int]]:
         """The guesses (``assumed``) behind task numbers, most frequent first."""
@@ -347,6 +302,7 @@ class TriggererPlan:
             p.utilisation_from,
             p.ha_from,
             p.worker_concurrency_from,
+            *([p.queues_from] if p.queues_from is not None and self.by_queue else []),
             assumption(
                 "week",
                 "defaulted",
@@ -369,23 +325,30 @@ class TriggererPlan:
         for note, count in self.assumptions:
             counts[note.quantity][note.source] = counts[note.quantity].get(note.source, 0) + count
         return {
-            "peak_triggers": _r(self.triggers.peak),
-            "p95_triggers": _r(self.triggers.p95),
-            "mean_triggers": _r(self.triggers.mean),
-            "little_law_mean_triggers": _r(self.little_mean_triggers),
+            "peak_triggers": rounded(self.triggers.peak),
+            "p95_triggers": rounded(self.triggers.p95),
+            "mean_triggers": rounded(self.triggers.mean),
+            "little_law_mean_triggers": rounded(self.little_mean_triggers),
             "capacity_per_triggerer": p.capacity,
             "utilisation_target": p.utilisation,
             "triggerers": self.triggerers,
             "triggerers_without_ha": self.triggerers_without_ha,
             "triggerers_source": "simulated week",
             "ha": p.ha,
-            "peak_worker_slots_before": _r(self.slots_before.peak),
-            "peak_worker_slots_after": _r(self.slots_after.peak),
-            "worker_slots_freed": _r(self.worker_slots_freed),
+            "peak_worker_slots_before": rounded(self.slots_before.peak),
+            "peak_worker_slots_after": rounded(self.slots_after.peak),
+            "worker_slots_freed": rounded(self.worker_slots_freed),
             "worker_concurrency": p.worker_concurrency,
             "workers_freed": self.workers_freed,
             "worker_slots_before": self.slots_before.to_json(),
             "worker_slots_after": self.slots_after.to_json(),
+            # Freed at each level (peak, p95, mean), in slots and in workers' worth.
+            "freed": {
+                "worker_slots": self.slots_freed.to_json(),
+                "workers": self.workers_freed_at.to_json(),
+            },
+            "queues_enabled": p.queues_enabled,
+            "queues": [q.to_json() for q in self.queues] if self.by_queue else [],
             "waiting_tasks": {
                 "total": self.waiting_tasks,
                 "to_deferrable": self.to_deferrable,
@@ -393,19 +356,19 @@ class TriggererPlan:
                 "to_reschedule": self.to_reschedule,
                 "unchanged": self.unchanged,
             },
-            "waste_slot_hours_per_day": _r(self.waste_slot_hours_per_day),
-            "worst_case_waste_slot_hours_per_day": _r(self.worst_case_waste_slot_hours_per_day),
-            "recovered_slot_hours_per_day": _r(self.recovered_slot_hours_per_day),
+            "waste_slot_hours_per_day": rounded(self.waste_slot_hours_per_day),
+            "worst_case_waste_slot_hours_per_day": rounded(
+                self.worst_case_waste_slot_hours_per_day
+            ),
+            # How many tasks' worst cases each bound set (timeout, max_active_runs, expected).
+            "worst_case_bounds": dict(self.worst_bounds),
+            "recovered_slot_hours_per_day": rounded(self.recovered_slot_hours_per_day),
             "dags": [d.to_json() for d in self.dags],
             "timeline_step_minutes": int(TIMELINE_STEP // 60),
-            "timeline": [[m, _r(t), _r(s)] for m, t, s in self.timeline],
+            "timeline": [[m, rounded(t), rounded(s)] for m, t, s in self.timeline],
             **({"measured": self.measured.to_json()} if self.measured is not None else {}),
             "sized_triggerers": {"triggerers": self.sized_triggerers, "source": self.sized_from},
-            "settings": {
-                "airflow_cfg": self.airflow_cfg(),
-                "environment": self.environment(),
-                "helm_values": self.helm_values(),
-            },
+            "settings": self.placement().to_json(),
             "assumptions": {
                 "plan": {a.quantity: a.to_json() for a in self.plan_assumptions()},
                 "tasks": {q: dict(sorted(c.items())) for q, c in sorted(counts.items())},
@@ -430,11 +393,12 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
     # simulated once with their count: far fewer shapes than tasks in a large folder.
     shapes: dict[tuple[Any, ...], int] = defaultdict(int)
     noted: dict[tuple[Assumption, ...], int] = defaultdict(int)
+    bounds: dict[str, int] = defaultdict(int)
     waste = worst = recovered = 0.0
     total = 0
     for path, cost in costs:
         (dag_id, _, _, runs, timing, mapped, wait, _, offset, now, later, overhead, _, starts,
-         now_s, deferred_s, after_s, worst_s, assumptions, _) = cost  # fmt: skip
+         now_s, deferred_s, after_s, worst_s, assumptions, _, queue, bound) = cost  # fmt: skip
         # A site in a loop or mapped over values stands for ``mapped`` tasks.
         total += mapped
         key = id(timing)
@@ -456,14 +420,22 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
             sums[3] += task_worst
             sums[4] += task_back
         noted[assumptions] += 1
-        shapes[(key, runs, mapped, wait, offset, now, later, overhead, starts, now_s, after_s)] += 1
+        bounds[bound_kind(bound)] += mapped
+        shapes[
+            (key, runs, mapped, wait, offset, now, later, overhead, starts, now_s, after_s, queue)
+        ] += 1
     triggers: dict[tuple[int, float, float], float] = defaultdict(float)
+    # The same per task queue (None: the default queue), and the tasks each queue defers.
+    queued: dict[str | None, dict[tuple[int, float, float], float]] = defaultdict(
+        lambda: defaultdict(float)
+    )
+    queued_tasks: dict[str | None, int] = defaultdict(int)
     before: dict[tuple[int, float, float], float] = defaultdict(float)
     after: dict[tuple[int, float, float], float] = defaultdict(float)
     counts = {"to_deferrable": 0, "already": 0, "to_reschedule": 0, "unchanged": 0}
     little = 0.0
     for shape, n in shapes.items():
-        key, runs, mapped, wait, offset, now, later, overhead, starts, now_s, after_s = shape
+        key, runs, mapped, wait, offset, now, later, overhead, starts, now_s, after_s, queue = shape
         tasks = n * mapped
         if now == "deferrable":
             counts["already"] += tasks
@@ -478,16 +450,18 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
             continue  # never runs (the other branch of an if is priced): nothing to simulate
         if later == "deferrable":
             triggers[(key, offset, wait)] += weight
+            queued[queue][(key, offset, wait)] += weight
+            queued_tasks[queue] += tasks
             little += wait * runs * weight / DAY
-        _slot_intervals(key, offset, wait, weight, now, now_s, overhead, starts, before)
-        _slot_intervals(key, offset, wait, weight, later, after_s, overhead, starts, after)
+        slot_intervals(key, offset, wait, weight, now, now_s, overhead, starts, before)
+        slot_intervals(key, offset, wait, weight, later, after_s, overhead, starts, after)
     notes: dict[Assumption, int] = defaultdict(int)
     for group, n in noted.items():
         for note in group:
             notes[note] += n
-    trig, trig_hours = simulate(_by_timing(triggers, timings))
-    slots_before, _ = simulate(_by_timing(before, timings))
-    slots_after, after_hours = simulate(_by_timing(after, timings))
+    trig, trig_hours = simulate(by_timing(triggers, timings))
+    slots_before, _ = simulate(by_timing(before, timings))
+    slots_after, after_hours = simulate(by_timing(after, timings))
     without_ha, with_ha = triggerers_needed(
         trig.peak, params.capacity, params.utilisation, params.ha
     )
@@ -500,6 +474,7 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
             key=lambda d: (-d.waste_slot_hours_per_day, d.path, d.dag_id or ""),
         )
     )
+    queues = _queue_plans(queued, queued_tasks, timings, params)
     step = int(TIMELINE_STEP // 60)
     timeline = tuple(
         (i * step, t, s) for i, (t, s) in enumerate(zip(trig_hours, after_hours, strict=True))
@@ -527,9 +502,34 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
                 notes.items(), key=lambda kv: (kv[0].quantity, kv[0].source, -kv[1], kv[0].detail)
             )
         ),
+        queues=queues,
+        worst_bounds=tuple(sorted(bounds.items())),
     )
 
 
-def _r(value: float) -> float:
-    rounded = round(value, 4)
-    return int(rounded) if rounded == int(rounded) else rounded
+def _queue_plans(
+    queued: Mapping[str | None, Mapping[tuple[int, float, float], float]],
+    tasks: Mapping[str | None, int],
+    timings: Mapping[int, Timing],
+    params: PlanParameters,
+) -> tuple[QueuePlan, ...]:
+    """Each queue's concurrent triggers over the week and its triggerers (with the HA spare
+    each: a queue's triggers only run on that queue's triggerers). Tasks with no queue= are in
+    the deployment's default queue; a queue named like it is the same queue."""
+    merged: dict[str, dict[tuple[int, float, float], float]] = defaultdict(
+        lambda: defaultdict(float)
+    )
+    counts: dict[str, int] = defaultdict(int)
+    for queue, intervals in queued.items():
+        name = queue or params.default_queue
+        counts[name] += tasks.get(queue, 0)
+        for interval, weight in intervals.items():
+            merged[name][interval] += weight
+    out = []
+    for name in sorted(merged):
+        occupancy, _ = simulate(by_timing(merged[name], timings))
+        without, with_ha = triggerers_needed(
+            occupancy.peak, params.capacity, params.utilisation, params.ha
+        )
+        out.append(QueuePlan(name, counts[name], occupancy, without, with_ha))
+    return tuple(out)

@@ -512,7 +512,7 @@ def _priced(
 ) -> SlotCost:
     """``cost`` with the measured wait per run and runs per day, each noted with its source."""
     notes: dict[str, Assumption] = {a.quantity: a for a in cost.assumptions}
-    wait, worst = cost.wait, cost.worst_wait
+    wait, worst, bound = cost.wait, cost.worst_wait, cost.worst_bound
     spread = task.wait
     if spread.p50 is not None:
         wait = spread.p50
@@ -522,7 +522,7 @@ def _priced(
             f"{wait_detail or _spread_detail(spread)}: {source}",
         )
         if spread.max is not None and spread.max > worst:
-            worst = spread.max
+            worst, bound = spread.max, "the longest measured wait"
             notes["worst_case_wait"] = assumption(
                 "worst_case_wait",
                 "history",
@@ -556,6 +556,7 @@ def _priced(
         timing=timing,
         wait=wait,
         worst_wait=worst,
+        worst_bound=bound,
         assumptions=tuple(notes[a.quantity] for a in cost.assumptions)
         + tuple(n for q, n in notes.items() if q not in {a.quantity for a in cost.assumptions}),
     )

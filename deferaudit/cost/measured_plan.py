@@ -8,17 +8,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from deferaudit.cost.capacity import (
+from deferaudit.cost.capacity import TriggererPlan
+from deferaudit.cost.model import SlotCost
+from deferaudit.cost.simulation import (
     Occupancy,
-    TriggererPlan,
-    _by_timing,
-    _clean,
-    _r,
-    _slot_intervals,
+    by_timing,
+    clean_level,
+    rounded,
     simulate,
+    slot_intervals,
     triggerers_needed,
 )
-from deferaudit.cost.model import SlotCost
 
 if TYPE_CHECKING:
     from deferaudit.cost.history_join import HistoryJoin
@@ -66,16 +66,16 @@ class MeasuredScenario:
     def peak_triggers(self) -> float:
         """The replayed peak plus the simulated one: the two are not known to coincide, so
         their sum bounds the peak from above."""
-        return _clean(self.triggers.peak + self.simulated_triggers.peak)
+        return clean_level(self.triggers.peak + self.simulated_triggers.peak)
 
     @property
     def p95_triggers(self) -> float:
-        return _clean(self.triggers.p95 + self.simulated_triggers.p95)
+        return clean_level(self.triggers.p95 + self.simulated_triggers.p95)
 
     def to_json(self, source: str) -> dict[str, Any]:
         return {
-            "peak_triggers": _r(self.peak_triggers),
-            "p95_triggers": _r(self.p95_triggers),
+            "peak_triggers": rounded(self.peak_triggers),
+            "p95_triggers": rounded(self.p95_triggers),
             "triggerers": self.triggerers,
             "triggerers_without_ha": self.triggerers_without_ha,
             "replayed": {
@@ -90,9 +90,9 @@ class MeasuredScenario:
             "simulated": {
                 "source": SIMULATED,
                 "waiting_tasks": self.simulated_tasks,
-                "peak_triggers": _r(self.simulated_triggers.peak),
-                "p95_triggers": _r(self.simulated_triggers.p95),
-                "peak_worker_slots_today": _r(self.simulated_slots.peak),
+                "peak_triggers": rounded(self.simulated_triggers.peak),
+                "p95_triggers": rounded(self.simulated_triggers.p95),
+                "peak_worker_slots_today": rounded(self.simulated_slots.peak),
             },
         }
 
@@ -222,7 +222,7 @@ def with_replay(
             simulated[name] += cost.map_count
             triggers[name][(key, cost.offset, cost.wait)] += weight
             if moving:
-                _slot_intervals(
+                slot_intervals(
                     key,
                     cost.offset,
                     cost.wait,
@@ -237,8 +237,8 @@ def with_replay(
     levels = replayed.replay.levels
 
     def scenario(name: str) -> MeasuredScenario:
-        sim_triggers, _ = simulate(_by_timing(triggers[name], timings))
-        sim_slots, _ = simulate(_by_timing(slots[name], timings))
+        sim_triggers, _ = simulate(by_timing(triggers[name], timings))
+        sim_slots, _ = simulate(by_timing(slots[name], timings))
         made = MeasuredScenario(
             name,
             levels[f"triggers_{name}"],

@@ -45,6 +45,8 @@ DEFAULT_START_OVERHEAD = 10.0
 DEFAULT_TASK_DURATION = 5 * 60.0
 # Airflow's [sensors] default_timeout (config.yml: 604800, "7 days by default").
 DEFAULT_SENSOR_TIMEOUT = 7 * 86400.0
+# Airflow's [core] max_active_runs_per_dag (config.yml: "16"), the DAG's max_active_runs default.
+DEFAULT_MAX_ACTIVE_RUNS = 16
 # BaseSensorOperator(poke_interval=60) in Airflow 2 and 3.
 DEFAULT_POKE_INTERVAL = 60.0
 # What one task start costs on a worker, by executor: a process on a running worker
@@ -95,6 +97,8 @@ class CostParameters:
     default_task_duration: float
     default_task_duration_from: Assumption
     waits: tuple[tuple[str, float], ...] = ()
+    max_active_runs: int = DEFAULT_MAX_ACTIVE_RUNS
+    max_active_runs_from: Assumption | None = None
 
     def wait_for(
         self, dag_id: str | None, task_id: str | None, class_path: str | None
@@ -137,8 +141,11 @@ def cost_parameters(
     default_task_duration: float | None,
     executor: str | None,
     waits: tuple[tuple[str, float], ...],
+    max_active_runs_per_dag: int | None = None,
+    max_active_runs_from: str | None = None,
 ) -> CostParameters:
-    """Resolve the settings (None: not set) into values with their sources."""
+    """Resolve the settings (None: not set) into values with their sources
+    (``max_active_runs_from``: where ``max_active_runs_per_dag`` was set)."""
     if default_wait is None:
         wait, wait_from = (
             DEFAULT_WAIT,
@@ -199,8 +206,36 @@ def cost_parameters(
                 f"{format_duration(default_task_duration)}",
             ),
         )
+    if max_active_runs_per_dag is None:
+        runs, runs_from = (
+            DEFAULT_MAX_ACTIVE_RUNS,
+            assumption(
+                "max_active_runs",
+                "defaulted",
+                f"[core] max_active_runs_per_dag {DEFAULT_MAX_ACTIVE_RUNS} (Airflow's default; "
+                "the DAG sets no max_active_runs)",
+            ),
+        )
+    else:
+        runs, runs_from = (
+            max_active_runs_per_dag,
+            assumption(
+                "max_active_runs",
+                "configured",
+                f"[core] max_active_runs_per_dag {max_active_runs_per_dag} "
+                f"({max_active_runs_from or 'max-active-runs-per-dag'}; the DAG sets none)",
+            ),
+        )
     return CostParameters(
-        wait, wait_from, overhead, overhead_from, duration, duration_from, tuple(waits)
+        wait,
+        wait_from,
+        overhead,
+        overhead_from,
+        duration,
+        duration_from,
+        tuple(waits),
+        runs,
+        runs_from,
     )
 
 
@@ -256,6 +291,10 @@ class SlotCost(NamedTuple):
     per_run_worst: float
     assumptions: tuple[Assumption, ...]
     encoded: str
+    # The queue its trigger would carry (``queue=``; None: the deployment's default queue).
+    queue: str | None = None
+    # What bounds ``worst_wait``: "timeout 1h", "max_active_runs=16", or the expected wait.
+    worst_bound: str = ""
 
     def per_run(self, mode: WaitMode, wait: float | None = None) -> float:
         return slot_seconds_per_run(
@@ -305,7 +344,6 @@ class SlotCost(NamedTuple):
         out = self.to_json()
         out.update(
             start_offset_seconds=_round(self.offset),
-            slot_seconds_per_run_after_fix=_round(self.per_run_after),
             assumptions={a.quantity: a.to_json() for a in self.assumptions},
         )
         return out
@@ -328,6 +366,8 @@ _COST_INPUTS = (
     "poke_interval",
     "deferrable_starts",
     "assumptions",
+    "queue",
+    "worst_bound",
 )
 
 
@@ -356,6 +396,8 @@ def slot_cost(
     poke_interval: float | None,
     deferrable_starts: int,
     assumptions: tuple[Assumption, ...],
+    queue: str | None = None,
+    worst_bound: str = "",
 ) -> SlotCost:
     """A SlotCost with its per-run slot-seconds (now, deferred, after the fix, worst case)
     and its JSON worked out."""
@@ -384,6 +426,8 @@ def slot_cost(
         after_s,
         worst_s,
         tuple([(a.quantity, a.source) for a in assumptions]),
+        queue,
+        worst_bound,
     )
     return SlotCost(
         dag_id,
@@ -406,6 +450,8 @@ def slot_cost(
         worst_s,
         assumptions,
         encoded,
+        queue,
+        worst_bound,
     )
 
 
@@ -422,6 +468,8 @@ def _encoded(
     after_s: float,
     worst_s: float,
     sources: tuple[tuple[str, str], ...],
+    queue: str | None = None,
+    worst_bound: str = "",
 ) -> str:
     """A cost's JSON text (cached: tasks of a large folder share a few thousand shapes).
 
@@ -437,9 +485,12 @@ def _encoded(
             "mode_after_fix": after,
             "slot_seconds_per_run_now": _round(now_s),
             "slot_seconds_per_run_deferrable": _round(deferred_s),
+            "slot_seconds_per_run_after_fix": _round(after_s),
             "waste_slot_hours_per_day": _round((now_s - deferred_s) * per_day),
             "worst_case_waste_slot_hours_per_day": _round((worst_s - deferred_s) * per_day),
+            "worst_case_bound": worst_bound,
             "recovered_slot_hours_per_day": _round((now_s - after_s) * per_day),
+            "queue": queue,
             "assumptions": dict(sources),
         },
         ensure_ascii=False,

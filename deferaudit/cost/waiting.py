@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import ast
 import functools
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from deferaudit.cost.bounds import (
+    bounded_worst,
+    class_number,
+    max_active_runs,
+    short_source,
+    task_queue,
+    task_timeout,
+)
 from deferaudit.cost.branches import one_branch_priced
 from deferaudit.cost.hand_written import task_hand_waits, taskflow_waiting
 from deferaudit.cost.model import (
     DEFAULT_POKE_INTERVAL,
-    DEFAULT_SENSOR_TIMEOUT,
     Assumption,
     AssumptionSource,
     CostParameters,
@@ -41,6 +47,8 @@ def parameters_of(settings: Settings) -> CostParameters:
         settings.default_task_duration,
         settings.executor,
         settings.waits,
+        settings.max_active_runs_per_dag,
+        settings.sources.get("max_active_runs_per_dag"),
     )
     try:
         return _parameters(*given)
@@ -108,7 +116,7 @@ def waiting_costs(
         if after is not None and fixes.get(id(finding.span)) != "deferrable":
             fixes[id(finding.span)] = after
     names: dict[int, tuple[str | None, str | None]] = {}
-    waits: dict[int, tuple[float, float, tuple[Assumption, ...]]] = {}
+    waits: dict[int, tuple[float, float, tuple[Assumption, ...], bool]] = {}
     for task, _ in waiting:
         dag_id, task_id = names[id(task.site)] = (task.dag_id, task.task_id)
         waits[id(task.site)] = _expected_wait(
@@ -151,7 +159,7 @@ def _code_wait(
                 "wait",
                 "measured",
                 f"{format_duration(seconds)}: the task's code sleeps "
-                f"`{_short(longest.bound.source)}` (line {longest.span.line})",  # type: ignore[union-attr]
+                f"`{short_source(longest.bound.source)}` (line {longest.span.line})",  # type: ignore[union-attr]
             ),
         )
     bounds = [w.bound.seconds() for w in waits if w.bound is not None]
@@ -181,18 +189,26 @@ def _cost(
     task_id: str | None,
     now: WaitMode,
     after: WaitMode,
-    expected: tuple[float, float, tuple[Assumption, ...]],
+    expected: tuple[float, float, tuple[Assumption, ...], bool],
     params: CostParameters,
     placement: _Placement,
 ) -> SlotCost:
-    wait, worst, wait_notes = expected
+    wait, worst, wait_notes, timed = expected
     schedule, schedule_note = placement.schedule(task)
+    # The worst case is bounded by the timeout (``timed``) and by the DAG's runs at once.
+    runs_at_once, runs_note = max_active_runs(task.dag, params)
+    worst, bound = bounded_worst(worst, timed, schedule.runs_per_day, runs_at_once)
+    queue, queue_note = task_queue(task)
     offset, offset_note = placement.offset(task)
     map_count, map_note = _map_count(task)
     notes: list[Assumption] = [schedule_note]
     if map_note is not None:
         notes.append(map_note)
     notes.extend(wait_notes)
+    if bound.startswith("max_active_runs"):
+        notes.append(runs_note)
+    if queue_note is not None:
+        notes.append(queue_note)
     notes.append(offset_note)
     notes.append(params.start_overhead_from)
     poke_interval = None
@@ -217,6 +233,8 @@ def _cost(
         poke_interval=poke_interval,
         deferrable_starts=starts,
         assumptions=tuple(notes),
+        queue=queue,
+        worst_bound=bound,
     )
 
 
@@ -226,9 +244,9 @@ def _expected_wait(
     task_id: str | None,
     params: CostParameters,
     hand: Sequence[PollLoop] = (),
-) -> tuple[float, float, tuple[Assumption, ...]]:
-    """(expected wait, worst-case wait, their assumptions), the expected one capped by the
-    task's timeout. A wait the task's own code spells out (``hand``) stands in for the
+) -> tuple[float, float, tuple[Assumption, ...], bool]:
+    """(expected wait, worst-case wait, their assumptions, whether a timeout bounds the worst
+    case), the expected one capped by the task's timeout. A wait the task's own code spells out (``hand``) stands in for the
     default when no configured wait is given."""
     found = params.wait_for(dag_id, task_id, task.operator) if params.waits else None
     wait, wait_note = (
@@ -237,7 +255,7 @@ def _expected_wait(
     code_bound = None
     if found is None and hand:
         wait, code_bound, wait_note = _code_wait(hand, wait, wait_note)
-    limit, limit_note = _timeout(task)
+    limit, limit_note = task_timeout(task)
     if limit is None and code_bound is not None:
         limit, limit_note = (
             code_bound,
@@ -251,7 +269,7 @@ def _expected_wait(
         wait_note = _capped(limit, wait_note, limit_note)
         wait = limit
     worst = limit if limit is not None else wait
-    return wait, max(worst, wait), (wait_note, limit_note)
+    return wait, max(worst, wait), (wait_note, limit_note), limit is not None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -264,82 +282,6 @@ def _capped(limit: float, wait_note: Assumption, limit_note: Assumption) -> Assu
     )
 
 
-def _timeout(task: ResolvedTask) -> tuple[float | None, Assumption]:
-    """The bound on a wait: a sensor's ``timeout``, an operator's ``execution_timeout``."""
-    if task.cls.is_sensor and task.cls.replaced_execute is None:
-        arg = task.arg("timeout")
-        entry = task.cls.entry
-        return _sensor_timeout(
-            None if arg is None else arg.source,
-            None if arg is None else arg.seconds(),
-            arg is not None and arg.kind == "literal" and arg.value is None,
-            task.class_name,
-            entry.sensor_defaults.get("timeout") if entry is not None else None,
-        )
-    arg = task.arg("execution_timeout")
-    bound, note = _operator_timeout(
-        None if arg is None else arg.source, None if arg is None else arg.seconds()
-    )
-    if task.cls.is_sensor:
-        # ``timeout`` is read by the sensor's own execute() only, which this class replaces.
-        note = assumption(
-            "worst_case_wait",
-            note.source,
-            f"{note.detail} ({task.cls.replaced_execute} replaces the sensor's execute(), "
-            "where `timeout` is read)",
-        )
-    return bound, note
-
-
-# The timeout readings below are pure functions of source text, cached: a large folder
-# repeats the same few timeouts thousands of times.
-
-
-@functools.lru_cache(maxsize=4096)
-def _sensor_timeout(
-    source: str | None,
-    seconds: float | None,
-    is_none: bool,
-    class_name: str,
-    class_default: str | None,
-) -> tuple[float, Assumption]:
-    if source is not None and not is_none:
-        if seconds is not None and seconds >= 0:
-            return seconds, assumption("worst_case_wait", "measured", f"timeout={_short(source)}")
-        return DEFAULT_SENSOR_TIMEOUT, assumption(
-            "worst_case_wait",
-            "assumed",
-            f"timeout={_short(source)} is not readable; "
-            f"[sensors] default_timeout {format_duration(DEFAULT_SENSOR_TIMEOUT)} assumed",
-        )
-    default = _number(class_default)
-    if default is not None:
-        return default, assumption(
-            "worst_case_wait",
-            "defaulted",
-            f"{class_name}'s default timeout {format_duration(default)}",
-        )
-    return DEFAULT_SENSOR_TIMEOUT, assumption(
-        "worst_case_wait",
-        "defaulted",
-        f"[sensors] default_timeout {format_duration(DEFAULT_SENSOR_TIMEOUT)} (no timeout=)",
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def _operator_timeout(source: str | None, seconds: float | None) -> tuple[float | None, Assumption]:
-    if source is not None and seconds is not None and seconds >= 0:
-        return seconds, assumption(
-            "worst_case_wait", "measured", f"execution_timeout={_short(source)}"
-        )
-    return None, assumption(
-        "worst_case_wait",
-        "assumed",
-        "no readable execution_timeout: the operator's wait has no known bound; "
-        "its worst case is taken as its expected wait",
-    )
-
-
 def _poke_interval(task: ResolvedTask) -> tuple[float, Assumption]:
     arg = task.arg("poke_interval")
     if arg is not None:
@@ -349,11 +291,13 @@ def _poke_interval(task: ResolvedTask) -> tuple[float, Assumption]:
         return DEFAULT_POKE_INTERVAL, assumption(
             "poke_interval",
             "assumed",
-            f"poke_interval={_short(arg.source)} is not readable; "
+            f"poke_interval={short_source(arg.source)} is not readable; "
             f"{format_duration(DEFAULT_POKE_INTERVAL)} assumed",
         )
     entry = task.cls.entry
-    default = _number(entry.sensor_defaults.get("poke_interval")) if entry is not None else None
+    default = (
+        class_number(entry.sensor_defaults.get("poke_interval")) if entry is not None else None
+    )
     if default is not None:
         return default, assumption(
             "poke_interval",
@@ -436,43 +380,6 @@ def _is_true(arg: Arg | None) -> bool:
     return arg is not None and arg.kind == "literal" and arg.value is True
 
 
-def _number(source: str | None) -> float | None:
-    """A class default written as arithmetic on numbers (``60 * 3``), else None."""
-    if source is None:
-        return None
-    try:
-        node = ast.parse(source, mode="eval").body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    value = _arith(node, 0)
-    return value if value is not None and value >= 0 else None
-
-
-def _arith(node: ast.expr, depth: int) -> float | None:
-    if depth > 20:
-        return None
-    if isinstance(node, ast.Constant):
-        value = node.value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        return None
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult):
-        left, right = _arith(node.left, depth + 1), _arith(node.right, depth + 1)
-        if left is None or right is None:
-            return None
-        if isinstance(node.op, ast.Add):
-            return left + right
-        if isinstance(node.op, ast.Sub):
-            return left - right
-        return left * right
-    return None
-
-
-def _short(source: str, limit: int = 50) -> str:
-    text = " ".join(source.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 # ---------------------------------------------------------------------- in the DAG run
 
 
@@ -492,7 +399,7 @@ class _Placement:
         self,
         ctx: FileContext,
         params: CostParameters,
-        waits: Mapping[int, tuple[float, float, tuple[Assumption, ...]]],
+        waits: Mapping[int, tuple[float, float, tuple[Assumption, ...], bool]],
     ) -> None:
         self.ctx = ctx
         self.params = params
