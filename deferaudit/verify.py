@@ -36,12 +36,20 @@ def _class_path(task):
         return str(cls.get("task_type") or cls)
     return f"{cls.__module__}.{cls.__qualname__}"
 
+# Where a class keeps what it was given: TriggerDagRunOperator of Airflow 2.x keeps
+# `deferrable` as `_defer`; else what the call passed (BaseOperator records it).
+_KEPT_AS = {"deferrable": ("deferrable", "_defer")}
+
 def _value(task, name):
     partial = getattr(task, "partial_kwargs", None)
     if isinstance(partial, dict) and name in partial:
         value = partial[name]
     else:
-        value = getattr(task, name, None)
+        given = getattr(task, "_BaseOperator__init_kwargs", None) or {}
+        value = next(
+            (getattr(task, a) for a in _KEPT_AS.get(name, (name,)) if hasattr(task, a)),
+            given.get(name) if isinstance(given, dict) else None,
+        )
     return value if isinstance(value, (bool, int, float, str, type(None))) else repr(value)
 
 out = {}
@@ -168,17 +176,38 @@ def _converted_findings(fix: FileFix) -> list[tuple[Any, str]]:
 
 
 def _expand(task_ids: Mapping[str, str], dags: Mapping[str, Any]) -> dict[str, str]:
-    """Task ids written as f-strings (loops) stand for every task the loop made."""
-    out = dict(task_ids)
+    """The state each loaded task should have: a task id written as an f-string (a loop)
+    stands for every task the loop made, and a task made in a task group is loaded under
+    the group's prefix (``import_and_normalize.import_panels_s3``) while its call says
+    ``import_panels_s3``: its id matches with the groups' prefixes taken off, innermost
+    last."""
+    patterns = []
     for pattern, state in task_ids.items():
         if pattern.startswith(("f'", 'f"')):
             prefix = pattern[2:].split("{", 1)[0]
             suffix = pattern[:-1].rsplit("}", 1)[-1] if "}" in pattern else ""
-            for tasks in dags.values():
-                for task_id in tasks:
-                    if task_id.startswith(prefix) and task_id.endswith(suffix):
-                        out.setdefault(task_id, state)
+            patterns.append((prefix, suffix, state))
+    out = dict(task_ids)
+    for tasks in dags.values():
+        for task_id in tasks:
+            if task_id in task_ids:
+                continue
+            for short in _without_groups(task_id):
+                state = task_ids.get(short) or next(
+                    (s for p, x, s in patterns if short.startswith(p) and short.endswith(x)),
+                    None,
+                )
+                if state is not None:
+                    out[task_id] = state
+                    break
     return out
+
+
+def _without_groups(task_id: str) -> list[str]:
+    """``a.b.c`` -> ``a.b.c``, ``b.c``, ``c``: the id as loaded, then with each enclosing
+    task group's prefix taken off (a task id may hold dots of its own)."""
+    parts = task_id.split(".")
+    return [".".join(parts[i:]) for i in range(len(parts))]
 
 
 def _shown_files(fix: FileFix, cwd: Path) -> list[Path]:
