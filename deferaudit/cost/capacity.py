@@ -228,6 +228,13 @@ class TriggererPlan:
         return self.measured.proposed.triggerers if self.measured else self.triggerers
 
     @property
+    def total_triggerers(self) -> int:
+        """Every triggerer to run: one group per queue when queues are enabled."""
+        if self.params.queues_enabled and self.queues:
+            return sum(q.triggerers for q in self.queues)
+        return self.sized_triggerers
+
+    @property
     def sized_from(self) -> str:
         if self.measured is None:
             return "simulated week"

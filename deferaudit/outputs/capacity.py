@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
+from deferaudit.cost.bounds import bound_kind
 from deferaudit.cost.capacity import TriggererPlan
 from deferaudit.cost.model import SOURCES, SlotCost
+from deferaudit.cost.plain_words import in_plain_words
 from deferaudit.durations import format_duration
 from deferaudit.outputs import clean as _clean
+from deferaudit.outputs.numbers import count, hours, plural_of, runs, seconds, slots
 from deferaudit.report import Report, View
 
 if TYPE_CHECKING:
+    from deferaudit.cost.fix_first import FixFirst
     from deferaudit.cost.history_join import MeasuredTask
     from deferaudit.cost.measured_plan import MeasuredPlan, MeasuredScenario
 
@@ -31,53 +35,70 @@ def emit_capacity(report: Report, out: TextIO, view: View, fmt: str = "text") ->
     out.write(_text(report, report.plan, view.top))
 
 
-def _n(value: float, digits: int = 2) -> str:
-    if value == int(value):
-        return f"{int(value):,}"
-    return f"{value:,.{digits}f}"
-
-
-def _runs(runs: float) -> str:
-    return f"{runs:.4g} run{'' if runs == 1 else 's'}/day"
+def _runs(value: float) -> str:
+    return f"{runs(value)} {plural_of(value, 'run')}/day"
 
 
 def _task_line(path: str, cost: SlotCost, measured: MeasuredTask | None = None) -> list[str]:
     name = f"{cost.dag_id or '?'}.{cost.task_id or '?'}"
     sources = {a.quantity: a.source for a in cost.assumptions}
     mark = " *" if any(a.source == "assumed" for a in cost.assumptions) else ""
+    back = (
+        f", {hours(cost.recovered_slot_hours_per_day)} given back by the fix"
+        if cost.after != cost.now
+        else ""
+    )
+    bound = (
+        f", bounded by {_clean(cost.worst_bound)}"
+        if bound_kind(cost.worst_bound) != "expected"
+        else ": no known bound, the expected wait"
+    )
     head = (
         f"  {_clean(path)}:{cost.line}  {_clean(name)}  {cost.now} -> {cost.after}: "
-        f"{_n(cost.waste_slot_hours_per_day)} slot-h/day "
-        f"(worst case {_n(cost.worst_case_waste_slot_hours_per_day)}){mark}"
+        f"{hours(cost.waste_slot_hours_per_day)} slot-h/day{back} "
+        f"(worst case {hours(cost.worst_case_waste_slot_hours_per_day)}{bound}){mark}"
     )
-    runs = f"{_runs(cost.runs_per_day)} ({sources.get('runs_per_day', '?')})"
+    spec = f"{_runs(cost.runs_per_day)} ({sources.get('runs_per_day', '?')})"
     mapped = (
         # Instances per run: a mapped task's .expand() length times the tasks its loops make.
-        f" x {cost.map_count} instances ({sources['map_count']})" if "map_count" in sources else ""
+        f" x {count(cost.map_count)} {plural_of(cost.map_count, 'instance')} "
+        f"({sources['map_count']})"
+        if "map_count" in sources
+        else ""
     )
+    # The same numbers as the JSON's slot_seconds_per_run_now / _after_fix / _deferrable.
+    deferred = seconds(cost.per_run_deferrable)
+    if cost.after == "deferrable" and cost.now != "deferrable":
+        after = f", {seconds(cost.per_run_after)} after the fix (deferred)"
+    elif cost.after != cost.now:
+        after = (
+            f", {seconds(cost.per_run_after)} after the fix ({cost.after}), "
+            f"{deferred} if it could defer"
+        )
+    else:
+        after = f", {deferred} if deferred" if cost.now != "deferrable" else ""
     body = (
-        f"      {runs}{mapped}, wait {format_duration(cost.wait)} ({sources.get('wait', '?')}), "
+        f"      {spec}{mapped}, wait {format_duration(cost.wait)} ({sources.get('wait', '?')}), "
         f"starts at +{format_duration(cost.offset)} ({sources.get('start_offset', '?')}); "
-        f"slot-seconds per run {_n(cost.per_run_now)} now, {_n(cost.per_run_deferrable)} "
-        f"deferred"
+        f"slot-seconds per run: {seconds(cost.per_run_now)} now{after}"
     )
     if measured is None:
         return [head, body]
     spread = measured.wait
-    runs = f"{measured.runs} run{'s' if measured.runs != 1 else ''}"
     return [
         head,
         body,
-        f"      measured over {runs} ({measured.wait_kind}): wait p95 "
+        f"      measured over {count(measured.runs)} {plural_of(measured.runs, 'run')} "
+        f"({measured.wait_kind}): wait p95 "
         f"{format_duration(spread.p95 or 0)}, max {format_duration(spread.max or 0)}; "
         f"assumed: wait {format_duration(measured.assumed.wait)}, "
         f"{_runs(measured.assumed.runs_per_day)}, "
-        f"{_n(measured.assumed.waste_slot_hours_per_day)} slot-h/day",
+        f"{hours(measured.assumed.waste_slot_hours_per_day)} slot-h/day",
     ]
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+def _plural(n: float, word: str) -> str:
+    return f"{slots(n)} {plural_of(n, word)}"
 
 
 def _scenario_lines(
@@ -86,22 +107,21 @@ def _scenario_lines(
     p = plan.params
     t, s = scenario.triggers, scenario.slots_today
     lines = [
-        f"  {label}: peak {_n(t.peak)}, 95th percentile {_n(t.p95)} concurrent triggers "
+        f"  {label}: peak {slots(t.peak)}, 95th percentile {slots(t.p95)} concurrent triggers "
         f"({_plural(t.intervals, 'interval')}); the worker slots they hold today: peak "
-        f"{_n(s.peak)}, 95th percentile {_n(s.p95)} ({_plural(s.intervals, 'interval')})"
+        f"{slots(s.peak)}, 95th percentile {slots(s.p95)} ({_plural(s.intervals, 'interval')})"
     ]
     if scenario.simulated_tasks:
         lines.append(
             f"    without history, from the simulated week: "
             f"{_plural(scenario.simulated_tasks, 'waiting task')}, peak "
-            f"{_n(scenario.simulated_triggers.peak)} trigger"
-            f"{'' if scenario.simulated_triggers.peak == 1 else 's'}, added to the measured peak "
-            f"(their moments are not known to differ): {_n(scenario.peak_triggers)}"
+            f"{_plural(scenario.simulated_triggers.peak, 'trigger')}, added to the measured "
+            f"peak (their moments are not known to differ): {slots(scenario.peak_triggers)}"
         )
     ha = f", + 1 spare for high availability = {scenario.triggerers}" if p.ha else ""
     lines.append(
-        f"    triggerers needed: max(1, ceil({_n(scenario.peak_triggers)} / "
-        f"{_n(plan.usable_per_triggerer)})) = {scenario.triggerers_without_ha}{ha} "
+        f"    triggerers needed: max(1, ceil({slots(scenario.peak_triggers)} / "
+        f"{slots(plan.usable_per_triggerer)})) = {scenario.triggerers_without_ha}{ha} "
         f"({_clean(measured.scenario_source(scenario))})"
     )
     return lines
@@ -113,36 +133,187 @@ def _measured_lines(plan: TriggererPlan, measured: MeasuredPlan) -> list[str]:
     return [
         "Triggerers, from the real waits the fixes would move to the triggerer (replayed)",
         f"  source: {_clean(measured.source)}; {_plural(measured.tasks, 'recorded task')} replayed",
-        f"  already deferring today: peak {_n(today.peak)}, 95th percentile {_n(today.p95)} "
-        f"concurrent triggers ({_plural(today.intervals, 'deferral')})",
+        f"  already deferring today: peak {slots(today.peak)}, 95th percentile "
+        f"{slots(today.p95)} concurrent triggers ({_plural(today.intervals, 'deferral')})",
         *_scenario_lines(plan, measured, measured.safe, "with the safe fixes"),
         *_scenario_lines(plan, measured, measured.proposed, "with every proposed fix"),
     ]
 
 
+def freed_lines(plan: TriggererPlan) -> list[str]:
+    """The headline: worker slots held by waiting tasks before and after the fixes, and what
+    they free, at the 95th percentile and on average first; the peak one line among them."""
+    before, after, freed = plan.slots_before, plan.slots_after, plan.slots_freed
+    workers = plan.workers_freed_at
+    per = plan.params.worker_concurrency
+    rows = [
+        ("95th percentile", before.p95, after.p95, freed.p95, workers.p95, ""),
+        ("on average", before.mean, after.mean, freed.mean, workers.mean, ""),
+        (
+            "at the peak",
+            before.peak,
+            after.peak,
+            freed.peak,
+            workers.peak,
+            "  (the moment every wait starts at once: the fixes shorten holds, not starts)"
+            if freed.peak <= 0 < before.peak
+            else "",
+        ),
+    ]
+    lines = [
+        "Worker slots held by waiting tasks over one simulated week, and what the fixes free",
+        f"  {'':<17}{'before':>8}{'after':>8}{'freed':>8}",
+    ]
+    for label, was, now, gone, worth, note in rows:
+        lines.append(
+            f"  {label:<17}{slots(was):>8}{slots(now):>8}{slots(gone):>8}"
+            f"  = {_workers(worth)} of {per} slots{note}"
+        )
+    if plan.measured is not None:
+        safe, proposed = plan.measured.safe.slots_today, plan.measured.proposed.slots_today
+        lines.append(
+            f"  measured ({_clean(plan.measured.source)}): the waits the fixes would defer "
+            f"hold peak {slots(proposed.peak)}, 95th percentile {slots(proposed.p95)} slots today "
+            f"(the safe fixes' alone: {slots(safe.peak)}, {slots(safe.p95)}), freed once deferred"
+        )
+    return lines
+
+
+def _workers(value: float) -> str:
+    if 0 < value < 0.05:
+        return "under 0.1 workers"
+    return f"{slots(value)} {plural_of(round(value, 1), 'worker')}"
+
+
+def _bounds_text(plan: TriggererPlan) -> str:
+    words = {
+        "timeout": "their timeout",
+        "max_active_runs": "max_active_runs (runs of a DAG at once)",
+        "measured": "the longest measured wait",
+        "expected": "nothing known (their expected wait)",
+    }
+    parts = [
+        f"{count(n)} {plural_of(n, 'task')} by {words.get(kind, kind)}"
+        for kind, n in sorted(plan.worst_bounds, key=lambda kn: -kn[1])
+    ]
+    return "; ".join(parts)
+
+
+def cost_lines(plan: TriggererPlan, ranking: FixFirst | None) -> list[str]:
+    """What the waiting costs and what comes back, split by what it takes."""
+    lines = [
+        "What the waiting costs, in worker-slot hours a day",
+        f"  now, beyond a deferrable wait:   {hours(plan.waste_slot_hours_per_day):>10}",
+    ]
+    if ranking is not None:
+        lines += [
+            f"  given back by the safe fixes:    {hours(ranking.safe_slot_hours_per_day):>10}"
+            "   deferaudit fix --apply",
+            f"  given back by the unsafe fixes:  {hours(ranking.unsafe_slot_hours_per_day):>10}"
+            "   deferaudit fix --unsafe-fixes --apply, after checking each",
+            f"  needs a human (no fix proposed): "
+            f"{hours(ranking.needs_human_slot_hours_per_day):>10}"
+            "   the code has to change by hand",
+        ]
+    else:
+        lines.append(
+            f"  given back by the proposed fixes: {hours(plan.recovered_slot_hours_per_day):>9}"
+        )
+    lines += [
+        f"  worst case:                      {hours(plan.worst_case_waste_slot_hours_per_day):>10}"
+        "   every wait to its bound",
+        f"    bounded by: {_bounds_text(plan)}",
+        f"  tasks: {count(plan.to_deferrable)} to deferrable, {count(plan.already_deferrable)} "
+        f"already deferrable, {count(plan.to_reschedule)} to reschedule mode (their class "
+        f"cannot defer), {count(plan.unchanged)} unchanged (no fix proposed)",
+    ]
+    return lines
+
+
+def fix_first_lines(ranking: FixFirst | None, top: int = 10) -> list[str]:
+    """The short "fix first" list (``scan`` and ``capacity``): the JSON's ``fix_first`` order."""
+    if ranking is None or not ranking.tasks:
+        return []
+    shown = ranking.tasks[:top] if top else ranking.tasks
+    more = len(ranking.tasks) - len(shown)
+    verdicts = {"safe": "safe fix", "unsafe": "unsafe fix", "needs-human": "needs a human"}
+    lines = [
+        "Fix first: slot-hours a day each task gives back"
+        + (f" (top {len(shown)} of {len(ranking.tasks)}; --format json lists all)" if more else "")
+    ]
+    width = len(str(len(shown)))
+    for task in shown:
+        lines.append(
+            f"  {task.rank:>{width}}. {hours(task.recoverable_slot_hours_per_day):>7}  "
+            f"{verdicts[task.verdict]:<12}  {_clean(task.label)}  "
+            f"({_clean(task.path)}:{task.line})"
+        )
+        pad = " " * (width + 4)
+        why = "why unsafe: " if task.verdict == "unsafe" else ""
+        lines.append(f"  {pad}{why}{_clean(_short(task.reason))}")
+        if task.command:
+            lines.append(f"  {pad}$ {_clean(task.command)}")
+    return lines
+
+
+def _short(text: str, limit: int = 160) -> str:
+    """``text`` on one line, cut at a word before ``limit`` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 3].rsplit(" ", 1)[0].rstrip(",;:") + " ..."
+
+
+def _triggerer_lines(plan: TriggererPlan) -> list[str]:
+    p, t = plan.params, plan.triggers
+    ha = f", + 1 spare for high availability = {plan.triggerers}" if p.ha else ""
+    lines = [
+        "Triggerers, from one simulated week after the fix",
+        f"  concurrent triggers: peak {slots(t.peak)}, 95th percentile {slots(t.p95)}, "
+        f"mean {slots(t.mean)} (Little's law, the sum of runs/day x instances x wait / "
+        f"86,400: {slots(plan.little_mean_triggers)})",
+        f"  usable per triggerer: capacity {count(p.capacity)} x utilisation "
+        f"{p.utilisation:g} = {slots(plan.usable_per_triggerer)}",
+        f"  triggerers needed: max(1, ceil({slots(t.peak)} / "
+        f"{slots(plan.usable_per_triggerer)})) = {plan.triggerers_without_ha}{ha}",
+    ]
+    if plan.by_queue:
+        enabled = p.queues_enabled
+        lines.append(
+            "  per task queue ([triggerer] queues_enabled: each queue needs its own triggerers):"
+            if enabled
+            else "  per task queue, if [triggerer] queues_enabled were set (today one pool "
+            "serves every queue):"
+        )
+        for q in plan.queues:
+            lines.append(
+                f"    {_clean(q.queue)}: {_plural(q.tasks, 'waiting task')}, peak "
+                f"{slots(q.triggers.peak)}, 95th percentile {slots(q.triggers.p95)} -> "
+                f"{q.triggerers} {plural_of(q.triggerers, 'triggerer')}"
+                + (" (with the spare)" if p.ha else "")
+            )
+    return lines
+
+
 def _text(result: Report, plan: TriggererPlan, top: int) -> str:
-    p = plan.params
     out: list[str] = []
     files = sum(1 for o in result.outcomes if o.costs)
     out.append(
-        f"Capacity plan: {plan.waiting_tasks} waiting task{'s' if plan.waiting_tasks != 1 else ''}"
-        f" in {len(plan.dags)} DAG{'s' if len(plan.dags) != 1 else ''} and {files} "
-        f"file{'s' if files != 1 else ''} (target Airflow {result.target.version}: "
-        f"{_clean(result.target.reason)})"
+        f"Capacity plan: {_plural(plan.waiting_tasks, 'waiting task')} in "
+        f"{_plural(len(plan.dags), 'DAG')} and {_plural(files, 'file')} (target Airflow "
+        f"{result.target.version}: {_clean(result.target.reason)})"
     )
     out.append("")
-    out.append("What the waiting costs, in worker-slot hours per day")
-    out.append(
-        f"  beyond a deferrable wait, now:     {_n(plan.waste_slot_hours_per_day)}"
-        f"   (worst case, every wait to its timeout: "
-        f"{_n(plan.worst_case_waste_slot_hours_per_day)})"
-    )
-    out.append(f"  given back by the proposed fixes:  {_n(plan.recovered_slot_hours_per_day)}")
-    out.append(
-        f"  tasks: {plan.to_deferrable} to deferrable, {plan.already_deferrable} already "
-        f"deferrable, {plan.to_reschedule} to reschedule mode (their class cannot defer), "
-        f"{plan.unchanged} unchanged (no fix proposed)"
-    )
+    out.extend(freed_lines(plan))
+    out.append("")
+    out.extend(cost_lines(plan, result.fix_first))
+    out.append("")
+    out.append("In plain words")
+    out.append(f"  {_clean(in_plain_words(plan, result.fix_first))}")
+    ranked = fix_first_lines(result.fix_first)
+    if ranked:
+        out.append("")
+        out.extend(ranked)
     costs = sorted(
         ((o.path, c) for o in result.outcomes for c in o.costs),
         key=lambda pc: (-pc[1].waste_slot_hours_per_day, pc[0], pc[1].line),
@@ -151,12 +322,13 @@ def _text(result: Report, plan: TriggererPlan, top: int) -> str:
         shown = costs if top == 0 else costs[:top]
         out.append("")
         out.append(
-            "Waiting tasks, most wasteful first"
+            "Waiting tasks, most wasteful first ("
             + (
-                f" ({len(shown)} of {len(costs)}; --top 0 for all)"
+                f"{count(len(shown))} of {count(len(costs))}; --top 0 for all; "
                 if len(shown) < len(costs)
                 else ""
             )
+            + "* a number rests on a guess)"
         )
         joined = result.history.measured if result.history is not None else ()
         by_place = {(m.path, m.line): m for m in joined}
@@ -167,88 +339,72 @@ def _text(result: Report, plan: TriggererPlan, top: int) -> str:
         for dag in plan.dags[: top or None]:
             out.append(
                 f"  {_clean(dag.path)}  {_clean(dag.dag_id or '?')}: "
-                f"{_n(dag.waste_slot_hours_per_day)} ({_n(dag.worst_case_waste_slot_hours_per_day)}),"
-                f" {_n(dag.recovered_slot_hours_per_day)} back; {dag.tasks} waiting, "
-                f"{_runs(dag.runs_per_day)}"
+                f"{hours(dag.waste_slot_hours_per_day)} "
+                f"({hours(dag.worst_case_waste_slot_hours_per_day)}), "
+                f"{hours(dag.recovered_slot_hours_per_day)} back; "
+                f"{count(dag.tasks)} waiting, {_runs(dag.runs_per_day)}"
             )
     out.append("")
-    out.append("Triggerers, from one simulated week after the fix")
-    t = plan.triggers
-    out.append(
-        f"  concurrent triggers: peak {_n(t.peak)}, 95th percentile {_n(t.p95)}, "
-        f"mean {_n(t.mean)} (Little's law, sum of runs/day x map count x wait / 86400: "
-        f"{_n(plan.little_mean_triggers)})"
-    )
-    out.append(
-        f"  usable per triggerer: capacity {p.capacity} x utilisation {p.utilisation:g} = "
-        f"{_n(plan.usable_per_triggerer)}"
-    )
-    ha = f", + 1 spare for high availability = {plan.triggerers}" if p.ha else ""
-    out.append(
-        f"  triggerers needed: max(1, ceil({_n(t.peak)} / {_n(plan.usable_per_triggerer)})) = "
-        f"{plan.triggerers_without_ha}{ha}"
-    )
+    out.extend(_triggerer_lines(plan))
     if plan.measured is not None:
         out.append("")
         out.extend(_measured_lines(plan, plan.measured))
     out.append("")
-    out.append("Worker slots held by waiting tasks, over the same week")
-    before, after = plan.slots_before, plan.slots_after
-    out.append(
-        f"  before the fix: peak {_n(before.peak)}, 95th percentile {_n(before.p95)}, "
-        f"mean {_n(before.mean)}"
-    )
-    out.append(
-        f"  after the fix:  peak {_n(after.peak)}, 95th percentile {_n(after.p95)}, "
-        f"mean {_n(after.mean)}"
-    )
-    out.append(
-        f"  freed at the peak: {_n(before.peak)} - {_n(after.peak)} = "
-        f"{_n(plan.worker_slots_freed)} slots = {plan.workers_freed} worker"
-        f"{'s' if plan.workers_freed != 1 else ''} at {p.worker_concurrency} slots each"
-    )
-    out.append("")
-    out.append(
-        "Settings to apply"
-        + (
-            f" ({plan.sized_triggerers} triggerers: {_clean(plan.sized_from)})"
-            if plan.measured is not None
-            else ""
-        )
-    )
-    out.append("  airflow.cfg:")
-    out.extend(f"    {line}" for line in plan.airflow_cfg())
-    out.append("  or the environment:")
-    out.extend(f"    {line}" for line in plan.environment())
-    out.append("  Helm chart values (apache-airflow/airflow):")
-    out.extend(f"    {line}" for line in plan.helm_values())
+    out.extend(settings_lines(plan))
     if result.history is not None:
         from deferaudit.outputs.text import history_lines
 
         out.append("")
         out.extend(history_lines(result.history))
     out.append("")
-    out.append(
+    out.extend(_assumption_lines(result, plan))
+    return "\n".join(out) + "\n"
+
+
+def settings_lines(plan: TriggererPlan) -> list[str]:
+    """Where the numbers go, platform by platform."""
+    where = plan.placement()
+    sized = (
+        f" ({plan.sized_triggerers} triggerers: {_clean(plan.sized_from)})"
+        if plan.measured is not None
+        else ""
+    )
+    out = [f"Settings to apply{sized}", "  airflow.cfg:"]
+    out.extend(f"    {line}" for line in where.airflow_cfg)
+    out.append("  or the environment:")
+    out.extend(f"    {line}" for line in where.environment)
+    out.append("  triggerer processes to run:")
+    out.extend(f"    {line}" for line in where.commands)
+    out.append("  Helm chart values (apache-airflow/airflow):")
+    out.extend(f"    {line}" for line in where.helm_values)
+    out.append("  Astronomer (Astro), as Deployment environment variables:")
+    out.extend(f"    {line}" for line in where.astronomer)
+    out.append("  Google Cloud Composer (2 and later):")
+    out.extend(f"    {line}" for line in where.composer)
+    out.extend(f"  note: {line}" for line in where.notes)
+    return out
+
+
+def _assumption_lines(result: Report, plan: TriggererPlan) -> list[str]:
+    out = [
         "Assumptions (measured: read from the DAG files; "
         + ("history: the deployment's runs (--history); " if result.history is not None else "")
         + "configured: your settings; defaulted: a documented default; assumed: a guess, marked *)"
-    )
+    ]
     for note in plan.plan_assumptions():
-        out.append(f"  {note.quantity}: {note.source}: {note.detail}")
+        out.append(f"  {note.quantity}: {note.source}: {_clean(note.detail)}")
     counts: dict[str, dict[str, int]] = {}
-    for note, count in plan.assumptions:
+    for note, n in plan.assumptions:
         per = counts.setdefault(note.quantity, {})
-        per[note.source] = per.get(note.source, 0) + count
+        per[note.source] = per.get(note.source, 0) + n
     if counts:
         out.append("  per task, how many tasks each number rests on:")
         for quantity, per in sorted(counts.items()):
-            parts = ", ".join(f"{s} {per[s]}" for s in _SOURCES if s in per)
+            parts = ", ".join(f"{s} {count(per[s])}" for s in _SOURCES if s in per)
             out.append(f"    {quantity}: {parts}")
     flagged = plan.flagged()
     if flagged:
         out.append("  * guesses:")
-        for note, count in flagged:
-            out.append(
-                f"    {count} task{'s' if count != 1 else ''}: {note.quantity}: {_clean(note.detail)}"
-            )
-    return "\n".join(out) + "\n"
+        for note, n in flagged:
+            out.append(f"    {_plural(n, 'task')}: {note.quantity}: {_clean(note.detail)}")
+    return out

@@ -6,6 +6,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
 from deferaudit.outputs import clean, plural, summary
+from deferaudit.outputs.capacity import fix_first_lines
+from deferaudit.outputs.numbers import hours, plural_of, runs
 from deferaudit.report import Report, View
 from deferaudit.rules import RULES_BY_CODE
 from deferaudit.rules.base import Finding
@@ -46,13 +48,19 @@ def emit_text(report: Report, out: TextIO, view: View) -> None:
         for code, count in sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0])):
             rule = RULES_BY_CODE[code]
             mark = "[*]" if fixable[code] else "   "
-            lines.append(f"{count:6d}\t{code}\t{mark} {rule.name}")
+            lines.append(f"{count:6,d}\t{code}\t{mark} {rule.name}")
+        if fixable:
+            lines.append("[*] some of these findings have a fix: `deferaudit fix` shows it.")
     if lines:
         lines.append("")
     if report.gate is not None:
         lines.extend(clean(line) for line in report.gate.lines)
     else:
         lines.extend(_summary_lines(report))
+        ranked = fix_first_lines(report.fix_first)
+        if ranked and not (view.statistics or view.quiet):
+            lines.append("")
+            lines.extend(ranked)
     out.write("".join(line + "\n" for line in lines))
 
 
@@ -61,21 +69,26 @@ def _summary_lines(report: Report) -> list[str]:
     sev = counts["by_severity"]
     lines = [
         f"Found {plural(counts['findings'], 'finding')} "
-        f"({sev['error']} error, {sev['warning']} warning, {sev['info']} info) "
+        f"({plural(sev['error'], 'error')}, {plural(sev['warning'], 'warning')}, "
+        f"{sev['info']:,} info) "
         f"in {plural(counts['files_scanned'], 'file')}, {plural(counts['dags'], 'DAG')}, "
         f"{plural(counts['tasks'], 'task')}."
     ]
     fix = counts["fixable"]
     if fix["safe"] or fix["unsafe"]:
         lines.append(
-            f"{fix['safe'] + fix['unsafe']} with a fix proposed "
-            f"({fix['safe']} safe, {fix['unsafe']} unsafe); `deferaudit fix` shows and applies them."
+            f"{fix['safe'] + fix['unsafe']:,} with a fix proposed "
+            f"({fix['safe']:,} safe, {fix['unsafe']:,} unsafe); `deferaudit fix` shows and "
+            "applies them."
         )
     if counts["suppressed"]:
-        lines.append(f"{counts['suppressed']} suppressed by `# deferaudit: ignore` comments.")
+        lines.append(
+            f"{counts['suppressed']:,} suppressed by `# deferaudit: ignore` "
+            f"{plural_of(counts['suppressed'], 'comment')}."
+        )
     skipped = counts["files_skipped"]
     if any(skipped.values()):
-        parts = [f"{n} {why.replace('_', '-')}" for why, n in skipped.items() if n]
+        parts = [f"{n:,} {why.replace('_', '-')}" for why, n in skipped.items() if n]
         lines.append(f"Skipped files: {', '.join(parts)}.")
     unresolved = counts["unresolved"]
     if unresolved:
@@ -106,7 +119,7 @@ _HISTORY_SHOWN = 10
 
 
 def _hours(value: float) -> str:
-    return f"{value:,.2f}"
+    return hours(value)
 
 
 def _wait(seconds: float | None) -> str:
@@ -134,7 +147,8 @@ def history_lines(join: HistoryJoin) -> list[str]:
                 f"    {clean(task.dag_id)}.{clean(task.task_id)} ({clean(task.path)}:{task.line}): "
                 f"wait p50 {_wait(task.wait.p50)} · p95 {_wait(task.wait.p95)} · "
                 f"max {_wait(task.wait.max)} (assumed {_wait(before.wait)}), "
-                f"{after.runs_per_day:.4g} runs/day (assumed {before.runs_per_day:.4g}): "
+                f"{runs(after.runs_per_day)} {plural_of(after.runs_per_day, 'run')}/day "
+                f"(assumed {runs(before.runs_per_day)}): "
                 f"{_hours(after.waste_slot_hours_per_day)} slot-hours/day "
                 f"(assumed {_hours(before.waste_slot_hours_per_day)})"
             )

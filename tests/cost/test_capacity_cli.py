@@ -56,16 +56,21 @@ def test_the_sample_plan_traces_every_number_to_its_source(tmp_path: Path) -> No
     result = invoke("capacity", str(SAMPLE_DAGS), "--no-cache", "--top", "0", cwd=tmp_path)
     assert result.exit_code == 0, result.output
     text = result.output
-    for heading in (
-        "What the waiting costs, in worker-slot hours per day",
+    headings = (
+        "Worker slots held by waiting tasks over one simulated week, and what the fixes free",
+        "What the waiting costs, in worker-slot hours a day",
+        "In plain words",
+        "Fix first: slot-hours a day each task gives back",
         "Waiting tasks, most wasteful first",
         "Per DAG:",
         "Triggerers, from one simulated week after the fix",
-        "Worker slots held by waiting tasks",
         "Settings to apply",
         "Assumptions (measured: read from the DAG files",
-    ):
-        assert heading in text
+    )
+    lines = text.splitlines()
+    at = [next(i for i, line in enumerate(lines) if line.startswith(h)) for h in headings]
+    # The headline (what the fixes free) comes first, then the rest in this order.
+    assert at == sorted(at) and at[0] == 2
     assert "[triggerer]\n    capacity = 1000" in text
     assert "AIRFLOW__TRIGGERER__CAPACITY=1000" in text
     assert "replicas: 2" in text

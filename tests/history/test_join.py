@@ -291,11 +291,11 @@ def test_the_text_summary_says_what_was_measured_and_what_was_not(
         "  3 waiting tasks priced from their runs: 7.89 slot-hours/day wasted as measured "
         "(11.88 as assumed)\n"
         "    deferred_dag.wait_for_job (dags/deferred_dag.py:7): wait p50 30m5s · p95 30m5s · "
-        "max 30m5s (assumed 30m), 1 runs/day (assumed 24): 0.00 slot-hours/day (assumed 0.00)\n"
+        "max 30m5s (assumed 30m), 1 run/day (assumed 24): 0 slot-hours/day (assumed 0)\n"
         "    poke_dag.wait_for_file (dags/poke_dag.py:7): wait p50 20m · p95 20m · max 20m "
         "(assumed 30m), 24 runs/day (assumed 24): 7.87 slot-hours/day (assumed 11.87)\n"
         "    reschedule_dag.wait_for_partition (dags/reschedule_dag.py:7): wait p50 55m5s · "
-        "p95 55m5s · max 55m5s (assumed 30m), 1 runs/day (assumed 1): 0.03 slot-hours/day "
+        "p95 55m5s · max 55m5s (assumed 30m), 1 run/day (assumed 1): 0.03 slot-hours/day "
         "(assumed 0.01)\n"
         "  1 waiting task with no run in the history, priced from assumptions:\n"
         "    quiet_dag.wait_for_drop (dags/quiet_dag.py:7): no run in the window\n"
@@ -685,13 +685,16 @@ def test_the_capacity_plan_shows_the_measured_spread_under_each_task(
     result = _run(dags, "capacity", "--history", sqlite_url, *WINDOW)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
+    # The worst case: the sensor's 7-day default timeout, but no more than 16 hourly runs
+    # (max_active_runs, Airflow's default) wait at once: 16 x 86,400 / 24 = 57,600 s a run,
+    # (57,600 - 20) x 24 / 3,600 = 383.87 slot-hours a day (7 days a run gave 4,031.87).
     at = lines.index(
-        "  dags/poke_dag.py:7  poke_dag.wait_for_file  poke -> deferrable: 7.87 slot-h/day "
-        "(worst case 4,031.87)"
+        "  dags/poke_dag.py:7  poke_dag.wait_for_file  poke -> deferrable: 7.87 slot-h/day, "
+        "7.87 given back by the fix (worst case 383.87, bounded by max_active_runs=16)"
     )
     assert lines[at + 1 : at + 3] == [
         "      24 runs/day (history), wait 20m (history), starts at +0s (measured); "
-        "slot-seconds per run 1,200 now, 20 deferred",
+        "slot-seconds per run: 1,200 now, 20 after the fix (deferred)",
         "      measured over 24 runs (poke): wait p95 20m, max 20m; assumed: wait 30m, "
         "24 runs/day, 11.87 slot-h/day",
     ]
