@@ -6,6 +6,7 @@ import json
 from typing import Any, TextIO
 
 from deferaudit import __version__
+from deferaudit.cost.plain_words import in_plain_words
 from deferaudit.outputs import summary
 from deferaudit.report import Report, View
 
@@ -45,6 +46,9 @@ def to_document(report: Report, *, findings: bool = True) -> dict[str, Any]:
         # The findings' task calls by the slot time their fixes give back (cost/fix_first.py).
         "fix_first": report.fix_first.to_json() if report.fix_first is not None else None,
     }
+    if report.plan is not None:
+        # The plan in a paragraph a manager can read (the text output's "In plain words").
+        doc["capacity"]["in_plain_words"] = in_plain_words(report.plan, report.fix_first)
     if report.history is not None:
         # What --history priced from measured runs, and what it could not join.
         doc["history"] = report.history.to_json()
