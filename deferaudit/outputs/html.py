@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from deferaudit import __version__
+from deferaudit.outputs.html_charts import NO_DAG, dag_bars, dag_key, timeline_charts
+from deferaudit.outputs.html_text import breakable, inline, prose
 from deferaudit.report import Report, View
 from deferaudit.rules import RULES
 
-# Bars shown in the waste-by-DAG chart; the rest are summed in the table under it.
-TOP_DAGS = 25
-CHART_WIDTH = 760
-CHART_HEIGHT = 220
+# Findings the page lists at once; "Show more" adds as many again. Filters and sorting still
+# cover every finding. A page of 20,000 laid-out rows takes seconds to load and to re-sort,
+# while rows skipped by content-visibility are missing from screenshots.
+PAGE_ROWS = 500
+# Above this many rows in the page source, rows out of view are not laid out until the script
+# has cut the list to its first page (or when the script does not run).
+LAZY_ROWS = 2000
 
 
 def _json_for_script(value: Any) -> str:
@@ -64,84 +68,33 @@ def _duration(seconds: Any) -> str:
     return "-" if seconds is None else format_duration(float(seconds))
 
 
-def _waste(finding: Mapping[str, Any]) -> float | None:
+def _waste(finding: Mapping[str, Any], key: str = "waste_slot_hours_per_day") -> float | None:
     cost = finding.get("cost")
     if not cost:
         return None
-    value = cost.get("waste_slot_hours_per_day")
+    value = cost.get(key)
     return float(value) if isinstance(value, int | float) else None
 
 
-def _bars(
-    findings: Sequence[Mapping[str, Any]], capacity: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """Waste per DAG, from the capacity plan (every waiting task) or else from the findings."""
-    by_dag: dict[str, float] = defaultdict(float)
-    counts: dict[str, int] = defaultdict(int)
-    for f in findings:
-        counts[f.get("dag_id") or "(no DAG)"] += 1
-    if capacity.get("dags"):
-        for entry in capacity["dags"]:
-            by_dag[entry.get("dag_id") or "(no DAG)"] += float(
-                entry.get("waste_slot_hours_per_day") or 0.0
-            )
-    else:
-        for f in findings:
-            by_dag[f.get("dag_id") or "(no DAG)"] += _waste(f) or 0.0
-    ranked = sorted(by_dag.items(), key=lambda kv: (-kv[1], -counts[kv[0]], kv[0]))[:TOP_DAGS]
-    top = max((w for _, w in ranked), default=0.0) or 1.0
-    bars = []
-    for index, (dag, waste) in enumerate(ranked):
-        bars.append(
-            {
-                "dag": dag,
-                "waste": waste,
-                "findings": counts.get(dag, 0),
-                "y": index * 22,
-                "width": max(1.0, 430 * waste / top) if waste else 1.0,
-            }
-        )
-    return bars
+_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 
-def _timeline_paths(capacity: Mapping[str, Any]) -> dict[str, Any]:
-    """SVG polylines for concurrent triggers and worker slots over the week."""
-    timeline = capacity.get("timeline") or []
-    if not timeline:
-        return {}
-    week = 7 * 24 * 60
-    highest = max(
-        [1.0] + [float(p[1]) for p in timeline] + [float(p[2]) for p in timeline if len(p) > 2]
+def _opening_order(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """How the findings table opens: most waste first; findings without a cost after them,
+    errors first; then by place."""
+    waste = row["waste"]
+    return (
+        waste is None,
+        -(waste or 0.0),
+        _SEVERITY_RANK.get(row["severity"], 3),
+        row["path"],
+        row["line"],
+        row["i"],
     )
-    per = float(capacity.get("capacity_per_triggerer") or 0)
-    # The capacity line only sets the scale when the load comes near it; far above, the
-    # chart would be a flat line at the bottom, so it is named instead of drawn.
-    peak = max(highest * 1.15, per * 1.05) if per and per <= highest * 3 else highest * 1.15
 
-    def line(index: int) -> str:
-        points = []
-        for point in timeline:
-            x = CHART_WIDTH * float(point[0]) / week
-            y = CHART_HEIGHT - CHART_HEIGHT * float(point[index]) / peak
-            points.append(f"{x:.1f},{y:.1f}")
-        return " ".join(points)
 
-    limits = []
-    for n in range(1, int(capacity.get("triggerers") or 0) + 1):
-        y = CHART_HEIGHT - CHART_HEIGHT * per * n / peak
-        if y >= 0:
-            limits.append({"y": round(y, 1), "label": f"{n} x capacity {per:g}"})
-    return {
-        "triggers": line(1),
-        "slots": line(2) if len(timeline[0]) > 2 else "",
-        "limits": limits,
-        "peak": peak,
-        "capacity_above": bool(per) and not limits,
-        "days": [
-            {"x": round(CHART_WIDTH * d / 7, 1), "label": name}
-            for d, name in enumerate(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
-        ],
-    }
+def _number(value: Any, decimals: int = 2) -> str:
+    return "" if value is None else f"{float(value):,.{decimals}f}"
 
 
 def emit_html(report: Report, out: TextIO, view: View) -> None:
@@ -156,30 +109,34 @@ def render_html(report: Report, *, now: dt.datetime | None = None) -> str:
 
     doc = to_document(report)
     findings = doc["findings"]
-    rows = [
-        {
-            "i": i,
-            "rule": f["rule"],
-            "kind": f["kind"],
-            "severity": f["severity"],
-            "dag": f.get("dag_id") or "",
-            "task": f.get("task_id") or "",
-            "operator": f.get("operator") or "",
-            "short": (f.get("operator") or "").rsplit(".", 1)[-1],
-            "path": f["path"],
-            "line": f["line"],
-            "waste": _waste(f),
-            "measured": _measured(f),
-            "fix": _fix_tier(f),
-            "message": f["message"],
-            "unsafe": "; ".join((f.get("fix") or {}).get("unsafe_reasons", ())),
-            "built": _built(f),
-        }
-        for i, f in enumerate(findings)
-    ]
+    rows = sorted(
+        (
+            {
+                "i": i,
+                "rule": f["rule"],
+                "kind": f["kind"],
+                "severity": f["severity"],
+                "dag": f.get("dag_id") or "",
+                "dag_key": dag_key(f.get("dag_id")),
+                "task": f.get("task_id") or "",
+                "operator": f.get("operator") or "",
+                "short": (f.get("operator") or "").rsplit(".", 1)[-1],
+                "path": f["path"],
+                "line": f["line"],
+                "waste": _waste(f),
+                "recovered": _waste(f, "recovered_slot_hours_per_day"),
+                "measured": _measured(f),
+                "fix": _fix_tier(f),
+                "message": f["message"],
+                "unsafe": "; ".join((f.get("fix") or {}).get("unsafe_reasons", ())),
+                "built": _built(f),
+            }
+            for i, f in enumerate(findings)
+        ),
+        key=_opening_order,
+    )
     capacity = doc.get("capacity") or {}
     summary = doc["summary"]
-    total_waste = sum(r["waste"] or 0.0 for r in rows)
     fixable = summary["fixable"]
     none = len(rows) - fixable["safe"] - fixable["unsafe"]
     env = jinja2.Environment(
@@ -190,42 +147,56 @@ def render_html(report: Report, *, now: dt.datetime | None = None) -> str:
         lstrip_blocks=True,
     )
     env.filters["duration"] = _duration
+    env.filters["breakable"] = breakable
+    env.filters["inline"] = inline
+    env.filters["prose"] = prose
+    env.filters["num"] = _number
     template = env.get_template("report.html.j2")
+    dag_chart = dag_bars(findings, capacity)
+    # Every DAG with a finding or a bar, so that each bar has its option in the DAG filter.
+    dag_ids = sorted(
+        {f["dag_id"] for f in findings if f.get("dag_id")}
+        | {b["dag"] for b in dag_chart["bars"] if not b["no_dag"]}
+    )
+    no_dag = dag_chart["has_no_dag"] or any(not f.get("dag_id") for f in findings)
     return template.render(
         doc=doc,
         history=doc.get("history"),
+        fix_first=doc.get("fix_first"),
         source_names=_SOURCE_NAMES,
         rows=rows,
+        lazy=len(rows) > LAZY_ROWS,
+        page_rows=PAGE_ROWS,
         rules=RULES,
-        bars=_bars(findings, capacity),
+        dag_chart=dag_chart,
         capacity=capacity,
-        chart=_timeline_paths(capacity),
-        chart_width=CHART_WIDTH,
-        chart_height=CHART_HEIGHT,
+        charts=timeline_charts(capacity),
         diffs=sorted(report.fix_diffs.items()),
         scanned=", ".join(report.scanned) or ".",
         generated=(now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,
-        total_waste=total_waste,
         fix_counts={"safe": fixable["safe"], "unsafe": fixable["unsafe"], "none": none},
-        severities=sorted({r["severity"] for r in rows}),
+        severities=sorted({r["severity"] for r in rows}, key=lambda s: _SEVERITY_RANK.get(s, 3)),
         rule_codes=sorted({r["rule"] for r in rows}),
-        dag_ids=sorted({r["dag"] for r in rows}),
+        dag_options=[(dag_key(d), d) for d in dag_ids] + ([("none", NO_DAG)] if no_dag else []),
+        # Indexed by each row's data-i (the finding's place in the JSON output).
         data_json=_json_for_script(
             [
                 [
-                    r["rule"],
-                    r["severity"],
-                    r["dag"],
-                    r["task"],
-                    r["short"],
-                    r["path"],
-                    r["line"],
-                    r["waste"],
-                    r["fix"],
-                    r["message"],
+                    f["rule"],
+                    f["severity"],
+                    f.get("dag_id") or "",
+                    f.get("task_id") or "",
+                    (f.get("operator") or "").rsplit(".", 1)[-1],
+                    f["path"],
+                    f["line"],
+                    _waste(f),
+                    _fix_tier(f),
+                    f["message"],
+                    _waste(f, "recovered_slot_hours_per_day"),
+                    dag_key(f.get("dag_id")),
                 ]
-                for r in rows
+                for f in findings
             ]
         ),
     )

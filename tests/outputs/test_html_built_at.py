@@ -53,4 +53,5 @@ def test_a_factory_built_task_shows_where_it_is_built(tmp_path: Path) -> None:
         "(dags/land.py:5)</div>"
     ) in page
     assert "<b>orders</b>" not in page
-    assert "&lt;b&gt;orders&lt;/b&gt;" in page
+    # Long identifiers carry <wbr> where they may wrap between words.
+    assert "&lt;b&gt;orders&lt;/b&gt;" in page.replace("<wbr>", "")
