@@ -18,7 +18,12 @@ def _n(value: float) -> str:
 
 
 def _h(value: float) -> str:
-    return f"{value:,.1f}"
+    return "0" if abs(value) < 0.05 else f"{value:,.1f}"
+
+
+def _of(value: float, word: str) -> str:
+    """``1 task``, ``2 tasks``, ``0.5 slots``."""
+    return f"{_n(value)} {word if _n(value) == '1' else word + 's'}"
 
 
 def in_plain_words(plan: TriggererPlan, ranking: FixFirst | None) -> str:
@@ -29,14 +34,15 @@ def in_plain_words(plan: TriggererPlan, ranking: FixFirst | None) -> str:
     if plan.waiting_tasks == 0:
         return "No task in these DAGs holds a worker while it waits: there is nothing to migrate."
     parts = [
-        f"Across these DAGs, {plan.waiting_tasks:,} tasks hold a worker slot while they wait "
-        f"for something outside Airflow: about {_n(before.mean)} slots on an average hour of "
+        f"Across these DAGs, {_of(plan.waiting_tasks, 'task')} "
+        f"{'holds' if plan.waiting_tasks == 1 else 'hold'} a worker slot while waiting "
+        f"for something outside Airflow: about {_of(before.mean, 'slot')} on an average hour of "
         f"the week, {_n(before.p95)} in a busy hour (the busiest 5% of the week is above that).",
     ]
     if plan.recovered_slot_hours_per_day > 0:
         parts.append(
             f"The changes deferaudit proposes would bring that to {_n(after.mean)} on average "
-            f"and {_n(after.p95)} in a busy hour: {_n(freed.mean)} slots freed on average, "
+            f"and {_n(after.p95)} in a busy hour: {_of(freed.mean, 'slot')} freed on average, "
             f"{_n(freed.p95)} in a busy hour, or {freed.p95 / per:.1f} of a {per}-slot worker."
         )
     if ranking is not None:
@@ -50,7 +56,7 @@ def in_plain_words(plan: TriggererPlan, ranking: FixFirst | None) -> str:
         )
     if freed.peak <= 0 < before.peak:
         parts.append(
-            f"The single busiest moment stays at {_n(before.peak)} slots: it is when all "
+            f"The single busiest moment stays at {_of(before.peak, 'slot')}: it is when all "
             "waiting tasks start together, and the changes shorten how long they hold a slot, "
             "not when they start."
         )

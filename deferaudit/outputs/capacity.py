@@ -10,6 +10,7 @@ from deferaudit.cost.model import SOURCES, SlotCost
 from deferaudit.cost.plain_words import in_plain_words
 from deferaudit.durations import format_duration
 from deferaudit.outputs import clean as _clean
+from deferaudit.outputs.fix_first import fix_first_lines
 from deferaudit.outputs.numbers import count, hours, plural_of, runs, seconds, slots
 from deferaudit.report import Report, View
 
@@ -187,16 +188,15 @@ def _workers(value: float) -> str:
 
 def _bounds_text(plan: TriggererPlan) -> str:
     words = {
-        "timeout": "their timeout",
+        "timeout": "a timeout",
         "max_active_runs": "max_active_runs (runs of a DAG at once)",
         "measured": "the longest measured wait",
-        "expected": "nothing known (their expected wait)",
+        "expected": "nothing known (the expected wait)",
     }
-    parts = [
-        f"{count(n)} {plural_of(n, 'task')} by {words.get(kind, kind)}"
+    return "; ".join(
+        f"{words.get(kind, kind)}: {count(n)} {plural_of(n, 'task')}"
         for kind, n in sorted(plan.worst_bounds, key=lambda kn: -kn[1])
-    ]
-    return "; ".join(parts)
+    )
 
 
 def cost_lines(plan: TriggererPlan, ranking: FixFirst | None) -> list[str]:
@@ -222,46 +222,12 @@ def cost_lines(plan: TriggererPlan, ranking: FixFirst | None) -> list[str]:
     lines += [
         f"  worst case:                      {hours(plan.worst_case_waste_slot_hours_per_day):>10}"
         "   every wait to its bound",
-        f"    bounded by: {_bounds_text(plan)}",
+        f"    bounded by {_bounds_text(plan)}",
         f"  tasks: {count(plan.to_deferrable)} to deferrable, {count(plan.already_deferrable)} "
         f"already deferrable, {count(plan.to_reschedule)} to reschedule mode (their class "
         f"cannot defer), {count(plan.unchanged)} unchanged (no fix proposed)",
     ]
     return lines
-
-
-def fix_first_lines(ranking: FixFirst | None, top: int = 10) -> list[str]:
-    """The short "fix first" list (``scan`` and ``capacity``): the JSON's ``fix_first`` order."""
-    if ranking is None or not ranking.tasks:
-        return []
-    shown = ranking.tasks[:top] if top else ranking.tasks
-    more = len(ranking.tasks) - len(shown)
-    verdicts = {"safe": "safe fix", "unsafe": "unsafe fix", "needs-human": "needs a human"}
-    lines = [
-        "Fix first: slot-hours a day each task gives back"
-        + (f" (top {len(shown)} of {len(ranking.tasks)}; --format json lists all)" if more else "")
-    ]
-    width = len(str(len(shown)))
-    for task in shown:
-        lines.append(
-            f"  {task.rank:>{width}}. {hours(task.recoverable_slot_hours_per_day):>7}  "
-            f"{verdicts[task.verdict]:<12}  {_clean(task.label)}  "
-            f"({_clean(task.path)}:{task.line})"
-        )
-        pad = " " * (width + 4)
-        why = "why unsafe: " if task.verdict == "unsafe" else ""
-        lines.append(f"  {pad}{why}{_clean(_short(task.reason))}")
-        if task.command:
-            lines.append(f"  {pad}$ {_clean(task.command)}")
-    return lines
-
-
-def _short(text: str, limit: int = 160) -> str:
-    """``text`` on one line, cut at a word before ``limit`` characters."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    return text[: limit - 3].rsplit(" ", 1)[0].rstrip(",;:") + " ..."
 
 
 def _triggerer_lines(plan: TriggererPlan) -> list[str]:

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
 from deferaudit.outputs import clean, plural, summary
-from deferaudit.outputs.capacity import fix_first_lines
+from deferaudit.outputs.fix_first import fix_first_lines
 from deferaudit.outputs.numbers import hours, plural_of, runs
 from deferaudit.report import Report, View
 from deferaudit.rules import RULES_BY_CODE

@@ -244,7 +244,7 @@ def test_the_worst_case_is_bounded_by_max_active_runs_and_says_so(tmp_path: Path
     assert "(worst case 71.87, bounded by max_active_runs=3)" in text
     assert "(worst case 23.87, bounded by timeout 1h)" in text
     assert (
-        "    bounded by: 2 tasks by max_active_runs (runs of a DAG at once); 1 task by their timeout"
+        "    bounded by max_active_runs (runs of a DAG at once): 2 tasks; a timeout: 1 task"
         in (text)
     )
 
