@@ -54,7 +54,7 @@ def _value(task, name):
 
 out = {}
 accepted = inspect.signature(DagBag.__init__).parameters
-for path in sys.argv[1:]:
+for path in sys.argv[2:]:
     kwargs = {"dag_folder": path}
     if "include_examples" in accepted:
         kwargs["include_examples"] = False
@@ -74,7 +74,8 @@ for path in sys.argv[1:]:
         dags[dag_id] = tasks
     errors = {str(k): str(v).strip().splitlines()[-1] if str(v).strip() else "" for k, v in bag.import_errors.items()}
     out[path] = {"dags": dags, "import_errors": errors}
-print("\n@@DEFERAUDIT@@" + json.dumps(out))
+with open(sys.argv[1], "w", encoding="utf-8") as handle:
+    json.dump(out, handle)
 """
 
 
@@ -111,19 +112,25 @@ def load_dags(
                 ).strip(os.pathsep),
             }
         )
+        # The answer goes to a file of its own: DAG code and Airflow may print anything to
+        # stdout, at import and at exit.
+        answer = Path(home) / "deferaudit-dags.json"
         proc = subprocess.run(
-            [python, "-c", _LOADER, *[str(f) for f in files]],
+            [python, "-c", _LOADER, str(answer), *[str(f) for f in files]],
             capture_output=True,
             text=True,
             env=env,
             check=False,
             timeout=600,
         )
-    marker = "\n@@DEFERAUDIT@@"
-    if proc.returncode != 0 or marker not in proc.stdout:
+        try:
+            loaded = json.loads(answer.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            loaded = None
+    if proc.returncode != 0 or not isinstance(loaded, dict):
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise VerifyError(f"loading the DAGs in Airflow failed: {tail}")
-    return json.loads(proc.stdout.rsplit(marker, 1)[1])
+    return loaded
 
 
 def compare(

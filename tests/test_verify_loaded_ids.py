@@ -89,3 +89,28 @@ def test_trigger_dag_run_of_airflow_2_is_verified(
     python = str(airflow2.parent / "python")
     failed, verified, unverified = apply_and_verify([fix], [folder], python=python)
     assert failed == [] and unverified == [] and verified == [fix]
+
+
+NOISY = textwrap.dedent(
+    """\
+    import atexit
+    from airflow.sdk import DAG
+    from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+    # DAG code may print anything, at import and at exit (blockchain-etl's DAGs, loaded by
+    # Airflow 2.5, printed after the loader's answer): the answer must not depend on stdout.
+    print("@@DEFERAUDIT@@{not json")
+    atexit.register(print, '{"extra": "data"}')
+
+    with DAG("noisy", schedule=None):
+        S3KeySensor(task_id="wait", bucket_key="s3://b/k", timeout=60)
+    """
+)
+
+
+def test_what_dag_code_prints_does_not_break_verification(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder, plan = _plan(tmp_path, "noisy.py", NOISY, "3.3")
+    (fix,) = plan.changed
+    failed, verified, unverified = apply_and_verify([fix], [folder])
+    assert failed == [] and unverified == [] and verified == [fix]

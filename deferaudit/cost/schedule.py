@@ -99,12 +99,13 @@ def _croniter():  # type: ignore[no-untyped-def]
 
 def _expand(expr: str) -> list[list[object]]:
     croniter = _croniter()
-    from croniter import CroniterError
+    import croniter as module  # CroniterError is croniter 1.0's; older ones raise ValueError
 
+    bad_cron = getattr(module, "CroniterError", ValueError)
     try:
         croniter(expr)
         return croniter.expand(expr)[0]
-    except (CroniterError, ValueError, KeyError, IndexError, TypeError) as exc:
+    except (bad_cron, ValueError, KeyError, IndexError, TypeError) as exc:
         raise _BadCron(str(exc)) from exc
 
 
