@@ -113,7 +113,7 @@ def evaluate_file(
             suppressed=is_hidden,
             suppression_reason=reason,
             suppressible=None,
-            cost=cost_of.get(id(finding.span)),
+            cost=cost_of.get(id(finding), cost_of.get(id(finding.span))),
         )
         final.json_text()  # encoded here, in the judging process (kept in the cache too)
         (suppressed if is_hidden else kept).append(final)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from deferaudit.catalog import Catalog
 from deferaudit.cost.capacity import TriggererPlan, plan_capacity, plan_parameters
-from deferaudit.cost.fix_first import fix_first
+from deferaudit.cost.fix_first import command_options, fix_first
 from deferaudit.cost.plan_cache import load_plan, plan_file, save_plan
 from deferaudit.report import GateVerdict, Report
 from deferaudit.rules.base import Finding
@@ -114,6 +114,8 @@ def complete_report(
         fixed = plan_fixes(result, cwd, unsafe=False, jobs=result.settings.jobs)
         diffs = {f.path: f.diff() for f in fixed.changed}
     shown = tuple(p.as_posix() for p in scanned) or (".",)
+    # fix-first commands scan what this run scanned, with its result-changing options.
+    words = shown + command_options(result.settings.sources, result.settings.__dict__)
     return Report(
         scan=result,
         findings=tuple(findings),
@@ -124,7 +126,7 @@ def complete_report(
         cwd=cwd,
         gate=verdict,
         history=joined,
-        fix_first=fix_first(findings, shown),
+        fix_first=fix_first(findings, words),
     )
 
 

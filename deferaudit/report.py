@@ -142,7 +142,8 @@ class Report:
 
     def filtered(self, findings: Sequence[Finding], gate: GateVerdict) -> Report:
         """The report the gate shows: only ``findings`` (the new ones), with its verdict."""
-        from deferaudit.cost.fix_first import fix_first
+        from deferaudit.cost.fix_first import command_options, fix_first
 
         shown = tuple(findings)
-        return replace(self, findings=shown, gate=gate, fix_first=fix_first(shown, self.scanned))
+        words = self.scanned + command_options(self.settings.sources, self.settings.__dict__)
+        return replace(self, findings=shown, gate=gate, fix_first=fix_first(shown, words))

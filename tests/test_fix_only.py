@@ -155,3 +155,19 @@ def test_parse_only() -> None:
     for bad in ("", ":3", "a.py:", "a.py:-1"):
         with pytest.raises(OnlyError):
             Only.parse(bad)
+
+
+def test_the_command_keeps_the_scans_result_changing_options(project: Path) -> None:
+    # Fixes depend on the target Airflow: the command scans as the report's run did.
+    doc = json.loads(
+        run(
+            project, "scan", "dags", "--no-cache", "--target-airflow", "3.3", "--format", "json"
+        ).stdout
+    )
+    first = doc["fix_first"]["tasks"][0]
+    assert first["command"] == (
+        "deferaudit fix dags --target-airflow 3.3 --only dags/hourly.py:5 --apply"
+    )
+    proc = run(project, *shlex.split(first["command"])[1:], "--no-cache")
+    assert proc.returncode == 0, proc.stderr
+    assert "Fixed 1 finding in 1 file." in proc.stdout

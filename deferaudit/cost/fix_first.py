@@ -4,14 +4,15 @@ and the one command that makes just that task's fixes."""
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from deferaudit.cost.model import SlotCost
 from deferaudit.rules.base import Finding
+from deferaudit.settings_table import OPTIONS
 
-__all__ = ["FixFirst", "FixFirstTask", "Verdict", "fix_first", "only_command"]
+__all__ = ["FixFirst", "FixFirstTask", "Verdict", "command_options", "fix_first", "only_command"]
 
 # What a task in the ranking asks of its reader: run a safe fix, check an unsafe one, or
 # decide by hand (no fix changes how it waits, yet deferring it would give slot time back).
@@ -87,6 +88,31 @@ class FixFirst:
         }
 
 
+def command_options(sources: Mapping[str, str], values: Mapping[str, Any]) -> tuple[str, ...]:
+    """The command-line options of the run that decide which fixes ``fix`` makes (the scan
+    options that change results, given on the command line: ``--target-airflow 3.3``), so a
+    fix-first command finds the same fixes. ``sources`` says where each setting came from;
+    pyproject.toml and the deployment are read again by ``fix`` itself."""
+    words: list[str] = []
+    for option in OPTIONS:
+        if option.group != "scan" or not option.changes_results or not option.flags:
+            continue
+        if sources.get(option.field) != option.flag:
+            continue
+        value = values.get(option.field)
+        flags = option.flags[0].split("/")
+        if option.flag_value is not None:
+            words.append(flags[0])
+        elif isinstance(value, bool):
+            words.append(flags[0] if value else flags[-1])
+        elif isinstance(value, tuple | list):
+            for item in value:
+                words += [flags[0], str(item)]
+        elif value is not None:
+            words += [flags[0], str(value)]
+    return tuple(words)
+
+
 def only_command(scanned: Sequence[str], path: str, line: int, *, unsafe: bool) -> str:
     """``deferaudit fix`` over the scanned paths, limited to one task call, writing its edits."""
     words = ["deferaudit", "fix", *scanned, "--only", f"{path}:{line}"]
@@ -97,96 +123,92 @@ def only_command(scanned: Sequence[str], path: str, line: int, *, unsafe: bool) 
 
 
 @dataclass
-class _Place:
-    path: str
-    line: int
-    costs: dict[tuple[str | None, str | None], SlotCost]
-    findings: list[Finding]
+class _Judged:
+    """One waiting task's verdict, what it gives back and why (before tasks that share a call
+    and a verdict are put together)."""
+
+    cost: SlotCost
+    verdict: Verdict
+    recoverable: float
+    after: str
+    reason: str
+    rules: tuple[str, ...]
 
 
 def fix_first(findings: Iterable[Finding], scanned: Sequence[str]) -> FixFirst:
     """Rank the task calls of ``findings`` (the ones shown: suppressed and, in a gate, old
     findings are not) that would give slot time back, most first.
 
-    A call's fixes are those of its findings; the fix that decides how its tasks wait afterwards
-    (its cost's ``mode_after_fix``) makes it safe or unsafe. A call whose tasks no fix changes
-    but that waste slot time (deferring them would give it back) needs a human.
+    A task's fixes are those of its findings; the fix that decides how it waits afterwards
+    (its cost's ``mode_after_fix``) makes it safe or unsafe. A task no fix changes but that
+    wastes slot time (deferring it would give that back) needs a human. Tasks one call makes
+    (a loop, a factory's calls) share its line and its edit: those with the same verdict are
+    one entry, whose command makes the call's fixes.
     """
-    places: dict[tuple[str, int], _Place] = {}
+    by_task: dict[tuple[str, int, str | None, str | None], tuple[SlotCost, list[Finding]]] = {}
     for finding in findings:
         cost = finding.cost
         if not isinstance(cost, SlotCost):
             continue
-        place = places.setdefault(
-            (finding.path, cost.line), _Place(finding.path, cost.line, {}, [])
-        )
-        place.costs.setdefault((cost.dag_id, cost.task_id), cost)
-        place.findings.append(finding)
-    ranked: list[FixFirstTask] = []
+        key = (finding.path, cost.line, cost.dag_id, cost.task_id)
+        by_task.setdefault(key, (cost, []))[1].append(finding)
+    places: dict[tuple[str, int, Verdict], list[_Judged]] = {}
+    for (path, line, _, _), (cost, found) in by_task.items():
+        judged = _judge(cost, sorted(found, key=Finding.sort_key))
+        if judged is not None and judged.recoverable > 0:
+            places.setdefault((path, line, judged.verdict), []).append(judged)
+    ranked = [
+        _entry(path, line, verdict, tasks, scanned)
+        for (path, line, verdict), tasks in places.items()
+    ]
+    ranked.sort(key=lambda t: (-t.recoverable_slot_hours_per_day, t.path, t.line, t.verdict))
     totals = {"safe": 0.0, "unsafe": 0.0, "needs-human": 0.0}
-    for place in places.values():
-        entry = _entry(place, scanned)
-        if entry is not None and entry.recoverable_slot_hours_per_day > 0:
-            ranked.append(entry)
-            totals[entry.verdict] += entry.recoverable_slot_hours_per_day
-    ranked.sort(key=lambda t: (-t.recoverable_slot_hours_per_day, t.path, t.line))
+    for entry in ranked:
+        totals[entry.verdict] += entry.recoverable_slot_hours_per_day
     tasks = tuple(
         FixFirstTask(**{**t.__dict__, "rank": index}) for index, t in enumerate(ranked, 1)
     )
     return FixFirst(tasks, totals["safe"], totals["unsafe"], totals["needs-human"])
 
 
-def _entry(place: _Place, scanned: Sequence[str]) -> FixFirstTask | None:
-    costs = list(place.costs.values())
-    first = costs[0]
-    recovered = sum(c.recovered_slot_hours_per_day for c in costs)
-    waste = sum(c.waste_slot_hours_per_day for c in costs)
-    findings = sorted(place.findings, key=Finding.sort_key)
+def _judge(cost: SlotCost, findings: Sequence[Finding]) -> _Judged | None:
     rules = tuple(dict.fromkeys(f.rule for f in findings))
-    task_ids = tuple(dict.fromkeys(c.task_id for c in costs if c.task_id))
-    moved = [c for c in costs if c.after != c.now]
-    if moved:
-        after = moved[0].after
+    if cost.after != cost.now:
         # The fixes that lead to that wait: one safe one is enough for a safe run of `fix`.
-        leading = [f.fix for f in findings if f.fix is not None and f.fix.after_fix == after]
+        leading = [f.fix for f in findings if f.fix is not None and f.fix.after_fix == cost.after]
         safe = [fix for fix in leading if fix.safety == "safe"]
-        verdict: Verdict = "safe" if safe or not leading else "unsafe"
-        if verdict == "safe":
-            reason = (safe or leading or [None])[0]
-            text = reason.description if reason is not None else ""
+        if safe or not leading:
+            reason = (safe or leading)[0].description if (safe or leading) else ""
+            verdict: Verdict = "safe"
         else:
-            text = "; ".join(dict.fromkeys(fix.unsafe_text for fix in leading))
-        command = only_command(scanned, place.path, place.line, unsafe=verdict == "unsafe")
-        return FixFirstTask(
-            0,
-            place.path,
-            place.line,
-            first.dag_id,
-            task_ids,
-            verdict,
-            recovered,
-            waste,
-            first.now,
-            after,
-            text,
-            rules,
-            command,
-        )
+            reason = "; ".join(dict.fromkeys(fix.unsafe_text for fix in leading))
+            verdict = "unsafe"
+        return _Judged(cost, verdict, cost.recovered_slot_hours_per_day, cost.after, reason, rules)
+    waste = cost.waste_slot_hours_per_day
     if waste <= 0:
         return None
-    unfixed = [f for f in findings if f.fix is None] or findings
+    unfixed = [f for f in findings if f.fix is None] or list(findings)
+    return _Judged(cost, "needs-human", waste, cost.now, unfixed[0].message, rules)
+
+
+def _entry(
+    path: str, line: int, verdict: Verdict, tasks: Sequence[_Judged], scanned: Sequence[str]
+) -> FixFirstTask:
+    first = tasks[0].cost
     return FixFirstTask(
         0,
-        place.path,
-        place.line,
+        path,
+        line,
         first.dag_id,
-        task_ids,
-        "needs-human",
-        waste,
-        waste,
+        tuple(dict.fromkeys(t.cost.task_id for t in tasks if t.cost.task_id)),
+        verdict,
+        sum(t.recoverable for t in tasks),
+        sum(t.cost.waste_slot_hours_per_day for t in tasks),
         first.now,
-        first.now,
-        unfixed[0].message,
-        rules,
-        None,
+        tasks[0].after,
+        "; ".join(dict.fromkeys(t.reason for t in tasks if t.reason)),
+        tuple(dict.fromkeys(r for t in tasks for r in t.rules)),
+        None
+        if verdict == "needs-human"
+        else only_command(scanned, path, line, unsafe=verdict == "unsafe"),
     )

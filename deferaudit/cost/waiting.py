@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -78,7 +79,8 @@ def waiting_costs(
     ctx: FileContext, findings: Sequence[Finding], hidden: Collection[int] = frozenset()
 ) -> tuple[tuple[SlotCost, ...], dict[int, SlotCost]]:
     """The cost of every waiting task of one file, and each task's cost by the identity of
-    its call's span (the Span object the task's findings carry).
+    its call's span (the Span object the task's findings carry), or of the finding itself
+    where one span stands for several tasks.
 
     ``findings`` are the file's findings, ``hidden`` the ids of those a suppression comment
     hides: only findings not hidden with a fix change how a task waits after the migration.
@@ -109,12 +111,17 @@ def waiting_costs(
         waiting.append((task, "blocking"))
     if not waiting:
         return (), {}
-    fixes: dict[int, WaitMode] = {}
+    # What each fix turns its task into (fixes that change no waiting have none), by the
+    # call's span and, for a span several tasks share (a factory's calls), by task too.
+    fixes: dict[object, WaitMode] = {}
     for finding in findings:
-        # What the fix turns the task into (fixes that change no waiting have none).
         after = finding.fix.after_fix if finding.fix and id(finding) not in hidden else None
-        if after is not None and fixes.get(id(finding.span)) != "deferrable":
-            fixes[id(finding.span)] = after
+        if after is None:
+            continue
+        for key in (id(finding.span), (id(finding.span), finding.dag_id, finding.task_id)):
+            if fixes.get(key) != "deferrable":
+                fixes[key] = after
+    shared = Counter(id(task.site.span) for task, _ in waiting)
     names: dict[int, tuple[str | None, str | None]] = {}
     waits: dict[int, tuple[float, float, tuple[Assumption, ...], bool]] = {}
     for task, _ in waiting:
@@ -126,7 +133,10 @@ def waiting_costs(
     costs: list[SlotCost] = []
     for task, now in waiting:
         site = task.site
-        after = now if now == "deferrable" else fixes.get(id(site.span), now)
+        key: object = id(site.span)
+        if shared[key] > 1:
+            key = (id(site.span), task.dag_id, task.task_id)
+        after = now if now == "deferrable" else fixes.get(key, now)
         costs.append(_cost(task, *names[id(site)], now, after, waits[id(site)], params, placement))
     if any(task.site.arms for task, _ in waiting):
         costs = one_branch_priced([task.site for task, _ in waiting], costs)
@@ -139,6 +149,19 @@ def waiting_costs(
     for f in findings:
         if f.rule == "DA205" and (f.dag_id, f.task_id) in runs:
             by_span.setdefault(id(f.span), runs[(f.dag_id, f.task_id)])
+    # One call that makes several tasks (a factory's body read for each of its calls) gives
+    # them one span: each finding takes its own task's cost, keyed by the finding itself.
+    sharing: dict[int, dict[tuple[str | None, str | None], SlotCost]] = {}
+    for (task, _), cost in zip(waiting, costs, strict=True):
+        own = sharing.setdefault(id(task.site.span), {})
+        known = own.get((task.dag_id, task.task_id))
+        # Two arms of an if may make the same task: the priced arm's cost (the other runs 0).
+        if known is None or cost.runs_per_day > known.runs_per_day:
+            own[(task.dag_id, task.task_id)] = cost
+    for f in findings:
+        own = sharing.get(id(f.span), {})
+        if len(own) > 1 and (f.dag_id, f.task_id) in own:
+            by_span[id(f)] = own[(f.dag_id, f.task_id)]
     return tuple(costs), by_span
 
 
