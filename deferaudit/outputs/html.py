@@ -33,16 +33,16 @@ def _fix_tier(finding: Mapping[str, Any]) -> str:
     return fix["safety"] if fix else "none"
 
 
-def _built(finding: dict[str, Any]) -> str:
-    """Where a factory-built task is written and the calls on the way ("" for others)."""
+def _built(finding: dict[str, Any]) -> tuple[str, str] | None:
+    """Where a factory-built task is written and the calls on the way (None for others)."""
     built = finding.get("built_at")
     if not built:
-        return ""
+        return None
     via = " \u2192 ".join(
         f"{frame['calls']} ({frame['path']}:{frame['line']})"
         for frame in finding.get("called_from") or ()
     )
-    return f"built at {built['path']}:{built['line']} by {via}"
+    return f"{built['path']}:{built['line']}", via
 
 
 # How the history section names where the scan alone took a figure from.
@@ -94,7 +94,13 @@ def _opening_order(row: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _number(value: Any, decimals: int = 2) -> str:
-    return "" if value is None else f"{float(value):,.{decimals}f}"
+    """A figure with thousands separators; a positive one too small to show is "<0.01"."""
+    if value is None:
+        return ""
+    value = float(value)
+    if 0 < value < 0.5 * 10**-decimals:
+        return f"<{10**-decimals:.{decimals}f}"
+    return f"{value:,.{decimals}f}"
 
 
 def emit_html(report: Report, out: TextIO, view: View) -> None:

@@ -27,23 +27,22 @@ class Tick:
 
 
 def _label(value: float, step: float) -> str:
-    decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
+    """A tick's label with as many decimals as the step has (2.5 -> one, 0.25 -> two)."""
+    decimals = len(f"{step:.6f}".rstrip("0").split(".")[1])
     return f"{value:,.{decimals}f}"
 
 
 def nice_ticks(highest: float, *, count: int = 5, whole: bool = False) -> tuple[float, list[Tick]]:
-    """An axis from 0 to a round top at or above ``highest`` with about ``count`` steps of
-    1, 2, 2.5 or 5 times a power of ten (whole numbers only for counts)."""
-    highest = max(float(highest), 0.0)
-    if highest == 0:
-        highest = 1.0
-    rough = highest / count
-    power = 10 ** math.floor(math.log10(rough))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough)
+    """An axis from 0 to a round top at or above ``highest``: the smallest step of 1, 2, 2.5
+    or 5 times a power of ten that needs at most ``count + 2`` steps (whole steps for counts)."""
+    highest = max(float(highest), 0.0) or 1.0
+    power = 10 ** math.floor(math.log10(highest / (count + 2)))
+    steps = [m * power * scale for scale in (1, 10, 100) for m in (1, 2, 2.5, 5)]
     if whole:
-        step = max(1.0, math.ceil(step))
-    top = step * math.ceil(highest / step - 1e-9)
-    n = round(top / step)
+        steps = [s for s in steps if s >= 1 and s == int(s)] or [1.0]
+    step = next(s for s in steps if math.ceil(highest / s - 1e-9) <= count + 2)
+    n = max(1, math.ceil(highest / step - 1e-9))
+    top = step * n
     return top, [
         Tick(value=i * step, label=_label(i * step, step), at=100.0 * i / n) for i in range(n + 1)
     ]

@@ -114,6 +114,14 @@ def listed(page, column: int) -> list[str]:
     return page.locator(f"{ROWS} > div:nth-child({column})").all_text_contents()
 
 
+def figure(text: str) -> float | None:
+    """A number cell: "" (no cost), "<0.01" (positive, too small to show) or "1,234.56"."""
+    text = text.strip()
+    if not text:
+        return None
+    return 0.0 if text.startswith("<") else float(text.replace(",", ""))
+
+
 def waste(finding: dict) -> float | None:
     cost = finding.get("cost")
     return cost["waste_slot_hours_per_day"] if cost else None
@@ -149,7 +157,7 @@ def test_the_fix_first_list_is_the_json_ranking_in_order(browser, sample) -> Non
 def test_findings_open_with_the_most_waste_first(browser, sample) -> None:
     report, doc = sample
     page = open_page(browser, report)
-    values = [float(v) if v else None for v in listed(page, 7)]
+    values = [figure(v) for v in listed(page, 7)]
     expected = sorted((waste(f) for f in doc["findings"]), key=lambda w: (w is None, -(w or 0.0)))
     assert values == [None if w is None else pytest.approx(w, abs=0.006) for w in expected]
     assert page.locator('.head > div[data-col="7"]').get_attribute("aria-sort") == "descending"
@@ -160,7 +168,7 @@ def test_the_first_click_on_a_number_column_sorts_largest_first(browser, sample)
     page = open_page(browser, report)
 
     def numbers(column: int) -> list[float]:
-        return [float(v.replace(",", "")) for v in listed(page, column) if v]
+        return [n for n in map(figure, listed(page, column)) if n is not None]
 
     page.click('.head > div[data-col="10"]')  # "Back h/day": the fix's give-back
     back = numbers(9)
