@@ -243,9 +243,8 @@ def test_the_worst_case_is_bounded_by_max_active_runs_and_says_so(tmp_path: Path
     text = _capacity(tmp_path, "--airflow-cfg", str(cfg), fmt="text")
     assert "(worst case 71.87, bounded by max_active_runs=3)" in text
     assert "(worst case 23.87, bounded by timeout 1h)" in text
-    assert (
-        "    bounded by max_active_runs (runs of a DAG at once): 2 tasks; a timeout: 1 task"
-        in (text)
+    assert "    bounded by max_active_runs (runs of a DAG at once): 2 tasks; a timeout: 1 task" in (
+        text
     )
 
 
@@ -318,3 +317,45 @@ def test_queues_without_queues_enabled_size_one_pool_and_show_the_split(tmp_path
     assert [q["queue"] for q in capacity["queues"]] == ["default", "etl"]
     text = _capacity(tmp_path, "--triggerer-capacity", "2", fmt="text")
     assert "  per task queue, if [triggerer] queues_enabled were set" in text
+
+
+FACTORY = {
+    # One call makes two tasks: they share the call's place (line 11), not their fixes.
+    "fact.py": """
+        from airflow.sdk import DAG
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+
+        def make_waits(prefix):
+            S3KeySensor(task_id=f"{prefix}_a", bucket_key="s3://b/a", mode="poke", timeout=3600)
+            S3KeySensor(task_id=f"{prefix}_b", bucket_key="s3://b/b", deferrable=False, timeout=3600)
+
+
+        with DAG("fact", schedule="@daily"):
+            make_waits("x")
+        """,
+}
+
+
+def test_tasks_one_call_makes_keep_their_own_costs_and_verdicts(tmp_path: Path) -> None:
+    _write(tmp_path, FACTORY)
+    old = Path.cwd()
+    try:
+        os.chdir(tmp_path)
+        result = CliRunner().invoke(main, ["scan", "dags", "--no-cache", "--format", "json"])
+    finally:
+        os.chdir(old)
+    doc = json.loads(result.output)
+    costs = {f["task_id"]: f["cost"] for f in doc["findings"]}
+    # x_a's fix makes it deferrable; x_b opts out and keeps poking: no fix reaches it.
+    assert (costs["x_a"]["mode_after_fix"], costs["x_b"]["mode_after_fix"]) == (
+        "deferrable",
+        "poke",
+    )
+    assert costs["x_b"]["recovered_slot_hours_per_day"] == 0
+    ranked = [(t["line"], t["task_ids"], t["verdict"]) for t in doc["fix_first"]["tasks"]]
+    # 1,780 / 3,600 each: a tie, broken by the verdict's name.
+    assert ranked == [(11, ["x_b"], "needs-human"), (11, ["x_a"], "safe")]
+    assert doc["capacity"]["recovered_slot_hours_per_day"] == pytest.approx(
+        (1800 - DEFERRED) / 3600, abs=1e-4
+    )
