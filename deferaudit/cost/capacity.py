@@ -481,7 +481,7 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
             key=lambda d: (-d.waste_slot_hours_per_day, d.path, d.dag_id or ""),
         )
     )
-    queues = _queue_plans(queued, queued_tasks, timings, params)
+    queues = _queue_plans(queued, queued_tasks, timings, params, trig)
     step = int(TIMELINE_STEP // 60)
     timeline = tuple(
         (i * step, t, s) for i, (t, s) in enumerate(zip(trig_hours, after_hours, strict=True))
@@ -519,10 +519,12 @@ def _queue_plans(
     tasks: Mapping[str | None, int],
     timings: Mapping[int, Timing],
     params: PlanParameters,
+    every: Occupancy,
 ) -> tuple[QueuePlan, ...]:
     """Each queue's concurrent triggers over the week and its triggerers (with the HA spare
     each: a queue's triggers only run on that queue's triggerers). Tasks with no queue= are in
-    the deployment's default queue; a queue named like it is the same queue."""
+    the deployment's default queue; a queue named like it is the same queue. One queue's
+    triggers are ``every`` trigger (the week is not swept again)."""
     merged: dict[str, dict[tuple[int, float, float], float]] = defaultdict(
         lambda: defaultdict(float)
     )
@@ -534,7 +536,7 @@ def _queue_plans(
             merged[name][interval] += weight
     out = []
     for name in sorted(merged):
-        occupancy, _ = simulate(by_timing(merged[name], timings))
+        occupancy = every if len(merged) == 1 else simulate(by_timing(merged[name], timings))[0]
         without, with_ha = triggerers_needed(
             occupancy.peak, params.capacity, params.utilisation, params.ha
         )
