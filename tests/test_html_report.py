@@ -164,7 +164,7 @@ HOSTILE = '''
 from airflow.sdk import DAG
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 
-with DAG("<script>alert(1)</script>", doc_md="<img src=x onerror=alert(3)>"):
+with DAG("<script>alert(1)</script>", doc_md="<img src=x onerror=alert(3)>", schedule="@hourly"):
     S3KeySensor(task_id='"><img src=x onerror=alert(4)>', bucket_key="k", timeout=60)
 '''
 
@@ -179,6 +179,9 @@ def test_strings_from_dag_files_show_as_text_and_run_nothing(browser, tmp_path: 
     body = page.locator("#findings-table").text_content() or ""
     assert "<script>alert(1)</script>" in body
     assert '"><img src=x onerror=alert(4)>' in body
+    # The fix-first list and the DAG chart show them as text too.
+    assert '"><img src=x onerror=alert(4)>' in (page.locator("li.ff").first.text_content() or "")
+    assert "<script>alert(1)</script>" in (page.locator("#dag-chart").text_content() or "")
 
 
 def test_a_20000_finding_report_loads(browser, tmp_path: Path) -> None:

@@ -99,6 +99,10 @@
     return d[col];
   }
   for (var h = 0; h < headers.length; h++) {
+    headers[h].tabIndex = 0;
+    headers[h].addEventListener("keydown", function (event) {
+      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); event.currentTarget.click(); }
+    });
     headers[h].addEventListener("click", function (event) {
       var th = event.currentTarget, col = +th.getAttribute("data-col");
       var now = th.getAttribute("aria-sort");
