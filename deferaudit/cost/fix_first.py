@@ -157,16 +157,16 @@ def fix_first(findings: Iterable[Finding], scanned: Sequence[str]) -> FixFirst:
         judged = _judge(cost, sorted(found, key=Finding.sort_key))
         if judged is not None and judged.recoverable > 0:
             places.setdefault((path, line, judged.verdict), []).append(judged)
-    ranked = [
-        _entry(path, line, verdict, tasks, scanned)
-        for (path, line, verdict), tasks in places.items()
-    ]
-    ranked.sort(key=lambda t: (-t.recoverable_slot_hours_per_day, t.path, t.line, t.verdict))
     totals = {"safe": 0.0, "unsafe": 0.0, "needs-human": 0.0}
-    for entry in ranked:
-        totals[entry.verdict] += entry.recoverable_slot_hours_per_day
+    order = []
+    for (path, line, verdict), judged in places.items():
+        back = sum(j.recoverable for j in judged)
+        totals[verdict] += back
+        order.append((-back, path, line, verdict))
+    order.sort()
     tasks = tuple(
-        FixFirstTask(**{**t.__dict__, "rank": index}) for index, t in enumerate(ranked, 1)
+        _entry(rank, path, line, verdict, -back, places[(path, line, verdict)], scanned)
+        for rank, (back, path, line, verdict) in enumerate(order, 1)
     )
     return FixFirst(tasks, totals["safe"], totals["unsafe"], totals["needs-human"])
 
@@ -192,17 +192,23 @@ def _judge(cost: SlotCost, findings: Sequence[Finding]) -> _Judged | None:
 
 
 def _entry(
-    path: str, line: int, verdict: Verdict, tasks: Sequence[_Judged], scanned: Sequence[str]
+    rank: int,
+    path: str,
+    line: int,
+    verdict: Verdict,
+    back: float,
+    tasks: Sequence[_Judged],
+    scanned: Sequence[str],
 ) -> FixFirstTask:
     first = tasks[0].cost
     return FixFirstTask(
-        0,
+        rank,
         path,
         line,
         first.dag_id,
         tuple(dict.fromkeys(t.cost.task_id for t in tasks if t.cost.task_id)),
         verdict,
-        sum(t.recoverable for t in tasks),
+        back,
         sum(t.cost.waste_slot_hours_per_day for t in tasks),
         first.now,
         tasks[0].after,

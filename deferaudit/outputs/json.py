@@ -121,6 +121,12 @@ def write_json(report: Report, handle: TextIO, *, rows: dict[str, list[Any]] | N
             write("\n  ]")
         elif key == "capacity" and value is not None:
             write(_rows_inline(value, ("dags", "timeline")))
+        elif key == "fix_first" and value is not None:
+            # One ranked task a line (tens of thousands in a large folder).
+            totals = json.dumps(value["recoverable_slot_hours_per_day"], ensure_ascii=False)
+            write('{\n    "recoverable_slot_hours_per_day": ' + totals + ',\n    "tasks": [')
+            rows = ",\n      ".join(json.dumps(t, ensure_ascii=False) for t in value["tasks"])
+            write(f"\n      {rows}\n    ]\n  }}" if rows else "]\n  }")
         elif rows and key in rows and value:
             write("[\n    ")
             write(",\n    ".join(json.dumps(row, ensure_ascii=False) for row in value))
