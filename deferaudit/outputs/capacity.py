@@ -215,6 +215,16 @@ def cost_lines(plan: TriggererPlan, ranking: FixFirst | None) -> list[str]:
             f"{hours(ranking.needs_human_slot_hours_per_day):>10}"
             "   the code has to change by hand",
         ]
+        rest = plan.waste_slot_hours_per_day - (
+            ranking.safe_slot_hours_per_day
+            + ranking.unsafe_slot_hours_per_day
+            + ranking.needs_human_slot_hours_per_day
+        )
+        if abs(rest) >= 0.005:
+            lines.append(
+                f"  the rest:                        {hours(rest):>10}"
+                "   reschedule-mode pokes left after a fix, tasks with no finding shown"
+            )
     else:
         lines.append(
             f"  given back by the proposed fixes: {hours(plan.recovered_slot_hours_per_day):>9}"
