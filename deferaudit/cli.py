@@ -296,7 +296,8 @@ def fix(
         raise UsageFailure(f"--only {exc}") from exc
     for place in places:
         if not place.path.is_file():
-            raise UsageFailure(f"--only {place.spec}: {place.path}: no such file")
+            why = "a folder, not a file" if place.path.is_dir() else "no such file"
+            raise UsageFailure(f"--only {place.spec}: {place.path}: {why}")
     if verify and not apply_:
         raise UsageFailure("--verify checks written files: use it with --apply")
     if check and apply_:

@@ -113,6 +113,7 @@ def test_the_fix_first_command_fixes_just_its_task(project: Path) -> None:
         ("dags/ingest.py:x", "is not PATH:LINE"),
         ("dags/ingest.py:0", "lines and columns count from 1"),
         ("dags/missing.py:5", "dags/missing.py: no such file"),
+        ("dags:5", "dags: a folder, not a file"),
         ("dags/ingest.py:4", "no finding at line 4; findings of dags/ingest.py are on lines 5, 6"),
         ("dags/ingest.py:5:9", "no finding at line 5, column 9"),
     ],
