@@ -262,6 +262,14 @@ def capacity(
     "your DAG files) before and after the edit; restore any file whose DAGs differ.",
 )
 @click.option(
+    "--verify-python",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="PYTHON",
+    help="With --verify: the Python of an environment with your deployment's Airflow and "
+    "providers (e.g. /opt/airflow-venv/bin/python) to load the DAGs with. Default: the Python "
+    "deferaudit runs on.",
+)
+@click.option(
     "--only",
     "only",
     multiple=True,
@@ -277,6 +285,7 @@ def fix(
     check: bool,
     no_diff: bool,
     verify: bool,
+    verify_python: Path | None,
     only: tuple[str, ...],
     **options: Any,
 ) -> None:
@@ -300,6 +309,8 @@ def fix(
             raise UsageFailure(f"--only {place.spec}: {place.path}: {why}")
     if verify and not apply_:
         raise UsageFailure("--verify checks written files: use it with --apply")
+    if verify_python is not None and not verify:
+        raise UsageFailure("--verify-python says which Python --verify loads with: add --verify")
     if check and apply_:
         raise UsageFailure("--check only reports pending edits: it cannot go with --apply")
     from deferaudit import commands
@@ -326,11 +337,20 @@ def fix(
     unverified: list[tuple[Any, str]] = []
     if apply_:
         if verify:
-            from deferaudit.verify import VerifyError, apply_and_verify
+            from deferaudit.verify import (
+                VerifyError,
+                airflow_version,
+                apply_and_verify,
+                verify_mismatch,
+            )
 
+            python = str(verify_python) if verify_python is not None else sys.executable
+            loaded = airflow_version(python)
+            if loaded is not None and (warn := verify_mismatch(report.target.version, loaded)):
+                click.echo(f"deferaudit: {warn}", err=True)
             try:
                 roots = [p if p.is_dir() else p.parent for p in (paths or (Path("."),))]
-                failed, verified, unverified = apply_and_verify(plan.changed, roots)
+                failed, verified, unverified = apply_and_verify(plan.changed, roots, python)
             except VerifyError as exc:
                 raise UsageFailure(str(exc)) from exc
         else:

@@ -84,16 +84,40 @@ class VerifyError(Exception):
 
 
 def airflow_available(python: str = sys.executable) -> bool:
-    probe = subprocess.run(
-        [
-            python,
-            "-c",
-            "import importlib.util, sys; sys.exit(importlib.util.find_spec('airflow') is None)",
-        ],
-        capture_output=True,
-        check=False,
+    return airflow_version(python) is not None
+
+
+def airflow_version(python: str = sys.executable) -> str | None:
+    """The version of apache-airflow that ``python`` has installed (read from its metadata,
+    nothing imported), or None when it has none or cannot be run."""
+    try:
+        probe = subprocess.run(
+            [
+                python,
+                "-c",
+                "import importlib.metadata as m; print(m.version('apache-airflow'))",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = probe.stdout.strip().splitlines()
+    return found[-1] if probe.returncode == 0 and found else None
+
+
+def verify_mismatch(target_version: str, loaded_version: str) -> str | None:
+    """A warning when the Airflow that loads the DAGs is not of the target's line: the fixes
+    were chosen for the target and the loading proves them for another release."""
+    if target_version.split(".")[:2] == loaded_version.split(".")[:2]:
+        return None
+    return (
+        f"--verify loads the DAGs with Airflow {loaded_version}, but the fixes are for "
+        f"Airflow {target_version}: pass --verify-python with the Python of an environment "
+        "that has your deployment's Airflow"
     )
-    return probe.returncode == 0
 
 
 def load_dags(
@@ -243,8 +267,9 @@ def apply_and_verify(
         return [], [], []
     if not airflow_available(python):
         raise VerifyError(
-            "--verify needs apache-airflow importable by this Python "
-            "(install deferaudit[airflow] or your deployment's Airflow)"
+            f"--verify needs apache-airflow installed for {python} "
+            "(install deferaudit[airflow], or pass --verify-python with the Python of an "
+            "environment that has your deployment's Airflow)"
         )
     cwd = Path.cwd()
     shown = {id(fix): _shown_files(fix, cwd) for fix in changed}

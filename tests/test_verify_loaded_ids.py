@@ -8,6 +8,8 @@ though no fix targeted it", "does not report deferrable=True"). Real Airflow loa
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -114,3 +116,38 @@ def test_what_dag_code_prints_does_not_break_verification(tmp_path: Path, monkey
     (fix,) = plan.changed
     failed, verified, unverified = apply_and_verify([fix], [folder])
     assert failed == [] and unverified == [] and verified == [fix]
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).parent / "deferaudit"
+    return subprocess.run(
+        [str(exe), *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=600
+    )
+
+
+def test_verify_python_loads_with_the_deployments_airflow(
+    tmp_path: Path,
+    monkeypatch,
+    airflow2: Path,  # noqa: F811
+) -> None:
+    """A deployment on Airflow 2.10 with deferaudit installed beside Airflow 3.3: the fix is
+    made for 2.10 and proven in 2.10's own environment; without --verify-python the run says
+    that the Airflow loading the DAGs is not the one the fixes are for."""
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "home"))
+    (tmp_path / "dags").mkdir()
+    dag = tmp_path / "dags" / "kick.py"
+    dag.write_text(TRIGGER_2X)
+    python = str(airflow2.parent / "python")
+    common = ("fix", "dags", "--no-cache", "--target-airflow", "2.10", "--apply", "--verify")
+    proc = _cli(tmp_path, *common, "--verify-python", python)
+    assert proc.returncode == 0, proc.stderr
+    assert "Verified in Airflow: 1 file" in proc.stdout
+    assert "loads the DAGs with Airflow" not in proc.stderr
+    assert "deferrable=True" in dag.read_text()
+    dag.write_text(TRIGGER_2X)
+    proc = _cli(tmp_path, *common)
+    assert (
+        "--verify loads the DAGs with Airflow 3.3.2, but the fixes are for Airflow 2.10"
+        in proc.stderr
+    )
+    assert _cli(tmp_path, "fix", "dags", "--verify-python", python).returncode == 2
