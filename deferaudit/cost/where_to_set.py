@@ -85,7 +85,9 @@ def placement(
         # The official chart's triggerer is one Deployment with one command line
         # (chart/values.yaml: triggerer.args): a group per queue needs a release (or a
         # manifest) of its own; the values below are the first queue's.
-        helm_args = f"exec airflow triggerer --queues {queues[0].queue} --capacity {capacity}"
+        helm_args = (
+            f"exec airflow triggerer --queues {shlex.quote(queues[0].queue)} --capacity {capacity}"
+        )
         replicas = queues[0].triggerers
         if len(queues) > 1:
             notes.append(

@@ -359,3 +359,33 @@ def test_tasks_one_call_makes_keep_their_own_costs_and_verdicts(tmp_path: Path) 
     assert doc["capacity"]["recovered_slot_hours_per_day"] == pytest.approx(
         (1800 - DEFERRED) / 3600, abs=1e-4
     )
+
+
+def test_where_the_numbers_go_for_astro_and_composer() -> None:
+    from deferaudit.cost.where_to_set import QueueTriggerers, placement
+
+    one_pool = placement(1000, 12, [], False)
+    # Astro takes Airflow settings as Deployment environment variables; it documents no
+    # triggerer count, so none is written.
+    assert one_pool.astronomer[0] == (
+        "astro deployment variable create --deployment-id <DEPLOYMENT_ID> "
+        "AIRFLOW__TRIGGERER__CAPACITY=1000"
+    )
+    assert not any("count" in line and "=" in line for line in one_pool.astronomer[1:])
+    # Composer allows at most 10 triggerers: 12 are capped, and the cap is said.
+    assert one_pool.composer[1] == '  {"config": {"workloadsConfig": {"triggerer": {"count": 10}}}}'
+    assert "12 needed, but Composer allows at most 10" in one_pool.composer[2]
+    assert one_pool.commands == ("12 x: airflow triggerer --capacity 1000",)
+    queued = placement(500, 0, [QueueTriggerers("etl", 2), QueueTriggerers("ml team", 3)], True)
+    assert queued.commands == (
+        "2 x: airflow triggerer --queues etl --capacity 500",
+        "3 x: airflow triggerer --queues 'ml team' --capacity 500",
+    )
+    assert queued.astronomer[:2] == (
+        "astro deployment variable create --deployment-id <DEPLOYMENT_ID> "
+        "AIRFLOW__TRIGGERER__CAPACITY=500",
+        "astro deployment variable create --deployment-id <DEPLOYMENT_ID> "
+        "AIRFLOW__TRIGGERER__QUEUES_ENABLED=True",
+    )
+    assert queued.helm_values[2] == "  replicas: 2"
+    assert any("one triggerer Deployment" in note for note in queued.notes)
