@@ -299,6 +299,9 @@ class PollLoop:
     bound: Arg | None = None
     # For ``sensor``: the class the code builds (its candidate paths).
     sensor: tuple[str, ...] = ()
+    # For ``sensor``: the call that builds it, read as a task's call is (its arguments say
+    # whether an operator run by hand waits for its job: ``wait_for_completion=True``).
+    built_at: TaskSite | None = None
 
 
 @record

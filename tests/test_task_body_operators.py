@@ -61,6 +61,32 @@ FILES = {
         with DAG("module_task", schedule="@daily", start_date=datetime(2024, 1, 1)):
             kick() >> S3KeySensor(task_id="outer", bucket_key="s3://b/o")
         """,
+    # Operators run by hand: the one that waits for the DAG run it starts is the @task's own
+    # wait (DA205, as DA104 would judge it as a task: wait_for_completion=True); the one that
+    # only starts a run waits for nothing. Both make no task.
+    "operators_by_hand.py": """\
+        from datetime import datetime
+        from airflow.sdk import dag, task
+        from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+
+        @dag(schedule="@daily", start_date=datetime(2024, 1, 1))
+        def operators_by_hand():
+            @task
+            def run_and_wait(**context):
+                TriggerDagRunOperator(
+                    task_id="child", trigger_dag_id="child", wait_for_completion=True
+                ).execute(context)
+
+            @task
+            def just_start(**context):
+                TriggerDagRunOperator(task_id="other", trigger_dag_id="other").execute(context)
+
+            run_and_wait() >> just_start()
+
+
+        operators_by_hand()
+        """,
 }
 
 
@@ -84,7 +110,12 @@ def test_operators_in_task_bodies_are_no_tasks(tmp_path: Path, catalog: Catalog)
     by_file = {Path(o.path).name: o for o in result.outcomes}
     assert by_file["by_hand.py"].tasks == 1
     assert by_file["module_task.py"].tasks == 2
-    assert _airflow_counts(dags) == {"by_hand.py": 1, "module_task.py": 2}
+    assert by_file["operators_by_hand.py"].tasks == 2
+    assert _airflow_counts(dags) == {
+        "by_hand.py": 1,
+        "module_task.py": 2,
+        "operators_by_hand.py": 2,
+    }
 
 
 def test_a_sensor_run_by_hand_is_the_tasks_wait_with_no_fix(
@@ -100,5 +131,12 @@ def test_a_sensor_run_by_hand_is_the_tasks_wait_with_no_fix(
         ("module_task.py", "DA101", 17),
         ("module_task.py", "DA108", 17),
     ]
+    # The operator that waits: DA205 at its execute() call, naming why it waits; the one that
+    # only starts a run: nothing.
+    by_hand = [f for f in result.findings if Path(f.path).name == "operators_by_hand.py"]
+    assert [(f.rule, f.span.line) for f in by_hand] == [("DA205", 10)]
+    assert "runs the operator `TriggerDagRunOperator` by hand" in by_hand[0].message
+    assert "(wait_for_completion=True)" in by_hand[0].message
+    assert by_hand[0].cost is not None  # the @task's wait is priced
     plan = plan_fixes(result, tmp_path, unsafe=True)
     assert [Path(f.path).name for f in plan.files if f.after != f.before] == ["module_task.py"]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from deferaudit.facts import Arg, PollLoop, TaskSite
 from deferaudit.resolve import ResolvedClass, ResolvedTask
+from deferaudit.rules.deferral import hand_run_wait
 
 if TYPE_CHECKING:
     from deferaudit.rules.base import FileContext
@@ -31,10 +32,14 @@ def task_hand_waits(ctx: FileContext, task: ResolvedTask) -> tuple[PollLoop, ...
 
 
 def _real(ctx: FileContext, waits: tuple[PollLoop, ...]) -> tuple[PollLoop, ...]:
-    # A sensor built and run by hand counts when its class is a sensor.
+    # A sensor built and run by hand counts; an operator so run when it waits for its job.
     resolver = ctx.resolver
     assert resolver is not None
-    return tuple(w for w in waits if w.kind != "sensor" or resolver.resolve(w.sensor).is_sensor)
+    return tuple(
+        w
+        for w in waits
+        if w.kind != "sensor" or hand_run_wait(resolver, ctx.settings, w) is not None
+    )
 
 
 def taskflow_waiting(ctx: FileContext) -> list[tuple[ResolvedTask, tuple[PollLoop, ...]]]:

@@ -95,7 +95,7 @@ class Extractor(ast.NodeVisitor):
         self.taskflow_defs: list[str] = []
         # Function bodies are read for sleeps only when the file can hold one (it must say
         # "sleep"); calls and sensors run by hand are noted as the walk meets them.
-        self._polls = PollCollector(self.model, bodies="sleep" in text)
+        self._polls = PollCollector(self.model, bodies="sleep" in text, site_of=self._site_of)
         self._functions: dict[str, Function] | None = None
 
     def run(self) -> FileFacts:
@@ -508,13 +508,14 @@ class Extractor(ast.NodeVisitor):
                 return
         self._visit_call_parts(node)
 
+    def _site_of(self, call: ast.Call) -> TaskSite | None:
+        return self.tasks.site(call, call.func, via="call", expand=None)
+
     def _add_task(self, site: TaskSite, node: ast.Call) -> None:
-        """An operator made where the walk is: a task of the DAG being built, unless it is
-        made in a ``@task`` body. That body runs when the task runs, long after Airflow built
-        the DAG: the operator is no task of any DAG but an object the task's code uses (its
-        ``execute()`` called by hand is a hand-written wait, DA205); it gets no task rule and
-        no fix (``deferrable=True`` there would raise TaskDeferred out of the ``@task``, which
-        has no method to resume in)."""
+        """A task of the DAG being built, unless made in a ``@task`` body: that runs with the
+        task, long after the DAG was built, so the operator is no task but an object the
+        code uses (run by hand: DA205). ``deferrable=True`` there would raise TaskDeferred
+        out of the ``@task``, which has no method to resume in."""
         if not self.functions.in_runtime():
             self.tasks.add(site, node)
 

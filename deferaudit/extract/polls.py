@@ -131,9 +131,15 @@ class PollCollector:
     extractor's walk meets them (bodies are read for sleeps only when the file says "sleep"),
     and the code each task of the module runs."""
 
-    def __init__(self, model: ModuleModel, bodies: bool) -> None:
+    def __init__(
+        self,
+        model: ModuleModel,
+        bodies: bool,
+        site_of: Callable[[ast.Call], TaskSite | None] | None = None,
+    ) -> None:
         self.model = model
         self.bodies = bodies
+        self.site_of = site_of
         self.functions: dict[str, _Function] = {}
         self.stack: list[_Function | None] = []
         self.tasks: list[tuple[str, Arg, str | None, Span, frozenset[str]]] = []
@@ -213,11 +219,16 @@ class PollCollector:
             return
         if not isinstance(func, ast.Attribute):
             return
-        built = self._built(func.value)
+        built, made = self._built(func.value)
         if not built:
             return
         if func.attr in ("execute", "poke"):
             in_loop = func.attr == "execute" or self.model.loop_depth
+            site = (
+                self.site_of(made)
+                if func.attr == "execute" and made is not None and self.site_of is not None
+                else None
+            )
             (current.waits if in_loop else current.pokes).append(
                 PollLoop(
                     span=self.model.span(node),
@@ -226,20 +237,22 @@ class PollCollector:
                     sleep=None,
                     kind="sensor",
                     sensor=built,
+                    built_at=site,
                 )
             )
         if not any(p.split(".", 1)[0] in ("airflow", "builtins") for p in built):
             # A method of the project's class (a project operator's own ``execute`` too).
             current.calls.append(tuple(f"{p}.{func.attr}" for p in built))
 
-    def _built(self, receiver: ast.expr) -> tuple[str, ...]:
-        """The class a receiver is an instance of: ``Cls(...)`` or a name bound to one."""
+    def _built(self, receiver: ast.expr) -> tuple[tuple[str, ...], ast.Call | None]:
+        """The class a receiver is an instance of (``Cls(...)`` or a name bound to one), with
+        the call that makes it."""
         if isinstance(receiver, ast.Name):
             bound = self.model.lookup(receiver.id)
             receiver = bound if bound is not None else receiver
         if isinstance(receiver, ast.Call):
-            return self.model.resolve(receiver.func)
-        return ()
+            return self.model.resolve(receiver.func), receiver
+        return (), None
 
     def finish(
         self,

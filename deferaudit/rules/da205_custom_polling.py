@@ -17,6 +17,7 @@ from deferaudit.rules.custom_code import (
     line_finding,
     own_classes,
 )
+from deferaudit.rules.deferral import hand_run_wait
 
 # A shell loop (``while``/``until``/``for`` ... ``do`` ... ``done``) whose body sleeps.
 _SHELL_LOOP = re.compile(r"\b(?:while|until|for)\b.*?\bdo\b(.*?)\bdone\b", re.DOTALL)
@@ -57,9 +58,14 @@ def _seconds(arg: Arg) -> str:
     return text if arg.source in (text, str(value)) else f"{arg.source} = {text}"
 
 
-def what_it_does(wait: PollLoop, sensor: str | None = None) -> str:
+def what_it_does(wait: PollLoop, sensor: str | None = None, job: str | None = None) -> str:
     """The wait in a few words: how the code waits and, when it says, for how long."""
     bound = f" (at most {_seconds(wait.bound)})" if wait.bound is not None else ""
+    if wait.kind == "sensor" and job is not None:
+        return (
+            f"runs the operator `{sensor}` by hand (`{wait.owner}(...)`), which waits until "
+            f"its job ends ({job})"
+        )
     if wait.kind == "sensor":
         return f"runs the sensor `{sensor}` by hand (`{wait.owner}(...)`)"
     if wait.kind == "sleep":
@@ -72,14 +78,16 @@ def what_it_does(wait: PollLoop, sensor: str | None = None) -> str:
     return f"polls in a loop with {_sleep(wait.sleep)}{bound}"
 
 
-def _sensor_name(ctx: FileContext, wait: PollLoop) -> str | None:
-    """The sensor class a wait of kind ``sensor`` runs (None: what it builds is no sensor)."""
+def _run_by_hand(ctx: FileContext, wait: PollLoop) -> tuple[str, str | None] | None:
+    """The class a wait of kind ``sensor`` runs, with why it waits when it is an operator
+    (None: what it builds neither is a sensor nor waits for a job)."""
     if ctx.resolver is None or not wait.sensor:
         return None
-    found = ctx.resolver.resolve(wait.sensor)
-    if not found.is_sensor:
+    found = hand_run_wait(ctx.resolver, ctx.settings, wait)
+    if found is None:
         return None
-    return (found.path or wait.sensor[0]).rsplit(".", 1)[-1]
+    cls, job = found
+    return (cls.path or wait.sensor[0]).rsplit(".", 1)[-1], job
 
 
 def _used_by(tasks: tuple[TaskUse, ...]) -> str:
@@ -104,11 +112,12 @@ def _used_by(tasks: tuple[TaskUse, ...]) -> str:
 
 def _function_wait(rule: Rule, ctx: FileContext, use: WaitUse) -> Finding | None:
     wait = use.wait
-    sensor = None
+    sensor = job = None
     if wait.kind == "sensor":
-        sensor = _sensor_name(ctx, wait)
-        if sensor is None:
+        found = _run_by_hand(ctx, wait)
+        if found is None:
             return None
+        sensor, job = found
     name = use.name
     tasks = use.tasks
     if "<lambda" in name:
@@ -122,7 +131,7 @@ def _function_wait(rule: Rule, ctx: FileContext, use: WaitUse) -> Finding | None
         chain = " → ".join(f"`{p.rsplit('.', 1)[-1]}`" for p in use.via)
         chain = chain.replace(f"`{use.function.rsplit('.', 1)[-1]}`", f"`{name}`")
         used += f" (through {chain})"
-    what = what_it_does(wait, sensor)
+    what = what_it_does(wait, sensor, job)
     slot = "the task holds" if len(tasks) == 1 else "each of them holds"
     message = f"{subject} {what}; {used}: {slot} a worker slot for the whole wait; {_INSTEAD}"
     suppressed = wait.suppressed
@@ -186,7 +195,7 @@ RULE = Rule(
     code="DA205",
     name="custom-polling",
     severity="warning",
-    summary="A hand-written wait (a poll loop, a long sleep, a sensor run by hand) holds a worker slot",
+    summary="A hand-written wait (a poll loop, a long sleep, a sensor or waiting operator run by hand) holds a worker slot",
     what="""
 Finds waits written by hand in code a worker runs: an operator's `execute` (and the methods of
 its class that `execute` calls); the code a task runs — a `@task` function, or the function,
@@ -203,7 +212,13 @@ A wait is:
 - a **plain long sleep**: `time.sleep` of 60 s or more, or of a length the code does not give
   as a number (a variable, a parameter), or a loop of sleeps with no test that adds up to that;
 - a **sensor run by hand**: a sensor class built in the task's code whose `execute(...)` is
-  called, or whose `poke(...)` is called in a loop.
+  called, or whose `poke(...)` is called in a loop;
+- an **operator run by hand that waits for its job**: an operator built in the task's code and
+  its `execute(...)` called, when the call that builds it makes it block until its job ends
+  (`TriggerDagRunOperator(..., wait_for_completion=True).execute(context)`), judged as DA104
+  judges a task. The operator is no task of the DAG (the `@task` body runs when the task
+  runs): it gets no DA1xx finding, and `deferrable=True` on it would raise `TaskDeferred` out
+  of the `@task`, which has no method to resume in.
 
 Not a wait: a **retry** (every sleep in an `except` handler, or a loop over attempts —
 `for attempt in range(n)`, `while tries < n` — that gives up with `raise`), a **rate limit**

@@ -8,8 +8,16 @@ from typing import Literal
 
 from deferaudit.catalog.deferred_limits import deferred_limit
 from deferaudit.catalog.model import ClassEntry
+from deferaudit.facts import PollLoop
 from deferaudit.fixes import AddDeferrable, ReplaceModeWithDeferrable, TaskFix
-from deferaudit.resolve import ResolvedTask, deferrable_state, operator_waits, sensor_mode
+from deferaudit.resolve import (
+    ClassResolver,
+    ResolvedClass,
+    ResolvedTask,
+    deferrable_state,
+    operator_waits,
+    sensor_mode,
+)
 from deferaudit.rules.base import FileContext
 from deferaudit.settings import Settings
 
@@ -123,6 +131,24 @@ def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
         falls_back=falls_back,
         falls_back_note=parity_clause(task, falls_back),
     )
+
+
+def hand_run_wait(
+    resolver: ClassResolver, settings: Settings, wait: PollLoop
+) -> tuple[ResolvedClass, str | None] | None:
+    """What a sensor or operator built and run by hand (``X(...).execute(context)`` in a
+    ``@task`` body or a callable) instantiates, when it waits there: a sensor (no reason), or
+    an operator that blocks until its job ends, judged from the call that builds it as a
+    task's call is (the reason: ``wait_for_completion=True``). None when it does not wait."""
+    cls = resolver.resolve(wait.sensor)
+    if cls.is_sensor:
+        return cls, None
+    if not cls.is_operator or wait.built_at is None:
+        return None
+    status = wait_status(ResolvedTask(wait.built_at, cls, None), settings)
+    if status.status != "blocking":
+        return None
+    return cls, status.reason or "it waits for its job"
 
 
 def catalog_behaviour(task: ResolvedTask) -> ClassEntry | None:
