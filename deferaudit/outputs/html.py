@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from deferaudit import __version__
 from deferaudit.outputs.html_charts import NO_DAG, dag_bars, dag_key, timeline_charts
-from deferaudit.outputs.html_text import breakable, inline, prose
+from deferaudit.outputs.html_text import breakable, command, inline, prose
 from deferaudit.report import Report, View
 from deferaudit.rules import RULES
 
@@ -154,6 +154,7 @@ def render_html(report: Report, *, now: dt.datetime | None = None) -> str:
     )
     env.filters["duration"] = _duration
     env.filters["breakable"] = breakable
+    env.filters["command"] = command
     env.filters["inline"] = inline
     env.filters["prose"] = prose
     env.filters["num"] = _number

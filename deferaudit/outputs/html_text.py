@@ -63,3 +63,12 @@ def prose(text: object) -> Markup:
     """Documentation text as paragraphs: blank lines part them, single newlines are spaces."""
     paragraphs = [p for p in _PARAGRAPH.split(("" if text is None else str(text)).strip()) if p]
     return Markup("").join(Markup("<p>%s</p>") % inline(p) for p in paragraphs)
+
+
+def command(text: object) -> Markup:
+    """A shell command: options (``--only``) never wrap inside, paths only between words."""
+    words = ("" if text is None else str(text)).split(" ")
+    return Markup(" ").join(
+        Markup('<span class="nw">%s</span>') % word if word.startswith("-") else breakable(word)
+        for word in words
+    )
