@@ -19,11 +19,17 @@ def fix_first_lines(ranking: FixFirst | None, top: int = 10) -> list[str]:
     if ranking is None or not ranking.tasks:
         return []
     shown = ranking.tasks[:top] if top else ranking.tasks
-    more = len(ranking.tasks) - len(shown)
+    places = max(ranking.places, len(ranking.tasks))
+    listed = len(ranking.tasks)
+    json_lists = "all" if listed == places else f"the first {listed}"
     verdicts = {"safe": "safe fix", "unsafe": "unsafe fix", "needs-human": "needs a human"}
     lines = [
         "Fix first: slot-hours a day each task gives back"
-        + (f" (top {len(shown)} of {len(ranking.tasks)}; --format json lists all)" if more else "")
+        + (
+            f" (top {len(shown)} of {places:,}; --format json lists {json_lists})"
+            if places > len(shown)
+            else ""
+        )
     ]
     width = len(str(len(shown)))
     for task in shown:

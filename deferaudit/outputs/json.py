@@ -124,7 +124,8 @@ def write_json(report: Report, handle: TextIO, *, rows: dict[str, list[Any]] | N
         elif key == "fix_first" and value is not None:
             # One ranked task a line (tens of thousands in a large folder).
             totals = json.dumps(value["recoverable_slot_hours_per_day"], ensure_ascii=False)
-            write('{\n    "recoverable_slot_hours_per_day": ' + totals + ',\n    "tasks": [')
+            write('{\n    "recoverable_slot_hours_per_day": ' + totals)
+            write(f',\n    "places": {value["places"]},\n    "tasks": [')
             rows = ",\n      ".join(json.dumps(t, ensure_ascii=False) for t in value["tasks"])
             write(f"\n      {rows}\n    ]\n  }}" if rows else "]\n  }")
         elif rows and key in rows and value:
