@@ -1,5 +1,5 @@
-"""Open an Airflow metadata database read-only: SQLite with mode=ro, PostgreSQL in read-only
-transactions; every URL shown with its password masked."""
+"""Open an Airflow metadata database read-only: SQLite with mode=ro, PostgreSQL and MySQL in
+read-only sessions and transactions; every URL shown with its password masked."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-# Seconds to wait for a PostgreSQL server before giving up (an unreachable host fails fast).
+# Seconds to wait for a database server before giving up (an unreachable host fails fast).
 CONNECT_TIMEOUT = 5
 ENV_CONN = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 
@@ -152,9 +152,55 @@ def _engine(url_text: str) -> Any:
             connection.exec_driver_sql("SET TRANSACTION READ ONLY")
 
         return engine
+    if backend in ("mysql", "mariadb"):
+        return _mysql_engine(url.set(drivername=f"{backend}+pymysql"))
     raise HistoryError(
-        f"{mask_url(url_text)}: {backend} is not supported yet (SQLite and PostgreSQL are)"
+        f"{mask_url(url_text)}: {backend} is not supported (SQLite, PostgreSQL and MySQL are)"
     )
+
+
+def _mysql_engine(url: Any) -> Any:
+    """MySQL (and MariaDB) through PyMySQL, whichever driver the URL names (Airflow's default
+    is mysqlclient, ``mysql+mysqldb``; the server speaks the same protocol to both): the
+    session is read-only, every transaction is started read-only, and the session's time zone
+    is UTC, as Airflow sets it (airflow/utils/orm_event_handlers.py, apache-airflow 3.3.2:
+    ``SET time_zone = '+00:00'``), because Airflow's UtcDateTime columns are MySQL TIMESTAMPs
+    (airflow/utils/sqlalchemy.py: ``mysql.TIMESTAMP(fsp=6)``), which MySQL converts to and
+    from the session's time zone."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(
+        url,
+        poolclass=NullPool,
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT,
+            # PyMySQL reads the server's greeting and the login with read_timeout, not
+            # connect_timeout (pymysql/connections.py, Connection.connect): without it a server
+            # that takes the TCP connection and never answers hangs the command. It is lifted
+            # once connected (below): the aggregate may run for longer than that.
+            "read_timeout": CONNECT_TIMEOUT,
+            "program_name": "deferaudit history",
+        },
+    )
+
+    @event.listens_for(engine, "connect")
+    def read_only_session(dbapi_connection: Any, _record: Any) -> None:
+        # PyMySQL checks _read_timeout before every read and resets the socket to it.
+        dbapi_connection._read_timeout = None
+        dbapi_connection._sock.settimeout(None)
+        if hasattr(dbapi_connection, "_current_timeout"):
+            dbapi_connection._current_timeout = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET SESSION TRANSACTION READ ONLY")
+        cursor.execute("SET time_zone = '+00:00'")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def read_only(connection: Any) -> None:
+        connection.exec_driver_sql("START TRANSACTION READ ONLY")
+
+    return engine
 
 
 @contextmanager
@@ -180,7 +226,7 @@ def read_only_connection(url_text: str) -> Iterator[Any]:
             raise  # from a second connection to the same database: named already
         raise HistoryError(f"{shown}: {exc}") from None
     except DBAPIError as exc:
-        raise HistoryError(f"{shown}: {_scrub(_first_line(exc.orig), url_text)}") from None
+        raise HistoryError(f"{shown}: {_scrub(_driver_message(exc.orig), url_text)}") from None
     except SQLAlchemyError as exc:
         raise HistoryError(f"{shown}: {_scrub(_first_line(exc), url_text)}") from None
     finally:
@@ -190,3 +236,12 @@ def read_only_connection(url_text: str) -> Iterator[Any]:
 def _first_line(exc: BaseException | None) -> str:
     text = str(exc or "").strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _driver_message(exc: BaseException | None) -> str:
+    """The driver's message: PyMySQL's errors are ``(code, message)`` pairs, shown as the
+    message with its MySQL error code."""
+    args = getattr(exc, "args", ())
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        return f"{_first_line(Exception(args[1]))} (MySQL error {args[0]})"
+    return _first_line(exc)

@@ -87,7 +87,7 @@ def _per_run(dialect: str, window: Window, schema: Schema) -> Any:
     are grouped, then joined to it (a full join: a run's earlier tries can fall in the window
     when its current try does not). Grouping every try by its run key costs a sort or hash of
     all of them."""
-    from sqlalchemy import and_, case, func, literal, select
+    from sqlalchemy import and_, case, func, literal, select, union_all
 
     shared: dict[str, Any] = {}
     now = _per_try(dialect, window, schema, "current", shared)
@@ -115,21 +115,28 @@ def _per_run(dialect: str, window: Window, schema: Schema) -> Any:
         (earlier.c.kind > now.c.kind, earlier.c.kind),
         else_=now.c.kind,
     )
-    return (
-        select(
-            func.coalesce(now.c.dag_id, earlier.c.dag_id).label("dag_id"),
-            func.coalesce(now.c.task_id, earlier.c.task_id).label("task_id"),
-            func.coalesce(now.c.operator, earlier.c.operator, literal("")).label("operator"),
-            kind.label("kind"),  # 2 deferred, 1 reschedule, else poke
-            (case((now.c.dag_id.is_(None), 0), else_=1) + func.coalesce(earlier.c.tries, 0)).label(
-                "tries"
-            ),
-            *[both(f) for f in _SUMMED],
-        )
-        .select_from(now)
-        .join(earlier, and_(*[earlier.c[k] == now.c[k] for k in _RUN]), full=True)
-        .cte("per_run")
-    )
+    columns = [
+        func.coalesce(now.c.dag_id, earlier.c.dag_id).label("dag_id"),
+        func.coalesce(now.c.task_id, earlier.c.task_id).label("task_id"),
+        func.coalesce(now.c.operator, earlier.c.operator, literal("")).label("operator"),
+        kind.label("kind"),  # 2 deferred, 1 reschedule, else poke
+        (case((now.c.dag_id.is_(None), 0), else_=1) + func.coalesce(earlier.c.tries, 0)).label(
+            "tries"
+        ),
+        *[both(f) for f in _SUMMED],
+    ]
+    same_run = and_(*[earlier.c[k] == now.c[k] for k in _RUN])
+    if dialect == "mysql":
+        # MySQL has no FULL JOIN: the runs with a current try (and their earlier ones), then
+        # the runs with only earlier tries in the window.
+        return union_all(
+            select(*columns).select_from(now).outerjoin(earlier, same_run),
+            select(*columns)
+            .select_from(earlier)
+            .outerjoin(now, same_run)
+            .where(now.c.dag_id.is_(None)),
+        ).cte("per_run")
+    return select(*columns).select_from(now).join(earlier, same_run, full=True).cte("per_run")
 
 
 _SUMMED = ("wait", "pokes", "poke_seconds", "deferrals", "triggerer", "worker", "queued")

@@ -80,17 +80,22 @@ def _tables() -> dict[str, Any]:
 
 def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
     """``later - earlier`` in seconds, rounded to milliseconds, in the database's own SQL."""
-    from sqlalchemy import Float, Numeric, cast, extract, func, literal
+    from sqlalchemy import Float, Numeric, cast, extract, func, literal, literal_column
 
     if dialect == "sqlite":
         return func.round((func.julianday(later) - func.julianday(earlier)) * literal(86400.0), 3)
+    if dialect == "mysql":
+        # An exact DECIMAL; TIMESTAMPDIFF reads TIMESTAMP and DATETIME columns alike.
+        micro = func.timestampdiff(literal_column("MICROSECOND"), earlier, later)
+        return func.round(micro / literal(1000000), 3)
     return cast(func.round(cast(extract("epoch", later - earlier), Numeric), 3), Float)
 
 
 def _bound(dialect: str, moment: datetime) -> datetime:
-    # Airflow stores UTC; SQLite holds it as naive text, PostgreSQL as timestamptz.
+    # Airflow stores UTC; SQLite holds it as naive text, PostgreSQL as timestamptz, MySQL as
+    # TIMESTAMP read in the UTC session (database.py) and compared with naive values.
     utc = moment.astimezone(timezone.utc)
-    return utc.replace(tzinfo=None) if dialect == "sqlite" else utc
+    return utc.replace(tzinfo=None) if dialect in ("sqlite", "mysql") else utc
 
 
 _RUN = ("dag_id", "task_id", "run_id", "map_index")
@@ -531,22 +536,24 @@ def _number(value: Any) -> float | None:
 
 
 def interpolated_percentiles(ranked: Any, prefix: str = "") -> list[Any]:
-    """p50 and p95 (labelled ``{prefix}p50``, ``{prefix}p95``) as SQLite can compute them: over
-    rows ranked per group (``v`` the value, ``rn`` its 0-based rank, ``n`` the group's size),
-    percentile_cont's linear interpolation between the values ranked floor(p*(n-1)) and the
-    next (CAST to INTEGER floors a non-negative number). Aggregates: group by the key."""
-    from sqlalchemy import Integer, case, cast, func
+    """p50 and p95 (labelled ``{prefix}p50``, ``{prefix}p95``) as SQLite and MySQL can compute
+    them: over rows ranked per group (``v`` the value, ``rn`` its 0-based rank, ``n`` the
+    group's size), percentile_cont's linear interpolation between the values ranked
+    floor(p*(n-1)) and the next. The floor is told by comparisons (rn <= p*(n-1) < rn + 1), not
+    a CAST: MySQL's CAST to an integer rounds. Aggregates: group by the key."""
+    from sqlalchemy import and_, case, func
 
     picks = []
+    rn = ranked.c.rn
     for p in (0.5, 0.95):
         position = (ranked.c.n - 1) * p
-        low = cast(position, Integer)
-        fraction = position - low
         picks.append(
             func.sum(
                 case(
-                    (ranked.c.rn == low, ranked.c.v * (1 - fraction)),
-                    (ranked.c.rn == low + 1, ranked.c.v * fraction),
+                    # rn = floor(position): weight 1 - (position - rn)
+                    (and_(rn <= position, position < rn + 1), ranked.c.v * (1 - (position - rn))),
+                    # rn = floor(position) + 1: weight position - (rn - 1)
+                    (and_(rn - 1 <= position, position < rn), ranked.c.v * (position - (rn - 1))),
                     else_=0.0,
                 )
             ).label(f"{prefix}p{int(p * 100)}")

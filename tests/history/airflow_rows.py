@@ -12,6 +12,7 @@ ended (duration 0) and logs every state change.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -37,7 +38,18 @@ def writer(url: str) -> sa.Engine:
     made = sa.engine.make_url(url)
     if made.get_backend_name() == "postgresql":
         made = made.set(drivername="postgresql+psycopg")
-    return sa.create_engine(made, poolclass=sa.pool.NullPool)
+    if made.get_backend_name() == "mysql":
+        made = made.set(drivername="mysql+pymysql")
+    engine = sa.create_engine(made, poolclass=sa.pool.NullPool)
+    if made.get_backend_name() == "mysql":
+        # As Airflow writes to MySQL (airflow/utils/orm_event_handlers.py, 3.3.2): in a UTC
+        # session, so that its TIMESTAMP columns hold UTC whatever the server's time zone.
+        @sa.event.listens_for(engine, "connect")
+        def utc(dbapi_connection: Any, _record: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SET time_zone = '+00:00'")
+
+    return engine
 
 
 @dataclass
@@ -261,10 +273,20 @@ class History:
                 if table in self.rows and table in meta.tables:
                     # Older schemas lack some columns (log.run_id before Airflow 2.9,
                     # log.try_number before 2.10): write the ones the table has.
-                    columns = set(meta.tables[table].columns.keys())
-                    rows = [{k: v for k, v in r.items() if k in columns} for r in self.rows[table]]
+                    columns = meta.tables[table].columns
+                    rows = [
+                        {k: _value(v, columns[k].type) for k, v in r.items() if k in columns}
+                        for r in self.rows[table]
+                    ]
                     connection.execute(meta.tables[table].insert(), rows)
         engine.dispose()
+
+
+def _value(value: Any, column_type: Any) -> Any:
+    # MariaDB's JSON columns are LONGTEXT with a json_valid() check: reflected as text.
+    if isinstance(value, dict) and not isinstance(column_type, sa.JSON):
+        return json.dumps(value)
+    return value
 
 
 def poke_sensor(history: History) -> None:

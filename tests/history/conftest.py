@@ -299,3 +299,7 @@ def any_schema_url(request: pytest.FixtureRequest) -> str:
     backend, airflow = request.param.split("-")
     name = {"sqlite": "sqlite", "postgresql": "postgres"}[backend]
     return request.getfixturevalue(f"{name}{'2' if airflow == '2.10' else ''}_url")
+
+
+# The MySQL server and its databases, for tests/history/test_mysql*.py.
+from tests.history.mysql_server import mysql_server, mysql_url  # noqa: E402, F401

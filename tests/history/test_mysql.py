@@ -1,0 +1,36 @@
+"""The history tests of SQLite and PostgreSQL, run word for word on a real MySQL-compatible
+server (MariaDB) with the schema that the real Airflow 3.3 created: the same hand-computed
+figures from the same rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.history.test_command import (  # noqa: F401
+    test_an_empty_window_is_a_note_and_exit_1,
+    test_an_unknown_alembic_revision_is_named,
+    test_the_command_prints_the_measured_tasks_as_json,
+)
+from tests.history.test_compare import test_the_slot_time_before_and_after_per_task  # noqa: F401
+from tests.history.test_measure import (  # noqa: F401
+    test_a_deferred_sensor_holds_a_slot_only_on_the_worker,
+    test_a_poke_sensor_waiting_20_minutes_in_24_runs,
+    test_a_reschedule_sensor_with_12_pokes_of_5_seconds,
+    test_a_retried_run_sums_its_tries,
+    test_an_earlier_try_in_the_window_counts_when_the_last_is_outside,
+    test_an_empty_window_measures_no_task,
+    test_mapped_instances_fold_into_one_task_and_percentiles_interpolate,
+    test_the_window_keeps_only_runs_that_started_in_it,
+    test_with_the_log_pruned_pokes_come_from_task_reschedule,
+)
+from tests.history.test_timeline import test_the_concurrency_timeline  # noqa: F401
+
+
+@pytest.fixture
+def any_schema_url(mysql_url: str) -> str:
+    return mysql_url
+
+
+@pytest.fixture
+def database_url(mysql_url: str) -> str:
+    return mysql_url
