@@ -1,6 +1,7 @@
 """The history tests of SQLite and PostgreSQL, run word for word on a real MySQL-compatible
 server (MariaDB) with the schema that the real Airflow 3.3 created: the same hand-computed
-figures from the same rows."""
+figures from the same rows, measured alone and joined with the scan (the `dags` and `ran`
+fixtures come with the join tests; the two below point the others at MySQL)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,16 @@ from tests.history.test_command import (  # noqa: F401
     test_the_command_prints_the_measured_tasks_as_json,
 )
 from tests.history.test_compare import test_the_slot_time_before_and_after_per_task  # noqa: F401
+from tests.history.test_join import (  # noqa: F401
+    dags,
+    ran,
+    test_an_empty_window_leaves_every_wait_assumed,
+    test_measured_waits_and_runs_per_day_replace_the_assumed_ones,
+    test_scan_findings_carry_the_measured_cost,
+    test_the_join_reads_the_schemas_of_airflow_2_and_3,
+    test_the_tasks_on_one_side_only_are_listed,
+    test_the_text_summary_says_what_was_measured_and_what_was_not,
+)
 from tests.history.test_measure import (  # noqa: F401
     test_a_deferred_sensor_holds_a_slot_only_on_the_worker,
     test_a_poke_sensor_waiting_20_minutes_in_24_runs,
