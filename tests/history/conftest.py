@@ -302,4 +302,9 @@ def any_schema_url(request: pytest.FixtureRequest) -> str:
 
 
 # The MySQL server and its databases, for tests/history/test_mysql*.py.
-from tests.history.mysql_server import mysql_server, mysql_url  # noqa: E402, F401
+from tests.history.mysql_server import (  # noqa: E402, F401
+    mysql2_template,
+    mysql2_url,
+    mysql_server,
+    mysql_url,
+)

@@ -72,7 +72,9 @@ class MySQLServer:
     def __init__(self, port: int, socket_path: Path) -> None:
         self.port = port
         self.socket_path = socket_path
-        self.tables: list[tuple[str, str, bool]] = []  # the template's (name, DDL, has rows)
+        self.drivers = Path()  # where Airflow's MySQL drivers are installed
+        # Per migrated template database: its tables' (name, DDL, has rows).
+        self.templates: dict[str, list[tuple[str, str, bool]]] = {}
 
     def url(self, database: str, password: str = PASSWORD, driver: str = "") -> str:
         scheme = f"mysql+{driver}" if driver else "mysql"
@@ -94,19 +96,38 @@ class MySQLServer:
         finally:
             connection.close()
 
-    def copy_template(self, name: str) -> None:
-        """A new database with the migrated template's tables (foreign keys and all, from SHOW
-        CREATE TABLE) and rows: MySQL has no CREATE DATABASE ... TEMPLATE."""
+    def create(self, name: str) -> None:
         self.execute(
             f"DROP DATABASE IF EXISTS `{name}`",
+            # As Airflow's documentation sets up a MySQL database.
             f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
         )
+
+    def remember(self, template: str) -> None:
+        """Read a migrated database's tables, for copy_template."""
+        connection = self.root(template)
+        tables = []
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW FULL TABLES WHERE Table_type = 'BASE TABLE'")
+            for name, _kind in cursor.fetchall():
+                cursor.execute(f"SHOW CREATE TABLE `{name}`")
+                ddl = cursor.fetchone()[1]
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM `{name}`)")
+                tables.append((name, ddl, bool(cursor.fetchone()[0])))
+        connection.close()
+        self.templates[template] = tables
+
+    def copy_template(self, name: str, template: str = "airflow_template") -> None:
+        """A new database with a migrated template's tables (foreign keys and all, from SHOW
+        CREATE TABLE) and rows: MySQL has no CREATE DATABASE ... TEMPLATE."""
+        tables = self.templates[template]
+        self.create(name)
         self.execute(
             "SET FOREIGN_KEY_CHECKS = 0",
-            *[ddl for _, ddl, _ in self.tables],
+            *[ddl for _, ddl, _ in tables],
             *[
-                f"INSERT INTO `{table}` SELECT * FROM airflow_template.`{table}`"
-                for table, _, rows in self.tables
+                f"INSERT INTO `{table}` SELECT * FROM `{template}`.`{table}`"
+                for table, _, rows in tables
                 if rows
             ],
             database=name,
@@ -152,16 +173,20 @@ def _airflow_drivers(request: pytest.FixtureRequest) -> Path:
     return target
 
 
-def _migrate(server: MySQLServer, drivers: Path, home: Path) -> None:
-    """Real Airflow 3.3 creates the schema, through its default MySQL driver (mysqlclient)."""
+def _migrate(
+    server: MySQLServer, template: str, drivers: Path, home: Path, airflow: Path = _AIRFLOW
+) -> None:
+    """Real Airflow creates the schema, through its default MySQL driver (mysqlclient)."""
     from tests.history.conftest import airflow_env
 
-    env = airflow_env(server.url("airflow_template", driver="mysqldb"), home)
+    server.create(template)
+    env = airflow_env(server.url(template, driver="mysqldb"), home, airflow2=airflow != _AIRFLOW)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(drivers), env.get("PYTHONPATH")]))
     done = subprocess.run(
-        [str(_AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=600
+        [str(airflow), "db", "migrate"], env=env, capture_output=True, text=True, timeout=900
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    server.remember(template)
 
 
 def _wait_until_ready(server: MySQLServer, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -241,20 +266,9 @@ def mysql_server(request: pytest.FixtureRequest) -> Iterator[MySQLServer]:
         server.execute(
             f"CREATE USER '{USER}'@'%' IDENTIFIED BY '{PASSWORD}'",
             f"GRANT ALL ON *.* TO '{USER}'@'%'",
-            # As Airflow's documentation sets up a MySQL database.
-            "CREATE DATABASE airflow_template CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
         )
-        _migrate(server, drivers, root)
-        connection = server.root("airflow_template")
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW FULL TABLES WHERE Table_type = 'BASE TABLE'")
-            names = [row[0] for row in cursor.fetchall()]
-            for name in names:
-                cursor.execute(f"SHOW CREATE TABLE `{name}`")
-                ddl = cursor.fetchone()[1]
-                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM `{name}`)")
-                server.tables.append((name, ddl, bool(cursor.fetchone()[0])))
-        connection.close()
+        server.drivers = drivers
+        _migrate(server, "airflow_template", drivers, root)
         yield server
     finally:
         process.terminate()
@@ -270,4 +284,25 @@ def mysql_url(mysql_server: MySQLServer, request: pytest.FixtureRequest) -> str:
     """A fresh copy of the migrated database for one test."""
     name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:50].lower()
     mysql_server.copy_template(name)
+    return mysql_server.url(name)
+
+
+@pytest.fixture(scope="session")
+def mysql2_template(airflow2: Path, mysql_server: MySQLServer) -> str:
+    """A database on the MariaDB server that Airflow 2.10 migrated, for tests to copy (the
+    same mysqlclient serves Airflow 2.10: both run on this Python)."""
+    home = Path(tempfile.mkdtemp(prefix="deferaudit-af2-mysql-"))
+    try:
+        _migrate(mysql_server, "airflow2_template", mysql_server.drivers, home, airflow2)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return "airflow2_template"
+
+
+@pytest.fixture
+def mysql2_url(
+    mysql2_template: str, mysql_server: MySQLServer, request: pytest.FixtureRequest
+) -> str:
+    name = "t2_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:50].lower()
+    mysql_server.copy_template(name, mysql2_template)
     return mysql_server.url(name)

@@ -37,9 +37,10 @@ from tests.history.test_measure import (  # noqa: F401
 from tests.history.test_timeline import test_the_concurrency_timeline  # noqa: F401
 
 
-@pytest.fixture
-def any_schema_url(mysql_url: str) -> str:
-    return mysql_url
+@pytest.fixture(params=["mysql-3.3", "mysql-2.10"])
+def any_schema_url(request: pytest.FixtureRequest) -> str:
+    """The schemas of Airflow 3.3 and Airflow 2.10, each migrated by that Airflow."""
+    return request.getfixturevalue("mysql2_url" if request.param == "mysql-2.10" else "mysql_url")
 
 
 @pytest.fixture
