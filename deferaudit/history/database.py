@@ -153,7 +153,9 @@ def _engine(url_text: str) -> Any:
 
         return engine
     if backend in ("mysql", "mariadb"):
-        return _mysql_engine(url.set(drivername=f"{backend}+pymysql"))
+        # One dialect for both: SQLAlchemy's mysql dialect tells a MariaDB server by its
+        # version, and the queries' branches test for "mysql".
+        return _mysql_engine(url.set(drivername="mysql+pymysql"))
     raise HistoryError(
         f"{mask_url(url_text)}: {backend} is not supported (SQLite, PostgreSQL and MySQL are)"
     )

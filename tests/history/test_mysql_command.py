@@ -65,14 +65,14 @@ def test_the_figures_are_in_utc_on_a_server_in_another_time_zone(mysql_url: str)
     assert "poke_dag.wait_for_file (FileSensor): 2 runs, poke" in result.stdout
 
 
-@pytest.mark.parametrize("driver", ["pymysql", "mysqldb"])
+@pytest.mark.parametrize("scheme", ["mysql+pymysql", "mysql+mysqldb", "mariadb"])
 def test_the_url_forms_airflow_uses(
-    mysql_server: MySQLServer, mysql_url: str, driver: str, tmp_path: Path
+    mysql_server: MySQLServer, mysql_url: str, scheme: str, tmp_path: Path
 ) -> None:
     every_scenario(mysql_url)
     # Airflow's default MySQL driver is mysqlclient (mysql+mysqldb); deferaudit reads through
     # PyMySQL whichever the URL names.
-    url = mysql_url.replace("mysql://", f"mysql+{driver}://")
+    url = mysql_url.replace("mysql://", f"{scheme}://")
     cfg = tmp_path / "airflow.cfg"
     cfg.write_text(f"[database]\nsql_alchemy_conn = {url}\n")
     for result in (
@@ -83,7 +83,7 @@ def test_the_url_forms_airflow_uses(
         assert result.exit_code == 0, result.output
         document = json.loads(result.stdout)["history"]
         assert document["runs"] == 26
-        assert f"mysql+{driver}://airflow:***@127.0.0.1:{mysql_server.port}/" in result.stdout
+        assert f"{scheme}://airflow:***@127.0.0.1:{mysql_server.port}/" in result.stdout
         assert PASSWORD not in result.output
 
 
