@@ -4,6 +4,7 @@ read-only sessions and transactions; every URL shown with its password masked.""
 from __future__ import annotations
 
 import configparser
+import inspect
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -155,13 +156,13 @@ def _engine(url_text: str) -> Any:
     if backend in ("mysql", "mariadb"):
         # One dialect for both: SQLAlchemy's mysql dialect tells a MariaDB server by its
         # version, and the queries' branches test for "mysql".
-        return _mysql_engine(url.set(drivername="mysql+pymysql"))
+        return _mysql_engine(url.set(drivername="mysql+pymysql"), mask_url(url_text))
     raise HistoryError(
         f"{mask_url(url_text)}: {backend} is not supported (SQLite, PostgreSQL and MySQL are)"
     )
 
 
-def _mysql_engine(url: Any) -> Any:
+def _mysql_engine(url: Any, shown: str) -> Any:
     """MySQL (and MariaDB) through PyMySQL, whichever driver the URL names (Airflow's default
     is mysqlclient, ``mysql+mysqldb``; the server speaks the same protocol to both): the
     session is read-only, every transaction is started read-only, and the session's time zone
@@ -183,8 +184,25 @@ def _mysql_engine(url: Any) -> Any:
             # once connected (below): the aggregate may run for longer than that.
             "read_timeout": CONNECT_TIMEOUT,
             "program_name": "deferaudit history",
+            # Whatever the URL says: a server may ask a client with LOAD DATA LOCAL enabled for
+            # any file it can read, and an init_command would run before the session is
+            # read-only (a URL can come from a repository's pyproject: docs/security.md).
+            "local_infile": False,
+            "init_command": None,
         },
     )
+    # URL options meant for mysqlclient (ssl_mode, ...) would fail in PyMySQL's constructor
+    # with a TypeError: named in one line instead.
+    from pymysql.connections import Connection
+
+    _args, options = engine.dialect.create_connect_args(engine.url)
+    accepted = inspect.signature(Connection.__init__).parameters
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise HistoryError(
+            f"{shown}: URL option {', '.join(unknown)} is not one PyMySQL (deferaudit's MySQL "
+            "driver) understands; remove it or use PyMySQL's (ssl_ca, ssl_cert, ssl_key, ...)"
+        )
 
     @event.listens_for(engine, "connect")
     def read_only_session(dbapi_connection: Any, _record: Any) -> None:

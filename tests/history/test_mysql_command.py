@@ -147,3 +147,21 @@ def test_databases_that_are_not_airflows(mysql_server: MySQLServer) -> None:
         assert f"mysql://airflow:***@127.0.0.1:{mysql_server.port}/{database}: " in line
     line = _one_line_error(_history("--db", mysql_server.url("no_such_db"), *WINDOW))
     assert "Unknown database 'no_such_db' (MySQL error 1049)" in line
+
+
+def test_url_options_pymysql_does_not_know_are_one_line(mysql_url: str) -> None:
+    # mysqlclient's ssl_mode, in an Airflow URL: PyMySQL has no such option.
+    line = _one_line_error(_history("--db", f"{mysql_url}?ssl_mode=REQUIRED", *WINDOW))
+    assert "URL option ssl_mode is not one PyMySQL" in line
+    assert PASSWORD not in line
+    every_scenario(mysql_url)
+    assert _history("--db", f"{mysql_url}?charset=utf8mb4", *WINDOW).exit_code == 0
+
+
+def test_an_init_command_in_the_url_never_runs(mysql_url: str) -> None:
+    every_scenario(mysql_url)
+    before = _snapshot(mysql_url)
+    # PyMySQL would run it at connect, before the session is made read-only, autocommitted.
+    url = f"{mysql_url}?init_command=DELETE+FROM+log"
+    assert _history("--db", url, *WINDOW).exit_code == 0
+    assert _snapshot(mysql_url) == before
