@@ -6,6 +6,7 @@ real Airflow 3.3 migrated, then the command timed with its peak RSS.
     python benchmarks/history_scale.py --keep /tmp/h10m     # load once, leave the server up
     python benchmarks/history_scale.py --url URL            # time again on that database
     python benchmarks/history_scale.py --start /tmp/h10m    # its server again (after a reboot)
+    python benchmarks/history_scale.py --mysql --dags 1     # MariaDB, 20,000 task instances
 
 A PostgreSQL server is started in a temporary folder (initdb/pg_ctl on a free local port) and
 `airflow db migrate` (the Airflow 3.3 of this environment) creates the schema. The rows are made
@@ -17,6 +18,11 @@ dropped during the load and rebuilt after, then ANALYZE), as Airflow 3.3 writes 
   rows each: 2 million at full size) and 1 deferrable sensor per run, each queued a few seconds;
 - the audit log's rows for each: running and success, running and up_for_reschedule per
   rescheduled poke, deferred and running around a deferral.
+
+With --mysql the same rows go into Debian's MariaDB instead (mariadbd started in the folder on a
+free local port, the schema from `airflow db migrate` through mysqlclient, which is installed
+into the folder with uv: Airflow needs it even for a PyMySQL URL), made with MariaDB's sequence
+tables (seq_0_to_N), then ANALYZE TABLE.
 
 Then `deferaudit history --db URL --since 2026-09-01 --until 2026-12-01 --format json` runs
 in a subprocess; its wall time and peak RSS (getrusage of the child) are printed as JSON.
@@ -280,6 +286,260 @@ def load(url: str, dags: int) -> dict[str, int]:
     return {**counts, **{f"load_seconds_{k}": v for k, v in timings.items()}}
 
 
+# MariaDB (--mysql): the same rows, made with MariaDB's sequence tables.
+MYSQL_USER = "airflow"
+AIRFLOW_MYSQL_DRIVERS = ("mysqlclient==2.3.2", "aiomysql==0.3.2")
+
+
+def _mysql_binary(*names: str) -> str:
+    for name in names:
+        for folder in (None, "/usr/sbin", "/usr/bin"):
+            found = shutil.which(name, path=folder)
+            if found:
+                return found
+    sys.exit(f"MariaDB is not installed ({' or '.join(names)}): .ci/run installs it")
+
+
+def _mysql_root(root: Path, database: str | None = None) -> object:
+    import pymysql
+
+    return pymysql.connect(
+        unix_socket=str(root / "sock"), user="root", database=database, autocommit=True
+    )
+
+
+def start_mysql(root: Path, initialize: bool = True) -> int:
+    """Start mariadbd on a free port with its data in ``root``/data (made by
+    mariadb-install-db first, unless ``initialize`` is false); it outlives this process."""
+    import pymysql
+
+    server = _mysql_binary("mariadbd", "mysqld")
+    # MariaDB refuses to run as root: Debian's mysql user (or nobody) runs it.
+    user = None if os.geteuid() != 0 else "mysql" if _has_user("mysql") else "nobody"
+
+    def as_user(command: list[str]) -> list[str]:
+        return command if user is None else ["runuser", "-u", user, "--", *command]
+
+    if initialize:
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            os.chown(root, entry.pw_uid, entry.pw_gid)
+        subprocess.run(
+            as_user(
+                [
+                    _mysql_binary("mariadb-install-db", "mysql_install_db"),
+                    "--no-defaults",
+                    f"--datadir={root / 'data'}",
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                    "--skip-name-resolve",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+    port = _free_port()
+    with (root / "log").open("ab") as log:
+        process = subprocess.Popen(
+            as_user(
+                [
+                    server,
+                    "--no-defaults",
+                    f"--datadir={root / 'data'}",
+                    f"--port={port}",
+                    "--bind-address=127.0.0.1",
+                    f"--socket={root / 'sock'}",
+                    f"--pid-file={root / 'pid'}",
+                    "--skip-name-resolve",
+                    "--skip-log-bin",
+                    "--innodb-flush-log-at-trx-commit=0",
+                    "--innodb-buffer-pool-size=1G",
+                    "--max-allowed-packet=64M",
+                ]
+            ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            _mysql_root(root).close()
+            break
+        except pymysql.err.OperationalError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"MariaDB did not start: {(root / 'log').read_text()[-2000:]}")
+            time.sleep(0.2)
+    if initialize:
+        connection = _mysql_root(root)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE USER '{MYSQL_USER}'@'%' IDENTIFIED BY '{PASSWORD}'")
+            cursor.execute(f"GRANT ALL ON *.* TO '{MYSQL_USER}'@'%'")
+            cursor.execute(
+                "CREATE DATABASE airflow CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+        connection.close()
+    return port
+
+
+def _has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def stop_mysql(root: Path) -> None:
+    pid = root / "pid"
+    if pid.is_file():
+        os.kill(int(pid.read_text().strip()), 15)
+        for _ in range(300):
+            if not pid.exists():
+                break
+            time.sleep(0.1)
+
+
+def migrate_mysql(url: str, home: Path) -> None:
+    """`airflow db migrate` through mysqlclient (Airflow 3.3 insists on it), installed into
+    ``home``/drivers with uv for this subprocess only."""
+    drivers = home / "drivers"
+    uv = shutil.which("uv")
+    command = [uv] if uv else [sys.executable, "-m", "uv"]
+    subprocess.run(
+        [
+            *command,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            sys.executable,
+            "--target",
+            str(drivers),
+            *AIRFLOW_MYSQL_DRIVERS,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    sync = url.replace("mysql:", "mysql+mysqldb:")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")},
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sync,
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "PYTHONPATH": str(drivers),
+    }
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
+
+
+def load_mysql(root: Path, dags: int) -> dict[str, int]:
+    start = "TIMESTAMP'2026-10-01 00:00:00'"
+    grid = f"""
+        SELECT d.seq AS d, r.seq AS r, t.seq AS t, CONCAT('bench_', d.seq) AS dag_id,
+               CONCAT('scheduled__', r.seq) AS run_id,
+               {start} + INTERVAL r.seq HOUR + INTERVAL (d.seq % 60) MINUTE AS at,
+               UUID() AS id
+        FROM seq_0_to_{dags - 1} d, seq_0_to_{RUNS - 1} r, seq_0_to_{TASKS - 1} t"""
+    times = f"""
+        SELECT g.*,
+               CASE WHEN t < 14 THEN CONCAT('task_', t) WHEN t < 17 THEN CONCAT('wait_', t)
+                    WHEN t < 19 THEN CONCAT('resched_', t) ELSE 'deferred' END AS task_id,
+               CASE WHEN t < 14 THEN 'BashOperator' WHEN t < 17 THEN 'FileSensor'
+                    WHEN t < 19 THEN 'S3KeySensor' ELSE 'DateTimeSensorAsync' END AS operator,
+               at + INTERVAL (t + (d + r) % 30) SECOND AS queued,
+               at + INTERVAL (t + (d + r) % 30 + 5 + CASE WHEN t IN (17, 18) THEN 600 ELSE 0
+                   END) SECOND AS start,
+               CASE WHEN t < 14 THEN 60 + (d * r + t) % 600
+                    WHEN t < 17 THEN 300 + (r * 7 + d) % 1800
+                    WHEN t < 19 THEN 5 ELSE 5 + 600 + r % 1200 END AS span,
+               600 + r % 1200 AS deferral
+        FROM ({grid}) g"""
+    log = "INSERT INTO log (dttm, dag_id, task_id, run_id, map_index, try_number, event) "
+    steps = [
+        (
+            "dags",
+            [
+                "INSERT INTO dag_bundle (name, active) VALUES ('dags-folder', true)",
+                "INSERT INTO dag (dag_id, is_paused, is_stale, bundle_name, timetable_type,"
+                " partition_mapper_info, max_active_tasks, max_consecutive_failed_dag_runs,"
+                " has_task_concurrency_limits) SELECT CONCAT('bench_', seq), 0, 0,"
+                f" 'dags-folder', 'cron', '{{}}', 16, 0, 0 FROM seq_0_to_{dags - 1}",
+                "INSERT INTO dag_version (id, version_number, dag_id, bundle_name, created_at,"
+                " last_updated) SELECT UUID(), 1, CONCAT('bench_', seq), 'dags-folder', NOW(),"
+                f" NOW() FROM seq_0_to_{dags - 1}",
+                "INSERT INTO dag_run (dag_id, run_id, run_type, logical_date, run_after,"
+                " start_date, state, created_dag_version_id)"
+                " SELECT CONCAT('bench_', d.seq), CONCAT('scheduled__', r.seq), 'scheduled',"
+                f" {start} + INTERVAL r.seq HOUR + INTERVAL (d.seq % 60) MINUTE,"
+                f" {start} + INTERVAL r.seq HOUR + INTERVAL (d.seq % 60) MINUTE,"
+                f" {start} + INTERVAL r.seq HOUR + INTERVAL (d.seq % 60) MINUTE, 'success',"
+                " (SELECT id FROM dag_version v WHERE v.dag_id = CONCAT('bench_', d.seq))"
+                f" FROM seq_0_to_{dags - 1} d, seq_0_to_{RUNS - 1} r",
+                f"CREATE TABLE bench_grid AS {times}",
+            ],
+        ),
+        (
+            "task_instance",
+            [
+                "INSERT INTO task_instance (id, dag_id, task_id, run_id, map_index, try_number,"
+                " start_date, end_date, duration, state, pool, pool_slots, queue, operator,"
+                " queued_dttm, dag_version_id, priority_weight, max_tries)"
+                " SELECT id, dag_id, task_id, run_id, -1, 1, start, start + INTERVAL span SECOND,"
+                " span, 'success', 'default_pool', 1, 'default', operator, queued,"
+                " (SELECT id FROM dag_version v WHERE v.dag_id = g.dag_id), 1, 0"
+                " FROM bench_grid g",
+            ],
+        ),
+        (
+            "task_reschedule",
+            [
+                "INSERT INTO task_reschedule (ti_id, start_date, end_date, duration,"
+                " reschedule_date) SELECT id, at + INTERVAL (p.seq * 300 + 5) SECOND"
+                " + INTERVAL 4000 MICROSECOND, at + INTERVAL (p.seq * 300 + 5) SECOND, 0,"
+                " at + INTERVAL ((p.seq + 1) * 300) SECOND FROM bench_grid, seq_0_to_1 p"
+                " WHERE t IN (17, 18)",
+            ],
+        ),
+        (
+            "log",
+            [
+                f"{log} SELECT start, dag_id, task_id, run_id, -1, 1, 'running' FROM bench_grid",
+                f"{log} SELECT start + INTERVAL span SECOND, dag_id, task_id, run_id, -1, 1,"
+                " 'success' FROM bench_grid",
+                f"{log} SELECT at + INTERVAL (p.seq * 300) SECOND, dag_id, task_id, run_id, -1,"
+                " 1, 'running' FROM bench_grid, seq_0_to_1 p WHERE t IN (17, 18)",
+                f"{log} SELECT at + INTERVAL (p.seq * 300 + 5) SECOND, dag_id, task_id, run_id,"
+                " -1, 1, 'up_for_reschedule' FROM bench_grid, seq_0_to_1 p WHERE t IN (17, 18)",
+                f"{log} SELECT start + INTERVAL 3 SECOND, dag_id, task_id, run_id, -1, 1,"
+                " 'deferred' FROM bench_grid WHERE t = 19",
+                f"{log} SELECT start + INTERVAL (3 + deferral) SECOND, dag_id, task_id, run_id,"
+                " -1, 1, 'running' FROM bench_grid WHERE t = 19",
+                "DROP TABLE bench_grid",
+            ],
+        ),
+        ("analyze", ["ANALYZE TABLE task_instance, task_reschedule, log, dag_run"]),
+    ]
+    timings: dict[str, int] = {}
+    connection = _mysql_root(root, "airflow")
+    with connection.cursor() as cursor:
+        cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+        cursor.execute("SET time_zone = '+00:00'")  # as Airflow's sessions: UTC
+        for name, statements in steps:
+            began = time.monotonic()
+            for statement in statements:
+                cursor.execute(statement)
+                cursor.fetchall()
+            timings[name] = round(time.monotonic() - began)
+            print(f"loaded {name} in {timings[name]} s", file=sys.stderr)
+        counts = {}
+        for table in ("task_instance", "task_reschedule", "log", "dag_run"):
+            cursor.execute(f"SELECT COUNT(*) FROM {table}")
+            counts[table] = cursor.fetchone()[0]
+    connection.close()
+    return {**counts, **{f"load_seconds_{k}": v for k, v in timings.items()}}
+
+
 def run_history(url: str) -> dict[str, float]:
     command = [
         str(Path(sys.executable).with_name("deferaudit")),
@@ -335,7 +595,15 @@ def main() -> None:
     parser.add_argument(
         "--url", help="time the command again on a database loaded before (with --keep)"
     )
+    parser.add_argument(
+        "--mysql",
+        action="store_true",
+        help="generate into MariaDB (Debian's mariadbd) instead of PostgreSQL",
+    )
     args = parser.parse_args()
+    if args.mysql:
+        main_mysql(args)
+        return
     if args.url:
         print(json.dumps(run_history(args.url), indent=2))
         return
@@ -367,6 +635,44 @@ def main() -> None:
             print(f"server left running: {url} (data in {root}; {stop})", file=sys.stderr)
         else:
             stop_server(root, bin_dir)
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def main_mysql(args: argparse.Namespace) -> None:
+    if args.url:
+        print(json.dumps(run_history(args.url), indent=2))
+        return
+    if args.start:
+        root = args.start.resolve()
+        port = start_mysql(root, initialize=False)
+        url = f"mysql://{MYSQL_USER}:{PASSWORD}@127.0.0.1:{port}/airflow"
+        (root / "url").write_text(url + "\n")
+        print(url)
+        return
+    if args.keep:
+        root = args.keep.resolve()
+        root.mkdir(parents=True)  # a new folder: never one that holds other data
+    else:
+        root = Path(tempfile.mkdtemp(prefix="deferaudit-bench-mysql-"))
+    port = start_mysql(root)
+    url = f"mysql://{MYSQL_USER}:{PASSWORD}@127.0.0.1:{port}/airflow"
+    if args.keep:
+        (root / "url").write_text(url + "\n")
+    try:
+        began = time.monotonic()
+        migrate_mysql(url, root)
+        print(f"airflow db migrate in {round(time.monotonic() - began)} s", file=sys.stderr)
+        rows = load_mysql(root, args.dags)
+        result = {"rows": rows, **run_history(url)}
+        print(json.dumps(result, indent=2))
+    finally:
+        if args.keep:
+            print(
+                f"server left running: {url} (data in {root}; kill $(cat {root}/pid))",
+                file=sys.stderr,
+            )
+        else:
+            stop_mysql(root)
             shutil.rmtree(root, ignore_errors=True)
 
 

@@ -71,19 +71,37 @@ def _classified(dialect: str, window: Window, schema: Any) -> Any:
         ),
         else_=None,
     )
+    columns = [
+        tries.c.operator,
+        tries.c.start_date,
+        tries.c.end_date,
+        tries.c.queued_dttm,
+        queued.label("queued"),
+        tries.c.pool,
+        tries.c.queue,
+    ]
+    if dialect == "mysql":
+        # A waiting class's try is looked up in Airflow's own indexes, task_reschedule's ti_id
+        # and the log's try key (idx_log_task_instance): MariaDB joins derived tables without
+        # a key on the log's three text columns, comparing every try with every logged row.
+        # (Another try's on_worker is 0: it holds no slot either way.)
+        rescheduled_try = select(tr.c.ti_id).where(tr.c.ti_id == tries.c.id).exists()
+        waited_try = (
+            select(log.c.dag_id)
+            .where(
+                *[log.c[k] == tries.c[k] for k in try_sql._TRY],
+                log.c.event.in_(["up_for_reschedule", "deferred"]),
+            )
+            .exists()
+        )
+        holds = and_(tries.c.operator.like(WAITING_CLASS), ~rescheduled_try, ~waited_try)
+        return select(*columns, case((holds, 1), else_=literal(0)).label("on_worker")).cte(
+            "classified"
+        )
     same_try = [waited.c.dag_id == dag_id]
     same_try += [waited.c[k] == tries.c[k] for k in try_sql._TRY if k != "dag_id"]
     return (
-        select(
-            tries.c.operator,
-            tries.c.start_date,
-            tries.c.end_date,
-            tries.c.queued_dttm,
-            queued.label("queued"),
-            tries.c.pool,
-            tries.c.queue,
-            case((on_worker, 1), else_=literal(0)).label("on_worker"),
-        )
+        select(*columns, case((on_worker, 1), else_=literal(0)).label("on_worker"))
         .select_from(tries)
         .outerjoin(rescheduled, rescheduled.c.ti_id == try_id)
         .outerjoin(waited, and_(*same_try))
@@ -100,7 +118,9 @@ def _events(dialect: str, window: Window, schema: Any) -> Any:
     tries = _classified(dialect, window, schema)
     holding = and_(tries.c.on_worker == 1, tries.c.operator.like(WAITING_CLASS))
     parts = []
-    for axis in ("pool", "queue"):
+    if dialect == "mysql":
+        parts.append(_try_events(tries, holding))
+    for axis in ("pool", "queue") if dialect != "mysql" else ():
         name = func.coalesce(tries.c[axis], literal(""))
         for at, delta in ((tries.c.start_date, 1), (tries.c.end_date, -1)):
             parts.append(
@@ -136,6 +156,47 @@ def _events(dialect: str, window: Window, schema: Any) -> Any:
             )
         )
     return union_all(*parts).subquery("events")
+
+
+def _try_events(tries: Any, holding: Any) -> Any:
+    """MySQL: the tries' events of ``_events`` (a start and an end of each held slot, a queued
+    probe of each other try, for the pool and for the queue) from one read of the tries, which
+    are crossed with the six kinds of event. MariaDB computes a CTE again for every reference:
+    six selects of the tries, one per kind, computed the tries six times."""
+    from sqlalchemy import and_, case, func, literal, not_, or_, select, union_all
+
+    kinds = union_all(
+        *[
+            select(literal(axis).label("axis"), literal(delta).label("delta"))
+            for axis in ("pool", "queue")
+            for delta in (1, -1, 0)
+        ]
+    ).subquery("event_kinds")
+    probe = and_(
+        or_(not_(holding), tries.c.operator.is_(None)),
+        tries.c.queued_dttm.is_not(None),
+        tries.c.queued.is_not(None),
+    )
+    return (
+        # The tries read in their order, the six kinds of event joined to each.
+        select(
+            kinds.c.axis,
+            func.coalesce(
+                case((kinds.c.axis == "pool", tries.c.pool), else_=tries.c.queue), literal("")
+            ).label("name"),
+            case(
+                (kinds.c.delta == 1, tries.c.start_date),
+                (kinds.c.delta == -1, tries.c.end_date),
+                else_=tries.c.queued_dttm,
+            ).label("at"),
+            kinds.c.delta,
+            case((kinds.c.delta == 0, tries.c.queued)).label("queued"),
+        )
+        .select_from(tries)
+        .join(kinds, literal(True))
+        .where(case((kinds.c.delta == 0, probe), else_=holding))
+        .prefix_with("STRAIGHT_JOIN", dialect="mysql")
+    )
 
 
 def _trigger_edges(dialect: str, window: Window, schema: Any) -> list[tuple[Any, int]]:

@@ -100,6 +100,37 @@ def _bound(dialect: str, moment: datetime) -> datetime:
 
 _RUN = ("dag_id", "task_id", "run_id", "map_index")
 _TRY = (*_RUN, "try_number")
+_TEXT = ("dag_id", "task_id", "run_id")
+
+
+def _key_hash(dialect: str, source: Any, columns: tuple[str, ...], name: str) -> list[Any]:
+    """MySQL: a compact hash of a key's columns (16 bytes, labelled ``name``), for
+    ``_same_key``; other databases: nothing."""
+    from sqlalchemy import func, literal
+
+    if dialect != "mysql":
+        return []
+    text = func.concat_ws(literal(","), *[source.c[k] for k in columns])
+    return [func.unhex(func.md5(text)).label(name)]
+
+
+def _same_key(dialect: str, a: Any, b: Any, columns: tuple[str, ...], name: str) -> Any:
+    """``a`` and ``b`` (each a derived table) name the same try or run.
+
+    MySQL: joined by the key's hash (``_key_hash``, a column of each), its text columns
+    compared with STRCMP. A join of two derived tables is planned on the keys MariaDB builds
+    for the derived table from the condition's equalities, and three VARCHAR(250) columns are
+    past the length of such a key: it built none, and every try was compared with every logged
+    row (a block nested loop: 20,000 task instances took minutes). Equal under the columns'
+    collation, STRCMP is what ``=`` is, but no key is built on it; the hash alone is keyed."""
+    from sqlalchemy import and_, func
+
+    if dialect != "mysql":
+        return and_(*[a.c[k] == b.c[k] for k in columns])
+    return and_(
+        a.c[name] == b.c[name],
+        *[func.strcmp(a.c[k], b.c[k]) == 0 if k in _TEXT else a.c[k] == b.c[k] for k in columns],
+    )
 
 
 def _tries(
@@ -121,6 +152,7 @@ def _tries(
         columns += [
             current.label("current"),
             *[source.c[k] for k in _TRY],
+            *_key_hash(dialect, source, _TRY, "try_hash"),
             source.c.operator,
             source.c.start_date,
             source.c.end_date,
@@ -245,6 +277,7 @@ def _logged_waits(dialect: str, name: str = "logged_waits") -> Any:
     rows = _materialized(
         select(
             *[log.c[k] for k in _TRY],
+            *_key_hash(dialect, log, _TRY, "try_hash"),
             case((poked, 1), else_=0).label("poke"),
             log.c.dttm.label("at"),
             # A poke's start, or the moment a deferral resumed on a worker.
@@ -252,7 +285,7 @@ def _logged_waits(dialect: str, name: str = "logged_waits") -> Any:
         ).where(log.c.event.in_(["up_for_reschedule", "deferred"])),
         f"{name}_rows",
     )
-    key = [rows.c[k] for k in _TRY]
+    key = [rows.c[k] for k in _TRY] + ([rows.c.try_hash] if dialect == "mysql" else [])
     poke, deferral = rows.c.poke == 1, rows.c.poke == 0
     pokes, deferrals = func.count(case((poke, 1))), func.count(case((deferral, 1)))
     return (
@@ -345,6 +378,7 @@ def _per_try(
     return (
         select(
             *[tries.c[k] for k in _RUN],
+            *_key_hash(dialect, tries, _RUN, "run_hash"),
             tries.c.current,
             tries.c.operator,
             kind.label("kind"),
@@ -358,7 +392,7 @@ def _per_try(
         )
         .select_from(tries)
         .outerjoin(pokes, pokes.c.ti_id == tries.c.id)
-        .outerjoin(logged, and_(*[logged.c[k] == tries.c[k] for k in _TRY]))
+        .outerjoin(logged, _same_key(dialect, logged, tries, _TRY, "try_hash"))
         .cte(f"per_try{suffix}")
     )
 
@@ -500,6 +534,7 @@ def _per_try_airflow2(
     return (
         select(
             *[tries.c[k] for k in _RUN],
+            *_key_hash(dialect, tries, _RUN, "run_hash"),
             tries.c.current,
             tries.c.operator,
             kind.label("kind"),
