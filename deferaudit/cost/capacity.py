@@ -205,7 +205,8 @@ class TriggererPlan:
     params: PlanParameters
     triggerers_without_ha: int
     triggerers: int
-    timeline: tuple[tuple[int, float, float], ...]
+    # (minute of the week, triggers, worker slots after the fixes, worker slots before them)
+    timeline: tuple[tuple[int, float, float, float], ...]
     assumptions: tuple[tuple[Assumption, int], ...]
     # The triggerers from the measured concurrency of the replayed waits (--history;
     # deferaudit.cost.measured_plan); None: only the simulated week.
@@ -372,7 +373,7 @@ class TriggererPlan:
             "recovered_slot_hours_per_day": rounded(self.recovered_slot_hours_per_day),
             "dags": [d.to_json() for d in self.dags],
             "timeline_step_minutes": int(TIMELINE_STEP // 60),
-            "timeline": [[m, rounded(t), rounded(s)] for m, t, s in self.timeline],
+            "timeline": [[m, rounded(t), rounded(a), rounded(b)] for m, t, a, b in self.timeline],
             **({"measured": self.measured.to_json()} if self.measured is not None else {}),
             "sized_triggerers": {"triggerers": self.sized_triggerers, "source": self.sized_from},
             "settings": self.placement().to_json(),
@@ -467,7 +468,7 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
         for note in group:
             notes[note] += n
     trig, trig_hours = simulate(by_timing(triggers, timings))
-    slots_before, _ = simulate(by_timing(before, timings))
+    slots_before, before_hours = simulate(by_timing(before, timings))
     slots_after, after_hours = simulate(by_timing(after, timings))
     without_ha, with_ha = triggerers_needed(
         trig.peak, params.capacity, params.utilisation, params.ha
@@ -484,7 +485,8 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
     queues = _queue_plans(queued, queued_tasks, timings, params, trig)
     step = int(TIMELINE_STEP // 60)
     timeline = tuple(
-        (i * step, t, s) for i, (t, s) in enumerate(zip(trig_hours, after_hours, strict=True))
+        (i * step, t, a, b)
+        for i, (t, a, b) in enumerate(zip(trig_hours, after_hours, before_hours, strict=True))
     )
     return TriggererPlan(
         waiting_tasks=total,

@@ -35,7 +35,8 @@ def _label(value: float, step: float) -> str:
 def nice_ticks(highest: float, *, count: int = 5, whole: bool = False) -> tuple[float, list[Tick]]:
     """An axis from 0 to a round top at or above ``highest``: the smallest step of 1, 2, 2.5
     or 5 times a power of ten that needs at most ``count + 2`` steps (whole steps for counts)."""
-    highest = max(float(highest), 0.0) or 1.0
+    # Below a millionth (or a subnormal float, whose log is out of reach) the axis is 0..1.
+    highest = float(highest) if highest > 1e-6 else 1.0
     power = 10 ** math.floor(math.log10(highest / (count + 2)))
     steps = [m * power * scale for scale in (1, 10, 100) for m in (1, 2, 2.5, 5)]
     if whole:
