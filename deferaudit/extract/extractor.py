@@ -95,7 +95,8 @@ class Extractor(ast.NodeVisitor):
         self.taskflow_defs: list[str] = []
         # Function bodies are read for sleeps only when the file can hold one (it must say
         # "sleep"); calls and sensors run by hand are noted as the walk meets them.
-        self._polls = PollCollector(self.model, bodies="sleep" in text, site_of=self._site_of)
+        # (the finder's method, not the extractor's: see TaskFinder.call_site)
+        self._polls = PollCollector(self.model, "sleep" in text, site_of=self.tasks.call_site)
         self._functions: dict[str, Function] | None = None
 
     def run(self) -> FileFacts:
@@ -507,9 +508,6 @@ class Extractor(ast.NodeVisitor):
                 self._record_call(node, targets)
                 return
         self._visit_call_parts(node)
-
-    def _site_of(self, call: ast.Call) -> TaskSite | None:
-        return self.tasks.site(call, call.func, via="call", expand=None)
 
     def _add_task(self, site: TaskSite, node: ast.Call) -> None:
         """A task of the DAG being built, unless made in a ``@task`` body: that runs with the

@@ -55,6 +55,13 @@ class TaskFinder:
         # Function name -> keys of the DAGs it is called inside.
         self._called_in_dags: dict[str, set[str]] = {}
 
+    def call_site(self, call: ast.Call) -> TaskSite | None:
+        """The task a call would make, read as a task's call is (an operator run by hand).
+        Handed to the poll collector as the finder's method: the extractor's own would be a
+        reference cycle, which keeps the whole tree until a collection, and the extracting
+        workers pause collections (extraction.no_cyclic_gc)."""
+        return self.site(call, call.func, via="call", expand=None)
+
     def site(
         self,
         call: ast.Call,
