@@ -43,6 +43,18 @@ def project_pins(paths: Sequence[Path], cwd: Path) -> ProjectPins:
     if root is None:
         return ProjectPins()
     found = find_pins(root, folders, shown_from=cwd)
+    below: list[Path] = []
+    if found.airflow() is None and not found.airflow_ranges():
+        # The scan starts above the DAG folder (a monorepo's root, the deployment in
+        # catalog/ or airflow/): the pins live between the root and the DAG folder, so they
+        # are read down to the ``dags`` folders below the scanned ones too.
+        below = _dag_folders_below(folders)
+        if below:
+            deeper = find_pins(root, [*folders, *below], shown_from=cwd)
+            if deeper.airflow() is not None or deeper.airflow_ranges():
+                found = deeper
+            else:
+                below = []
     notes = tuple(found.notes[:5])
     pinned: tuple[str, str] | None = None
     conflicts: tuple[str, ...] = ()
@@ -122,6 +134,36 @@ def versions_for_target(
         {"apache-airflow": target, **dict(sorted(providers.items()))},
         "--target-airflow " + target + "; " + "; ".join(sources),
     )
+
+
+# How deep below a scanned folder a ``dags`` folder is looked for, and how many are taken.
+_DAGS_DEPTH = 3
+_DAGS_MOST = 20
+_NOT_SEARCHED = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".tox"})
+
+
+def _dag_folders_below(folders: Sequence[Path]) -> list[Path]:
+    """Folders named ``dags`` (Airflow's DAG folder, ``$AIRFLOW_HOME/dags``) at most three
+    levels below the scanned folders, nearest first; hidden folders, virtual environments and
+    tests are not searched."""
+    found: list[Path] = []
+    level = [f for f in folders if f.is_dir()]
+    for _ in range(_DAGS_DEPTH):
+        deeper: list[Path] = []
+        for folder in level:
+            try:
+                children = sorted(c for c in folder.iterdir() if c.is_dir() and not c.is_symlink())
+            except OSError:
+                continue
+            for child in children:
+                name = child.name
+                if name in _NOT_SEARCHED or name.startswith(".") or name in ("tests", "test"):
+                    continue
+                (found if name == "dags" else deeper).append(child)
+        if len(found) >= _DAGS_MOST:
+            break
+        level = deeper
+    return found[:_DAGS_MOST]
 
 
 def _minor(version: str) -> tuple[str, ...]:

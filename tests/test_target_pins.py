@@ -382,3 +382,43 @@ def test_files_are_named_from_where_the_scan_runs(tmp_path: Path) -> None:
     assert target["notes"] == [
         "catalog/Dockerfile:1: image apache/airflow:${TAG} uses TAG with no value here"
     ]
+
+
+def _scan_root(cwd: Path) -> dict:
+    done = subprocess.run(
+        [DEFERAUDIT, "scan", ".", "--no-cache", "--format", "json"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    return json.loads(done.stdout)["target_airflow"]
+
+
+def test_a_scan_from_a_monorepo_root_reads_the_pins_down_to_its_dags_folder(
+    tmp_path: Path,
+) -> None:
+    """WordPress/openverse-catalog keeps its deployment in catalog/ (catalog/dags,
+    catalog/requirements_prod.txt pinning 2.5.3): scanned from the repository's root, the pins
+    between the root and the DAG folder are the deployment's, as when catalog/dags is scanned.
+    A dags folder of the tests is not a deployment's."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    files = {
+        "catalog/requirements_prod.txt": "# PYTHON=3.10\napache-airflow[amazon]==2.5.3\n",
+        "catalog/dags/landing.py": DAG,
+        "tests/dags/fixture.py": DAG,
+        "tests/requirements.txt": "apache-airflow==2.2.5\n",
+        "web/requirements.txt": "django==4.2\n",
+    }
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    target = _scan_root(repo)
+    assert target["version"] == "2.5.3"
+    assert "catalog/requirements_prod.txt:2" in target["reason"]
+    # Pinned at the root, the root's pin stands (the DAG folders below are not read).
+    (repo / "requirements.txt").write_text("apache-airflow==2.9.3\n")
+    assert _scan_root(repo)["version"] == "2.9.3"
