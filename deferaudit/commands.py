@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,6 +63,12 @@ def settings_from_options(
     )
     validate_selectors(settings.select, "--select")
     validate_selectors(settings.ignore, "--ignore")
+    settings = replace(
+        settings,
+        airflow_cfg=options["airflow_cfg"],
+        config_given=options["config"],
+        isolated=bool(options["isolated"]),
+    )
     return settings, targets
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from deferaudit.catalog import Catalog
 from deferaudit.cost.capacity import TriggererPlan, plan_capacity, plan_parameters
-from deferaudit.cost.fix_first import command_options, fix_first
+from deferaudit.cost.fix_first import command_options, fix_first, source_options
 from deferaudit.cost.plan_cache import load_plan, plan_file, save_plan
 from deferaudit.report import GateVerdict, Report
 from deferaudit.rules.base import Finding
@@ -115,7 +115,12 @@ def complete_report(
         diffs = {f.path: f.diff() for f in fixed.changed}
     shown = tuple(p.as_posix() for p in scanned) or (".",)
     # fix-first commands scan what this run scanned, with its result-changing options.
-    words = shown + command_options(result.settings.sources, result.settings.__dict__)
+    settings = result.settings
+    words = (
+        shown
+        + command_options(settings.sources, settings.__dict__)
+        + source_options(settings.airflow_cfg, settings.config_given, settings.isolated)
+    )
     return Report(
         scan=result,
         findings=tuple(findings),

@@ -88,6 +88,11 @@ class Settings:
     history_until: str | None = None
     # Where each explicitly set value came from, by field (for the plan's assumptions).
     sources: Mapping[str, str] = field(default_factory=dict)
+    # The source options given on the command line (--airflow-cfg FILE, --config FILE,
+    # --isolated), so a command deferaudit prints for the user runs on the same sources.
+    airflow_cfg: Path | None = None
+    config_given: Path | None = None
+    isolated: bool = False
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given values replaced; None means 'not given' and keeps the old."""

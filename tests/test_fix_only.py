@@ -172,3 +172,41 @@ def test_the_command_keeps_the_scans_result_changing_options(project: Path) -> N
     proc = run(project, *shlex.split(first["command"])[1:], "--no-cache")
     assert proc.returncode == 0, proc.stderr
     assert "Fixed 1 finding in 1 file." in proc.stdout
+
+
+def test_the_command_reads_the_same_airflow_cfg_and_configuration(project: Path) -> None:
+    """[operators] default_deferrable in the deployment's airflow.cfg decides which tasks
+    already defer, and --isolated/--config which settings apply: the printed command is given
+    the same sources as the run that printed it."""
+    (project / "airflow.cfg").write_text("[operators]\ndefault_deferrable = False\n")
+    doc = json.loads(
+        run(
+            project,
+            "scan",
+            "dags",
+            "--no-cache",
+            "--airflow-cfg",
+            "airflow.cfg",
+            "--isolated",
+            "--format",
+            "json",
+        ).stdout
+    )
+    first = doc["fix_first"]["tasks"][0]
+    assert first["command"] == (
+        "deferaudit fix dags --airflow-cfg airflow.cfg --isolated --only dags/hourly.py:5 --apply"
+    )
+    hourly = project / "dags" / "hourly.py"
+    original = hourly.read_text()
+    proc = run(project, *shlex.split(first["command"])[1:], "--no-cache")
+    assert proc.returncode == 0, proc.stderr
+    assert "Fixed 1 finding in 1 file." in proc.stdout
+    assert "deferrable=True" in hourly.read_text()
+    hourly.write_text(original)
+    (project / "custom.toml").write_text("[tool.deferaudit]\ndefault-wait = '1h'\n")
+    doc = json.loads(
+        run(
+            project, "scan", "dags", "--no-cache", "--config", "custom.toml", "--format", "json"
+        ).stdout
+    )
+    assert " --config custom.toml " in doc["fix_first"]["tasks"][0]["command"]

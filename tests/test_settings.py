@@ -61,7 +61,10 @@ def test_an_option_changes_the_cache_key_iff_it_changes_results(option: Option) 
 def test_the_table_and_the_settings_agree() -> None:
     defaults = Settings()
     fields = {f.name for f in dataclasses.fields(Settings)}
-    assert {o.field for o in SETTINGS} == fields - {"config_path", "sources"}
+    # Besides where values came from, the source options as given (for printed commands).
+    recorded = {"config_path", "sources", "airflow_cfg", "config_given", "isolated"}
+    assert {o.field for o in SETTINGS} == fields - recorded
+    assert {"airflow_cfg", "config", "isolated"} <= {o.name for o in OPTIONS if o.kind == "source"}
     for option in SETTINGS:
         assert getattr(defaults, option.field) == option.default, option.name
         assert option.kind in KINDS

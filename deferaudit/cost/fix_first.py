@@ -7,13 +7,22 @@ import heapq
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from deferaudit.cost.model import SlotCost
 from deferaudit.rules.base import Finding
 from deferaudit.settings_table import OPTIONS
 
-__all__ = ["FixFirst", "FixFirstTask", "Verdict", "command_options", "fix_first", "only_command"]
+__all__ = [
+    "FixFirst",
+    "FixFirstTask",
+    "Verdict",
+    "command_options",
+    "fix_first",
+    "only_command",
+    "source_options",
+]
 
 # What a task in the ranking asks of its reader: run a safe fix, check an unsafe one, or
 # decide by hand (no fix changes how it waits, yet deferring it would give slot time back).
@@ -121,6 +130,21 @@ def command_options(sources: Mapping[str, str], values: Mapping[str, Any]) -> tu
                 words += [flags[0], str(item)]
         elif value is not None:
             words += [flags[0], str(value)]
+    return tuple(words)
+
+
+def source_options(
+    airflow_cfg: Path | None, config: Path | None, isolated: bool
+) -> tuple[str, ...]:
+    """The source options the run was given on the command line: the printed command reads
+    the same airflow.cfg (its default_deferrable decides fixes) and the same configuration."""
+    words: list[str] = []
+    if airflow_cfg is not None:
+        words += ["--airflow-cfg", str(airflow_cfg)]
+    if isolated:
+        words.append("--isolated")
+    elif config is not None:
+        words += ["--config", str(config)]
     return tuple(words)
 
 
