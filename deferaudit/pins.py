@@ -546,6 +546,27 @@ def _subdirs(folder: Path) -> list[Path]:
         return []
 
 
+def dag_folders_below(folders: Sequence[Path], depth: int = 3, most: int = 20) -> list[Path]:
+    """Folders named ``dags`` (Airflow's DAG folder, ``$AIRFLOW_HOME/dags``) at most ``depth``
+    levels below ``folders``, nearest first: where a scan from a monorepo's root finds the
+    deployment's DAG folder, and so the pins between the two. Hidden folders, links,
+    ``_SKIP_DIRS`` and tests are not searched."""
+    found: list[Path] = []
+    level = [f for f in folders if f.is_dir()]
+    for _ in range(depth):
+        deeper: list[Path] = []
+        for child in (c for folder in level for c in _subdirs(folder)):
+            name = child.name
+            if child.is_symlink() or name.startswith(".") or name in _SKIP_DIRS:
+                continue
+            if name not in ("tests", "test"):
+                (found if name == "dags" else deeper).append(child)
+        if len(found) >= most:
+            break
+        level = deeper
+    return found[:most]
+
+
 def _folders(root: Path, dag_dirs: Sequence[Path], notes: list[str]) -> list[Path]:
     """The root, the folders down to each DAG folder, and the root's deployment subfolders."""
     folders: list[Path] = [root]

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deferaudit.pins import AIRFLOW_PACKAGES, AirflowChoice, find_pins
+from deferaudit.pins import AIRFLOW_PACKAGES, AirflowChoice, dag_folders_below, find_pins
 from deferaudit.project import find_project_root
 from deferaudit.target import newest_line_allowed
 from deferaudit.versions import DeploymentVersions
@@ -48,7 +48,7 @@ def project_pins(paths: Sequence[Path], cwd: Path) -> ProjectPins:
         # The scan starts above the DAG folder (a monorepo's root, the deployment in
         # catalog/ or airflow/): the pins live between the root and the DAG folder, so they
         # are read down to the ``dags`` folders below the scanned ones too.
-        below = _dag_folders_below(folders)
+        below = dag_folders_below(folders)
         if below:
             deeper = find_pins(root, [*folders, *below], shown_from=cwd)
             if deeper.airflow() is not None or deeper.airflow_ranges():
@@ -134,36 +134,6 @@ def versions_for_target(
         {"apache-airflow": target, **dict(sorted(providers.items()))},
         "--target-airflow " + target + "; " + "; ".join(sources),
     )
-
-
-# How deep below a scanned folder a ``dags`` folder is looked for, and how many are taken.
-_DAGS_DEPTH = 3
-_DAGS_MOST = 20
-_NOT_SEARCHED = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".tox"})
-
-
-def _dag_folders_below(folders: Sequence[Path]) -> list[Path]:
-    """Folders named ``dags`` (Airflow's DAG folder, ``$AIRFLOW_HOME/dags``) at most three
-    levels below the scanned folders, nearest first; hidden folders, virtual environments and
-    tests are not searched."""
-    found: list[Path] = []
-    level = [f for f in folders if f.is_dir()]
-    for _ in range(_DAGS_DEPTH):
-        deeper: list[Path] = []
-        for folder in level:
-            try:
-                children = sorted(c for c in folder.iterdir() if c.is_dir() and not c.is_symlink())
-            except OSError:
-                continue
-            for child in children:
-                name = child.name
-                if name in _NOT_SEARCHED or name.startswith(".") or name in ("tests", "test"):
-                    continue
-                (found if name == "dags" else deeper).append(child)
-        if len(found) >= _DAGS_MOST:
-            break
-        level = deeper
-    return found[:_DAGS_MOST]
 
 
 def _minor(version: str) -> tuple[str, ...]:

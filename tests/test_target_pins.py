@@ -33,9 +33,11 @@ def _project(root: Path, files: dict[str, str], dag: str = DAG) -> Path:
     return root
 
 
-def _run(cwd: Path, *args: str, fmt: str = "json") -> subprocess.CompletedProcess[str]:
+def _run(
+    cwd: Path, *args: str, fmt: str = "json", path: str = "dags"
+) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [DEFERAUDIT, "scan", "dags", "--no-cache", "--format", fmt, *args],
+        [DEFERAUDIT, "scan", path, "--no-cache", "--format", fmt, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -385,16 +387,7 @@ def test_files_are_named_from_where_the_scan_runs(tmp_path: Path) -> None:
 
 
 def _scan_root(cwd: Path) -> dict:
-    done = subprocess.run(
-        [DEFERAUDIT, "scan", ".", "--no-cache", "--format", "json"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert "Traceback" not in done.stderr, done.stderr
-    return json.loads(done.stdout)["target_airflow"]
+    return json.loads(_run(cwd, path=".").stdout)["target_airflow"]
 
 
 def test_a_scan_from_a_monorepo_root_reads_the_pins_down_to_its_dags_folder(
