@@ -337,20 +337,16 @@ def fix(
     unverified: list[tuple[Any, str]] = []
     if apply_:
         if verify:
-            from deferaudit.verify import (
-                VerifyError,
-                airflow_version,
-                apply_and_verify,
-                verify_mismatch,
-            )
+            from deferaudit.verify import VerifyError, verify_fixes
 
-            python = str(verify_python) if verify_python is not None else sys.executable
-            loaded = airflow_version(python)
-            if loaded is not None and (warn := verify_mismatch(report.target.version, loaded)):
-                click.echo(f"deferaudit: {warn}", err=True)
             try:
-                roots = [p if p.is_dir() else p.parent for p in (paths or (Path("."),))]
-                failed, verified, unverified = apply_and_verify(plan.changed, roots, python)
+                failed, verified, unverified = verify_fixes(
+                    plan.changed,
+                    paths,
+                    report.target.version,
+                    verify_python,
+                    warn=lambda text: click.echo(f"deferaudit: {text}", err=True),
+                )
             except VerifyError as exc:
                 raise UsageFailure(str(exc)) from exc
         else:

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +249,25 @@ def _shown_files(fix: FileFix, cwd: Path) -> list[Path]:
         if finding.path != fix.path:
             out.setdefault(Path(os.path.normpath(cwd / finding.path)), None)
     return list(out)
+
+
+def verify_fixes(
+    changed: Sequence[FileFix],
+    paths: Sequence[Path],
+    target_version: str,
+    python: Path | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> tuple[list[tuple[FileFix, str]], list[FileFix], list[tuple[FileFix, str]]]:
+    """``fix --apply --verify``: write and verify with ``python`` (the deployment's own
+    environment; default this one), after warning when its Airflow is not of the target's
+    line. ``paths`` are the scanned paths (a file stands for its folder)."""
+    interpreter = str(python) if python is not None else sys.executable
+    loaded = airflow_version(interpreter)
+    text = verify_mismatch(target_version, loaded) if loaded is not None else None
+    if warn is not None and text is not None:
+        warn(text)
+    roots = [p if p.is_dir() else p.parent for p in (paths or (Path("."),))]
+    return apply_and_verify(changed, roots, interpreter)
 
 
 def apply_and_verify(
