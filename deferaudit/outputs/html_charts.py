@@ -43,7 +43,8 @@ def nice_ticks(highest: float, *, count: int = 5, whole: bool = False) -> tuple[
         steps = [s for s in steps if s >= 1 and s == int(s)] or [1.0]
     step = next(s for s in steps if math.ceil(highest / s - 1e-9) <= count + 2)
     n = max(1, math.ceil(highest / step - 1e-9))
-    top = step * n
+    # step x n can land a rounding error under the data (2e-06 x 5 < 1e-05): not an axis below it
+    top = max(step * n, highest) if math.isclose(step * n, highest, rel_tol=1e-9) else step * n
     return top, [
         Tick(value=i * step, label=_label(i * step, step), at=100.0 * i / n) for i in range(n + 1)
     ]
