@@ -455,7 +455,9 @@ def might_contain_dag(data: bytes, *, airflow_version: str = AIRFLOW_VERSION_FOL
     A zip archive always passes. Otherwise the lower-cased bytes must contain ``airflow`` and,
     from Airflow 3 on, ``dag`` or ``asset`` (3.3.2); Airflow 2 needs ``dag`` (2.10.5).
     """
-    if zipfile.is_zipfile(io.BytesIO(data)):
+    # A zip's end-of-central-directory record starts with this signature; a file without it
+    # anywhere (every Python source) is no zip, without zipfile's seeks and reads.
+    if zipfile.stringEndArchive in data and zipfile.is_zipfile(io.BytesIO(data)):
         return True
     content = data.lower()
     if b"airflow" not in content:

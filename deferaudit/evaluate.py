@@ -3,7 +3,6 @@ the settings (what the scan cache stores per file)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ from deferaudit.expand import expand_file
 from deferaudit.extraction import CHUNK, PackedResult, unpack
 from deferaudit.facts import DagFacts, FileFacts, TaskSite, by_branch
 from deferaudit.hand_waits import HandWaitTable
-from deferaudit.record import record
+from deferaudit.record import evolve, record
 from deferaudit.resolve import ClassResolver, ResolvedClass, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
 from deferaudit.rules.factory_fix import (
@@ -108,7 +107,7 @@ def evaluate_file(
     kept: list[Finding] = []
     suppressed: list[Finding] = []
     for finding, (is_hidden, reason) in zip(raw, decided, strict=True):
-        final = dataclasses.replace(
+        final = evolve(
             finding,
             suppressed=is_hidden,
             suppression_reason=reason,
@@ -195,10 +194,7 @@ def _one_fix_per_factory_call(findings: list[Finding]) -> list[Finding]:
     split = {key for key, fixes in wanted.items() if len(fixes) > 1}
     if not split:
         return findings
-    return [
-        dataclasses.replace(f, fix=None, fix_at=None) if _fix_key(f) in split else f
-        for f in findings
-    ]
+    return [evolve(f, fix=None, fix_at=None) if _fix_key(f) in split else f for f in findings]
 
 
 def _unresolved(tasks: Sequence[ResolvedTask]) -> tuple[tuple[str, int], ...]:

@@ -15,7 +15,6 @@ only re-evaluated here with the values a call gives.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from deferaudit.facts import (
     ModuleScope,
     TaskSite,
 )
+from deferaudit.record import evolve
 from deferaudit.reexports import followed
 
 # How many factory calls deep a task is followed (a DAG file's call is the first).
@@ -220,7 +220,7 @@ def expand_file(
     if len(dags) == 1:
         # As for the file's own tasks: with one DAG in the file, a task made outside any DAG
         # joins it (``>>`` with one of its tasks does that in Airflow).
-        tasks = [t if t.dag_key else dataclasses.replace(t, dag_key=dags[0].key) for t in tasks]
+        tasks = [t if t.dag_key else evolve(t, dag_key=dags[0].key) for t in tasks]
     by_key = {d.key: d for d in dags}
     return [_with_defaults(t, by_key) for t in tasks], dags
 
@@ -233,7 +233,7 @@ def _arms_at(arms: tuple[Arm, ...], where: tuple[str, str]) -> tuple[Arm, ...]:
 
 
 def _with_loop(task: TaskSite, loop: LoopRepeat | None) -> TaskSite:
-    return task if loop is task.loop else dataclasses.replace(task, loop=loop)
+    return task if loop is task.loop else evolve(task, loop=loop)
 
 
 def _variants(call: CallSite) -> Sequence[tuple[tuple[Arg, ...], Mapping[str, Arg]]]:
@@ -259,16 +259,14 @@ def _settle(task: TaskSite, named: Mapping[str, str]) -> TaskSite:
     key = _named_dag(task.dag_key, named)
     if task.dag_source is not None and task.dag_source in named:
         key = named[task.dag_source]
-    return dataclasses.replace(task, dag_key=key)
+    return evolve(task, dag_key=key)
 
 
 def _with_defaults(task: TaskSite, dags: Mapping[str, DagFacts]) -> TaskSite:
     dag = dags.get(task.dag_key or "")
     if dag is None or task.default_args or not dag.default_args:
         return task
-    return dataclasses.replace(
-        task, default_args=dag.default_args, default_args_known=dag.default_args_known
-    )
+    return evolve(task, default_args=dag.default_args, default_args_known=dag.default_args_known)
 
 
 class _Expander:
@@ -352,7 +350,7 @@ class _Expander:
             made = self._task(
                 task, names, dags_in, local_dags, context_dag, outer, chain, scope, defaulted
             )
-            out.tasks.append(dataclasses.replace(made, arms=arms + _arms_at(task.arms, where)))
+            out.tasks.append(evolve(made, arms=arms + _arms_at(task.arms, where)))
         result = _Result()
         inner_results: dict[str, _Result] = {}
         for inner in fn.calls:
@@ -407,7 +405,7 @@ class _Expander:
             if node is not None:
                 default_args, known = names.evaluate_dict(node)
         suffix = f"#{iteration}" if iteration is not None else ""
-        return dataclasses.replace(
+        return evolve(
             dag,
             key=f"{self.path}:{outer.span.line}>{self.dag_count}{suffix}",
             span=outer.span,
@@ -468,7 +466,7 @@ class _Expander:
         loop = _loops(
             None if outer.iterations else self.file_names.loop(outer.loop), names.loop(task.loop)
         )
-        return dataclasses.replace(
+        return evolve(
             task,
             span=outer.span,
             kwargs=kwargs,

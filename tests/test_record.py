@@ -56,3 +56,39 @@ def test_a_class_with_post_init_keeps_the_dataclass_init() -> None:
 
     with pytest.raises(ValueError):
         Checked(-1)
+
+
+def test_evolve_is_replace_for_records() -> None:
+    from deferaudit.record import evolve
+    from deferaudit.rules.base import Finding
+
+    one = Pair("a", 2, {"k": "v"})
+    two = evolve(one, count=5)
+    assert two == dataclasses.replace(one, count=5) == Pair("a", 5, {"k": "v"})
+    assert one == Pair("a", 2, {"k": "v"})  # the original is untouched
+    assert pickle.loads(pickle.dumps(two)) == two
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        two.count = 1  # type: ignore[misc]
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        evolve(one, colour="red")
+    # What an instance keeps beside its fields (a finding's encoded JSON) is not copied: the
+    # copy encodes its own.
+    finding = Finding("DA101", "poke-sensor", "warning", "a.py", Span(1, 1, 1, 2), "m")
+    before = finding.json_text()
+    moved = evolve(finding, message="other")
+    assert "_json" not in moved.__dict__ and '"other"' in moved.json_text()
+    assert finding.json_text() == before
+    # A class that is not a record (a slotted or post-init dataclass) goes through replace.
+
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        value: int
+
+        def __post_init__(self) -> None:
+            if self.value < 0:
+                raise ValueError("negative")
+
+    assert evolve(Plain(1), value=2) == Plain(2)  # a field named as evolve's own argument
+    assert evolve(Arg("1", "literal", 1), value=2).value == 2
+    with pytest.raises(ValueError):
+        evolve(Plain(1), value=-1)

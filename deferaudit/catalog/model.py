@@ -334,6 +334,7 @@ class Catalog:
         return at_or_below[-1] if at_or_below else candidates[0]
 
     @staticmethod
+    @functools.lru_cache(maxsize=64)  # asked for every waiting task, of a handful of versions
     def line_status(version: str) -> LineStatus:
         """Where an Airflow version lies against the catalog's lines (``AIRFLOW_LINES``).
 

@@ -5,7 +5,6 @@ helper function is called from, or the file's only DAG) with that DAG's ``defaul
 from __future__ import annotations
 
 import ast
-import dataclasses
 from typing import Any
 
 from deferaudit.extract.dags import DagFinder, names_dag_class
@@ -14,6 +13,7 @@ from deferaudit.extract.loops import Loops
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.extract.suppressions import Suppressions
 from deferaudit.facts import Arg, Arm, Span, TaskSite
+from deferaudit.record import evolve
 
 TASK_DECORATORS = frozenset({"airflow.decorators.task", "airflow.sdk.task"})
 # ``@task.sensor`` builds this class (2.x path first, then the standard provider's).
@@ -215,7 +215,7 @@ class TaskFinder:
         if suppressed:
             changes["suppression_reasons"] = self.suppress.reasons_in(first, last)
         if any(getattr(site, name) != value for name, value in changes.items()):
-            site = _replace(site, **changes)
+            site = evolve(site, **changes)
         index = len(self.sites)
         self.sites.append(site)
         if self.functions is not None:
@@ -246,11 +246,11 @@ class TaskFinder:
             target = next(iter(dags)) if len(dags) == 1 else None
             for index in indexes:
                 if self.sites[index].dag_key is None and target is not None:
-                    self.sites[index] = _replace(self.sites[index], dag_key=target)
+                    self.sites[index] = evolve(self.sites[index], dag_key=target)
         if only_dag is not None:
             for index, site in enumerate(self.sites):
                 if site.dag_key is None:
-                    self.sites[index] = _replace(site, dag_key=only_dag)
+                    self.sites[index] = evolve(site, dag_key=only_dag)
 
     def apply_default_args(self) -> None:
         """Each task gets its DAG's ``default_args`` (and whether they were all readable)."""
@@ -258,29 +258,6 @@ class TaskFinder:
         for index, site in enumerate(self.sites):
             dag = by_key.get(site.dag_key or "")
             if dag is not None:
-                self.sites[index] = _replace(
+                self.sites[index] = evolve(
                     site, default_args=dag.default_args, default_args_known=dag.default_args_known
                 )
-
-
-def _replace(site: TaskSite, **changes: Any) -> TaskSite:
-    """``dataclasses.replace`` for a site, without its per-field checks.
-
-    ``TaskSite`` is a frozen dataclass with every field in ``__init__`` and no
-    ``__post_init__``: a copy of its fields with some changed is what ``replace`` makes (the
-    same fields in the same order, so the same pickle). ``_FAST_REPLACE`` says it still is.
-    """
-    if not _FAST_REPLACE:
-        return dataclasses.replace(site, **changes)
-    copy = object.__new__(TaskSite)
-    fields = copy.__dict__
-    fields.update(site.__dict__)
-    fields.update(changes)
-    return copy
-
-
-_FAST_REPLACE = (
-    not hasattr(TaskSite, "__post_init__")
-    and not hasattr(TaskSite, "__slots__")
-    and all(f.init for f in dataclasses.fields(TaskSite))
-)
