@@ -550,6 +550,9 @@ class FileFacts:
     taskflow_tasks: int = 0
     taskflow_calls: tuple[tuple[tuple[str, ...], int], ...] = ()
     taskflow_defs: tuple[str, ...] = ()
+    # Names in ``imports`` bound by a module-level assignment (``Sensor = S3KeySensor``), not
+    # by an import statement: no import rewrite edits them.
+    aliases: tuple[str, ...] = ()
 
 
 # An ``if`` as ``TaskSite.arms`` names it: (file, call, function it is in, its line).

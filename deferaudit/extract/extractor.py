@@ -110,7 +110,8 @@ class Extractor(ast.NodeVisitor):
             self.path, self.tasks.sites, self.dags.found, only_dag, self.functions.module_defs
         )
         model = self.model
-        imports = {k: tuple(v) for k, v in sorted(model.imports.items())}
+        aliases = model.aliases() if model.constants else {}
+        imports = {k: tuple(v) for k, v in sorted({**model.imports, **aliases}.items())}
         return FileFacts(
             path=self.path,
             module=model.module,
@@ -137,6 +138,7 @@ class Extractor(ast.NodeVisitor):
             taskflow_tasks=self.taskflow_tasks,
             taskflow_calls=tuple(self.taskflow_calls),
             taskflow_defs=tuple(self.taskflow_defs),
+            aliases=tuple(sorted(aliases)),
         )
 
     def _module_functions(self) -> dict[str, Function]:

@@ -97,7 +97,8 @@ class ModuleModel:
             )
 
     def _bind_import(self, name: str, target: str) -> None:
-        self._names.pop(name, None)
+        # Every answer may change: an alias (``Sensor = S3KeySensor``) resolves through others.
+        self._names.clear()
         found = self.imports.setdefault(name, [])
         if target not in found:
             found.append(target)
@@ -147,7 +148,7 @@ class ModuleModel:
             return found
         return self._resolve(node)
 
-    def _resolve(self, node: ast.expr) -> tuple[str, ...]:
+    def _resolve(self, node: ast.expr, depth: int = 0) -> tuple[str, ...]:
         split = name_and_attributes(node)
         if split is None:
             return ()
@@ -156,7 +157,27 @@ class ModuleModel:
             return tuple(".".join([base, *parts]) for base in self.imports[root])
         if root in self.local_classes and not parts:
             return (f"{self.module}.{root}" if self.module else root,)
+        bound = self.constants.get(root)
+        if type(bound) in _ALIAS_NODES and depth < MAX_EVAL_DEPTH:
+            # ``Sensor = S3KeySensor`` at module level (assigned once): the name stands for
+            # what the assigned name or attribute does, as an import alias would.
+            return tuple(
+                ".".join([base, *parts])
+                for base in self._resolve(bound, depth + 1)  # type: ignore[arg-type]
+            )
         return ()
+
+    def aliases(self) -> dict[str, tuple[str, ...]]:
+        """Module-level names bound once to an imported class or module by assignment
+        (``Sensor = S3KeySensor``, ``Base = sensors.BaseSensorOperator``), with what each
+        stands for: other modules import them as they would the name itself."""
+        out: dict[str, tuple[str, ...]] = {}
+        for name, bound in self.constants.items():
+            if type(bound) in _ALIAS_NODES and name not in self.imports:
+                found = self._resolve(ast.Name(id=name))
+                if found:
+                    out[name] = found
+        return out
 
     # ---------------------------------------------------------------- values
 
@@ -208,6 +229,10 @@ class ModuleModel:
             if self.resolve(func) in (("copy.copy",), ("copy.deepcopy",)) and node.args:
                 return self.evaluate_dict(node.args[0], depth + 1)
         return {}, False
+
+
+# What a module-level alias is bound to: a name or a dotted attribute, never a call's result.
+_ALIAS_NODES = (ast.Name, ast.Attribute)
 
 
 def name_and_attributes(node: ast.expr) -> tuple[str, list[str]] | None:

@@ -37,7 +37,9 @@ def import_rewrite(ctx: FileContext, task: ResolvedTask) -> RewriteImport | None
     left = sorted(
         other
         for other, paths in facts.imports.items()
-        if other not in moving and any(p.rsplit(".", 1)[0] == module for p in paths)
+        if other not in moving
+        and other not in facts.aliases
+        and any(p.rsplit(".", 1)[0] == module for p in paths)
     )
     if left:
         names = ", ".join(f"`{n}`" for n in left[:3])
