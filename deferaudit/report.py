@@ -130,6 +130,44 @@ class Report:
                 counts[name] = counts.get(name, 0) + sites
         return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
+    def unresolved_reason(self, name: str) -> str:
+        """Why a class called as a task could not be resolved, as far as the catalog and the
+        project's pins tell: a class some Airflow lines have, a provider module whose
+        catalogued release lacks the class, or a module nobody here provides."""
+        catalog, line = self.catalog, self.target.line
+        short = name.rsplit(".", 1)[-1]
+        lines = catalog.lines_defining(name)
+        if lines:
+            shown = lines[0] if len(lines) == 1 else f"{lines[0]} to {lines[-1]}"
+            return f"a class of Airflow {shown}, not of the target's {line} line"
+        provider = catalog.provider_of(name)
+        if provider is not None:
+            package, read = provider
+            pinned = self.versions.version_of(package) if self.versions is not None else None
+            source = catalog.package(package)
+            if pinned is not None and pinned != read:
+                pin = f"; the project pins {package} {pinned}"
+            elif pinned is None and source is not None and source.installs_on(line) is False:
+                pin = (
+                    f"; that release needs Airflow {source.requires_airflow}, so Airflow "
+                    f"{self.target.version} runs an older one, which the catalog has not read"
+                )
+            else:
+                pin = ""
+            return (
+                f"its module is in {package}, whose release the catalog read ({read}) has no "
+                f"`{short}`: a class that release removed or renamed, or a newer one{pin}"
+            )
+        if name.split(".", 1)[0] == "airflow":
+            return "no Airflow line or provider in the catalog has this import path"
+        if "." not in name:
+            return "a name the file neither imports nor defines"
+        return (
+            "its module is neither under the project's import roots nor in a catalogued "
+            "package (a third-party library, or a folder deferaudit was not told about: "
+            "--python-path)"
+        )
+
     @property
     def parse_errors(self) -> int:
         return sum(1 for o in self.scan.outcomes if o.error is not None)

@@ -8,9 +8,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import field
 from typing import Literal
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
-
 from deferaudit.catalog import Catalog, ClassEntry, PackageSource
 from deferaudit.catalog.roots import OPERATOR_ROOTS, SENSOR_ROOTS
 from deferaudit.expand import EMPTY, FactoryTable
@@ -320,15 +317,7 @@ class ClassResolver:
         if self._sources is None:
             self._sources = {p.name: p for p in self.catalog.packages}
         source = self._sources.get(entry.package)
-        if source is None or not source.requires_airflow:
-            return None
-        try:
-            allowed = SpecifierSet(source.requires_airflow).contains(
-                Version(f"{self.line}.999"), prereleases=True
-            )
-        except (InvalidSpecifier, InvalidVersion):
-            return None
-        if allowed:
+        if source is None or source.installs_on(self.line) is not False:
             return None
         since = (
             f"`deferrable` arrives in {entry.package} {entry.deferrable_since}"

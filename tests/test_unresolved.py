@@ -63,10 +63,14 @@ def _outputs(result: ScanResult, folder: Path) -> tuple[str, dict[str, object]]:
     return text.getvalue(), json.loads(doc.getvalue())
 
 
+ELSEWHERE = (
+    "its module is neither under the project's import roots nor in a catalogued package (a "
+    "third-party library, or a folder deferaudit was not told about: --python-path)"
+)
 EXPECTED = [
-    {"name": "acme.sensors.PartnerSensor", "call_sites": 3},
-    {"name": "acme.operators.LoadOperator", "call_sites": 1},
-    {"name": "acme.sensors.VendorFileSensor", "call_sites": 1},
+    {"name": "acme.sensors.PartnerSensor", "call_sites": 3, "reason": ELSEWHERE},
+    {"name": "acme.operators.LoadOperator", "call_sites": 1, "reason": ELSEWHERE},
+    {"name": "acme.sensors.VendorFileSensor", "call_sites": 1, "reason": ELSEWHERE},
 ]
 LINE = (
     "Not judged: 5 call sites of 3 names deferaudit could not resolve: PartnerSensor (3), "
@@ -147,3 +151,67 @@ def test_taskflow_calls_and_functions_are_not_unresolved_classes(
     )
     result = _scan(tmp_path, catalog, cache=False)
     assert all(o.unresolved == () for o in result.outcomes)
+
+
+# A provider class the catalog's release of its provider no longer has (http 5.0 removed
+# SimpleHttpOperator), and a 1.10-style core path that only Airflow 2 lines ship.
+OLD_CLASSES = """
+from airflow import DAG
+from airflow.providers.http.operators.http import SimpleHttpOperator
+from airflow.sensors.s3_key_sensor import S3KeySensor
+
+with DAG("old", schedule="@daily"):
+    SimpleHttpOperator(task_id="call", endpoint="x")
+    S3KeySensor(task_id="wait", bucket_key="k")
+"""
+
+
+@pytest.mark.parametrize(
+    ("target", "pins", "http_reason", "core_reason"),
+    [
+        (
+            "2.5.3",
+            "",
+            "; that release needs Airflow >=2.11.0, so Airflow 2.5.3 runs an older one, which "
+            "the catalog has not read",
+            None,
+        ),
+        (
+            "2.5.3",
+            "apache-airflow-providers-http==4.1.0\n",
+            "; the project pins apache-airflow-providers-http 4.1.0",
+            None,
+        ),
+        ("3.3", "", "", "removed path"),
+    ],
+)
+def test_each_unresolved_name_says_why(
+    tmp_path: Path,
+    catalog: Catalog,
+    target: str,
+    pins: str,
+    http_reason: str,
+    core_reason: str | None,
+) -> None:
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "old.py").write_text(OLD_CLASSES)
+    if pins:
+        (tmp_path / "requirements.txt").write_text(f"apache-airflow=={target}\n{pins}")
+    result = _scan(tmp_path, catalog, cache=False, target_airflow=target)
+    text, doc = _outputs(result, tmp_path)
+    jsonschema.validate(doc, SCHEMA)
+    reasons = {i["name"]: i["reason"] for i in doc["summary"]["unresolved"]}  # type: ignore[index, union-attr]
+    http = catalog.package("apache-airflow-providers-http")
+    assert http is not None
+    assert reasons["airflow.providers.http.operators.http.SimpleHttpOperator"] == (
+        "its module is in apache-airflow-providers-http, whose release the catalog read "
+        f"({http.version}) has no `SimpleHttpOperator`: a class that release removed or "
+        f"renamed, or a newer one{http_reason}"
+    )
+    http_name = "airflow.providers.http.operators.http.SimpleHttpOperator"
+    assert f"  SimpleHttpOperator: {reasons[http_name]}" in text.splitlines()
+    # The 1.10-style shim resolves on Airflow 2 lines (a task, judged) and is a removed import
+    # path on 3.x (DA110 says so): never unresolved.
+    assert "airflow.sensors.s3_key_sensor.S3KeySensor" not in reasons
+    codes = {(f.rule, f.task_id) for f in result.findings}
+    assert (("DA110", "wait") in codes) is (core_reason is not None)

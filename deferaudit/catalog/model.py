@@ -10,6 +10,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
 CATALOG_SCHEMA = "deferaudit-catalog/1"
 
 # The Airflow release lines the bundled catalog was read from, oldest first: 2.2 (the first
@@ -53,6 +56,18 @@ class PackageSource:
     # (e.g. ">=2.11.0": newest providers may not install on older lines) and the wheel's hash.
     requires_airflow: str | None = None
     sha256: str | None = None
+
+    def installs_on(self, line: str) -> bool | None:
+        """Whether this release may be installed with Airflow ``line`` (any patch of it), by
+        its ``requires_airflow``; None when that is not known."""
+        if not self.requires_airflow:
+            return None
+        try:
+            return SpecifierSet(self.requires_airflow).contains(
+                Version(f"{line}.999"), prereleases=True
+            )
+        except (InvalidSpecifier, InvalidVersion):
+            return None
 
 
 @dataclass(frozen=True)
@@ -299,6 +314,35 @@ class Catalog:
     def entries_for(self, path: str) -> tuple[ClassEntry, ...]:
         """Every entry reachable by ``path`` (its defining path or an alias), on any line."""
         return self._index.get(path, ())
+
+    @functools.cached_property
+    def _provider_modules(self) -> dict[str, tuple[str, str]]:
+        """Module (and parent package, down to ``airflow.providers.<name>``) -> the provider
+        distribution whose catalogued classes live there, with the release read."""
+        modules: dict[str, tuple[str, str]] = {}
+        for entry in self.entries:
+            if entry.airflow_lines is not None:
+                continue  # core classes: their lines say where they are
+            for path in (entry.path, *entry.aliases):
+                parts = path.split(".")[:-1]
+                for size in range(len(parts), 2, -1):
+                    modules.setdefault(".".join(parts[:size]), (entry.package, entry.version))
+        return modules
+
+    def package(self, name: str) -> PackageSource | None:
+        """The source of a distribution the catalog read (a provider; a core distribution's
+        first line)."""
+        return next((p for p in self.packages if p.name == name), None)
+
+    def provider_of(self, path: str) -> tuple[str, str] | None:
+        """The catalogued provider (name, release read) whose modules hold ``path``'s module,
+        whether or not that release has the class: None for modules no provider has."""
+        parts = path.split(".")[:-1]
+        for size in range(len(parts), 2, -1):
+            found = self._provider_modules.get(".".join(parts[:size]))
+            if found is not None:
+                return found
+        return None
 
     def knows(self, path: str) -> bool:
         """True when the path names a catalogued class on any line."""

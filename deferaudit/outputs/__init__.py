@@ -97,5 +97,8 @@ def summary(report: Report) -> dict[str, Any]:
         "dags": report.dag_count,
         "tasks": report.task_count,
         "parse_errors": report.parse_errors,
-        "unresolved": [{"name": name, "call_sites": n} for name, n in report.unresolved],
+        "unresolved": [
+            {"name": name, "call_sites": n, "reason": report.unresolved_reason(name)}
+            for name, n in report.unresolved
+        ],
     }

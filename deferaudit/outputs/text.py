@@ -102,6 +102,10 @@ def _summary_lines(report: Report) -> list[str]:
             f"Not judged: {plural(sites, 'call site')} of {plural(len(unresolved), 'name')} "
             f"deferaudit could not resolve: {shown}{more} (--format json lists them)."
         )
+        lines.extend(
+            f"  {clean(item['name'].rsplit('.', 1)[-1])}: {clean(item['reason'])}"
+            for item in unresolved[:_UNRESOLVED_SHOWN]
+        )
     if report.history is not None:
         lines.extend(history_lines(report.history))
     lines.append(f"Target Airflow {report.target.version} ({clean(report.target.reason)}).")
