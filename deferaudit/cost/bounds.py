@@ -14,12 +14,13 @@ from deferaudit.resolve import ResolvedTask
 
 __all__ = [
     "bound_kind",
-    "bounded_worst",
+    "capped_by_runs",
     "class_number",
     "max_active_runs",
     "short_source",
     "task_queue",
     "task_timeout",
+    "worst_label",
 ]
 
 
@@ -166,18 +167,17 @@ def _unreadable_runs(source: str, fallback: Assumption) -> Assumption:
     )
 
 
-def bounded_worst(
-    worst: float, timed: bool, runs_per_day: float, runs_at_once: int
-) -> tuple[float, str]:
-    """The worst-case wait a run of the task can count, and the bound that set it.
+def worst_label(worst: float, timed: bool) -> str:
+    """What bounds a worst case before the DAG's runs at once do."""
+    return f"timeout {format_duration(worst)}" if timed else "the expected wait (no timeout)"
 
-    Each run waits at most its timeout (``timed``; else the worst case is the expected wait).
-    Runs overlap when a wait outlasts the schedule's interval, but no more than
-    ``runs_at_once`` runs of a DAG are active: its waiting holds at most that many slots all
-    day, which is ``runs_at_once x 1 day / runs_per_day`` of wait per run.
-    """
-    label = f"timeout {format_duration(worst)}" if timed else "the expected wait (no timeout)"
-    if runs_per_day > 0:
+
+def capped_by_runs(
+    worst: float, label: str, runs_per_day: float, runs_at_once: int
+) -> tuple[float, str]:
+    """``worst`` (set by ``label``) capped by ``runs_at_once`` runs of ``runs_per_day``: the
+    same cap whether the runs per day come from the schedule or from a measured history."""
+    if runs_per_day > 0 and runs_at_once > 0:
         cap = runs_at_once * DAY / runs_per_day
         if worst > cap:
             return cap, f"max_active_runs={runs_at_once}"

@@ -406,7 +406,7 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
     total = 0
     for path, cost in costs:
         (dag_id, _, _, runs, timing, mapped, wait, _, offset, now, later, overhead, _, starts,
-         now_s, deferred_s, after_s, worst_s, assumptions, _, queue, bound) = cost  # fmt: skip
+         now_s, deferred_s, after_s, worst_s, assumptions, _, queue, bound, *_) = cost  # fmt: skip
         # A site in a loop or mapped over values stands for ``mapped`` tasks.
         total += mapped
         key = id(timing)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from deferaudit.cost.bounds import capped_by_runs
 from deferaudit.cost.model import Assumption, SlotCost, assumption, remade
 from deferaudit.cost.schedule import DAY, Timing
 from deferaudit.durations import format_duration
@@ -512,7 +513,10 @@ def _priced(
 ) -> SlotCost:
     """``cost`` with the measured wait per run and runs per day, each noted with its source."""
     notes: dict[str, Assumption] = {a.quantity: a for a in cost.assumptions}
-    wait, worst, bound = cost.wait, cost.worst_wait, cost.worst_bound
+    wait = cost.wait
+    # The worst case before the DAG's runs at once capped it: the measured runs per day cap
+    # it again below.
+    worst, bound = cost.uncapped or (cost.worst_wait, cost.worst_bound)
     spread = task.wait
     if spread.p50 is not None:
         wait = spread.p50
@@ -550,6 +554,10 @@ def _priced(
             "measured runs evenly from midnight)"
         )
     notes["runs_per_day"] = assumption("runs_per_day", "history", f"{detail}: {source}")
+    worst, bound = capped_by_runs(worst, bound, runs, cost.runs_at_once)
+    notes.pop("max_active_runs", None)
+    if bound.startswith("max_active_runs") and cost.runs_note is not None:
+        notes["max_active_runs"] = cost.runs_note
     made = remade(
         cost,
         runs_per_day=runs,
@@ -557,7 +565,7 @@ def _priced(
         wait=wait,
         worst_wait=worst,
         worst_bound=bound,
-        assumptions=tuple(notes[a.quantity] for a in cost.assumptions)
+        assumptions=tuple(notes[a.quantity] for a in cost.assumptions if a.quantity in notes)
         + tuple(n for q, n in notes.items() if q not in {a.quantity for a in cost.assumptions}),
     )
     encoded = json.loads(made.encoded)

@@ -295,6 +295,12 @@ class SlotCost(NamedTuple):
     queue: str | None = None
     # What bounds ``worst_wait``: "timeout 1h", "max_active_runs=16", or the expected wait.
     worst_bound: str = ""
+    # The runs of its DAG active at once (0: not known) with where that number came from, and
+    # the worst case before they capped it (its wait and bound): measured runs per day
+    # (deferaudit.cost.history_join) cap it again.
+    runs_at_once: int = 0
+    runs_note: Assumption | None = None
+    uncapped: tuple[float, str] | None = None
 
     def per_run(self, mode: WaitMode, wait: float | None = None) -> float:
         return slot_seconds_per_run(
@@ -368,6 +374,9 @@ _COST_INPUTS = (
     "assumptions",
     "queue",
     "worst_bound",
+    "runs_at_once",
+    "runs_note",
+    "uncapped",
 )
 
 
@@ -398,6 +407,9 @@ def slot_cost(
     assumptions: tuple[Assumption, ...],
     queue: str | None = None,
     worst_bound: str = "",
+    runs_at_once: int = 0,
+    runs_note: Assumption | None = None,
+    uncapped: tuple[float, str] | None = None,
 ) -> SlotCost:
     """A SlotCost with its per-run slot-seconds (now, deferred, after the fix, worst case)
     and its JSON worked out."""
@@ -452,6 +464,9 @@ def slot_cost(
         encoded,
         queue,
         worst_bound,
+        runs_at_once,
+        runs_note,
+        uncapped,
     )
 
 

@@ -8,12 +8,13 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from deferaudit.cost.bounds import (
-    bounded_worst,
+    capped_by_runs,
     class_number,
     max_active_runs,
     short_source,
     task_queue,
     task_timeout,
+    worst_label,
 )
 from deferaudit.cost.branches import one_branch_priced
 from deferaudit.cost.hand_written import task_hand_waits, taskflow_waiting
@@ -220,7 +221,8 @@ def _cost(
     schedule, schedule_note = placement.schedule(task)
     # The worst case is bounded by the timeout (``timed``) and by the DAG's runs at once.
     runs_at_once, runs_note = max_active_runs(task.dag, params)
-    worst, bound = bounded_worst(worst, timed, schedule.runs_per_day, runs_at_once)
+    uncapped = (worst, worst_label(worst, timed))
+    worst, bound = capped_by_runs(*uncapped, schedule.runs_per_day, runs_at_once)
     queue, queue_note = task_queue(task)
     offset, offset_note = placement.offset(task)
     map_count, map_note = _map_count(task)
@@ -258,6 +260,9 @@ def _cost(
         assumptions=tuple(notes),
         queue=queue,
         worst_bound=bound,
+        runs_at_once=runs_at_once,
+        runs_note=runs_note,
+        uncapped=uncapped,
     )
 
 
