@@ -53,7 +53,7 @@ from deferaudit.project import (
 from deferaudit.project_pins import ProjectPins, project_pins, versions_for_target
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.rules import RULES, Finding
-from deferaudit.rules.factory_fix import owned_by_project, share_factory_fixes
+from deferaudit.rules.factory_fix import Unread, owned_by_project, share_factory_fixes
 from deferaudit.scan_keys import catalog_key, context_key, outcomes_key
 from deferaudit.settings import Settings
 from deferaudit.source import MAX_FILE_BYTES
@@ -191,6 +191,25 @@ def _mentions(path: Path, pattern: re.Pattern[bytes]) -> bool:
             return pattern.search(handle.read(MAX_FILE_BYTES + 1)) is not None
     except OSError:
         return False
+
+
+def _unread(planned: Sequence[PlannedFile], judged: Collection[str]) -> Unread:
+    """The files of a partial run it did not judge whose text names one of the given names."""
+    found: dict[frozenset[str], list[str]] = {}
+
+    def naming(names: frozenset[str]) -> list[str]:
+        if names not in found:
+            pattern = re.compile(
+                rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b"
+            )
+            found[names] = [
+                p.shown
+                for p in planned
+                if p.shown not in judged and p.role == "dag" and _mentions(p.path, pattern)
+            ]
+        return found[names]
+
+    return naming
 
 
 class _Scan:
@@ -414,7 +433,9 @@ class _Scan:
             cache.save()
         # One edit of a factory serves its calls in every file: decided from all the outcomes.
         done = share_factory_fixes(
-            [o for o in outcomes if o is not None], owned_by_project(self.paths, self.cwd)
+            [o for o in outcomes if o is not None],
+            owned_by_project(self.paths, self.cwd),
+            None if only is None else _unread(planned, only),
         )
         skipped = Counter(o.skipped for o in done if o.skipped is not None)
         problems = tuple(ScanProblem(p.path, p.message) for p in found.problems)

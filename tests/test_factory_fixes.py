@@ -579,3 +579,66 @@ def test_a_timeout_left_to_the_factorys_default_is_not_given_by_the_call(tmp_pat
         "them gives `timeout` (timeout=600) at dags/b.py:5: `deferrable=True` written in the "
         "factory makes that task defer too, though the call sets `timeout` itself"
     ]
+
+
+def _committed_then_changed(tmp_path: Path, *changed: str) -> Path:
+    repo = _repo(tmp_path)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "start"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, env=env, capture_output=True)
+    for name in changed:
+        with open(repo / name, "a") as handle:
+            handle.write("# touched\n")
+    return repo
+
+
+def _checked(repo: Path) -> dict[tuple[str, int, str], dict]:
+    done = _run(repo, "check", "dags", "--changed-since", "main", "--format", "json", *TARGET)
+    assert done.returncode == 1, done.stderr
+    return _by_place(json.loads(done.stdout))
+
+
+def test_check_changed_since_never_calls_a_factory_edit_safe_from_part_of_its_calls(
+    tmp_path: Path,
+) -> None:
+    # Only dags/users.py changed: its two factory-built tasks are judged alone. SparkStep is
+    # also called from dags/orders.py, which this run does not read: the edit of the class
+    # would change that task unseen, so it is no longer safe (a full scan finds it safe).
+    found = _checked(_committed_then_changed(tmp_path, "dags/users.py"))
+    assert set(found) == {
+        ("dags/users.py", 8, "DA101"),
+        ("dags/users.py", 9, "DA101"),
+        ("dags/users.py", 9, "DA108"),
+    }
+    watch = found[("dags/users.py", 9, "DA101")]["fix"]
+    assert (watch["action"], watch["safety"], watch["path"]) == (
+        "add-deferrable",
+        "unsafe",
+        "helpers/emr.py",
+    )
+    assert watch["unsafe_reasons"] == [
+        "this run judged only the changed files and those that use them: 1 other file naming "
+        "`helpers.emr.SparkStep` or a function that calls it (dags/orders.py) may call it too, "
+        "and the edit would change those tasks unseen (a full scan counts every call)"
+    ]
+    export = found[("dags/users.py", 8, "DA101")]["fix"]
+    assert "2 other files naming `helpers.sensors.wait_for_export`" in export["unsafe_reasons"][-1]
+    assert "(dags/events.py, dags/orders.py)" in export["unsafe_reasons"][-1]
+
+
+def test_check_changed_since_keeps_a_factory_edit_safe_when_every_caller_is_judged(
+    tmp_path: Path,
+) -> None:
+    # Both files that build a SparkStep changed: every call is seen, and its edit is safe as
+    # in a full scan.
+    found = _checked(_committed_then_changed(tmp_path, "dags/users.py", "dags/orders.py"))
+    for place in (("dags/users.py", 9, "DA101"), ("dags/orders.py", 10, "DA101")):
+        fix = found[place]["fix"]
+        assert (fix["action"], fix["safety"], fix["path"]) == WATCH_FIX
+        assert "unsafe_reasons" not in fix

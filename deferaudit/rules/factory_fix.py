@@ -86,8 +86,15 @@ def owned_by_project(paths: Sequence[Path], cwd: Path) -> Callable[[str], bool]:
     return owned
 
 
+# The files a partial run did not judge that may call any of the given function or class
+# names (their text names one): see ``share_factory_fixes``.
+Unread = Callable[[frozenset[str]], Sequence[str]]
+
+
 def share_factory_fixes(
-    outcomes: Sequence[FileOutcome], owned: Callable[[str], bool]
+    outcomes: Sequence[FileOutcome],
+    owned: Callable[[str], bool],
+    unread: Unread | None = None,
 ) -> list[FileOutcome]:
     """One fix for each factory's operator call, shared by every finding that edits it.
 
@@ -100,7 +107,9 @@ def share_factory_fixes(
     (``_WAITING_PARAMS``: the edit would override what that call chose) or suppresses the
     finding, and the edit is safe for each call's task. Each finding then carries the same
     fix, naming the file and line it edits and how many calls it changes; a finding whose
-    edit is withheld says why.
+    edit is withheld says why. ``unread``, in a partial run (``check --changed-since``), names
+    the files it did not judge whose text names the factory (or a function on the way to it):
+    their calls are not seen, so the edit cannot be safe.
     """
     calls: dict[_FactoryKey, dict[_SiteKey, FactoryCall]] = {}
     for outcome in outcomes:
@@ -127,7 +136,9 @@ def share_factory_fixes(
     verdicts: dict[_FixKey, tuple[Fix | None, str]] = {}
     for key, group in findings.items():
         for rule in sorted({f.rule for f in group if _edits_factory(f)}):
-            verdicts[(*key, rule)] = _shared_fix(key, rule, calls.get(key, {}), group, owned)
+            verdicts[(*key, rule)] = _shared_fix(
+                key, rule, calls.get(key, {}), group, owned, unread
+            )
     if not verdicts:
         return list(outcomes)
     return [_with_shared_fixes(outcome, verdicts) for outcome in outcomes]
@@ -187,6 +198,25 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _unread_callers(function: str, group: Sequence[Finding], unread: Unread | None) -> list[str]:
+    """The files a partial run did not judge that name the factory or a function of the
+    chains that reach it (a DAG file calls the outermost)."""
+    if unread is None:
+        return []
+    names = {function.rsplit(".", 1)[-1]}
+    for finding in group:
+        if finding.built is not None:
+            names.update(f.calls.rsplit(".", 1)[-1] for f in finding.built.chain if f.calls)
+    names.discard("__init__")
+    return sorted(unread(frozenset(n for n in names if n.isidentifier())))
+
+
+def _named(paths: Sequence[str]) -> str:
+    named = list(paths[:_SITES_NAMED])
+    more = len(paths) - len(named)
+    return ", ".join(named) + (f" and {more} more" if more else "")
+
+
 def _listed(sites: Sequence[_SiteKey]) -> str:
     named = [f"{path}:{line}" for path, line, _ in sites[:_SITES_NAMED]]
     more = len(sites) - len(named)
@@ -199,6 +229,7 @@ def _shared_fix(
     calls: dict[_SiteKey, FactoryCall],
     group: Sequence[Finding],
     owned: Callable[[str], bool],
+    unread: Unread | None = None,
 ) -> tuple[Fix | None, str]:
     """The one fix of a factory's operator call for all of its calls, or None and why."""
     path, line, _ = key
@@ -280,6 +311,14 @@ def _shared_fix(
         reasons.append(
             f"a suppression comment keeps the task of the call at {_listed(kept)} as it is, "
             f"but the edit in `{function}` changes it too"
+        )
+    callers = _unread_callers(function, group, unread)
+    if callers:
+        reasons.append(
+            f"this run judged only the changed files and those that use them: "
+            f"{_count(len(callers), 'other file')} naming `{function}` or a function that "
+            f"calls it ({_named(callers)}) may call it too, and the edit would change those "
+            "tasks unseen (a full scan counts every call)"
         )
     own: dict[str, list[_SiteKey]] = {}
     for finding in fixers:
