@@ -149,4 +149,11 @@ def _composer(triggerers: int) -> tuple[str, ...]:
             f"  ({triggerers} needed, but Composer allows at most {_COMPOSER_MAX_TRIGGERERS} "
             "triggerers of at most 1 vCPU each: split the work across environments)"
         )
+    # TriggererResource.cpu and .memoryGb are each replica's request and limit (same API
+    # reference); nothing deferaudit reads measures what a trigger costs in either.
+    lines.append(
+        "  (triggerer.cpu and triggerer.memoryGb, each triggerer's CPU and memory: deferaudit "
+        "does not measure what a trigger uses, so keep the environment's values and watch the "
+        "triggerers' CPU once the fixes run)"
+    )
     return tuple(lines)

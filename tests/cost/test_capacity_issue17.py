@@ -375,6 +375,9 @@ def test_where_the_numbers_go_for_astro_and_composer() -> None:
     # Composer allows at most 10 triggerers: 12 are capped, and the cap is said.
     assert one_pool.composer[1] == '  {"config": {"workloadsConfig": {"triggerer": {"count": 10}}}}'
     assert "12 needed, but Composer allows at most 10" in one_pool.composer[2]
+    # CPU and memory per triggerer are not sized: no evidence of what a trigger uses.
+    assert one_pool.composer[-1].startswith("  (triggerer.cpu and triggerer.memoryGb")
+    assert "does not measure what a trigger uses" in one_pool.composer[-1]
     assert one_pool.commands == ("12 x: airflow triggerer --capacity 1000",)
     queued = placement(500, 0, [QueueTriggerers("etl", 2), QueueTriggerers("ml team", 3)], True)
     assert queued.commands == (
