@@ -215,3 +215,26 @@ def test_each_unresolved_name_says_why(
     assert "airflow.sensors.s3_key_sensor.S3KeySensor" not in reasons
     codes = {(f.rule, f.task_id) for f in result.findings}
     assert (("DA110", "wait") in codes) is (core_reason is not None)
+
+
+def test_a_provider_with_no_operator_left_is_named_by_its_modules(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    # apache-airflow-providers-postgres's newest release defines no operator (PostgresOperator
+    # went to the common-sql provider's SQLExecuteQueryOperator): its module still names it.
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "pg.py").write_text(
+        "from airflow import DAG\n"
+        "from airflow.providers.postgres.operators.postgres import PostgresOperator\n\n"
+        'with DAG("pg", schedule="@daily"):\n'
+        '    PostgresOperator(task_id="q", sql="select 1")\n'
+    )
+    _, doc = _outputs(_scan(tmp_path, catalog, cache=False, target_airflow="3.3"), tmp_path)
+    (item,) = doc["summary"]["unresolved"]  # type: ignore[index]
+    postgres = catalog.package("apache-airflow-providers-postgres")
+    assert postgres is not None
+    assert item["reason"] == (
+        "its module is in apache-airflow-providers-postgres, whose release the catalog read "
+        f"({postgres.version}) has no `PostgresOperator`: a class that release removed or "
+        "renamed, or a newer one"
+    )

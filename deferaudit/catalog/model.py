@@ -327,6 +327,14 @@ class Catalog:
                 parts = path.split(".")[:-1]
                 for size in range(len(parts), 2, -1):
                     modules.setdefault(".".join(parts[:size]), (entry.package, entry.version))
+        # A provider read that defines no operator (postgres, which dropped PostgresOperator):
+        # its modules are named after it (apache-airflow-providers-cncf-kubernetes ->
+        # airflow.providers.cncf.kubernetes).
+        prefix = "apache-airflow-providers-"
+        for package in self.packages:
+            if package.name.startswith(prefix) and package.airflow_line is None:
+                module = "airflow.providers." + package.name[len(prefix) :].replace("-", ".")
+                modules.setdefault(module, (package.name, package.version))
         return modules
 
     def package(self, name: str) -> PackageSource | None:
