@@ -1105,7 +1105,8 @@ def test_text_and_sarif_name_where_a_factory_built_task_is_written(tmp_path: Pat
         base, cwd=repo, capture_output=True, text=True, timeout=120, check=False
     ).stdout
     assert (
-        "    built at team/sensors.py:5 by `team.sensors.wait_for_file` (dags/landing.py:5)"
+        "    task `wait_orders` built at team/sensors.py:5 by `team.sensors.wait_for_file` "
+        "(dags/landing.py:5)"
     ) in text
     sarif = json.loads(
         subprocess.run(

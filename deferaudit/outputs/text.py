@@ -34,7 +34,9 @@ def built_text(finding: Finding) -> str:
     built = finding.built
     assert built is not None
     via = " -> ".join(f"`{frame.calls}` ({frame.path}:{frame.line})" for frame in built.chain)
-    return f"built at {built.path}:{built.line} by {via}"
+    # One call may build several tasks, each with its finding at that call: the task names which.
+    task = f"task `{finding.task_id}` " if finding.task_id else ""
+    return f"{task}built at {built.path}:{built.line} by {via}"
 
 
 def emit_text(report: Report, out: TextIO, view: View) -> None:
