@@ -183,12 +183,16 @@ def _query(dialect: str, window: Window, schema: Schema) -> Any:
         bucket = cast(func.hashtext(runs.c.dag_id), BigInteger) * 2147483648 + func.hashtext(
             runs.c.task_id
         )
+        # Within a task the ids are compared byte by byte (COLLATE "C": the same groups, as
+        # the database's collations are deterministic) rather than by the collation's rules
+        # (strcoll): each run is compared with a task's other runs some ten times in the sort.
         grouped = (
-            select(*key, *totals, *spreads)
-            .group_by(bucket.label("bucket"), *key)
+            select(*[runs.c[k].collate("C").label(k) for k in _KEY], *totals, *spreads)
+            .group_by(bucket.label("bucket"), *[runs.c[k].collate("C") for k in _KEY])
             .subquery("per_task")
         )
-        return select(grouped).order_by(*[grouped.c[k] for k in _KEY])
+        # The tasks in the database's own order of the ids, as before.
+        return select(grouped).order_by(*[grouped.c[k].collate("default") for k in _KEY])
     # SQLite has no percentile_cont: the same interpolation over ranked rows, one per figure.
     query = select(*key, *totals).group_by(*key).subquery("totals")
     columns = [query]

@@ -80,7 +80,7 @@ def _tables() -> dict[str, Any]:
 
 def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
     """``later - earlier`` in seconds, rounded to milliseconds, in the database's own SQL."""
-    from sqlalchemy import Float, Numeric, cast, extract, func, literal, literal_column
+    from sqlalchemy import BigInteger, Float, case, cast, func, literal, literal_column
 
     if dialect == "sqlite":
         return func.round((func.julianday(later) - func.julianday(earlier)) * literal(86400.0), 3)
@@ -88,7 +88,21 @@ def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
         # An exact DECIMAL; TIMESTAMPDIFF reads TIMESTAMP and DATETIME columns alike.
         micro = func.timestampdiff(literal_column("MICROSECOND"), earlier, later)
         return func.round(micro / literal(1000000), 3)
-    return cast(func.round(cast(extract("epoch", later - earlier), Numeric), 3), Float)
+    # PostgreSQL: the span's microseconds as a bigint (date_part's double is within a small
+    # fraction of them for any span under 35 years), rounded half away from zero to
+    # milliseconds in integers, then divided by 1000: the nearest double to the same decimal as
+    # round(extract(epoch ...)::numeric, 3)::float8, without numeric arithmetic (five times
+    # slower, at tens of millions of spans).
+    micro = cast(
+        func.date_part(literal_column("'epoch'"), later - earlier) * literal_column("1000000"),
+        BigInteger,
+    )
+    half, thousand = literal_column("500"), literal_column("1000")
+    milli = case(
+        (micro < literal_column("0"), (micro - half).self_group().op("/")(thousand)),
+        else_=(micro + half).self_group().op("/")(thousand),
+    )
+    return cast(milli, Float).op("/")(thousand)
 
 
 def _bound(dialect: str, moment: datetime) -> datetime:
