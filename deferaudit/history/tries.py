@@ -259,7 +259,7 @@ def _in_deferral(deferral: Any, tries: Any) -> Any:
     )
 
 
-def _logged_waits(dialect: str, name: str = "logged_waits") -> Any:
+def _logged_waits(dialect: str, name: str = "logged_waits") -> tuple[Any, Any]:
     """Airflow 3: what the audit log says each try waited, one row per try key that has an
     ``up_for_reschedule`` or a ``deferred`` row:
 
@@ -271,7 +271,8 @@ def _logged_waits(dialect: str, name: str = "logged_waits") -> Any:
       and the latest deferral it never resumed from: it ended in the triggerer).
 
     The log is read once by event (an index) with the neighbouring ``running`` row of each
-    (the try's index), computed once, then grouped by try key: one join to the tries."""
+    (the try's index), computed once, then grouped by try key: one join to the tries. Returns
+    the grouped CTE and the rows' (for ``_logged_key``)."""
     from sqlalchemy import and_, case, func, select
 
     log = _tables()["log"]
@@ -325,6 +326,25 @@ def _logged_waits(dialect: str, name: str = "logged_waits") -> Any:
         # the grouped rows are few and hashes them, the tries probing; over a materialized
         # result it has no statistics and hashes the millions of tries instead.
         .prefix_with("NOT MATERIALIZED", dialect="postgresql")
+    ), rows
+
+
+def _logged_key(dialect: str, logged: Any, rows: Any, tries: Any) -> Any:
+    """The join of the tries to their logged waits. PostgreSQL: a try of a task that never
+    rescheduled or deferred in the log (its DAG and task ids not among the logged rows', a
+    small hashed set) is not looked up: a NULL key matches nothing, and the join neither hashes
+    nor probes it. Most tries are not waits, and each probe of the millions of logged tries'
+    keys misses the processor's caches."""
+    from sqlalchemy import and_, case, select, tuple_
+
+    if dialect != "postgresql":
+        return _same_key(dialect, logged, tries, _TRY, "try_hash")
+    # DISTINCT: a few rows by the planner's estimate too, so that it hashes them once.
+    tasks = select(rows.c.dag_id, rows.c.task_id).distinct()
+    waited = tuple_(tries.c.dag_id, tries.c.task_id).in_(tasks)
+    return and_(
+        logged.c.dag_id == case((waited, tries.c.dag_id)),
+        *[logged.c[k] == tries.c[k] for k in _TRY if k != "dag_id"],
     )
 
 
@@ -359,7 +379,7 @@ def _per_try(
     )
     if "waits" not in shared:
         shared["waits"] = _logged_waits(dialect)
-    logged = shared["waits"]
+    logged, logged_rows = shared["waits"]
     triggerer_seconds = func.coalesce(logged.c.resumed_seconds, 0.0) + func.coalesce(
         _seconds(dialect, tries.c.end_date, logged.c.open_since), 0.0
     )
@@ -406,7 +426,7 @@ def _per_try(
         )
         .select_from(tries)
         .outerjoin(pokes, pokes.c.ti_id == tries.c.id)
-        .outerjoin(logged, _same_key(dialect, logged, tries, _TRY, "try_hash"))
+        .outerjoin(logged, _logged_key(dialect, logged, logged_rows, tries))
         .cte(f"per_try{suffix}")
     )
 
