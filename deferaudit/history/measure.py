@@ -124,9 +124,11 @@ def _per_run(dialect: str, window: Window, schema: Schema) -> Any:
     )
 
     def both(figure: str) -> Any:
-        # NULL when neither has the figure, as SUM over the tries would be.
+        # NULL when neither has the figure, as SUM over the tries would be. The earlier tries'
+        # figure is tested first: most runs have none, and the current try's figure (an
+        # expression PostgreSQL computes again at each place it is named) is then computed once.
         a, b = now.c[figure], earlier.c[figure]
-        return case((a.is_(None), b), (b.is_(None), a), else_=a + b).label(figure)
+        return case((b.is_(None), a), (a.is_(None), b), else_=a + b).label(figure)
 
     kind = case(
         (earlier.c.kind.is_(None), now.c.kind),

@@ -463,7 +463,8 @@ def _postgresql_rows(connection: Any, window: Window, schema: Any) -> tuple[list
     # 1: a start and an end for each axis; 0: a queued probe for each axis; NULL: none.
     makes = case(
         (holding, 1),
-        (and_(tries.c.queued_dttm.is_not(None), tries.c.queued.is_not(None)), 0),
+        # (queued is NULL only without queued_dttm: a try of the window has a start_date.)
+        (tries.c.queued_dttm.is_not(None), 0),
     )
     none = cast(literal(None), Float)
     parts = [
