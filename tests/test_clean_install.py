@@ -45,3 +45,24 @@ def test_a_clean_install_without_extras_scans_the_sample_dags(tmp_path: Path) ->
     assert "Traceback" not in done.stderr, done.stderr[-2000:]
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout)["summary"]["findings"] > 0
+    # What ships beside the modules: the codemods (fix), the report's templates, the schema.
+    exe = str(venv / "bin" / "deferaudit")
+
+    def run(*args: str) -> str:
+        ran = subprocess.run([exe, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+        assert ran.returncode == 0 and "Traceback" not in ran.stderr, (args, ran.stderr[-2000:])
+        return ran.stdout
+
+    assert "Would fix" in run("fix", "sample_dags", "--no-cache")
+    run("report", "sample_dags", "--no-cache", "-o", str(tmp_path / "report.html"))
+    assert "<html" in (tmp_path / "report.html").read_text()
+    assert json.loads(run("scan", "sample_dags", "--no-cache", "--format", "sarif"))["runs"]
+    # The history command without its extra says how to get it, in one line.
+    history = subprocess.run(
+        [exe, "history", "--db", f"sqlite:///{tmp_path / 'none.db'}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert history.returncode != 0 and "Traceback" not in history.stderr
+    assert "pip install 'deferaudit[history]'" in history.stderr
