@@ -154,7 +154,11 @@ class Functions:
                 defaults=defaults,
                 var_args=args.vararg.arg if args.vararg else None,
                 var_kwargs=args.kwarg.arg if args.kwarg else None,
-                locals={k: v for k, v in builder.assigned.items() if k not in builder.reassigned},
+                locals={
+                    k: segment(v)
+                    for k, v in builder.assigned.items()
+                    if v is not None and k not in builder.reassigned
+                },
                 tasks=tuple(sites[i] for i in builder.tasks),
                 dags=tuple(dags[i] for i in builder.dags),
                 calls=tuple(self.calls[i] for i in builder.calls),
