@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from deferaudit.catalog import Catalog
 from deferaudit.cost.capacity import TriggererPlan, plan_capacity, plan_parameters
-from deferaudit.cost.fix_first import command_options, fix_first, source_options
-from deferaudit.cost.plan_cache import load_plan, plan_file, save_plan
+from deferaudit.cost.fix_first import FixFirst, command_options, fix_first, source_options
+from deferaudit.cost.plan_cache import fix_first_file, load_plan, plan_file, save_plan
 from deferaudit.report import GateVerdict, Report
 from deferaudit.rules.base import Finding
 from deferaudit.scan import ScanResult, scan
@@ -131,8 +131,26 @@ def complete_report(
         cwd=cwd,
         gate=verdict,
         history=joined,
-        fix_first=fix_first(findings, words),
+        fix_first=_fix_first(result, findings, words, every=judge is None and history is None),
     )
+
+
+def _fix_first(
+    result: ScanResult, findings: Sequence[Finding], words: tuple[str, ...], *, every: bool
+) -> FixFirst:
+    """The fix-first ranking; when ``every`` finding of the scan is shown (no gate filtering
+    them, no history re-pricing them), kept under the outcomes' key and the command's words,
+    so a warm scan of unchanged files gets it back without ranking every task again."""
+    folder, key = result.cache_folder, result.outcomes_key
+    if not every or folder is None or key is None:
+        return fix_first(findings, words)
+    file = fix_first_file(folder)
+    stored = load_plan(file, (key, words), result.cache_seal)
+    if isinstance(stored, FixFirst):
+        return stored
+    made = fix_first(findings, words)
+    save_plan(file, (key, words), made, result.cache_seal)
+    return made
 
 
 def with_history(result: ScanResult, history: History) -> tuple[ScanResult, HistoryJoin]:
