@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import field
 from typing import Literal
 
-from deferaudit.catalog import Catalog, ClassEntry, PackageSource
+from deferaudit.catalog import Catalog, ClassEntry
 from deferaudit.catalog.roots import OPERATOR_ROOTS, SENSOR_ROOTS
 from deferaudit.expand import EMPTY, FactoryTable
 from deferaudit.facts import Arg, ClassFacts, DagFacts, InitValue, TaskSite
@@ -177,7 +177,6 @@ class ClassResolver:
             for i in range(1, len(parts)):
                 self._by_suffix.setdefault(".".join(parts[i:]), []).append(cls)
         self._memo: dict[tuple[str, ...], ResolvedClass] = {}
-        self._sources: dict[str, PackageSource] | None = None
         self._by_name: dict[str, list[ClassEntry]] | None = None
 
     def resolve(self, candidates: Iterable[str]) -> ResolvedClass:
@@ -314,9 +313,7 @@ class ClassResolver:
             return None
         if self.versions is not None and self.versions.version_of(entry.package) is not None:
             return None
-        if self._sources is None:
-            self._sources = {p.name: p for p in self.catalog.packages}
-        source = self._sources.get(entry.package)
+        source = self.catalog.package(entry.package)
         if source is None or source.installs_on(self.line) is not False:
             return None
         since = (

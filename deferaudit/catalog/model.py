@@ -337,10 +337,17 @@ class Catalog:
                 modules.setdefault(module, (package.name, package.version))
         return modules
 
+    @functools.cached_property
+    def _packages_by_name(self) -> dict[str, PackageSource]:
+        by_name: dict[str, PackageSource] = {}
+        for source in self.packages:
+            by_name.setdefault(source.name, source)
+        return by_name
+
     def package(self, name: str) -> PackageSource | None:
         """The source of a distribution the catalog read (a provider; a core distribution's
         first line)."""
-        return next((p for p in self.packages if p.name == name), None)
+        return self._packages_by_name.get(name)
 
     def provider_of(self, path: str) -> tuple[str, str] | None:
         """The catalogued provider (name, release read) whose modules hold ``path``'s module,

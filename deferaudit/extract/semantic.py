@@ -174,7 +174,7 @@ class ModuleModel:
         out: dict[str, tuple[str, ...]] = {}
         for name, bound in self.constants.items():
             if type(bound) in _ALIAS_NODES and name not in self.imports:
-                found = self._resolve(ast.Name(id=name))
+                found = self._resolve(bound, 1)  # type: ignore[arg-type]
                 if found:
                     out[name] = found
         return out

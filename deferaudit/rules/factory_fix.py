@@ -218,9 +218,7 @@ def _named(paths: Sequence[str]) -> str:
 
 
 def _listed(sites: Sequence[_SiteKey]) -> str:
-    named = [f"{path}:{line}" for path, line, _ in sites[:_SITES_NAMED]]
-    more = len(sites) - len(named)
-    return ", ".join(named) + (f" and {more} more" if more else "")
+    return _named([f"{path}:{line}" for path, line, _ in sites])
 
 
 def _shared_fix(
