@@ -221,6 +221,18 @@ def edit_task_call(
         func = call.func
         assert isinstance(func, cst.Attribute)
         return call.with_changes(func=func.with_changes(value=change(inner)))
-    if not command.callee_matches(target, call.func):
+    if command.callee_matches(target, call.func):
+        return change(call)
+    # ``functools.partial(S3KeySensor, ...)``: the class and the keywords bound to it are the
+    # task's call; the change is made to ``S3KeySensor(...)`` and put back into ``partial``.
+    first = call.args[0] if call.args else None
+    if (
+        first is None
+        or first.keyword is not None
+        or first.star
+        or not command.module.code_for_node(call.func).endswith("partial")
+        or not command.callee_matches(target, first.value)
+    ):
         return None
-    return change(call)
+    changed = change(call.with_changes(func=first.value, args=call.args[1:]))
+    return call.with_changes(args=[first.with_changes(value=changed.func), *changed.args])

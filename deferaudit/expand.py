@@ -198,6 +198,7 @@ def expand_file(
                 outer=call,
                 iteration=index if call.iterations else None,
                 arms=call.arms,
+                instance=_attributes(out.named_dags, call.receiver),
             )
             if result is None:
                 continue
@@ -223,6 +224,14 @@ def expand_file(
         tasks = [t if t.dag_key else evolve(t, dag_key=dags[0].key) for t in tasks]
     by_key = {d.key: d for d in dags}
     return [_with_defaults(t, by_key) for t in tasks], dags
+
+
+def _attributes(named: Mapping[str, str], receiver: str | None) -> dict[str, str] | None:
+    """The DAGs a module-level instance's attributes hold (``pipeline.dag`` -> key)."""
+    if receiver is None:
+        return None
+    prefix = f"{receiver}."
+    return {k.removeprefix(prefix): v for k, v in named.items() if k.startswith(prefix)}
 
 
 def _arms_at(arms: tuple[Arm, ...], where: tuple[str, str]) -> tuple[Arm, ...]:
@@ -302,9 +311,11 @@ class _Expander:
         caller_path: str | None = None,
         star_known: bool | None = None,
         arms: tuple[Arm, ...] = (),
+        instance: Mapping[str, str] | None = None,
     ) -> _Result | None:
         """``arms``: the if/else branches the call stands in, from the DAG file's down
-        (``TaskSite.arms``)."""
+        (``TaskSite.arms``); ``instance``: for a method, the DAGs its instance's attributes
+        hold (``dag`` -> key), which ``self.dag`` in its body reads."""
         factory = self.table.lookup(call.candidates)
         if factory is None or self.calls_read >= MAX_CALLS:
             return None
@@ -320,6 +331,8 @@ class _Expander:
         env, stars, dags_in = _bind(
             fn, call, args, kwargs, dag_map, call.star_known if star_known is None else star_known
         )
+        if fn.is_method and instance:
+            dags_in.update({f"self.{attr}": key for attr, key in instance.items()})
         # The parameters this call leaves to their defaults.
         defaulted = frozenset(
             p for p in (*fn.params, *fn.kwonly) if p in fn.defaults and p not in env
@@ -348,7 +361,16 @@ class _Expander:
             out.dags.append(made)
         for task in fn.tasks:
             made = self._task(
-                task, names, dags_in, local_dags, context_dag, outer, chain, scope, defaulted
+                task,
+                names,
+                dags_in,
+                local_dags,
+                context_dag,
+                outer,
+                chain,
+                scope,
+                defaulted,
+                fn.partial,
             )
             out.tasks.append(evolve(made, arms=arms + _arms_at(task.arms, where)))
         result = _Result()
@@ -373,6 +395,7 @@ class _Expander:
                     caller_path=scope.path,
                     star_known=not unread,
                     arms=arms + _arms_at(inner.arms, where),
+                    instance=self._instance(fn, inner, local_dags, instance, inner_results),
                 )
                 if got is not None and inner.assigned:
                     inner_results[inner.assigned] = got
@@ -422,6 +445,28 @@ class _Expander:
             repeat=self._repeat(outer),
         )
 
+    @staticmethod
+    def _instance(
+        fn: FunctionFacts,
+        inner: CallSite,
+        local_dags: Mapping[str, str],
+        own: Mapping[str, str] | None,
+        results: Mapping[str, _Result],
+    ) -> Mapping[str, str] | None:
+        """The DAGs held by the attributes of the instance a call in ``fn`` calls a method of:
+        ``self.method()`` in a method (what ``fn``'s instance holds, with what ``fn`` itself
+        sets), or ``pipeline.method()`` with ``pipeline`` bound to a call ``fn`` made."""
+        if inner.receiver is not None:
+            made = results.get(inner.receiver)
+            return made.attrs if made is not None else None
+        if not fn.is_method:
+            return None
+        owner = fn.path.rsplit(".", 1)[0]
+        if not any(c.rsplit(".", 1)[0] == owner for c in inner.candidates):
+            return None
+        mine = {attr: local_dags[key] for attr, key in fn.dag_attrs.items() if key in local_dags}
+        return {**(own or {}), **mine}
+
     def _repeat(self, outer: CallSite) -> int:
         if outer.iterations or outer.loop is None:
             return 1
@@ -439,6 +484,7 @@ class _Expander:
         chain: tuple[Frame, ...],
         scope: ModuleScope,
         defaulted: frozenset[str] = frozenset(),
+        partial: bool = False,
     ) -> TaskSite:
         kwargs = {name: names.again(value) for name, value in task.kwargs.items()}
         from_call = {
@@ -446,7 +492,7 @@ class _Expander:
             for name, value in task.kwargs.items()
             if kwargs[name] is not value and not _from_defaults(name, value, defaulted)
         }
-        added, stars_left = _merge_stars(kwargs, task.star_sources, names)
+        added, stars_left = _merge_stars(kwargs, task.star_sources, names, override=partial)
         from_call |= added
         star_unknown = bool(stars_left)
         # ``make(dag=dag)`` with ``S3KeySensor(**kwargs)`` in ``make``: the DAG passes through.
@@ -514,16 +560,17 @@ def _from_defaults(name: str, value: Arg, defaulted: frozenset[str]) -> bool:
 
 
 def _merge_stars(
-    kwargs: dict[str, Arg], sources: Sequence[str], names: CallNames
+    kwargs: dict[str, Arg], sources: Sequence[str], names: CallNames, override: bool = False
 ) -> tuple[set[str], tuple[str, ...]]:
     """Add the entries of each ``**source`` of a call written in a body to its keywords (the
-    keywords written win): the names added, and the sources whose entries are not all known."""
+    keywords written win, unless ``override``: a ``functools.partial``'s call's keywords win
+    over the bound ones): the names added, and the sources whose entries are not all known."""
     added: set[str] = set()
     unread: list[str] = []
     for source in sources:
         entries, known = names.star(source)
         for name, value in entries.items():
-            if name not in kwargs:
+            if override or name not in kwargs:
                 kwargs[name] = value
                 added.add(name)
         if not known:

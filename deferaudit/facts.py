@@ -231,6 +231,8 @@ class CallSite:
     # The if/else branches the call is written in (as ``TaskSite.arms``): the tasks it builds
     # stand in them too.
     arms: tuple[Arm, ...] = ()
+    # ``pipeline.add_sensor(...)``: the name of the instance whose method is called.
+    receiver: str | None = None
 
 
 @record
@@ -243,6 +245,10 @@ class FunctionFacts:
     its body binds once, with their sources (read again with a call's arguments);
     ``dag_attrs`` the attributes an ``__init__`` sets to a DAG it makes (``self.dag`` ->
     that DAG's key); ``returns`` the sources of its ``return`` values.
+
+    ``partial``: a module-level name bound once to ``functools.partial(<operator class>,
+    ...)``, read as a function whose one task is the class called with the bound keywords
+    and the call's own; the call's keywords win, as ``partial`` merges them.
     """
 
     path: str
@@ -260,6 +266,7 @@ class FunctionFacts:
     dag_attrs: Mapping[str, str] = field(default_factory=dict)
     dag_vars: Mapping[str, str] = field(default_factory=dict)
     is_method: bool = False
+    partial: bool = False
 
 
 @record

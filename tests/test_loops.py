@@ -65,6 +65,12 @@ def test_literal_list_loop_is_three_tasks_one_finding_and_three_times_the_cost(
     assert note.source == "measured"
     assert "3 tasks" in note.detail
     assert "wait_orders, wait_users, wait_items" in note.detail
+    # The ranking names the tasks the call makes, not the call's f-string.
+    from deferaudit.cost.fix_first import fix_first
+
+    (place,) = fix_first(looped.findings, ["dags"]).tasks
+    assert place.task_ids == ("wait_orders", "wait_users", "wait_items")
+    assert place.label == "loops.wait_orders (+2 more)"
 
 
 def test_range_counts_its_length_and_task_ids_fold() -> None:

@@ -241,7 +241,7 @@ def _entry(
         path,
         line,
         first.dag_id,
-        tuple(dict.fromkeys(t.cost.task_id for t in tasks if t.cost.task_id)),
+        tuple(dict.fromkeys(i for t in tasks for i in _task_ids(t.cost))),
         verdict,
         back,
         sum(t.cost.waste_slot_hours_per_day for t in tasks),
@@ -253,3 +253,8 @@ def _entry(
         if verdict == "needs-human"
         else only_command(scanned, path, line, unsafe=verdict == "unsafe"),
     )
+
+
+def _task_ids(cost: SlotCost) -> tuple[str, ...]:
+    """The task ids one cost stands for: a loop's, else the task's own (if known)."""
+    return cost.loop_ids or ((cost.task_id,) if cost.task_id else ())

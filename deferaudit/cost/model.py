@@ -301,6 +301,9 @@ class SlotCost(NamedTuple):
     runs_at_once: int = 0
     runs_note: Assumption | None = None
     uncapped: tuple[float, str] | None = None
+    # The task ids a call in a loop makes (``loop_0``, ``loop_1``...; ``task_id`` is then the
+    # call's source, ``f"loop_{i}"``), when the loop's elements fold: for the ranking's labels.
+    loop_ids: tuple[str, ...] = ()
 
     def per_run(self, mode: WaitMode, wait: float | None = None) -> float:
         return slot_seconds_per_run(
@@ -410,6 +413,7 @@ def slot_cost(
     runs_at_once: int = 0,
     runs_note: Assumption | None = None,
     uncapped: tuple[float, str] | None = None,
+    loop_ids: tuple[str, ...] = (),
 ) -> SlotCost:
     """A SlotCost with its per-run slot-seconds (now, deferred, after the fix, worst case)
     and its JSON worked out."""
@@ -467,6 +471,7 @@ def slot_cost(
         runs_at_once,
         runs_note,
         uncapped,
+        loop_ids,
     )
 
 

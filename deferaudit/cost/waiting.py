@@ -263,6 +263,7 @@ def _cost(
         runs_at_once=runs_at_once,
         runs_note=runs_note,
         uncapped=uncapped,
+        loop_ids=task.site.loop.task_ids if task.site.loop is not None else (),
     )
 
 

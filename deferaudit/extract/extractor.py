@@ -18,7 +18,7 @@ from deferaudit.extract.polls import PollCollector
 from deferaudit.extract.positions import SourceText
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.extract.suppressions import Suppressions
-from deferaudit.extract.tasks import TASK_SUFFIXES, TaskFinder
+from deferaudit.extract.tasks import TaskFinder
 from deferaudit.facts import CallSite, ClassFacts, FileFacts, TaskSite
 
 # Nodes that hold nothing extraction looks for: never descended into.
@@ -217,7 +217,7 @@ class Extractor(ast.NodeVisitor):
         functions = self.functions
         if isinstance(target, ast.Name):
             self.model.bind(target.id, value)
-            functions.assigned(target.id, value)
+            functions.assigned(target.id, value, self.tasks.site)
             if functions.is_call(value):
                 functions.call_assigned(value, target.id)
             task = self.tasks.calls.get(id(value))
@@ -500,9 +500,9 @@ class Extractor(ast.NodeVisitor):
             if site is not None:
                 self._visit_call_parts(node)
                 self._add_task(site, node)
-                if targets and not site.callee.endswith(TASK_SUFFIXES):
-                    # ``make(task_id=...)`` may be the project's factory or wrapper class:
-                    # when it is one, its expansion replaces this site.
+                if targets:
+                    # ``make(task_id=...)`` may be the project's factory, wrapper class or
+                    # ``functools.partial``: when it is one, its expansion replaces this site.
                     self._record_call(node, targets)
                 return
             if targets and not self.functions.in_runtime():

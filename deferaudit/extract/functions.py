@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from deferaudit.extract.semantic import ModuleModel
@@ -181,13 +182,60 @@ class Functions:
         if owner is not None:
             owner.dags.append(index)
 
-    def assigned(self, name: str, value: ast.expr) -> None:
+    def assigned(
+        self, name: str, value: ast.expr, site_of: Callable[..., TaskSite | None] | None = None
+    ) -> None:
         builder = self._owner()
         if builder is None:
+            if site_of is not None and not self.stack and not self.classes:
+                self._partial(name, value, site_of)
             return
         if name in builder.assigned:
             builder.reassigned.add(name)
         builder.assigned[name] = value
+
+    def _partial(self, name: str, value: ast.expr, site_of: Callable[..., TaskSite | None]) -> None:
+        """``quick = functools.partial(S3KeySensor, poke_interval=30)`` at module level (the name
+        bound once): a function named ``quick`` whose task is the class called with those
+        keywords and, through ``**kwargs``, the call's (which win: ``partial`` merges them so).
+        Bound positional values besides the class leave it unread (operators take keywords)."""
+        model = self.model
+        if (
+            type(value) is not ast.Call
+            or len(value.args) != 1
+            or model.constants.get(name) is not value
+            or model.resolve(value.func) != ("functools.partial",)
+        ):
+            return
+        cls = value.args[0]
+        site = site_of(value, cls, via="call", expand=None)
+        if site is None:
+            return
+        path = f"{model.module}.{name}" if model.module else name
+        self.module_defs[name] = path
+        self.found.append(
+            FunctionFacts(
+                path=path,
+                span=model.span(value),
+                params=(),
+                kwonly=(),
+                defaults={},
+                var_args=None,
+                var_kwargs="kwargs",
+                locals={},
+                tasks=(
+                    replace(
+                        site,
+                        task_id=site.kwargs.get("task_id"),
+                        dag_key=None,
+                        dag_source=None,
+                        star_sources=(*site.star_sources, "kwargs"),
+                        function=path,
+                    ),
+                ),
+                partial=True,
+            )
+        )
 
     def rebound(self, name: str) -> None:
         """A name bound by a loop or ``with ... as``: no one value."""
@@ -234,9 +282,29 @@ class Functions:
         ):
             owner = self.stack[0].path.rsplit(".", 1)[0]
             return (f"{owner}.{func.attr}",)
-        return ()
+        instance = self._instance_of(func)
+        return tuple(f"{cls}.{func.attr}" for cls in instance) if instance else ()
+
+    def _instance_of(self, func: ast.expr) -> tuple[str, ...]:
+        """For ``pipeline.add_sensor`` with ``pipeline = Pipeline(...)`` bound once in scope (a
+        name bound to a call of the project's class): that class's paths; else ()."""
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+            return ()
+        bound = self.model.lookup(func.value.id)
+        if type(bound) is not ast.Call or not isinstance(bound.func, ast.Name | ast.Attribute):
+            return ()
+        name = bound.func.id if isinstance(bound.func, ast.Name) else bound.func.attr
+        if not name[:1].isupper():
+            return ()  # a factory's result, not an instance of a class
+        resolved = self.model.resolve(bound.func)  # an imported or the module's own class
+        return resolved if self.may_be_project(resolved) else ()
 
     def call(self, node: ast.Call, site: CallSite) -> None:
+        if self._instance_of(node.func):
+            # ``pipeline.add_sensor(...)``: the method reads the attributes the instance's
+            # construction set (``self.dag``), found through the name.
+            assert isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+            site = replace(site, receiver=node.func.value.id)
         index = len(self.calls)
         self.calls.append(site)
         self._call_index[id(node)] = index
