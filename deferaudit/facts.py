@@ -479,6 +479,9 @@ class InitValue:
     # expression that keeps it as the default but lets each task pass its own
     # (``kwargs.pop("deferrable", False)``); None where no such mechanical edit exists.
     choice: str | None = None
+    # For a value the class's file alone cannot read: the imported names it reads, with
+    # their import paths (another module of the project may bind them to constants).
+    names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @record

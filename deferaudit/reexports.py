@@ -17,7 +17,9 @@ def followed(
 ) -> Iterator[str]:
     """Each candidate, then what it re-exports, breadth first, each path once and at most
     ``MAX_PATHS`` of them; ``more`` gives further paths a path stands for (a method on a
-    re-exported or base class)."""
+    re-exported or base class). A re-exported module names what it holds: with
+    ``from .sub import sensors`` in ``team/__init__.py``, ``team.sensors.make`` is
+    ``team.sub.sensors.make``."""
     todo = deque(candidates)
     seen: set[str] = set()
     while todo and len(seen) < MAX_PATHS:
@@ -27,5 +29,10 @@ def followed(
         seen.add(path)
         yield path
         todo.extend(aliases.get(path, ()))
+        end = path.rfind(".")
+        while end > 0:
+            for target in aliases.get(path[:end], ()):
+                todo.append(target + path[end:])
+            end = path.rfind(".", 0, end)
         if more is not None:
             todo.extend(more(path))

@@ -8,14 +8,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import field
 from typing import Literal
 
+from deferaudit.call_names import CallNames, parse_source
 from deferaudit.catalog import Catalog, ClassEntry
 from deferaudit.catalog.roots import OPERATOR_ROOTS, SENSOR_ROOTS
 from deferaudit.expand import EMPTY, FactoryTable
-from deferaudit.facts import Arg, ClassFacts, DagFacts, InitValue, TaskSite
+from deferaudit.facts import Arg, ClassFacts, DagFacts, InitValue, ModuleScope, TaskSite
 from deferaudit.hand_waits import EMPTY as NO_HAND_WAITS
 from deferaudit.hand_waits import HandWaitTable
 from deferaudit.live import LiveIntrospection
-from deferaudit.record import record
+from deferaudit.record import evolve, record
 from deferaudit.reexports import followed
 from deferaudit.versions import DeploymentVersions, deferrable_gap, deferrable_later
 
@@ -327,6 +328,19 @@ class ClassResolver:
             f"the one installed on Airflow {self.line} takes it is not known"
         )
 
+    def _read_again(self, value: InitValue, cls: ClassFacts) -> InitValue:
+        """A value the class's file could not read (``kwargs.setdefault("mode", DEFAULT_MODE)``
+        with ``DEFAULT_MODE`` imported from the project's config module), read with what the
+        project's modules bind (never guessed: unknown stays unknown)."""
+        if value.value.known or not value.names or not self.factories:
+            return value
+        node = parse_source(value.value.source)
+        if node is None:
+            return value
+        scope = ModuleScope(value.file or cls.module, cls.module, dict(value.names), {})
+        found = CallNames({}, {}, None, scope, None, self.factories).evaluate(node)
+        return evolve(value, value=found) if found.known else value
+
     def _resolve_local(self, cls: ClassFacts, seen: tuple[str, ...]) -> ResolvedClass:
         bases = [self._resolve((b,), seen) for b in cls.bases]
         known_bases = [b for b in bases if b.known]
@@ -339,7 +353,7 @@ class ClassResolver:
         values: dict[str, InitValue] = {}
         for base in reversed(known_bases):
             values.update(base.class_values)
-        values.update((v.name, v) for v in cls.init_values)
+        values.update((v.name, self._read_again(v, cls)) for v in cls.init_values)
         pin = values.get("deferrable")
         pinned_on = (
             pin is not None

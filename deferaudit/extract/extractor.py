@@ -78,7 +78,7 @@ class Extractor(ast.NodeVisitor):
         source = SourceText(text)
         self.path = path
         self.tree = tree
-        self.model = ModuleModel(source, module, tree)
+        self.model = ModuleModel(source, module, tree, package=path.endswith("__init__.py"))
         self.suppress = Suppressions(source)
         self.functions = Functions(self.model, tree)
         self.dags = DagFinder(self.model, path, self.functions)
@@ -497,10 +497,11 @@ class Extractor(ast.NodeVisitor):
             site = tasks.site(node, func, via="call", expand=None, candidates=resolved)
             targets = self.functions.callee(func, resolved)
             self._polls.call(node, targets)
+            targets = targets or self.functions.method_of_instance(func)
             if site is not None:
                 self._visit_call_parts(node)
                 self._add_task(site, node)
-                if targets:
+                if targets and not self.functions.in_runtime():
                     # ``make(task_id=...)`` may be the project's factory, wrapper class or
                     # ``functools.partial``: when it is one, its expansion replaces this site.
                     self._record_call(node, targets)

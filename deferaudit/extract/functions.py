@@ -282,8 +282,15 @@ class Functions:
         ):
             owner = self.stack[0].path.rsplit(".", 1)[0]
             return (f"{owner}.{func.attr}",)
-        instance = self._instance_of(func)
-        return tuple(f"{cls}.{func.attr}" for cls in instance) if instance else ()
+        return ()
+
+    def method_of_instance(self, func: ast.expr) -> tuple[str, ...]:
+        """``pipeline.add_sensor`` with ``pipeline = Pipeline(...)``: the method's paths, for a
+        call that may build tasks (a sensor run by hand, ``sensor.execute(...)``, is the poll
+        collector's: ``callee`` leaves it out)."""
+        if not isinstance(func, ast.Attribute):
+            return ()
+        return tuple(f"{cls}.{func.attr}" for cls in self._instance_of(func))
 
     def _instance_of(self, func: ast.expr) -> tuple[str, ...]:
         """For ``pipeline.add_sensor`` with ``pipeline = Pipeline(...)`` bound once in scope (a

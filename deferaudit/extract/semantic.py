@@ -39,7 +39,11 @@ class ModuleModel:
     span: Callable[[ast.AST], Span]
     segment: Callable[[ast.AST], str]
 
-    def __init__(self, source: SourceText, module: str, tree: ast.Module) -> None:
+    def __init__(
+        self, source: SourceText, module: str, tree: ast.Module, *, package: bool = False
+    ) -> None:
+        # A package's ``__init__.py``: its relative imports start from the package itself.
+        self.package = package
         self.source = source
         self.text = source.text
         # Positions are the source's, bound once: a call costs what a method call costs.
@@ -83,8 +87,9 @@ class ModuleModel:
         base = node.module or ""
         if node.level:
             package = self.module.split(".")
-            # A module's package is its name less the last part; ``level`` climbs from there.
-            package = package[: max(len(package) - node.level, 0)]
+            # A module's package is its name less the last part (a package's ``__init__``
+            # is its own package); ``level`` climbs from there.
+            package = package[: max(len(package) - node.level + self.package, 0)]
             base = ".".join([*package, base] if base else package)
         for alias in node.names:
             if alias.name == "*":

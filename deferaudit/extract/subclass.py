@@ -69,9 +69,10 @@ def init_values(
         if current is not None and _ORDER[current.how] > _ORDER[how]:
             return
         from_config = name == "deferrable" and reads_config(node)
+        value = model.evaluate(node)
         found[name] = InitValue(
             name,
-            model.evaluate(node),
+            value,
             line,
             how,
             owner,
@@ -79,6 +80,7 @@ def init_values(
             file,
             model.span(node),
             choice,
+            {} if value.known else _imported_names(model, node),
         )
 
     for name, default in defaults.items():
@@ -294,3 +296,13 @@ def _trivial(stmt: ast.stmt, result: str | None) -> bool:
 def _reraises(handler: ast.ExceptHandler) -> bool:
     """``except ...: raise``: a handler that only passes the error on."""
     return all(isinstance(s, ast.Raise) and s.exc is None for s in handler.body)
+
+
+def _imported_names(model: ModuleModel, node: ast.expr) -> dict[str, tuple[str, ...]]:
+    """The names a value reads that the module imports (``DEFAULT_MODE`` from the project's
+    config module): read again where the project's modules are known."""
+    return {
+        n.id: tuple(model.imports[n.id])
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and n.id in model.imports
+    }
