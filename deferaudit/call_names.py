@@ -2,19 +2,20 @@
 (deferaudit.expand): the call's values bound to its parameters, the body's own names, the
 enclosing function's, the module's constants, then what other modules of the project define.
 It answers the questions of ``deferaudit.extract.values`` (constant folding) and of
-``deferaudit.extract.loops`` (how many elements a loop runs over)."""
+``deferaudit.extract.loops`` (how many elements a loop runs over). ``bind_call`` binds a call's
+values to the function's parameters; ``merge_stars`` adds what ``**source`` holds to keywords."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
 from deferaudit.extract.loops import elements_of
 from deferaudit.extract.semantic import ModuleModel, name_and_attributes
 from deferaudit.extract.values import fold
-from deferaudit.facts import Arg, FunctionFacts, LoopRepeat, ModuleScope
+from deferaudit.facts import Arg, CallSite, FunctionFacts, LoopRepeat, ModuleScope
 
 _TIMEDELTA = "__deferaudit_timedelta__"
 
@@ -148,3 +149,80 @@ def _constant(value: Any) -> ast.expr:
     if isinstance(value, tuple):
         return ast.Tuple(elts=[_constant(v) for v in value], ctx=ast.Load())
     return ast.Constant(value)
+
+
+# Waiting parameters a factory may pass from its own parameters' defaults without a call
+# choosing them: one edit of the factory (``deferrable=True`` beside them) serves every call
+# that leaves them alone. ``mode`` and ``deferrable`` are left out: the edit would replace or
+# contradict what the factory's parameter plumbs through.
+DEFAULTED_OK = frozenset({"timeout", "poke_interval", "exponential_backoff", "soft_fail"})
+
+
+def from_defaults(name: str, value: Arg, defaulted: frozenset[str]) -> bool:
+    """Whether a keyword written in a factory's body (``timeout=timeout``) takes its value only
+    from the factory's own parameters that this call left to their defaults: the call gives it
+    nothing (``Built.from_call`` leaves it out)."""
+    if name not in DEFAULTED_OK or not defaulted:
+        return False
+    node = parse_source(value.source)
+    if node is None:
+        return False
+    used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return bool(used) and used <= defaulted
+
+
+def merge_stars(
+    kwargs: dict[str, Arg], sources: Sequence[str], names: CallNames, override: bool = False
+) -> tuple[set[str], tuple[str, ...]]:
+    """Add the entries of each ``**source`` of a call written in a body to its keywords (the
+    keywords written win, unless ``override``: a ``functools.partial``'s call's keywords win
+    over the bound ones): the names added, and the sources whose entries are not all known."""
+    added: set[str] = set()
+    unread: list[str] = []
+    for source in sources:
+        entries, known = names.star(source)
+        for name, value in entries.items():
+            if override or name not in kwargs:
+                kwargs[name] = value
+                added.add(name)
+        if not known:
+            unread.append(source)
+    return added, tuple(unread)
+
+
+def bind_call(
+    fn: FunctionFacts,
+    call: CallSite,
+    args: Sequence[Arg],
+    kwargs: Mapping[str, Arg],
+    dag_map: Mapping[str, str],
+    star_known: bool,
+) -> tuple[dict[str, Arg], dict[str, tuple[dict[str, Arg], bool]], dict[str, str]]:
+    """Parameters bound to a call's values (positional, then keywords), what a ``**kwargs``
+    parameter receives, and the parameters given a DAG."""
+    env: dict[str, Arg] = {}
+    dags_in: dict[str, str] = {}
+    for position, value in enumerate(args):
+        if value.source.startswith("*"):
+            break
+        if position < len(fn.params):
+            env[fn.params[position]] = value
+            key = call.dag_args.get(str(position))
+            if key is not None:
+                dags_in[fn.params[position]] = dag_map.get(key, key)
+    extra: dict[str, Arg] = {}
+    named = set(fn.params) | set(fn.kwonly)
+    for name, value in kwargs.items():
+        key = call.dag_args.get(name)
+        if name in named:
+            env[name] = value
+            if key is not None:
+                dags_in[name] = dag_map.get(key, key)
+        else:
+            extra[name] = value
+            if key is not None:
+                dags_in[name] = dag_map.get(key, key)
+    stars: dict[str, tuple[dict[str, Arg], bool]] = {}
+    if fn.var_kwargs:
+        stars[fn.var_kwargs] = (extra, star_known)
+    return env, stars, dags_in

@@ -12,8 +12,9 @@ from deferaudit.catalog import Catalog
 from deferaudit.cost.model import SlotCost
 from deferaudit.cost.waiting import waiting_costs
 from deferaudit.expand import expand_file
+from deferaudit.extract.tasks import TASK_SUFFIXES
 from deferaudit.extraction import CHUNK, PackedResult, unpack
-from deferaudit.facts import DagFacts, FileFacts, TaskSite, by_branch
+from deferaudit.facts import CallSite, DagFacts, FileFacts, TaskSite, by_branch
 from deferaudit.hand_waits import HandWaitTable
 from deferaudit.record import evolve, record
 from deferaudit.resolve import ClassResolver, ResolvedClass, ResolvedTask
@@ -247,8 +248,11 @@ class EarlyOutcome:
     class_keys: tuple[tuple[str, ...], ...]
     # The functions its tasks and DAGs are written in (the project may call them: a factory).
     functions: tuple[str, ...]
-    # Whether a task stands in a loop over something the file does not define.
-    unknown_loops: bool
+    # Whether it reads what the file does not define and other modules may: a loop over an
+    # imported name, a DAG's ``default_args`` or a task's ``**kwargs`` from an import.
+    unread: bool
+    # What its calls of the project's code may reach (a factory's would build its tasks).
+    calls: tuple[tuple[str, ...], ...] = ()
 
 
 class _CatalogOnly(ClassResolver):
@@ -275,7 +279,8 @@ class _CatalogOnly(ClassResolver):
 class EarlyJudge:
     """Judges a file as soon as it is read (in the extracting process), for files whose
     outcome can depend on the rest of the project only through class lookups and factories:
-    no calls of the project's code, no classes of their own. ``EarlyCheck`` later keeps the
+    no classes of their own, no calls of the project's code but of its operator classes.
+    ``EarlyCheck`` later keeps the
     answer only where the whole project gives the same lookups (most DAG files of most
     repositories): the file's facts then never travel between processes or get read twice."""
 
@@ -293,7 +298,9 @@ class EarlyJudge:
 
     def __call__(self, result: FileResult) -> EarlyOutcome | None:
         facts = result.facts
-        if facts is not None and (facts.calls or facts.classes or facts.taskflow_calls):
+        if facts is not None and (
+            facts.classes or facts.taskflow_calls or not all(map(_names_a_class, facts.calls))
+        ):
             return None
         resolver = self.resolver
         resolver.asked = set()
@@ -304,12 +311,24 @@ class EarlyJudge:
         if resolver.asked_local:
             return None
         functions: set[str] = set()
-        unknown_loops = False
+        unread = False
         if facts is not None:
             functions = {t.function for t in facts.tasks if t.function is not None}
             functions |= {d.function for d in facts.dags if d.function is not None}
-            unknown_loops = any(t.loop is not None and t.loop.unknown for t in facts.tasks)
-        return EarlyOutcome(outcome, tuple(resolver.asked), tuple(functions), unknown_loops)
+            unread = (
+                any(t.loop is not None and t.loop.unknown for t in facts.tasks)
+                or any(d.default_args_source and not d.default_args_known for d in facts.dags)
+                or any(t.star_sources and t.function is None for t in facts.tasks)
+            )
+        calls = tuple(dict.fromkeys(c.candidates for c in facts.calls)) if facts else ()
+        return EarlyOutcome(outcome, tuple(resolver.asked), tuple(functions), unread, calls)
+
+
+def _names_a_class(call: CallSite) -> bool:
+    """A call of the project's operator or sensor class (``LandingSensor(...)``): rarely a
+    factory, so its file is judged early (``EarlyCheck`` makes sure); any other call of the
+    project's code (``wait_for(...)``) is most likely one, and its file is judged once, later."""
+    return bool(call.candidates) and call.candidates[0].endswith(TASK_SUFFIXES)
 
 
 class EarlyCheck:
@@ -337,10 +356,12 @@ class EarlyCheck:
         if not self.same_target or early.outcome.path in self.hand_wait_files:
             return False
         table = self.after.factories
-        if early.unknown_loops and table.modules:
+        if early.unread and table.modules:
             return False
         if any(table.hides(function) for function in early.functions):
             return False
+        if any(table.lookup(candidates) is not None for candidates in early.calls):
+            return False  # a factory builds tasks there
         return all(self._answers_alike(key) for key in early.class_keys)
 
     def _answers_alike(self, key: tuple[str, ...]) -> bool:

@@ -14,12 +14,18 @@ only re-evaluated here with the values a call gives.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from deferaudit.call_names import CallNames, Constants, parse_source
+from deferaudit.call_names import (
+    CallNames,
+    Constants,
+    bind_call,
+    from_defaults,
+    merge_stars,
+    parse_source,
+)
 from deferaudit.extract.dags import PENDING, split_pending
 from deferaudit.facts import (
     Arg,
@@ -169,6 +175,8 @@ def expand_file(
         None,
         table,
     )
+    if table.modules:
+        own_dags, own_tasks = _read_with_project(own_dags, own_tasks, file_names)
     if table.modules and any(t.loop is not None and t.loop.unknown for t in own_tasks):
         own_tasks = [
             t if t.loop is None or not t.loop.unknown else _with_loop(t, file_names.loop(t.loop))
@@ -232,6 +240,36 @@ def _attributes(named: Mapping[str, str], receiver: str | None) -> dict[str, str
         return None
     prefix = f"{receiver}."
     return {k.removeprefix(prefix): v for k, v in named.items() if k.startswith(prefix)}
+
+
+def _read_with_project(
+    dags: list[DagFacts], tasks: list[TaskSite], names: CallNames
+) -> tuple[list[DagFacts], list[TaskSite]]:
+    """The file's own DAGs' ``default_args`` and its tasks' ``**kwargs`` that the file alone
+    could not read, read again with what the project's modules bind (``from common.defaults
+    import DEFAULT_ARGS``): each task then gets its DAG's defaults anew."""
+    read: dict[str, DagFacts] = {}
+    for index, dag in enumerate(dags):
+        if dag.default_args_known or dag.default_args_source is None:
+            continue
+        node = parse_source(dag.default_args_source)
+        found, known = names.evaluate_dict(node) if node is not None else ({}, False)
+        if known or found.keys() - dag.default_args.keys():
+            dags[index] = read[dag.key] = evolve(dag, default_args=found, default_args_known=known)
+    out: list[TaskSite] = []
+    for task in tasks:
+        dag = read.get(task.dag_key or "")
+        if dag is not None and not task.default_args_known:
+            task = evolve(
+                task, default_args=dag.default_args, default_args_known=dag.default_args_known
+            )
+        if task.star_sources and task.function is None:
+            kwargs = dict(task.kwargs)
+            _, unread = merge_stars(kwargs, task.star_sources, names)
+            if unread != task.star_sources:
+                task = evolve(task, kwargs=kwargs, star_sources=unread, star_kwargs=bool(unread))
+        out.append(task)
+    return dags, out
 
 
 def _arms_at(arms: tuple[Arm, ...], where: tuple[str, str]) -> tuple[Arm, ...]:
@@ -328,7 +366,7 @@ class _Expander:
         out = self.out
         if len(out.tasks) + len(out.dags) > MAX_PRODUCTS:
             return None
-        env, stars, dags_in = _bind(
+        env, stars, dags_in = bind_call(
             fn, call, args, kwargs, dag_map, call.star_known if star_known is None else star_known
         )
         if fn.is_method and instance:
@@ -380,7 +418,7 @@ class _Expander:
             inner_context = _named_dag(inner_context, {}) if inner_context else context_dag
             for index, (inner_args, inner_kwargs) in enumerate(_variants(inner)):
                 given = {k: names.again(v) for k, v in inner_kwargs.items()}
-                _, unread = _merge_stars(given, inner.star_sources, names)
+                _, unread = merge_stars(given, inner.star_sources, names)
                 got = self.call(
                     inner,
                     [names.again(a) for a in inner_args],
@@ -490,9 +528,9 @@ class _Expander:
         from_call = {
             name
             for name, value in task.kwargs.items()
-            if kwargs[name] is not value and not _from_defaults(name, value, defaulted)
+            if kwargs[name] is not value and not from_defaults(name, value, defaulted)
         }
-        added, stars_left = _merge_stars(kwargs, task.star_sources, names, override=partial)
+        added, stars_left = merge_stars(kwargs, task.star_sources, names, override=partial)
         from_call |= added
         star_unknown = bool(stars_left)
         # ``make(dag=dag)`` with ``S3KeySensor(**kwargs)`` in ``make``: the DAG passes through.
@@ -539,45 +577,6 @@ class _Expander:
         )
 
 
-# Waiting parameters a factory may pass from its own parameters' defaults without a call
-# choosing them: one edit of the factory (``deferrable=True`` beside them) serves every call
-# that leaves them alone. ``mode`` and ``deferrable`` are left out: the edit would replace or
-# contradict what the factory's parameter plumbs through.
-_DEFAULTED_OK = frozenset({"timeout", "poke_interval", "exponential_backoff", "soft_fail"})
-
-
-def _from_defaults(name: str, value: Arg, defaulted: frozenset[str]) -> bool:
-    """Whether a keyword written in a factory's body (``timeout=timeout``) takes its value only
-    from the factory's own parameters that this call left to their defaults: the call gives it
-    nothing (``Built.from_call`` leaves it out)."""
-    if name not in _DEFAULTED_OK or not defaulted:
-        return False
-    node = parse_source(value.source)
-    if node is None:
-        return False
-    used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-    return bool(used) and used <= defaulted
-
-
-def _merge_stars(
-    kwargs: dict[str, Arg], sources: Sequence[str], names: CallNames, override: bool = False
-) -> tuple[set[str], tuple[str, ...]]:
-    """Add the entries of each ``**source`` of a call written in a body to its keywords (the
-    keywords written win, unless ``override``: a ``functools.partial``'s call's keywords win
-    over the bound ones): the names added, and the sources whose entries are not all known."""
-    added: set[str] = set()
-    unread: list[str] = []
-    for source in sources:
-        entries, known = names.star(source)
-        for name, value in entries.items():
-            if override or name not in kwargs:
-                kwargs[name] = value
-                added.add(name)
-        if not known:
-            unread.append(source)
-    return added, tuple(unread)
-
-
 def _loops(first: LoopRepeat | None, inner: LoopRepeat | None) -> LoopRepeat | None:
     """How many tasks one written operator call stands for: the DAG file's call repeats (when
     its loop's elements were not each read) times the loops in the factory."""
@@ -588,44 +587,6 @@ def _loops(first: LoopRepeat | None, inner: LoopRepeat | None) -> LoopRepeat | N
     count = None if first.count is None or inner.count is None else first.count * inner.count
     detail = "; ".join(d for d in (first.detail, inner.detail) if d)
     return LoopRepeat(count, detail, inner.task_ids if first.count == 1 else ())
-
-
-def _bind(
-    fn: FunctionFacts,
-    call: CallSite,
-    args: Sequence[Arg],
-    kwargs: Mapping[str, Arg],
-    dag_map: Mapping[str, str],
-    star_known: bool,
-) -> tuple[dict[str, Arg], dict[str, tuple[dict[str, Arg], bool]], dict[str, str]]:
-    """Parameters bound to a call's values (positional, then keywords), what a ``**kwargs``
-    parameter receives, and the parameters given a DAG."""
-    env: dict[str, Arg] = {}
-    dags_in: dict[str, str] = {}
-    for position, value in enumerate(args):
-        if value.source.startswith("*"):
-            break
-        if position < len(fn.params):
-            env[fn.params[position]] = value
-            key = call.dag_args.get(str(position))
-            if key is not None:
-                dags_in[fn.params[position]] = dag_map.get(key, key)
-    extra: dict[str, Arg] = {}
-    named = set(fn.params) | set(fn.kwonly)
-    for name, value in kwargs.items():
-        key = call.dag_args.get(name)
-        if name in named:
-            env[name] = value
-            if key is not None:
-                dags_in[name] = dag_map.get(key, key)
-        else:
-            extra[name] = value
-            if key is not None:
-                dags_in[name] = dag_map.get(key, key)
-    stars: dict[str, tuple[dict[str, Arg], bool]] = {}
-    if fn.var_kwargs:
-        stars[fn.var_kwargs] = (extra, star_known)
-    return env, stars, dags_in
 
 
 def _dag_args_of(

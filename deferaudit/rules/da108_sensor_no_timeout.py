@@ -28,11 +28,16 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             # DateTimeSensor, TimeSensor, TimeDeltaSensor: the wait ends when the clock
             # passes its target, not after seven days of searching.
             continue
+        unless = (
+            ""
+            if task.site.default_args_known
+            else " (unless the DAG's default_args, which deferaudit could not read, set one)"
+        )
         yield rule.finding(
             ctx,
             task,
-            f"`{task.class_name}` has no `timeout`: it may wait up to 7 days (the default) "
-            "before failing",
+            f"`{task.class_name}` has no `timeout`{unless}: it may wait up to 7 days (the "
+            "default) before failing",
         )
 
 

@@ -49,6 +49,9 @@ class WaitStatus:
     # ``falls_back_note`` says so, naming the class's package and version.
     falls_back: tuple[str, ...] = ()
     falls_back_note: str = ""
+    # For a mode left to its default: what the task may still take ``mode`` or
+    # ``deferrable`` from that could not be read (the DAG's default_args, ``**kwargs``).
+    unread: str = ""
 
 
 # Where a ``deferrable=False`` is a choice someone made (``class``: a subclass passes it to its
@@ -214,7 +217,18 @@ def _waiting(
         origin,
         falls_back=falls_back,
         falls_back_note=parity_clause(task, falls_back),
+        unread=_unread(task) if mode_origin == "default" and origin not in OPT_OUT_ORIGINS else "",
     )
+
+
+def _unread(task: ResolvedTask) -> str:
+    """What may set the task's ``mode`` or ``deferrable`` that was not read."""
+    site = task.site
+    if not site.default_args_known:
+        return "the DAG's default_args"
+    if site.star_kwargs:
+        return f"`**{site.star_sources[0]}`" if site.star_sources else "the call's `**` arguments"
+    return ""
 
 
 def status_of(ctx: FileContext, task: ResolvedTask) -> WaitStatus:
@@ -509,4 +523,9 @@ def _describe_mode(status: WaitStatus) -> str:
         return f"in {status.mode} mode (the class's default)"
     if origin == "class":
         return f"in {status.mode} mode (set by the class)"
+    if status.unread:
+        return (
+            f"in {status.mode} mode (the default, unless {status.unread}, which deferaudit "
+            "could not read, set `mode` or `deferrable`)"
+        )
     return f"in {status.mode} mode (the default)"
