@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from deferaudit.extract.loops import elements_of
+from deferaudit.extract.loops import MAX_TASK_IDS as MAX_ELEMENTS
+from deferaudit.extract.loops import bind_element, elements_of
 from deferaudit.extract.semantic import ModuleModel, name_and_attributes
 from deferaudit.extract.values import fold
 from deferaudit.facts import Arg, CallSite, FunctionFacts, LoopRepeat, ModuleScope
@@ -73,9 +74,10 @@ class CallNames:
                     return parse_source(found_source)
         return None
 
-    def loop(self, loop: LoopRepeat | None) -> LoopRepeat | None:
+    def loop(self, loop: LoopRepeat | None, task_id: Arg | None = None) -> LoopRepeat | None:
         """A loop whose length this file could not decide, read again here (its iterables
-        may name another module's constants, or this call's arguments)."""
+        may name another module's constants, or this call's arguments); with the task ids
+        it makes when ``task_id`` folds for each element."""
         if loop is None or loop.count is not None or not loop.unknown:
             return loop
         total = loop.known
@@ -85,7 +87,17 @@ class CallNames:
             if found is None:
                 return loop
             total *= found[0]
-        return LoopRepeat(total, f"a loop over {total} values (read from the project's modules)")
+        ids: list[str] = []
+        node = parse_source(task_id.source) if task_id is not None and loop.targets else None
+        for bindings in element_bindings(self, loop.targets, loop.unknown) if node else ():
+            env = {name: self.evaluate(value) for name, value in bindings.items()}
+            found_id = CallNames(env, {}, None, self.scope, self, self.table).evaluate(node)
+            if found_id.kind != "literal" or not isinstance(found_id.value, str):
+                ids = []
+                break
+            ids.append(found_id.value)
+        detail = f"a loop over {total} values (read from the project's modules)"
+        return LoopRepeat(total, detail, tuple(ids))
 
     def resolve(self, node: ast.expr) -> tuple[str, ...]:
         split = name_and_attributes(node)
@@ -125,6 +137,30 @@ class CallNames:
         return self.evaluate_dict(node)
 
 
+def element_bindings(
+    names: CallNames, targets: Sequence[str], iterables: Sequence[str], limit: int = MAX_ELEMENTS
+) -> list[dict[str, ast.expr]]:
+    """Each element of loops (``for name, cfg in CONFIGS.items()``, targets and iterables as
+    written, outermost first), as the loops' names bound to it; [] when an iterable or an
+    element cannot be read, or there are more than ``limit``."""
+    combos: list[dict[str, ast.expr]] = [{}]
+    for target_source, iterable in zip(targets, iterables, strict=True):
+        target, node = parse_source(target_source), parse_source(iterable)
+        found = elements_of(names, node, 0) if node is not None else None  # type: ignore[arg-type]
+        if target is None or found is None or found[1] is None:
+            return []
+        bound = []
+        for element in found[1]:
+            bindings: dict[str, ast.expr] = {}
+            if not bind_element(target, element, bindings, names, 0):  # type: ignore[arg-type]
+                return []
+            bound.append(bindings)
+        combos = [{**combo, **more} for combo in combos for more in bound]
+        if len(combos) > limit:
+            return []
+    return combos
+
+
 @lru_cache(maxsize=4096)
 def parse_source(source: str) -> ast.expr | None:
     try:
@@ -142,7 +178,22 @@ def _node(arg: Arg) -> ast.expr | None:
             args=[],
             keywords=[ast.keyword(arg="seconds", value=ast.Constant(arg.value))],
         )
-    return None
+    return _literal_container(arg.source)
+
+
+@lru_cache(maxsize=4096)
+def _literal_container(source: str) -> ast.expr | None:
+    """A dict, list or tuple written with literals only (``{"schedule": "@daily", "keys":
+    ["a"]}``, a config entry a loop hands a factory): the same wherever it is read, unlike a
+    source that names something of the caller's scope."""
+    node = parse_source(source)
+    if not isinstance(node, ast.Dict | ast.List | ast.Tuple):
+        return None
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return node
 
 
 def _constant(value: Any) -> ast.expr:

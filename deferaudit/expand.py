@@ -22,6 +22,7 @@ from deferaudit.call_names import (
     CallNames,
     Constants,
     bind_call,
+    element_bindings,
     from_defaults,
     merge_stars,
     parse_source,
@@ -49,6 +50,10 @@ MAX_DEPTH = 4
 # and at most this many factory calls are read for one file (loops of calls that make nothing).
 MAX_PRODUCTS = 20000
 MAX_CALLS = 50000
+# A call in loops over other modules' constants is read once per element up to this many
+# (as the extractor reads a loop over the file's own: extract.extractor.MAX_ITERATIONS).
+MAX_ITERATIONS = 200
+Iteration = tuple[tuple[Arg, ...], Mapping[str, Arg]]
 
 
 @dataclass(frozen=True)
@@ -192,6 +197,9 @@ def expand_file(
     for call in facts.calls:
         if len(out.tasks) + len(out.dags) > MAX_PRODUCTS:
             break
+        if not call.iterations and call.loop is not None and call.loop.targets:
+            read = _iterations(call, file_names)
+            call = evolve(call, iterations=read) if read else call
         dag_key = _named_dag(call.dag_key, out.named_dags)
         for index, (args, kwargs) in enumerate(_variants(call)):
             before = len(out.tasks) + len(out.dags)
@@ -240,6 +248,25 @@ def _attributes(named: Mapping[str, str], receiver: str | None) -> dict[str, str
         return None
     prefix = f"{receiver}."
     return {k.removeprefix(prefix): v for k, v in named.items() if k.startswith(prefix)}
+
+
+def _iterations(call: CallSite, names: CallNames) -> tuple[Iteration, ...]:
+    """A call in loops over what other modules of the project define (``for name, cfg in
+    CONFIGS.items()`` with ``CONFIGS`` imported): its values for each element, in order, as
+    the extractor gives them for a loop over the file's own constants; () when an iterable or
+    an element cannot be read."""
+    assert call.loop is not None
+    out = []
+    for bindings in element_bindings(names, call.loop.targets, call.loop.unknown, MAX_ITERATIONS):
+        env = {name: names.evaluate(value) for name, value in bindings.items()}
+        each = CallNames(env, {}, None, names.scope, None, names.table)
+        out.append(
+            (
+                tuple(each.again(a) for a in call.args),
+                {k: each.again(v) for k, v in call.kwargs.items()},
+            )
+        )
+    return tuple(out)
 
 
 def _read_with_project(
@@ -548,7 +575,8 @@ class _Expander:
         else:
             dag_key = context_dag
         loop = _loops(
-            None if outer.iterations else self.file_names.loop(outer.loop), names.loop(task.loop)
+            None if outer.iterations else self.file_names.loop(outer.loop),
+            names.loop(task.loop, task.task_id),
         )
         return evolve(
             task,

@@ -73,6 +73,9 @@ class LoopRepeat:
     # product of the other loops' lengths, read again once the project's modules are known.
     unknown: tuple[str, ...] = ()
     known: int = 1
+    # With every loop's iterable among ``unknown``: each loop's target (``name, cfg``), so a
+    # factory called there is read once per element once those modules are known.
+    targets: tuple[str, ...] = ()
 
 
 # One branch of an ``if`` around a call (``TaskSite.arms``): (the file of the if, the call it

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from deferaudit.extract.semantic import ModuleModel, Scope
-from deferaudit.extract.values import MAX_EVAL_DEPTH, literal
+from deferaudit.extract.values import MAX_EVAL_DEPTH, literal, subscripted
 from deferaudit.facts import LoopRepeat
 
 # Substituting more task ids than this is not worth it (the count is still exact).
@@ -91,7 +91,10 @@ class Loops:
                 known = 1
                 for reading in readings:
                     known *= reading.count or 1
-                return LoopRepeat(None, unknown.detail, (), sources, known)  # type: ignore[arg-type]
+                targets = ()
+                if len(sources) == len(readings):
+                    targets = tuple(self.model.segment(f.node.target) for f in self.frames)  # type: ignore[union-attr]
+                return LoopRepeat(None, unknown.detail, (), sources, known, targets)  # type: ignore[arg-type]
             return LoopRepeat(None, unknown.detail)
         if self.branch_depth > self.frames[0].branch_depth:
             return LoopRepeat(None, "the call stands under a condition inside its loop")
@@ -168,7 +171,7 @@ def _read_loop(model: ModuleModel, node: LoopNode) -> _Reading:
     bound: list[Bindings] = []
     for element in elements:
         bindings: Bindings = {}
-        if not _bind(node.target, element, bindings, model, 0):
+        if not bind_element(node.target, element, bindings, model, 0):
             return _Reading(count, "", None)
         bound.append(bindings)
     return _Reading(count, "", bound)
@@ -194,6 +197,9 @@ def elements_of(
         if any(k is None for k in node.keys):
             return None
         return len(node.keys), [k for k in node.keys if k is not None]
+    if isinstance(node, ast.Subscript):
+        item = subscripted(model, node, depth)
+        return elements_of(model, item, depth + 1) if item is not None else None
     if not isinstance(node, ast.Call) or any(kw.arg is None for kw in node.keywords):
         return None
     func = node.func
@@ -262,7 +268,7 @@ def _dict_view(
     return len(pairs), [ast.Tuple(elts=[k, v], ctx=ast.Load()) for k, v in pairs]
 
 
-def _bind(
+def bind_element(
     target: ast.expr, element: ast.expr, out: Bindings, model: ModuleModel, depth: int
 ) -> bool:
     """Bind a loop target (a name or a tuple of them) to one element; False when it cannot."""
@@ -280,7 +286,8 @@ def _bind(
     if not isinstance(element, ast.Tuple | ast.List) or len(element.elts) != len(target.elts):
         return False
     return all(
-        _bind(t, e, out, model, depth + 1) for t, e in zip(target.elts, element.elts, strict=True)
+        bind_element(t, e, out, model, depth + 1)
+        for t, e in zip(target.elts, element.elts, strict=True)
     )
 
 

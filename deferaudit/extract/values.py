@@ -104,7 +104,40 @@ def literal(names: Names, node: ast.expr, depth: int = 0) -> Any:
         return _f_string(names, node, depth)
     if isinstance(node, ast.Call):
         return _literal_call(names, node, depth)
+    if isinstance(node, ast.Subscript):
+        item = subscripted(names, node, depth)
+        return literal(names, item, depth + 1) if item is not None else UNKNOWN
     return UNKNOWN
+
+
+def subscripted(names: Names, node: ast.Subscript, depth: int) -> ast.expr | None:
+    """``cfg["keys"]`` or ``TABLES[0]`` with the container a literal dict or list (bound
+    to the name, as far as it can be followed): the entry's expression."""
+    key = node.slice
+    if not isinstance(key, ast.Constant):
+        return None
+    container = node.value
+    while isinstance(container, ast.Name) and depth <= MAX_EVAL_DEPTH:
+        bound = names.lookup(container.id)
+        if bound is None or (isinstance(bound, ast.Name) and bound.id == container.id):
+            return None
+        container = bound
+        depth += 1
+    if isinstance(container, ast.Dict):
+        found = None  # the last entry of the key wins, as in the dict Python builds
+        for k, v in zip(container.keys, container.values, strict=True):
+            if k is None:
+                return None  # a ``**merge``: what it holds is not followed here
+            if isinstance(k, ast.Constant) and type(k.value) is type(key.value):
+                found = v if k.value == key.value else found
+        return found
+    if isinstance(container, ast.List | ast.Tuple) and type(key.value) is int:
+        elements = container.elts
+        if any(isinstance(e, ast.Starred) for e in elements):
+            return None
+        if -len(elements) <= key.value < len(elements):
+            return elements[key.value]
+    return None
 
 
 def _literal_call(names: Names, node: ast.Call, depth: int) -> Any:
@@ -182,6 +215,9 @@ def duration(names: Names, node: ast.expr, depth: int = 0) -> float | None:
     if isinstance(node, ast.Name):
         bound = names.lookup(node.id)
         return duration(names, bound, depth + 1) if bound is not None else None
+    if isinstance(node, ast.Subscript):
+        item = subscripted(names, node, depth)
+        return duration(names, item, depth + 1) if item is not None else None
     if isinstance(node, ast.BinOp):
         left = duration(names, node.left, depth + 1)
         right = duration(names, node.right, depth + 1)
