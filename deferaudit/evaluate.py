@@ -19,6 +19,7 @@ from deferaudit.hand_waits import HandWaitTable
 from deferaudit.record import evolve, record
 from deferaudit.resolve import ClassResolver, ResolvedClass, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
+from deferaudit.rules.deferral import status_of, unread_choice
 from deferaudit.rules.factory_fix import (
     FactoryCall,
     factory_call,
@@ -48,6 +49,8 @@ class FileOutcome:
     # Classes called as tasks (with ``task_id=``, or through ``.partial(...)``) that resolve to
     # nothing deferaudit knows, with how many call sites of each: what it could not judge.
     unresolved: tuple[tuple[str, int], ...] = ()
+    # Tasks of known classes whose way of waiting could not be read: (line, class, what).
+    undecided: tuple[tuple[int, str, str], ...] = ()
     # Every operator a factory builds for this file's calls: one edit of a factory serves all
     # of its calls, in every file, so whether it may be made is decided once per scan from
     # these (``share_factory_fixes``).
@@ -130,6 +133,7 @@ def evaluate_file(
         skipped=result.skipped,
         costs=costs,
         unresolved=_unresolved(tasks),
+        undecided=_undecided(ctx, operators),
         factory_calls=tuple(
             factory_call(result.path, t.site, built)
             for t in operators
@@ -211,6 +215,23 @@ def _unresolved(tasks: Sequence[ResolvedTask]) -> tuple[tuple[str, int], ...]:
             if name.rsplit(".", 1)[-1][:1].isupper():
                 counts[name] = counts.get(name, 0) + 1
     return tuple(sorted(counts.items()))
+
+
+def _undecided(ctx: FileContext, tasks: Sequence[ResolvedTask]) -> tuple[tuple[int, str, str], ...]:
+    """The tasks Airflow makes whose class is known but whose way of waiting is not: a
+    ``mode``, ``deferrable`` or wait parameter that could not be read. No rule reports them
+    (a guess either way could be wrong); the summary lists them."""
+    out = []
+    for task in tasks:
+        if (
+            task.site.function is None
+            and task.cls.known
+            and status_of(ctx, task).status == "unknown"
+        ):
+            out.append(
+                (task.site.span.line, task.class_name, unread_choice(task, status_of(ctx, task)))
+            )
+    return tuple(out)
 
 
 def run_rules(

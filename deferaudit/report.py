@@ -130,6 +130,16 @@ class Report:
                 counts[name] = counts.get(name, 0) + sites
         return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
+    @property
+    def undecided(self) -> tuple[tuple[str, int, str, str], ...]:
+        """Tasks of known classes whose way of waiting could not be read, in file order:
+        (path, line, class, what could not be read). Not reported by any rule."""
+        return tuple(
+            (outcome.path, line, name, what)
+            for outcome in self.scan.outcomes
+            for line, name, what in outcome.undecided
+        )
+
     def unresolved_reason(self, name: str) -> str:
         """Why a class called as a task could not be resolved, as far as the catalog and the
         project's pins tell: a class some Airflow lines have, a provider module whose

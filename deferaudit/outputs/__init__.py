@@ -101,4 +101,8 @@ def summary(report: Report) -> dict[str, Any]:
             {"name": name, "call_sites": n, "reason": report.unresolved_reason(name)}
             for name, n in report.unresolved
         ],
+        "undecided": [
+            {"path": path, "line": line, "operator": name, "unread": what}
+            for path, line, name, what in report.undecided
+        ],
     }

@@ -108,6 +108,18 @@ def _summary_lines(report: Report) -> list[str]:
             f"  {clean(item['name'].rsplit('.', 1)[-1])}: {clean(item['reason'])}"
             for item in unresolved[:_UNRESOLVED_SHOWN]
         )
+    undecided = counts["undecided"]
+    if undecided:
+        shown = ", ".join(
+            f"{clean(item['path'])}:{item['line']} `{clean(item['operator'])}` "
+            f"({clean(item['unread'])})"
+            for item in undecided[:_UNRESOLVED_SHOWN]
+        )
+        more = ", ..." if len(undecided) > _UNRESOLVED_SHOWN else ""
+        lines.append(
+            f"Not judged: {plural(len(undecided), 'task')} whose way of waiting could not be "
+            f"read: {shown}{more}."
+        )
     if report.history is not None:
         lines.extend(history_lines(report.history))
     lines.append(f"Target Airflow {report.target.version} ({clean(report.target.reason)}).")

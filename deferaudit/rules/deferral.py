@@ -529,3 +529,14 @@ def _describe_mode(status: WaitStatus) -> str:
             "could not read, set `mode` or `deferrable`)"
         )
     return f"in {status.mode} mode (the default)"
+
+
+def unread_choice(task: ResolvedTask, status: WaitStatus) -> str:
+    """What keeps a task's way of waiting unknown (its ``WaitStatus`` is "unknown"): the
+    ``mode`` or ``deferrable`` value as written, else why (a wait parameter's value)."""
+    parts = [
+        f"{name}={arg.source}"
+        for name in ("mode", "deferrable")
+        if (arg := task.arg(name)) is not None and not arg.known
+    ]
+    return "; ".join(parts) or status.reason
