@@ -287,9 +287,7 @@ def _read_with_project(
     for task in tasks:
         dag = read.get(task.dag_key or "")
         if dag is not None and not task.default_args_known:
-            task = evolve(
-                task, default_args=dag.default_args, default_args_known=dag.default_args_known
-            )
+            task = task.with_dag_defaults(dag.default_args, dag.default_args_known)
         if task.star_sources and task.function is None:
             kwargs = dict(task.kwargs)
             _, unread = merge_stars(kwargs, task.star_sources, names)
@@ -338,9 +336,9 @@ def _settle(task: TaskSite, named: Mapping[str, str]) -> TaskSite:
 
 def _with_defaults(task: TaskSite, dags: Mapping[str, DagFacts]) -> TaskSite:
     dag = dags.get(task.dag_key or "")
-    if dag is None or task.default_args or not dag.default_args:
+    if dag is None or task.default_args or not (dag.default_args or task.group_args):
         return task
-    return evolve(task, default_args=dag.default_args, default_args_known=dag.default_args_known)
+    return task.with_dag_defaults(dag.default_args, dag.default_args_known)
 
 
 class _Expander:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import field
 from typing import Any, Literal
 
-from deferaudit.record import record
+from deferaudit.record import evolve, record
 
 ArgKind = Literal["literal", "duration", "unknown"]
 
@@ -131,6 +131,16 @@ class TaskSite:
     # call come first, then the factory's own, with the factory's file and the calls that led
     # there (deferaudit.expand): each call of a factory takes its branches anew.
     arms: tuple[Arm, ...] = ()
+    # The ``default_args`` of the TaskGroups the call stands in (inner ones winning), which
+    # win over the DAG's; and whether they were all read.
+    group_args: Mapping[str, Arg] = field(default_factory=dict)
+    group_args_known: bool = True
+
+    def with_dag_defaults(self, dag_args: Mapping[str, Arg], known: bool) -> TaskSite:
+        """The task with its DAG's ``default_args``, its TaskGroups' laid over them (as
+        ``TaskGroup`` merges its own into the DAG's)."""
+        merged = {**dag_args, **self.group_args} if self.group_args else dag_args
+        return evolve(self, default_args=merged, default_args_known=known and self.group_args_known)
 
     @property
     def repeat(self) -> int:

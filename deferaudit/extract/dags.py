@@ -77,6 +77,22 @@ class DagFinder:
         # id of a ``DAG(...)`` call node -> DAG key.
         self.calls: dict[int, str] = {}
 
+    def pending(self, expr: ast.expr) -> str | None:
+        """``with team.dag:``, ``with built:`` or ``with create_dag(...):`` over what the
+        project's code returns: a DAG key to settle once that code is read (deferaudit.expand),
+        falling back to the DAG around."""
+        functions = self.functions
+        if functions is None:
+            return None
+        base = expr.value if isinstance(expr, ast.Attribute) else expr
+        if isinstance(base, ast.Name):
+            bound = self.model.lookup(base.id)
+            if bound is None or not functions.is_call(bound):
+                return None
+        elif not functions.is_call(base):
+            return None
+        return pending_key(self.model.segment(expr), self.current())
+
     def is_dag_call(self, node: ast.expr) -> bool:
         return isinstance(node, ast.Call) and names_dag_class(self.model.resolve(node.func))
 

@@ -10,7 +10,7 @@ from typing import Any
 from deferaudit.extract.callees import INERT_CALLS, dependency_helper, taskflow_callee
 from deferaudit.extract.class_reader import Function, module_functions
 from deferaudit.extract.classes import class_facts
-from deferaudit.extract.dags import DagFinder, names_dag_class, pending_key
+from deferaudit.extract.dags import DagFinder, names_dag_class
 from deferaudit.extract.dependencies import Dependencies
 from deferaudit.extract.functions import Functions, call_values
 from deferaudit.extract.loops import bind_targets
@@ -403,7 +403,7 @@ class Extractor(ast.NodeVisitor):
     visit_DictComp = visit_comprehension_like
 
     def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
-        pushed = 0
+        pushed = groups = 0
         for item in node.items:
             expr = item.context_expr
             if isinstance(expr, ast.Call) and self.dags.is_dag_call(expr):
@@ -416,18 +416,19 @@ class Extractor(ast.NodeVisitor):
                 pushed += 1
             else:
                 self.visit(expr)
+                groups += self.tasks.enter_group(expr)
                 if item.optional_vars is not None:
                     self._bind(item.optional_vars, expr)
                     if isinstance(item.optional_vars, ast.Name):
                         self.functions.rebound(item.optional_vars.id)
-                pending = self._pending_dag(expr)
+                pending = self.dags.pending(expr)
                 if pending is not None:
                     self.dags.enter_known(pending)
                     pushed += 1
         for stmt in node.body:
             self.visit(stmt)
-        for _ in range(pushed):
-            self.dags.stack.pop()
+        del self.dags.stack[len(self.dags.stack) - pushed :]
+        del self.tasks.groups[len(self.tasks.groups) - groups :]
 
     visit_AsyncWith = visit_With
 
@@ -597,19 +598,6 @@ class Extractor(ast.NodeVisitor):
                 arms=tuple(self.tasks.arms),
             ),
         )
-
-    def _pending_dag(self, expr: ast.expr) -> str | None:
-        """``with team.dag:``, ``with built:`` or ``with create_dag(...):`` over what the
-        project's code returns: a DAG key to settle once that code is read (deferaudit.expand),
-        falling back to the DAG around."""
-        base = expr.value if isinstance(expr, ast.Attribute) else expr
-        if isinstance(base, ast.Name):
-            bound = self.model.lookup(base.id)
-            if bound is None or not self.functions.is_call(bound):
-                return None
-        elif not self.functions.is_call(base):
-            return None
-        return pending_key(self.model.segment(expr), self.dags.current())
 
     def _visit_call_parts(self, node: ast.Call) -> None:
         # What generic_visit visits in a call, in its order, without stepping through keywords.

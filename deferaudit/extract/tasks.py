@@ -46,6 +46,9 @@ class TaskFinder:
         self.loops = Loops(model)
         # The if/else branches around the walk (``TaskSite.arms``).
         self.arms: list[Arm] = []
+        # The ``default_args`` of the TaskGroups around the walk, each merged over the outer's,
+        # and whether they were read (``enter_group``).
+        self.groups: list[tuple[dict[str, Arg], bool]] = []
         # Variable (or TaskFlow function) name -> the task it holds.
         self.vars: dict[str, TaskRef] = {}
         # id of the call node that made a task -> the task.
@@ -130,6 +133,8 @@ class TaskFinder:
             in_function=bool(model.functions),
             loop=self.loops.repeat(keywords.get("task_id")) if model.loop_depth else None,
             arms=tuple(self.arms),
+            group_args=self.groups[-1][0] if self.groups else {},
+            group_args_known=self.groups[-1][1] if self.groups else True,
             function=functions.current() if functions is not None else None,
             star_sources=tuple(stars),
             dag_source=dag_source,
@@ -253,11 +258,28 @@ class TaskFinder:
                     self.sites[index] = evolve(site, dag_key=only_dag)
 
     def apply_default_args(self) -> None:
-        """Each task gets its DAG's ``default_args`` (and whether they were all readable)."""
+        """Each task gets its DAG's ``default_args`` (and whether they were all readable), its
+        TaskGroups' laid over them."""
         by_key = {dag.key: dag for dag in self.dags.found}
         for index, site in enumerate(self.sites):
             dag = by_key.get(site.dag_key or "")
             if dag is not None:
-                self.sites[index] = evolve(
-                    site, default_args=dag.default_args, default_args_known=dag.default_args_known
-                )
+                self.sites[index] = site.with_dag_defaults(dag.default_args, dag.default_args_known)
+            elif site.group_args or not site.group_args_known:
+                self.sites[index] = site.with_dag_defaults({}, True)
+
+    def enter_group(self, expr: ast.expr) -> int:
+        """``with TaskGroup(..., default_args={...}):``: its defaults apply to the tasks made
+        inside, over the DAG's (1: a group was entered; 0: not a TaskGroup with defaults)."""
+        if not isinstance(expr, ast.Call):
+            return 0
+        given = next((kw.value for kw in expr.keywords if kw.arg == "default_args"), None)
+        if given is None or not any(
+            p.startswith("airflow.") and p.endswith(".TaskGroup")
+            for p in self.model.resolve(expr.func)
+        ):
+            return 0
+        found, known = self.model.evaluate_dict(given)
+        outer, outer_known = self.groups[-1] if self.groups else ({}, True)
+        self.groups.append(({**outer, **found}, outer_known and known))
+        return 1

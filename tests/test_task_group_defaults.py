@@ -1,0 +1,71 @@
+"""``TaskGroup(default_args={...})``: Airflow lays a group's defaults over the DAG's for the
+tasks made inside it (inner groups over outer ones).
+
+Read by hand, for the file below: the DAG's default_args give ``timeout=60``; group ``g`` sets
+``mode="reschedule"`` and ``timeout=120``; group ``inner`` (inside ``g``) sets ``mode="poke"``;
+group ``plain`` sets nothing. So ``in_group`` waits in reschedule mode (DA102), ``in_inner``
+in poke mode (DA101), ``in_plain`` and ``outside`` in poke mode (DA101); none lacks a timeout.
+Before, the groups' defaults were not read: ``in_group`` was reported in poke mode.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+DEFERAUDIT = str(Path(sys.executable).with_name("deferaudit"))
+
+DAG_FILE = """\
+from datetime import datetime
+from airflow import DAG
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+from airflow.sdk import TaskGroup
+
+with DAG("tg", schedule="@daily", start_date=datetime(2024, 1, 1), default_args={"timeout": 60}):
+    with TaskGroup("g", default_args={"mode": "reschedule", "timeout": 120}):
+        S3KeySensor(task_id="in_group", bucket_key="k")
+        with TaskGroup("inner", default_args={"mode": "poke"}):
+            S3KeySensor(task_id="in_inner", bucket_key="k")
+    with TaskGroup("plain"):
+        S3KeySensor(task_id="in_plain", bucket_key="k")
+    S3KeySensor(task_id="outside", bucket_key="k")
+"""
+
+EXPECTED = {
+    ("DA102", "in_group"),
+    ("DA101", "in_inner"),
+    ("DA101", "in_plain"),
+    ("DA101", "outside"),
+}
+
+
+def test_a_task_group_s_default_args_reach_its_tasks(tmp_path: Path) -> None:
+    (tmp_path / "tg.py").write_text(DAG_FILE)
+    done = subprocess.run(
+        [DEFERAUDIT, "scan", "tg.py", "--format", "json", "--no-cache", "--target-airflow", "3.3"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    doc = json.loads(done.stdout)
+    assert {(f["rule"], f["task_id"]) for f in doc["findings"]} == EXPECTED
+
+
+def test_airflow_gives_the_same_modes(tmp_path: Path) -> None:
+    from deferaudit.verify import load_dags
+
+    (tmp_path / "tg.py").write_text(DAG_FILE)
+    (loaded,) = load_dags([tmp_path / "tg.py"], [tmp_path]).values()
+    assert loaded["import_errors"] == {}
+    modes = {task_id.rsplit(".", 1)[-1]: t["mode"] for task_id, t in loaded["dags"]["tg"].items()}
+    assert modes == {
+        "in_group": "reschedule",
+        "in_inner": "poke",
+        "in_plain": "poke",
+        "outside": "poke",
+    }
