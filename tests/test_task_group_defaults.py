@@ -5,7 +5,8 @@ Read by hand, for the file below: the DAG's default_args give ``timeout=60``; gr
 ``mode="reschedule"`` and ``timeout=120``; group ``inner`` (inside ``g``) sets ``mode="poke"``;
 group ``plain`` sets nothing. So ``in_group`` waits in reschedule mode (DA102), ``in_inner``
 in poke mode (DA101), ``in_plain`` and ``outside`` in poke mode (DA101); none lacks a timeout.
-Before, the groups' defaults were not read: ``in_group`` was reported in poke mode.
+Before, the groups' defaults were not read: ``in_group`` was reported in poke mode, and a
+``@task_group(default_args=...)`` function's sensor (below) in poke mode with no timeout.
 """
 
 from __future__ import annotations
@@ -54,6 +55,45 @@ def test_a_task_group_s_default_args_reach_its_tasks(tmp_path: Path) -> None:
     assert done.returncode in (0, 1), done.stderr
     doc = json.loads(done.stdout)
     assert {(f["rule"], f["task_id"]) for f in doc["findings"]} == EXPECTED
+
+
+DECORATED = """\
+from datetime import datetime
+from airflow.sdk import DAG, task_group
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+
+@task_group(default_args={"mode": "reschedule", "timeout": 300})
+def waits():
+    S3KeySensor(task_id="grouped", bucket_key="k")
+
+
+with DAG("tgd", schedule="@daily", start_date=datetime(2024, 1, 1)):
+    waits()
+    S3KeySensor(task_id="alone", bucket_key="k", timeout=30)
+"""
+
+
+def test_a_task_group_function_s_default_args_reach_its_tasks(tmp_path: Path) -> None:
+    """``@task_group(default_args=...)``: ``grouped`` (made when ``waits()`` is called)
+    waits in reschedule mode with a timeout (DA102 only); ``alone`` in poke mode (DA101)."""
+    from deferaudit.verify import load_dags
+
+    (tmp_path / "tgd.py").write_text(DECORATED)
+    done = subprocess.run(
+        [DEFERAUDIT, "scan", "tgd.py", "--format", "json", "--no-cache", "--target-airflow", "3.3"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    found = {(f["rule"], f["task_id"]) for f in json.loads(done.stdout)["findings"]}
+    assert found == {("DA102", "grouped"), ("DA101", "alone")}
+    (loaded,) = load_dags([tmp_path / "tgd.py"], [tmp_path]).values()
+    modes = {task_id: t["mode"] for task_id, t in loaded["dags"]["tgd"].items()}
+    assert modes == {"waits.grouped": "reschedule", "alone": "poke"}
 
 
 def test_airflow_gives_the_same_modes(tmp_path: Path) -> None:

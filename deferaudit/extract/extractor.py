@@ -281,12 +281,15 @@ class Extractor(ast.NodeVisitor):
         )
         dag_vars = dict(self.dags.vars)
         loops = self.tasks.loops
-        saved = (self.model.loop_depth, loops.frames, loops.branch_depth, self.tasks.arms)
+        tasks = self.tasks
+        saved = (self.model.loop_depth, loops.frames, loops.branch_depth, tasks.arms, tasks.groups)
         if dag is None:
             # A function's body runs when it is called, not once per element of the loops
             # around its ``def``: its calls carry those (a ``@dag`` body is the DAG's own).
             self.model.loop_depth, loops.frames, loops.branch_depth = 0, [], 0
-            self.tasks.arms = []
+            tasks.arms, tasks.groups = [], []
+        for deco in node.decorator_list:
+            tasks.enter_group(deco)  # ``@task_group(default_args=...)``: for its body
         self.model.enter_function(node.name)
         # Parameters shadow module names of the same name: their values are the caller's.
         args = node.args
@@ -301,7 +304,7 @@ class Extractor(ast.NodeVisitor):
             self.dags.stack.pop()
         functions.leave(self.tasks.sites, self.dags.found, self.dags.vars)
         self._polls.leave()
-        self.model.loop_depth, loops.frames, loops.branch_depth, self.tasks.arms = saved
+        self.model.loop_depth, loops.frames, loops.branch_depth, tasks.arms, tasks.groups = saved
         # A DAG bound to a name in a function is that function's own.
         self.dags.vars = dag_vars
         self.model.leave_function()

@@ -269,13 +269,14 @@ class TaskFinder:
                 self.sites[index] = site.with_dag_defaults({}, True)
 
     def enter_group(self, expr: ast.expr) -> int:
-        """``with TaskGroup(..., default_args={...}):``: its defaults apply to the tasks made
-        inside, over the DAG's (1: a group was entered; 0: not a TaskGroup with defaults)."""
+        """``with TaskGroup(..., default_args={...}):`` or ``@task_group(default_args=...)``:
+        its defaults apply to the tasks made inside, over the DAG's (1: a group was entered;
+        0: not a TaskGroup with defaults)."""
         if not isinstance(expr, ast.Call):
             return 0
         given = next((kw.value for kw in expr.keywords if kw.arg == "default_args"), None)
         if given is None or not any(
-            p.startswith("airflow.") and p.endswith(".TaskGroup")
+            p.startswith("airflow.") and p.endswith((".TaskGroup", ".task_group"))
             for p in self.model.resolve(expr.func)
         ):
             return 0
