@@ -47,14 +47,19 @@ def settings_from_options(
     """Settings from the command line, pyproject.toml and the deployment (see
     ``settings.resolve_settings`` for which wins); ``overrides`` are command-line values a
     command declares itself (``check --require-reason``)."""
-    from deferaudit.deployment import load_deployment
+    from deferaudit.deployment import declared_settings, load_deployment
+    from deferaudit.project import find_project_root
     from deferaudit.rules import validate_selectors
     from deferaudit.settings import locate_config, resolve_settings
 
     targets = list(paths) or [Path(".")]
     start = targets[0] if targets[0].exists() else Path.cwd()
     config_path = locate_config(options["config"], bool(options["isolated"]), start)
-    deployment = load_deployment(options["airflow_cfg"], os.environ)
+    deployment = load_deployment(
+        options["airflow_cfg"],
+        os.environ,
+        declared_settings(find_project_root(targets, Path.cwd())),
+    )
     settings = resolve_settings(
         config_path,
         dict(options) | dict(overrides or {}),

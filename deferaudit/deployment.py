@@ -10,6 +10,7 @@ Airflow 2.10; both names are read, the new one first.
 from __future__ import annotations
 
 import configparser
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ def _option(
     cfg: configparser.RawConfigParser | None,
     cfg_path: Path | None,
     environ: Mapping[str, str],
+    declared: Mapping[str, tuple[str, str]],
 ) -> tuple[str, str] | None:
     for key in keys:
         env = f"AIRFLOW__{section.upper()}__{key.upper()}"
@@ -48,7 +50,89 @@ def _option(
         for key in keys:
             if cfg.has_option(section, key):
                 return cfg.get(section, key), f"{cfg_path} [{section}] {key}"
+    for key in keys:
+        env = f"AIRFLOW__{section.upper()}__{key.upper()}"
+        if env in declared:
+            return declared[env]
     return None
+
+
+# The project's own files that set the deployment's environment, read line by line (never
+# run), in the order their values win at run time: a compose file's ``environment`` over the
+# image's ``ENV``; Astro's ``.env`` over the Dockerfile's.
+_DECLARING = (
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+    "compose.yml",
+    "compose.yaml",
+    ".env",
+    "Dockerfile",
+)
+_ENV_NAME = r"AIRFLOW__[A-Z0-9_]+?__[A-Z0-9_]+"
+_COMPOSE_ENV = re.compile(
+    rf"^\s*(?:-\s*)?[\"']?({_ENV_NAME})\s*(?:=|:(?=\s|$))\s*(.*?)[\"']?\s*(?:\s#.*)?$"
+)
+_DOCKER_ENV = re.compile(r"^\s*ENV\s+(.*)$", re.I)
+_PAIR = re.compile(rf"({_ENV_NAME})(?:=|\s+)(\"[^\"]*\"|'[^']*'|\S*)")
+_MAX_DECLARING_BYTES = 1024 * 1024
+
+
+def declared_settings(root: Path | None) -> dict[str, tuple[str, str]]:
+    """``AIRFLOW__SECTION__KEY`` values the project's deployment files at ``root`` set (a
+    compose file's ``environment``, Astro's ``.env``, a Dockerfile's ``ENV``), each with the
+    file and line: the deployment's environment as far as the repository says. Values that
+    come from elsewhere (``${VAR}`` without a default) are left out."""
+    found: dict[str, tuple[str, str]] = {}
+    for name in _DECLARING if root is not None else ():
+        path = root / name
+        try:
+            if not path.is_file() or path.stat().st_size > _MAX_DECLARING_BYTES:
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for number, line in _logical_lines(text):
+            pairs: list[tuple[str, str]] = []
+            if name == "Dockerfile":
+                env = _DOCKER_ENV.match(line)
+                pairs = _PAIR.findall(env.group(1)) if env else []
+            elif (match := _COMPOSE_ENV.match(line)) is not None:
+                pairs = [(match.group(1), match.group(2))]
+            for key, raw in pairs:
+                value = _plain(raw)
+                if value is not None and key not in found:
+                    found[key] = (value, f"{name}:{number} {key}")
+    return found
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Lines with a trailing backslash joined to the next (a Dockerfile's ``ENV A=1 \\``), each
+    numbered by its first physical line."""
+    out: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        start, joined = pending if pending is not None else (number, "")
+        joined += line
+        if joined.endswith("\\"):
+            pending = (start, joined[:-1] + " ")
+            continue
+        pending = None
+        out.append((start, joined))
+    if pending is not None:
+        out.append(pending)
+    return out
+
+
+def _plain(raw: str) -> str | None:
+    """A declared value as the container sees it: quotes dropped, ``${VAR:-default}`` its
+    default; None when it comes from a variable set elsewhere."""
+    value = raw.strip().strip("\"'")
+    if value.startswith("${") and value.endswith("}"):
+        _, sep, default = value[2:-1].partition(":-")
+        return default if sep else None
+    return None if value.startswith("$") else value
 
 
 def _boolean(raw: str, where: str) -> bool:
@@ -72,8 +156,14 @@ def _count(raw: str, where: str) -> int:
     return value
 
 
-def load_deployment(airflow_cfg: Path | None, environ: Mapping[str, str]) -> Deployment:
-    """Read the options deferaudit uses from an airflow.cfg (optional) and the environment."""
+def load_deployment(
+    airflow_cfg: Path | None,
+    environ: Mapping[str, str],
+    declared: Mapping[str, tuple[str, str]] | None = None,
+) -> Deployment:
+    """Read the options deferaudit uses from an airflow.cfg (optional) and the environment,
+    then what the project's deployment files declare (``declared_settings``)."""
+    declared = declared or {}
     cfg: configparser.RawConfigParser | None = None
     if airflow_cfg is not None:
         # Interpolation off: Airflow's own parser does not expand %(...)s in these options.
@@ -88,27 +178,29 @@ def load_deployment(airflow_cfg: Path | None, environ: Mapping[str, str]) -> Dep
             raise ConfigError(f"--airflow-cfg {airflow_cfg}: not an airflow.cfg: {first}") from exc
     sources: dict[str, str] = {}
     default_deferrable = None
-    found = _option("operators", ("default_deferrable",), cfg, airflow_cfg, environ)
+    found = _option("operators", ("default_deferrable",), cfg, airflow_cfg, environ, declared)
     if found is not None:
         default_deferrable = _boolean(found[0], found[1])
         sources["default_deferrable"] = found[1]
     capacity = None
-    found = _option("triggerer", ("capacity", "default_capacity"), cfg, airflow_cfg, environ)
+    found = _option(
+        "triggerer", ("capacity", "default_capacity"), cfg, airflow_cfg, environ, declared
+    )
     if found is not None:
         capacity = _count(found[0], found[1])
         sources["triggerer_capacity"] = found[1]
     runs = None
-    found = _option("core", ("max_active_runs_per_dag",), cfg, airflow_cfg, environ)
+    found = _option("core", ("max_active_runs_per_dag",), cfg, airflow_cfg, environ, declared)
     if found is not None:
         runs = _count(found[0], found[1])
         sources["max_active_runs_per_dag"] = found[1]
     queues = None
-    found = _option("triggerer", ("queues_enabled",), cfg, airflow_cfg, environ)
+    found = _option("triggerer", ("queues_enabled",), cfg, airflow_cfg, environ, declared)
     if found is not None:
         queues = _boolean(found[0], found[1])
         sources["queues_enabled"] = found[1]
     queue = None
-    found = _option("operators", ("default_queue",), cfg, airflow_cfg, environ)
+    found = _option("operators", ("default_queue",), cfg, airflow_cfg, environ, declared)
     if found is not None and found[0].strip():
         queue = found[0].strip()
         sources["default_queue"] = found[1]

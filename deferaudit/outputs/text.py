@@ -123,6 +123,11 @@ def _summary_lines(report: Report) -> list[str]:
     if report.history is not None:
         lines.extend(history_lines(report.history))
     lines.append(f"Target Airflow {report.target.version} ({clean(report.target.reason)}).")
+    source = report.settings.sources.get("default_deferrable")
+    if source:
+        # It decides, for every class whose ``deferrable`` reads it, whether a task defers.
+        value = "true" if report.settings.default_deferrable else "false"
+        lines.append(f"[operators] default_deferrable = {value} ({clean(source)}).")
     lines.extend(f"Warning: {clean(warning)}." for warning in report.target.warnings)
     lines.extend(f"Note: {clean(note)}" for note in report.target.notes)
     return lines
