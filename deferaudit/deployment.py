@@ -90,6 +90,8 @@ def declared_settings(root: Path | None) -> dict[str, tuple[str, str]]:
         try:
             if not path.is_file() or path.stat().st_size > _MAX_DECLARING_BYTES:
                 continue
+            if not path.resolve().is_relative_to(root.resolve()):
+                continue  # a link out of the repository: not the project's own file
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue

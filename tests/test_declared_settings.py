@@ -81,6 +81,11 @@ def test_values_and_where_they_are_written(tmp_path: Path) -> None:
         "AIRFLOW__CORE__LOAD_EXAMPLES": ("False", "Dockerfile:4 AIRFLOW__CORE__LOAD_EXAMPLES"),
     }
     assert declared_settings(None) == {}
+    # A link out of the repository is not the project's file; a folder named like one is none.
+    outside = tmp_path.parent / f"{tmp_path.name}-elsewhere.env"
+    outside.write_text("AIRFLOW__CORE__PARALLELISM=7\n")
+    (tmp_path / ".env").symlink_to(outside)
+    assert "AIRFLOW__CORE__PARALLELISM" not in declared_settings(tmp_path)
 
 
 def _project(tmp_path: Path) -> Path:
