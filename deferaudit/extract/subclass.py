@@ -86,9 +86,12 @@ def init_values(
     for name, default in defaults.items():
         if waiting_param(name):
             record(name, default, default.lineno, "default")
+    this = positional[0].arg if positional else None  # ``self``
+    after_base = False  # whether the walk is past the base's ``__init__`` call
     for node in body_nodes(init.body):
         if isinstance(node, ast.Call):
             if _is_base_init(node):
+                after_base = True
                 for index, kw in enumerate(node.keywords):
                     if kw.arg is None or not waiting_param(kw.arg):
                         continue
@@ -98,12 +101,27 @@ def init_values(
                 key = _kwargs_method(node, star, "setdefault")
                 if key is not None and waiting_param(key) and len(node.args) == 2:
                     record(key, node.args[1], node.lineno, "setdefault")
-        elif isinstance(node, ast.Assign) and star is not None:
+        elif isinstance(node, ast.Assign):
             for target in node.targets:
-                key = _subscript_key(target, star)
+                # ``kwargs["mode"] = ...`` before the base's __init__, or ``self.mode = ...``
+                # after it (the base's __init__ would set it again before): the call's value
+                # is overwritten.
+                key = _subscript_key(target, star) if star is not None else None
+                if after_base and _attribute_of(target, this):
+                    key = target.attr  # type: ignore[attr-defined]
                 if key is not None and waiting_param(key):
                     record(key, node.value, node.lineno, "assigned")
     return tuple(found[name] for name in sorted(found))
+
+
+def _attribute_of(target: ast.expr, name: str | None) -> bool:
+    """``self.mode`` for ``name`` "self"."""
+    return (
+        name is not None
+        and isinstance(target, ast.Attribute)
+        and isinstance(target.value, ast.Name)
+        and target.value.id == name
+    )
 
 
 def _passed(
