@@ -69,3 +69,42 @@ def test_no_section_when_everything_resolved(browser, tmp_path: Path) -> None:
     page = open_page(browser, path)
     assert page.locator("#not-judged").count() == 0
     assert page.locator("#summary a[href='#not-judged']").count() == 0
+    assert page.locator("#not-read").count() == 0
+
+
+UNREAD = """
+from airflow.sdk import DAG
+from airflow.models import Variable
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+with DAG("unread", schedule="@daily"):
+    S3KeySensor(task_id="v", bucket_key="k", timeout=60, mode=Variable.get("<b>mode</b>"))
+"""
+
+
+def test_the_tasks_card_links_to_the_tasks_whose_waiting_was_not_read(
+    browser, tmp_path: Path
+) -> None:
+    """A task whose ``mode`` deferaudit does not evaluate is listed, as written (escaped: the
+    string comes from the DAG file), with where it is."""
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "unread.py").write_text(UNREAD)
+    path, doc = report_and_json(tmp_path, "dags")
+    (item,) = doc["summary"]["undecided"]
+    assert item == {
+        "path": "dags/unread.py",
+        "line": 7,
+        "operator": "S3KeySensor",
+        "unread": 'mode=Variable.get("<b>mode</b>")',
+    }
+    page = open_page(browser, path)
+    link = page.locator("#summary a[href='#not-read']")
+    assert link.inner_text() == "1 task not read"
+    link.click()
+    page.locator("#not-read summary").click()
+    cells = page.locator("#not-read tbody tr").nth(0).locator("td")
+    assert cells.nth(0).inner_text() == "dags/unread.py:7"
+    assert cells.nth(1).inner_text() == "S3KeySensor"
+    assert cells.nth(2).inner_text() == 'mode=Variable.get("<b>mode</b>")'
+    assert page.locator("#not-read b").count() == 0
+    assert page.errors == []
