@@ -266,7 +266,17 @@ def _iterations(call: CallSite, names: CallNames) -> tuple[Iteration, ...]:
                 {k: each.again(v) for k, v in call.kwargs.items()},
             )
         )
+    if len({_known_values(values) for values in out}) < 2:
+        # The elements change no value deferaudit can read (a config object's attributes):
+        # one call stands for them all, as a loop of unread elements does.
+        return ()
     return tuple(out)
+
+
+def _known_values(values: Iteration) -> tuple[object, ...]:
+    args, kwargs = values
+    shown = [(str(i), a) for i, a in enumerate(args)] + sorted(kwargs.items())
+    return tuple((name, repr(a.value)) if a.known else (name, None) for name, a in shown)
 
 
 def _read_with_project(
