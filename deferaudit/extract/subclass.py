@@ -108,10 +108,22 @@ def init_values(
                 # is overwritten.
                 key = _subscript_key(target, star) if star is not None else None
                 if after_base and _attribute_of(target, this):
-                    key = target.attr  # type: ignore[attr-defined]
+                    attr = target.attr  # type: ignore[attr-defined]
+                    if not waiting_param(attr) or _reads(node.value, own):
+                        # ``self.deferrable = deferrable``: the call's value (or the
+                        # parameter's default) passed on, as ``mode=mode`` to the base is.
+                        if isinstance(node.value, ast.Name) and node.value.id == attr:
+                            _passed(attr, node.value, defaults, own, star, record)
+                        continue
+                    key = attr
                 if key is not None and waiting_param(key):
                     record(key, node.value, node.lineno, "assigned")
     return tuple(found[name] for name in sorted(found))
+
+
+def _reads(value: ast.expr, names: set[str]) -> bool:
+    """Whether an expression reads any of ``names`` (``__init__``'s own parameters)."""
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(value))
 
 
 def _attribute_of(target: ast.expr, name: str | None) -> bool:
