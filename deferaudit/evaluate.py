@@ -19,7 +19,7 @@ from deferaudit.hand_waits import HandWaitTable
 from deferaudit.record import evolve, record
 from deferaudit.resolve import ClassResolver, ResolvedClass, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
-from deferaudit.rules.deferral import status_of, unread_choice
+from deferaudit.rules.deferral import tasks_with_status, unread_choice
 from deferaudit.rules.factory_fix import (
     FactoryCall,
     factory_call,
@@ -221,17 +221,12 @@ def _undecided(ctx: FileContext, tasks: Sequence[ResolvedTask]) -> tuple[tuple[i
     """The tasks Airflow makes whose class is known but whose way of waiting is not: a
     ``mode``, ``deferrable`` or wait parameter that could not be read. No rule reports them
     (a guess either way could be wrong); the summary lists them."""
-    out = []
-    for task in tasks:
-        if (
-            task.site.function is None
-            and task.cls.known
-            and status_of(ctx, task).status == "unknown"
-        ):
-            out.append(
-                (task.site.span.line, task.class_name, unread_choice(task, status_of(ctx, task)))
-            )
-    return tuple(out)
+    made = {id(task) for task in tasks}
+    return tuple(
+        (task.site.span.line, task.class_name, unread_choice(task, status))
+        for task, status in tasks_with_status(ctx, "unknown")
+        if id(task) in made and task.site.function is None and task.cls.known
+    )
 
 
 def run_rules(

@@ -217,7 +217,7 @@ class Extractor(ast.NodeVisitor):
         functions = self.functions
         if isinstance(target, ast.Name):
             self.model.bind(target.id, value)
-            functions.assigned(target.id, value, self.tasks.site)
+            functions.assigned(target.id, value, self.tasks)
             if functions.is_call(value):
                 functions.call_assigned(value, target.id)
             task = self.tasks.calls.get(id(value))
@@ -501,7 +501,8 @@ class Extractor(ast.NodeVisitor):
             site = tasks.site(node, func, via="call", expand=None, candidates=resolved)
             targets = self.functions.callee(func, resolved)
             self._polls.call(node, targets)
-            targets = targets or self.functions.method_of_instance(func)
+            if not targets and type(func) is ast.Attribute:
+                targets = self.functions.method_of_instance(func)
             if site is not None:
                 self._visit_call_parts(node)
                 self._add_task(site, node)

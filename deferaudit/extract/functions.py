@@ -8,6 +8,7 @@ import ast
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.facts import Arg, CallSite, DagFacts, FunctionFacts, ModuleScope, TaskSite
@@ -182,13 +183,19 @@ class Functions:
         if owner is not None:
             owner.dags.append(index)
 
-    def assigned(
-        self, name: str, value: ast.expr, site_of: Callable[..., TaskSite | None] | None = None
-    ) -> None:
+    def assigned(self, name: str, value: ast.expr, finder: Any = None) -> None:
+        """``name = value`` where the walk stands; ``finder`` (the file's TaskFinder) reads a
+        module-level ``functools.partial`` of an operator class."""
         builder = self._owner()
         if builder is None:
-            if site_of is not None and not self.stack and not self.classes:
-                self._partial(name, value, site_of)
+            if (
+                finder is not None
+                and type(value) is ast.Call
+                and len(value.args) == 1
+                and not self.stack
+                and not self.classes
+            ):
+                self._partial(name, value, finder.site)
             return
         if name in builder.assigned:
             builder.reassigned.add(name)

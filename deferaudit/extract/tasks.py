@@ -27,6 +27,10 @@ TASK_SUFFIXES = ("Operator", "Sensor", "OperatorAsync", "SensorAsync")
 TaskRef = tuple[str | None, str | None]
 
 
+# The group defaults of a task in no TaskGroup: one shared empty dict (never changed).
+_NO_GROUP_ARGS: dict[str, Arg] = {}
+
+
 class TaskFinder:
     """The task sites of one file, and the names and call nodes that stand for each task."""
 
@@ -133,7 +137,7 @@ class TaskFinder:
             in_function=bool(model.functions),
             loop=self.loops.repeat(keywords.get("task_id")) if model.loop_depth else None,
             arms=tuple(self.arms),
-            group_args=self.groups[-1][0] if self.groups else {},
+            group_args=self.groups[-1][0] if self.groups else _NO_GROUP_ARGS,
             group_args_known=self.groups[-1][1] if self.groups else True,
             function=functions.current() if functions is not None else None,
             star_sources=tuple(stars),
