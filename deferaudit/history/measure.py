@@ -30,6 +30,7 @@ from deferaudit.history.database import HistoryError, mask_url, read_only_connec
 from deferaudit.history.model import Concurrency, History, Spread, TaskHistory, Window
 from deferaudit.history.schema import Schema, detect_schema
 from deferaudit.history.timeline import measure_concurrency
+from deferaudit.history.timeline_pg import measure_postgresql_concurrency
 from deferaudit.history.tries import (
     _RUN,
     _number,
@@ -75,6 +76,7 @@ def _concurrency(url: str, window: Window, schema: Schema) -> tuple[Concurrency,
             # No parallel workers: this statement and the per-task one already run at once,
             # and each worker would build the same hash tables of the log's keys again.
             connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+            return measure_postgresql_concurrency(connection, window, schema)
         return measure_concurrency(connection, window, schema)
 
 

@@ -104,6 +104,40 @@ def test_the_concurrency_timeline(any_schema_url: str) -> None:
     assert timeline["triggerer", ""] == Concurrency("triggerer", "", 2, 0, 2, 1800.0)
 
 
+def test_a_try_queued_at_an_edge_counts_as_the_ordered_pass_has_it(database_url: str) -> None:
+    """Tries queued at the very instant a held slot starts or ends: an end counts before them,
+    a start after them (the order of the pass over the events, which SQLite makes with the
+    queued tries among the edges and PostgreSQL looks up in the held runs' bounds)."""
+    history = History.for_database(database_url)
+    # Held: a 01:00-02:00 and b 02:00-03:00 (touching: the level falls to 0 at 02:00 and rises
+    # again), c 04:00-05:00 with d 04:30-04:45 inside it.
+    _task(history, "a", "FileSensor", 1, 2)
+    _task(history, "b", "FileSensor", 2, 3)
+    _task(history, "c", "FileSensor", 4, 5)
+    _task(history, "d", "FileSensor", 4.5, 4.75)
+    # Queued at (hours) for 10 s, 20 s, ...: held at 01:30, 04:30 (c holds; d starts after)
+    # and 04:45 (d ends first; c still holds); not at 00:30, 01:00 (a starts after), 02:00
+    # (a ends, b starts after), 03:00 (b ends) or 03:30.
+    queued_at = [0.5, 1, 1.5, 2, 3, 3.5, 4.5, 4.75]
+    for n, hours in enumerate(queued_at, 1):
+        start = hours + 10 * n / 3600
+        _task(history, f"p{n}", "BashOperator", start, start + 0.1, queued=hours)
+    history.write(database_url)
+    timeline = {(c.axis, c.name): c for c in measure_history(database_url, WINDOW).concurrency}
+    # Held 30, 70, 80 s: p50 70, p95 at rank 1.9: 70 + 0.9 * 10.
+    while_held = QueuedDelay(3, Spread(70.0, 79.0, 80.0), 180.0)
+    # Not held 10, 20, 40, 50, 60 s: p50 40, p95 at rank 3.8: 50 + 0.8 * 10.
+    otherwise = QueuedDelay(5, Spread(40.0, 58.0, 60.0), 180.0)
+    # Level 1 for 9,900 s (a, b, and c less d's quarter of an hour), 2 for 900 s: p95 of the
+    # day 1, p95 of the 10,800 busy seconds 2 (9,900 s at 1 is under 95% of them).
+    assert timeline["pool", "sensors"] == Concurrency(
+        "pool", "sensors", 2, 1, 2, 10800.0, while_held, otherwise
+    )
+    assert timeline["queue", "default"] == Concurrency(
+        "queue", "default", 2, 1, 2, 10800.0, while_held, otherwise
+    )
+
+
 def test_the_command_prints_the_timeline_as_text_and_json(sqlite_url: str) -> None:
     busy_day(sqlite_url)
     window = ["--since", "2026-11-01", "--until", "2026-11-02"]
