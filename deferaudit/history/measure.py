@@ -36,6 +36,7 @@ from deferaudit.history.tries import (
     _number,
     _per_try,
     _same_key,
+    _tables,
     interpolated_percentiles,
 )
 
@@ -50,12 +51,16 @@ def measure_history(url: str, window: Window) -> History:
     with read_only_connection(url) as connection:
         schema = detect_schema(connection)
         dialect = connection.dialect.name
-        # The timeline runs at the same time on a second read-only connection: on PostgreSQL
-        # each is a server process of its own, so the two largest queries share the cores.
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        dags = _dag_ranges(connection)
+        # The timeline runs at the same time on another read-only connection, and on a large
+        # PostgreSQL database the tasks are measured in two ranges of DAG ids on two: each is a
+        # server process of its own, so the statements share the server's cores.
+        with ThreadPoolExecutor(max_workers=len(dags)) as pool:
             timeline = pool.submit(_concurrency, url, window, schema)
-            _hash_memory(connection)
-            rows = connection.execute(_query(dialect, window, schema)).mappings().all()
+            later = [pool.submit(_tasks, url, window, schema, part) for part in dags[1:]]
+            rows = _tasks(connection, window, schema, dags[0])
+            for part in later:
+                rows += part.result()  # the ranges in order: the tasks stay in order
             concurrency = timeline.result() if rows else ()
     tasks = tuple(_task(row) for row in rows)
     return History(
@@ -67,6 +72,46 @@ def measure_history(url: str, window: Window) -> History:
         tasks=tasks,
         concurrency=concurrency,
     )
+
+
+# From this many task instances (PostgreSQL's estimate) the tasks are measured in two statements
+# at once, each over a range of DAG ids: as one statement, at 10 million, it alone set the
+# command's wall time while the timeline's process had finished and left a core idle.
+SPLIT_AT = 1_000_000
+
+
+def _dag_ranges(connection: Any) -> list[tuple[str | None, str | None]]:
+    """The ranges of DAG ids ``[low, high)`` that the tasks are measured in (None: unbounded):
+    on a PostgreSQL database of SPLIT_AT task instances or more, two split at the median DAG
+    id of a sample of task_instance's pages (1%; all of them on a smaller table), else one."""
+    from sqlalchemy import func, literal_column, select, text
+
+    if connection.dialect.name != "postgresql":
+        return [(None, None)]
+    rows = connection.execute(
+        text("SELECT reltuples FROM pg_class WHERE oid = to_regclass('task_instance')")
+    ).scalar()
+    if rows is None or rows < SPLIT_AT:
+        return [(None, None)]
+    ti = _tables()["ti"]
+    percent = literal_column("1" if rows >= 1_000_000 else "100")
+    sample = ti.tablesample(func.system(percent), name="sampled")
+    median = connection.execute(
+        select(func.percentile_disc(0.5).within_group(sample.c.dag_id))
+    ).scalar()
+    return [(None, median), (median, None)] if median is not None else [(None, None)]
+
+
+def _tasks(
+    source: Any, window: Window, schema: Schema, dags: tuple[str | None, str | None]
+) -> list[Any]:
+    """The per-task rows of the DAG ids in ``dags``, on ``source`` (a connection, or a URL to
+    open one read-only)."""
+    if isinstance(source, str):
+        with read_only_connection(source) as connection:
+            return _tasks(connection, window, schema, dags)
+    _hash_memory(source)
+    return list(source.execute(_query(source.dialect.name, window, schema, dags)).mappings().all())
 
 
 def _concurrency(url: str, window: Window, schema: Schema) -> tuple[Concurrency, ...]:
@@ -99,7 +144,9 @@ def _hash_memory(connection: Any) -> None:
         connection.exec_driver_sql("SET LOCAL hash_mem_multiplier = 4")
 
 
-def _per_run(dialect: str, window: Window, schema: Schema) -> Any:
+def _per_run(
+    dialect: str, window: Window, schema: Schema, dags: tuple[str | None, str | None]
+) -> Any:
     """One row per task instance (its tries summed), keyed by task and operator.
 
     A run's current try is one row of task_instance; only the earlier tries (history, few)
@@ -108,7 +155,7 @@ def _per_run(dialect: str, window: Window, schema: Schema) -> Any:
     all of them."""
     from sqlalchemy import case, func, literal, select, union_all
 
-    shared: dict[str, Any] = {}
+    shared: dict[str, Any] = {"dags": dags}
     now = _per_try(dialect, window, schema, "current", shared)
     tries = _per_try(dialect, window, schema, "earlier", shared)
     # MySQL: the run key's hash (per_try's run_hash) for the join below (_same_key).
@@ -165,10 +212,15 @@ def _per_run(dialect: str, window: Window, schema: Schema) -> Any:
 _SUMMED = ("wait", "pokes", "poke_seconds", "deferrals", "triggerer", "worker", "queued")
 
 
-def _query(dialect: str, window: Window, schema: Schema) -> Any:
+def _query(
+    dialect: str,
+    window: Window,
+    schema: Schema,
+    dags: tuple[str | None, str | None] = (None, None),
+) -> Any:
     from sqlalchemy import BigInteger, and_, cast, func, select
 
-    runs = _per_run(dialect, window, schema)
+    runs = _per_run(dialect, window, schema, dags)
     if dialect == "mysql":
         return _one_pass_percentiles(runs)
     key = [runs.c[k] for k in _KEY]

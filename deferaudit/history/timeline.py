@@ -111,9 +111,7 @@ def _classified(dialect: str, window: Window, schema: Any) -> Any:
 
 def _events(dialect: str, window: Window, schema: Any) -> Any:
     """+1/-1 rows of held slots and running triggers, 0 rows for other tasks' queueing."""
-    from sqlalchemy import and_, cast, func, literal, not_, or_, select, union_all
-
-    from deferaudit.history import tries as try_sql
+    from sqlalchemy import Float, and_, cast, func, literal, not_, or_, select, union_all
 
     tries = _classified(dialect, window, schema)
     holding = and_(tries.c.on_worker == 1, tries.c.operator.like(WAITING_CLASS))
@@ -129,7 +127,7 @@ def _events(dialect: str, window: Window, schema: Any) -> Any:
                     name.label("name"),
                     at.label("at"),
                     literal(delta).label("delta"),
-                    cast(literal(None), try_sql._seconds_type()).label("queued"),
+                    cast(literal(None), Float).label("queued"),
                 ).where(holding)
             )
         parts.append(
@@ -152,7 +150,7 @@ def _events(dialect: str, window: Window, schema: Any) -> Any:
                 literal("").label("name"),
                 at.c.at.label("at"),
                 literal(delta).label("delta"),
-                cast(literal(None), try_sql._seconds_type()).label("queued"),
+                cast(literal(None), Float).label("queued"),
             )
         )
     return union_all(*parts).subquery("events")

@@ -12,13 +12,13 @@ are not put in that order: each is looked up in the held runs of its pool or que
 - One ordered pass over the edges per pool, queue and the triggerer (a window's running sum;
   an end sorts before a start at the same instant) gives each edge's level. The time at each
   level is summed (clipped to the window), and the edges where the level rises above 0 or falls
-  back to it are the bounds of the held runs: one sorted array per pool and queue,
-  ``[a1, b1, a2, b2, ...]``.
+  back to it are the bounds of the held runs ``a < t < b``.
 - A probe at ``t`` (a try's ``queued_dttm``) counted as held when, in that order, it came after
   an edge that left the level above 0: ``a < t < b`` for one of the runs (an edge at the
-  probe's instant: an end counts before it, a start after it). ``width_bucket(t, bounds)`` (a
-  binary search) counts the bounds at or before ``t``: odd inside a run from its start on, and
-  the start itself is excluded.
+  probe's instant: an end counts before it, a start after it). PostgreSQL's timestamps count
+  whole microseconds, so ``a < t`` is ``a + 1 µs <= t``: with one sorted array per pool and
+  queue, ``[a1 + 1 µs, b1, a2 + 1 µs, b2, ...]``, ``width_bucket(t, bounds)`` (a binary search
+  counting the bounds at or before ``t``) is odd exactly inside a run.
 - The delays are counted (and summed) per distinct value by axis, name and held in one hashed
   pass; their count, sum and maximum, and percentile_cont's p50 and p95, are read from those
   few rows, as percentile_cont computes them.
@@ -130,17 +130,19 @@ def _levels(window: Window, events: Any) -> Any:
 
 
 def _runs(levels: Any) -> Any:
-    """Per pool (axis 0) and queue (1): the bounds of its held runs, in order."""
-    from sqlalchemy import select
+    """Per pool (axis 0) and queue (1): the bounds of its held runs, in order, each start a
+    microsecond later (the first instant inside the run)."""
+    from sqlalchemy import case, literal_column, select
     from sqlalchemy.dialects.postgresql import aggregate_order_by
     from sqlalchemy.sql.functions import array_agg
 
-    bound = levels.c.bound_at
+    bound, delta = levels.c.bound_at, levels.c.bound_delta
+    inside = case((delta == 1, bound + literal_column("interval '1 microsecond'")), else_=bound)
     return (
         select(
             levels.c.axis,
             levels.c.name,
-            array_agg(aggregate_order_by(bound, bound, levels.c.bound_delta)).label("bounds"),
+            array_agg(aggregate_order_by(inside, bound, delta)).label("bounds"),
         )
         .where(levels.c.grouping == 1, bound.is_not(None), levels.c.axis < 2)
         .group_by(levels.c.axis, levels.c.name)
@@ -194,9 +196,8 @@ def _probes(window: Window, schema: Any, waiting: Any, runs: Any) -> Any:
         .join_from(delayed, axis, literal(True))
         .subquery("probes")
     )
-    bounds = runs.c.bounds
-    counted = func.width_bucket(probes.c.at, bounds, type_=Integer)
-    held = and_(counted.op("%")(2) == 1, probes.c.at != bounds[counted])
+    counted = func.width_bucket(probes.c.at, runs.c.bounds, type_=Integer)
+    held = counted.op("%")(2) == 1
     return (
         select(
             probes.c.axis,

@@ -148,12 +148,18 @@ def _same_key(dialect: str, a: Any, b: Any, columns: tuple[str, ...], name: str)
 
 
 def _tries(
-    dialect: str, window: Window, schema: Schema, name: str = "tries", part: str = "all"
+    dialect: str,
+    window: Window,
+    schema: Schema,
+    name: str = "tries",
+    part: str = "all",
+    dags: tuple[str | None, str | None] = (None, None),
 ) -> Any:
     """Every finished try that started in the window: the task instance's current try and the
     earlier ones Airflow moved to task_instance_history (Airflow 2.10+; before it only the
     current try is kept). On Airflow 3 a try is named by its task instance id; on Airflow 2 by
-    its key and try_number, with the DAG run's execution_date when the log names runs by it."""
+    its key and try_number, with the DAG run's execution_date when the log names runs by it.
+    ``dags``: only the DAG ids in that range (``_in_dags``)."""
     from sqlalchemy import and_, literal, select, union_all
 
     t = _tables()
@@ -184,6 +190,7 @@ def _tries(
             source.c.start_date >= since,
             source.c.start_date < until,
             source.c.end_date.is_not(None),
+            *_in_dags(source.c.dag_id, dags),
         )
 
     parts = []
@@ -195,6 +202,12 @@ def _tries(
         # Before Airflow 2.10 no earlier try is kept: an empty set of the same shape.
         parts.append(finished(t["ti"], None).where(literal(False)))
     return (union_all(*parts) if len(parts) > 1 else parts[0]).cte(name)
+
+
+def _in_dags(dag_id: Any, dags: tuple[str | None, str | None]) -> list[Any]:
+    """``low <= dag_id < high`` (None: no bound): measure.py measures two ranges at once."""
+    low, high = dags
+    return ([] if low is None else [dag_id >= low]) + ([] if high is None else [dag_id < high])
 
 
 def _log_key(schema: Schema) -> tuple[str, ...]:
@@ -259,7 +272,9 @@ def _in_deferral(deferral: Any, tries: Any) -> Any:
     )
 
 
-def _logged_waits(dialect: str, name: str = "logged_waits") -> tuple[Any, Any]:
+def _logged_waits(
+    dialect: str, name: str = "logged_waits", dags: tuple[str | None, str | None] = (None, None)
+) -> tuple[Any, Any]:
     """Airflow 3: what the audit log says each try waited, one row per try key that has an
     ``up_for_reschedule`` or a ``deferred`` row:
 
@@ -297,7 +312,7 @@ def _logged_waits(dialect: str, name: str = "logged_waits") -> tuple[Any, Any]:
             log.c.dttm.label("at"),
             # A poke's start, or the moment a deferral resumed on a worker.
             case((poked, poke_start), else_=resumed_at).label("other_at"),
-        ).where(log.c.event.in_(["up_for_reschedule", "deferred"])),
+        ).where(log.c.event.in_(["up_for_reschedule", "deferred"]), *_in_dags(log.c.dag_id, dags)),
         f"{name}_rows",
     )
     key = [rows.c[k] for k in _TRY] + ([rows.c.try_hash] if dialect == "mysql" else [])
@@ -358,15 +373,16 @@ def _per_try(
     """One row per try, with its measured figures: every try (``part`` "all"), the current
     ones ("current", read from task_instance alone, whose statistics the planner then has) or
     the earlier ones ("earlier"). ``shared`` holds the log's CTE when both parts are in one
-    statement, so that the log is read once."""
+    statement, so that the log is read once, and the range of DAG ids measured ("dags")."""
     suffix = "" if part == "all" else f"_{part}"
+    dags = (shared or {}).get("dags", (None, None))
     if schema.major < 3:
-        return _per_try_airflow2(dialect, window, schema, part, suffix)
+        return _per_try_airflow2(dialect, window, schema, part, suffix, dags)
     from sqlalchemy import Float, and_, case, cast, func, select
 
     tr = _tables()["tr"]
     shared = {} if shared is None else shared
-    tries = _tries(dialect, window, schema, f"tries{suffix}", part)
+    tries = _tries(dialect, window, schema, f"tries{suffix}", part, dags)
     pokes = (
         select(
             tr.c.ti_id,
@@ -378,7 +394,7 @@ def _per_try(
         .subquery("pokes")
     )
     if "waits" not in shared:
-        shared["waits"] = _logged_waits(dialect)
+        shared["waits"] = _logged_waits(dialect, dags=dags)
     logged, logged_rows = shared["waits"]
     triggerer_seconds = func.coalesce(logged.c.resumed_seconds, 0.0) + func.coalesce(
         _seconds(dialect, tries.c.end_date, logged.c.open_since), 0.0
@@ -485,7 +501,12 @@ def _in_stint(schema: Schema, stints: Any, tries: Any) -> Any:
 
 
 def _per_try_airflow2(
-    dialect: str, window: Window, schema: Schema, part: str = "all", suffix: str = ""
+    dialect: str,
+    window: Window,
+    schema: Schema,
+    part: str = "all",
+    suffix: str = "",
+    dags: tuple[str | None, str | None] = (None, None),
 ) -> Any:
     """One row per try on an Airflow 2 schema, with the same figures as on Airflow 3.
 
@@ -503,7 +524,7 @@ def _per_try_airflow2(
 
     t = _tables()
     tr, log = t["tr"], t["log"]
-    tries = _tries(dialect, window, schema, f"tries{suffix}", part)
+    tries = _tries(dialect, window, schema, f"tries{suffix}", part, dags)
     pokes = (
         select(
             *[tr.c[k] for k in _TRY],
@@ -591,12 +612,6 @@ def _per_try_airflow2(
         .outerjoin(deferrals, and_(*[deferrals.c[k] == tries.c[k] for k in _TRY]))
         .cte(f"per_try{suffix}")
     )
-
-
-def _seconds_type() -> Any:
-    from sqlalchemy import Float
-
-    return Float
 
 
 def _number(value: Any) -> float | None:

@@ -96,3 +96,46 @@ def test_tasks_group_by_their_ids_and_list_in_the_database_order(postgres_url: s
     assert [(t.runs, t.wait.max) for t in measured] == [
         (2, 10.0 * (ids.index(t) + 1)) for t in expected
     ]
+
+
+def test_two_ranges_of_dags_measured_at_once_list_as_one(postgres_url: str, monkeypatch) -> None:
+    """A large database's tasks are measured in two statements at once, split at the median
+    DAG id: the tasks come back in the database's order, each range's whole."""
+    from deferaudit.history import measure
+    from deferaudit.history.database import read_only_connection
+
+    history = History.for_database(postgres_url)
+    dags = ["b", "B", "a_x", "A", "é", "e", "Z_1"]
+    for n, dag_id in enumerate(dags):
+        # DAG n: n + 1 runs of a sensor waiting 10 s, 20 s, ...
+        for run in range(n + 1):
+            start = DAY + timedelta(hours=run, minutes=n)
+            history.task_instance(
+                dag_id,
+                "wait",
+                "FileSensor",
+                DAY + timedelta(hours=run),
+                start,
+                start + timedelta(seconds=10 * (run + 1)),
+            )
+    history.write(postgres_url)
+    engine = writer(postgres_url)
+    with engine.connect() as connection:
+        connection.execute(sa.text("ANALYZE task_instance"))
+        connection.commit()
+        listed = sa.values(sa.column("d", sa.String), name="ids").data([(d,) for d in dags])
+        expected = connection.execute(sa.select(listed.c.d).order_by(listed.c.d)).scalars().all()
+    engine.dispose()
+    monkeypatch.setattr(measure, "SPLIT_AT", 1)
+    with read_only_connection(postgres_url) as connection:
+        low, high = measure._dag_ranges(connection)
+    # The median of the 28 task instances' DAG ids, in the database's order.
+    runs_upto = [sum(dags.index(d) + 1 for d in expected[: i + 1]) for i in range(len(dags))]
+    median = expected[next(i for i, n in enumerate(runs_upto) if n >= 14)]
+    assert (low, high) == ((None, median), (median, None))
+    measured = measure_history(postgres_url, Window(DAY, DAY + timedelta(days=1))).tasks
+    assert [t.dag_id for t in measured] == expected
+    n_runs = [dags.index(d) + 1 for d in expected]
+    assert [(t.runs, t.wait.max, t.wait.p50) for t in measured] == [
+        (n, 10.0 * n, 5.0 * (n + 1)) for n in n_runs
+    ]
