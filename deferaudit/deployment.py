@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deferaudit.pins import logical_lines, substitute
 from deferaudit.settings import ConfigError
 
 DEFAULT_TRIGGERER_CAPACITY = 1000
@@ -95,7 +96,7 @@ def declared_settings(root: Path | None) -> dict[str, tuple[str, str]]:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        for number, line in _logical_lines(text):
+        for number, line in logical_lines(text):
             pairs: list[tuple[str, str]] = []
             if name == "Dockerfile":
                 env = _DOCKER_ENV.match(line)
@@ -109,32 +110,11 @@ def declared_settings(root: Path | None) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Lines with a trailing backslash joined to the next (a Dockerfile's ``ENV A=1 \\``), each
-    numbered by its first physical line."""
-    out: list[tuple[int, str]] = []
-    pending: tuple[int, str] | None = None
-    for number, line in enumerate(text.splitlines(), 1):
-        start, joined = pending if pending is not None else (number, "")
-        joined += line
-        if joined.endswith("\\"):
-            pending = (start, joined[:-1] + " ")
-            continue
-        pending = None
-        out.append((start, joined))
-    if pending is not None:
-        out.append(pending)
-    return out
-
-
 def _plain(raw: str) -> str | None:
     """A declared value as the container sees it: quotes dropped, ``${VAR:-default}`` its
-    default; None when it comes from a variable set elsewhere."""
-    value = raw.strip().strip("\"'")
-    if value.startswith("${") and value.endswith("}"):
-        _, sep, default = value[2:-1].partition(":-")
-        return default if sep else None
-    return None if value.startswith("$") else value
+    default; None when it takes a variable set elsewhere."""
+    value, missing = substitute(raw.strip().strip("\"'"), {})
+    return None if missing else value
 
 
 def _boolean(raw: str, where: str) -> bool:

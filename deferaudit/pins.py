@@ -193,7 +193,7 @@ def _pipfile_spec(value: object) -> tuple[str, str | None] | None:
     return (value, parsed[2]) if parsed else None
 
 
-def _substitute(text: str, variables: dict[str, str]) -> tuple[str, list[str]]:
+def substitute(text: str, variables: dict[str, str]) -> tuple[str, list[str]]:
     """Shell-style ``$VAR``/``${VAR}``/``${VAR:-default}``; names that stay unresolved."""
     missing: list[str] = []
 
@@ -207,7 +207,7 @@ def _substitute(text: str, variables: dict[str, str]) -> tuple[str, list[str]]:
     return _VAR.sub(value, text), missing
 
 
-def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
+def logical_lines(text: str) -> Iterator[tuple[int, str]]:
     """Lines joined over trailing backslashes (comment lines inside dropped), first line's number."""
     buffer, start = "", 0
     for number, raw in enumerate(text.splitlines(), 1):
@@ -280,7 +280,7 @@ class _Reader:
         key = (path.resolve(), kind)
         text = None if key in self.seen else self.read(path)
         self.seen.add(key)
-        for number, line in _logical_lines(text or ""):
+        for number, line in logical_lines(text or ""):
             line = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()
             include = _INCLUDE.match(line)
             if include:
@@ -459,7 +459,7 @@ class _Reader:
         stage: dict[str, str] | None = None
         base: str | None = None
         aliases: dict[str, str | None] = {}
-        for number, line in _logical_lines(text):
+        for number, line in logical_lines(text):
             instruction, _, rest = line.strip().partition(" ")
             instruction, rest = instruction.upper(), rest.strip()
             if instruction in ("ARG", "ENV"):
@@ -469,13 +469,13 @@ class _Reader:
                     pairs = [(rest.split(" ", 1)[0], "=" + rest.partition(" ")[2])]
                 for name, value in pairs:
                     if value:
-                        scope[name] = _substitute(value[1:].strip("\"'"), {**args, **scope})[0]
+                        scope[name] = substitute(value[1:].strip("\"'"), {**args, **scope})[0]
                     elif stage is not None and name in args:
                         stage[name] = args[name]
             elif instruction == "FROM":
                 tokens = [t for t in rest.split() if not t.startswith("--")] or [""]
                 stage = {}
-                image, missing = _substitute(tokens[0], args)
+                image, missing = substitute(tokens[0], args)
                 base = aliases.get(image.lower())
                 base = base or self.image(path, number, "dockerfile", image, missing)
                 if len(tokens) >= 3 and tokens[1].lower() == "as":
@@ -483,7 +483,7 @@ class _Reader:
             elif instruction == "RUN" and stage is not None:
                 # The official image sets AIRFLOW_VERSION in its environment.
                 known = {**({"AIRFLOW_VERSION": base} if base else {}), **stage}
-                self.command(path, number, *_substitute(rest, known))
+                self.command(path, number, *substitute(rest, known))
 
     def command(self, path: Path, line: int, command: str, missing: list[str]) -> None:
         """``pip install apache-airflow==X`` and Airflow constraints URLs in a RUN line."""
@@ -510,7 +510,7 @@ class _Reader:
         for number, line in enumerate(text.splitlines(), 1):
             match = _COMPOSE_IMAGE.match(line)
             if match and match[1]:
-                self.image(path, number, "compose", *_substitute(match[1].strip("\"'"), env))
+                self.image(path, number, "compose", *substitute(match[1].strip("\"'"), env))
 
     def helm(self, path: Path, text: str) -> None:
         for number, line in enumerate(text.splitlines(), 1):

@@ -12,12 +12,9 @@ Before, the loop over the imported dict was read as one call of unknown entries:
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-DEFERAUDIT = str(Path(sys.executable).with_name("deferaudit"))
+from tests.cli_json import scan_json
 
 BUILDERS = """\
 from datetime import datetime
@@ -59,16 +56,7 @@ def _repo(tmp_path: Path) -> Path:
 
 def test_one_dag_per_entry_of_the_imported_configuration(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    done = subprocess.run(
-        [DEFERAUDIT, "scan", "dags", "--format", "json", "--no-cache", "--target-airflow", "3.3"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode in (0, 1), done.stderr
-    doc = json.loads(done.stdout)
+    doc = scan_json(repo, "dags")
     assert (doc["summary"]["dags"], doc["summary"]["tasks"]) == (2, 3)
     found = {(f["rule"], f["line"], f["dag_id"]) for f in doc["findings"]}
     assert found == {("DA101", 5, "cfg_sales"), ("DA101", 5, "cfg_ops")}

@@ -12,12 +12,9 @@ function, ``pipe_c`` (s_init, s_w). Every task is a DA101 (poke mode). Before, t
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-DEFERAUDIT = str(Path(sys.executable).with_name("deferaudit"))
+from tests.cli_json import scan_json
 
 PIPE = """\
 from datetime import datetime
@@ -79,16 +76,7 @@ def _repo(tmp_path: Path) -> Path:
 
 def test_method_calls_on_instances_make_tasks_in_the_instance_dag(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    done = subprocess.run(
-        [DEFERAUDIT, "scan", "dags", "--format", "json", "--no-cache", "--target-airflow", "3.3"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode in (0, 1), done.stderr
-    doc = json.loads(done.stdout)
+    doc = scan_json(repo, "dags")
     assert doc["summary"]["dags"] == 3
     assert doc["summary"]["tasks"] == 7
     assert {(f["dag_id"], f["task_id"], f["line"]) for f in doc["findings"]} == EXPECTED

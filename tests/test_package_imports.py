@@ -14,14 +14,10 @@ re-exported module was not followed, and the imported default was unknown: 0 fin
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 from deferaudit.extract import extract
-
-DEFERAUDIT = str(Path(sys.executable).with_name("deferaudit"))
+from tests.cli_json import scan_json
 
 FILES = {
     "lib/__init__.py": "from .sub.sensors import TeamSensor\nfrom .sub import sensors\n",
@@ -86,16 +82,7 @@ def test_relative_imports_of_a_package_init_start_from_the_package() -> None:
 
 def test_the_package_s_tasks_are_found_with_their_imported_defaults(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    done = subprocess.run(
-        [DEFERAUDIT, "scan", "dags", "--format", "json", "--no-cache", "--target-airflow", "3.3"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode in (0, 1), done.stderr
-    doc = json.loads(done.stdout)
+    doc = scan_json(repo, "dags")
     assert doc["summary"]["tasks"] == 4
     assert doc["summary"]["unresolved"] == []
     assert {(f["rule"], f["line"], f["task_id"]) for f in doc["findings"]} == EXPECTED

@@ -11,12 +11,9 @@ this, ``after`` was reported as poke mode with no timeout.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-DEFERAUDIT = str(Path(sys.executable).with_name("deferaudit"))
+from tests.cli_json import scan_json
 
 DAG_FILE = """\
 from datetime import datetime
@@ -48,16 +45,8 @@ def test_values_set_after_the_base_init_are_the_task_s(tmp_path: Path) -> None:
     from deferaudit.verify import load_dags
 
     (tmp_path / "s.py").write_text(DAG_FILE)
-    done = subprocess.run(
-        [DEFERAUDIT, "scan", "s.py", "--format", "json", "--no-cache", "--target-airflow", "3.3"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode in (0, 1), done.stderr
-    found = {(f["rule"], f["task_id"]) for f in json.loads(done.stdout)["findings"]}
+    doc = scan_json(tmp_path, "s.py")
+    found = {(f["rule"], f["task_id"]) for f in doc["findings"]}
     assert found == {("DA102", "after"), ("DA101", "before"), ("DA108", "before")}
     (loaded,) = load_dags([tmp_path / "s.py"], [tmp_path]).values()
     assert {t: task["mode"] for t, task in loaded["dags"]["s"].items()} == {

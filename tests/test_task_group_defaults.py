@@ -11,12 +11,9 @@ Before, the groups' defaults were not read: ``in_group`` was reported in poke mo
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-DEFERAUDIT = str(Path(sys.executable).with_name("deferaudit"))
+from tests.cli_json import scan_json
 
 DAG_FILE = """\
 from datetime import datetime
@@ -44,16 +41,7 @@ EXPECTED = {
 
 def test_a_task_group_s_default_args_reach_its_tasks(tmp_path: Path) -> None:
     (tmp_path / "tg.py").write_text(DAG_FILE)
-    done = subprocess.run(
-        [DEFERAUDIT, "scan", "tg.py", "--format", "json", "--no-cache", "--target-airflow", "3.3"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode in (0, 1), done.stderr
-    doc = json.loads(done.stdout)
+    doc = scan_json(tmp_path, "tg.py")
     assert {(f["rule"], f["task_id"]) for f in doc["findings"]} == EXPECTED
 
 
@@ -80,16 +68,8 @@ def test_a_task_group_function_s_default_args_reach_its_tasks(tmp_path: Path) ->
     from deferaudit.verify import load_dags
 
     (tmp_path / "tgd.py").write_text(DECORATED)
-    done = subprocess.run(
-        [DEFERAUDIT, "scan", "tgd.py", "--format", "json", "--no-cache", "--target-airflow", "3.3"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode in (0, 1), done.stderr
-    found = {(f["rule"], f["task_id"]) for f in json.loads(done.stdout)["findings"]}
+    doc = scan_json(tmp_path, "tgd.py")
+    found = {(f["rule"], f["task_id"]) for f in doc["findings"]}
     assert found == {("DA102", "grouped"), ("DA101", "alone")}
     (loaded,) = load_dags([tmp_path / "tgd.py"], [tmp_path]).values()
     modes = {task_id: t["mode"] for task_id, t in loaded["dags"]["tgd"].items()}

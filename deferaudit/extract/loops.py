@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from deferaudit.extract.semantic import ModuleModel, Scope
-from deferaudit.extract.values import MAX_EVAL_DEPTH, literal, subscripted
+from deferaudit.extract.values import MAX_EVAL_DEPTH, bound_value, literal, subscripted
 from deferaudit.facts import LoopRepeat
 
 # Substituting more task ids than this is not worth it (the count is still exact).
@@ -252,12 +252,7 @@ def elements_of(
 def _dict_view(
     model: ModuleModel, node: ast.expr, view: str, depth: int
 ) -> tuple[int, list[ast.expr] | None] | None:
-    while isinstance(node, ast.Name) and depth <= MAX_EVAL_DEPTH:
-        bound = model.lookup(node.id)
-        if bound is None or (isinstance(bound, ast.Name) and bound.id == node.id):
-            return None
-        node = bound
-        depth += 1
+    node = bound_value(model, node, depth)  # type: ignore[assignment]
     if not isinstance(node, ast.Dict) or any(k is None for k in node.keys):
         return None
     pairs = [(k, v) for k, v in zip(node.keys, node.values, strict=True) if k is not None]

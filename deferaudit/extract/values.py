@@ -110,19 +110,27 @@ def literal(names: Names, node: ast.expr, depth: int = 0) -> Any:
     return UNKNOWN
 
 
+def bound_value(names: Names, node: ast.expr, depth: int) -> ast.expr | None:
+    """What a name is bound to, through names bound to names (``node`` itself when it is no
+    name); None when a name is unbound or bound to itself, or the chain is too deep."""
+    while isinstance(node, ast.Name):
+        bound = names.lookup(node.id)
+        depth += 1
+        if bound is None or depth > MAX_EVAL_DEPTH:
+            return None
+        if isinstance(bound, ast.Name) and bound.id == node.id:
+            return None
+        node = bound
+    return node
+
+
 def subscripted(names: Names, node: ast.Subscript, depth: int) -> ast.expr | None:
     """``cfg["keys"]`` or ``TABLES[0]`` with the container a literal dict or list (bound
     to the name, as far as it can be followed): the entry's expression."""
     key = node.slice
     if not isinstance(key, ast.Constant):
         return None
-    container = node.value
-    while isinstance(container, ast.Name) and depth <= MAX_EVAL_DEPTH:
-        bound = names.lookup(container.id)
-        if bound is None or (isinstance(bound, ast.Name) and bound.id == container.id):
-            return None
-        container = bound
-        depth += 1
+    container = bound_value(names, node.value, depth)
     if isinstance(container, ast.Dict):
         found = None  # the last entry of the key wins, as in the dict Python builds
         for k, v in zip(container.keys, container.values, strict=True):

@@ -310,31 +310,41 @@ def _rows(connection: Any, dialect: str, window: Window, schema: Any) -> tuple[l
     )
     delays = _delay_query(dialect, probes).subquery("delays")
     # One statement: the events are sorted once for both.
-    rows = (
-        connection.execute(
-            union_all(
-                levels,
-                select(
-                    literal("delay").label("part"),
-                    delays.c.axis,
-                    delays.c.name,
-                    delays.c.held.label("bucket"),
-                    none.label("seconds"),
-                    delays.c.n,
-                    delays.c.mx,
-                    delays.c.total,
-                    delays.c.p50,
-                    delays.c.p95,
-                ),
-            )
-        )
-        .mappings()
-        .all()
+    rows = connection.execute(union_all(levels, delay_part(delays))).mappings().all()
+    return split_rows(rows)
+
+
+def delay_part(delays: Any) -> Any:
+    """The queued-delay rows of a timeline statement, in the columns of its level rows (the
+    two are one ``UNION ALL``, told apart by ``part``)."""
+    from sqlalchemy import Float, cast, literal, select
+
+    return select(
+        literal("delay").label("part"),
+        delays.c.axis,
+        delays.c.name,
+        delays.c.held.label("bucket"),
+        cast(literal(None), Float).label("seconds"),
+        delays.c.n,
+        delays.c.mx,
+        delays.c.total,
+        delays.c.p50,
+        delays.c.p95,
     )
+
+
+def split_rows(rows: Any, axis_of: Any = lambda axis: axis) -> tuple[list, list]:
+    """A timeline statement's rows (mappings) as ``_concurrency`` takes them: (axis, name,
+    level, seconds) for the levels, a dict a name and held-or-not for the delays; ``axis_of``
+    names an axis given as a number."""
     levels_rows = [
-        (r["axis"], r["name"], r["bucket"], r["seconds"]) for r in rows if r["part"] == "level"
+        (axis_of(r["axis"]), r["name"], r["bucket"], r["seconds"])
+        for r in rows
+        if r["part"] == "level"
     ]
-    delays_rows = [{**r, "held": r["bucket"]} for r in rows if r["part"] == "delay"]
+    delays_rows = [
+        {**r, "axis": axis_of(r["axis"]), "held": r["bucket"]} for r in rows if r["part"] == "delay"
+    ]
     return levels_rows, delays_rows
 
 

@@ -36,6 +36,8 @@ from deferaudit.history.timeline import (
     _concurrency,
     _duration,
     _trigger_edges,
+    delay_part,
+    split_rows,
 )
 
 
@@ -290,47 +292,25 @@ def _rows(connection: Any, window: Window, schema: Any) -> tuple[list, list]:
     levels = _levels(window, _edges(window, schema, waiting))
     delays = _delays(_probes(window, schema, waiting, _runs(levels))).subquery("delays_picked")
     none = cast(literal(None), Float)
-    rows = connection.execute(
-        union_all(
-            select(
-                literal("level").label("part"),
-                levels.c.axis,
-                levels.c.name,
-                levels.c.level.label("bucket"),
-                levels.c.seconds,
-                cast(literal(None), BigInteger).label("n"),
-                none.label("mx"),
-                none.label("total"),
-                none.label("p50"),
-                none.label("p95"),
-            ).where(levels.c.grouping == 0, levels.c.level.is_not(None)),
-            select(
-                literal("delay").label("part"),
-                delays.c.axis,
-                delays.c.name,
-                delays.c.held.label("bucket"),
-                none.label("seconds"),
-                delays.c.n,
-                delays.c.mx,
-                delays.c.total,
-                delays.c.p50,
-                delays.c.p95,
-            ),
+    rows = (
+        connection.execute(
+            union_all(
+                select(
+                    literal("level").label("part"),
+                    levels.c.axis,
+                    levels.c.name,
+                    levels.c.level.label("bucket"),
+                    levels.c.seconds,
+                    cast(literal(None), BigInteger).label("n"),
+                    none.label("mx"),
+                    none.label("total"),
+                    none.label("p50"),
+                    none.label("p95"),
+                ).where(levels.c.grouping == 0, levels.c.level.is_not(None)),
+                delay_part(delays),
+            )
         )
-    ).all()
-    levels_rows = [(_AXES[r.axis], r.name, r.bucket, r.seconds) for r in rows if r.part == "level"]
-    delays_rows = [
-        {
-            "axis": _AXES[r.axis],
-            "name": r.name,
-            "held": r.bucket,
-            "n": r.n,
-            "mx": r.mx,
-            "total": r.total,
-            "p50": r.p50,
-            "p95": r.p95,
-        }
-        for r in rows
-        if r.part == "delay"
-    ]
-    return levels_rows, delays_rows
+        .mappings()
+        .all()
+    )
+    return split_rows(rows, _AXES.__getitem__)
