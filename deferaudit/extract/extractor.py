@@ -444,10 +444,13 @@ class Extractor(ast.NodeVisitor):
         # What the callee names cannot change while one call is read (expressions import
         # nothing): resolved once, it answers the DAG test, the dependency helpers and the task.
         resolved = self.model.resolve(func)
+        # Most callees are a name or an attribute: which one, asked once.
+        name = func.id if type(func) is ast.Name else None
+        attr = func.attr if type(func) is ast.Attribute else None
         if (
             len(resolved) == 1
             and resolved[0] in INERT_CALLS
-            and not (type(func) is ast.Name and func.id in self.taskflow)
+            and name not in self.taskflow
             and all(kw.arg != "task_id" for kw in node.keywords)
         ):
             # ``timedelta(minutes=5)``, ``datetime(2024, 1, 1)``: a value, nothing to note.
@@ -460,7 +463,7 @@ class Extractor(ast.NodeVisitor):
             self._visit_all(node.args, node.keywords)
             self.dags.add_call(node)
             return
-        if isinstance(func, ast.Attribute) and func.attr in ("expand", "expand_kwargs"):
+        if attr in ("expand", "expand_kwargs") and isinstance(func, ast.Attribute):
             inner = func.value
             if (
                 isinstance(inner, ast.Call)
@@ -474,21 +477,19 @@ class Extractor(ast.NodeVisitor):
                     self._visit_all(inner.args, inner.keywords)
                     self._add_task(site, node)
                     return
-        if isinstance(func, ast.Attribute) and func.attr == "partial":
+        if attr == "partial" and isinstance(func, ast.Attribute):
             site = tasks.site(node, func.value, via="partial", expand=None)
             if site is not None:
                 self._visit_call_parts(node)
                 self._add_task(site, node)
                 return
-        if isinstance(func, ast.Attribute) and func.attr in ("set_downstream", "set_upstream"):
+        if attr in ("set_downstream", "set_upstream") and isinstance(func, ast.Attribute):
             self._visit_call_parts(node)
             self.dependencies.method_call(node, func)
             return
-        if isinstance(func, ast.Name | ast.Attribute):
+        if name is not None or attr is not None:
             helper = dependency_helper(resolved) if resolved else None
-            if helper == "chain" or (
-                isinstance(func, ast.Name) and func.id in ("chain", "chain_linear") and not resolved
-            ):
+            if helper == "chain" or (name in ("chain", "chain_linear") and not resolved):
                 self._visit_call_parts(node)
                 self.dependencies.chain(node.args)
                 return
@@ -496,12 +497,12 @@ class Extractor(ast.NodeVisitor):
                 self._visit_call_parts(node)
                 self.dependencies.cross_downstream(node.args)
                 return
-            if isinstance(func, ast.Name):
-                tasks.note_function_call(func.id)
+            if name is not None:
+                tasks.note_function_call(name)
             site = tasks.site(node, func, via="call", expand=None, candidates=resolved)
             targets = self.functions.callee(func, resolved)
             self._polls.call(node, targets)
-            if not targets and type(func) is ast.Attribute:
+            if not targets and isinstance(func, ast.Attribute):
                 targets = self.functions.method_of_instance(func)
             if site is not None:
                 self._visit_call_parts(node)

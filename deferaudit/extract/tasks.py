@@ -92,22 +92,25 @@ class TaskFinder:
         if last.startswith("__"):
             # ``BaseSensorOperator.__init__(self, task_id=...)`` in a subclass: no new task.
             return None
-        keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
         # A class named ...Operator or ...Sensor makes a task; any other callee only with a task_id.
-        if "task_id" not in keywords and not last.endswith(TASK_SUFFIXES):
+        if not last.endswith(TASK_SUFFIXES) and all(kw.arg != "task_id" for kw in call.keywords):
             return None
+        keywords: dict[str, ast.expr] = {}
         kwargs: dict[str, Arg] = {}
         star = False
         stars: list[str] = []
+        evaluate = model.evaluate
         for kw in call.keywords:
-            if kw.arg is None:
+            name = kw.arg
+            if name is None:
                 merged, known = model.evaluate_dict(kw.value)
                 kwargs.update(merged)
                 star = star or not known
                 if not known:
                     stars.append(model.segment(kw.value))
             else:
-                kwargs[kw.arg] = model.evaluate(kw.value)
+                keywords[name] = kw.value
+                kwargs[name] = evaluate(kw.value)
         mapped = expand is not None
         map_count: int | None = None
         if expand is not None:
@@ -214,16 +217,20 @@ class TaskFinder:
         last = site.span.end_line
         # The site is rebuilt once, with every change this step makes.
         changes: dict[str, Any] = {}
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        decorated = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        if decorated:
             first = min(first, node.lineno)
             last = max(last, node.lineno)
             if self.dags.stack:
                 changes["dag_key"] = self.dags.stack[-1].key
         suppressed = self.suppress.in_lines(first, last)
-        changes["suppressed"] = suppressed
         if suppressed:
+            changes["suppressed"] = suppressed
             changes["suppression_reasons"] = self.suppress.reasons_in(first, last)
-        if any(getattr(site, name) != value for name, value in changes.items()):
+        elif site.suppressed:
+            changes["suppressed"] = suppressed
+        # Most calls change nothing: no copy of the site then.
+        if changes and any(getattr(site, name) != value for name, value in changes.items()):
             site = evolve(site, **changes)
         index = len(self.sites)
         self.sites.append(site)
@@ -235,18 +242,21 @@ class TaskFinder:
             else None
         )
         self.calls[id(node)] = (task_id, site.dag_key)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            self.vars[node.name] = (task_id, site.dag_key)
+        if decorated:
+            self.vars[node.name] = (task_id, site.dag_key)  # type: ignore[attr-defined]
         functions = self.model.functions
         if functions and site.dag_key is None:
             self._in_function.setdefault(functions[-1], []).append(index)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and site.dag_key is None:
-            self._in_function.setdefault(node.name, []).append(index)
+        if decorated and site.dag_key is None:
+            self._in_function.setdefault(node.name, []).append(index)  # type: ignore[attr-defined]
 
     def note_function_call(self, name: str) -> None:
         """A call of a function by name: inside a DAG, it gives the function's tasks that DAG."""
         if self.dags.stack:
-            self._called_in_dags.setdefault(name, set()).add(self.dags.stack[-1].key)
+            called_in = self._called_in_dags.get(name)
+            if called_in is None:
+                called_in = self._called_in_dags[name] = set()
+            called_in.add(self.dags.stack[-1].key)
 
     def attach_to_dags(self, only_dag: str | None) -> None:
         """Give tasks built in helper functions the DAG they are called from, or the file's only DAG."""
