@@ -78,11 +78,12 @@ def evaluate_file(
         else ([], [])
     )
     dags = {dag.key: dag for dag in made}
+    resolved = [(site, resolver.resolve(site.class_candidates)) for site in sites]
     tasks = tuple(
-        ResolvedTask(site, resolver.resolve(site.class_candidates), dags.get(site.dag_key or ""))
-        for site in sites
+        ResolvedTask(site, cls, dags.get(site.dag_key or ""))
+        for site, cls in resolved
+        if cls.is_operator or cls.origin == "unknown"
     )
-    tasks = tuple(t for t in tasks if t.cls.is_operator or t.cls.origin == "unknown")
     ctx = FileContext(
         path=result.path,
         facts=facts,

@@ -90,9 +90,15 @@ def decode_source(data: bytes) -> tuple[str, str]:
     """
     lines = _leading_lines(data)
     try:
-        # The interpreter's tokenizer counts '\r' as a line end too, so the coding line is
-        # looked for in lines split that way (BytesIO.readline would only split on '\n').
-        encoding, _ = tokenize.detect_encoding(lambda: next(lines, b""))
+        if b"coding" not in data and not data.startswith(codecs.BOM_UTF8):
+            # No coding line can be there and no BOM: what detect_encoding answers (most
+            # files), without its Python-level line reading.
+            encoding = "utf-8"
+        else:
+            # The interpreter's tokenizer counts '\r' as a line end too, so the coding line
+            # is looked for in lines split that way (BytesIO.readline would only split on
+            # '\n').
+            encoding, _ = tokenize.detect_encoding(lambda: next(lines, b""))
     except SyntaxError as exc:
         reason = str(exc.msg or exc)
         if reason.startswith("invalid or missing encoding declaration"):

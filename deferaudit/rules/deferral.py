@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
 from deferaudit.catalog.deferred_limits import deferred_limit
 from deferaudit.catalog.model import ClassEntry
 from deferaudit.facts import PollLoop
 from deferaudit.fixes import AddDeferrable, ReplaceModeWithDeferrable, TaskFix
+from deferaudit.record import record
 from deferaudit.resolve import (
     ClassResolver,
     ResolvedClass,
@@ -35,7 +35,7 @@ Status = Literal[
 ]
 
 
-@dataclass(frozen=True)
+@record  # made for every task of every file: ``record``'s cheaper ``__init__``
 class WaitStatus:
     """One task's way of waiting, with where the deciding values came from."""
 
@@ -234,9 +234,10 @@ def _unread(task: ResolvedTask) -> str:
 def status_of(ctx: FileContext, task: ResolvedTask) -> WaitStatus:
     """``wait_status`` computed once per task and file, however many rules ask."""
     key = ("wait_status", id(task))
-    if key not in ctx.memo:
-        ctx.memo[key] = wait_status(task, ctx.settings)
-    return ctx.memo[key]
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = wait_status(task, ctx.settings)
+    return found
 
 
 def tasks_with_status(ctx: FileContext, status: str) -> list[tuple[ResolvedTask, WaitStatus]]:
