@@ -153,21 +153,10 @@ def _runs(levels: Any) -> Any:
 
 
 def _probes(window: Window, schema: Any, waiting: Any, runs: Any) -> Any:
-    """Every try with a queued_dttm that held no slot, once per pool and once per queue, with
-    ``held`` 1 when a waiting task held a slot there at its queued_dttm."""
-    from sqlalchemy import (
-        Integer,
-        and_,
-        case,
-        column,
-        false,
-        func,
-        literal,
-        not_,
-        select,
-        union_all,
-        values,
-    )
+    """Every try with a queued_dttm that held no slot, once, with its pool and queue and
+    ``pool_held`` (``queue_held``) 1 when a waiting task held a slot of its pool (queue) at its
+    queued_dttm: two look-ups of one row, not a row per pool and per queue (half the rows)."""
+    from sqlalchemy import Integer, and_, case, false, func, literal, not_, select, union_all
 
     from deferaudit.history import tries as try_sql
 
@@ -184,49 +173,48 @@ def _probes(window: Window, schema: Any, waiting: Any, runs: Any) -> Any:
             waiting.c.on_worker == 0, waiting.c.queued_dttm.is_not(None)
         ),
     ).subquery("delayed")
-    axis = values(column("axis", Integer), name="axes").data([(0,), (1,)])
-    probes = (
-        select(
-            axis.c.axis,
-            case(
-                (axis.c.axis == 0, func.coalesce(delayed.c.pool, "")),
-                else_=func.coalesce(delayed.c.queue, ""),
-            ).label("name"),
-            delayed.c.queued_dttm.label("at"),
-            delayed.c.queued,
-        )
-        .join_from(delayed, axis, literal(True))
-        .subquery("probes")
-    )
-    counted = func.width_bucket(probes.c.at, runs.c.bounds, type_=Integer)
-    held = counted.op("%")(2) == 1
+    pool, queue = func.coalesce(delayed.c.pool, ""), func.coalesce(delayed.c.queue, "")
+    pool_runs, queue_runs = runs.alias("pool_runs"), runs.alias("queue_runs")
+
+    def held(found: Any) -> Any:
+        counted = func.width_bucket(delayed.c.queued_dttm, found.c.bounds, type_=Integer)
+        return case((counted.op("%")(2) == 1, 1), else_=0)
+
     return (
         select(
-            probes.c.axis,
-            probes.c.name,
-            case((held, 1), else_=0).label("held"),
-            probes.c.queued,
+            pool.label("pool"),
+            held(pool_runs).label("pool_held"),
+            queue.label("queue"),
+            held(queue_runs).label("queue_held"),
+            delayed.c.queued,
         )
-        .select_from(probes)
-        .outerjoin(runs, and_(runs.c.axis == probes.c.axis, runs.c.name == probes.c.name))
+        .select_from(delayed)
+        .outerjoin(pool_runs, and_(pool_runs.c.axis == literal(0), pool_runs.c.name == pool))
+        .outerjoin(queue_runs, and_(queue_runs.c.axis == literal(1), queue_runs.c.name == queue))
         .subquery("probed")
     )
 
 
 def _delays(probed: Any) -> Any:
     """Per axis, name and held: count, maximum, sum, p50 and p95 of the queued delays, from the
-    count and sum of each distinct value (a hash table of a few values, however many tries)."""
-    from sqlalchemy import Float, case, cast, func, literal, select
+    count and sum of each distinct value (a hash table of a few values, however many tries):
+    the pools' and the queues' groups in one pass over the probes (grouping sets)."""
+    from sqlalchemy import Float, case, cast, func, literal, select, tuple_
 
-    key = [probed.c.axis, probed.c.name, probed.c.held]
+    by_pool = (probed.c.pool, probed.c.pool_held, probed.c.queued)
+    by_queue = (probed.c.queue, probed.c.queue_held, probed.c.queued)
     grouped = (
         select(
-            *key,
+            # grouping(pool) is 0 in the pools' groups (axis 0), 1 in the queues' (axis 1);
+            # the other set's columns are NULL there.
+            func.grouping(probed.c.pool).label("axis"),
+            func.coalesce(probed.c.pool, probed.c.queue).label("name"),
+            func.coalesce(probed.c.pool_held, probed.c.queue_held).label("held"),
             probed.c.queued.label("value"),
             func.count().label("n"),
             func.sum(probed.c.queued).label("total"),
         )
-        .group_by(*key, probed.c.queued)
+        .group_by(func.grouping_sets(tuple_(*by_pool), tuple_(*by_queue)))
         # Grouped on its own (a hash table), not sorted for the window below: PostgreSQL cannot
         # tell that the distinct values are few, and would sort the millions of probes.
         .cte("delays")
