@@ -3,8 +3,9 @@ per pool, queue and the triggerer; the queued delays of other tries, held or not
 way PostgreSQL does it fast at millions of tries.
 
 Only the held slots' and the triggers' edges (+1 at a start, -1 at an end) are sorted: a few per
-waiting try. The queued probes of the other tries (most tries, one per pool and one per queue)
-are not put in that order: each is looked up in the held runs of its pool or queue instead.
+waiting try. The queued probes of the other tries (most tries: one row each, for its pool and
+its queue) are not put in that order: each is looked up in the held runs of its pool and of its
+queue instead.
 
 - The waiting class's tries (``%Sensor%``) are classified once (``timeline._classified``) and
   kept (a materialized CTE): they make the edges, and the ones that did not hold a slot are
@@ -20,7 +21,7 @@ are not put in that order: each is looked up in the held runs of its pool or que
   queue, ``[a1 + 1 µs, b1, a2 + 1 µs, b2, ...]``, ``width_bucket(t, bounds)`` (a binary search
   counting the bounds at or before ``t``) is odd exactly inside a run.
 - The delays are counted (and summed) per distinct value by axis, name and held in one hashed
-  pass; their count, sum and maximum, and percentile_cont's p50 and p95, are read from those
+  pass over the probes (grouping sets: by pool and by queue); their count, sum and maximum, and percentile_cont's p50 and p95, are read from those
   few rows, as percentile_cont computes them.
 """
 
