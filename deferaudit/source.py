@@ -88,7 +88,6 @@ def decode_source(data: bytes) -> tuple[str, str]:
     Returns (text, encoding). Raises ``SourceError`` for a bad or unknown coding declaration and
     for undecodable bytes, naming the line of the first bad byte.
     """
-    lines = _leading_lines(data)
     try:
         if b"coding" not in data and not data.startswith(codecs.BOM_UTF8):
             # No coding line can be there and no BOM: what detect_encoding answers (most
@@ -98,6 +97,7 @@ def decode_source(data: bytes) -> tuple[str, str]:
             # The interpreter's tokenizer counts '\r' as a line end too, so the coding line
             # is looked for in lines split that way (BytesIO.readline would only split on
             # '\n').
+            lines = _leading_lines(data)
             encoding, _ = tokenize.detect_encoding(lambda: next(lines, b""))
     except SyntaxError as exc:
         reason = str(exc.msg or exc)

@@ -217,18 +217,18 @@ class TaskFinder:
         last = site.span.end_line
         # The site is rebuilt once, with every change this step makes.
         changes: dict[str, Any] = {}
-        decorated = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        if decorated:
-            first = min(first, node.lineno)
-            last = max(last, node.lineno)
+        # A ``@task.sensor`` function (else a call).
+        function = node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
+        if function is not None:
+            first = min(first, function.lineno)
+            last = max(last, function.lineno)
             if self.dags.stack:
                 changes["dag_key"] = self.dags.stack[-1].key
         suppressed = self.suppress.in_lines(first, last)
+        if suppressed or site.suppressed:
+            changes["suppressed"] = suppressed
         if suppressed:
-            changes["suppressed"] = suppressed
             changes["suppression_reasons"] = self.suppress.reasons_in(first, last)
-        elif site.suppressed:
-            changes["suppressed"] = suppressed
         # Most calls change nothing: no copy of the site then.
         if changes and any(getattr(site, name) != value for name, value in changes.items()):
             site = evolve(site, **changes)
@@ -242,13 +242,13 @@ class TaskFinder:
             else None
         )
         self.calls[id(node)] = (task_id, site.dag_key)
-        if decorated:
-            self.vars[node.name] = (task_id, site.dag_key)  # type: ignore[attr-defined]
+        if function is not None:
+            self.vars[function.name] = (task_id, site.dag_key)
         functions = self.model.functions
         if functions and site.dag_key is None:
             self._in_function.setdefault(functions[-1], []).append(index)
-        if decorated and site.dag_key is None:
-            self._in_function.setdefault(node.name, []).append(index)  # type: ignore[attr-defined]
+        if function is not None and site.dag_key is None:
+            self._in_function.setdefault(function.name, []).append(index)
 
     def note_function_call(self, name: str) -> None:
         """A call of a function by name: inside a DAG, it gives the function's tasks that DAG."""

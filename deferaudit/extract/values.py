@@ -42,9 +42,8 @@ class Names(Protocol):
     def resolve(self, node: ast.expr) -> tuple[str, ...]: ...
 
 
-# The types of constants that are literals (``type(x) in PLAIN_CONSTANTS``: subclasses go the
-# long way).
-PLAIN_CONSTANTS = frozenset({str, int, float, bool})
+# The types of constants that are literals (``type(x) in _PLAIN``: subclasses go the long way).
+_PLAIN = frozenset({str, int, float, bool})
 
 
 def fold(names: Names, node: ast.expr, source: str, depth: int = 0) -> Arg:
@@ -52,7 +51,7 @@ def fold(names: Names, node: ast.expr, source: str, depth: int = 0) -> Arg:
     source kept)."""
     if type(node) is ast.Constant:  # most arguments: no lookups to try
         value = node.value
-        if value is None or type(value) in PLAIN_CONSTANTS:
+        if value is None or type(value) in _PLAIN:
             return Arg(source, "literal", value)
         return Arg(source)
     value = literal(names, node, depth)
@@ -68,7 +67,7 @@ def literal(names: Names, node: ast.expr, depth: int = 0) -> Any:
     """The Python literal an expression folds to (through names bound once), or ``UNKNOWN``."""
     if type(node) is ast.Constant:
         value = node.value
-        return value if value is None or type(value) in PLAIN_CONSTANTS else UNKNOWN
+        return value if value is None or type(value) in _PLAIN else UNKNOWN
     if depth > MAX_EVAL_DEPTH:
         return UNKNOWN
     kind = type(node)
@@ -221,8 +220,13 @@ def duration(names: Names, node: ast.expr, depth: int = 0) -> float | None:
     """Seconds of a ``timedelta(...)``/``pendulum.duration(...)`` expression (sums and multiples too)."""
     if depth > MAX_EVAL_DEPTH:
         return None
-    if type(node) is ast.Call:  # most durations, and most expressions asked about
-        return _duration_call(names, node, depth)  # type: ignore[arg-type]
+    if isinstance(node, ast.Call):  # most durations, and most expressions asked about: first
+        if DURATION_CALLS.isdisjoint(names.resolve(node.func)):
+            return None
+        return timedelta_seconds(
+            [literal(names, arg, depth + 1) for arg in node.args],
+            {kw.arg: literal(names, kw.value, depth + 1) for kw in node.keywords},
+        )
     if isinstance(node, ast.Name):
         bound = names.lookup(node.id)
         return duration(names, bound, depth + 1) if bound is not None else None
@@ -243,19 +247,7 @@ def duration(names: Names, node: ast.expr, depth: int = 0) -> float | None:
             and not isinstance(factor, bool)
         ):
             return base * factor
-        return None
-    if not isinstance(node, ast.Call):
-        return None
-    return _duration_call(names, node, depth)
-
-
-def _duration_call(names: Names, node: ast.Call, depth: int) -> float | None:
-    if DURATION_CALLS.isdisjoint(names.resolve(node.func)):
-        return None
-    return timedelta_seconds(
-        [literal(names, arg, depth + 1) for arg in node.args],
-        {kw.arg: literal(names, kw.value, depth + 1) for kw in node.keywords},
-    )
+    return None
 
 
 def timedelta_seconds(

@@ -21,8 +21,8 @@ queue instead.
   queue, ``[a1 + 1 µs, b1, a2 + 1 µs, b2, ...]``, ``width_bucket(t, bounds)`` (a binary search
   counting the bounds at or before ``t``) is odd exactly inside a run.
 - The delays are counted (and summed) per distinct value by axis, name and held in one hashed
-  pass over the probes (grouping sets: by pool and by queue); their count, sum and maximum, and percentile_cont's p50 and p95, are read from those
-  few rows, as percentile_cont computes them.
+  pass over the probes (grouping sets: by pool and by queue); their count, sum and maximum, and
+  percentile_cont's p50 and p95, are read from those few rows, as percentile_cont computes them.
 """
 
 from __future__ import annotations
