@@ -243,7 +243,8 @@ def _intervals(dialect: str, window: Window, schema: Schema, chosen: Any) -> Any
 
     # Deferrals: triggers of any scope.
     if schema.major >= 3:
-        deferral = _logged_deferrals("replay_deferral")
+        # A try's deferrals are written after it started, in the window or later.
+        deferral = _logged_deferrals("replay_deferral", _bound(dialect, window.since))
         spans = select(
             *key,
             deferral.c.deferred_at.label("started"),

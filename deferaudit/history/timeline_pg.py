@@ -268,10 +268,29 @@ def _delays(probed: Any) -> Any:
     )
 
 
+def _hashes(connection: Any, window: Window, schema: Any) -> bool:
+    """Whether PostgreSQL hashes the two IN subqueries of ``_classified``'s hashed form here
+    (Airflow 3). It does when their keys fit its hash memory by its own estimate; past that it
+    would run them again for every try, and the classification is made with joins instead."""
+    from sqlalchemy import select
+
+    if schema.major < 3:
+        return False
+    classified = _classified("postgresql", window, schema, hashed=True)
+    probe = select(classified.c.on_worker).where(classified.c.operator.like(WAITING_CLASS))
+    compiled = probe.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    plan = "\n".join(
+        connection.exec_driver_sql("EXPLAIN (VERBOSE) " + str(compiled), compiled.params).scalars()
+    )
+    return plan.count("(hashed SubPlan") == 2 and plan.count("(SubPlan") == 0
+
+
 def _rows(connection: Any, window: Window, schema: Any) -> tuple[list, list]:
     from sqlalchemy import BigInteger, Float, cast, literal, select, union_all
 
-    classified = _classified("postgresql", window, schema)
+    classified = _classified("postgresql", window, schema, _hashes(connection, window, schema))
     waiting = (
         select(classified)
         .where(classified.c.operator.like(WAITING_CLASS))

@@ -235,9 +235,12 @@ def _materialized(query: Any, name: str) -> Any:
     return query.cte(name).prefix_with("MATERIALIZED", dialect="postgresql")
 
 
-def _logged_deferrals(name: str = "deferral") -> Any:
+def _logged_deferrals(name: str = "deferral", since: Any = None, until: Any = None) -> Any:
     """Airflow 3: each ``deferred`` row of the audit log with the try's next ``running`` row
-    (when the task resumed on a worker; none when it ended in the triggerer)."""
+    (when the task resumed on a worker; none when it ended in the triggerer). ``since`` and
+    ``until`` (the dialect's bounds, ``_bound``): only the rows written in ``[since, until)``,
+    so that the older ones' resumptions are not looked up (the log usually outlives the
+    window)."""
     from sqlalchemy import func, select
 
     log = _tables()["log"]
@@ -256,7 +259,11 @@ def _logged_deferrals(name: str = "deferral") -> Any:
             *[log.c[k] for k in _TRY],
             log.c.dttm.label("deferred_at"),
             resume_at.label("resumed_at"),
-        ).where(log.c.event == "deferred"),
+        ).where(
+            log.c.event == "deferred",
+            *([] if since is None else [log.c.dttm >= since]),
+            *([] if until is None else [log.c.dttm < until]),
+        ),
         name,
     )
 

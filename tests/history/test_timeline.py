@@ -62,6 +62,11 @@ def _deferred(history: History, dag_id: str, start: float, minutes: int) -> None
 
 def busy_day(url: str) -> None:
     history = History.for_database(url)
+    _busy_day(history)
+    history.write(url)
+
+
+def _busy_day(history: History) -> None:
     # Three poke-mode sensors in pool "sensors": 1 from 01:00, 2 from 02:00, 3 from 02:30 to
     # 02:45, 2 to 03:00, 1 to 04:00. C runs in queue q2.
     _task(history, "a", "FileSensor", 1, 3)
@@ -75,7 +80,6 @@ def busy_day(url: str) -> None:
     # Two triggers: 06:00:03 -> 06:30:03 and 06:10:03 -> 06:20:03.
     _deferred(history, "deferred_one", 6, 30)
     _deferred(history, "deferred_two", 6 + 10 / 60, 10)
-    history.write(url)
 
 
 def test_the_concurrency_timeline(any_schema_url: str) -> None:
@@ -101,6 +105,58 @@ def test_the_concurrency_timeline(any_schema_url: str) -> None:
     )
     assert timeline["queue", "q2"] == Concurrency("queue", "q2", 1, 0, 1, 900.0)
     # 1 for 1,200 s, 2 for 600 s.
+    assert timeline["triggerer", ""] == Concurrency("triggerer", "", 2, 0, 2, 1800.0)
+
+
+def test_waiting_tries_classify_alike_hashed_or_joined(postgres_url: str, monkeypatch) -> None:
+    """PostgreSQL classifies the waiting tries with two IN subqueries when its plan hashes
+    them (here it does), else with joins: the same timeline either way. Two sensors of the pool
+    rescheduled from 08:00 to 09:00:05 (one with its log, one whose log was pruned: its
+    task_reschedule rows only), and each deferred sensor's try is known by its log alone:
+    none of them holds a slot, and the busy day's figures stand."""
+    from deferaudit.history import timeline_pg
+
+    history = History.for_database(postgres_url)
+    _busy_day(history)
+    for task_id, logged in (("r_logged", True), ("r_pruned", False)):
+        start, end = DAY + _at(8), DAY + _at(9) + timedelta(seconds=5)
+        ti_id, key = history.task_instance(
+            "busy_dag",
+            task_id,
+            "S3KeySensor",
+            DAY,
+            end - timedelta(seconds=5),
+            end,
+            pool="sensors",
+        )
+        for poke in range(4):
+            at = start + timedelta(minutes=15 * poke)
+            history.poke(
+                ti_id, key, at, at + timedelta(seconds=5), at + timedelta(minutes=15), log=logged
+            )
+        history.event(key, "running", end - timedelta(seconds=5))
+        history.event(key, "success", end)
+    history.write(postgres_url)
+
+    hashes = timeline_pg._hashes
+    asked: list[bool] = []
+
+    def told(*args: object) -> bool:
+        asked.append(hashes(*args))
+        return asked[-1]
+
+    monkeypatch.setattr(timeline_pg, "_hashes", told)
+    hashed = measure_history(postgres_url, WINDOW).concurrency
+    monkeypatch.setattr(timeline_pg, "_hashes", lambda *args: False)
+    joined = measure_history(postgres_url, WINDOW).concurrency
+    assert asked == [True]
+    assert hashed == joined
+    timeline = {(c.axis, c.name): c for c in hashed}
+    while_held = QueuedDelay(2, Spread(360.0, 576.0, 600.0), 720.0)
+    otherwise = QueuedDelay(1, Spread(5.0, 5.0, 5.0), 5.0)
+    assert timeline["pool", "sensors"] == Concurrency(
+        "pool", "sensors", 3, 1, 3, 10800.0, while_held, otherwise
+    )
     assert timeline["triggerer", ""] == Concurrency("triggerer", "", 2, 0, 2, 1800.0)
 
 
