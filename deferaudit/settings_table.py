@@ -180,7 +180,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "jobs",
         "int",
-        "Worker processes. Default: all cores.",
+        "Processes that read and judge files (this one and JOBS - 1 workers). Default: all cores.",
         toml="jobs",
         flags=("--jobs", "-j"),
     ),

@@ -59,8 +59,9 @@ def test_killed_scan_leaves_no_worker(tmp_path: Path) -> None:
             "scan",
             "dags",
             "--no-cache",
+            # Two worker processes: the scan reads files itself too.
             "--jobs",
-            "2",
+            "3",
             "--format",
             "json",
             "--output",
