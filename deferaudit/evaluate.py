@@ -29,7 +29,7 @@ from deferaudit.settings import Settings
 from deferaudit.suppression import suppression_of
 from deferaudit.target import Target
 from deferaudit.versions import DeploymentVersions
-from deferaudit.workers import worker_pool
+from deferaudit.workers import share_chunks
 
 
 @record
@@ -400,20 +400,19 @@ def judge_in_workers(
     settings: Settings,
     catalog: Catalog,
 ) -> list[tuple[int, FileOutcome]]:
-    """Each file's outcome, judged in worker processes that share the class table (given to
-    each worker once, when it starts), in the order given."""
+    """Each file's outcome, judged here and in worker processes that share the class table
+    (given to each worker once, when it starts), in the order given."""
     items = list(packed)
     size = max(1, min(CHUNK * 4, len(items) // (workers * 4) or 1))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    out: list[tuple[int, FileOutcome]] = []
-    with worker_pool(
-        max_workers=workers,
-        initializer=_start_judging,
-        initargs=(resolver, target, settings, catalog),
-    ) as pool:
-        for done in pool.map(_judge_chunk, chunks):
-            out.extend(done)
-    return out
+    return share_chunks(
+        chunks,
+        workers,
+        _judge_chunk,
+        lambda chunk: _judge(chunk, resolver, target, settings, catalog),
+        _start_judging,
+        (resolver, target, settings, catalog),
+    )
 
 
 def _start_judging(
@@ -423,15 +422,20 @@ def _start_judging(
 
 
 def _judge_chunk(chunk: Sequence[tuple[int, PackedResult]]) -> list[tuple[int, FileOutcome]]:
+    return _judge(
+        chunk, _JUDGE["resolver"], _JUDGE["target"], _JUDGE["settings"], _JUDGE["catalog"]
+    )
+
+
+def _judge(
+    chunk: Sequence[tuple[int, PackedResult]],
+    resolver: ClassResolver,
+    target: Target,
+    settings: Settings,
+    catalog: Catalog,
+) -> list[tuple[int, FileOutcome]]:
     out = []
     for index, packed in chunk:
-        outcome, _tasks = evaluate_file(
-            unpack(packed),
-            _JUDGE["resolver"],
-            _JUDGE["target"],
-            _JUDGE["settings"],
-            _JUDGE["catalog"],
-            RULES,
-        )
+        outcome, _tasks = evaluate_file(unpack(packed), resolver, target, settings, catalog, RULES)
         out.append((index, outcome))
     return out

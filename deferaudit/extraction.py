@@ -3,7 +3,6 @@ where it has them (deferaudit.cache)."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import gc
@@ -27,7 +26,7 @@ from deferaudit.extract import ExtractError, extract, module_name
 from deferaudit.facts import FileFacts
 from deferaudit.settings import Settings
 from deferaudit.source import MAX_FILE_BYTES, SourceError, read_source
-from deferaudit.workers import worker_pool
+from deferaudit.workers import share_chunks
 
 # Files per task sent to a worker process (extracting here, judging in deferaudit.evaluate): large enough that pickling overhead is small,
 # small enough that both cores stay busy to the end.
@@ -209,10 +208,8 @@ def _run_jobs(
     keep_blobs: bool = True,
 ) -> list[PackedResult]:
     """Every job's result, in order: read here alone for a few files or one core; else by
-    ``workers - 1`` worker processes and this process together. The workers take chunks from
-    the front, this process from the back, until they meet: what this process reads is never
-    pickled and sent (a worker's results are: a tenth of the workers' time at 10,000 files),
-    and it is no longer idle while it waits for them."""
+    this process and ``workers - 1`` worker processes together (``share_chunks``: what this
+    process reads is not pickled and sent, which a worker's results are)."""
     if workers <= 1 or len(jobs) < _PARALLEL_THRESHOLD:
         out = []
         with no_cyclic_gc():
@@ -222,34 +219,16 @@ def _run_jobs(
                     progress(1)
         return out
     chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
-    done: list[list[PackedResult]] = [[] for _ in chunks]
-    front, back = 0, len(chunks)
-    # Chunks queued per worker: one to work on, one to take next while this process reads.
-    ahead = 2 * (workers - 1)
-    running: dict[concurrent.futures.Future[list[PackedResult]], int] = {}
-    with (
-        worker_pool(
-            max_workers=workers - 1, initializer=_start_extracting, initargs=(early, keep_blobs)
-        ) as pool,
-        no_cyclic_gc(),
-    ):
-        while front < back or running:
-            while front < back and len(running) < ahead:
-                running[pool.submit(_extract_chunk, chunks[front])] = front
-                front += 1
-            if front < back:
-                back -= 1
-                done[back] = [_read(job, early, keep_blobs) for job in chunks[back]]
-                if progress:
-                    progress(len(done[back]))
-            else:
-                concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in [f for f in running if f.done()]:
-                index = running.pop(future)
-                done[index] = future.result()
-                if progress:
-                    progress(len(done[index]))
-    return [result for chunk in done for result in chunk]
+    with no_cyclic_gc():
+        return share_chunks(
+            chunks,
+            workers,
+            _extract_chunk,
+            lambda chunk: [_read(job, early, keep_blobs) for job in chunk],
+            _start_extracting,
+            (early, keep_blobs),
+            progress,
+        )
 
 
 def _read_for_key(path: str) -> bytes | None:

@@ -13,8 +13,11 @@ import ctypes
 import os
 import signal
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -52,3 +55,41 @@ def end_with_parent(parent: int) -> None:
         return
     if os.getppid() != parent:
         os._exit(1)
+
+
+def share_chunks(
+    chunks: Sequence[T],
+    workers: int,
+    remote: Callable[[T], list[R]],
+    local: Callable[[T], list[R]],
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+    progress: Callable[[int], None] | None = None,
+) -> list[R]:
+    """Every chunk's results, in order, made by ``workers - 1`` worker processes (``remote``,
+    a module-level function, from the front of the list) and this process (``local``, from
+    the back) until they meet. What this process makes is never pickled and sent back, and it
+    is not idle while it waits for the others."""
+    done: list[list[R]] = [[] for _ in chunks]
+    front, back = 0, len(chunks)
+    # Chunks queued per worker: one to work on, one to take next while this process works.
+    ahead = 2 * (workers - 1)
+    running: dict[concurrent.futures.Future[list[R]], int] = {}
+    with worker_pool(workers - 1, initializer, initargs) as pool:
+        while front < back or running:
+            while front < back and len(running) < ahead:
+                running[pool.submit(remote, chunks[front])] = front
+                front += 1
+            if front < back:
+                back -= 1
+                done[back] = local(chunks[back])
+                if progress:
+                    progress(len(done[back]))
+            else:
+                concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in [f for f in running if f.done()]:
+                index = running.pop(future)
+                done[index] = future.result()
+                if progress:
+                    progress(len(done[index]))
+    return [result for chunk in done for result in chunk]
