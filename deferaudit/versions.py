@@ -100,12 +100,30 @@ def installed_versions(
     for dist in distributions:
         if not _may_be_relevant(dist):
             continue
-        name = dist.metadata.get("Name") if dist.metadata else None
-        if name and _RELEVANT.match(normalise(name)):
-            found.setdefault(normalise(name), dist.version)
+        name, version = _name_and_version(dist)
+        if name and version and _RELEVANT.match(normalise(name)):
+            found.setdefault(normalise(name), version)
     if not found:
         return None
     return DeploymentVersions(dict(sorted(found.items())), "installed distributions")
+
+
+# A header line of core metadata (``Name: apache-airflow``), read before the first blank line.
+_HEADER = re.compile(r"^(Name|Version):[ \t]*(\S[^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
+
+
+def _name_and_version(dist: metadata.Distribution) -> tuple[str | None, str | None]:
+    """A distribution's ``Name`` and ``Version`` from its metadata file's headers.
+
+    ``dist.metadata`` parses the whole file (with the long description) as an email message,
+    and ``dist.version`` parses it again: 40 ms of every scan where Airflow is installed. The
+    headers end at the first blank line; a file where they are not found is parsed in full."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    headers = dict(_HEADER.findall(text.split("\n\n", 1)[0]))
+    if "Name" in headers and "Version" in headers:
+        return headers["Name"], headers["Version"]
+    meta = dist.metadata
+    return (meta.get("Name"), meta.get("Version")) if meta else (None, None)
 
 
 def _may_be_relevant(dist: metadata.Distribution) -> bool:
