@@ -159,7 +159,7 @@ def _tries(
     earlier ones Airflow moved to task_instance_history (Airflow 2.10+; before it only the
     current try is kept). On Airflow 3 a try is named by its task instance id; on Airflow 2 by
     its key and try_number, with the DAG run's execution_date when the log names runs by it.
-    ``dags``: only the DAG ids in that range (``_in_dags``)."""
+    ``dags``: only the DAG ids in that range (``_in_range``)."""
     from sqlalchemy import and_, literal, select, union_all
 
     t = _tables()
@@ -190,7 +190,7 @@ def _tries(
             source.c.start_date >= since,
             source.c.start_date < until,
             source.c.end_date.is_not(None),
-            *_in_dags(source.c.dag_id, dags),
+            *_in_range(source.c.dag_id, dags),
         )
 
     parts = []
@@ -204,10 +204,11 @@ def _tries(
     return (union_all(*parts) if len(parts) > 1 else parts[0]).cte(name)
 
 
-def _in_dags(dag_id: Any, dags: tuple[str | None, str | None]) -> list[Any]:
-    """``low <= dag_id < high`` (None: no bound): measure.py measures two ranges at once."""
-    low, high = dags
-    return ([] if low is None else [dag_id >= low]) + ([] if high is None else [dag_id < high])
+def _in_range(value: Any, bounds: tuple[Any, Any]) -> list[Any]:
+    """``low <= value < high`` as conditions (None: no bound; measure.py measures two ranges
+    of DAG ids at once)."""
+    low, high = bounds
+    return ([] if low is None else [value >= low]) + ([] if high is None else [value < high])
 
 
 def _log_key(schema: Schema) -> tuple[str, ...]:
@@ -237,33 +238,21 @@ def _materialized(query: Any, name: str) -> Any:
 
 def _logged_deferrals(name: str = "deferral", since: Any = None, until: Any = None) -> Any:
     """Airflow 3: each ``deferred`` row of the audit log with the try's next ``running`` row
-    (when the task resumed on a worker; none when it ended in the triggerer). ``since`` and
-    ``until`` (the dialect's bounds, ``_bound``): only the rows written in ``[since, until)``,
-    so that the older ones' resumptions are not looked up (the log usually outlives the
-    window)."""
+    (when the task resumed on a worker; none when it ended in the triggerer), of the rows
+    written in ``[since, until)`` (``_bound``s; None: unbounded)."""
     from sqlalchemy import func, select
 
     log = _tables()["log"]
     resumed = log.alias("resumed")
-    resume_at = (
-        select(func.min(resumed.c.dttm))
-        .where(
-            resumed.c.event == "running",
-            *[resumed.c[k] == log.c[k] for k in _TRY],
-            resumed.c.dttm > log.c.dttm,
-        )
-        .scalar_subquery()
-    )
+    same_try = [resumed.c[k] == log.c[k] for k in _TRY]
+    later = (resumed.c.event == "running", *same_try, resumed.c.dttm > log.c.dttm)
+    resume_at = select(func.min(resumed.c.dttm)).where(*later).scalar_subquery()
     return _materialized(
         select(
             *[log.c[k] for k in _TRY],
             log.c.dttm.label("deferred_at"),
             resume_at.label("resumed_at"),
-        ).where(
-            log.c.event == "deferred",
-            *([] if since is None else [log.c.dttm >= since]),
-            *([] if until is None else [log.c.dttm < until]),
-        ),
+        ).where(log.c.event == "deferred", *_in_range(log.c.dttm, (since, until))),
         name,
     )
 
@@ -319,7 +308,7 @@ def _logged_waits(
             log.c.dttm.label("at"),
             # A poke's start, or the moment a deferral resumed on a worker.
             case((poked, poke_start), else_=resumed_at).label("other_at"),
-        ).where(log.c.event.in_(["up_for_reschedule", "deferred"]), *_in_dags(log.c.dag_id, dags)),
+        ).where(log.c.event.in_(["up_for_reschedule", "deferred"]), *_in_range(log.c.dag_id, dags)),
         f"{name}_rows",
     )
     key = [rows.c[k] for k in _TRY] + ([rows.c.try_hash] if dialect == "mysql" else [])
