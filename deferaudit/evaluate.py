@@ -78,12 +78,16 @@ def evaluate_file(
         else ([], [])
     )
     dags = {dag.key: dag for dag in made}
-    resolved = [(site, resolver.resolve(site.class_candidates)) for site in sites]
-    tasks = tuple(
-        ResolvedTask(site, cls, dags.get(site.dag_key or ""))
-        for site, cls in resolved
-        if cls.is_operator or cls.origin == "unknown"
-    )
+    # Most of a file's tasks share a few classes: each asked of the resolver once.
+    classes: dict[tuple[str, ...], ResolvedClass] = {}
+    resolved: list[ResolvedTask] = []
+    for site in sites:
+        cls = classes.get(site.class_candidates)
+        if cls is None:
+            cls = classes[site.class_candidates] = resolver.resolve(site.class_candidates)
+        if cls.is_operator or cls.origin == "unknown":
+            resolved.append(ResolvedTask(site, cls, dags.get(site.dag_key or "")))
+    tasks = tuple(resolved)
     ctx = FileContext(
         path=result.path,
         facts=facts,
@@ -96,12 +100,7 @@ def evaluate_file(
         role=role,
         resolver=resolver,
     )
-    raw = [
-        finding
-        for rule in rules
-        if settings.rule_enabled(rule.code)
-        for finding in rule.check(rule, ctx)
-    ]
+    raw = [finding for rule in _enabled(rules, settings) for finding in rule.check(rule, ctx)]
     raw = _one_fix_per_factory_call(raw)
     # One pass decides suppression (rules never do), then the cost model prices each waiting
     # task knowing which findings' fixes count; each finding is then made once, whole.
@@ -142,6 +141,23 @@ def evaluate_file(
         ),
     )
     return outcome, operators
+
+
+# (rules, select, ignore) -> the rules enabled: the same for every file of a scan. Each entry
+# holds its rules, so their id is not reused while it is kept.
+_ENABLED: dict[tuple[int, tuple[str, ...], tuple[str, ...]], tuple[Sequence[Rule], list[Rule]]] = {}
+
+
+def _enabled(rules: Sequence[Rule], settings: Settings) -> Sequence[Rule]:
+    if type(rules) is not tuple:
+        return [rule for rule in rules if settings.rule_enabled(rule.code)]
+    key = (id(rules), tuple(settings.select), tuple(settings.ignore))
+    found = _ENABLED.get(key)
+    if found is None:
+        if len(_ENABLED) > 64:
+            _ENABLED.clear()
+        found = _ENABLED[key] = (rules, [r for r in rules if settings.rule_enabled(r.code)])
+    return found[1]
 
 
 def made_tasks(
