@@ -170,8 +170,11 @@ def expand_file(
 
     ``is_operator`` tells an operator class (its instantiation is a task, whatever its
     ``__init__`` does) from a wrapper class."""
-    own_tasks = [t for t in facts.tasks if not table.hides(t.function)]
-    own_dags = [d for d in facts.dags if not table.hides(d.function)]
+    if table.reached:
+        own_tasks = [t for t in facts.tasks if not table.hides(t.function)]
+        own_dags = [d for d in facts.dags if not table.hides(d.function)]
+    else:  # no function is reached: none hides its tasks
+        own_tasks, own_dags = list(facts.tasks), list(facts.dags)
     file_names = CallNames(
         {},
         {},
