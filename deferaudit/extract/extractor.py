@@ -470,7 +470,9 @@ class Extractor(ast.NodeVisitor):
                 and isinstance(inner.func, ast.Attribute)
                 and inner.func.attr == "partial"
             ):
-                site = tasks.site(inner, inner.func.value, via="partial", expand=node)
+                site = tasks.site(
+                    inner, inner.func.value, via="partial", expand=node, dag_defaults=True
+                )
                 if site is not None:
                     self.handled_calls.add(id(inner))
                     self._visit_all(node.args, node.keywords)
@@ -478,7 +480,7 @@ class Extractor(ast.NodeVisitor):
                     self._add_task(site, node)
                     return
         if attr == "partial" and isinstance(func, ast.Attribute):
-            site = tasks.site(node, func.value, via="partial", expand=None)
+            site = tasks.site(node, func.value, via="partial", expand=None, dag_defaults=True)
             if site is not None:
                 self._visit_call_parts(node)
                 self._add_task(site, node)
@@ -499,7 +501,9 @@ class Extractor(ast.NodeVisitor):
                 return
             if name is not None:
                 tasks.note_function_call(name)
-            site = tasks.site(node, func, via="call", expand=None, candidates=resolved)
+            site = tasks.site(
+                node, func, via="call", expand=None, candidates=resolved, dag_defaults=True
+            )
             targets = self.functions.callee(func, resolved)
             self._polls.call(node, targets)
             if not targets and isinstance(func, ast.Attribute):
