@@ -43,6 +43,9 @@ _LEAVES = frozenset(
 # A call of the project's code in loops is read once per element up to this many elements.
 MAX_ITERATIONS = 200
 
+# Type tuples for isinstance on hot paths: ``A | B`` there would build a union object per call.
+_SHIFTS = (ast.RShift, ast.LShift)
+
 
 class ExtractError(Exception):
     """The file's text is not Python that ``ast`` can parse."""
@@ -621,7 +624,7 @@ class Extractor(ast.NodeVisitor):
                 visit(keyword.value)
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
-        if isinstance(node.op, ast.RShift | ast.LShift):
+        if isinstance(node.op, _SHIFTS):
             self._visit_shift_operands(node)
             self.dependencies.shift(node)
             return
@@ -629,7 +632,7 @@ class Extractor(ast.NodeVisitor):
 
     def _visit_shift_operands(self, node: ast.expr) -> None:
         # Nested ``a >> b >> c`` is one chain: visit its operands, record its edges once.
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.RShift | ast.LShift):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _SHIFTS):
             self._visit_shift_operands(node.left)
             self._visit_shift_operands(node.right)
         else:

@@ -22,6 +22,8 @@ TASK_SENSOR_CLASSES = (
     "airflow.providers.standard.decorators.sensor.DecoratedSensorOperator",
 )
 TASK_SUFFIXES = ("Operator", "Sensor", "OperatorAsync", "SensorAsync")
+# A tuple, not a ``|`` union: asked of every task, a union would be built each time.
+_FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 # A task as dependencies name it: (its literal task_id, its DAG key), either possibly unknown.
 TaskRef = tuple[str | None, str | None]
@@ -230,7 +232,7 @@ class TaskFinder:
         # The site is rebuilt once, with every change this step makes.
         changes: dict[str, Any] = {}
         # A ``@task.sensor`` function (else a call).
-        function = node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
+        function = node if isinstance(node, _FUNCTION_DEFS) else None
         if function is not None:
             first = min(first, function.lineno)
             last = max(last, function.lineno)
