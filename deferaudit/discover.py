@@ -459,12 +459,20 @@ def might_contain_dag(data: bytes, *, airflow_version: str = AIRFLOW_VERSION_FOL
     # anywhere (every Python source) is no zip, without zipfile's seeks and reads.
     if zipfile.stringEndArchive in data and zipfile.is_zipfile(io.BytesIO(data)):
         return True
-    content = data.lower()
-    if b"airflow" not in content:
-        return False
+    # Most files hold the words in lower case: found as they are, without lower-casing the
+    # whole file (which a file holding them in another case only then needs).
+    lowered: bytes | None = None
+    if b"airflow" not in data:
+        lowered = data.lower()
+        if b"airflow" not in lowered:
+            return False
+    if b"dag" in data:
+        return True
+    if lowered is None:
+        lowered = data.lower()
     if _major(airflow_version) >= 3:
-        return b"dag" in content or b"asset" in content
-    return b"dag" in content
+        return b"dag" in lowered or b"asset" in lowered
+    return b"dag" in lowered
 
 
 def display_path(path: Path, cwd: Path) -> str:

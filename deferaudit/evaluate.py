@@ -78,12 +78,32 @@ def evaluate_file(
         else ([], [])
     )
     dags = {dag.key: dag for dag in made}
-    resolved = [(site, resolver.resolve(site.class_candidates)) for site in sites]
-    tasks = tuple(
-        ResolvedTask(site, cls, dags.get(site.dag_key or ""))
-        for site, cls in resolved
-        if cls.is_operator or cls.origin == "unknown"
-    )
+    # Most of a file's tasks share a few classes: each asked of the resolver once.
+    classes: dict[tuple[str, ...], ResolvedClass] = {}
+    resolved: list[ResolvedTask] = []
+    # In the same pass: the operators' tasks, the sites of those made where written (counted),
+    # and the tasks of classes not found (``_unresolved``).
+    operator_list: list[ResolvedTask] = []
+    written: list[TaskSite] = []
+    unknown: list[ResolvedTask] = []
+    for site in sites:
+        cls = classes.get(site.class_candidates)
+        if cls is None:
+            cls = classes[site.class_candidates] = resolver.resolve(site.class_candidates)
+        if cls.is_operator:
+            task = ResolvedTask(site, cls, dags.get(site.dag_key or ""))
+            operator_list.append(task)
+            if site.function is None:
+                written.append(site)
+        elif cls.origin == "unknown":
+            task = ResolvedTask(site, cls, dags.get(site.dag_key or ""))
+        else:
+            continue
+        resolved.append(task)
+        if cls.origin == "unknown":
+            unknown.append(task)
+    tasks = tuple(resolved)
+    operators = tuple(operator_list)
     ctx = FileContext(
         path=result.path,
         facts=facts,
@@ -96,18 +116,12 @@ def evaluate_file(
         role=role,
         resolver=resolver,
     )
-    raw = [
-        finding
-        for rule in rules
-        if settings.rule_enabled(rule.code)
-        for finding in rule.check(rule, ctx)
-    ]
+    raw = [finding for rule in _enabled(rules, settings) for finding in rule.check(rule, ctx)]
     raw = _one_fix_per_factory_call(raw)
     # One pass decides suppression (rules never do), then the cost model prices each waiting
     # task knowing which findings' fixes count; each finding is then made once, whole.
     decided = [suppression_of(finding, facts) for finding in raw]
     hidden = {id(f) for f, (is_hidden, _) in zip(raw, decided, strict=True) if is_hidden}
-    operators = tuple(t for t in tasks if t.cls.is_operator)
     costs, cost_of = waiting_costs(ctx, raw, hidden)
     kept: list[Finding] = []
     suppressed: list[Finding] = []
@@ -127,13 +141,12 @@ def evaluate_file(
         suppressed=tuple(sorted(suppressed, key=Finding.sort_key)),
         # The tasks Airflow creates: a call in a loop makes one per element; a task written in
         # a function that no DAG file calls is reported where written but makes no task.
-        tasks=made_tasks([t.site for t in operators if t.site.function is None])
-        + _taskflow_tasks(facts, resolver, role),
+        tasks=made_tasks(written) + _taskflow_tasks(facts, resolver, role),
         dags=_dag_count(dags.values()),
         error=result.error,
         skipped=result.skipped,
         costs=costs,
-        unresolved=_unresolved(tasks),
+        unresolved=_unresolved(unknown),
         undecided=_undecided(ctx, operators),
         factory_calls=tuple(
             factory_call(result.path, t.site, built)
@@ -142,6 +155,23 @@ def evaluate_file(
         ),
     )
     return outcome, operators
+
+
+# (rules, select, ignore) -> the rules enabled: the same for every file of a scan. Each entry
+# holds its rules, so their id is not reused while it is kept.
+_ENABLED: dict[tuple[int, tuple[str, ...], tuple[str, ...]], tuple[Sequence[Rule], list[Rule]]] = {}
+
+
+def _enabled(rules: Sequence[Rule], settings: Settings) -> Sequence[Rule]:
+    if type(rules) is not tuple:
+        return [rule for rule in rules if settings.rule_enabled(rule.code)]
+    key = (id(rules), tuple(settings.select), tuple(settings.ignore))
+    found = _ENABLED.get(key)
+    if found is None:
+        if len(_ENABLED) > 64:
+            _ENABLED.clear()
+        found = _ENABLED[key] = (rules, [r for r in rules if settings.rule_enabled(r.code)])
+    return found[1]
 
 
 def made_tasks(
@@ -222,10 +252,13 @@ def _undecided(ctx: FileContext, tasks: Sequence[ResolvedTask]) -> tuple[tuple[i
     """The tasks Airflow makes whose class is known but whose way of waiting is not: a
     ``mode``, ``deferrable`` or wait parameter that could not be read. No rule reports them
     (a guess either way could be wrong); the summary lists them."""
+    unknown = tasks_with_status(ctx, "unknown")
+    if not unknown:  # most files
+        return ()
     made = {id(task) for task in tasks}
     return tuple(
         (task.site.span.line, task.class_name, unread_choice(task, status))
-        for task, status in tasks_with_status(ctx, "unknown")
+        for task, status in unknown
         if id(task) in made and task.site.function is None and task.cls.known
     )
 
@@ -330,13 +363,18 @@ class EarlyJudge:
         functions: set[str] = set()
         unread = False
         if facts is not None:
-            functions = {t.function for t in facts.tasks if t.function is not None}
-            functions |= {d.function for d in facts.dags if d.function is not None}
-            unread = (
-                any(t.loop is not None and t.loop.unknown for t in facts.tasks)
-                or any(d.default_args_source and not d.default_args_known for d in facts.dags)
-                or any(t.star_sources and t.function is None for t in facts.tasks)
-            )
+            for t in facts.tasks:
+                if t.function is not None:
+                    functions.add(t.function)
+                elif t.star_sources:
+                    unread = True
+                if t.loop is not None and t.loop.unknown:
+                    unread = True
+            for d in facts.dags:
+                if d.function is not None:
+                    functions.add(d.function)
+                if d.default_args_source and not d.default_args_known:
+                    unread = True
         calls = tuple(dict.fromkeys(c.candidates for c in facts.calls)) if facts else ()
         return EarlyOutcome(outcome, tuple(resolver.asked), tuple(functions), unread, calls)
 

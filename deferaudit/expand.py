@@ -170,8 +170,15 @@ def expand_file(
 
     ``is_operator`` tells an operator class (its instantiation is a task, whatever its
     ``__init__`` does) from a wrapper class."""
-    own_tasks = [t for t in facts.tasks if not table.hides(t.function)]
-    own_dags = [d for d in facts.dags if not table.hides(d.function)]
+    if table.reached:
+        own_tasks = [t for t in facts.tasks if not table.hides(t.function)]
+        own_dags = [d for d in facts.dags if not table.hides(d.function)]
+    else:  # no function is reached: none hides its tasks
+        own_tasks, own_dags = list(facts.tasks), list(facts.dags)
+    if not table:  # no factory, no library module (a file judged early): nothing to read again
+        if any(_needs_settling(t) for t in own_tasks):
+            own_tasks = [_settle(t, {}) for t in own_tasks]
+        return own_tasks, own_dags
     file_names = CallNames(
         {},
         {},

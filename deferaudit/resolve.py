@@ -108,6 +108,15 @@ class ResolvedTask:
     def arg(self, name: str) -> Arg | None:
         """A parameter as the task gets it. default_args reach only parameters the class's
         ``__init__`` accepts (Airflow's ``BaseOperatorMeta._apply_defaults`` filters them)."""
+        cls = self.cls
+        if not cls.class_values:  # a catalog class: the call's value, else default_args's
+            site = self.site
+            kwargs = site.kwargs
+            if name in kwargs:
+                return kwargs[name]
+            if name == "deferrable" and not cls.accepts_deferrable:
+                return None
+            return site.default_args.get(name)
         found = self._arg(name)
         return found[0] if found else None
 

@@ -33,7 +33,7 @@ from deferaudit.cost.schedule import DAY, Schedule, read_schedule
 from deferaudit.durations import format_duration
 from deferaudit.facts import Arg, DagFacts, LoopRepeat, PollLoop
 from deferaudit.resolve import ResolvedTask
-from deferaudit.rules.deferral import WaitStatus, status_of
+from deferaudit.rules.deferral import WaitStatus, statuses
 
 if TYPE_CHECKING:
     from deferaudit.rules.base import FileContext, Finding
@@ -95,8 +95,8 @@ def waiting_costs(
     hand: dict[int, tuple[PollLoop, ...]] = {}
     # Most folders have no hand-written wait a task's code reaches: no lookup per task then.
     reaches = ctx.resolver is not None and bool(ctx.resolver.hand_waits.by_task)
-    for task in ctx.tasks:
-        mode = _now_mode(status_of(ctx, task))
+    for task, status in statuses(ctx):
+        mode = _now_mode(status)
         if mode is None:
             local = task.cls.local
             own = local.code.poll_loops if local is not None and local.code is not None else ()

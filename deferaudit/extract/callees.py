@@ -18,6 +18,9 @@ INERT_CALLS = frozenset(
     }
 )
 
+# A tuple, not ``ast.Name | ast.Attribute``: asked of every call, a union would be built each time.
+_NAMES = (ast.Name, ast.Attribute)
+
 
 def taskflow_callee(func: ast.expr) -> ast.Name | ast.Attribute | None:
     """The function a call runs as a TaskFlow task: ``load(...)``, ``tasks.load(...)``,
@@ -31,7 +34,7 @@ def taskflow_callee(func: ast.expr) -> ast.Name | ast.Attribute | None:
             func = base.func.value if base.func.attr == "partial" else base
         else:
             func = base
-    return func if isinstance(func, ast.Name | ast.Attribute) else None
+    return func if isinstance(func, _NAMES) else None
 
 
 def dependency_helper(resolved: tuple[str, ...]) -> str | None:

@@ -71,6 +71,8 @@ class DagFinder:
         self.path = path
         self.functions = functions
         self.found: list[DagFacts] = []
+        # DAG key -> the DAG of that key found last (as ``found`` would give it).
+        self.by_key: dict[str, DagFacts] = {}
         self.stack: list[DagContext] = []
         # Variable name -> DAG key (``with DAG(...) as dag``, ``dag = DAG(...)``).
         self.vars: dict[str, str] = {}
@@ -205,4 +207,5 @@ class DagFinder:
                 ),
             )
         )
+        self.by_key[key] = self.found[-1]
         return DagContext(key)

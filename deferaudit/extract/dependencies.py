@@ -9,6 +9,10 @@ from collections.abc import Sequence
 
 from deferaudit.extract.tasks import TaskFinder, TaskRef
 
+# Type tuples for isinstance on hot paths: ``A | B`` there would build a union object per call.
+_SHIFTS = (ast.RShift, ast.LShift)
+_COLLECTIONS = (ast.List, ast.Tuple, ast.Set)
+
 
 class Dependencies:
     """The edges of one file, between tasks the ``TaskFinder`` knows by name or call."""
@@ -21,8 +25,7 @@ class Dependencies:
         """Record edges of ``a >> b`` chains; returns the tasks the expression evaluates to."""
         left = (
             self.shift(node.left)
-            if isinstance(node.left, ast.BinOp)
-            and isinstance(node.left.op, ast.RShift | ast.LShift)
+            if isinstance(node.left, ast.BinOp) and isinstance(node.left.op, _SHIFTS)
             else self.tasks_in(node.left)
         )
         right = self.tasks_in(node.right)
@@ -35,7 +38,7 @@ class Dependencies:
         return right
 
     def tasks_in(self, node: ast.expr) -> list[TaskRef]:
-        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        if isinstance(node, _COLLECTIONS):
             out: list[TaskRef] = []
             for elt in node.elts:
                 out.extend(self.tasks_in(elt))
@@ -49,7 +52,7 @@ class Dependencies:
             # ``extract()`` for a TaskFlow function: its task id is the function name.
             if isinstance(node.func, ast.Name) and node.func.id in self.tasks.vars:
                 return [self.tasks.vars[node.func.id]]
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.RShift | ast.LShift):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _SHIFTS):
             return self.shift(node)
         return []
 

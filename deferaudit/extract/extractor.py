@@ -43,6 +43,9 @@ _LEAVES = frozenset(
 # A call of the project's code in loops is read once per element up to this many elements.
 MAX_ITERATIONS = 200
 
+# Type tuples for isinstance on hot paths: ``A | B`` there would build a union object per call.
+_SHIFTS = (ast.RShift, ast.LShift)
+
 
 class ExtractError(Exception):
     """The file's text is not Python that ``ast`` can parse."""
@@ -470,7 +473,9 @@ class Extractor(ast.NodeVisitor):
                 and isinstance(inner.func, ast.Attribute)
                 and inner.func.attr == "partial"
             ):
-                site = tasks.site(inner, inner.func.value, via="partial", expand=node)
+                site = tasks.site(
+                    inner, inner.func.value, via="partial", expand=node, dag_defaults=True
+                )
                 if site is not None:
                     self.handled_calls.add(id(inner))
                     self._visit_all(node.args, node.keywords)
@@ -478,7 +483,7 @@ class Extractor(ast.NodeVisitor):
                     self._add_task(site, node)
                     return
         if attr == "partial" and isinstance(func, ast.Attribute):
-            site = tasks.site(node, func.value, via="partial", expand=None)
+            site = tasks.site(node, func.value, via="partial", expand=None, dag_defaults=True)
             if site is not None:
                 self._visit_call_parts(node)
                 self._add_task(site, node)
@@ -499,7 +504,9 @@ class Extractor(ast.NodeVisitor):
                 return
             if name is not None:
                 tasks.note_function_call(name)
-            site = tasks.site(node, func, via="call", expand=None, candidates=resolved)
+            site = tasks.site(
+                node, func, via="call", expand=None, candidates=resolved, dag_defaults=True
+            )
             targets = self.functions.callee(func, resolved)
             self._polls.call(node, targets)
             if not targets and isinstance(func, ast.Attribute):
@@ -617,7 +624,7 @@ class Extractor(ast.NodeVisitor):
                 visit(keyword.value)
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
-        if isinstance(node.op, ast.RShift | ast.LShift):
+        if isinstance(node.op, _SHIFTS):
             self._visit_shift_operands(node)
             self.dependencies.shift(node)
             return
@@ -625,7 +632,7 @@ class Extractor(ast.NodeVisitor):
 
     def _visit_shift_operands(self, node: ast.expr) -> None:
         # Nested ``a >> b >> c`` is one chain: visit its operands, record its edges once.
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.RShift | ast.LShift):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _SHIFTS):
             self._visit_shift_operands(node.left)
             self._visit_shift_operands(node.right)
         else:

@@ -22,6 +22,8 @@ _NOT_PROJECT = frozenset(sys.stdlib_module_names) | {
 }
 # A module constant longer than this is not kept for reading a factory again.
 _MAX_CONSTANT_SOURCE = 20000
+# A tuple, not a ``|`` union: asked of every module statement, a union would be built each time.
+_FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 @dataclass
@@ -57,9 +59,7 @@ class Functions:
         self._call_index: dict[int, int] = {}
         prefix = f"{model.module}." if model.module else ""
         self.module_defs = {
-            stmt.name: prefix + stmt.name
-            for stmt in tree.body
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+            stmt.name: prefix + stmt.name for stmt in tree.body if isinstance(stmt, _FUNCTION_DEFS)
         }
 
     # ---------------------------------------------------------------- scopes

@@ -22,6 +22,8 @@ TASK_SENSOR_CLASSES = (
     "airflow.providers.standard.decorators.sensor.DecoratedSensorOperator",
 )
 TASK_SUFFIXES = ("Operator", "Sensor", "OperatorAsync", "SensorAsync")
+# A tuple, not a ``|`` union: asked of every task, a union would be built each time.
+_FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 # A task as dependencies name it: (its literal task_id, its DAG key), either possibly unknown.
 TaskRef = tuple[str | None, str | None]
@@ -77,10 +79,14 @@ class TaskFinder:
         via: str,
         expand: ast.Call | None,
         candidates: tuple[str, ...] | None = None,
+        dag_defaults: bool = False,
     ) -> TaskSite | None:
         """The task a call makes, when its callee is an operator or sensor (or a local class).
 
-        ``candidates`` are the callee's resolved paths when the caller has them already."""
+        ``candidates`` are the callee's resolved paths when the caller has them already.
+        ``dag_defaults``: a task of the walk (``add``), given its DAG's ``default_args`` now
+        when it is written at module level in a DAG of this file, outside TaskGroups with
+        defaults (``apply_default_args`` then keeps it as made, most tasks of a DAG file)."""
         model = self.model
         if candidates is None:
             candidates = model.resolve(callee)
@@ -124,6 +130,12 @@ class TaskFinder:
         if dag_arg is not None and self.dags.key_of(dag_arg) is None:
             dag_source = model.segment(dag_arg)
         functions = self.functions
+        function = functions.current() if functions is not None else None
+        dag = (
+            self.dags.by_key.get(dag_key)
+            if dag_defaults and dag_key is not None and function is None and not self.groups
+            else None
+        )
         return TaskSite(
             span=model.span(call if expand is None else expand),
             callee=model.segment(callee),
@@ -132,6 +144,8 @@ class TaskFinder:
             task_id=kwargs.get("task_id"),
             dag_key=dag_key,
             kwargs=kwargs,
+            default_args=dag.default_args if dag is not None else {},
+            default_args_known=dag.default_args_known if dag is not None else True,
             star_kwargs=star,
             mapped=mapped,
             map_count=map_count,
@@ -142,7 +156,7 @@ class TaskFinder:
             arms=tuple(self.arms),
             group_args=self.groups[-1][0] if self.groups else _NO_GROUP_ARGS,
             group_args_known=self.groups[-1][1] if self.groups else True,
-            function=functions.current() if functions is not None else None,
+            function=function,
             star_sources=tuple(stars),
             dag_source=dag_source,
         )
@@ -218,7 +232,7 @@ class TaskFinder:
         # The site is rebuilt once, with every change this step makes.
         changes: dict[str, Any] = {}
         # A ``@task.sensor`` function (else a call).
-        function = node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
+        function = node if isinstance(node, _FUNCTION_DEFS) else None
         if function is not None:
             first = min(first, function.lineno)
             last = max(last, function.lineno)
@@ -274,10 +288,15 @@ class TaskFinder:
     def apply_default_args(self) -> None:
         """Each task gets its DAG's ``default_args`` (and whether they were all readable), its
         TaskGroups' laid over them."""
-        by_key = {dag.key: dag for dag in self.dags.found}
+        by_key = self.dags.by_key
         for index, site in enumerate(self.sites):
             dag = by_key.get(site.dag_key or "")
             if dag is not None:
+                if (
+                    site.default_args is dag.default_args
+                    and site.default_args_known == dag.default_args_known
+                ):
+                    continue  # given them when made (``site``): no TaskGroup's to lay over
                 self.sites[index] = site.with_dag_defaults(dag.default_args, dag.default_args_known)
             elif site.group_args or not site.group_args_known:
                 self.sites[index] = site.with_dag_defaults({}, True)

@@ -44,6 +44,8 @@ class Names(Protocol):
 
 # The types of constants that are literals (``type(x) in _PLAIN``: subclasses go the long way).
 _PLAIN = frozenset({str, int, float, bool})
+# A tuple, not ``int | float``: asked of every duration's argument, a union would be built each time.
+_NUMBERS = (int, float)
 
 
 def fold(names: Names, node: ast.expr, source: str, depth: int = 0) -> Arg:
@@ -288,7 +290,7 @@ def literal_keys(node: ast.expr | None) -> tuple[str, ...] | None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, _NUMBERS) and not isinstance(value, bool)
 
 
 def _arith(op: ast.operator, left: Any, right: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from deferaudit.catalog.deferred_limits import deferred_limit
 from deferaudit.catalog.model import ClassEntry
@@ -231,11 +231,45 @@ def _unread(task: ResolvedTask) -> str:
     return ""
 
 
+def class_status(cls: ResolvedClass) -> WaitStatus | None:
+    """The ``wait_status`` of every task of ``cls`` when the class alone decides it, whatever
+    the task's arguments (None: they may decide). Most tasks of a DAG file are of classes
+    that cannot wait (``BashOperator``, ``PythonOperator``): the path ``wait_status`` takes
+    for them, answered without reading the task."""
+    if not cls.known or not cls.is_operator:
+        return WaitStatus("unknown", reason="class not known to the catalog")
+    if (
+        cls.is_sensor
+        or cls.accepts_deferrable
+        or cls.always_defers
+        or "deferrable" in cls.class_values
+        or (cls.entry is not None and cls.entry.is_async_class)
+    ):
+        return None
+    # ``deferrable_state`` is then ("off", "the class cannot defer"): nothing pins it off.
+    local = cls.local
+    entry = (
+        None
+        if local is not None and ("execute" in local.methods or local.calls_defer)
+        else cls.entry
+    )  # catalog_behaviour's entry
+    if entry is not None and entry.wait_kind is not None and entry.wait_kind != "job-waiter":
+        return WaitStatus(
+            "not-waiting", reason=f"the class does not wait for an external job ({entry.wait_kind})"
+        )
+    if cls.deferrable_gap is None:
+        return WaitStatus("not-waiting", reason="the operator cannot defer")
+    return None
+
+
 def status_of(ctx: FileContext, task: ResolvedTask) -> WaitStatus:
     """``wait_status`` computed once per task and file, however many rules ask."""
     key = ("wait_status", id(task))
     found = ctx.memo.get(key)
     if found is None:
+        tasks_with_status(ctx, "")  # classifies the file's tasks
+        found = ctx.memo.get(key)
+    if found is None:  # a task not of the file's
         found = ctx.memo[key] = wait_status(task, ctx.settings)
     return found
 
@@ -244,16 +278,41 @@ def tasks_with_status(ctx: FileContext, status: str) -> list[tuple[ResolvedTask,
     """The file's tasks whose ``wait_status`` is ``status``, in file order, each with it.
 
     Every task is classified once for all rules; a rule that reports one status reads just
-    those tasks instead of asking about each (most tasks of a DAG file do not wait)."""
+    those tasks instead of asking about each (most tasks of a DAG file do not wait). A class
+    that alone decides (``class_status``) is asked once per file, not once per task."""
     key = ("by_status", 0)
     groups = ctx.memo.get(key)
     if groups is None:
         groups = {}
+        memo = ctx.memo
+        ordered: list[tuple[ResolvedTask, WaitStatus]] = []
+        by_class: dict[int, WaitStatus | None] = {}
+        settings = ctx.settings
         for task in ctx.tasks:
-            found = status_of(ctx, task)
+            cls = task.cls
+            found = by_class.get(id(cls), _UNASKED)
+            if found is _UNASKED:
+                found = by_class[id(cls)] = class_status(cls)
+            if found is None:
+                found = wait_status(task, settings)
+            memo["wait_status", id(task)] = found
+            ordered.append((task, found))
             groups.setdefault(found.status, []).append((task, found))
-        ctx.memo[key] = groups
+        memo[key] = groups
+        memo["in_order", 0] = ordered
     return groups.get(status, [])
+
+
+def statuses(ctx: FileContext) -> list[tuple[ResolvedTask, WaitStatus]]:
+    """Every task of the file with its ``wait_status``, in file order."""
+    found = ctx.memo.get(("in_order", 0))
+    if found is None:
+        tasks_with_status(ctx, "")
+        found = ctx.memo["in_order", 0]
+    return found  # type: ignore[no-any-return]
+
+
+_UNASKED: Any = object()
 
 
 def unsafe_reasons(task: ResolvedTask, status: WaitStatus, line: str) -> tuple[str, ...]:
