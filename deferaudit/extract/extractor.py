@@ -115,33 +115,35 @@ class Extractor(ast.NodeVisitor):
         model = self.model
         aliases = model.aliases() if model.constants else {}
         imports = {k: tuple(v) for k, v in sorted({**model.imports, **aliases}.items())}
+        # Positional, in field order (as ``TaskSite`` in ``TaskFinder.site``: 16 arguments or
+        # more given by keyword take Python's slow way of calling).
         return FileFacts(
-            path=self.path,
-            module=model.module,
-            imports=imports,
-            star_imports=tuple(model.star_imports),
-            dags=tuple(self.dags.found),
-            tasks=tuple(self.tasks.sites),
-            edges=edges,
-            classes=tuple(self.classes),
-            airflow3_imports=model.airflow3,
-            file_suppressed=frozenset(),
-            hand_code=hand_code,
-            suppressions=self.suppress.by_line,
-            suppression_comments=self.suppress.comments(),
-            calls=self.functions.root_calls(),
-            functions=tuple(self.functions.found),
-            scope=self.functions.scope(
+            self.path,  # path
+            model.module,  # module
+            imports,  # imports
+            tuple(model.star_imports),  # star_imports
+            tuple(self.dags.found),  # dags
+            tuple(self.tasks.sites),  # tasks
+            edges,  # edges
+            tuple(self.classes),  # classes
+            model.airflow3,  # airflow3_imports
+            frozenset(),  # file_suppressed
+            hand_code,  # hand_code
+            self.suppress.by_line,  # suppressions
+            self.suppress.comments(),  # suppression_comments
+            self.functions.root_calls(),  # calls
+            tuple(self.functions.found),  # functions
+            self.functions.scope(  # scope
                 imports,
                 self.path,
                 library=not any(d.function is None for d in self.dags.found)
                 and not any(t.function is None for t in self.tasks.sites),
             ),
-            import_at=model.import_at,
-            taskflow_tasks=self.taskflow_tasks,
-            taskflow_calls=tuple(self.taskflow_calls),
-            taskflow_defs=tuple(self.taskflow_defs),
-            aliases=tuple(sorted(aliases)),
+            model.import_at,  # import_at
+            self.taskflow_tasks,  # taskflow_tasks
+            tuple(self.taskflow_calls),  # taskflow_calls
+            tuple(self.taskflow_defs),  # taskflow_defs
+            tuple(sorted(aliases)),  # aliases
         )
 
     def _module_functions(self) -> dict[str, Function]:
