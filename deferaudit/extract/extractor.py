@@ -452,15 +452,14 @@ class Extractor(ast.NodeVisitor):
         # Most callees are a name or an attribute: which one, asked once.
         name = func.id if type(func) is ast.Name else None
         attr = func.attr if type(func) is ast.Attribute else None
-        if (
-            len(resolved) == 1
-            and resolved[0] in INERT_CALLS
-            and name not in self.taskflow
-            and all(kw.arg != "task_id" for kw in node.keywords)
-        ):
-            # ``timedelta(minutes=5)``, ``datetime(2024, 1, 1)``: a value, nothing to note.
-            self._visit_call_parts(node)
-            return
+        if len(resolved) == 1 and resolved[0] in INERT_CALLS and name not in self.taskflow:
+            for kw in node.keywords:  # (a loop: a generator would be made per call)
+                if kw.arg == "task_id":
+                    break
+            else:
+                # ``timedelta(minutes=5)``, ``datetime(2024, 1, 1)``: a value, nothing to note.
+                self._visit_call_parts(node)
+                return
         if self.dags.stack:
             self._taskflow_call(func)
         tasks = self.tasks

@@ -234,25 +234,11 @@ class TaskFinder:
 
     def add(self, site: TaskSite, node: ast.AST) -> None:
         """Record a task made by ``node`` (a call, or a ``@task.sensor`` function)."""
-        first = site.span.line
-        last = site.span.end_line
-        # The site is rebuilt once, with every change this step makes.
-        changes: dict[str, Any] = {}
         # A ``@task.sensor`` function (else a call).
         function = node if isinstance(node, _FUNCTION_DEFS) else None
-        if function is not None:
-            first = min(first, function.lineno)
-            last = max(last, function.lineno)
-            if self.dags.stack:
-                changes["dag_key"] = self.dags.stack[-1].key
-        suppressed = self.suppress.in_lines(first, last)
-        if suppressed or site.suppressed:
-            changes["suppressed"] = suppressed
-        if suppressed:
-            changes["suppression_reasons"] = self.suppress.reasons_in(first, last)
-        # Most calls change nothing: no copy of the site then.
-        if changes and any(getattr(site, name) != value for name, value in changes.items()):
-            site = evolve(site, **changes)
+        if function is not None or self.suppress.by_line or site.suppressed:
+            # (A call in a file with no suppression comment changes nothing: most tasks.)
+            site = self._settled(site, function)
         index = len(self.sites)
         self.sites.append(site)
         if self.functions is not None:
@@ -270,6 +256,29 @@ class TaskFinder:
             self._in_function.setdefault(functions[-1], []).append(index)
         if function is not None and site.dag_key is None:
             self._in_function.setdefault(function.name, []).append(index)
+
+    def _settled(
+        self, site: TaskSite, function: ast.FunctionDef | ast.AsyncFunctionDef | None
+    ) -> TaskSite:
+        """The site with its suppressions and, for a ``@task.sensor`` function, the DAG
+        around it: rebuilt once, with every change this step makes."""
+        first = site.span.line
+        last = site.span.end_line
+        changes: dict[str, Any] = {}
+        if function is not None:
+            first = min(first, function.lineno)
+            last = max(last, function.lineno)
+            if self.dags.stack:
+                changes["dag_key"] = self.dags.stack[-1].key
+        suppressed = self.suppress.in_lines(first, last)
+        if suppressed or site.suppressed:
+            changes["suppressed"] = suppressed
+        if suppressed:
+            changes["suppression_reasons"] = self.suppress.reasons_in(first, last)
+        # Most calls change nothing: no copy of the site then.
+        if changes and any(getattr(site, name) != value for name, value in changes.items()):
+            site = evolve(site, **changes)
+        return site
 
     def note_function_call(self, name: str) -> None:
         """A call of a function by name: inside a DAG, it gives the function's tasks that DAG."""
