@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import pickle
 from collections.abc import Mapping
 from dataclasses import field
 
 import pytest
 
-from deferaudit.facts import Arg, Span, TaskSite
+from deferaudit.cost.model import slot_cost
+from deferaudit.facts import Arg, FileFacts, Span, TaskSite
 from deferaudit.record import record
 
 
@@ -92,3 +94,82 @@ def test_evolve_is_replace_for_records() -> None:
     assert evolve(Arg("1", "literal", 1), value=2).value == 2
     with pytest.raises(ValueError):
         evolve(Plain(1), value=-1)
+
+
+def test_the_positional_calls_follow_the_field_order() -> None:
+    """``TaskFinder.site``, ``Extractor.run`` and ``cost.waiting._cost`` make a TaskSite, the
+    FileFacts and a SlotCost with positional arguments (a call of 16 arguments or more given
+    by keyword is slow): a field added or moved must be added or moved there too."""
+    assert TaskSite.__record_fields__ == (  # type: ignore[attr-defined]
+        "span",
+        "callee",
+        "class_ref",
+        "class_candidates",
+        "task_id",
+        "dag_key",
+        "kwargs",
+        "default_args",
+        "default_args_known",
+        "star_kwargs",
+        "mapped",
+        "map_count",
+        "via",
+        "suppressed",
+        "in_loop",
+        "in_function",
+        "loop",
+        "suppression_reasons",
+        "function",
+        "star_sources",
+        "dag_source",
+        "built",
+        "arms",
+        "group_args",
+        "group_args_known",
+    )
+    assert FileFacts.__record_fields__ == (  # type: ignore[attr-defined]
+        "path",
+        "module",
+        "imports",
+        "star_imports",
+        "dags",
+        "tasks",
+        "edges",
+        "classes",
+        "airflow3_imports",
+        "file_suppressed",
+        "hand_code",
+        "suppressions",
+        "suppression_comments",
+        "calls",
+        "functions",
+        "scope",
+        "import_at",
+        "taskflow_tasks",
+        "taskflow_calls",
+        "taskflow_defs",
+        "aliases",
+    )
+    assert tuple(inspect.signature(slot_cost).parameters) == (
+        "dag_id",
+        "task_id",
+        "line",
+        "runs_per_day",
+        "timing",
+        "map_count",
+        "wait",
+        "worst_wait",
+        "offset",
+        "now",
+        "after",
+        "start_overhead",
+        "poke_interval",
+        "deferrable_starts",
+        "assumptions",
+        "queue",
+        "worst_bound",
+        "runs_at_once",
+        "runs_note",
+        "uncapped",
+        "loop_ids",
+    )

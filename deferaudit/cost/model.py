@@ -392,7 +392,6 @@ def remade(cost: SlotCost, **changes: Any) -> SlotCost:
 
 
 def slot_cost(
-    *,
     dag_id: str | None,
     task_id: str | None,
     line: int,

@@ -242,28 +242,30 @@ def _cost(
         notes.append(poke_note)
     starts, starts_note = _deferrable_starts(task)
     notes.append(starts_note)
+    # Positional, in slot_cost's order: 16 arguments or more given by keyword take Python's
+    # slow way of calling.
     return slot_cost(
-        dag_id=dag_id,
-        task_id=task_id,
-        line=task.site.span.line,
-        runs_per_day=schedule.runs_per_day,
-        timing=schedule.timing,
-        map_count=map_count,
-        wait=wait,
-        worst_wait=worst,
-        offset=offset,
-        now=now,
-        after=after,
-        start_overhead=params.start_overhead,
-        poke_interval=poke_interval,
-        deferrable_starts=starts,
-        assumptions=tuple(notes),
-        queue=queue,
-        worst_bound=bound,
-        runs_at_once=runs_at_once,
-        runs_note=runs_note,
-        uncapped=uncapped,
-        loop_ids=task.site.loop.task_ids if task.site.loop is not None else (),
+        dag_id,
+        task_id,
+        task.site.span.line,  # line
+        schedule.runs_per_day,
+        schedule.timing,
+        map_count,
+        wait,
+        worst,  # worst_wait
+        offset,
+        now,
+        after,
+        params.start_overhead,
+        poke_interval,
+        starts,  # deferrable_starts
+        tuple(notes),  # assumptions
+        queue,
+        bound,  # worst_bound
+        runs_at_once,
+        runs_note,
+        uncapped,
+        task.site.loop.task_ids if task.site.loop is not None else (),  # loop_ids
     )
 
 

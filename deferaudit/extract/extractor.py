@@ -115,33 +115,35 @@ class Extractor(ast.NodeVisitor):
         model = self.model
         aliases = model.aliases() if model.constants else {}
         imports = {k: tuple(v) for k, v in sorted({**model.imports, **aliases}.items())}
+        # Positional, in field order (as ``TaskSite`` in ``TaskFinder.site``: 16 arguments or
+        # more given by keyword take Python's slow way of calling).
         return FileFacts(
-            path=self.path,
-            module=model.module,
-            imports=imports,
-            star_imports=tuple(model.star_imports),
-            dags=tuple(self.dags.found),
-            tasks=tuple(self.tasks.sites),
-            edges=edges,
-            classes=tuple(self.classes),
-            airflow3_imports=model.airflow3,
-            file_suppressed=frozenset(),
-            hand_code=hand_code,
-            suppressions=self.suppress.by_line,
-            suppression_comments=self.suppress.comments(),
-            calls=self.functions.root_calls(),
-            functions=tuple(self.functions.found),
-            scope=self.functions.scope(
+            self.path,  # path
+            model.module,  # module
+            imports,  # imports
+            tuple(model.star_imports),  # star_imports
+            tuple(self.dags.found),  # dags
+            tuple(self.tasks.sites),  # tasks
+            edges,  # edges
+            tuple(self.classes),  # classes
+            model.airflow3,  # airflow3_imports
+            frozenset(),  # file_suppressed
+            hand_code,  # hand_code
+            self.suppress.by_line,  # suppressions
+            self.suppress.comments(),  # suppression_comments
+            self.functions.root_calls(),  # calls
+            tuple(self.functions.found),  # functions
+            self.functions.scope(  # scope
                 imports,
                 self.path,
                 library=not any(d.function is None for d in self.dags.found)
                 and not any(t.function is None for t in self.tasks.sites),
             ),
-            import_at=model.import_at,
-            taskflow_tasks=self.taskflow_tasks,
-            taskflow_calls=tuple(self.taskflow_calls),
-            taskflow_defs=tuple(self.taskflow_defs),
-            aliases=tuple(sorted(aliases)),
+            model.import_at,  # import_at
+            self.taskflow_tasks,  # taskflow_tasks
+            tuple(self.taskflow_calls),  # taskflow_calls
+            tuple(self.taskflow_defs),  # taskflow_defs
+            tuple(sorted(aliases)),  # aliases
         )
 
     def _module_functions(self) -> dict[str, Function]:
@@ -450,15 +452,14 @@ class Extractor(ast.NodeVisitor):
         # Most callees are a name or an attribute: which one, asked once.
         name = func.id if type(func) is ast.Name else None
         attr = func.attr if type(func) is ast.Attribute else None
-        if (
-            len(resolved) == 1
-            and resolved[0] in INERT_CALLS
-            and name not in self.taskflow
-            and all(kw.arg != "task_id" for kw in node.keywords)
-        ):
-            # ``timedelta(minutes=5)``, ``datetime(2024, 1, 1)``: a value, nothing to note.
-            self._visit_call_parts(node)
-            return
+        if len(resolved) == 1 and resolved[0] in INERT_CALLS and name not in self.taskflow:
+            for kw in node.keywords:  # (a loop: a generator would be made per call)
+                if kw.arg == "task_id":
+                    break
+            else:
+                # ``timedelta(minutes=5)``, ``datetime(2024, 1, 1)``: a value, nothing to note.
+                self._visit_call_parts(node)
+                return
         if self.dags.stack:
             self._taskflow_call(func)
         tasks = self.tasks

@@ -88,11 +88,12 @@ class TaskFinder:
         when it is written at module level in a DAG of this file, outside TaskGroups with
         defaults (``apply_default_args`` then keeps it as made, most tasks of a DAG file)."""
         model = self.model
+        given = candidates
         if candidates is None:
             candidates = model.resolve(callee)
         if not candidates:
             return None
-        if names_dag_class(candidates):
+        if given is None and names_dag_class(candidates):
             return None
         last = candidates[0].rsplit(".", 1)[-1]
         if last.startswith("__"):
@@ -136,29 +137,35 @@ class TaskFinder:
             if dag_defaults and dag_key is not None and function is None and not self.groups
             else None
         )
+        # Positional, in field order: a call of 16 arguments or more given by keyword takes
+        # Python's slow path (about twice the cost of making the site), and every task
+        # site of every file is made here.
         return TaskSite(
-            span=model.span(call if expand is None else expand),
-            callee=model.segment(callee),
-            class_ref=candidates[0],
-            class_candidates=candidates,
-            task_id=kwargs.get("task_id"),
-            dag_key=dag_key,
-            kwargs=kwargs,
-            default_args=dag.default_args if dag is not None else {},
-            default_args_known=dag.default_args_known if dag is not None else True,
-            star_kwargs=star,
-            mapped=mapped,
-            map_count=map_count,
-            via=via,  # type: ignore[arg-type]
-            in_loop=model.loop_depth > 0,
-            in_function=bool(model.functions),
-            loop=self.loops.repeat(keywords.get("task_id")) if model.loop_depth else None,
-            arms=tuple(self.arms),
-            group_args=self.groups[-1][0] if self.groups else _NO_GROUP_ARGS,
-            group_args_known=self.groups[-1][1] if self.groups else True,
-            function=function,
-            star_sources=tuple(stars),
-            dag_source=dag_source,
+            model.span(call if expand is None else expand),  # span
+            model.segment(callee),  # callee
+            candidates[0],  # class_ref
+            candidates,  # class_candidates
+            kwargs.get("task_id"),  # task_id
+            dag_key,  # dag_key
+            kwargs,  # kwargs
+            dag.default_args if dag is not None else {},  # default_args
+            dag.default_args_known if dag is not None else True,  # default_args_known
+            star,  # star_kwargs
+            mapped,  # mapped
+            map_count,  # map_count
+            via,  # type: ignore[arg-type]  # via
+            frozenset(),  # suppressed
+            model.loop_depth > 0,  # in_loop
+            bool(model.functions),  # in_function
+            self.loops.repeat(keywords.get("task_id")) if model.loop_depth else None,  # loop
+            {},  # suppression_reasons
+            function,  # function
+            tuple(stars),  # star_sources
+            dag_source,  # dag_source
+            None,  # built
+            tuple(self.arms),  # arms
+            self.groups[-1][0] if self.groups else _NO_GROUP_ARGS,  # group_args
+            self.groups[-1][1] if self.groups else True,  # group_args_known
         )
 
     def decorator(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.expr | None:
@@ -227,25 +234,11 @@ class TaskFinder:
 
     def add(self, site: TaskSite, node: ast.AST) -> None:
         """Record a task made by ``node`` (a call, or a ``@task.sensor`` function)."""
-        first = site.span.line
-        last = site.span.end_line
-        # The site is rebuilt once, with every change this step makes.
-        changes: dict[str, Any] = {}
         # A ``@task.sensor`` function (else a call).
         function = node if isinstance(node, _FUNCTION_DEFS) else None
-        if function is not None:
-            first = min(first, function.lineno)
-            last = max(last, function.lineno)
-            if self.dags.stack:
-                changes["dag_key"] = self.dags.stack[-1].key
-        suppressed = self.suppress.in_lines(first, last)
-        if suppressed or site.suppressed:
-            changes["suppressed"] = suppressed
-        if suppressed:
-            changes["suppression_reasons"] = self.suppress.reasons_in(first, last)
-        # Most calls change nothing: no copy of the site then.
-        if changes and any(getattr(site, name) != value for name, value in changes.items()):
-            site = evolve(site, **changes)
+        if function is not None or self.suppress.by_line or site.suppressed:
+            # (A call in a file with no suppression comment changes nothing: most tasks.)
+            site = self._settled(site, function)
         index = len(self.sites)
         self.sites.append(site)
         if self.functions is not None:
@@ -263,6 +256,29 @@ class TaskFinder:
             self._in_function.setdefault(functions[-1], []).append(index)
         if function is not None and site.dag_key is None:
             self._in_function.setdefault(function.name, []).append(index)
+
+    def _settled(
+        self, site: TaskSite, function: ast.FunctionDef | ast.AsyncFunctionDef | None
+    ) -> TaskSite:
+        """The site with its suppressions and, for a ``@task.sensor`` function, the DAG
+        around it: rebuilt once, with every change this step makes."""
+        first = site.span.line
+        last = site.span.end_line
+        changes: dict[str, Any] = {}
+        if function is not None:
+            first = min(first, function.lineno)
+            last = max(last, function.lineno)
+            if self.dags.stack:
+                changes["dag_key"] = self.dags.stack[-1].key
+        suppressed = self.suppress.in_lines(first, last)
+        if suppressed or site.suppressed:
+            changes["suppressed"] = suppressed
+        if suppressed:
+            changes["suppression_reasons"] = self.suppress.reasons_in(first, last)
+        # Most calls change nothing: no copy of the site then.
+        if changes and any(getattr(site, name) != value for name, value in changes.items()):
+            site = evolve(site, **changes)
+        return site
 
     def note_function_call(self, name: str) -> None:
         """A call of a function by name: inside a DAG, it gives the function's tasks that DAG."""
