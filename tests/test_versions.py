@@ -67,6 +67,29 @@ def test_installed_versions_read_from_metadata():
     assert versions.source == "installed distributions"
 
 
+def test_installed_versions_read_from_the_metadata_headers(tmp_path: Path):
+    """Name and Version come from the headers before the first blank line (a description line
+    that looks like a header does not count, whatever the line endings); headers spelt
+    otherwise are read by the full parse."""
+    crlf = tmp_path / "apache_airflow-3.3.2.dist-info"
+    crlf.mkdir()
+    (crlf / "METADATA").write_bytes(
+        b"Metadata-Version: 2.1\r\nName: apache-airflow\r\nVersion: 3.3.2\r\n\r\n"
+        b"Notes\r\nVersion: 0.0.1\r\n"
+    )
+    lower = tmp_path / "apache_airflow_providers_http-6.3.0.dist-info"
+    lower.mkdir()
+    (lower / "METADATA").write_text(
+        "metadata-version: 2.1\nname: apache-airflow-providers-http\nversion: 6.3.0\n\nText\n"
+    )
+    versions = installed_versions([metadata.PathDistribution(p) for p in (crlf, lower)])
+    assert versions is not None
+    assert dict(versions.versions) == {
+        "apache-airflow": "3.3.2",
+        "apache-airflow-providers-http": "6.3.0",
+    }
+
+
 def test_cache_key_follows_the_versions_only():
     a = DeploymentVersions({"apache-airflow": "2.9.3"}, "constraints a")
     b = DeploymentVersions({"apache-airflow": "2.9.3"}, "constraints b")

@@ -61,9 +61,13 @@ OPT_OUT_ORIGINS = ("call", "partial", "default_args", "class")
 
 def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
     """Classify a task; every DA1xx waiting rule reads this one answer."""
+    decided = class_status(task.cls)
+    return decided if decided is not None else _task_status(task, settings)
+
+
+def _task_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
+    """``wait_status`` of a task whose class does not decide it alone (``class_status``)."""
     cls = task.cls
-    if not cls.known or not cls.is_operator:
-        return WaitStatus("unknown", reason="class not known to the catalog")
     falls_back = set_parity_params(task, "falls-back")
     if (
         cls.entry is not None
@@ -160,10 +164,14 @@ def catalog_behaviour(task: ResolvedTask) -> ClassEntry | None:
     None for a project class that writes its own ``execute`` or defers itself: its code, not
     its catalogued base's, decides how it waits.
     """
-    local = task.cls.local
+    return _behaviour(task.cls)
+
+
+def _behaviour(cls: ResolvedClass) -> ClassEntry | None:
+    local = cls.local
     if local is not None and ("execute" in local.methods or local.calls_defer):
         return None
-    return task.cls.entry
+    return cls.entry
 
 
 def set_parity_params(task: ResolvedTask, *effects: str) -> tuple[str, ...]:
@@ -233,9 +241,9 @@ def _unread(task: ResolvedTask) -> str:
 
 def class_status(cls: ResolvedClass) -> WaitStatus | None:
     """The ``wait_status`` of every task of ``cls`` when the class alone decides it, whatever
-    the task's arguments (None: they may decide). Most tasks of a DAG file are of classes
-    that cannot wait (``BashOperator``, ``PythonOperator``): the path ``wait_status`` takes
-    for them, answered without reading the task."""
+    the task's arguments (None: they may decide, ``_task_status`` reads them). Most tasks of a
+    DAG file are of classes that cannot wait (``BashOperator``, ``PythonOperator``): answered
+    once per class (``tasks_with_status``), without reading the task."""
     if not cls.known or not cls.is_operator:
         return WaitStatus("unknown", reason="class not known to the catalog")
     if (
@@ -247,12 +255,7 @@ def class_status(cls: ResolvedClass) -> WaitStatus | None:
     ):
         return None
     # ``deferrable_state`` is then ("off", "the class cannot defer"): nothing pins it off.
-    local = cls.local
-    entry = (
-        None
-        if local is not None and ("execute" in local.methods or local.calls_defer)
-        else cls.entry
-    )  # catalog_behaviour's entry
+    entry = _behaviour(cls)
     if entry is not None and entry.wait_kind is not None and entry.wait_kind != "job-waiter":
         return WaitStatus(
             "not-waiting", reason=f"the class does not wait for an external job ({entry.wait_kind})"
@@ -294,7 +297,7 @@ def tasks_with_status(ctx: FileContext, status: str) -> list[tuple[ResolvedTask,
             if found is _UNASKED:
                 found = by_class[id(cls)] = class_status(cls)
             if found is None:
-                found = wait_status(task, settings)
+                found = _task_status(task, settings)
             memo["wait_status", id(task)] = found
             ordered.append((task, found))
             groups.setdefault(found.status, []).append((task, found))
