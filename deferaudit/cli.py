@@ -22,6 +22,8 @@ from deferaudit.cli_io import (
     EXIT_FINDINGS,
     EXIT_OK,
     UsageFailure,
+    exit_at_once,
+    hold_until_exit,
     user_errors,
     write_output,
 )
@@ -162,6 +164,7 @@ def build(
 def emit_report(report: Any, fmt: str, output: Path | None, view: Any) -> None:
     from deferaudit.outputs import FORMATS
 
+    hold_until_exit(report)
     write_output(lambda handle: FORMATS[fmt].emitter()(report, handle, view), output)
 
 
@@ -571,6 +574,12 @@ def _progress() -> Iterator[tuple[Callable[[int], None] | None, Callable[[int], 
         bar = state.get("bar")
         if bar is not None:
             bar.__exit__(None, None, None)
+
+
+def entry() -> None:
+    """The ``deferaudit`` console script (and ``python -m deferaudit``): ``main``, then the
+    process ends as soon as its output is flushed (deferaudit.cli_io.exit_at_once)."""
+    exit_at_once(main)
 
 
 main.add_command(list_rules)
