@@ -401,7 +401,8 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
     # simulated once with their count: far fewer shapes than tasks in a large folder.
     shapes: dict[tuple[Any, ...], int] = defaultdict(int)
     noted: dict[tuple[Assumption, ...], int] = defaultdict(int)
-    bounds: dict[str, int] = defaultdict(int)
+    # Tasks by the label of what bounds their worst case (few labels: each read once, below).
+    labels: dict[str, int] = defaultdict(int)
     waste = worst = recovered = 0.0
     total = 0
     for path, cost in costs:
@@ -428,10 +429,13 @@ def plan_capacity(costs: Iterable[tuple[str, SlotCost]], params: PlanParameters)
             sums[3] += task_worst
             sums[4] += task_back
         noted[assumptions] += 1
-        bounds[bound_kind(bound)] += mapped
+        labels[bound] += mapped
         shapes[
             (key, runs, mapped, wait, offset, now, later, overhead, starts, now_s, after_s, queue)
         ] += 1
+    bounds: dict[str, int] = defaultdict(int)
+    for label, n in labels.items():
+        bounds[bound_kind(label)] += n
     triggers: dict[tuple[int, float, float], float] = defaultdict(float)
     # The same per task queue (None: the default queue), and the tasks each queue defers.
     queued: dict[str | None, dict[tuple[int, float, float], float]] = defaultdict(

@@ -8,7 +8,7 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from deferaudit.cost.model import SlotCost
 from deferaudit.rules.base import Finding
@@ -157,8 +157,7 @@ def only_command(scanned: Sequence[str], path: str, line: int, *, unsafe: bool) 
     return shlex.join(words)
 
 
-@dataclass
-class _Judged:
+class _Judged(NamedTuple):
     """One waiting task's verdict, what it gives back and why (before tasks that share a call
     and a verdict are put together)."""
 
@@ -180,22 +179,35 @@ def fix_first(findings: Iterable[Finding], scanned: Sequence[str]) -> FixFirst:
     (a loop, a factory's calls) share its line and its edit: those with the same verdict are
     one entry, whose command makes the call's fixes.
     """
-    by_task: dict[tuple[str, int, str | None, str | None], tuple[SlotCost, list[Finding]]] = {}
+    # A task's cost, then its findings (one list: the common task has one finding).
+    by_task: dict[tuple[str, int, str | None, str | None], list[Any]] = {}
     for finding in findings:
         cost = finding.cost
         if not isinstance(cost, SlotCost):
             continue
         key = (finding.path, cost.line, cost.dag_id, cost.task_id)
-        by_task.setdefault(key, (cost, []))[1].append(finding)
+        found = by_task.get(key)
+        if found is None:
+            by_task[key] = [cost, finding]
+        else:
+            found.append(finding)
     places: dict[tuple[str, int, Verdict], list[_Judged]] = {}
-    for (path, line, _, _), (cost, found) in by_task.items():
-        judged = _judge(cost, sorted(found, key=Finding.sort_key))
+    sort_key = Finding.sort_key
+    for (path, line, _, _), (cost, *found) in by_task.items():
+        if len(found) > 1:
+            found.sort(key=sort_key)
+        judged = _judge(cost, found)
         if judged is not None and judged.recoverable > 0:
-            places.setdefault((path, line, judged.verdict), []).append(judged)
+            where = (path, line, judged.verdict)
+            same = places.get(where)
+            if same is None:
+                places[where] = [judged]
+            else:
+                same.append(judged)
     totals = {"safe": 0.0, "unsafe": 0.0, "needs-human": 0.0}
     order = []
     for (path, line, verdict), judged in places.items():
-        back = sum(j.recoverable for j in judged)
+        back = judged[0].recoverable if len(judged) == 1 else sum(j.recoverable for j in judged)
         totals[verdict] += back
         order.append((-back, path, line, verdict))
     first = heapq.nsmallest(LISTED, order)
@@ -207,10 +219,15 @@ def fix_first(findings: Iterable[Finding], scanned: Sequence[str]) -> FixFirst:
 
 
 def _judge(cost: SlotCost, findings: Sequence[Finding]) -> _Judged | None:
-    rules = tuple(dict.fromkeys(f.rule for f in findings))
-    if cost.after != cost.now:
+    rules = (
+        (findings[0].rule,)
+        if len(findings) == 1
+        else tuple(dict.fromkeys(f.rule for f in findings))
+    )
+    after = cost.after
+    if after != cost.now:
         # The fixes that lead to that wait: one safe one is enough for a safe run of `fix`.
-        leading = [f.fix for f in findings if f.fix is not None and f.fix.after_fix == cost.after]
+        leading = [f.fix for f in findings if f.fix is not None and f.fix.after_fix == after]
         safe = [fix for fix in leading if fix.safety == "safe"]
         if safe or not leading:
             reason = (safe or leading)[0].description if (safe or leading) else ""
@@ -218,7 +235,7 @@ def _judge(cost: SlotCost, findings: Sequence[Finding]) -> _Judged | None:
         else:
             reason = "; ".join(dict.fromkeys(fix.unsafe_text for fix in leading))
             verdict = "unsafe"
-        return _Judged(cost, verdict, cost.recovered_slot_hours_per_day, cost.after, reason, rules)
+        return _Judged(cost, verdict, cost.recovered_slot_hours_per_day, after, reason, rules)
     waste = cost.waste_slot_hours_per_day
     if waste <= 0:
         return None
