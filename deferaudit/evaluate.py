@@ -439,10 +439,9 @@ def judge_in_workers(
     """Each file's outcome, judged here and in worker processes that share the class table
     (given to each worker once, when it starts), in the order given."""
     items = list(packed)
-    size = max(1, min(CHUNK * 4, len(items) // (workers * 4) or 1))
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
     return share_chunks(
-        chunks,
+        items,
+        CHUNK * 4,
         workers,
         _judge_chunk,
         lambda chunk: _judge(chunk, resolver, target, settings, catalog),

@@ -218,10 +218,10 @@ def _run_jobs(
                 if progress:
                     progress(1)
         return out
-    chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     with no_cyclic_gc():
         return share_chunks(
-            chunks,
+            jobs,
+            CHUNK,
             workers,
             _extract_chunk,
             lambda chunk: [_read(job, early, keep_blobs) for job in chunk],

@@ -58,38 +58,49 @@ def end_with_parent(parent: int) -> None:
 
 
 def share_chunks(
-    chunks: Sequence[T],
+    items: Sequence[T],
+    size: int,
     workers: int,
-    remote: Callable[[T], list[R]],
-    local: Callable[[T], list[R]],
+    remote: Callable[[Sequence[T]], list[R]],
+    local: Callable[[Sequence[T]], list[R]],
     initializer: Callable[..., None] | None = None,
     initargs: tuple[Any, ...] = (),
     progress: Callable[[int], None] | None = None,
 ) -> list[R]:
-    """Every chunk's results, in order, made by ``workers - 1`` worker processes (``remote``,
-    a module-level function, from the front of the list) and this process (``local``, from
-    the back) until they meet. What this process makes is never pickled and sent back, and it
-    is not idle while it waits for the others."""
-    done: list[list[R]] = [[] for _ in chunks]
-    front, back = 0, len(chunks)
+    """Every item's result, in order, made in chunks by ``workers - 1`` worker processes
+    (``remote``, a module-level function, from the front of the list) and this process
+    (``local``, from the back) until they meet. What this process makes is never pickled and
+    sent back, and it is not idle while it waits for the others.
+
+    Chunks hold ``size`` items at most, and fewer as the items run out (a quarter of what is
+    left per process): at the end no process waits long for another's last chunk (with
+    chunks of 48 files, this one waited 70-120 ms for the worker's last two).
+    """
+    out: list[Any] = [None] * len(items)
+    front, back = 0, len(items)
     # Chunks queued per worker: one to work on, one to take next while this process works.
     ahead = 2 * (workers - 1)
+    shares = 4 * workers
     running: dict[concurrent.futures.Future[list[R]], int] = {}
     with worker_pool(workers - 1, initializer, initargs) as pool:
         while front < back or running:
             while front < back and len(running) < ahead:
-                running[pool.submit(remote, chunks[front])] = front
-                front += 1
+                count = min(size, max(1, (back - front) // shares))
+                running[pool.submit(remote, items[front : front + count])] = front
+                front += count
             if front < back:
-                back -= 1
-                done[back] = local(chunks[back])
+                count = min(size, max(1, (back - front) // shares))
+                made = local(items[back - count : back])
+                out[back - count : back] = made
+                back -= count
                 if progress:
-                    progress(len(done[back]))
+                    progress(len(made))
             else:
                 concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
             for future in [f for f in running if f.done()]:
-                index = running.pop(future)
-                done[index] = future.result()
+                first = running.pop(future)
+                made = future.result()
+                out[first : first + len(made)] = made
                 if progress:
-                    progress(len(done[index]))
-    return [result for chunk in done for result in chunk]
+                    progress(len(made))
+    return out

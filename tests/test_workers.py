@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deferaudit.workers import worker_pool
+from deferaudit.workers import share_chunks, worker_pool
 
 DAG = """\
 from airflow import DAG
@@ -100,3 +100,31 @@ def _seen() -> str | None:
 def test_worker_pool_runs_the_initializer() -> None:
     with worker_pool(1, initializer=_note, initargs=("started",)) as pool:
         assert pool.submit(_seen).result(timeout=60) == "started"
+
+
+def _remote_square(chunk: list[int]) -> list[tuple[int, int, int]]:
+    return [(n, n * n, os.getpid()) for n in chunk]
+
+
+@pytest.mark.parametrize(("count", "workers"), [(1, 2), (7, 2), (1000, 2), (1000, 3)])
+def test_share_chunks_keeps_the_order_and_shares_the_work(count: int, workers: int) -> None:
+    """Every item's result in its place, whoever made it; this process and the workers both
+    work on a long list; progress counts every item once; no chunk is over the size."""
+    sizes: list[int] = []
+    counted: list[int] = []
+
+    def local(chunk: list[int]) -> list[tuple[int, int, int]]:
+        sizes.append(len(chunk))
+        return [(n, n * n, os.getpid()) for n in chunk]
+
+    made = share_chunks(
+        list(range(count)), 16, workers, _remote_square, local, progress=counted.append
+    )
+    assert [(n, square) for n, square, _ in made] == [(n, n * n) for n in range(count)]
+    assert sum(counted) == count
+    assert max(sizes, default=0) <= 16
+    if count >= 1000:
+        makers = {pid for _, _, pid in made}
+        assert os.getpid() in makers and len(makers) >= 2
+        # Chunks shrink as the items run out: the last ones this process takes are small.
+        assert sizes[-1] < 16
