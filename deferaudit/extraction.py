@@ -18,10 +18,7 @@ from typing import Any
 
 from deferaudit.cache import FileMeta, FileResult, ScanCache, file_key, meta_of
 from deferaudit.cache_file import safe_loads
-from deferaudit.discover import (
-    display_path,
-    might_contain_dag,
-)
+from deferaudit.discover import display_paths, might_contain_dag
 from deferaudit.extract import ExtractError, extract, module_name
 from deferaudit.facts import FileFacts
 from deferaudit.settings import Settings
@@ -249,6 +246,7 @@ def plan_files(
     # Discovery gives absolute paths (joined to cwd, normalised, links kept): match roots alike.
     roots = [os.path.normpath(cwd / p) + os.sep for p in paths if (cwd / p).is_dir()]
     named = {os.path.normpath(cwd / p) for p in paths if not (cwd / p).is_dir()}
+    shown = display_paths(cwd)
     out: list[PlannedFile] = []
     for file in found:
         text = str(file)
@@ -256,7 +254,7 @@ def plan_files(
         rel = text[len(root) :] if root else os.path.basename(text)
         module = module_name(rel.replace(os.sep, "/"))
         walked = root is not None or os.path.normpath(text) not in named
-        out.append(PlannedFile(file, display_path(file, cwd), module, role, walked))
+        out.append(PlannedFile(file, shown(file), module, role, walked))
     return out
 
 
