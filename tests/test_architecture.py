@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Higher imports lower (or its own layer); docs/architecture.md draws the same order.
 LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (10, ("deferaudit.__main__",)),
     (9, ("deferaudit.cli", "deferaudit.cli_io", "deferaudit.cli_catalog")),
     (8, ("deferaudit.commands",)),
     (7, ("deferaudit.gate",)),
