@@ -191,56 +191,74 @@ def fix_first(findings: Iterable[Finding], scanned: Sequence[str]) -> FixFirst:
             by_task[key] = [cost, finding]
         else:
             found.append(finding)
-    places: dict[tuple[str, int, Verdict], list[_Judged]] = {}
-    sort_key = Finding.sort_key
+    # Each place's tasks: what each gives back, its cost and findings. Only the places listed
+    # are judged in full (the reason and rules they show): a few of 25,000 in a large folder.
+    places: dict[tuple[str, int, Verdict], list[tuple[float, SlotCost, list[Finding]]]] = {}
     for (path, line, _, _), (cost, *found) in by_task.items():
-        if len(found) > 1:
-            found.sort(key=sort_key)
-        judged = _judge(cost, found)
-        if judged is not None and judged.recoverable > 0:
-            where = (path, line, judged.verdict)
-            same = places.get(where)
-            if same is None:
-                places[where] = [judged]
-            else:
-                same.append(judged)
+        decided = _verdict(cost, found)
+        if decided is None or decided[1] <= 0:
+            continue
+        where = (path, line, decided[0])
+        same = places.get(where)
+        if same is None:
+            places[where] = [(decided[1], cost, found)]
+        else:
+            same.append((decided[1], cost, found))
     totals = {"safe": 0.0, "unsafe": 0.0, "needs-human": 0.0}
     order = []
-    for (path, line, verdict), judged in places.items():
-        back = judged[0].recoverable if len(judged) == 1 else sum(j.recoverable for j in judged)
+    for (path, line, verdict), tasks in places.items():
+        back = tasks[0][0] if len(tasks) == 1 else sum(t[0] for t in tasks)
         totals[verdict] += back
         order.append((-back, path, line, verdict))
     first = heapq.nsmallest(LISTED, order)
-    tasks = tuple(
-        _entry(rank, path, line, verdict, -back, places[(path, line, verdict)], scanned)
+    listed = tuple(
+        _entry(
+            rank,
+            path,
+            line,
+            verdict,
+            -back,
+            [
+                _judge(cost, found, verdict, given)
+                for given, cost, found in places[(path, line, verdict)]
+            ],
+            scanned,
+        )
         for rank, (back, path, line, verdict) in enumerate(first, 1)
     )
-    return FixFirst(tasks, totals["safe"], totals["unsafe"], totals["needs-human"], len(order))
+    return FixFirst(listed, totals["safe"], totals["unsafe"], totals["needs-human"], len(order))
 
 
-def _judge(cost: SlotCost, findings: Sequence[Finding]) -> _Judged | None:
-    rules = (
-        (findings[0].rule,)
-        if len(findings) == 1
-        else tuple(dict.fromkeys(f.rule for f in findings))
-    )
+def _verdict(cost: SlotCost, findings: Sequence[Finding]) -> tuple[Verdict, float] | None:
+    """What fixing the task is (safe, unsafe, needs-human) and the slot-hours a day it gives
+    back; None when no fix changes it and it wastes nothing."""
     after = cost.after
     if after != cost.now:
         # The fixes that lead to that wait: one safe one is enough for a safe run of `fix`.
         leading = [f.fix for f in findings if f.fix is not None and f.fix.after_fix == after]
-        safe = [fix for fix in leading if fix.safety == "safe"]
-        if safe or not leading:
-            reason = (safe or leading)[0].description if (safe or leading) else ""
-            verdict: Verdict = "safe"
-        else:
-            reason = "; ".join(dict.fromkeys(fix.unsafe_text for fix in leading))
-            verdict = "unsafe"
-        return _Judged(cost, verdict, cost.recovered_slot_hours_per_day, after, reason, rules)
+        safe = not leading or any(fix.safety == "safe" for fix in leading)
+        return ("safe" if safe else "unsafe"), cost.recovered_slot_hours_per_day
     waste = cost.waste_slot_hours_per_day
-    if waste <= 0:
-        return None
-    unfixed = [f for f in findings if f.fix is None] or list(findings)
-    return _Judged(cost, "needs-human", waste, cost.now, unfixed[0].message, rules)
+    return None if waste <= 0 else ("needs-human", waste)
+
+
+def _judge(
+    cost: SlotCost, findings: list[Finding], verdict: Verdict, recoverable: float
+) -> _Judged:
+    """A listed task in full: its ``_verdict`` with the reason and rules its place shows."""
+    if len(findings) > 1:
+        findings = sorted(findings, key=Finding.sort_key)
+    rules = tuple(dict.fromkeys(f.rule for f in findings))
+    if verdict == "needs-human":
+        unfixed = [f for f in findings if f.fix is None] or findings
+        return _Judged(cost, verdict, recoverable, cost.now, unfixed[0].message, rules)
+    leading = [f.fix for f in findings if f.fix is not None and f.fix.after_fix == cost.after]
+    if verdict == "safe":
+        chosen = [fix for fix in leading if fix.safety == "safe"] or leading
+        reason = chosen[0].description if chosen else ""
+    else:
+        reason = "; ".join(dict.fromkeys(fix.unsafe_text for fix in leading))
+    return _Judged(cost, verdict, recoverable, cost.after, reason, rules)
 
 
 def _entry(
