@@ -424,7 +424,7 @@ class EarlyCheck:
 
 
 # What the worker processes that judge files share, set once per process by ``_start_judging``
-# (forked workers inherit it): only each file's packed facts are sent per task.
+# (forked workers inherit it, and the packed facts: share_chunks then sends two numbers a task).
 _JUDGE: dict[str, Any] = {}
 
 

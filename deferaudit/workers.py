@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import ctypes
+import multiprocessing
 import os
 import signal
 import sys
@@ -26,21 +27,38 @@ def worker_pool(
     max_workers: int,
     initializer: Callable[..., None] | None = None,
     initargs: tuple[Any, ...] = (),
+    shared: Sequence[Any] | None = None,
 ) -> concurrent.futures.ProcessPoolExecutor:
-    """A ProcessPoolExecutor whose workers end when this process ends, however it ends."""
+    """A ProcessPoolExecutor whose workers end when this process ends, however it ends.
+
+    ``shared``: items every worker holds from its start (``shared_slice`` answers from them);
+    forked workers inherit them, so nothing is pickled for them."""
     return concurrent.futures.ProcessPoolExecutor(
         max_workers=max_workers,
         initializer=_start_worker,
-        initargs=(os.getpid(), initializer, initargs),
+        initargs=(os.getpid(), initializer, initargs, shared),
     )
 
 
+# The items a forked worker was started with (``worker_pool``'s ``shared``).
+_SHARED: list[Sequence[Any]] = []
+
+
 def _start_worker(
-    parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
+    parent: int,
+    initializer: Callable[..., None] | None,
+    initargs: tuple[Any, ...],
+    shared: Sequence[Any] | None,
 ) -> None:
     end_with_parent(parent)
+    if shared is not None:
+        _SHARED.append(shared)
     if initializer is not None:
         initializer(*initargs)
+
+
+def _run_shared(remote: Callable[[Sequence[T]], list[R]], start: int, stop: int) -> list[R]:
+    return remote(_SHARED[0][start:stop])
 
 
 def end_with_parent(parent: int) -> None:
@@ -78,15 +96,21 @@ def share_chunks(
     """
     out: list[Any] = [None] * len(items)
     front, back = 0, len(items)
+    # Forked workers inherit the items: a task is then two numbers, not its pickled items.
+    forked = multiprocessing.get_start_method() == "fork"
     # Chunks queued per worker: one to work on, one to take next while this process works.
     ahead = 2 * (workers - 1)
     shares = 4 * workers
     running: dict[concurrent.futures.Future[list[R]], int] = {}
-    with worker_pool(workers - 1, initializer, initargs) as pool:
+    with worker_pool(workers - 1, initializer, initargs, items if forked else None) as pool:
         while front < back or running:
             while front < back and len(running) < ahead:
                 count = min(size, max(1, (back - front) // shares))
-                running[pool.submit(remote, items[front : front + count])] = front
+                running[
+                    pool.submit(_run_shared, remote, front, front + count)
+                    if forked
+                    else pool.submit(remote, items[front : front + count])
+                ] = front
                 front += count
             if front < back:
                 count = min(size, max(1, (back - front) // shares))

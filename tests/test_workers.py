@@ -3,6 +3,7 @@ worker process behind: each asked the kernel to end it with its parent."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -106,10 +107,17 @@ def _remote_square(chunk: list[int]) -> list[tuple[int, int, int]]:
     return [(n, n * n, os.getpid()) for n in chunk]
 
 
+@pytest.mark.parametrize("start", ["fork", "spawn"])
 @pytest.mark.parametrize(("count", "workers"), [(1, 2), (7, 2), (1000, 2), (1000, 3)])
-def test_share_chunks_keeps_the_order_and_shares_the_work(count: int, workers: int) -> None:
+def test_share_chunks_keeps_the_order_and_shares_the_work(
+    count: int, workers: int, start: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every item's result in its place, whoever made it; this process and the workers both
-    work on a long list; progress counts every item once; no chunk is over the size."""
+    work on a long list; progress counts every item once; no chunk is over the size. Forked
+    workers take the items they inherited (tasks are index ranges); under another start
+    method each task carries its items."""
+    if start != multiprocessing.get_start_method():
+        monkeypatch.setattr(multiprocessing, "get_start_method", lambda: start)
     sizes: list[int] = []
     counted: list[int] = []
 
