@@ -17,6 +17,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -33,11 +38,34 @@ def worker_pool(
 
     ``shared``: items every worker holds from its start (``shared_slice`` answers from them);
     forked workers inherit them, so nothing is pickled for them."""
-    return concurrent.futures.ProcessPoolExecutor(
+    pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=max_workers,
         initializer=_start_worker,
         initargs=(os.getpid(), initializer, initargs, shared),
     )
+    _widen_result_pipe(pool)
+    return pool
+
+
+# A result pipe this large takes a chunk's results (48 files judged: about 270 KB) at once.
+_RESULT_PIPE_BYTES = 1 << 20
+
+
+def _widen_result_pipe(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Let a worker write a chunk's results and go on (Linux: ``F_SETPIPE_SZ``).
+
+    Through the default 64 KB pipe a worker's write waits until this process reads, and
+    the thread that reads needs the GIL, which the scan's own reading of files holds for
+    up to the switch interval each time: on 10,000 files the worker waited about 0.3 s in
+    all. Best effort: the pool works the same when the pipe cannot be widened."""
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    reader = getattr(getattr(pool, "_result_queue", None), "_reader", None)
+    if setsize is None or reader is None:
+        return
+    try:
+        fcntl.fcntl(reader.fileno(), setsize, _RESULT_PIPE_BYTES)
+    except (OSError, ValueError):
+        return
 
 
 # The items a forked worker was started with (``worker_pool``'s ``shared``).
@@ -98,8 +126,9 @@ def share_chunks(
     front, back = 0, len(items)
     # Forked workers inherit the items: a task is then two numbers, not its pickled items.
     forked = multiprocessing.get_start_method() == "fork"
-    # Chunks queued per worker: one to work on, one to take next while this process works.
-    ahead = 2 * (workers - 1)
+    # Chunks queued per worker: one to work on and two to take next, as this process
+    # submits only between its own chunks.
+    ahead = 3 * (workers - 1)
     shares = 4 * workers
     running: dict[concurrent.futures.Future[list[R]], int] = {}
     with worker_pool(workers - 1, initializer, initargs, items if forked else None) as pool:

@@ -136,3 +136,16 @@ def test_share_chunks_keeps_the_order_and_shares_the_work(
         assert os.getpid() in makers and len(makers) >= 2
         # Chunks shrink as the items run out: the last ones this process takes are small.
         assert sizes[-1] < 16
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETPIPE_SZ is Linux's")
+def test_worker_pool_widens_its_result_pipe() -> None:
+    """A worker writes a chunk's results (hundreds of KB) into the pipe and goes on, without
+    waiting for this process to read them 64 KB at a time."""
+    import fcntl
+
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    with worker_pool(1) as pool:
+        size = fcntl.fcntl(pool._result_queue._reader.fileno(), fcntl.F_GETPIPE_SZ)
+        assert pool.submit(os.getpid).result(timeout=60) != os.getpid()
+    assert size >= min(limit, 1 << 20)
