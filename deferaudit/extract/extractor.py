@@ -7,10 +7,10 @@ import ast
 import sys
 from typing import Any
 
-from deferaudit.extract.callees import INERT_CALLS, dependency_helper, taskflow_callee
+from deferaudit.extract.callees import callee_kind, taskflow_callee
 from deferaudit.extract.class_reader import Function, module_functions
 from deferaudit.extract.classes import class_facts
-from deferaudit.extract.dags import DagFinder, names_dag_class
+from deferaudit.extract.dags import DagFinder
 from deferaudit.extract.dependencies import Dependencies
 from deferaudit.extract.functions import Functions, call_values
 from deferaudit.extract.loops import bind_targets
@@ -449,10 +449,11 @@ class Extractor(ast.NodeVisitor):
         # What the callee names cannot change while one call is read (expressions import
         # nothing): resolved once, it answers the DAG test, the dependency helpers and the task.
         resolved = self.model.resolve(func)
+        inert, dag_class, helper = callee_kind(resolved)
         # Most callees are a name or an attribute: which one, asked once.
         name = func.id if type(func) is ast.Name else None
         attr = func.attr if type(func) is ast.Attribute else None
-        if len(resolved) == 1 and resolved[0] in INERT_CALLS and name not in self.taskflow:
+        if inert and name not in self.taskflow:
             for kw in node.keywords:  # (a loop: a generator would be made per call)
                 if kw.arg == "task_id":
                     break
@@ -460,10 +461,10 @@ class Extractor(ast.NodeVisitor):
                 # ``timedelta(minutes=5)``, ``datetime(2024, 1, 1)``: a value, nothing to note.
                 self._visit_call_parts(node)
                 return
-        if self.dags.stack:
-            self._taskflow_call(func)
+        if self.dags.stack and not (name is not None and name[:1].isupper()):
+            self._taskflow_call(func)  # (a class's name: an operator, no TaskFlow function)
         tasks = self.tasks
-        if names_dag_class(resolved):
+        if dag_class:
             self._visit_all(node.args, node.keywords)
             self.dags.add_call(node)
             return
@@ -494,7 +495,6 @@ class Extractor(ast.NodeVisitor):
             self.dependencies.method_call(node, func)
             return
         if name is not None or attr is not None:
-            helper = dependency_helper(resolved) if resolved else None
             if helper == "chain" or (name in ("chain", "chain_linear") and not resolved):
                 self._visit_call_parts(node)
                 self.dependencies.chain(node.args)

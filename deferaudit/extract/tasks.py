@@ -12,6 +12,7 @@ from deferaudit.extract.functions import Functions
 from deferaudit.extract.loops import Loops
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.extract.suppressions import Suppressions
+from deferaudit.extract.values import PLAIN
 from deferaudit.facts import Arg, Arm, Span, TaskSite
 from deferaudit.record import evolve
 
@@ -27,6 +28,18 @@ _FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 # A task as dependencies name it: (its literal task_id, its DAG key), either possibly unknown.
 TaskRef = tuple[str | None, str | None]
+
+
+# A callee's first path -> whether its last part is a dunder, a task class's name or other.
+_DUNDER, _TASK_CLASS, _OTHER = "dunder", "task class", "other"
+_NAMED: dict[str, str] = {}
+
+
+def _named(path: str) -> str:
+    last = path.rsplit(".", 1)[-1]
+    if last.startswith("__"):
+        return _DUNDER
+    return _TASK_CLASS if last.endswith(TASK_SUFFIXES) else _OTHER
 
 
 # The group defaults of a task in no TaskGroup: one shared empty dict (never changed).
@@ -95,12 +108,16 @@ class TaskFinder:
             return None
         if given is None and names_dag_class(candidates):
             return None
-        last = candidates[0].rsplit(".", 1)[-1]
-        if last.startswith("__"):
+        named = _NAMED.get(candidates[0])
+        if named is None:
+            if len(_NAMED) > 4096:
+                _NAMED.clear()
+            named = _NAMED[candidates[0]] = _named(candidates[0])
+        if named is _DUNDER:
             # ``BaseSensorOperator.__init__(self, task_id=...)`` in a subclass: no new task.
             return None
         # A class named ...Operator or ...Sensor makes a task; any other callee only with a task_id.
-        if not last.endswith(TASK_SUFFIXES) and all(kw.arg != "task_id" for kw in call.keywords):
+        if named is _OTHER and all(kw.arg != "task_id" for kw in call.keywords):
             return None
         keywords: dict[str, ast.expr] = {}
         kwargs: dict[str, Arg] = {}
@@ -109,15 +126,25 @@ class TaskFinder:
         evaluate = model.evaluate
         for kw in call.keywords:
             name = kw.arg
+            value = kw.value
             if name is None:
-                merged, known = model.evaluate_dict(kw.value)
+                merged, known = model.evaluate_dict(value)
                 kwargs.update(merged)
                 star = star or not known
                 if not known:
-                    stars.append(model.segment(kw.value))
+                    stars.append(model.segment(value))
             else:
-                keywords[name] = kw.value
-                kwargs[name] = evaluate(kw.value)
+                keywords[name] = value
+                if type(value) is ast.Constant:
+                    # ``evaluate`` of a constant, without its two calls (most arguments).
+                    constant = value.value
+                    kwargs[name] = (
+                        Arg(repr(constant), "literal", constant)
+                        if constant is None or type(constant) in PLAIN
+                        else Arg(repr(constant))
+                    )
+                else:
+                    kwargs[name] = evaluate(value)
         mapped = expand is not None
         map_count: int | None = None
         if expand is not None:
@@ -235,27 +262,29 @@ class TaskFinder:
     def add(self, site: TaskSite, node: ast.AST) -> None:
         """Record a task made by ``node`` (a call, or a ``@task.sensor`` function)."""
         # A ``@task.sensor`` function (else a call).
-        function = node if isinstance(node, _FUNCTION_DEFS) else None
+        function = None if type(node) is ast.Call else node
+        if function is not None and not isinstance(function, _FUNCTION_DEFS):
+            function = None
         if function is not None or self.suppress.by_line or site.suppressed:
             # (A call in a file with no suppression comment changes nothing: most tasks.)
             site = self._settled(site, function)
-        index = len(self.sites)
-        self.sites.append(site)
-        if self.functions is not None:
-            self.functions.task_made(index)
-        task_id = (
-            site.task_id.value
-            if site.task_id is not None and site.task_id.kind == "literal"
-            else None
-        )
-        self.calls[id(node)] = (task_id, site.dag_key)
+        sites = self.sites
+        index = len(sites)
+        sites.append(site)
+        if self.functions is not None and self.functions.stack:
+            self.functions.task_made(index)  # (at module level, no function owns it)
+        given = site.task_id
+        task_id = given.value if given is not None and given.kind == "literal" else None
+        dag_key = site.dag_key
+        ref = self.calls[id(node)] = (task_id, dag_key)
         if function is not None:
-            self.vars[function.name] = (task_id, site.dag_key)
-        functions = self.model.functions
-        if functions and site.dag_key is None:
-            self._in_function.setdefault(functions[-1], []).append(index)
-        if function is not None and site.dag_key is None:
-            self._in_function.setdefault(function.name, []).append(index)
+            self.vars[function.name] = ref
+        if dag_key is None:
+            functions = self.model.functions
+            if functions:
+                self._in_function.setdefault(functions[-1], []).append(index)
+            if function is not None:
+                self._in_function.setdefault(function.name, []).append(index)
 
     def _settled(
         self, site: TaskSite, function: ast.FunctionDef | ast.AsyncFunctionDef | None

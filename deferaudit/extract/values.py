@@ -42,8 +42,8 @@ class Names(Protocol):
     def resolve(self, node: ast.expr) -> tuple[str, ...]: ...
 
 
-# The types of constants that are literals (``type(x) in _PLAIN``: subclasses go the long way).
-_PLAIN = frozenset({str, int, float, bool})
+# The types of constants that are literals (``type(x) in PLAIN``: subclasses go the long way).
+PLAIN = frozenset({str, int, float, bool})
 # A tuple, not ``int | float``: asked of every duration's argument, a union would be built each time.
 _NUMBERS = (int, float)
 
@@ -53,7 +53,7 @@ def fold(names: Names, node: ast.expr, source: str, depth: int = 0) -> Arg:
     source kept)."""
     if type(node) is ast.Constant:  # most arguments: no lookups to try
         value = node.value
-        if value is None or type(value) in _PLAIN:
+        if value is None or type(value) in PLAIN:
             return Arg(source, "literal", value)
         return Arg(source)
     value = literal(names, node, depth)
@@ -69,7 +69,7 @@ def literal(names: Names, node: ast.expr, depth: int = 0) -> Any:
     """The Python literal an expression folds to (through names bound once), or ``UNKNOWN``."""
     if type(node) is ast.Constant:
         value = node.value
-        return value if value is None or type(value) in _PLAIN else UNKNOWN
+        return value if value is None or type(value) in PLAIN else UNKNOWN
     if depth > MAX_EVAL_DEPTH:
         return UNKNOWN
     kind = type(node)
