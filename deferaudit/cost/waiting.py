@@ -527,6 +527,7 @@ class _Placement:
         if not upstream.get(task_id):  # most waiting tasks: nothing upstream
             starts[task_id] = 0.0
             return 0.0
+        waits, default = self.waits, self.params.default_task_duration
         open_: set[str] = set()
         stack: list[tuple[str, bool]] = [(task_id, False)]
         while stack:
@@ -545,7 +546,10 @@ class _Placement:
                 continue
             best = 0.0
             for up in ups:
-                end = starts[up] + self._duration(sites.get(up))
+                # ``_duration``, inline: asked once per edge up the graph.
+                site = sites.get(up)
+                known = waits.get(id(site)) if site is not None else None
+                end = starts[up] + (known[0] if known is not None else default)
                 if end > best:
                     best = end
             starts[node] = best

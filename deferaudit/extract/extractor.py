@@ -636,7 +636,7 @@ class Extractor(ast.NodeVisitor):
         if isinstance(node, ast.BinOp) and isinstance(node.op, _SHIFTS):
             self._visit_shift_operands(node.left)
             self._visit_shift_operands(node.right)
-        else:
+        elif type(node) not in _LEAVES:  # (most operands: a task's name)
             self.visit(node)
 
 
