@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from deferaudit.extract.positions import SourceText
-from deferaudit.extract.values import MAX_EVAL_DEPTH, PLAIN, fold
+from deferaudit.extract.values import MAX_EVAL_DEPTH, constant_arg, fold
 from deferaudit.facts import Arg, Span
 
 _CLASS_NAME = re.compile(r"^[ \t]*class[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
@@ -189,10 +189,7 @@ class ModuleModel:
     def evaluate(self, node: ast.expr, depth: int = 0) -> Arg:
         if type(node) is ast.Constant:
             # Most arguments: ``fold``'s answer for a constant, whose source is its repr.
-            value = node.value
-            if value is None or type(value) in PLAIN:
-                return Arg(repr(value), "literal", value)
-            return Arg(repr(value))
+            return constant_arg(node.value)
         return fold(self, node, self.segment(node), depth)
 
     def evaluate_dict(self, node: ast.expr | None, depth: int = 0) -> tuple[dict[str, Arg], bool]:

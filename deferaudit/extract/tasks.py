@@ -12,7 +12,7 @@ from deferaudit.extract.functions import Functions
 from deferaudit.extract.loops import Loops
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.extract.suppressions import Suppressions
-from deferaudit.extract.values import PLAIN
+from deferaudit.extract.values import CONSTANT_ARGS, constant_arg
 from deferaudit.facts import Arg, Arm, Span, TaskSite
 from deferaudit.record import evolve
 
@@ -136,13 +136,9 @@ class TaskFinder:
             else:
                 keywords[name] = value
                 if type(value) is ast.Constant:
-                    # ``evaluate`` of a constant, without its two calls (most arguments).
-                    constant = value.value
-                    kwargs[name] = (
-                        Arg(repr(constant), "literal", constant)
-                        if constant is None or type(constant) in PLAIN
-                        else Arg(repr(constant))
-                    )
+                    # ``evaluate`` of a constant, without its calls (most arguments).
+                    arg = CONSTANT_ARGS.get(repr(value.value))
+                    kwargs[name] = arg if arg is not None else constant_arg(value.value)
                 else:
                     kwargs[name] = evaluate(value)
         mapped = expand is not None

@@ -48,6 +48,29 @@ PLAIN = frozenset({str, int, float, bool})
 _NUMBERS = (int, float)
 
 
+# A constant's source (its repr) -> its ``Arg``: the repr names one value of one type, and an
+# ``Arg`` never changes, so equal constants (``retries=2``, ``mode="reschedule"``) share one,
+# in every file (making one costs more than finding it).
+CONSTANT_ARGS: dict[str, Arg] = {}
+# Longer sources (SQL, commands) are rarely repeated: not kept.
+_MAX_SHARED_SOURCE = 200
+
+
+def constant_arg(value: Any) -> Arg:
+    """The ``Arg`` of a constant's value, as ``fold`` makes it (shared: ``CONSTANT_ARGS``)."""
+    source = repr(value)
+    found = CONSTANT_ARGS.get(source)
+    if found is None:
+        found = (
+            Arg(source, "literal", value) if value is None or type(value) in PLAIN else Arg(source)
+        )
+        if len(source) <= _MAX_SHARED_SOURCE:
+            if len(CONSTANT_ARGS) >= 8192:
+                CONSTANT_ARGS.clear()
+            CONSTANT_ARGS[source] = found
+    return found
+
+
 def fold(names: Names, node: ast.expr, source: str, depth: int = 0) -> Arg:
     """An expression's value as an ``Arg``: a literal, else a duration, else unknown (its
     source kept)."""
