@@ -520,13 +520,13 @@ class _Placement:
         """When a task starts in its DAG run: the longest path of expected durations of its
         upstream tasks (a depth-first walk up the graph, memoised); None on a cycle."""
         upstream = self._upstream.get(dag_key, {})  # type: ignore[union-attr]
-        sites = self._task_sites().get(dag_key, {})
         starts = self._starts.setdefault(dag_key, {})
         if task_id in starts:
             return starts[task_id]
         if not upstream.get(task_id):  # most waiting tasks: nothing upstream
             starts[task_id] = 0.0
             return 0.0
+        sites = self._task_sites().get(dag_key, {})
         waits, default = self.waits, self.params.default_task_duration
         open_: set[str] = set()
         stack: list[tuple[str, bool]] = [(task_id, False)]

@@ -96,9 +96,8 @@ class Extractor(ast.NodeVisitor):
         self.taskflow_tasks = 0
         self.taskflow_calls: list[tuple[tuple[str, ...], int]] = []
         self.taskflow_defs: list[str] = []
-        # Function bodies are read for sleeps only when the file can hold one (it must say
-        # "sleep"); calls and sensors run by hand are noted as the walk meets them.
-        # (the finder's method, not the extractor's: see TaskFinder.call_site)
+        # Function bodies are read for sleeps only when the file says "sleep"; calls and sensors
+        # run by hand are noted as the walk meets them (by the finder's ``call_site``).
         self._polls = PollCollector(self.model, "sleep" in text, site_of=self.tasks.call_site)
         self._functions: dict[str, Function] | None = None
 
@@ -446,8 +445,7 @@ class Extractor(ast.NodeVisitor):
         if id(node) in self.handled_calls:
             return
         func = node.func
-        # What the callee names cannot change while one call is read (expressions import
-        # nothing): resolved once, it answers the DAG test, the dependency helpers and the task.
+        # Resolved once (a call imports nothing): the DAG test, the dependency helpers, the task.
         resolved = self.model.resolve(func)
         inert, dag_class, helper = callee_kind(resolved)
         # Most callees are a name or an attribute: which one, asked once.
@@ -503,13 +501,14 @@ class Extractor(ast.NodeVisitor):
                 self._visit_call_parts(node)
                 self.dependencies.cross_downstream(node.args)
                 return
-            if name is not None:
+            if name is not None and self.dags.stack:
                 tasks.note_function_call(name)
             site = tasks.site(
                 node, func, via="call", expand=None, candidates=resolved, dag_defaults=True
             )
             targets = self.functions.callee(func, resolved)
-            self._polls.call(node, targets)
+            if self._polls.stack:  # (at module level it notes nothing)
+                self._polls.call(node, targets)
             if not targets and isinstance(func, ast.Attribute):
                 targets = self.functions.method_of_instance(func)
             if site is not None:
@@ -531,7 +530,8 @@ class Extractor(ast.NodeVisitor):
         task, long after the DAG was built, so the operator is no task but an object the
         code uses (run by hand: DA205). ``deferrable=True`` there would raise TaskDeferred
         out of the ``@task``, which has no method to resume in."""
-        if not self.functions.in_runtime():
+        stack = self.functions.stack  # (``in_runtime``, inline)
+        if not stack or not stack[-1].runtime:
             self.tasks.add(site, node)
 
     def _taskflow_call(self, func: ast.expr) -> None:

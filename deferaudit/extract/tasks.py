@@ -42,6 +42,7 @@ def _named(path: str) -> str:
     return _TASK_CLASS if last.endswith(TASK_SUFFIXES) else _OTHER
 
 
+_NO_CODES: frozenset[str] = frozenset()
 # The group defaults of a task in no TaskGroup: one shared empty dict (never changed).
 _NO_GROUP_ARGS: dict[str, Arg] = {}
 
@@ -149,12 +150,17 @@ class TaskFinder:
                 if kw.arg:
                     kwargs.setdefault(kw.arg, Arg(model.segment(kw.value)))
         dag_arg = keywords.get("dag")
-        dag_key = self.dags.dag_for(dag_arg)
         dag_source = None
-        if dag_arg is not None and self.dags.key_of(dag_arg) is None:
-            dag_source = model.segment(dag_arg)
+        if dag_arg is None:  # (``dag_for`` without an argument: the DAG the walk is in)
+            stack = self.dags.stack
+            dag_key = stack[-1].key if stack else None
+        else:
+            dag_key = self.dags.dag_for(dag_arg)
+            if self.dags.key_of(dag_arg) is None:
+                dag_source = model.segment(dag_arg)
         functions = self.functions
-        function = functions.current() if functions is not None else None
+        # (``current`` is None outside functions: most task calls)
+        function = functions.current() if functions is not None and functions.stack else None
         dag = (
             self.dags.by_key.get(dag_key)
             if dag_defaults and dag_key is not None and function is None and not self.groups
@@ -177,16 +183,16 @@ class TaskFinder:
             mapped,  # mapped
             map_count,  # map_count
             via,  # type: ignore[arg-type]  # via
-            frozenset(),  # suppressed
+            _NO_CODES,  # suppressed
             model.loop_depth > 0,  # in_loop
             bool(model.functions),  # in_function
             self.loops.repeat(keywords.get("task_id")) if model.loop_depth else None,  # loop
             {},  # suppression_reasons
             function,  # function
-            tuple(stars),  # star_sources
+            tuple(stars) if stars else (),  # star_sources
             dag_source,  # dag_source
             None,  # built
-            tuple(self.arms),  # arms
+            tuple(self.arms) if self.arms else (),  # arms
             self.groups[-1][0] if self.groups else _NO_GROUP_ARGS,  # group_args
             self.groups[-1][1] if self.groups else True,  # group_args_known
         )
