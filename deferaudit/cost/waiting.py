@@ -63,6 +63,8 @@ _parameters = functools.lru_cache(maxsize=64)(cost_parameters)
 
 
 def _now_mode(status: WaitStatus) -> WaitMode | None:
+    if status.status == "not-waiting":  # most tasks: one test
+        return None
     if status.status in ("deferred", "async-class"):
         return "deferrable"
     if status.status == "blocking":
