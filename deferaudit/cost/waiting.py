@@ -63,6 +63,8 @@ _parameters = functools.lru_cache(maxsize=64)(cost_parameters)
 
 
 def _now_mode(status: WaitStatus) -> WaitMode | None:
+    if status.status == "not-waiting":  # most tasks: one test
+        return None
     if status.status in ("deferred", "async-class"):
         return "deferrable"
     if status.status == "blocking":
@@ -520,13 +522,14 @@ class _Placement:
         """When a task starts in its DAG run: the longest path of expected durations of its
         upstream tasks (a depth-first walk up the graph, memoised); None on a cycle."""
         upstream = self._upstream.get(dag_key, {})  # type: ignore[union-attr]
-        sites = self._task_sites().get(dag_key, {})
         starts = self._starts.setdefault(dag_key, {})
         if task_id in starts:
             return starts[task_id]
         if not upstream.get(task_id):  # most waiting tasks: nothing upstream
             starts[task_id] = 0.0
             return 0.0
+        sites = self._task_sites().get(dag_key, {})
+        waits, default = self.waits, self.params.default_task_duration
         open_: set[str] = set()
         stack: list[tuple[str, bool]] = [(task_id, False)]
         while stack:
@@ -545,7 +548,10 @@ class _Placement:
                 continue
             best = 0.0
             for up in ups:
-                end = starts[up] + self._duration(sites.get(up))
+                # ``_duration``, inline: asked once per edge up the graph.
+                site = sites.get(up)
+                known = waits.get(id(site)) if site is not None else None
+                end = starts[up] + (known[0] if known is not None else default)
                 if end > best:
                     best = end
             starts[node] = best

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 
+from deferaudit.extract.dags import names_dag_class
+
 # Callees that make a plain value (a date, a duration) from their arguments: a call of one
 # makes no task, DAG or dependency and calls none of the project's code, so the walk only
 # reads its arguments.
@@ -48,3 +50,23 @@ def dependency_helper(resolved: tuple[str, ...]) -> str | None:
             if path.endswith(".cross_downstream"):
                 found = "cross_downstream"
     return found
+
+
+# A callee's resolved paths -> (a value-making call: ``INERT_CALLS``, the DAG class, Airflow's
+# dependency helper it is): the same for every call of that callee, in every file.
+CalleeKind = tuple[bool, bool, str | None]
+_KINDS: dict[tuple[str, ...], CalleeKind] = {}
+
+
+def callee_kind(resolved: tuple[str, ...]) -> CalleeKind:
+    """What a call's resolved paths say of it (remembered: a callee recurs across files)."""
+    kind = _KINDS.get(resolved)
+    if kind is None:
+        if len(_KINDS) > 4096:
+            _KINDS.clear()
+        kind = _KINDS[resolved] = (
+            len(resolved) == 1 and resolved[0] in INERT_CALLS,
+            names_dag_class(resolved),
+            dependency_helper(resolved) if resolved else None,
+        )
+    return kind

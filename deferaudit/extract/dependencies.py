@@ -29,9 +29,10 @@ class Dependencies:
             else self.tasks_in(node.left)
         )
         right = self.tasks_in(node.right)
+        forward = isinstance(node.op, ast.RShift)  # (asked once, not per pair)
         for a in left:
             for b in right:
-                if isinstance(node.op, ast.RShift):
+                if forward:
                     self._edge(a, b)
                 else:
                     self._edge(b, a)

@@ -7,10 +7,10 @@ import ast
 import sys
 from typing import Any
 
-from deferaudit.extract.callees import INERT_CALLS, dependency_helper, taskflow_callee
+from deferaudit.extract.callees import callee_kind, taskflow_callee
 from deferaudit.extract.class_reader import Function, module_functions
 from deferaudit.extract.classes import class_facts
-from deferaudit.extract.dags import DagFinder, names_dag_class
+from deferaudit.extract.dags import DagFinder
 from deferaudit.extract.dependencies import Dependencies
 from deferaudit.extract.functions import Functions, call_values
 from deferaudit.extract.loops import bind_targets
@@ -96,9 +96,8 @@ class Extractor(ast.NodeVisitor):
         self.taskflow_tasks = 0
         self.taskflow_calls: list[tuple[tuple[str, ...], int]] = []
         self.taskflow_defs: list[str] = []
-        # Function bodies are read for sleeps only when the file can hold one (it must say
-        # "sleep"); calls and sensors run by hand are noted as the walk meets them.
-        # (the finder's method, not the extractor's: see TaskFinder.call_site)
+        # Function bodies are read for sleeps only when the file says "sleep"; calls and sensors
+        # run by hand are noted as the walk meets them (by the finder's ``call_site``).
         self._polls = PollCollector(self.model, "sleep" in text, site_of=self.tasks.call_site)
         self._functions: dict[str, Function] | None = None
 
@@ -446,13 +445,13 @@ class Extractor(ast.NodeVisitor):
         if id(node) in self.handled_calls:
             return
         func = node.func
-        # What the callee names cannot change while one call is read (expressions import
-        # nothing): resolved once, it answers the DAG test, the dependency helpers and the task.
+        # Resolved once (a call imports nothing): the DAG test, the dependency helpers, the task.
         resolved = self.model.resolve(func)
+        inert, dag_class, helper = callee_kind(resolved)
         # Most callees are a name or an attribute: which one, asked once.
         name = func.id if type(func) is ast.Name else None
         attr = func.attr if type(func) is ast.Attribute else None
-        if len(resolved) == 1 and resolved[0] in INERT_CALLS and name not in self.taskflow:
+        if inert and name not in self.taskflow:
             for kw in node.keywords:  # (a loop: a generator would be made per call)
                 if kw.arg == "task_id":
                     break
@@ -460,10 +459,10 @@ class Extractor(ast.NodeVisitor):
                 # ``timedelta(minutes=5)``, ``datetime(2024, 1, 1)``: a value, nothing to note.
                 self._visit_call_parts(node)
                 return
-        if self.dags.stack:
-            self._taskflow_call(func)
+        if self.dags.stack and not (name is not None and name[:1].isupper()):
+            self._taskflow_call(func)  # (a class's name: an operator, no TaskFlow function)
         tasks = self.tasks
-        if names_dag_class(resolved):
+        if dag_class:
             self._visit_all(node.args, node.keywords)
             self.dags.add_call(node)
             return
@@ -494,7 +493,6 @@ class Extractor(ast.NodeVisitor):
             self.dependencies.method_call(node, func)
             return
         if name is not None or attr is not None:
-            helper = dependency_helper(resolved) if resolved else None
             if helper == "chain" or (name in ("chain", "chain_linear") and not resolved):
                 self._visit_call_parts(node)
                 self.dependencies.chain(node.args)
@@ -503,13 +501,14 @@ class Extractor(ast.NodeVisitor):
                 self._visit_call_parts(node)
                 self.dependencies.cross_downstream(node.args)
                 return
-            if name is not None:
+            if name is not None and self.dags.stack:
                 tasks.note_function_call(name)
             site = tasks.site(
                 node, func, via="call", expand=None, candidates=resolved, dag_defaults=True
             )
             targets = self.functions.callee(func, resolved)
-            self._polls.call(node, targets)
+            if self._polls.stack:  # (at module level it notes nothing)
+                self._polls.call(node, targets)
             if not targets and isinstance(func, ast.Attribute):
                 targets = self.functions.method_of_instance(func)
             if site is not None:
@@ -531,7 +530,8 @@ class Extractor(ast.NodeVisitor):
         task, long after the DAG was built, so the operator is no task but an object the
         code uses (run by hand: DA205). ``deferrable=True`` there would raise TaskDeferred
         out of the ``@task``, which has no method to resume in."""
-        if not self.functions.in_runtime():
+        stack = self.functions.stack  # (``in_runtime``, inline)
+        if not stack or not stack[-1].runtime:
             self.tasks.add(site, node)
 
     def _taskflow_call(self, func: ast.expr) -> None:
@@ -636,7 +636,7 @@ class Extractor(ast.NodeVisitor):
         if isinstance(node, ast.BinOp) and isinstance(node.op, _SHIFTS):
             self._visit_shift_operands(node.left)
             self._visit_shift_operands(node.right)
-        else:
+        elif type(node) not in _LEAVES:  # (most operands: a task's name)
             self.visit(node)
 
 

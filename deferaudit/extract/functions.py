@@ -186,7 +186,7 @@ class Functions:
     def assigned(self, name: str, value: ast.expr, finder: Any = None) -> None:
         """``name = value`` where the walk stands; ``finder`` (the file's TaskFinder) reads a
         module-level ``functools.partial`` of an operator class."""
-        builder = self._owner()
+        builder = self._owner() if self.stack else None  # (module level: no owner)
         if builder is None:
             if (
                 finder is not None

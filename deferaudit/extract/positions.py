@@ -30,6 +30,19 @@ class SourceText:
         return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
 
     def span(self, node: ast.AST) -> Span:
+        if self.ascii:
+            # Parsed nodes have all four positions (the ``getattr`` defaults are for made ones).
+            try:
+                line = node.lineno  # type: ignore[attr-defined]
+                end_col = node.end_col_offset or 0  # type: ignore[attr-defined]
+                return Span(
+                    line,
+                    node.col_offset + 1,  # type: ignore[attr-defined]
+                    node.end_lineno or line,  # type: ignore[attr-defined]
+                    end_col + 1,
+                )
+            except AttributeError:
+                pass
         line = getattr(node, "lineno", 1)
         end_line = getattr(node, "end_lineno", None) or line
         if self.ascii:
@@ -51,10 +64,14 @@ class SourceText:
         """The node's source text as written (one line), read from the file, not unparsed."""
         if isinstance(node, ast.Constant):
             return repr(node.value)
-        line = getattr(node, "lineno", None)
-        end = getattr(node, "end_lineno", None)
-        if line is not None and line == end and 0 < line <= len(self.lines):
-            text = self.lines[line - 1]
+        try:
+            line = node.lineno  # type: ignore[attr-defined]
+            end = node.end_lineno  # type: ignore[attr-defined]
+        except AttributeError:
+            line = end = None
+        lines = self.lines
+        if line is not None and line == end and 0 < line <= len(lines):
+            text = lines[line - 1]
             start, stop = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
             if self.ascii or text.isascii():
                 return text[start:stop]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from deferaudit.extract.positions import SourceText
-from deferaudit.extract.values import MAX_EVAL_DEPTH, fold
+from deferaudit.extract.values import MAX_EVAL_DEPTH, constant_arg, fold
 from deferaudit.facts import Arg, Span
 
 _CLASS_NAME = re.compile(r"^[ \t]*class[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
@@ -187,9 +187,10 @@ class ModuleModel:
     # ---------------------------------------------------------------- values
 
     def evaluate(self, node: ast.expr, depth: int = 0) -> Arg:
-        # Most arguments are constants, whose source ``segment`` gives as their repr.
-        source = repr(node.value) if type(node) is ast.Constant else self.segment(node)
-        return fold(self, node, source, depth)
+        if type(node) is ast.Constant:
+            # Most arguments: ``fold``'s answer for a constant, whose source is its repr.
+            return constant_arg(node.value)
+        return fold(self, node, self.segment(node), depth)
 
     def evaluate_dict(self, node: ast.expr | None, depth: int = 0) -> tuple[dict[str, Arg], bool]:
         """A dict expression's entries and whether every entry could be read."""

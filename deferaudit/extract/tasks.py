@@ -12,6 +12,7 @@ from deferaudit.extract.functions import Functions
 from deferaudit.extract.loops import Loops
 from deferaudit.extract.semantic import ModuleModel
 from deferaudit.extract.suppressions import Suppressions
+from deferaudit.extract.values import CONSTANT_ARGS, constant_arg
 from deferaudit.facts import Arg, Arm, Span, TaskSite
 from deferaudit.record import evolve
 
@@ -29,6 +30,19 @@ _FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 TaskRef = tuple[str | None, str | None]
 
 
+# A callee's first path -> whether its last part is a dunder, a task class's name or other.
+_DUNDER, _TASK_CLASS, _OTHER = "dunder", "task class", "other"
+_NAMED: dict[str, str] = {}
+
+
+def _named(path: str) -> str:
+    last = path.rsplit(".", 1)[-1]
+    if last.startswith("__"):
+        return _DUNDER
+    return _TASK_CLASS if last.endswith(TASK_SUFFIXES) else _OTHER
+
+
+_NO_CODES: frozenset[str] = frozenset()
 # The group defaults of a task in no TaskGroup: one shared empty dict (never changed).
 _NO_GROUP_ARGS: dict[str, Arg] = {}
 
@@ -95,12 +109,16 @@ class TaskFinder:
             return None
         if given is None and names_dag_class(candidates):
             return None
-        last = candidates[0].rsplit(".", 1)[-1]
-        if last.startswith("__"):
+        named = _NAMED.get(candidates[0])
+        if named is None:
+            if len(_NAMED) > 4096:
+                _NAMED.clear()
+            named = _NAMED[candidates[0]] = _named(candidates[0])
+        if named is _DUNDER:
             # ``BaseSensorOperator.__init__(self, task_id=...)`` in a subclass: no new task.
             return None
         # A class named ...Operator or ...Sensor makes a task; any other callee only with a task_id.
-        if not last.endswith(TASK_SUFFIXES) and all(kw.arg != "task_id" for kw in call.keywords):
+        if named is _OTHER and all(kw.arg != "task_id" for kw in call.keywords):
             return None
         keywords: dict[str, ast.expr] = {}
         kwargs: dict[str, Arg] = {}
@@ -109,15 +127,21 @@ class TaskFinder:
         evaluate = model.evaluate
         for kw in call.keywords:
             name = kw.arg
+            value = kw.value
             if name is None:
-                merged, known = model.evaluate_dict(kw.value)
+                merged, known = model.evaluate_dict(value)
                 kwargs.update(merged)
                 star = star or not known
                 if not known:
-                    stars.append(model.segment(kw.value))
+                    stars.append(model.segment(value))
             else:
-                keywords[name] = kw.value
-                kwargs[name] = evaluate(kw.value)
+                keywords[name] = value
+                if type(value) is ast.Constant:
+                    # ``evaluate`` of a constant, without its calls (most arguments).
+                    arg = CONSTANT_ARGS.get(repr(value.value))
+                    kwargs[name] = arg if arg is not None else constant_arg(value.value)
+                else:
+                    kwargs[name] = evaluate(value)
         mapped = expand is not None
         map_count: int | None = None
         if expand is not None:
@@ -126,12 +150,17 @@ class TaskFinder:
                 if kw.arg:
                     kwargs.setdefault(kw.arg, Arg(model.segment(kw.value)))
         dag_arg = keywords.get("dag")
-        dag_key = self.dags.dag_for(dag_arg)
         dag_source = None
-        if dag_arg is not None and self.dags.key_of(dag_arg) is None:
-            dag_source = model.segment(dag_arg)
+        if dag_arg is None:  # (``dag_for`` without an argument: the DAG the walk is in)
+            stack = self.dags.stack
+            dag_key = stack[-1].key if stack else None
+        else:
+            dag_key = self.dags.dag_for(dag_arg)
+            if self.dags.key_of(dag_arg) is None:
+                dag_source = model.segment(dag_arg)
         functions = self.functions
-        function = functions.current() if functions is not None else None
+        # (``current`` is None outside functions: most task calls)
+        function = functions.current() if functions is not None and functions.stack else None
         dag = (
             self.dags.by_key.get(dag_key)
             if dag_defaults and dag_key is not None and function is None and not self.groups
@@ -154,16 +183,16 @@ class TaskFinder:
             mapped,  # mapped
             map_count,  # map_count
             via,  # type: ignore[arg-type]  # via
-            frozenset(),  # suppressed
+            _NO_CODES,  # suppressed
             model.loop_depth > 0,  # in_loop
             bool(model.functions),  # in_function
             self.loops.repeat(keywords.get("task_id")) if model.loop_depth else None,  # loop
             {},  # suppression_reasons
             function,  # function
-            tuple(stars),  # star_sources
+            tuple(stars) if stars else (),  # star_sources
             dag_source,  # dag_source
             None,  # built
-            tuple(self.arms),  # arms
+            tuple(self.arms) if self.arms else (),  # arms
             self.groups[-1][0] if self.groups else _NO_GROUP_ARGS,  # group_args
             self.groups[-1][1] if self.groups else True,  # group_args_known
         )
@@ -235,27 +264,29 @@ class TaskFinder:
     def add(self, site: TaskSite, node: ast.AST) -> None:
         """Record a task made by ``node`` (a call, or a ``@task.sensor`` function)."""
         # A ``@task.sensor`` function (else a call).
-        function = node if isinstance(node, _FUNCTION_DEFS) else None
+        function = None if type(node) is ast.Call else node
+        if function is not None and not isinstance(function, _FUNCTION_DEFS):
+            function = None
         if function is not None or self.suppress.by_line or site.suppressed:
             # (A call in a file with no suppression comment changes nothing: most tasks.)
             site = self._settled(site, function)
-        index = len(self.sites)
-        self.sites.append(site)
-        if self.functions is not None:
-            self.functions.task_made(index)
-        task_id = (
-            site.task_id.value
-            if site.task_id is not None and site.task_id.kind == "literal"
-            else None
-        )
-        self.calls[id(node)] = (task_id, site.dag_key)
+        sites = self.sites
+        index = len(sites)
+        sites.append(site)
+        if self.functions is not None and self.functions.stack:
+            self.functions.task_made(index)  # (at module level, no function owns it)
+        given = site.task_id
+        task_id = given.value if given is not None and given.kind == "literal" else None
+        dag_key = site.dag_key
+        ref = self.calls[id(node)] = (task_id, dag_key)
         if function is not None:
-            self.vars[function.name] = (task_id, site.dag_key)
-        functions = self.model.functions
-        if functions and site.dag_key is None:
-            self._in_function.setdefault(functions[-1], []).append(index)
-        if function is not None and site.dag_key is None:
-            self._in_function.setdefault(function.name, []).append(index)
+            self.vars[function.name] = ref
+        if dag_key is None:
+            functions = self.model.functions
+            if functions:
+                self._in_function.setdefault(functions[-1], []).append(index)
+            if function is not None:
+                self._in_function.setdefault(function.name, []).append(index)
 
     def _settled(
         self, site: TaskSite, function: ast.FunctionDef | ast.AsyncFunctionDef | None

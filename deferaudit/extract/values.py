@@ -42,10 +42,33 @@ class Names(Protocol):
     def resolve(self, node: ast.expr) -> tuple[str, ...]: ...
 
 
-# The types of constants that are literals (``type(x) in _PLAIN``: subclasses go the long way).
-_PLAIN = frozenset({str, int, float, bool})
+# The types of constants that are literals (``type(x) in PLAIN``: subclasses go the long way).
+PLAIN = frozenset({str, int, float, bool})
 # A tuple, not ``int | float``: asked of every duration's argument, a union would be built each time.
 _NUMBERS = (int, float)
+
+
+# A constant's source (its repr) -> its ``Arg``: the repr names one value of one type, and an
+# ``Arg`` never changes, so equal constants (``retries=2``, ``mode="reschedule"``) share one,
+# in every file (making one costs more than finding it).
+CONSTANT_ARGS: dict[str, Arg] = {}
+# Longer sources (SQL, commands) are rarely repeated: not kept.
+_MAX_SHARED_SOURCE = 200
+
+
+def constant_arg(value: Any) -> Arg:
+    """The ``Arg`` of a constant's value, as ``fold`` makes it (shared: ``CONSTANT_ARGS``)."""
+    source = repr(value)
+    found = CONSTANT_ARGS.get(source)
+    if found is None:
+        found = (
+            Arg(source, "literal", value) if value is None or type(value) in PLAIN else Arg(source)
+        )
+        if len(source) <= _MAX_SHARED_SOURCE:
+            if len(CONSTANT_ARGS) >= 8192:
+                CONSTANT_ARGS.clear()
+            CONSTANT_ARGS[source] = found
+    return found
 
 
 def fold(names: Names, node: ast.expr, source: str, depth: int = 0) -> Arg:
@@ -53,7 +76,7 @@ def fold(names: Names, node: ast.expr, source: str, depth: int = 0) -> Arg:
     source kept)."""
     if type(node) is ast.Constant:  # most arguments: no lookups to try
         value = node.value
-        if value is None or type(value) in _PLAIN:
+        if value is None or type(value) in PLAIN:
             return Arg(source, "literal", value)
         return Arg(source)
     value = literal(names, node, depth)
@@ -69,7 +92,7 @@ def literal(names: Names, node: ast.expr, depth: int = 0) -> Any:
     """The Python literal an expression folds to (through names bound once), or ``UNKNOWN``."""
     if type(node) is ast.Constant:
         value = node.value
-        return value if value is None or type(value) in _PLAIN else UNKNOWN
+        return value if value is None or type(value) in PLAIN else UNKNOWN
     if depth > MAX_EVAL_DEPTH:
         return UNKNOWN
     kind = type(node)

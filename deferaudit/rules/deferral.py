@@ -511,7 +511,17 @@ def _own_interval_params(task: ResolvedTask) -> tuple[str, ...]:
     entry = task.cls.entry
     if entry is None:
         return ()
-    return tuple(p for p in entry.params if _INTERVAL_PARAM.match(p))
+    # The same for every task of a class: read once per entry (kept, so its id is not reused).
+    found = _INTERVAL_PARAMS.get(id(entry))
+    if found is None or found[0] is not entry:
+        if len(_INTERVAL_PARAMS) > 4096:
+            _INTERVAL_PARAMS.clear()
+        params = tuple(p for p in entry.params if _INTERVAL_PARAM.match(p))
+        found = _INTERVAL_PARAMS[id(entry)] = (entry, params)
+    return found[1]
+
+
+_INTERVAL_PARAMS: dict[int, tuple[ClassEntry, tuple[str, ...]]] = {}
 
 
 def _import_rewritable(task: ResolvedTask) -> bool:
