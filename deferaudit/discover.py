@@ -283,9 +283,9 @@ class _Walk:
     files: list[Path]
     problems: list[PathProblem]
     ignored: set[object]
-    # File identity (device, inode) from the stat already made: finds a file reached twice
-    # through links without a realpath() per file (four lstat calls each).
-    identities: dict[Path, object] = field(default_factory=dict)
+    # Each file's identity (device, inode), from the stat already made: finds a file reached
+    # twice through links without a realpath() per file (four lstat calls each).
+    identities: list[object] = field(default_factory=list)
 
     def problem(self, path: Path, message: str) -> None:
         self.problems.append(PathProblem(display_path(path, self.cwd), message))
@@ -360,7 +360,7 @@ class _Walk:
                     is_dir = False
                 if not is_dir and entry.name == IGNORE_FILE_NAME:
                     continue
-                if self.excludes(path, is_dir, rules):
+                if rules and self.excludes(path, is_dir, rules):
                     self.ignored.add(_identity(path))
                     continue
                 if is_dir:
@@ -402,7 +402,7 @@ class _Walk:
             return
         if path.suffix == ".py" or zipfile.is_zipfile(path):
             self.files.append(path)
-            self.identities[path] = (info.st_dev, info.st_ino)
+            self.identities.append((info.st_dev, info.st_ino))
 
 
 def discover(
@@ -436,16 +436,19 @@ def discover(
             state.walk(path)
         else:
             state.files.append(path)
-            state.identities[path] = (info.st_dev, info.st_ino)
+            state.identities.append((info.st_dev, info.st_ino))
 
     files: list[Path] = []
     reals: set[object] = set()
     shown = display_paths(here)
-    for _shown, path in sorted((shown(path), path) for path in state.files):
-        real = state.identities.get(path) or _identity(path)
+    found, identities = state.files, state.identities
+    # In the order of their display paths (sorted by index: no Path is compared or hashed).
+    keys = [shown(path) for path in found]
+    for index in sorted(range(len(found)), key=keys.__getitem__):
+        real = identities[index]
         if real not in reals:
             reals.add(real)
-            files.append(path)
+            files.append(found[index])
     problems = sorted(set(state.problems), key=lambda p: (p.path, p.message))
     return Discovery(tuple(files), tuple(problems), len(state.ignored - reals))
 
