@@ -121,15 +121,27 @@ def folders_on_sys_path(
     known_tops = {name.split(".", 1)[0] for name in known}
     checked: dict[tuple[str, str], bool] = {}
     found: list[Path] = []
+    # Each imported module's top name when it may be the project's, else "" (asked once).
+    project_top: dict[str, str] = {}
     for file, modules in importers:
+        # Most files import only Airflow, the standard library and their own folder's modules.
+        tops = []
+        for module in modules:
+            top = project_top.get(module)
+            if top is None:
+                top = module.split(".", 1)[0]
+                if top in _NOT_PROJECT_TOPS or top in known_tops or not top.isidentifier():
+                    top = ""
+                project_top[module] = top
+            if top:
+                tops.append(top)
+        if not tops:
+            continue
         text = os.path.normpath(file)
         root = next((r for r in roots if text.startswith(r + os.sep)), None)
         if root is None:
             continue
-        for module in modules:
-            top = module.split(".", 1)[0]
-            if top in _NOT_PROJECT_TOPS or top in known_tops or not top.isidentifier():
-                continue
+        for top in tops:
             folder = os.path.dirname(text)
             while len(folder) > len(root):
                 key = (folder, top)

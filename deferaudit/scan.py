@@ -586,7 +586,7 @@ class _Scan:
         self.inferred_roots = folders
         deepest = sorted((os.path.normpath(f) + os.sep for f in folders), key=len, reverse=True)
         changed: list[int] = []
-        for index, plan in enumerate(planned):
+        for index, plan in enumerate(planned if deepest else ()):
             text = os.path.normpath(plan.path)
             root = next((r for r in deepest if text.startswith(r)), None)
             module = module_name(text[len(root) :].replace(os.sep, "/")) if root else plan.module
