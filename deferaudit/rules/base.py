@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Literal
 
 from deferaudit.call_form import call_fingerprint
@@ -39,7 +40,23 @@ NOT_SUPPRESSED = Suppressible()
 
 
 # One JSON encoder for every finding (``json.dumps`` with an argument makes a new one per call).
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+_ENCODE = _ENCODER.encode
+# Its C encoder, made once: ``encode`` makes a new one (and a float formatter) per call. No
+# circular check: a finding's JSON is a tree of fresh dicts and lists (the text is the same).
+_C_ENCODER = (
+    None
+    if c_make_encoder is None
+    else c_make_encoder(
+        None, _ENCODER.default, encode_basestring, None, ": ", ", ", False, False, True
+    )
+)
+
+
+def _encode(value: dict[str, Any]) -> str:
+    if _C_ENCODER is None:  # pragma: no cover - a Python without the C accelerator
+        return _ENCODE(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 @record
@@ -87,7 +104,7 @@ class Finding:
         ``dataclasses.replace`` makes its own); the cache key carries deferaudit's code."""
         text = self.__dict__.get("_json")
         if text is None:
-            text = _ENCODE(self.to_json())
+            text = _encode(self.to_json())
             self.__dict__["_json"] = text
         return text
 
