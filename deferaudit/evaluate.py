@@ -83,25 +83,35 @@ def evaluate_file(
     resolved: list[ResolvedTask] = []
     # In the same pass: the operators' tasks, the sites of those made where written (counted),
     # and the tasks of classes not found (``_unresolved``).
-    operator_list: list[ResolvedTask] = []
     written: list[TaskSite] = []
     unknown: list[ResolvedTask] = []
+    # ``made_tasks(written)`` counted in the same pass while no written task stands in an if.
+    made_count, in_if = 0, False
     for site in sites:
         cls = classes.get(site.class_candidates)
         if cls is None:
             cls = classes[site.class_candidates] = resolver.resolve(site.class_candidates)
-        if not (cls.is_operator or cls.origin == "unknown"):
-            continue
-        task = ResolvedTask(site, cls, dags.get(site.dag_key or ""))
-        resolved.append(task)
         if cls.is_operator:
-            operator_list.append(task)
+            task = ResolvedTask(site, cls, dags.get(site.dag_key or ""))
+            resolved.append(task)
             if site.function is None:
                 written.append(site)
-        if cls.origin == "unknown":
+                if site.arms:
+                    in_if = True
+                loop = site.loop
+                made_count += 1 if loop is None or loop.count is None else loop.count
+            if cls.origin == "unknown":
+                unknown.append(task)
+        elif cls.origin == "unknown":
+            task = ResolvedTask(site, cls, dags.get(site.dag_key or ""))
+            resolved.append(task)
             unknown.append(task)
     tasks = tuple(resolved)
-    operators = tuple(operator_list)
+    operators = (
+        tasks
+        if all(t.cls.is_operator for t in unknown)
+        else tuple(t for t in tasks if t.cls.is_operator)
+    )
     ctx = FileContext(
         path=result.path,
         facts=facts,
@@ -139,7 +149,8 @@ def evaluate_file(
         suppressed=tuple(sorted(suppressed, key=Finding.sort_key)),
         # The tasks Airflow creates: a call in a loop makes one per element; a task written in
         # a function that no DAG file calls is reported where written but makes no task.
-        tasks=made_tasks(written) + _taskflow_tasks(facts, resolver, role),
+        tasks=(made_tasks(written) if in_if else made_count)
+        + _taskflow_tasks(facts, resolver, role),
         dags=_dag_count(dags.values()),
         error=result.error,
         skipped=result.skipped,

@@ -97,9 +97,16 @@ def waiting_costs(
     hand: dict[int, tuple[PollLoop, ...]] = {}
     # Most folders have no hand-written wait a task's code reaches: no lookup per task then.
     reaches = ctx.resolver is not None and bool(ctx.resolver.hand_waits.by_task)
+    # Without a hand-written wait a task's code reaches nor a DA205 finding, a task that does
+    # not wait today waits only if its own class's code polls (most tasks: no lookup at all).
+    plain = not reaches and not polling
     for task, status in statuses(ctx):
-        mode = _now_mode(status)
+        mode = None if status.status == "not-waiting" else _now_mode(status)
         if mode is None:
+            if plain:
+                local = task.cls.local
+                if local is None or local.code is None or not local.code.poll_loops:
+                    continue
             local = task.cls.local
             own = local.code.poll_loops if local is not None and local.code is not None else ()
             found = hand[id(task.site)] = (task_hand_waits(ctx, task) if reaches else ()) or own
@@ -583,5 +590,12 @@ def _upstream_of(ctx: FileContext) -> dict[str, dict[str, set[str]]]:
     upstream: dict[str, dict[str, set[str]]] = {}
     facts = ctx.facts
     for dag_key, up, down in facts.edges if facts is not None else ():
-        upstream.setdefault(dag_key, {}).setdefault(down, set()).add(up)
+        graph = upstream.get(dag_key)
+        if graph is None:
+            graph = upstream[dag_key] = {}
+        ups = graph.get(down)
+        if ups is None:
+            graph[down] = {up}
+        else:
+            ups.add(up)
     return upstream

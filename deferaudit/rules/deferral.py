@@ -267,14 +267,14 @@ def class_status(cls: ResolvedClass) -> WaitStatus | None:
 
 def status_of(ctx: FileContext, task: ResolvedTask) -> WaitStatus:
     """``wait_status`` computed once per task and file, however many rules ask."""
-    key = ("wait_status", id(task))
-    found = ctx.memo.get(key)
-    if found is None:
-        tasks_with_status(ctx, "")  # classifies the file's tasks
-        found = ctx.memo.get(key)
+    by_task = ctx.memo.get(_BY_TASK)
+    if by_task is None:
+        # Made when first asked (few rules ask about single tasks), from the file's one pass.
+        by_task = ctx.memo[_BY_TASK] = {id(task): found for task, found in statuses(ctx)}
+    found = by_task.get(id(task))
     if found is None:  # a task not of the file's
-        found = ctx.memo[key] = wait_status(task, ctx.settings)
-    return found
+        found = by_task[id(task)] = wait_status(task, ctx.settings)
+    return found  # type: ignore[no-any-return]
 
 
 def tasks_with_status(ctx: FileContext, status: str) -> list[tuple[ResolvedTask, WaitStatus]]:
@@ -283,36 +283,59 @@ def tasks_with_status(ctx: FileContext, status: str) -> list[tuple[ResolvedTask,
     Every task is classified once for all rules; a rule that reports one status reads just
     those tasks instead of asking about each (most tasks of a DAG file do not wait). A class
     that alone decides (``class_status``) is asked once per file, not once per task."""
-    key = ("by_status", 0)
-    groups = ctx.memo.get(key)
+    groups = ctx.memo.get(_BY_STATUS)
     if groups is None:
-        groups = {}
-        memo = ctx.memo
-        ordered: list[tuple[ResolvedTask, WaitStatus]] = []
-        by_class: dict[int, WaitStatus | None] = {}
-        settings = ctx.settings
-        for task in ctx.tasks:
-            cls = task.cls
-            found = by_class.get(id(cls), _UNASKED)
-            if found is _UNASKED:
-                found = by_class[id(cls)] = class_status(cls)
-            if found is None:
-                found = _task_status(task, settings)
-            memo["wait_status", id(task)] = found
-            ordered.append((task, found))
-            groups.setdefault(found.status, []).append((task, found))
-        memo[key] = groups
-        memo["in_order", 0] = ordered
-    return groups.get(status, [])
+        groups = _classify(ctx)
+    found = groups.get(status)
+    if found is None:
+        if status != _NOT_WAITING:
+            return []
+        # Most of a file's tasks, and no rule asks for them: listed only when asked.
+        found = groups[status] = [pair for pair in statuses(ctx) if pair[1].status == status]
+    return found  # type: ignore[no-any-return]
+
+
+def _classify(ctx: FileContext) -> dict[str, list[tuple[ResolvedTask, WaitStatus]]]:
+    """Every task's ``wait_status``, grouped by status (less "not-waiting") and in file order."""
+    groups: dict[str, list[tuple[ResolvedTask, WaitStatus]]] = {}
+    ordered: list[tuple[ResolvedTask, WaitStatus]] = []
+    by_class: dict[int, WaitStatus | None] = {}
+    settings = ctx.settings
+    for task in ctx.tasks:
+        cls = task.cls
+        found = by_class.get(id(cls), _UNASKED)
+        if found is _UNASKED:
+            found = by_class[id(cls)] = class_status(cls)
+        if found is None:
+            found = _task_status(task, settings)
+        pair = (task, found)
+        ordered.append(pair)
+        status = found.status
+        if status != _NOT_WAITING:
+            group = groups.get(status)
+            if group is None:
+                groups[status] = [pair]
+            else:
+                group.append(pair)
+    ctx.memo[_BY_STATUS] = groups
+    ctx.memo[_IN_ORDER] = ordered
+    return groups
 
 
 def statuses(ctx: FileContext) -> list[tuple[ResolvedTask, WaitStatus]]:
     """Every task of the file with its ``wait_status``, in file order."""
-    found = ctx.memo.get(("in_order", 0))
+    found = ctx.memo.get(_IN_ORDER)
     if found is None:
-        tasks_with_status(ctx, "")
-        found = ctx.memo["in_order", 0]
+        _classify(ctx)
+        found = ctx.memo[_IN_ORDER]
     return found  # type: ignore[no-any-return]
+
+
+_NOT_WAITING = "not-waiting"
+# ``FileContext.memo`` keys.
+_BY_STATUS = ("by_status", 0)
+_IN_ORDER = ("in_order", 0)
+_BY_TASK = ("wait_status", 0)
 
 
 _UNASKED: Any = object()
