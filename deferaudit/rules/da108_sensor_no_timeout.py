@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import status_of
+from deferaudit.rules.deferral import statuses
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    for task in ctx.tasks:
+    for task, status in statuses(ctx):  # the file's tasks, in order, with their status
         if not task.cls.is_sensor or not task.cls.known:
             continue
-        if status_of(ctx, task).status == "async-class":
+        if status.status == "async-class":
             continue
         if task.arg("timeout") is not None or task.site.star_kwargs:
             continue

@@ -300,12 +300,14 @@ def _classify(ctx: FileContext) -> dict[str, list[tuple[ResolvedTask, WaitStatus
     groups: dict[str, list[tuple[ResolvedTask, WaitStatus]]] = {}
     ordered: list[tuple[ResolvedTask, WaitStatus]] = []
     by_class: dict[int, WaitStatus | None] = {}
+    classes: list[ResolvedClass] = []
     settings = ctx.settings
     for task in ctx.tasks:
         cls = task.cls
         found = by_class.get(id(cls), _UNASKED)
         if found is _UNASKED:
             found = by_class[id(cls)] = class_status(cls)
+            classes.append(cls)
         if found is None:
             found = _task_status(task, settings)
         pair = (task, found)
@@ -319,7 +321,18 @@ def _classify(ctx: FileContext) -> dict[str, list[tuple[ResolvedTask, WaitStatus
                 group.append(pair)
     ctx.memo[_BY_STATUS] = groups
     ctx.memo[_IN_ORDER] = ordered
+    ctx.memo[_CLASSES] = classes
     return groups
+
+
+def task_classes(ctx: FileContext) -> list[ResolvedClass]:
+    """The classes of the file's tasks, each once: a rule that reports tasks of some classes
+    only looks at the tasks when one of these is such a class."""
+    found = ctx.memo.get(_CLASSES)
+    if found is None:
+        _classify(ctx)
+        found = ctx.memo[_CLASSES]
+    return found  # type: ignore[no-any-return]
 
 
 def statuses(ctx: FileContext) -> list[tuple[ResolvedTask, WaitStatus]]:
@@ -336,6 +349,7 @@ _NOT_WAITING = "not-waiting"
 _BY_STATUS = ("by_status", 0)
 _IN_ORDER = ("in_order", 0)
 _BY_TASK = ("wait_status", 0)
+_CLASSES = ("classes", 0)
 
 
 _UNASKED: Any = object()
