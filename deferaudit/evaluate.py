@@ -124,7 +124,10 @@ def evaluate_file(
         role=role,
         resolver=resolver,
     )
-    raw = [finding for rule in _enabled(rules, settings) for finding in rule.check(rule, ctx)]
+    enabled, for_classes = _enabled(rules, settings)
+    if facts is not None and facts.classes:
+        enabled = for_classes  # every rule; else those reading only the file's classes skip
+    raw = [finding for rule in enabled for finding in rule.check(rule, ctx)]
     raw = _one_fix_per_factory_call(raw)
     # One pass decides suppression (rules never do), then the cost model prices each waiting
     # task knowing which findings' fixes count; each finding is then made once, whole.
@@ -168,19 +171,31 @@ def evaluate_file(
 
 # (rules, select, ignore) -> the rules enabled: the same for every file of a scan. Each entry
 # holds its rules, so their id is not reused while it is kept.
-_ENABLED: dict[tuple[int, tuple[str, ...], tuple[str, ...]], tuple[Sequence[Rule], list[Rule]]] = {}
+_ENABLED: dict[
+    tuple[int, tuple[str, ...], tuple[str, ...]],
+    tuple[Sequence[Rule], tuple[list[Rule], list[Rule]]],
+] = {}
 
 
-def _enabled(rules: Sequence[Rule], settings: Settings) -> Sequence[Rule]:
+def _enabled(rules: Sequence[Rule], settings: Settings) -> tuple[list[Rule], list[Rule]]:
+    """The rules enabled for a file that defines no class (``Rule.own_classes_only`` rules
+    left out: they find nothing there), and for one that does."""
     if type(rules) is not tuple:
-        return [rule for rule in rules if settings.rule_enabled(rule.code)]
+        return _split([rule for rule in rules if settings.rule_enabled(rule.code)])
     key = (id(rules), tuple(settings.select), tuple(settings.ignore))
     found = _ENABLED.get(key)
     if found is None:
         if len(_ENABLED) > 64:
             _ENABLED.clear()
-        found = _ENABLED[key] = (rules, [r for r in rules if settings.rule_enabled(r.code)])
+        found = _ENABLED[key] = (
+            rules,
+            _split([r for r in rules if settings.rule_enabled(r.code)]),
+        )
     return found[1]
+
+
+def _split(enabled: list[Rule]) -> tuple[list[Rule], list[Rule]]:
+    return [rule for rule in enabled if not rule.own_classes_only], enabled
 
 
 def made_tasks(

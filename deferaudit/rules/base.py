@@ -227,6 +227,10 @@ class Rule:
     valid: tuple[Example, ...] = ()
     invalid: tuple[Example, ...] = ()
     fix_availability: FixAvailability = "never"
+    # True for a rule whose check reads nothing but the classes the file defines
+    # (``custom_code.own_classes``): it finds nothing in a file that defines none, and is not
+    # run there (most DAG files).
+    own_classes_only: bool = False
 
     @property
     def fixable(self) -> bool:
