@@ -137,12 +137,8 @@ def evaluate_file(
     kept: list[Finding] = []
     suppressed: list[Finding] = []
     for finding, (is_hidden, reason) in zip(raw, decided, strict=True):
-        final = evolve(
-            finding,
-            suppressed=is_hidden,
-            suppression_reason=reason,
-            suppressible=None,
-            cost=cost_of.get(id(finding), cost_of.get(id(finding.span))),
+        final = finding.finished(
+            is_hidden, reason, cost_of.get(id(finding), cost_of.get(id(finding.span)))
         )
         final.json_text()  # encoded here, in the judging process (kept in the cache too)
         (suppressed if is_hidden else kept).append(final)

@@ -94,6 +94,24 @@ class Finding:
     # writes (in the file the fix names, ``Fix.path``, when it is not the finding's own).
     fix_at: Span | None = None
 
+    def finished(self, suppressed: bool, reason: str | None, cost: Any) -> Finding:
+        """``evolve(self, suppressed=suppressed, suppression_reason=reason, cost=cost,
+        suppressible=None)``, as the judging of a file ends each finding: without the
+        keyword handling, for every finding of every file."""
+        copy = object.__new__(Finding)
+        fields = copy.__dict__
+        old = self.__dict__
+        if len(old) == len(_FINDING_FIELDS):
+            fields.update(old)  # the fields alone, nothing kept beside them
+        else:
+            for name in _FINDING_FIELDS:
+                fields[name] = old[name]
+        fields["suppressed"] = suppressed
+        fields["suppression_reason"] = reason
+        fields["suppressible"] = None
+        fields["cost"] = cost
+        return copy
+
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.rule)
 
@@ -126,6 +144,9 @@ class Finding:
             "built_at": self.built.to_json() if self.built else None,
             "called_from": self.built.frames_json() if self.built else [],
         }
+
+
+_FINDING_FIELDS: tuple[str, ...] = Finding.__record_fields__  # type: ignore[attr-defined]
 
 
 # Parameters that decide how a task waits: a factory whose calls give them cannot be fixed in
