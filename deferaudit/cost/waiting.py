@@ -32,8 +32,8 @@ from deferaudit.cost.model import (
 from deferaudit.cost.schedule import DAY, Schedule, read_schedule
 from deferaudit.durations import format_duration
 from deferaudit.facts import Arg, DagFacts, LoopRepeat, PollLoop
-from deferaudit.resolve import ResolvedTask
-from deferaudit.rules.deferral import WaitStatus, statuses
+from deferaudit.resolve import ResolvedClass, ResolvedTask
+from deferaudit.rules.deferral import WaitStatus, may_wait, statuses, task_classes
 
 if TYPE_CHECKING:
     from deferaudit.rules.base import FileContext, Finding
@@ -100,7 +100,10 @@ def waiting_costs(
     # Without a hand-written wait a task's code reaches nor a DA205 finding, a task that does
     # not wait today waits only if its own class's code polls (most tasks: no lookup at all).
     plain = not reaches and not polling
-    for task, status in statuses(ctx):
+    pairs = statuses(ctx)
+    if plain and not any(_own_code_polls(cls) for cls in task_classes(ctx)):
+        pairs = may_wait(ctx)  # a task that does not wait today does not wait: not read
+    for task, status in pairs:
         mode = None if status.status == "not-waiting" else _now_mode(status)
         if mode is None:
             if plain:
@@ -182,6 +185,11 @@ def waiting_costs(
         if len(own) > 1 and (f.dag_id, f.task_id) in own:
             by_span[id(f)] = own[(f.dag_id, f.task_id)]
     return tuple(costs), by_span
+
+
+def _own_code_polls(cls: ResolvedClass) -> bool:
+    local = cls.local
+    return local is not None and local.code is not None and bool(local.code.poll_loops)
 
 
 def _code_wait(

@@ -301,6 +301,7 @@ def _classify(ctx: FileContext) -> dict[str, list[tuple[ResolvedTask, WaitStatus
     ordered: list[tuple[ResolvedTask, WaitStatus]] = []
     by_class: dict[int, WaitStatus | None] = {}
     classes: list[ResolvedClass] = []
+    others: list[tuple[ResolvedTask, WaitStatus]] = []  # all but "not-waiting", in order
     settings = ctx.settings
     for task in ctx.tasks:
         cls = task.cls
@@ -314,6 +315,7 @@ def _classify(ctx: FileContext) -> dict[str, list[tuple[ResolvedTask, WaitStatus
         ordered.append(pair)
         status = found.status
         if status != _NOT_WAITING:
+            others.append(pair)
             group = groups.get(status)
             if group is None:
                 groups[status] = [pair]
@@ -322,7 +324,17 @@ def _classify(ctx: FileContext) -> dict[str, list[tuple[ResolvedTask, WaitStatus
     ctx.memo[_BY_STATUS] = groups
     ctx.memo[_IN_ORDER] = ordered
     ctx.memo[_CLASSES] = classes
+    ctx.memo[_MAY_WAIT] = others
     return groups
+
+
+def may_wait(ctx: FileContext) -> list[tuple[ResolvedTask, WaitStatus]]:
+    """``statuses`` less the tasks whose status is "not-waiting" (most of a file's)."""
+    found = ctx.memo.get(_MAY_WAIT)
+    if found is None:
+        _classify(ctx)
+        found = ctx.memo[_MAY_WAIT]
+    return found  # type: ignore[no-any-return]
 
 
 def task_classes(ctx: FileContext) -> list[ResolvedClass]:
@@ -350,6 +362,7 @@ _BY_STATUS = ("by_status", 0)
 _IN_ORDER = ("in_order", 0)
 _BY_TASK = ("wait_status", 0)
 _CLASSES = ("classes", 0)
+_MAY_WAIT = ("may_wait", 0)
 
 
 _UNASKED: Any = object()
