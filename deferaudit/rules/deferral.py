@@ -184,14 +184,32 @@ def set_parity_params(task: ResolvedTask, *effects: str) -> tuple[str, ...]:
     if entry is None or not entry.deferrable_ignores:
         return ()
     found: list[str] = []
-    for name, note in sorted(entry.deferrable_ignores.items()):
-        if note.get("effect") not in effects:
-            continue
+    for name in _parity_names(entry, effects):
         arg = task.arg(name)
         if arg is None or (arg.kind == "literal" and arg.value in (None, False)):
             continue
         found.append(name)
     return tuple(found)
+
+
+def _parity_names(entry: ClassEntry, effects: tuple[str, ...]) -> tuple[str, ...]:
+    """The parameters of ``entry``'s parity notes with one of ``effects``, by name: the same
+    for every task of a class, read once per entry (kept, so its id is not reused)."""
+    key = (id(entry), effects)
+    found = _PARITY_NAMES.get(key)
+    if found is None or found[0] is not entry:
+        if len(_PARITY_NAMES) > 4096:
+            _PARITY_NAMES.clear()
+        names = tuple(
+            name
+            for name, note in sorted(entry.deferrable_ignores.items())
+            if note.get("effect") in effects
+        )
+        found = _PARITY_NAMES[key] = (entry, names)
+    return found[1]
+
+
+_PARITY_NAMES: dict[tuple[int, tuple[str, ...]], tuple[ClassEntry, tuple[str, ...]]] = {}
 
 
 def parity_clause(task: ResolvedTask, names: tuple[str, ...]) -> str:
