@@ -87,6 +87,7 @@ def evaluate_file(
     unknown: list[ResolvedTask] = []
     # ``made_tasks(written)`` counted in the same pass while no written task stands in an if.
     made_count, in_if = 0, False
+    built_tasks: list[ResolvedTask] = []  # operators a factory builds
     for site in sites:
         cls = classes.get(site.class_candidates)
         if cls is None:
@@ -94,6 +95,8 @@ def evaluate_file(
         if cls.is_operator:
             task = ResolvedTask(site, cls, dags.get(site.dag_key or ""))
             resolved.append(task)
+            if site.built is not None:
+                built_tasks.append(task)
             if site.function is None:
                 written.append(site)
                 if site.arms:
@@ -158,7 +161,7 @@ def evaluate_file(
         undecided=_undecided(ctx, operators),
         factory_calls=tuple(
             factory_call(result.path, t.site, built)
-            for t in operators
+            for t in built_tasks
             if (built := t.site.built) is not None and built.span is not None
         ),
     )
