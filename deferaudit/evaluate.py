@@ -81,11 +81,11 @@ def evaluate_file(
     # Most of a file's tasks share a few classes: each asked of the resolver once.
     classes: dict[tuple[str, ...], ResolvedClass] = {}
     resolved: list[ResolvedTask] = []
-    # In the same pass: the operators' tasks, the sites of those made where written (counted),
-    # and the tasks of classes not found (``_unresolved``).
-    written: list[TaskSite] = []
+    # In the same pass: the operators' tasks (those made where written counted), and the
+    # tasks of classes not found (``_unresolved``).
     unknown: list[ResolvedTask] = []
-    # ``made_tasks(written)`` counted in the same pass while no written task stands in an if.
+    # ``made_tasks`` of the sites written outside functions, counted in the same pass while
+    # none stands in an if.
     made_count, in_if = 0, False
     built_tasks: list[ResolvedTask] = []  # operators a factory builds
     for site in sites:
@@ -98,7 +98,6 @@ def evaluate_file(
             if site.built is not None:
                 built_tasks.append(task)
             if site.function is None:
-                written.append(site)
                 if site.arms:
                     in_if = True
                 loop = site.loop
@@ -151,7 +150,11 @@ def evaluate_file(
         suppressed=tuple(sorted(suppressed, key=Finding.sort_key)),
         # The tasks Airflow creates: a call in a loop makes one per element; a task written in
         # a function that no DAG file calls is reported where written but makes no task.
-        tasks=(made_tasks(written) if in_if else made_count)
+        tasks=(
+            made_tasks([t.site for t in operators if t.site.function is None])
+            if in_if
+            else made_count
+        )
         + _taskflow_tasks(facts, resolver, role),
         dags=_dag_count(dags.values()),
         error=result.error,

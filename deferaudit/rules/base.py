@@ -154,38 +154,32 @@ _STR = encode_basestring
 def _finding_text(f: Finding) -> str:
     """``_encode(f.to_json())``, written out: the same text without a dict per finding and an
     encoder call per key (the findings' JSON was a tenth of judging a file). A field of a
-    type other than the usual goes through the encoder."""
+    type other than the usual goes through the encoder (``_STR`` takes a str only)."""
     span = f.span
-    rule, kind, severity, path, message = f.rule, f.kind, f.severity, f.path, f.message
     line, column, end_line, end_column = span.line, span.column, span.end_line, span.end_column
-    dag_id, task_id, operator = f.dag_id, f.task_id, f.operator
-    if not (
-        type(rule) is str
-        and type(kind) is str
-        and type(severity) is str
-        and type(path) is str
-        and type(message) is str
-        and type(line) is int
+    if (
+        type(line) is int
         and type(column) is int
         and type(end_line) is int
         and type(end_column) is int
-        and (dag_id is None or type(dag_id) is str)
-        and (task_id is None or type(task_id) is str)
-        and (operator is None or type(operator) is str)
     ):
-        return _encode(f.to_json())
-    fix, built = f.fix, f.built
-    return (
-        f'{{"rule": {_STR(rule)}, "kind": {_STR(kind)}, "severity": {_STR(severity)}, '
-        f'"path": {_STR(path)}, "line": {line}, "column": {column}, "end_line": {end_line}, '
-        f'"end_column": {end_column}, '
-        f'"dag_id": {"null" if dag_id is None else _STR(dag_id)}, '
-        f'"task_id": {"null" if task_id is None else _STR(task_id)}, '
-        f'"operator": {"null" if operator is None else _STR(operator)}, '
-        f'"message": {_STR(message)}, "fix": {_fix_text(fix) if fix else "null"}, '
-        f'"built_at": {_encode(built.to_json()) if built else "null"}, '
-        f'"called_from": {_encode(built.frames_json()) if built else "[]"}}}'
-    )
+        dag_id, task_id, operator, fix, built = f.dag_id, f.task_id, f.operator, f.fix, f.built
+        try:
+            return (
+                f'{{"rule": {_STR(f.rule)}, "kind": {_STR(f.kind)}, '
+                f'"severity": {_STR(f.severity)}, "path": {_STR(f.path)}, '
+                f'"line": {line}, "column": {column}, "end_line": {end_line}, '
+                f'"end_column": {end_column}, '
+                f'"dag_id": {"null" if dag_id is None else _STR(dag_id)}, '
+                f'"task_id": {"null" if task_id is None else _STR(task_id)}, '
+                f'"operator": {"null" if operator is None else _STR(operator)}, '
+                f'"message": {_STR(f.message)}, "fix": {_fix_text(fix) if fix else "null"}, '
+                f'"built_at": {_encode(built.to_json()) if built else "null"}, '
+                f'"called_from": {_encode(built.frames_json()) if built else "[]"}}}'
+            )
+        except TypeError:
+            pass  # a field the str encoder does not take
+    return _encode(f.to_json())
 
 
 # (fix class, description, unsafe reasons, path) -> the fix's JSON text: ``Fix.to_json`` reads
