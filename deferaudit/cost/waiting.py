@@ -563,9 +563,19 @@ class _Placement:
             if ups is None:
                 if node in starts:
                     continue
-                ups = upstream.get(node, ())
-                open_.add(node)
-                stack.append((node, ups))
+                while True:
+                    ups = upstream.get(node, ())
+                    open_.add(node)
+                    stack.append((node, ups))
+                    if len(ups) != 1:
+                        break
+                    # One upstream task (a chain): expanded at once, as if pushed and popped.
+                    (up,) = ups
+                    if up in open_:
+                        return None  # ``up`` is downstream of itself
+                    if up in starts:
+                        break
+                    node = up
                 for up in ups:
                     if up in open_:
                         return None  # ``up`` is downstream of itself
