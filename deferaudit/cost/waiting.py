@@ -618,10 +618,14 @@ def _upstream_of(ctx: FileContext) -> dict[str, dict[str, set[str]]]:
     a 10,000-file scan)."""
     upstream: dict[str, dict[str, set[str]]] = {}
     facts = ctx.facts
+    # The edges of a DAG come one after another: its graph is looked up once per run of them.
+    last: object = _upstream_of  # no DAG key
+    graph: dict[str, set[str]] = {}
     for dag_key, up, down in facts.edges if facts is not None else ():
-        graph = upstream.get(dag_key)
-        if graph is None:
-            graph = upstream[dag_key] = {}
+        if dag_key is not last:
+            found = upstream.get(dag_key)
+            graph = upstream[dag_key] = {} if found is None else found
+            last = dag_key
         ups = graph.get(down)
         if ups is None:
             graph[down] = {up}

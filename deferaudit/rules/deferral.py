@@ -321,12 +321,18 @@ def _classify(ctx: FileContext) -> dict[str, list[tuple[ResolvedTask, WaitStatus
     classes: list[ResolvedClass] = []
     others: list[tuple[ResolvedTask, WaitStatus]] = []  # all but "not-waiting", in order
     settings = ctx.settings
+    last: ResolvedClass | None = None  # a file's tasks of one class often come in a row
+    decided: WaitStatus | None = None
     for task in ctx.tasks:
         cls = task.cls
-        found = by_class.get(id(cls), _UNASKED)
-        if found is _UNASKED:
-            found = by_class[id(cls)] = class_status(cls)
-            classes.append(cls)
+        if cls is last:
+            found = decided
+        else:
+            found = by_class.get(id(cls), _UNASKED)
+            if found is _UNASKED:
+                found = by_class[id(cls)] = class_status(cls)
+                classes.append(cls)
+            last, decided = cls, found
         if found is None:
             found = _task_status(task, settings)
         pair = (task, found)
