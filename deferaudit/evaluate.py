@@ -351,7 +351,7 @@ class _CatalogOnly(ClassResolver):
     def resolve(self, candidates: Iterable[str]) -> ResolvedClass:
         key = tuple(candidates)
         self.asked.add(key)
-        return super().resolve(key)
+        return ClassResolver.resolve(self, key)  # ``super()``, without making one per call
 
     def local_class(self, path: str) -> None:
         self.asked_local = True
