@@ -19,12 +19,13 @@ from deferaudit.hand_waits import HandWaitTable
 from deferaudit.record import evolve, record
 from deferaudit.resolve import ClassResolver, ResolvedClass, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
-from deferaudit.rules.deferral import tasks_with_status, unread_choice
+from deferaudit.rules.deferral import unread_choice
 from deferaudit.rules.factory_fix import (
     FactoryCall,
     factory_call,
     share_factory_fixes,
 )
+from deferaudit.rules.file_statuses import tasks_with_status
 from deferaudit.settings import Settings
 from deferaudit.suppression import suppression_of
 from deferaudit.target import Target

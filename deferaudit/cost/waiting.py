@@ -33,7 +33,8 @@ from deferaudit.cost.schedule import DAY, Schedule, read_schedule
 from deferaudit.durations import format_duration
 from deferaudit.facts import Arg, DagFacts, LoopRepeat, PollLoop
 from deferaudit.resolve import ResolvedClass, ResolvedTask
-from deferaudit.rules.deferral import WaitStatus, may_wait, statuses, task_classes
+from deferaudit.rules.deferral import WaitStatus
+from deferaudit.rules.file_statuses import may_wait, statuses, task_classes
 
 if TYPE_CHECKING:
     from deferaudit.rules.base import FileContext, Finding

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import may_wait
+from deferaudit.rules.file_statuses import may_wait
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     # A sensor's status is never "not-waiting" (``wait_status``: a sensor class never decides
-    # alone, and ``_task_status`` gives a sensor a way of waiting, or "unknown"): the file's
+    # alone, and ``task_status`` gives a sensor a way of waiting, or "unknown"): the file's
     # tasks that may wait, in order, hold every sensor.
     for task, status in may_wait(ctx):
         if not task.cls.is_sensor or not task.cls.known:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from deferaudit.resolve import ResolvedClass
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import task_classes
+from deferaudit.rules.file_statuses import task_classes
 from deferaudit.rules.moved_imports import import_rewrite
 
 

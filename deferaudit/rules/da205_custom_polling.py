@@ -17,7 +17,8 @@ from deferaudit.rules.custom_code import (
     line_finding,
     own_classes,
 )
-from deferaudit.rules.deferral import hand_run_wait, task_classes
+from deferaudit.rules.deferral import hand_run_wait
+from deferaudit.rules.file_statuses import task_classes
 
 # A shell loop (``while``/``until``/``for`` ... ``do`` ... ``done``) whose body sleeps.
 _SHELL_LOOP = re.compile(r"\b(?:while|until|for)\b.*?\bdo\b(.*?)\bdone\b", re.DOTALL)
