@@ -115,17 +115,9 @@ def evaluate_file(
         if all(t.cls.is_operator for t in unknown)
         else tuple(t for t in tasks if t.cls.is_operator)
     )
+    # Positional here and in FileOutcome below, in the field order (tests/test_record.py).
     ctx = FileContext(
-        path=result.path,
-        facts=facts,
-        error=result.error,
-        tasks=tasks,
-        target=target,
-        settings=settings,
-        catalog=catalog,
-        dags=dags,
-        role=role,
-        resolver=resolver,
+        result.path, facts, result.error, tasks, target, settings, catalog, dags, role, resolver
     )
     enabled, for_classes = _enabled(rules, settings)
     if facts is not None and facts.classes:
@@ -146,24 +138,24 @@ def evaluate_file(
         final.json_text()  # encoded here, in the judging process (kept in the cache too)
         (suppressed if is_hidden else kept).append(final)
     outcome = FileOutcome(
-        path=result.path,
-        findings=tuple(sorted(kept, key=Finding.sort_key)),
-        suppressed=tuple(sorted(suppressed, key=Finding.sort_key)),
+        result.path,
+        tuple(sorted(kept, key=Finding.sort_key)),  # findings
+        tuple(sorted(suppressed, key=Finding.sort_key)),  # suppressed
         # The tasks Airflow creates: a call in a loop makes one per element; a task written in
         # a function that no DAG file calls is reported where written but makes no task.
-        tasks=(
+        (
             made_tasks([t.site for t in operators if t.site.function is None])
             if in_if
             else made_count
         )
         + _taskflow_tasks(facts, resolver, role),
-        dags=_dag_count(dags.values()),
-        error=result.error,
-        skipped=result.skipped,
-        costs=costs,
-        unresolved=_unresolved(unknown),
-        undecided=_undecided(ctx, operators),
-        factory_calls=tuple(
+        _dag_count(dags.values()),  # dags
+        result.error,
+        result.skipped,
+        costs,
+        _unresolved(unknown),
+        _undecided(ctx, operators),
+        tuple(  # factory_calls
             factory_call(result.path, t.site, built)
             for t in built_tasks
             if (built := t.site.built) is not None and built.span is not None
