@@ -117,25 +117,18 @@ def task_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
     if waits == "unknown":
         return WaitStatus("unknown", reason=why)
     if state == "on" and falls_back:
+        # Positional (a record's fields in order: keywords cost a search each).
         return WaitStatus(
-            "blocking",
-            deferrable_origin=origin,
-            reason=why,
-            falls_back=falls_back,
-            falls_back_note=parity_clause(task, falls_back),
+            "blocking", None, None, origin, why, falls_back, parity_clause(task, falls_back)
         )
     if state == "on":
-        return WaitStatus("deferred", deferrable_origin=origin, reason=why)
+        return WaitStatus("deferred", None, None, origin, why)
     if state == "unknown":
         return WaitStatus("unknown", deferrable_origin=origin, reason="deferrable not literal")
     if origin in OPT_OUT_ORIGINS:
         return WaitStatus("opted-out", deferrable_origin=origin, reason=why)
     return WaitStatus(
-        "blocking",
-        deferrable_origin=origin,
-        reason=why,
-        falls_back=falls_back,
-        falls_back_note=parity_clause(task, falls_back),
+        "blocking", None, None, origin, why, falls_back, parity_clause(task, falls_back)
     )
 
 
@@ -235,14 +228,15 @@ def _waiting(
 ) -> WaitStatus:
     """A sensor that waits in its worker slot in ``mode`` (poke or reschedule), with the
     parameters that keep its deferrable path from running, if any."""
-    return WaitStatus(
+    return WaitStatus(  # positional, in the field order
         "poke" if mode == "poke" else "reschedule",
         mode,
         mode_origin,
         origin,
-        falls_back=falls_back,
-        falls_back_note=parity_clause(task, falls_back),
-        unread=_unread(task) if mode_origin == "default" and origin not in OPT_OUT_ORIGINS else "",
+        "",  # reason
+        falls_back,
+        parity_clause(task, falls_back),  # falls_back_note
+        _unread(task) if mode_origin == "default" and origin not in OPT_OUT_ORIGINS else "",
     )
 
 
@@ -260,7 +254,21 @@ def class_status(cls: ResolvedClass) -> WaitStatus | None:
     """The ``wait_status`` of every task of ``cls`` when the class alone decides it, whatever
     the task's arguments (None: they may decide, ``task_status`` reads them). Most tasks of a
     DAG file are of classes that cannot wait (``BashOperator``, ``PythonOperator``): answered
-    once per class (``tasks_with_status``), without reading the task."""
+    once per class (``tasks_with_status``), without reading the task; remembered per class
+    for the process (a class's facts never change)."""
+    found = _CLASS_STATUS.get(id(cls))
+    if found is None or found[0] is not cls:
+        if len(_CLASS_STATUS) > 4096:
+            _CLASS_STATUS.clear()
+        found = _CLASS_STATUS[id(cls)] = (cls, _class_status(cls))
+    return found[1]
+
+
+# id(class) -> (the class, its ``class_status``): the class is kept, so its id is not reused.
+_CLASS_STATUS: dict[int, tuple[ResolvedClass, WaitStatus | None]] = {}
+
+
+def _class_status(cls: ResolvedClass) -> WaitStatus | None:
     if not cls.known or not cls.is_operator:
         return WaitStatus("unknown", reason="class not known to the catalog")
     if (
