@@ -155,7 +155,8 @@ def waiting_costs(
         if shared is not None and shared[span] > 1:
             key = (span, *task_ids)
         after = now if now == "deferrable" else fixes.get(key, now)
-        costs.append(_cost(task, *names[id(site)], now, after, waits[id(site)], params, placement))
+        dag_id, task_id = names[id(site)]  # not ``*names[...]``: a call through a tuple
+        costs.append(_cost(task, dag_id, task_id, now, after, waits[id(site)], params, placement))
     if any(task.site.arms for task, _ in waiting):
         costs = one_branch_priced([task.site for task, _ in waiting], costs)
     by_span = dict(zip(spans, costs, strict=True))
