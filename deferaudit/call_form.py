@@ -22,11 +22,20 @@ def normal_source(arg: Arg) -> str:
     (a constant's name is not replaced by its value), so the form follows the call alone.
     """
     source = arg.source.strip()
-    if _PLAIN.fullmatch(source):
-        return source
-    if arg.kind == "literal" and isinstance(arg.value, str) and source[:1] in ("'", '"'):
+    # A quoted source is never plain: its value in normal quoting; any other source's form
+    # follows from its text alone (remembered per text: the same arguments recur).
+    if source[:1] in ("'", '"') and arg.kind == "literal" and isinstance(arg.value, str):
         return repr(arg.value)
-    return _normal_text(source)
+    form = _FORMS.get(source)
+    if form is None:
+        if len(_FORMS) >= 65536:
+            _FORMS.clear()
+        form = _FORMS[source] = source if _PLAIN.fullmatch(source) else _normal_text(source)
+    return form
+
+
+# A source text (not a quoted string literal) -> its normal form.
+_FORMS: dict[str, str] = {}
 
 
 @functools.lru_cache(maxsize=65536)
@@ -45,7 +54,7 @@ def normalised_call(site: TaskSite) -> str:
     Reordering arguments, reformatting, moving the call to another line or adding comments
     keep the form; changing the class or an argument's value changes it.
     """
-    callee = _SPACE.sub("", site.callee)
+    callee = "".join(site.callee.split())  # ``_SPACE.sub("", ...)``: the same whitespace
     args = [f"{name}={normal_source(arg)}" for name, arg in sorted(site.kwargs.items())]
     if site.star_kwargs:
         args.append("**")

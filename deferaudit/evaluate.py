@@ -19,12 +19,13 @@ from deferaudit.hand_waits import HandWaitTable
 from deferaudit.record import evolve, record
 from deferaudit.resolve import ClassResolver, ResolvedClass, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
-from deferaudit.rules.deferral import tasks_with_status, unread_choice
+from deferaudit.rules.deferral import unread_choice
 from deferaudit.rules.factory_fix import (
     FactoryCall,
     factory_call,
     share_factory_fixes,
 )
+from deferaudit.rules.file_statuses import tasks_with_status
 from deferaudit.settings import Settings
 from deferaudit.suppression import suppression_of
 from deferaudit.target import Target
@@ -81,40 +82,47 @@ def evaluate_file(
     # Most of a file's tasks share a few classes: each asked of the resolver once.
     classes: dict[tuple[str, ...], ResolvedClass] = {}
     resolved: list[ResolvedTask] = []
-    # In the same pass: the operators' tasks, the sites of those made where written (counted),
-    # and the tasks of classes not found (``_unresolved``).
-    operator_list: list[ResolvedTask] = []
-    written: list[TaskSite] = []
+    # In the same pass: the operators' tasks (those made where written counted), and the
+    # tasks of classes not found (``_unresolved``).
     unknown: list[ResolvedTask] = []
+    # ``made_tasks`` of the sites written outside functions, counted in the same pass while
+    # none stands in an if.
+    made_count, in_if = 0, False
+    built_tasks: list[ResolvedTask] = []  # operators a factory builds
     for site in sites:
         cls = classes.get(site.class_candidates)
         if cls is None:
             cls = classes[site.class_candidates] = resolver.resolve(site.class_candidates)
-        if not (cls.is_operator or cls.origin == "unknown"):
-            continue
-        task = ResolvedTask(site, cls, dags.get(site.dag_key or ""))
-        resolved.append(task)
         if cls.is_operator:
-            operator_list.append(task)
+            task = ResolvedTask(site, cls, dags.get(site.dag_key or ""))
+            resolved.append(task)
+            if site.built is not None:
+                built_tasks.append(task)
             if site.function is None:
-                written.append(site)
-        if cls.origin == "unknown":
+                if site.arms:
+                    in_if = True
+                loop = site.loop
+                made_count += 1 if loop is None or loop.count is None else loop.count
+            if cls.origin == "unknown":
+                unknown.append(task)
+        elif cls.origin == "unknown":
+            task = ResolvedTask(site, cls, dags.get(site.dag_key or ""))
+            resolved.append(task)
             unknown.append(task)
     tasks = tuple(resolved)
-    operators = tuple(operator_list)
-    ctx = FileContext(
-        path=result.path,
-        facts=facts,
-        error=result.error,
-        tasks=tasks,
-        target=target,
-        settings=settings,
-        catalog=catalog,
-        dags=dags,
-        role=role,
-        resolver=resolver,
+    operators = (
+        tasks
+        if all(t.cls.is_operator for t in unknown)
+        else tuple(t for t in tasks if t.cls.is_operator)
     )
-    raw = [finding for rule in _enabled(rules, settings) for finding in rule.check(rule, ctx)]
+    # Positional here and in FileOutcome below, in the field order (tests/test_record.py).
+    ctx = FileContext(
+        result.path, facts, result.error, tasks, target, settings, catalog, dags, role, resolver
+    )
+    enabled, for_classes = _enabled(rules, settings)
+    if facts is not None and facts.classes:
+        enabled = for_classes  # every rule; else those reading only the file's classes skip
+    raw = [finding for rule in enabled for finding in rule.check(rule, ctx)]
     raw = _one_fix_per_factory_call(raw)
     # One pass decides suppression (rules never do), then the cost model prices each waiting
     # task knowing which findings' fixes count; each finding is then made once, whole.
@@ -124,31 +132,32 @@ def evaluate_file(
     kept: list[Finding] = []
     suppressed: list[Finding] = []
     for finding, (is_hidden, reason) in zip(raw, decided, strict=True):
-        final = evolve(
-            finding,
-            suppressed=is_hidden,
-            suppression_reason=reason,
-            suppressible=None,
-            cost=cost_of.get(id(finding), cost_of.get(id(finding.span))),
+        final = finding.finished(
+            is_hidden, reason, cost_of.get(id(finding), cost_of.get(id(finding.span)))
         )
         final.json_text()  # encoded here, in the judging process (kept in the cache too)
         (suppressed if is_hidden else kept).append(final)
     outcome = FileOutcome(
-        path=result.path,
-        findings=tuple(sorted(kept, key=Finding.sort_key)),
-        suppressed=tuple(sorted(suppressed, key=Finding.sort_key)),
+        result.path,
+        tuple(sorted(kept, key=Finding.sort_key)),  # findings
+        tuple(sorted(suppressed, key=Finding.sort_key)),  # suppressed
         # The tasks Airflow creates: a call in a loop makes one per element; a task written in
         # a function that no DAG file calls is reported where written but makes no task.
-        tasks=made_tasks(written) + _taskflow_tasks(facts, resolver, role),
-        dags=_dag_count(dags.values()),
-        error=result.error,
-        skipped=result.skipped,
-        costs=costs,
-        unresolved=_unresolved(unknown),
-        undecided=_undecided(ctx, operators),
-        factory_calls=tuple(
+        (
+            made_tasks([t.site for t in operators if t.site.function is None])
+            if in_if
+            else made_count
+        )
+        + _taskflow_tasks(facts, resolver, role),
+        _dag_count(dags.values()),  # dags
+        result.error,
+        result.skipped,
+        costs,
+        _unresolved(unknown),
+        _undecided(ctx, operators),
+        tuple(  # factory_calls
             factory_call(result.path, t.site, built)
-            for t in operators
+            for t in built_tasks
             if (built := t.site.built) is not None and built.span is not None
         ),
     )
@@ -157,19 +166,31 @@ def evaluate_file(
 
 # (rules, select, ignore) -> the rules enabled: the same for every file of a scan. Each entry
 # holds its rules, so their id is not reused while it is kept.
-_ENABLED: dict[tuple[int, tuple[str, ...], tuple[str, ...]], tuple[Sequence[Rule], list[Rule]]] = {}
+_ENABLED: dict[
+    tuple[int, tuple[str, ...], tuple[str, ...]],
+    tuple[Sequence[Rule], tuple[list[Rule], list[Rule]]],
+] = {}
 
 
-def _enabled(rules: Sequence[Rule], settings: Settings) -> Sequence[Rule]:
+def _enabled(rules: Sequence[Rule], settings: Settings) -> tuple[list[Rule], list[Rule]]:
+    """The rules enabled for a file that defines no class (``Rule.own_classes_only`` rules
+    left out: they find nothing there), and for one that does."""
     if type(rules) is not tuple:
-        return [rule for rule in rules if settings.rule_enabled(rule.code)]
+        return _split([rule for rule in rules if settings.rule_enabled(rule.code)])
     key = (id(rules), tuple(settings.select), tuple(settings.ignore))
     found = _ENABLED.get(key)
     if found is None:
         if len(_ENABLED) > 64:
             _ENABLED.clear()
-        found = _ENABLED[key] = (rules, [r for r in rules if settings.rule_enabled(r.code)])
+        found = _ENABLED[key] = (
+            rules,
+            _split([r for r in rules if settings.rule_enabled(r.code)]),
+        )
     return found[1]
+
+
+def _split(enabled: list[Rule]) -> tuple[list[Rule], list[Rule]]:
+    return [rule for rule in enabled if not rule.own_classes_only], enabled
 
 
 def made_tasks(
@@ -323,7 +344,7 @@ class _CatalogOnly(ClassResolver):
     def resolve(self, candidates: Iterable[str]) -> ResolvedClass:
         key = tuple(candidates)
         self.asked.add(key)
-        return super().resolve(key)
+        return ClassResolver.resolve(self, key)  # ``super()``, without making one per call
 
     def local_class(self, path: str) -> None:
         self.asked_local = True

@@ -176,7 +176,7 @@ def expand_file(
     else:  # no function is reached: none hides its tasks
         own_tasks, own_dags = list(facts.tasks), list(facts.dags)
     if not table:  # no factory, no library module (a file judged early): nothing to read again
-        if any(_needs_settling(t) for t in own_tasks):
+        if _any_unsettled(own_tasks):
             own_tasks = [_settle(t, {}) for t in own_tasks]
         return own_tasks, own_dags
     file_names = CallNames(
@@ -195,7 +195,7 @@ def expand_file(
             for t in own_tasks
         ]
     if not table or not facts.calls:
-        if any(_needs_settling(t) for t in own_tasks):
+        if _any_unsettled(own_tasks):
             own_tasks = [_settle(t, {}) for t in own_tasks]
         return own_tasks, own_dags
     out = Expansion()
@@ -338,6 +338,14 @@ def _named_dag(key: str | None, named: Mapping[str, str]) -> str | None:
 
 def _needs_settling(task: TaskSite) -> bool:
     return task.dag_source is not None or (task.dag_key or "").startswith(PENDING)
+
+
+def _any_unsettled(tasks: list[TaskSite]) -> bool:
+    """``any(_needs_settling(t) for t in tasks)``, inline: asked of every DAG file."""
+    for task in tasks:
+        if task.dag_source is not None or (task.dag_key or "").startswith(PENDING):
+            return True
+    return False
 
 
 def _settle(task: TaskSite, named: Mapping[str, str]) -> TaskSite:

@@ -111,9 +111,9 @@ class ResolvedTask:
         cls = self.cls
         if not cls.class_values:  # a catalog class: the call's value, else default_args's
             site = self.site
-            kwargs = site.kwargs
-            if name in kwargs:
-                return kwargs[name]
+            found = site.kwargs.get(name)  # an Arg, never None
+            if found is not None:
+                return found
             if name == "deferrable" and not cls.accepts_deferrable:
                 return None
             return site.default_args.get(name)

@@ -17,6 +17,8 @@ def suppression_of(finding: Finding, facts: FileFacts | None) -> tuple[bool, str
     where = finding.suppressible
     if where is None:
         return False, None
+    if not where.lines and not where.codes:
+        return False, None  # nothing can hide it (most findings)
     code = finding.rule
     found = set(where.codes)
     if facts is not None:

@@ -97,9 +97,13 @@ def test_evolve_is_replace_for_records() -> None:
 
 
 def test_the_positional_calls_follow_the_field_order() -> None:
-    """``TaskFinder.site``, ``Extractor.run`` and ``cost.waiting._cost`` make a TaskSite, the
-    FileFacts and a SlotCost with positional arguments (a call of 16 arguments or more given
-    by keyword is slow): a field added or moved must be added or moved there too."""
+    """``TaskFinder.site``, ``Extractor.run``, ``cost.waiting._cost``, ``Rule.finding`` and
+    ``evaluate_file`` make a TaskSite, the FileFacts, a SlotCost, a Finding, a FileContext and
+    a FileOutcome with positional arguments (a call of many arguments given by keyword is
+    slow): a field added or moved must be added or moved there too."""
+    from deferaudit.evaluate import FileOutcome
+    from deferaudit.rules.base import FileContext, Finding
+
     assert TaskSite.__record_fields__ == (  # type: ignore[attr-defined]
         "span",
         "callee",
@@ -149,6 +153,51 @@ def test_the_positional_calls_follow_the_field_order() -> None:
         "taskflow_calls",
         "taskflow_defs",
         "aliases",
+    )
+    assert FileContext.__record_fields__ == (  # type: ignore[attr-defined]
+        "path",
+        "facts",
+        "error",
+        "tasks",
+        "target",
+        "settings",
+        "catalog",
+        "dags",
+        "role",
+        "resolver",
+        "memo",
+    )
+    assert FileOutcome.__record_fields__ == (  # type: ignore[attr-defined]
+        "path",
+        "findings",
+        "suppressed",
+        "tasks",
+        "dags",
+        "error",
+        "skipped",
+        "costs",
+        "unresolved",
+        "undecided",
+        "factory_calls",
+    )
+    assert Finding.__record_fields__ == (  # type: ignore[attr-defined]
+        "rule",
+        "kind",
+        "severity",
+        "path",
+        "span",
+        "message",
+        "dag_id",
+        "task_id",
+        "operator",
+        "fix",
+        "suppressed",
+        "fingerprint",
+        "suppression_reason",
+        "cost",
+        "suppressible",
+        "built",
+        "fix_at",
     )
     assert tuple(inspect.signature(slot_cost).parameters) == (
         "dag_id",

@@ -167,6 +167,7 @@ def _unreadable_runs(source: str, fallback: Assumption) -> Assumption:
     )
 
 
+@functools.lru_cache(maxsize=4096)  # a few timeouts recur over a folder
 def worst_label(worst: float, timed: bool) -> str:
     """What bounds a worst case before the DAG's runs at once do."""
     return f"timeout {format_duration(worst)}" if timed else "the expected wait (no timeout)"

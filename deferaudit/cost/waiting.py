@@ -32,8 +32,9 @@ from deferaudit.cost.model import (
 from deferaudit.cost.schedule import DAY, Schedule, read_schedule
 from deferaudit.durations import format_duration
 from deferaudit.facts import Arg, DagFacts, LoopRepeat, PollLoop
-from deferaudit.resolve import ResolvedTask
-from deferaudit.rules.deferral import WaitStatus, statuses
+from deferaudit.resolve import ResolvedClass, ResolvedTask
+from deferaudit.rules.deferral import WaitStatus
+from deferaudit.rules.file_statuses import may_wait, statuses, task_classes
 
 if TYPE_CHECKING:
     from deferaudit.rules.base import FileContext, Finding
@@ -97,9 +98,19 @@ def waiting_costs(
     hand: dict[int, tuple[PollLoop, ...]] = {}
     # Most folders have no hand-written wait a task's code reaches: no lookup per task then.
     reaches = ctx.resolver is not None and bool(ctx.resolver.hand_waits.by_task)
-    for task, status in statuses(ctx):
-        mode = _now_mode(status)
+    # Without a hand-written wait a task's code reaches nor a DA205 finding, a task that does
+    # not wait today waits only if its own class's code polls (most tasks: no lookup at all).
+    plain = not reaches and not polling
+    pairs = statuses(ctx)
+    if plain and not any(_own_code_polls(cls) for cls in task_classes(ctx)):
+        pairs = may_wait(ctx)  # a task that does not wait today does not wait: not read
+    for task, status in pairs:
+        mode = None if status.status == "not-waiting" else _now_mode(status)
         if mode is None:
+            if plain:
+                local = task.cls.local
+                if local is None or local.code is None or not local.code.poll_loops:
+                    continue
             local = task.cls.local
             own = local.code.poll_loops if local is not None and local.code is not None else ()
             found = hand[id(task.site)] = (task_hand_waits(ctx, task) if reaches else ()) or own
@@ -124,48 +135,63 @@ def waiting_costs(
         for key in (id(finding.span), (id(finding.span), finding.dag_id, finding.task_id)):
             if fixes.get(key) != "deferrable":
                 fixes[key] = after
-    shared = Counter(id(task.site.span) for task, _ in waiting)
+    # Each waiting task's call span and (DAG id, task id), read once.
+    spans = [id(task.site.span) for task, _ in waiting]
+    ids = [(task.dag_id, task.task_id) for task, _ in waiting]
+    # Spans several tasks share (a factory's calls); None when each task has its own (most).
+    shared = Counter(spans) if len(set(spans)) < len(spans) else None
     names: dict[int, tuple[str | None, str | None]] = {}
     waits: dict[int, tuple[float, float, tuple[Assumption, ...], bool]] = {}
-    for task, _ in waiting:
-        dag_id, task_id = names[id(task.site)] = (task.dag_id, task.task_id)
+    for (task, _), (dag_id, task_id) in zip(waiting, ids, strict=True):
+        names[id(task.site)] = (dag_id, task_id)
         waits[id(task.site)] = _expected_wait(
             task, dag_id, task_id, params, hand.get(id(task.site), ())
         )
     placement = _Placement(ctx, params, waits)
     costs: list[SlotCost] = []
-    for task, now in waiting:
+    for (task, now), span, task_ids in zip(waiting, spans, ids, strict=True):
         site = task.site
-        key: object = id(site.span)
-        if shared[key] > 1:
-            key = (id(site.span), task.dag_id, task.task_id)
+        key: object = span
+        if shared is not None and shared[span] > 1:
+            key = (span, *task_ids)
         after = now if now == "deferrable" else fixes.get(key, now)
-        costs.append(_cost(task, *names[id(site)], now, after, waits[id(site)], params, placement))
+        dag_id, task_id = names[id(site)]  # not ``*names[...]``: a call through a tuple
+        costs.append(_cost(task, dag_id, task_id, now, after, waits[id(site)], params, placement))
     if any(task.site.arms for task, _ in waiting):
         costs = one_branch_priced([task.site for task, _ in waiting], costs)
-    by_span = {id(task.site.span): cost for (task, _), cost in zip(waiting, costs, strict=True)}
-    # A wait in the code a task runs is reported where it is written (DA205): the cost of its
-    # one task goes there too.
-    runs = {
-        (t.dag_id, t.task_id): by_span[id(t.site.span)] for t, _ in waiting if hand.get(id(t.site))
-    }
-    for f in findings:
-        if f.rule == "DA205" and (f.dag_id, f.task_id) in runs:
-            by_span.setdefault(id(f.span), runs[(f.dag_id, f.task_id)])
+    by_span = dict(zip(spans, costs, strict=True))
+    if hand:
+        # A wait in the code a task runs is reported where it is written (DA205): the cost of
+        # its one task goes there too.
+        runs = {
+            task_ids: by_span[span]
+            for (t, _), span, task_ids in zip(waiting, spans, ids, strict=True)
+            if hand.get(id(t.site))
+        }
+        for f in findings:
+            if f.rule == "DA205" and (f.dag_id, f.task_id) in runs:
+                by_span.setdefault(id(f.span), runs[(f.dag_id, f.task_id)])
+    if shared is None:
+        return tuple(costs), by_span
     # One call that makes several tasks (a factory's body read for each of its calls) gives
     # them one span: each finding takes its own task's cost, keyed by the finding itself.
     sharing: dict[int, dict[tuple[str | None, str | None], SlotCost]] = {}
-    for (task, _), cost in zip(waiting, costs, strict=True):
-        own = sharing.setdefault(id(task.site.span), {})
-        known = own.get((task.dag_id, task.task_id))
+    for span, task_ids, cost in zip(spans, ids, costs, strict=True):
+        own = sharing.setdefault(span, {})
+        known = own.get(task_ids)
         # Two arms of an if may make the same task: the priced arm's cost (the other runs 0).
         if known is None or cost.runs_per_day > known.runs_per_day:
-            own[(task.dag_id, task.task_id)] = cost
+            own[task_ids] = cost
     for f in findings:
         own = sharing.get(id(f.span), {})
         if len(own) > 1 and (f.dag_id, f.task_id) in own:
             by_span[id(f)] = own[(f.dag_id, f.task_id)]
     return tuple(costs), by_span
+
+
+def _own_code_polls(cls: ResolvedClass) -> bool:
+    local = cls.local
+    return local is not None and local.code is not None and bool(local.code.poll_loops)
 
 
 def _code_wait(
@@ -531,20 +557,32 @@ class _Placement:
         sites = self._task_sites().get(dag_key, {})
         waits, default = self.waits, self.params.default_task_duration
         open_: set[str] = set()
-        stack: list[tuple[str, bool]] = [(task_id, False)]
+        # (node, None) to expand; (node, its upstream ids) to finish once they are. A node is
+        # finished only from its one expansion (a second would need a cycle, caught first).
+        stack: list[tuple[str, set[str] | tuple[()] | None]] = [(task_id, None)]
         while stack:
-            node, expanded = stack.pop()
-            if node in starts:
-                continue
-            ups = upstream.get(node, ())
-            if not expanded:
-                open_.add(node)
-                stack.append((node, True))
+            node, ups = stack.pop()
+            if ups is None:
+                if node in starts:
+                    continue
+                while True:
+                    ups = upstream.get(node, ())
+                    open_.add(node)
+                    stack.append((node, ups))
+                    if len(ups) != 1:
+                        break
+                    # One upstream task (a chain): expanded at once, as if pushed and popped.
+                    (up,) = ups
+                    if up in open_:
+                        return None  # ``up`` is downstream of itself
+                    if up in starts:
+                        break
+                    node = up
                 for up in ups:
                     if up in open_:
                         return None  # ``up`` is downstream of itself
                     if up not in starts:
-                        stack.append((up, False))
+                        stack.append((up, None))
                 continue
             best = 0.0
             for up in ups:
@@ -582,6 +620,17 @@ def _upstream_of(ctx: FileContext) -> dict[str, dict[str, set[str]]]:
     a 10,000-file scan)."""
     upstream: dict[str, dict[str, set[str]]] = {}
     facts = ctx.facts
+    # The edges of a DAG come one after another: its graph is looked up once per run of them.
+    last: object = _upstream_of  # no DAG key
+    graph: dict[str, set[str]] = {}
     for dag_key, up, down in facts.edges if facts is not None else ():
-        upstream.setdefault(dag_key, {}).setdefault(down, set()).add(up)
+        if dag_key is not last:
+            found = upstream.get(dag_key)
+            graph = upstream[dag_key] = {} if found is None else found
+            last = dag_key
+        ups = graph.get(down)
+        if ups is None:
+            graph[down] = {up}
+        else:
+            ups.add(up)
     return upstream

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Literal
 
 from deferaudit.call_form import call_fingerprint
@@ -39,7 +40,23 @@ NOT_SUPPRESSED = Suppressible()
 
 
 # One JSON encoder for every finding (``json.dumps`` with an argument makes a new one per call).
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+_ENCODE = _ENCODER.encode
+# Its C encoder, made once: ``encode`` makes a new one (and a float formatter) per call. No
+# circular check: a finding's JSON is a tree of fresh dicts and lists (the text is the same).
+_C_ENCODER = (
+    None
+    if c_make_encoder is None
+    else c_make_encoder(
+        None, _ENCODER.default, encode_basestring, None, ": ", ", ", False, False, True
+    )
+)
+
+
+def _encode(value: Any) -> str:
+    if _C_ENCODER is None:  # pragma: no cover - a Python without the C accelerator
+        return _ENCODE(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 @record
@@ -77,6 +94,24 @@ class Finding:
     # writes (in the file the fix names, ``Fix.path``, when it is not the finding's own).
     fix_at: Span | None = None
 
+    def finished(self, suppressed: bool, reason: str | None, cost: Any) -> Finding:
+        """``evolve(self, suppressed=suppressed, suppression_reason=reason, cost=cost,
+        suppressible=None)``, as the judging of a file ends each finding: without the
+        keyword handling, for every finding of every file."""
+        copy = object.__new__(Finding)
+        fields = copy.__dict__
+        old = self.__dict__
+        if len(old) == len(_FINDING_FIELDS):
+            fields.update(old)  # the fields alone, nothing kept beside them
+        else:
+            for name in _FINDING_FIELDS:
+                fields[name] = old[name]
+        fields["suppressed"] = suppressed
+        fields["suppression_reason"] = reason
+        fields["suppressible"] = None
+        fields["cost"] = cost
+        return copy
+
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.rule)
 
@@ -87,7 +122,7 @@ class Finding:
         ``dataclasses.replace`` makes its own); the cache key carries deferaudit's code."""
         text = self.__dict__.get("_json")
         if text is None:
-            text = _ENCODE(self.to_json())
+            text = _finding_text(self)
             self.__dict__["_json"] = text
         return text
 
@@ -109,6 +144,69 @@ class Finding:
             "built_at": self.built.to_json() if self.built else None,
             "called_from": self.built.frames_json() if self.built else [],
         }
+
+
+_FINDING_FIELDS: tuple[str, ...] = Finding.__record_fields__  # type: ignore[attr-defined]
+# A str's JSON text, as the encoder writes it (``ensure_ascii=False``).
+_STR = encode_basestring
+
+
+def _finding_text(f: Finding) -> str:
+    """``_encode(f.to_json())``, written out: the same text without a dict per finding and an
+    encoder call per key (the findings' JSON was a tenth of judging a file). A field of a
+    type other than the usual goes through the encoder (``_STR`` takes a str only)."""
+    span = f.span
+    line, column, end_line, end_column = span.line, span.column, span.end_line, span.end_column
+    if (
+        type(line) is int
+        and type(column) is int
+        and type(end_line) is int
+        and type(end_column) is int
+    ):
+        dag_id, task_id, operator, fix, built = f.dag_id, f.task_id, f.operator, f.fix, f.built
+        try:
+            return (
+                f'{{"rule": {_STR(f.rule)}, "kind": {_STR(f.kind)}, '
+                f'"severity": {_STR(f.severity)}, "path": {_STR(f.path)}, '
+                f'"line": {line}, "column": {column}, "end_line": {end_line}, '
+                f'"end_column": {end_column}, '
+                f'"dag_id": {"null" if dag_id is None else _STR(dag_id)}, '
+                f'"task_id": {"null" if task_id is None else _STR(task_id)}, '
+                f'"operator": {"null" if operator is None else _STR(operator)}, '
+                f'"message": {_STR(f.message)}, "fix": {_fix_text(fix) if fix else "null"}, '
+                f'"built_at": {_encode(built.to_json()) if built else "null"}, '
+                f'"called_from": {_encode(built.frames_json()) if built else "[]"}}}'
+            )
+        except TypeError:
+            pass  # a field the str encoder does not take
+    return _encode(f.to_json())
+
+
+# (fix class, description, unsafe reasons, path) -> the fix's JSON text: ``Fix.to_json`` reads
+# nothing else, and a folder's fixes come in a few hundred shapes (kept per process).
+_FIX_TEXT: dict[tuple[Any, ...], str] = {}
+_FIX_TO_JSON = Fix.to_json
+
+
+def _fix_text(fix: Fix) -> str:
+    kind = type(fix)
+    description, path = fix.description, fix.path
+    if (
+        kind.to_json is not _FIX_TO_JSON
+        or type(description) is not str
+        or not (path is None or type(path) is str)
+    ):
+        return _encode(fix.to_json())
+    key = (kind, description, fix.unsafe_reasons, path)
+    try:
+        text = _FIX_TEXT.get(key)
+    except TypeError:  # reasons that are not a tuple
+        return _encode(fix.to_json())
+    if text is None:
+        if len(_FIX_TEXT) >= 4096:
+            _FIX_TEXT.clear()
+        text = _FIX_TEXT[key] = _encode(fix.to_json())
+    return text
 
 
 # Parameters that decide how a task waits: a factory whose calls give them cannot be fixed in
@@ -210,6 +308,10 @@ class Rule:
     valid: tuple[Example, ...] = ()
     invalid: tuple[Example, ...] = ()
     fix_availability: FixAvailability = "never"
+    # True for a rule whose check reads nothing but the classes the file defines
+    # (``custom_code.own_classes``): it finds nothing in a file that defines none, and is not
+    # run there (most DAG files).
+    own_classes_only: bool = False
 
     @property
     def fixable(self) -> bool:
@@ -233,21 +335,26 @@ class Rule:
             if site.suppressed
             else NOT_SUPPRESSED
         )
+        # Positional, in the field order (tests/test_record.py pins it): a call of 14
+        # keywords matches each against 17 parameter names, for every finding.
         return Finding(
-            rule=self.code,
-            kind=self.name,
-            severity=self.severity,
-            path=ctx.path,
-            span=task.site.span,
-            message=message,
-            dag_id=task.dag_id,
-            task_id=task.task_id,
-            operator=task.operator,
-            fix=fix,
-            fingerprint=_fingerprint(ctx, site),
-            suppressible=where,
-            built=site.built,
-            fix_at=fix_at,
+            self.code,  # rule
+            self.name,  # kind
+            self.severity,
+            ctx.path,
+            site.span,
+            message,
+            task.dag_id,
+            task.task_id,
+            task.operator,
+            fix,
+            False,  # suppressed
+            _fingerprint(ctx, site),
+            None,  # suppression_reason
+            None,  # cost
+            where,  # suppressible
+            site.built,
+            fix_at,
         )
 
     def documentation(self) -> str:

@@ -5,12 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import (
-    deferrable_fix,
-    deferral_verdict,
-    describe_mode,
-    tasks_with_status,
-)
+from deferaudit.rules.deferral import deferrable_fix, deferral_verdict, describe_mode
+from deferaudit.rules.file_statuses import tasks_with_status
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:

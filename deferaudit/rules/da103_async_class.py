@@ -9,7 +9,8 @@ from deferaudit.catalog.model import ClassEntry
 from deferaudit.fixes import ReplaceAsyncClass
 from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import WaitStatus, tasks_with_status, unsafe_reasons
+from deferaudit.rules.deferral import WaitStatus, unsafe_reasons
+from deferaudit.rules.file_statuses import tasks_with_status
 
 
 def replacement_fix(ctx: FileContext, task: ResolvedTask) -> tuple[ReplaceAsyncClass | None, str]:

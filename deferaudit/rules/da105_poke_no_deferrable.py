@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from deferaudit.fixes import SetRescheduleMode
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import deferral_verdict, describe_mode, tasks_with_status
+from deferaudit.rules.deferral import deferral_verdict, describe_mode
+from deferaudit.rules.file_statuses import tasks_with_status
 from deferaudit.rules.sibling_swap import sibling_of, sibling_swap
 
 # Below this a reschedule-mode sensor would spend more on task starts than it saves.

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from deferaudit.facts import InitValue
 from deferaudit.fixes import LetTasksChooseDeferrable
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import tasks_with_status
+from deferaudit.rules.file_statuses import tasks_with_status
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:

@@ -6,14 +6,17 @@ from collections.abc import Iterator
 
 from deferaudit.resolve import ResolvedTask
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import status_of
+from deferaudit.rules.file_statuses import may_wait
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    for task in ctx.tasks:
+    # A sensor's status is never "not-waiting" (``wait_status``: a sensor class never decides
+    # alone, and ``task_status`` gives a sensor a way of waiting, or "unknown"): the file's
+    # tasks that may wait, in order, hold every sensor.
+    for task, status in may_wait(ctx):
         if not task.cls.is_sensor or not task.cls.known:
             continue
-        if status_of(ctx, task).status == "async-class":
+        if status.status == "async-class":
             continue
         if task.arg("timeout") is not None or task.site.star_kwargs:
             continue

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
-from deferaudit.rules.deferral import deferral_verdict, describe_mode, tasks_with_status
+from deferaudit.rules.deferral import deferral_verdict, describe_mode
+from deferaudit.rules.file_statuses import tasks_with_status
 from deferaudit.rules.sibling_swap import sibling_of, sibling_swap
 
 

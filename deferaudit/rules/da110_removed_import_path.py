@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from deferaudit.resolve import ResolvedClass
 from deferaudit.rules.base import Example, FileContext, Finding, Rule
+from deferaudit.rules.file_statuses import task_classes
 from deferaudit.rules.moved_imports import import_rewrite
 
 
 def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    if not any(_reported(cls) for cls in task_classes(ctx)):
+        return  # most files: no task of a moved or removed class
     for task in ctx.tasks:
         moved = task.cls.moved
         if moved is None and task.cls.origin == "other-line" and task.cls.path:
@@ -26,6 +30,11 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             f"there; the class is `{canonical}` (the task is judged as that class)",
             import_rewrite(ctx, task),
         )
+
+
+def _reported(cls: ResolvedClass) -> bool:
+    """Whether ``check`` reports the tasks of ``cls``."""
+    return cls.moved is not None or (cls.origin == "other-line" and bool(cls.path))
 
 
 def gone_message(ctx: FileContext, path: str) -> str:

@@ -100,6 +100,7 @@ class JobTrigger(BaseTrigger):
 """,
     fix_safety="No fix: the async replacement depends on the library (the message names one).",
     check=check,
+    own_classes_only=True,
     valid=(
         Example(
             """

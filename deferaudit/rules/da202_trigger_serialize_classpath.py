@@ -132,6 +132,7 @@ Airflow imports DAG files under a generated module name, so no class path import
 (move it first, DA211). No fix for a nested class.
 """,
     check=check,
+    own_classes_only=True,
     fix_availability="sometimes",
     valid=(
         Example(

@@ -93,6 +93,7 @@ class JobTrigger(BaseTrigger):
 """,
     fix_safety="No fix: which attribute holds each value is the author's to say.",
     check=check,
+    own_classes_only=True,
     valid=(
         Example(
             """

@@ -75,6 +75,7 @@ def execute_complete(self, context, event=None):
 """,
     fix_safety="No fix: the intended method is the author's to say.",
     check=check,
+    own_classes_only=True,
     valid=(
         Example(
             """

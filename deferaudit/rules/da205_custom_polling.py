@@ -18,6 +18,7 @@ from deferaudit.rules.custom_code import (
     own_classes,
 )
 from deferaudit.rules.deferral import hand_run_wait
+from deferaudit.rules.file_statuses import task_classes
 
 # A shell loop (``while``/``until``/``for`` ... ``do`` ... ``done``) whose body sleeps.
 _SHELL_LOOP = re.compile(r"\b(?:while|until|for)\b.*?\bdo\b(.*?)\bdone\b", re.DOTALL)
@@ -175,12 +176,16 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             finding = _function_wait(rule, ctx, use)
             if finding is not None:
                 yield finding
+    if not any((cls.path or "").endswith(_BASH_OPERATOR_SUFFIX) for cls in task_classes(ctx)):
+        return  # no BashOperator task
     for task in ctx.tasks:
         if not (task.cls.path or "").endswith(_BASH_OPERATOR_SUFFIX):
             continue
         command = task.arg("bash_command")
         if command is None or command.kind != "literal" or not isinstance(command.value, str):
             continue
+        if "sleep" not in command.value:
+            continue  # most commands (``shell_poll``'s first test, without the call)
         sleep = shell_poll(command.value)
         if sleep is not None:
             yield rule.finding(

@@ -87,6 +87,7 @@ class ExportReadySensor(BaseSensorOperator):
 """,
     fix_safety="No fix: a deferral path needs a trigger (write one in the plugins folder).",
     check=check,
+    own_classes_only=True,
     valid=(
         Example(
             """

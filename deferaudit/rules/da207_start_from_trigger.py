@@ -161,6 +161,7 @@ class WaitHourSensor(BaseSensorOperator):
 """,
     fix_safety="No fix: the trigger and method to start with are the author's to say.",
     check=check,
+    own_classes_only=True,
     valid=(
         Example(
             """

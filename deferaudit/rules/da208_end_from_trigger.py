@@ -143,6 +143,7 @@ class WaitOperator(BaseOperator):
 """,
     fix_safety="No fix: which side is right is the author's to say.",
     check=check,
+    own_classes_only=True,
     valid=(
         Example(
             """

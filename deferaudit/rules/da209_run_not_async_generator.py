@@ -66,6 +66,7 @@ class JobTrigger(BaseTrigger):
 """,
     fix_safety="No fix: the event to yield is the author's to say.",
     check=check,
+    own_classes_only=True,
     valid=(
         Example(
             """

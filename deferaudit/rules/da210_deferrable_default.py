@@ -109,6 +109,7 @@ Unsafe when the old default is `True` or not a literal, or the deployment turns
 `default_deferrable` on (tasks start deferring). No fix when `conf` names something else.
 """,
     check=check,
+    own_classes_only=True,
     fix_availability="sometimes",
     valid=(
         Example(

@@ -57,6 +57,7 @@ class ExportReadyTrigger(BaseTrigger):
 """,
     fix_safety="No fix: moving a module changes its import path for every DAG that uses it.",
     check=check,
+    own_classes_only=True,
     valid=(
         Example(
             """

@@ -65,6 +65,7 @@ self.defer(
 """,
     fix_safety="No fix: what the trigger should receive instead is the author's to say.",
     check=check,
+    own_classes_only=True,
     valid=(
         Example(
             """

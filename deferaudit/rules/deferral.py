@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from deferaudit.catalog.deferred_limits import deferred_limit
 from deferaudit.catalog.model import ClassEntry
@@ -18,7 +18,6 @@ from deferaudit.resolve import (
     operator_waits,
     sensor_mode,
 )
-from deferaudit.rules.base import FileContext
 from deferaudit.settings import Settings
 
 Status = Literal[
@@ -62,10 +61,10 @@ OPT_OUT_ORIGINS = ("call", "partial", "default_args", "class")
 def wait_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
     """Classify a task; every DA1xx waiting rule reads this one answer."""
     decided = class_status(task.cls)
-    return decided if decided is not None else _task_status(task, settings)
+    return decided if decided is not None else task_status(task, settings)
 
 
-def _task_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
+def task_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
     """``wait_status`` of a task whose class does not decide it alone (``class_status``)."""
     cls = task.cls
     falls_back = set_parity_params(task, "falls-back")
@@ -118,25 +117,18 @@ def _task_status(task: ResolvedTask, settings: Settings) -> WaitStatus:
     if waits == "unknown":
         return WaitStatus("unknown", reason=why)
     if state == "on" and falls_back:
+        # Positional (a record's fields in order: keywords cost a search each).
         return WaitStatus(
-            "blocking",
-            deferrable_origin=origin,
-            reason=why,
-            falls_back=falls_back,
-            falls_back_note=parity_clause(task, falls_back),
+            "blocking", None, None, origin, why, falls_back, parity_clause(task, falls_back)
         )
     if state == "on":
-        return WaitStatus("deferred", deferrable_origin=origin, reason=why)
+        return WaitStatus("deferred", None, None, origin, why)
     if state == "unknown":
         return WaitStatus("unknown", deferrable_origin=origin, reason="deferrable not literal")
     if origin in OPT_OUT_ORIGINS:
         return WaitStatus("opted-out", deferrable_origin=origin, reason=why)
     return WaitStatus(
-        "blocking",
-        deferrable_origin=origin,
-        reason=why,
-        falls_back=falls_back,
-        falls_back_note=parity_clause(task, falls_back),
+        "blocking", None, None, origin, why, falls_back, parity_clause(task, falls_back)
     )
 
 
@@ -184,14 +176,32 @@ def set_parity_params(task: ResolvedTask, *effects: str) -> tuple[str, ...]:
     if entry is None or not entry.deferrable_ignores:
         return ()
     found: list[str] = []
-    for name, note in sorted(entry.deferrable_ignores.items()):
-        if note.get("effect") not in effects:
-            continue
+    for name in _parity_names(entry, effects):
         arg = task.arg(name)
         if arg is None or (arg.kind == "literal" and arg.value in (None, False)):
             continue
         found.append(name)
     return tuple(found)
+
+
+def _parity_names(entry: ClassEntry, effects: tuple[str, ...]) -> tuple[str, ...]:
+    """The parameters of ``entry``'s parity notes with one of ``effects``, by name: the same
+    for every task of a class, read once per entry (kept, so its id is not reused)."""
+    key = (id(entry), effects)
+    found = _PARITY_NAMES.get(key)
+    if found is None or found[0] is not entry:
+        if len(_PARITY_NAMES) > 4096:
+            _PARITY_NAMES.clear()
+        names = tuple(
+            name
+            for name, note in sorted(entry.deferrable_ignores.items())
+            if note.get("effect") in effects
+        )
+        found = _PARITY_NAMES[key] = (entry, names)
+    return found[1]
+
+
+_PARITY_NAMES: dict[tuple[int, tuple[str, ...]], tuple[ClassEntry, tuple[str, ...]]] = {}
 
 
 def parity_clause(task: ResolvedTask, names: tuple[str, ...]) -> str:
@@ -218,14 +228,15 @@ def _waiting(
 ) -> WaitStatus:
     """A sensor that waits in its worker slot in ``mode`` (poke or reschedule), with the
     parameters that keep its deferrable path from running, if any."""
-    return WaitStatus(
+    return WaitStatus(  # positional, in the field order
         "poke" if mode == "poke" else "reschedule",
         mode,
         mode_origin,
         origin,
-        falls_back=falls_back,
-        falls_back_note=parity_clause(task, falls_back),
-        unread=_unread(task) if mode_origin == "default" and origin not in OPT_OUT_ORIGINS else "",
+        "",  # reason
+        falls_back,
+        parity_clause(task, falls_back),  # falls_back_note
+        _unread(task) if mode_origin == "default" and origin not in OPT_OUT_ORIGINS else "",
     )
 
 
@@ -241,9 +252,23 @@ def _unread(task: ResolvedTask) -> str:
 
 def class_status(cls: ResolvedClass) -> WaitStatus | None:
     """The ``wait_status`` of every task of ``cls`` when the class alone decides it, whatever
-    the task's arguments (None: they may decide, ``_task_status`` reads them). Most tasks of a
+    the task's arguments (None: they may decide, ``task_status`` reads them). Most tasks of a
     DAG file are of classes that cannot wait (``BashOperator``, ``PythonOperator``): answered
-    once per class (``tasks_with_status``), without reading the task."""
+    once per class (``tasks_with_status``), without reading the task; remembered per class
+    for the process (a class's facts never change)."""
+    found = _CLASS_STATUS.get(id(cls))
+    if found is None or found[0] is not cls:
+        if len(_CLASS_STATUS) > 4096:
+            _CLASS_STATUS.clear()
+        found = _CLASS_STATUS[id(cls)] = (cls, _class_status(cls))
+    return found[1]
+
+
+# id(class) -> (the class, its ``class_status``): the class is kept, so its id is not reused.
+_CLASS_STATUS: dict[int, tuple[ResolvedClass, WaitStatus | None]] = {}
+
+
+def _class_status(cls: ResolvedClass) -> WaitStatus | None:
     if not cls.known or not cls.is_operator:
         return WaitStatus("unknown", reason="class not known to the catalog")
     if (
@@ -263,59 +288,6 @@ def class_status(cls: ResolvedClass) -> WaitStatus | None:
     if cls.deferrable_gap is None:
         return WaitStatus("not-waiting", reason="the operator cannot defer")
     return None
-
-
-def status_of(ctx: FileContext, task: ResolvedTask) -> WaitStatus:
-    """``wait_status`` computed once per task and file, however many rules ask."""
-    key = ("wait_status", id(task))
-    found = ctx.memo.get(key)
-    if found is None:
-        tasks_with_status(ctx, "")  # classifies the file's tasks
-        found = ctx.memo.get(key)
-    if found is None:  # a task not of the file's
-        found = ctx.memo[key] = wait_status(task, ctx.settings)
-    return found
-
-
-def tasks_with_status(ctx: FileContext, status: str) -> list[tuple[ResolvedTask, WaitStatus]]:
-    """The file's tasks whose ``wait_status`` is ``status``, in file order, each with it.
-
-    Every task is classified once for all rules; a rule that reports one status reads just
-    those tasks instead of asking about each (most tasks of a DAG file do not wait). A class
-    that alone decides (``class_status``) is asked once per file, not once per task."""
-    key = ("by_status", 0)
-    groups = ctx.memo.get(key)
-    if groups is None:
-        groups = {}
-        memo = ctx.memo
-        ordered: list[tuple[ResolvedTask, WaitStatus]] = []
-        by_class: dict[int, WaitStatus | None] = {}
-        settings = ctx.settings
-        for task in ctx.tasks:
-            cls = task.cls
-            found = by_class.get(id(cls), _UNASKED)
-            if found is _UNASKED:
-                found = by_class[id(cls)] = class_status(cls)
-            if found is None:
-                found = _task_status(task, settings)
-            memo["wait_status", id(task)] = found
-            ordered.append((task, found))
-            groups.setdefault(found.status, []).append((task, found))
-        memo[key] = groups
-        memo["in_order", 0] = ordered
-    return groups.get(status, [])
-
-
-def statuses(ctx: FileContext) -> list[tuple[ResolvedTask, WaitStatus]]:
-    """Every task of the file with its ``wait_status``, in file order."""
-    found = ctx.memo.get(("in_order", 0))
-    if found is None:
-        tasks_with_status(ctx, "")
-        found = ctx.memo["in_order", 0]
-    return found  # type: ignore[no-any-return]
-
-
-_UNASKED: Any = object()
 
 
 def unsafe_reasons(task: ResolvedTask, status: WaitStatus, line: str) -> tuple[str, ...]:
