@@ -187,10 +187,26 @@ class ModuleModel:
     # ---------------------------------------------------------------- values
 
     def evaluate(self, node: ast.expr, depth: int = 0) -> Arg:
-        if type(node) is ast.Constant:
+        kind = type(node)
+        if kind is ast.Constant:
             # Most arguments: ``fold``'s answer for a constant, whose source is its repr.
             return constant_arg(node.value)
-        return fold(self, node, self.segment(node), depth)
+        source = self.segment(node)
+        if kind is ast.Call and not depth:
+            func = node.func  # type: ignore[attr-defined]
+            call: ast.Call = node  # type: ignore[assignment]
+            if type(func) is ast.Name and func.id != "str" and _constant_arguments(call):
+                # ``timedelta(minutes=5)``: ``fold`` folds no such call to a literal, and its
+                # duration follows from its text (its constants) and what the name resolves
+                # to. Made once per process (``CALL_ARGS``).
+                key = (source, self.resolve(func))
+                found = CALL_ARGS.get(key)
+                if found is None:
+                    if len(CALL_ARGS) >= 4096:
+                        CALL_ARGS.clear()
+                    found = CALL_ARGS[key] = fold(self, node, source, depth)
+                return found
+        return fold(self, node, source, depth)
 
     def evaluate_dict(self, node: ast.expr | None, depth: int = 0) -> tuple[dict[str, Arg], bool]:
         """A dict expression's entries and whether every entry could be read."""
@@ -272,3 +288,16 @@ def _module_constants(tree: ast.Module) -> dict[str, ast.expr]:
                 counts[target.id] = counts.get(target.id, 0) + 1
                 values[target.id] = value
     return {k: v for k, v in values.items() if counts[k] == 1}
+
+
+# (a call's source, its callee name's resolved paths) -> the call's ``Arg``, for calls of a
+# plain name (not ``str``) with constant arguments only; an ``Arg`` never changes.
+CALL_ARGS: dict[tuple[str, tuple[str, ...]], Arg] = {}
+
+
+def _constant_arguments(node: ast.Call) -> bool:
+    """Every argument a constant, every keyword named (no ``*args``/``**kwargs``)."""
+    for arg in node.args:
+        if type(arg) is not ast.Constant:
+            return False
+    return all(kw.arg is not None and type(kw.value) is ast.Constant for kw in node.keywords)
