@@ -95,11 +95,7 @@ def meta_of(result: FileResult) -> FileMeta:
         facts.functions,
         facts.scope,
         tuple(call.candidates for call in facts.calls),
-        any(
-            t in _AIRFLOW2_ONLY or t.startswith(_AIRFLOW2_ONLY_PACKAGES)
-            for targets in facts.imports.values()
-            for t in targets
-        )
+        any(_target(t)[1] for targets in facts.imports.values() for t in targets)
         or any(s.startswith(_AIRFLOW2_ONLY) for s in facts.star_imports),
         facts.hand_code,
         facts.taskflow_defs,
@@ -107,14 +103,35 @@ def meta_of(result: FileResult) -> FileMeta:
 
 
 def imported_names(facts: FileFacts) -> frozenset[str]:
-    names: set[str] = set(facts.star_imports)
+    names: set[str] = {n for n in facts.star_imports if _project_name(n)}
     for targets in facts.imports.values():
         for target in targets:
-            names.add(target)
-            if "." in target:
-                names.add(target.rsplit(".", 1)[0])
+            names.update(_target(target)[0])
+    return frozenset(names)
+
+
+def _project_name(name: str) -> bool:
     # Airflow's own modules are the catalog's business, never the project's.
-    return frozenset(n for n in names if n and n.split(".", 1)[0] != "airflow")
+    return bool(name) and name.split(".", 1)[0] != "airflow"
+
+
+# An import's target -> the names it imports that may be the project's (itself and its
+# module), and whether it is Airflow 2 only: the same for every file, asked of each import.
+_TARGETS: dict[str, tuple[tuple[str, ...], bool]] = {}
+
+
+def _target(target: str) -> tuple[tuple[str, ...], bool]:
+    found = _TARGETS.get(target)
+    if found is None:
+        names = (target, target.rsplit(".", 1)[0]) if "." in target else (target,)
+        found = (
+            tuple(n for n in names if _project_name(n)),
+            target in _AIRFLOW2_ONLY or target.startswith(_AIRFLOW2_ONLY_PACKAGES),
+        )
+        if len(_TARGETS) >= 8192:
+            _TARGETS.clear()
+        _TARGETS[target] = found
+    return found
 
 
 def file_key(
