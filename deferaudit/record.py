@@ -68,6 +68,20 @@ def record(cls: type[T]) -> type[T]:
     return made
 
 
+def fields_copy(value: T, names: tuple[str, ...]) -> T:
+    """A new instance of ``value``'s class holding its fields ``names`` (the record's fields in
+    order) and nothing kept beside them, made without ``__init__``."""
+    old = value.__dict__
+    copy = object.__new__(type(value))
+    fields = copy.__dict__
+    if len(old) == len(names):
+        fields.update(old)  # the fields alone, nothing kept beside them
+    else:
+        for name in names:
+            fields[name] = old[name]
+    return copy
+
+
 def evolve(value: T, /, **changes: Any) -> T:
     """``dataclasses.replace`` for a ``record``: a copy with ``changes``, made by copying the
     fields into a new instance's dict (``replace`` goes through ``__init__`` with a check per
@@ -79,14 +93,8 @@ def evolve(value: T, /, **changes: Any) -> T:
     names: tuple[str, ...] | None = type(value).__dict__.get("__record_fields__")
     if names is None:
         return dataclasses.replace(value, **changes)  # type: ignore[type-var]
-    old = value.__dict__
-    copy = object.__new__(type(value))
+    copy = fields_copy(value, names)
     fields = copy.__dict__
-    if len(old) == len(names):
-        fields.update(old)  # the fields alone, nothing kept beside them
-    else:
-        for name in names:
-            fields[name] = old[name]
     for name, new in changes.items():
         if name not in fields:
             raise TypeError(f"{type(value).__name__} has no field {name!r}")

@@ -12,7 +12,7 @@ from deferaudit.call_form import call_fingerprint
 from deferaudit.catalog import Catalog
 from deferaudit.facts import Built, DagFacts, FileFacts, Span, TaskSite
 from deferaudit.fixes.model import Fix, TaskFix
-from deferaudit.record import record
+from deferaudit.record import fields_copy, record
 from deferaudit.resolve import ClassResolver, ResolvedTask
 from deferaudit.settings import Settings
 from deferaudit.target import Target
@@ -98,14 +98,8 @@ class Finding:
         """``evolve(self, suppressed=suppressed, suppression_reason=reason, cost=cost,
         suppressible=None)``, as the judging of a file ends each finding: without the
         keyword handling, for every finding of every file."""
-        copy = object.__new__(Finding)
+        copy = fields_copy(self, _FINDING_FIELDS)
         fields = copy.__dict__
-        old = self.__dict__
-        if len(old) == len(_FINDING_FIELDS):
-            fields.update(old)  # the fields alone, nothing kept beside them
-        else:
-            for name in _FINDING_FIELDS:
-                fields[name] = old[name]
         fields["suppressed"] = suppressed
         fields["suppression_reason"] = reason
         fields["suppressible"] = None

@@ -79,32 +79,29 @@ def _classify(ctx: FileContext) -> dict[str, list[tuple[ResolvedTask, WaitStatus
     return groups
 
 
-def may_wait(ctx: FileContext) -> list[tuple[ResolvedTask, WaitStatus]]:
-    """``statuses`` less the tasks whose status is "not-waiting" (most of a file's)."""
-    found = ctx.memo.get(_MAY_WAIT)
+def _classified(ctx: FileContext, key: tuple[str, int]) -> Any:
+    """One of the lists ``_classify`` keeps in the file's memo (made on the first ask)."""
+    found = ctx.memo.get(key)
     if found is None:
         _classify(ctx)
-        found = ctx.memo[_MAY_WAIT]
-    return found  # type: ignore[no-any-return]
+        found = ctx.memo[key]
+    return found
+
+
+def may_wait(ctx: FileContext) -> list[tuple[ResolvedTask, WaitStatus]]:
+    """``statuses`` less the tasks whose status is "not-waiting" (most of a file's)."""
+    return _classified(ctx, _MAY_WAIT)
 
 
 def task_classes(ctx: FileContext) -> list[ResolvedClass]:
     """The classes of the file's tasks, each once: a rule that reports tasks of some classes
     only looks at the tasks when one of these is such a class."""
-    found = ctx.memo.get(_CLASSES)
-    if found is None:
-        _classify(ctx)
-        found = ctx.memo[_CLASSES]
-    return found  # type: ignore[no-any-return]
+    return _classified(ctx, _CLASSES)
 
 
 def statuses(ctx: FileContext) -> list[tuple[ResolvedTask, WaitStatus]]:
     """Every task of the file with its ``wait_status``, in file order."""
-    found = ctx.memo.get(_IN_ORDER)
-    if found is None:
-        _classify(ctx)
-        found = ctx.memo[_IN_ORDER]
-    return found  # type: ignore[no-any-return]
+    return _classified(ctx, _IN_ORDER)
 
 
 _NOT_WAITING = "not-waiting"
