@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import time
 from collections.abc import Sequence
@@ -115,23 +116,15 @@ def _project_name(name: str) -> bool:
     return bool(name) and name.split(".", 1)[0] != "airflow"
 
 
-# An import's target -> the names it imports that may be the project's (itself and its
-# module), and whether it is Airflow 2 only: the same for every file, asked of each import.
-_TARGETS: dict[str, tuple[tuple[str, ...], bool]] = {}
-
-
+@functools.lru_cache(maxsize=8192)
 def _target(target: str) -> tuple[tuple[str, ...], bool]:
-    found = _TARGETS.get(target)
-    if found is None:
-        names = (target, target.rsplit(".", 1)[0]) if "." in target else (target,)
-        found = (
-            tuple(n for n in names if _project_name(n)),
-            target in _AIRFLOW2_ONLY or target.startswith(_AIRFLOW2_ONLY_PACKAGES),
-        )
-        if len(_TARGETS) >= 8192:
-            _TARGETS.clear()
-        _TARGETS[target] = found
-    return found
+    """An import's target: the names it imports that may be the project's (itself and its
+    module), and whether it is Airflow 2 only (the same for every file, asked of each import)."""
+    names = (target, target.rsplit(".", 1)[0]) if "." in target else (target,)
+    return (
+        tuple(n for n in names if _project_name(n)),
+        target in _AIRFLOW2_ONLY or target.startswith(_AIRFLOW2_ONLY_PACKAGES),
+    )
 
 
 def file_key(

@@ -26,22 +26,16 @@ def normal_source(arg: Arg) -> str:
     # follows from its text alone (remembered per text: the same arguments recur).
     if source[:1] in ("'", '"') and arg.kind == "literal" and isinstance(arg.value, str):
         return repr(arg.value)
-    form = _FORMS.get(source)
-    if form is None:
-        if len(_FORMS) >= 65536:
-            _FORMS.clear()
-        form = _FORMS[source] = source if _PLAIN.fullmatch(source) else _normal_text(source)
-    return form
-
-
-# A source text (not a quoted string literal) -> its normal form.
-_FORMS: dict[str, str] = {}
+    return _normal_text(source)
 
 
 @functools.lru_cache(maxsize=65536)
 def _normal_text(source: str) -> str:
-    # Pure and often repeated (the same arguments recur across a folder's DAGs): parsing is
-    # most of the cost of fingerprinting 35,000 findings, so it is remembered.
+    """A source text's normal form (not a quoted string literal): itself when plain, else
+    its parse unparsed. Pure and often repeated (the same arguments recur across a folder's
+    DAGs): parsing is most of the cost of fingerprinting 35,000 findings, so it is remembered."""
+    if _PLAIN.fullmatch(source):
+        return source
     try:
         return ast.unparse(ast.parse(source, mode="eval"))
     except (SyntaxError, ValueError, RecursionError, MemoryError):

@@ -16,6 +16,7 @@ from deferaudit.extract.tasks import TASK_SUFFIXES
 from deferaudit.extraction import CHUNK, PackedResult, unpack
 from deferaudit.facts import CallSite, DagFacts, FileFacts, TaskSite, by_branch
 from deferaudit.hand_waits import HandWaitTable
+from deferaudit.memo import by_identity
 from deferaudit.record import evolve, record
 from deferaudit.resolve import ClassResolver, ResolvedClass, ResolvedTask
 from deferaudit.rules import RULES, FileContext, Finding, Rule
@@ -26,7 +27,7 @@ from deferaudit.rules.factory_fix import (
     share_factory_fixes,
 )
 from deferaudit.rules.file_statuses import tasks_with_status
-from deferaudit.settings import Settings
+from deferaudit.settings import Settings, rule_selected
 from deferaudit.suppression import suppression_of
 from deferaudit.target import Target
 from deferaudit.versions import DeploymentVersions
@@ -164,29 +165,20 @@ def evaluate_file(
     return outcome, operators
 
 
-# (rules, select, ignore) -> the rules enabled: the same for every file of a scan. Each entry
-# holds its rules, so their id is not reused while it is kept.
-_ENABLED: dict[
-    tuple[int, tuple[str, ...], tuple[str, ...]],
-    tuple[Sequence[Rule], tuple[list[Rule], list[Rule]]],
-] = {}
-
-
 def _enabled(rules: Sequence[Rule], settings: Settings) -> tuple[list[Rule], list[Rule]]:
     """The rules enabled for a file that defines no class (``Rule.own_classes_only`` rules
     left out: they find nothing there), and for one that does."""
     if type(rules) is not tuple:
         return _split([rule for rule in rules if settings.rule_enabled(rule.code)])
-    key = (id(rules), tuple(settings.select), tuple(settings.ignore))
-    found = _ENABLED.get(key)
-    if found is None:
-        if len(_ENABLED) > 64:
-            _ENABLED.clear()
-        found = _ENABLED[key] = (
-            rules,
-            _split([r for r in rules if settings.rule_enabled(r.code)]),
-        )
-    return found[1]
+    return _enabled_of(rules, tuple(settings.select), tuple(settings.ignore))
+
+
+@by_identity
+def _enabled_of(
+    rules: tuple[Rule, ...], select: tuple[str, ...], ignore: tuple[str, ...]
+) -> tuple[list[Rule], list[Rule]]:
+    """``_enabled`` of a scan's rule tuple: the same for every file of the scan."""
+    return _split([r for r in rules if rule_selected(r.code, select, ignore)])
 
 
 def _split(enabled: list[Rule]) -> tuple[list[Rule], list[Rule]]:

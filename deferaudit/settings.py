@@ -100,11 +100,11 @@ class Settings:
 
     def rule_enabled(self, code: str) -> bool:
         """ruff's selection logic: the longest matching prefix between select and ignore wins."""
-        return _rule_enabled(code, tuple(self.select), tuple(self.ignore))
+        return rule_selected(code, tuple(self.select), tuple(self.ignore))
 
 
 @functools.lru_cache(maxsize=1024)
-def _rule_enabled(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+def rule_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
     # Asked for every rule of every file: the answer depends on the three values alone.
     selected = _longest_prefix(code, select) if select else 0
     if select and selected == 0:

@@ -53,6 +53,7 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
         (
             "deferaudit.facts",
             "deferaudit.record",
+            "deferaudit.memo",
             "deferaudit.reexports",
             "deferaudit.source",
             "deferaudit.cache_file",

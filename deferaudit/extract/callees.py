@@ -4,6 +4,7 @@ called as a task, or one of Airflow's dependency helpers."""
 from __future__ import annotations
 
 import ast
+import functools
 
 from deferaudit.extract.dags import names_dag_class
 
@@ -52,21 +53,16 @@ def dependency_helper(resolved: tuple[str, ...]) -> str | None:
     return found
 
 
-# A callee's resolved paths -> (a value-making call: ``INERT_CALLS``, the DAG class, Airflow's
-# dependency helper it is): the same for every call of that callee, in every file.
+# (a value-making call: ``INERT_CALLS``, the DAG class, Airflow's dependency helper it is).
 CalleeKind = tuple[bool, bool, str | None]
-_KINDS: dict[tuple[str, ...], CalleeKind] = {}
 
 
+@functools.lru_cache(maxsize=4096)
 def callee_kind(resolved: tuple[str, ...]) -> CalleeKind:
-    """What a call's resolved paths say of it (remembered: a callee recurs across files)."""
-    kind = _KINDS.get(resolved)
-    if kind is None:
-        if len(_KINDS) > 4096:
-            _KINDS.clear()
-        kind = _KINDS[resolved] = (
-            len(resolved) == 1 and resolved[0] in INERT_CALLS,
-            names_dag_class(resolved),
-            dependency_helper(resolved) if resolved else None,
-        )
-    return kind
+    """What a call's resolved paths say of it: the same for every call of that callee, in
+    every file (remembered)."""
+    return (
+        len(resolved) == 1 and resolved[0] in INERT_CALLS,
+        names_dag_class(resolved),
+        dependency_helper(resolved) if resolved else None,
+    )

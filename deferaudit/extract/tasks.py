@@ -5,6 +5,7 @@ helper function is called from, or the file's only DAG) with that DAG's ``defaul
 from __future__ import annotations
 
 import ast
+import functools
 from typing import Any
 
 from deferaudit.extract.dags import DagFinder, names_dag_class
@@ -30,12 +31,13 @@ _FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 TaskRef = tuple[str | None, str | None]
 
 
-# A callee's first path -> whether its last part is a dunder, a task class's name or other.
+# Whether a callee's last part is a dunder, a task class's name or other.
 _DUNDER, _TASK_CLASS, _OTHER = "dunder", "task class", "other"
-_NAMED: dict[str, str] = {}
 
 
+@functools.lru_cache(maxsize=4096)
 def _named(path: str) -> str:
+    """What a callee's first path names (the same in every file)."""
     last = path.rsplit(".", 1)[-1]
     if last.startswith("__"):
         return _DUNDER
@@ -109,11 +111,7 @@ class TaskFinder:
             return None
         if given is None and names_dag_class(candidates):
             return None
-        named = _NAMED.get(candidates[0])
-        if named is None:
-            if len(_NAMED) > 4096:
-                _NAMED.clear()
-            named = _NAMED[candidates[0]] = _named(candidates[0])
+        named = _named(candidates[0])
         if named is _DUNDER:
             # ``BaseSensorOperator.__init__(self, task_id=...)`` in a subclass: no new task.
             return None

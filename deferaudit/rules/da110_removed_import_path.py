@@ -15,11 +15,12 @@ def check(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     if not any(_reported(cls) for cls in task_classes(ctx)):
         return  # most files: no task of a moved or removed class
     for task in ctx.tasks:
-        moved = task.cls.moved
-        if moved is None and task.cls.origin == "other-line" and task.cls.path:
-            yield rule.finding(ctx, task, gone_message(ctx, task.cls.path), None)
+        cls = task.cls
+        if not _reported(cls):
             continue
-        if moved is None:
+        moved = cls.moved
+        if moved is None:  # on other lines only
+            yield rule.finding(ctx, task, gone_message(ctx, cls.path), None)
             continue
         imported, canonical = moved
         module = imported.rsplit(".", 1)[0]

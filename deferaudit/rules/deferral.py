@@ -9,6 +9,7 @@ from deferaudit.catalog.deferred_limits import deferred_limit
 from deferaudit.catalog.model import ClassEntry
 from deferaudit.facts import PollLoop
 from deferaudit.fixes import AddDeferrable, ReplaceModeWithDeferrable, TaskFix
+from deferaudit.memo import by_identity
 from deferaudit.record import record
 from deferaudit.resolve import (
     ClassResolver,
@@ -184,24 +185,15 @@ def set_parity_params(task: ResolvedTask, *effects: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+@by_identity
 def _parity_names(entry: ClassEntry, effects: tuple[str, ...]) -> tuple[str, ...]:
     """The parameters of ``entry``'s parity notes with one of ``effects``, by name: the same
-    for every task of a class, read once per entry (kept, so its id is not reused)."""
-    key = (id(entry), effects)
-    found = _PARITY_NAMES.get(key)
-    if found is None or found[0] is not entry:
-        if len(_PARITY_NAMES) > 4096:
-            _PARITY_NAMES.clear()
-        names = tuple(
-            name
-            for name, note in sorted(entry.deferrable_ignores.items())
-            if note.get("effect") in effects
-        )
-        found = _PARITY_NAMES[key] = (entry, names)
-    return found[1]
-
-
-_PARITY_NAMES: dict[tuple[int, tuple[str, ...]], tuple[ClassEntry, tuple[str, ...]]] = {}
+    for every task of a class, read once per entry."""
+    return tuple(
+        name
+        for name, note in sorted(entry.deferrable_ignores.items())
+        if note.get("effect") in effects
+    )
 
 
 def parity_clause(task: ResolvedTask, names: tuple[str, ...]) -> str:
@@ -250,25 +242,13 @@ def _unread(task: ResolvedTask) -> str:
     return ""
 
 
+@by_identity
 def class_status(cls: ResolvedClass) -> WaitStatus | None:
     """The ``wait_status`` of every task of ``cls`` when the class alone decides it, whatever
     the task's arguments (None: they may decide, ``task_status`` reads them). Most tasks of a
     DAG file are of classes that cannot wait (``BashOperator``, ``PythonOperator``): answered
     once per class (``tasks_with_status``), without reading the task; remembered per class
     for the process (a class's facts never change)."""
-    found = _CLASS_STATUS.get(id(cls))
-    if found is None or found[0] is not cls:
-        if len(_CLASS_STATUS) > 4096:
-            _CLASS_STATUS.clear()
-        found = _CLASS_STATUS[id(cls)] = (cls, _class_status(cls))
-    return found[1]
-
-
-# id(class) -> (the class, its ``class_status``): the class is kept, so its id is not reused.
-_CLASS_STATUS: dict[int, tuple[ResolvedClass, WaitStatus | None]] = {}
-
-
-def _class_status(cls: ResolvedClass) -> WaitStatus | None:
     if not cls.known or not cls.is_operator:
         return WaitStatus("unknown", reason="class not known to the catalog")
     if (
@@ -483,17 +463,13 @@ def _own_interval_params(task: ResolvedTask) -> tuple[str, ...]:
     entry = task.cls.entry
     if entry is None:
         return ()
-    # The same for every task of a class: read once per entry (kept, so its id is not reused).
-    found = _INTERVAL_PARAMS.get(id(entry))
-    if found is None or found[0] is not entry:
-        if len(_INTERVAL_PARAMS) > 4096:
-            _INTERVAL_PARAMS.clear()
-        params = tuple(p for p in entry.params if _INTERVAL_PARAM.match(p))
-        found = _INTERVAL_PARAMS[id(entry)] = (entry, params)
-    return found[1]
+    return _interval_params(entry)
 
 
-_INTERVAL_PARAMS: dict[int, tuple[ClassEntry, tuple[str, ...]]] = {}
+@by_identity
+def _interval_params(entry: ClassEntry) -> tuple[str, ...]:
+    """The same for every task of a class: read once per entry."""
+    return tuple(p for p in entry.params if _INTERVAL_PARAM.match(p))
 
 
 def _import_rewritable(task: ResolvedTask) -> bool:
